@@ -1,0 +1,18 @@
+//! The domain vocabulary every Apogee crate shares.
+//!
+//! Pure types only: no IO, no async. Names are validated newtypes so that a bare `String`
+//! never stands for a topic or a broker; permissions and topic flags are the RocketMQ bit
+//! values; [`TopicConfig`] and [`DataVersion`] carry the field names RocketMQ writes in JSON.
+
+mod data_version;
+mod names;
+mod perm;
+mod topic_config;
+
+pub use data_version::DataVersion;
+pub use names::{BrokerName, ClusterName, GroupName, NameError, TopicName};
+pub use perm::{Perm, TopicSysFlag};
+pub use topic_config::{TopicConfig, TopicFilterType};
+
+/// Broker id of a master; slaves use ids ≥ 1.
+pub const MASTER_ID: u64 = 0;

@@ -1,0 +1,126 @@
+//! Typed custom headers. A header is a plain struct deriving [`CommandHeader`](crate::CommandHeader);
+//! the derive writes the struct ↔ extFields conversion (REMOTING.md §1.7) so no header is
+//! hand-coded. Values are formatted the way Java's `toString`/`parseX` do.
+
+pub mod namesrv;
+
+use crate::{ExtFields, HeaderError};
+
+/// One field of a header: its wire key and whether Java marks it `@CFNotNull`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct FieldDescriptor {
+    pub key: &'static str,
+    pub required: bool,
+}
+
+/// A typed custom header that converts to and from extFields.
+pub trait CommandHeader: Sized {
+    /// Every field, in declaration order: the golden schema of this header.
+    const FIELDS: &'static [FieldDescriptor];
+
+    fn write_ext_fields(&self, out: &mut ExtFields);
+
+    fn from_ext_fields(fields: &ExtFields) -> Result<Self, HeaderError>;
+}
+
+/// A header with no fields of its own.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub struct EmptyHeader;
+
+impl CommandHeader for EmptyHeader {
+    const FIELDS: &'static [FieldDescriptor] = &[];
+
+    fn write_ext_fields(&self, _out: &mut ExtFields) {}
+
+    fn from_ext_fields(_fields: &ExtFields) -> Result<Self, HeaderError> {
+        Ok(EmptyHeader)
+    }
+}
+
+/// A value that travels as one extFields string.
+pub trait HeaderValue: Sized {
+    fn to_header_value(&self) -> String;
+    fn from_header_value(text: &str) -> Option<Self>;
+}
+
+impl HeaderValue for String {
+    fn to_header_value(&self) -> String {
+        self.clone()
+    }
+
+    fn from_header_value(text: &str) -> Option<Self> {
+        Some(text.to_owned())
+    }
+}
+
+/// Java's `Boolean.parseBoolean`: "true" in any case is true, everything else false.
+impl HeaderValue for bool {
+    fn to_header_value(&self) -> String {
+        self.to_string()
+    }
+
+    fn from_header_value(text: &str) -> Option<Self> {
+        Some(text.trim().eq_ignore_ascii_case("true"))
+    }
+}
+
+macro_rules! numeric_header_value {
+    ($($ty:ty),*) => {$(
+        impl HeaderValue for $ty {
+            fn to_header_value(&self) -> String {
+                self.to_string()
+            }
+
+            fn from_header_value(text: &str) -> Option<Self> {
+                text.trim().parse().ok()
+            }
+        }
+    )*};
+}
+
+numeric_header_value!(i8, i16, i32, i64, u8, u16, u32, u64, f64);
+
+macro_rules! name_header_value {
+    ($($ty:ty),*) => {$(
+        impl HeaderValue for $ty {
+            fn to_header_value(&self) -> String {
+                self.as_str().to_owned()
+            }
+
+            fn from_header_value(text: &str) -> Option<Self> {
+                <$ty>::new(text).ok()
+            }
+        }
+    )*};
+}
+
+name_header_value!(
+    apogee_model::TopicName,
+    apogee_model::GroupName,
+    apogee_model::BrokerName,
+    apogee_model::ClusterName
+);
+
+/// Reads a required field (`@CFNotNull`).
+pub fn read_required<T: HeaderValue>(
+    fields: &ExtFields,
+    key: &'static str,
+) -> Result<T, HeaderError> {
+    read_optional(fields, key)?.ok_or(HeaderError::Missing(key))
+}
+
+/// Reads an optional field; present but unparsable is an error that names the value.
+pub fn read_optional<T: HeaderValue>(
+    fields: &ExtFields,
+    key: &'static str,
+) -> Result<Option<T>, HeaderError> {
+    match fields.get(key) {
+        None => Ok(None),
+        Some(text) => T::from_header_value(text)
+            .map(Some)
+            .ok_or_else(|| HeaderError::Invalid {
+                key,
+                value: text.clone(),
+            }),
+    }
+}
