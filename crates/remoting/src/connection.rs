@@ -1,0 +1,300 @@
+//! One TCP connection, used the same way by server and client: a reader task that decodes
+//! frames and routes them (responses to waiting callers, requests to the dispatcher), and a
+//! writer task that drains a bounded queue, batching frames into as few writes as it can.
+
+use std::collections::HashMap;
+use std::net::SocketAddr;
+use std::sync::atomic::{AtomicI32, AtomicU64, Ordering};
+use std::sync::{Arc, Mutex, PoisonError};
+use std::time::Duration;
+
+use apogee_protocol::frame::{decode_frame, encode_head};
+use apogee_protocol::{RemotingCommand, ResponseCode};
+use apogee_runtime::Shutdown;
+use bytes::BytesMut;
+use tokio::io::{AsyncReadExt, AsyncWriteExt, BufWriter};
+use tokio::net::TcpStream;
+use tokio::net::tcp::{OwnedReadHalf, OwnedWriteHalf};
+use tokio::sync::{Semaphore, mpsc, oneshot};
+
+use crate::{Dispatcher, RemotingError, TransportConfig};
+
+/// Process-unique id of a connection.
+pub type ConnectionId = u64;
+
+static NEXT_CONNECTION_ID: AtomicU64 = AtomicU64::new(1);
+
+type Pending = Mutex<HashMap<i32, oneshot::Sender<Result<RemotingCommand, RemotingError>>>>;
+
+struct Inner {
+    id: ConnectionId,
+    peer: SocketAddr,
+    outbound: mpsc::Sender<RemotingCommand>,
+    pending: Pending,
+    next_opaque: AtomicI32,
+    closed: Shutdown,
+}
+
+/// A cloneable handle to a live connection: send requests over it, or wait for it to close.
+#[derive(Clone)]
+pub struct Connection {
+    inner: Arc<Inner>,
+}
+
+impl std::fmt::Debug for Connection {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Connection")
+            .field("id", &self.inner.id)
+            .field("peer", &self.inner.peer)
+            .finish()
+    }
+}
+
+impl Connection {
+    pub fn id(&self) -> ConnectionId {
+        self.inner.id
+    }
+
+    pub fn peer(&self) -> SocketAddr {
+        self.inner.peer
+    }
+
+    pub fn is_closed(&self) -> bool {
+        self.inner.closed.is_triggered()
+    }
+
+    /// Completes once the connection is closed, by either side.
+    pub async fn closed(&self) {
+        self.inner.closed.wait().await;
+    }
+
+    /// Closes the connection; pending calls fail with `ConnectionClosed`.
+    pub fn close(&self) {
+        self.inner.closed.trigger();
+    }
+
+    /// Sends a request and waits for its response (the whole call bounded by `timeout`).
+    pub async fn invoke(
+        &self,
+        mut request: RemotingCommand,
+        timeout: Duration,
+    ) -> Result<RemotingCommand, RemotingError> {
+        let opaque = self.inner.next_opaque.fetch_add(1, Ordering::Relaxed);
+        request.opaque = opaque;
+        request.flag &= !0b11;
+        let (tx, rx) = oneshot::channel();
+        self.pending().insert(opaque, tx);
+        let outcome = tokio::time::timeout(timeout, async {
+            self.inner
+                .outbound
+                .send(request)
+                .await
+                .map_err(|_| self.closed_error())?;
+            rx.await.map_err(|_| self.closed_error())?
+        })
+        .await;
+        match outcome {
+            Ok(result) => result,
+            Err(_) => {
+                self.pending().remove(&opaque);
+                Err(RemotingError::Timeout {
+                    addr: self.inner.peer.to_string(),
+                    timeout,
+                })
+            }
+        }
+    }
+
+    /// Sends a request that gets no response.
+    pub async fn send_oneway(
+        &self,
+        mut request: RemotingCommand,
+        timeout: Duration,
+    ) -> Result<(), RemotingError> {
+        request.opaque = self.inner.next_opaque.fetch_add(1, Ordering::Relaxed);
+        request = request.into_oneway();
+        match tokio::time::timeout(timeout, self.inner.outbound.send(request)).await {
+            Ok(Ok(())) => Ok(()),
+            Ok(Err(_)) => Err(self.closed_error()),
+            Err(_) => Err(RemotingError::Timeout {
+                addr: self.inner.peer.to_string(),
+                timeout,
+            }),
+        }
+    }
+
+    fn closed_error(&self) -> RemotingError {
+        RemotingError::ConnectionClosed {
+            addr: self.inner.peer.to_string(),
+        }
+    }
+
+    fn pending(
+        &self,
+    ) -> std::sync::MutexGuard<
+        '_,
+        HashMap<i32, oneshot::Sender<Result<RemotingCommand, RemotingError>>>,
+    > {
+        self.inner
+            .pending
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+    }
+
+    fn complete(&self, response: RemotingCommand) {
+        let waiter = self.pending().remove(&response.opaque);
+        match waiter {
+            Some(tx) => {
+                let _ = tx.send(Ok(response));
+            }
+            None => {
+                tracing::debug!(peer = %self.inner.peer, opaque = response.opaque, "response for no pending request (late or unknown)")
+            }
+        }
+    }
+}
+
+/// Starts the reader and writer tasks for `stream`; `parent` closes the connection when fired.
+pub(crate) fn spawn(
+    stream: TcpStream,
+    peer: SocketAddr,
+    dispatcher: Arc<Dispatcher>,
+    config: TransportConfig,
+    parent: &Shutdown,
+) -> Connection {
+    let _ = stream.set_nodelay(true);
+    let (read_half, write_half) = stream.into_split();
+    let (tx, rx) = mpsc::channel(config.write_queue_frames_max.max(1));
+    let connection = Connection {
+        inner: Arc::new(Inner {
+            id: NEXT_CONNECTION_ID.fetch_add(1, Ordering::Relaxed),
+            peer,
+            outbound: tx,
+            pending: Mutex::new(HashMap::new()),
+            next_opaque: AtomicI32::new(0),
+            closed: parent.child(),
+        }),
+    };
+    tokio::spawn(write_loop(connection.clone(), write_half, rx, config));
+    tokio::spawn(read_loop(connection.clone(), read_half, dispatcher, config));
+    connection
+}
+
+async fn read_loop(
+    conn: Connection,
+    mut reader: OwnedReadHalf,
+    dispatcher: Arc<Dispatcher>,
+    config: TransportConfig,
+) {
+    let in_flight = Arc::new(Semaphore::new(config.in_flight_requests_max.max(1)));
+    let mut buf = BytesMut::with_capacity(64 * 1024);
+    'outer: loop {
+        let read = tokio::select! {
+            () = conn.closed() => break,
+            read = tokio::time::timeout(config.idle_timeout, reader.read_buf(&mut buf)) => read,
+        };
+        match read {
+            Err(_) => {
+                tracing::info!(peer = %conn.peer(), idle = ?config.idle_timeout, "closing idle connection");
+                break;
+            }
+            Ok(Ok(0)) => break,
+            Ok(Err(e)) => {
+                tracing::debug!(peer = %conn.peer(), error = %e, "read failed");
+                break;
+            }
+            Ok(Ok(_)) => {}
+        }
+        loop {
+            match decode_frame(&mut buf, &config.limits) {
+                Ok(Some(cmd)) if cmd.is_response() => conn.complete(cmd),
+                Ok(Some(cmd)) => {
+                    let Ok(permit) = Arc::clone(&in_flight).acquire_owned().await else {
+                        break 'outer;
+                    };
+                    let (conn, dispatcher) = (conn.clone(), Arc::clone(&dispatcher));
+                    tokio::spawn(async move {
+                        let oneway = cmd.is_oneway();
+                        let response = dispatcher.dispatch(conn.clone(), cmd).await;
+                        if !oneway {
+                            let _ = conn.inner.outbound.send(response).await;
+                        }
+                        drop(permit);
+                    });
+                }
+                Ok(None) => break,
+                Err(e) => {
+                    tracing::warn!(peer = %conn.peer(), error = %e, "closing connection: malformed frame");
+                    break 'outer;
+                }
+            }
+        }
+    }
+    conn.close();
+    conn.pending().clear();
+    dispatcher.connection_closed(&conn);
+}
+
+async fn write_loop(
+    conn: Connection,
+    write_half: OwnedWriteHalf,
+    mut rx: mpsc::Receiver<RemotingCommand>,
+    config: TransportConfig,
+) {
+    let mut writer = BufWriter::with_capacity(64 * 1024, write_half);
+    let mut head = BytesMut::with_capacity(1024);
+    loop {
+        let first = tokio::select! {
+            () = conn.closed() => break,
+            cmd = rx.recv() => cmd,
+        };
+        let Some(first) = first else { break };
+        let mut next = Some(first);
+        while let Some(cmd) = next {
+            if let Err(e) = write_one(&conn, &mut writer, &mut head, cmd, &config).await {
+                tracing::debug!(peer = %conn.peer(), error = %e, "write failed");
+                conn.close();
+                return;
+            }
+            next = rx.try_recv().ok();
+        }
+        if writer.flush().await.is_err() {
+            conn.close();
+            return;
+        }
+    }
+    let _ = writer.shutdown().await;
+}
+
+async fn write_one(
+    conn: &Connection,
+    writer: &mut BufWriter<OwnedWriteHalf>,
+    head: &mut BytesMut,
+    cmd: RemotingCommand,
+    config: &TransportConfig,
+) -> std::io::Result<()> {
+    head.clear();
+    match encode_head(&cmd, &config.limits, head) {
+        Ok(()) => {
+            writer.write_all(head).await?;
+            // Large bodies bypass the buffer, so a body is never copied on its way out.
+            writer.write_all(&cmd.body).await
+        }
+        Err(e) if cmd.is_response() => {
+            tracing::error!(peer = %conn.peer(), error = %e, "response cannot be encoded; answering SYSTEM_ERROR");
+            let fallback =
+                RemotingCommand::response_to(&cmd, ResponseCode::SYSTEM_ERROR, Some(e.to_string()));
+            head.clear();
+            if encode_head(&fallback, &config.limits, head).is_ok() {
+                writer.write_all(head).await?;
+            }
+            Ok(())
+        }
+        Err(e) => {
+            if let Some(tx) = conn.pending().remove(&cmd.opaque) {
+                let _ = tx.send(Err(RemotingError::Encode(e)));
+            }
+            Ok(())
+        }
+    }
+}

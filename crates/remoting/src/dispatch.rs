@@ -1,0 +1,87 @@
+//! Request dispatch: a table from request code to processor, plus what happens for codes
+//! nobody registered and for processors that panic.
+
+use std::collections::HashMap;
+use std::future::Future;
+use std::panic::AssertUnwindSafe;
+use std::pin::Pin;
+use std::sync::Arc;
+
+use apogee_protocol::{RemotingCommand, RequestCode, ResponseCode};
+use futures::FutureExt;
+
+use crate::Connection;
+
+/// A boxed, sendable future.
+pub type BoxFuture<T> = Pin<Box<dyn Future<Output = T> + Send + 'static>>;
+
+/// Handles requests of one or more codes. Returns the response; for oneway requests the
+/// transport drops it.
+pub trait RequestProcessor: Send + Sync + 'static {
+    fn process(
+        &self,
+        connection: Connection,
+        request: RemotingCommand,
+    ) -> BoxFuture<RemotingCommand>;
+}
+
+type CloseHook = Arc<dyn Fn(&Connection) + Send + Sync>;
+
+/// Code → processor table, built once before serving.
+#[derive(Default, Clone)]
+pub struct Dispatcher {
+    processors: HashMap<RequestCode, Arc<dyn RequestProcessor>>,
+    on_close: Option<CloseHook>,
+}
+
+impl Dispatcher {
+    pub fn new() -> Self {
+        Self::default()
+    }
+
+    /// Routes `codes` to `processor`.
+    pub fn register(&mut self, codes: &[RequestCode], processor: Arc<dyn RequestProcessor>) {
+        for code in codes {
+            self.processors.insert(*code, Arc::clone(&processor));
+        }
+    }
+
+    /// Called once when any connection served by this dispatcher closes.
+    pub fn on_close(&mut self, hook: impl Fn(&Connection) + Send + Sync + 'static) {
+        self.on_close = Some(Arc::new(hook));
+    }
+
+    pub(crate) fn connection_closed(&self, connection: &Connection) {
+        if let Some(hook) = &self.on_close {
+            hook(connection);
+        }
+    }
+
+    /// Runs the request through its processor; unknown codes and panics become error responses.
+    pub(crate) async fn dispatch(
+        &self,
+        connection: Connection,
+        request: RemotingCommand,
+    ) -> RemotingCommand {
+        let code = request.request_code();
+        let Some(processor) = self.processors.get(&code) else {
+            let remark = format!(" request type {} not supported", code.0);
+            return RemotingCommand::response_to(
+                &request,
+                ResponseCode::REQUEST_CODE_NOT_SUPPORTED,
+                Some(remark),
+            );
+        };
+        let probe = RemotingCommand::response_to(&request, ResponseCode::SYSTEM_ERROR, None);
+        match AssertUnwindSafe(processor.process(connection, request))
+            .catch_unwind()
+            .await
+        {
+            Ok(response) => response,
+            Err(_) => {
+                tracing::error!(%code, "processor panicked; answering SYSTEM_ERROR");
+                probe.with_remark(format!("internal error while processing {code}"))
+            }
+        }
+    }
+}

@@ -1,0 +1,55 @@
+//! Tokio transport for the remoting protocol.
+//!
+//! ```text
+//!            ┌──────────── Connection (one per TCP stream, both sides) ───────────┐
+//! socket ──► │ reader task: decode_frame ─┬─ response → pending[opaque] oneshot   │
+//!            │                            └─ request  → Dispatcher (code → proc.) │
+//! socket ◄── │ writer task ◄── bounded queue ◄── responses / outbound requests     │
+//!            └─────────────────────────────────────────────────────────────────────┘
+//! Server: accept loop → Connection per stream.   Client: address → pooled Connection.
+//! ```
+//!
+//! A malformed frame closes only its own connection (one log line). Oneway requests are
+//! never answered; unknown codes get REQUEST_CODE_NOT_SUPPORTED; a response mirrors the
+//! request's header encoding.
+
+mod client;
+mod connection;
+mod dispatch;
+mod error;
+mod server;
+
+pub use client::RemotingClient;
+pub use connection::{Connection, ConnectionId};
+pub use dispatch::{BoxFuture, Dispatcher, RequestProcessor};
+pub use error::RemotingError;
+pub use server::{RemotingServer, ServerHandle};
+
+use std::time::Duration;
+
+use apogee_protocol::FrameLimits;
+
+/// Transport settings shared by server and client connections.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct TransportConfig {
+    pub limits: FrameLimits,
+    /// Requests from one peer processed at once; past it the connection stops reading.
+    pub in_flight_requests_max: usize,
+    /// Outbound frames queued per connection before senders wait.
+    pub write_queue_frames_max: usize,
+    /// A connection with no inbound traffic for this long is closed (Java: 120 s).
+    pub idle_timeout: Duration,
+    pub connect_timeout: Duration,
+}
+
+impl Default for TransportConfig {
+    fn default() -> Self {
+        Self {
+            limits: FrameLimits::default(),
+            in_flight_requests_max: 256,
+            write_queue_frames_max: 1024,
+            idle_timeout: Duration::from_secs(120),
+            connect_timeout: Duration::from_secs(3),
+        }
+    }
+}
