@@ -15,4 +15,4 @@ pub use perm::{Perm, TopicSysFlag};
 pub use topic_config::{TopicConfig, TopicFilterType};
 
 /// Broker id of a master; slaves use ids ≥ 1.
-pub const MASTER_ID: u64 = 0;
+pub const MASTER_ID: i64 = 0;

@@ -1,0 +1,148 @@
+//! The NameServer: a stateless route registry. Brokers register their topics every 30 s;
+//! clients ask it for routes. State lives in one [`route_table::RouteTable`]; the processors
+//! translate remoting requests into calls on it; a scan task drops silent brokers, and a
+//! connection-close hook drops brokers whose connection went away.
+//!
+//! ```text
+//! broker ──REGISTER_BROKER──► BrokerProcessor ──► RouteTable ◄── RouteProcessor ◄──ROUTE── client
+//!                                                    ▲
+//!                             liveness scan (5 s) ───┘── on connection close
+//! ```
+
+pub mod config;
+mod error;
+pub mod kv_config;
+pub mod processor;
+pub mod route_table;
+
+use std::net::SocketAddr;
+use std::sync::Arc;
+use std::time::Duration;
+
+use apogee_remoting::{Dispatcher, RemotingServer, ServerHandle};
+use apogee_runtime::{Clock, Shutdown, SystemClock};
+
+pub use config::{NamesrvConfig, RawNamesrvConfig};
+pub use error::NamesrvError;
+
+use crate::kv_config::KvConfig;
+use crate::processor::{BrokerProcessor, ConfigProcessor, KvProcessor, RouteProcessor};
+use crate::route_table::SharedRouteTable;
+
+/// A started NameServer.
+pub struct Namesrv {
+    server: ServerHandle,
+    table: SharedRouteTable,
+    shutdown: Shutdown,
+    scan: tokio::task::JoinHandle<()>,
+}
+
+/// Runs the NameServer until `shutdown` fires.
+pub async fn run(config: NamesrvConfig, shutdown: Shutdown) -> Result<(), NamesrvError> {
+    Namesrv::start(config, shutdown, Arc::new(SystemClock))
+        .await?
+        .wait()
+        .await;
+    Ok(())
+}
+
+impl Namesrv {
+    /// Loads state, binds the port and starts the background scan.
+    pub async fn start(
+        config: NamesrvConfig,
+        shutdown: Shutdown,
+        clock: Arc<dyn Clock>,
+    ) -> Result<Self, NamesrvError> {
+        let kv = KvConfig::load(&config.kv_config_path)?;
+        let table = SharedRouteTable::default();
+        let mut dispatcher = Dispatcher::new();
+        processor::register(
+            &mut dispatcher,
+            BrokerProcessor {
+                table: table.clone(),
+                kv: kv.clone(),
+                live: config.live.clone(),
+                clock: Arc::clone(&clock),
+                limits: config.transport.limits,
+            },
+        );
+        processor::register(
+            &mut dispatcher,
+            RouteProcessor {
+                table: table.clone(),
+                kv: kv.clone(),
+                live: config.live.clone(),
+            },
+        );
+        processor::register(&mut dispatcher, KvProcessor { kv });
+        processor::register(
+            &mut dispatcher,
+            ConfigProcessor {
+                config: config.clone(),
+            },
+        );
+        let closed_table = table.clone();
+        dispatcher.on_close(move |conn| {
+            for gone in closed_table.write().connection_closed(conn.id()) {
+                tracing::info!(cluster = %gone.cluster, addr = %gone.addr, "broker connection closed; broker removed");
+            }
+        });
+        let shutdown = shutdown.child();
+        let server =
+            RemotingServer::bind(&config.bind, dispatcher, config.transport, &shutdown).await?;
+        let scan = tokio::spawn(scan_loop(
+            table.clone(),
+            config.live.clone(),
+            clock,
+            shutdown.clone(),
+        ));
+        tracing::info!(addr = %server.local_addr(), "NameServer started");
+        Ok(Self {
+            server,
+            table,
+            shutdown,
+            scan,
+        })
+    }
+
+    pub fn local_addr(&self) -> SocketAddr {
+        self.server.local_addr()
+    }
+
+    /// The live route table (for tests and embedding).
+    pub fn route_table(&self) -> &SharedRouteTable {
+        &self.table
+    }
+
+    /// Waits for shutdown, then stops serving.
+    pub async fn wait(self) {
+        self.shutdown.wait().await;
+        self.server.stop().await;
+        let _ = self.scan.await;
+        tracing::info!("NameServer stopped");
+    }
+
+    /// Stops now.
+    pub async fn stop(self) {
+        self.shutdown.trigger();
+        self.wait().await;
+    }
+}
+
+async fn scan_loop(
+    table: SharedRouteTable,
+    live: config::LiveSettings,
+    clock: Arc<dyn Clock>,
+    shutdown: Shutdown,
+) {
+    loop {
+        let interval = Duration::from_millis(live.get().scan_not_active_broker_interval_ms);
+        tokio::select! {
+            () = shutdown.wait() => return,
+            () = tokio::time::sleep(interval) => {}
+        }
+        for gone in table.write().scan_expired(clock.now_ms()) {
+            tracing::warn!(cluster = %gone.cluster, addr = %gone.addr, "broker expired: no heartbeat within its timeout");
+        }
+    }
+}
