@@ -11,11 +11,13 @@ fn broker(name: &str) -> BrokerName {
 }
 
 fn topics(version: i64, names: &[&str]) -> TopicConfigSerializeWrapper {
-    let mut wrapper = TopicConfigSerializeWrapper::default();
-    wrapper.data_version = DataVersion {
-        counter: version,
-        state_version: 0,
-        timestamp: 1,
+    let mut wrapper = TopicConfigSerializeWrapper {
+        data_version: DataVersion {
+            counter: version,
+            state_version: 0,
+            timestamp: 1,
+        },
+        ..TopicConfigSerializeWrapper::default()
     };
     for name in names {
         let mut config = TopicConfig::new(TopicName::new(*name).unwrap());

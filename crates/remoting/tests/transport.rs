@@ -1,6 +1,8 @@
 //! Real sockets on 127.0.0.1:0: dispatch, oneway, unknown codes, timeouts, reconnects and
 //! malformed input that must close only the offending connection.
 
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
 use std::sync::Arc;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::Duration;

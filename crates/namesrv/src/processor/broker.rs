@@ -147,11 +147,13 @@ impl BrokerProcessor {
             master_addr: outcome.master_addr,
         };
         let mut response = success(request).with_header(&header);
-        if live.return_order_topic_config_to_broker {
-            if let Some(table) = self.kv.list(ORDER_TOPIC_CONFIG) {
-                response =
-                    response.with_body(serde_json::to_vec(&KvTable { table }).unwrap_or_default());
-            }
+        let order_config = live
+            .return_order_topic_config_to_broker
+            .then(|| self.kv.list(ORDER_TOPIC_CONFIG))
+            .flatten();
+        if let Some(table) = order_config {
+            response =
+                response.with_body(serde_json::to_vec(&KvTable { table }).unwrap_or_default());
         }
         Ok(response)
     }

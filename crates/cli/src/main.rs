@@ -1,0 +1,110 @@
+//! `apogee`: one binary for every role. Parses arguments, loads configuration in layers
+//! (file → `APOGEE_<ROLE>__*` env → flags), installs logging and signal handling, then calls
+//! the role's `run(config, shutdown)`.
+
+use std::path::PathBuf;
+
+use anyhow::Context;
+use apogee_namesrv::{NamesrvConfig, RawNamesrvConfig};
+use apogee_runtime::Shutdown;
+use apogee_runtime::config::{Layers, load_layered};
+use clap::{Args, Parser, Subcommand};
+
+#[derive(Parser)]
+#[command(name = "apogee", version, about = "Apogee: a RocketMQ-compatible message broker in Rust", long_about = None)]
+struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Run a NameServer: the route registry brokers register with and clients ask for routes.
+    Namesrv(NamesrvArgs),
+}
+
+#[derive(Args)]
+struct NamesrvArgs {
+    /// TOML config file; every key and its default is in config/namesrv.toml
+    /// (print it with --print-default-config). Keys can also be set with environment
+    /// variables APOGEE_NAMESRV__<KEY>, e.g. APOGEE_NAMESRV__LISTEN_PORT=9877.
+    #[arg(short = 'c', long = "config", value_name = "FILE")]
+    config: Option<PathBuf>,
+    /// Port to listen on [default: 9876].
+    #[arg(short = 'p', long = "listen-port", value_name = "PORT")]
+    listen_port: Option<u16>,
+    /// Address to bind [default: 0.0.0.0].
+    #[arg(long = "listen-address", value_name = "ADDR")]
+    listen_address: Option<String>,
+    /// Directory for the NameServer's files (kvConfig.json) [default: ./apogee-data/namesrv].
+    #[arg(long = "data-dir", value_name = "DIR")]
+    data_dir: Option<PathBuf>,
+    /// Set any config key, e.g. --set order_message_enable=true (repeatable; wins over file and env).
+    #[arg(long = "set", value_name = "KEY=VALUE", value_parser = parse_key_value)]
+    set: Vec<(String, String)>,
+    /// Print the annotated default config file and exit.
+    #[arg(long = "print-default-config")]
+    print_default_config: bool,
+}
+
+fn parse_key_value(text: &str) -> Result<(String, String), String> {
+    text.split_once('=')
+        .map(|(k, v)| (k.trim().to_owned(), v.trim().to_owned()))
+        .filter(|(k, _)| !k.is_empty())
+        .ok_or_else(|| format!("expected KEY=VALUE, got {text:?}"))
+}
+
+fn main() -> anyhow::Result<()> {
+    let cli = Cli::parse();
+    match cli.command {
+        Command::Namesrv(args) => namesrv(args),
+    }
+}
+
+fn namesrv(args: NamesrvArgs) -> anyhow::Result<()> {
+    if args.print_default_config {
+        print!("{}", apogee_namesrv::config::DEFAULT_CONFIG_TOML);
+        return Ok(());
+    }
+    let mut overrides = args.set.clone();
+    if let Some(port) = args.listen_port {
+        overrides.push(("listen_port".into(), port.to_string()));
+    }
+    if let Some(addr) = &args.listen_address {
+        overrides.push(("listen_address".into(), format!("\"{addr}\"")));
+    }
+    if let Some(dir) = &args.data_dir {
+        overrides.push((
+            "data_dir".into(),
+            format!("{:?}", dir.display().to_string()),
+        ));
+    }
+    let layers = Layers {
+        file: args.config.as_deref(),
+        env_prefix: Some("APOGEE_NAMESRV"),
+        env: None,
+        overrides,
+    };
+    let raw: RawNamesrvConfig =
+        load_layered(&layers).context("loading NameServer configuration")?;
+    let config = NamesrvConfig::try_from(raw).context("validating NameServer configuration")?;
+    apogee_runtime::init_tracing();
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+        .context("starting the async runtime")?;
+    runtime.block_on(async move {
+        let shutdown = Shutdown::new();
+        shutdown.trigger_on_signals();
+        let clock = std::sync::Arc::new(apogee_runtime::SystemClock);
+        let namesrv = apogee_namesrv::Namesrv::start(config, shutdown, clock)
+            .await
+            .context("starting the NameServer")?;
+        println!(
+            "Apogee NameServer listening on {} (Ctrl-C to stop)",
+            namesrv.local_addr()
+        );
+        namesrv.wait().await;
+        Ok(())
+    })
+}
