@@ -8,23 +8,31 @@ use std::collections::BTreeMap;
 use std::path::PathBuf;
 
 use apogee_model::{BrokerName, ClusterName, DataVersion, TopicConfig, TopicName};
-use apogee_protocol::body::register::{RegisterBrokerBody, TopicConfigSerializeWrapper, encode_topic_config_text};
+use apogee_protocol::body::register::{
+    RegisterBrokerBody, TopicConfigSerializeWrapper, encode_topic_config_text,
+};
 use apogee_protocol::body::route::{
-    BrokerData, BrokerMemberGroup, ClusterInfo, GetBrokerMemberGroupResponseBody, QueueData, TopicRouteData,
+    BrokerData, BrokerMemberGroup, ClusterInfo, GetBrokerMemberGroupResponseBody, QueueData,
+    TopicRouteData,
 };
 use apogee_protocol::body::{KvTable, TopicList, from_json, properties};
 use apogee_protocol::fastjson::JsonStyle;
 use apogee_protocol::frame::encode_frame;
 use apogee_protocol::header::namesrv::*;
-use apogee_protocol::{CommandHeader, ExtFields, FrameLimits, RemotingCommand, RequestCode, SerializeType};
+use apogee_protocol::{
+    CommandHeader, ExtFields, FrameLimits, RemotingCommand, RequestCode, SerializeType,
+};
 
 fn check(name: &str, actual: &[u8]) {
-    let path = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("tests/golden").join(name);
+    let path = PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+        .join("tests/golden")
+        .join(name);
     if std::env::var_os("APOGEE_BLESS").is_some() {
         std::fs::write(&path, actual).unwrap();
         return;
     }
-    let expected = std::fs::read(&path).unwrap_or_else(|_| panic!("missing fixture {name}; run with APOGEE_BLESS=1 to create it"));
+    let expected = std::fs::read(&path)
+        .unwrap_or_else(|_| panic!("missing fixture {name}; run with APOGEE_BLESS=1 to create it"));
     assert!(
         expected == actual,
         "wire change in {name}:\n expected {}\n actual   {}\n(rerun with APOGEE_BLESS=1 if deliberate)",
@@ -38,7 +46,15 @@ fn check(name: &str, actual: &[u8]) {
 fn header_fixture<H: CommandHeader + PartialEq + std::fmt::Debug>(name: &str, sample: &H) {
     let mut text = String::new();
     for field in H::FIELDS {
-        text.push_str(&format!("{} {}\n", field.key, if field.required { "required" } else { "optional" }));
+        text.push_str(&format!(
+            "{} {}\n",
+            field.key,
+            if field.required {
+                "required"
+            } else {
+                "optional"
+            }
+        ));
     }
     let mut ext = ExtFields::new();
     sample.write_ext_fields(&mut ext);
@@ -51,7 +67,11 @@ fn header_fixture<H: CommandHeader + PartialEq + std::fmt::Debug>(name: &str, sa
     text.push_str(&frame.iter().map(|b| format!("{b:02x}")).collect::<String>());
     text.push('\n');
     check(&format!("header_{name}.txt"), text.as_bytes());
-    assert_eq!(&H::from_ext_fields(&ext).unwrap(), sample, "{name} round trip");
+    assert_eq!(
+        &H::from_ext_fields(&ext).unwrap(),
+        sample,
+        "{name} round trip"
+    );
 }
 
 fn broker(name: &str) -> BrokerName {
@@ -80,31 +100,102 @@ fn given_namesrv_headers_should_match_golden_fixtures() {
     );
     header_fixture(
         "RegisterBrokerResponseHeader",
-        &RegisterBrokerResponseHeader { ha_server_addr: Some("h:10912".into()), master_addr: Some("h:10911".into()) },
+        &RegisterBrokerResponseHeader {
+            ha_server_addr: Some("h:10912".into()),
+            master_addr: Some("h:10911".into()),
+        },
     );
     header_fixture(
         "UnRegisterBrokerRequestHeader",
-        &UnRegisterBrokerRequestHeader { broker_name: broker("b"), broker_addr: "h:1".into(), cluster_name: cluster(), broker_id: 1 },
+        &UnRegisterBrokerRequestHeader {
+            broker_name: broker("b"),
+            broker_addr: "h:1".into(),
+            cluster_name: cluster(),
+            broker_id: 1,
+        },
     );
-    header_fixture("GetRouteInfoRequestHeader", &GetRouteInfoRequestHeader { topic: "TopicTest".into(), accept_standard_json_only: Some(true) });
-    header_fixture("PutKVConfigRequestHeader", &PutKvConfigRequestHeader { namespace: "ORDER_TOPIC_CONFIG".into(), key: "T".into(), value: "b:4".into() });
-    header_fixture("KVConfigKeyHeader", &KvConfigKeyHeader { namespace: "ns".into(), key: "k".into() });
-    header_fixture("GetKVConfigResponseHeader", &GetKvConfigResponseHeader { value: Some("v".into()) });
-    header_fixture("GetKVListByNamespaceRequestHeader", &GetKvListByNamespaceRequestHeader { namespace: "ns".into() });
-    header_fixture("WritePermOfBrokerRequestHeader", &WritePermOfBrokerRequestHeader { broker_name: broker("b") });
-    header_fixture("WipeWritePermOfBrokerResponseHeader", &WipeWritePermOfBrokerResponseHeader { wipe_topic_count: 3 });
-    header_fixture("AddWritePermOfBrokerResponseHeader", &AddWritePermOfBrokerResponseHeader { add_topic_count: 3 });
+    header_fixture(
+        "GetRouteInfoRequestHeader",
+        &GetRouteInfoRequestHeader {
+            topic: "TopicTest".into(),
+            accept_standard_json_only: Some(true),
+        },
+    );
+    header_fixture(
+        "PutKVConfigRequestHeader",
+        &PutKvConfigRequestHeader {
+            namespace: "ORDER_TOPIC_CONFIG".into(),
+            key: "T".into(),
+            value: "b:4".into(),
+        },
+    );
+    header_fixture(
+        "KVConfigKeyHeader",
+        &KvConfigKeyHeader {
+            namespace: "ns".into(),
+            key: "k".into(),
+        },
+    );
+    header_fixture(
+        "GetKVConfigResponseHeader",
+        &GetKvConfigResponseHeader {
+            value: Some("v".into()),
+        },
+    );
+    header_fixture(
+        "GetKVListByNamespaceRequestHeader",
+        &GetKvListByNamespaceRequestHeader {
+            namespace: "ns".into(),
+        },
+    );
+    header_fixture(
+        "WritePermOfBrokerRequestHeader",
+        &WritePermOfBrokerRequestHeader {
+            broker_name: broker("b"),
+        },
+    );
+    header_fixture(
+        "WipeWritePermOfBrokerResponseHeader",
+        &WipeWritePermOfBrokerResponseHeader {
+            wipe_topic_count: 3,
+        },
+    );
+    header_fixture(
+        "AddWritePermOfBrokerResponseHeader",
+        &AddWritePermOfBrokerResponseHeader { add_topic_count: 3 },
+    );
     header_fixture(
         "QueryDataVersionRequestHeader",
-        &QueryDataVersionRequestHeader { broker_name: broker("b"), broker_addr: "h:1".into(), cluster_name: cluster(), broker_id: 0 },
+        &QueryDataVersionRequestHeader {
+            broker_name: broker("b"),
+            broker_addr: "h:1".into(),
+            cluster_name: cluster(),
+            broker_id: 0,
+        },
     );
-    header_fixture("QueryDataVersionResponseHeader", &QueryDataVersionResponseHeader { changed: true });
+    header_fixture(
+        "QueryDataVersionResponseHeader",
+        &QueryDataVersionResponseHeader { changed: true },
+    );
     header_fixture(
         "DeleteTopicFromNamesrvRequestHeader",
-        &DeleteTopicFromNamesrvRequestHeader { topic: TopicName::new("T").unwrap(), cluster_name: Some("DefaultCluster".into()) },
+        &DeleteTopicFromNamesrvRequestHeader {
+            topic: TopicName::new("T").unwrap(),
+            cluster_name: Some("DefaultCluster".into()),
+        },
     );
-    header_fixture("RegisterTopicRequestHeader", &RegisterTopicRequestHeader { topic: TopicName::new("T").unwrap() });
-    header_fixture("GetTopicsByClusterRequestHeader", &GetTopicsByClusterRequestHeader { cluster: "DefaultCluster".into() });
+    header_fixture(
+        "RegisterTopicRequestHeader",
+        &RegisterTopicRequestHeader {
+            topic: TopicName::new("T").unwrap(),
+        },
+    );
+    header_fixture(
+        "GetTopicsByClusterRequestHeader",
+        &GetTopicsByClusterRequestHeader {
+            cluster: "DefaultCluster".into(),
+        },
+    );
     header_fixture(
         "BrokerHeartbeatRequestHeader",
         &BrokerHeartbeatRequestHeader {
@@ -121,14 +212,20 @@ fn given_namesrv_headers_should_match_golden_fixtures() {
     );
     header_fixture(
         "GetBrokerMemberGroupRequestHeader",
-        &GetBrokerMemberGroupRequestHeader { cluster_name: "DefaultCluster".into(), broker_name: "b".into() },
+        &GetBrokerMemberGroupRequestHeader {
+            cluster_name: "DefaultCluster".into(),
+            broker_name: "b".into(),
+        },
     );
 }
 
 fn sample_route() -> TopicRouteData {
     TopicRouteData {
         broker_datas: vec![BrokerData {
-            broker_addrs: BTreeMap::from([(0, "127.0.0.1:10911".into()), (1, "127.0.0.2:10911".into())]),
+            broker_addrs: BTreeMap::from([
+                (0, "127.0.0.1:10911".into()),
+                (1, "127.0.0.2:10911".into()),
+            ]),
             broker_name: broker("b1"),
             cluster: cluster(),
             enable_acting_master: false,
@@ -136,7 +233,13 @@ fn sample_route() -> TopicRouteData {
         }],
         filter_server_table: BTreeMap::new(),
         order_topic_conf: Some("b1:4".into()),
-        queue_datas: vec![QueueData { broker_name: broker("b1"), perm: 6, read_queue_nums: 4, topic_sys_flag: 0, write_queue_nums: 4 }],
+        queue_datas: vec![QueueData {
+            broker_name: broker("b1"),
+            perm: 6,
+            read_queue_nums: 4,
+            topic_sys_flag: 0,
+            write_queue_nums: 4,
+        }],
     }
 }
 
@@ -147,15 +250,24 @@ fn given_route_bodies_should_match_golden_fixtures_in_both_styles() {
     check("body_TopicRouteData_legacy.json", &legacy);
     let standard = route.to_json(JsonStyle::Standard);
     check("body_TopicRouteData_standard.json", &standard);
-    assert_eq!(from_json::<TopicRouteData>("route", &legacy).unwrap(), route);
-    assert_eq!(from_json::<TopicRouteData>("route", &standard).unwrap(), route);
+    assert_eq!(
+        from_json::<TopicRouteData>("route", &legacy).unwrap(),
+        route
+    );
+    assert_eq!(
+        from_json::<TopicRouteData>("route", &standard).unwrap(),
+        route
+    );
 
     let info = ClusterInfo {
         broker_addr_table: BTreeMap::from([(broker("b1"), route.broker_datas[0].clone())]),
         cluster_addr_table: BTreeMap::from([(cluster(), [broker("b1")].into())]),
     };
     check("body_ClusterInfo.json", &info.to_json());
-    assert_eq!(from_json::<ClusterInfo>("cluster", &info.to_json()).unwrap(), info);
+    assert_eq!(
+        from_json::<ClusterInfo>("cluster", &info.to_json()).unwrap(),
+        info
+    );
 
     let group = GetBrokerMemberGroupResponseBody {
         broker_member_group: BrokerMemberGroup {
@@ -164,19 +276,40 @@ fn given_route_bodies_should_match_golden_fixtures_in_both_styles() {
             cluster: "DefaultCluster".into(),
         },
     };
-    check("body_GetBrokerMemberGroupResponseBody.json", &group.to_json());
-    assert_eq!(from_json::<GetBrokerMemberGroupResponseBody>("group", &group.to_json()).unwrap(), group);
+    check(
+        "body_GetBrokerMemberGroupResponseBody.json",
+        &group.to_json(),
+    );
+    assert_eq!(
+        from_json::<GetBrokerMemberGroupResponseBody>("group", &group.to_json()).unwrap(),
+        group
+    );
 }
 
 #[test]
 fn given_small_bodies_should_match_golden_fixtures() {
-    let list = TopicList { broker_addr: Some("127.0.0.1:10911".into()), topic_list: vec!["DefaultCluster".into(), "b1".into()] };
+    let list = TopicList {
+        broker_addr: Some("127.0.0.1:10911".into()),
+        topic_list: vec!["DefaultCluster".into(), "b1".into()],
+    };
     check("body_TopicList.json", &serde_json::to_vec(&list).unwrap());
-    let kv = KvTable { table: BTreeMap::from([("T".into(), "b1:4;b2:4".into())]) };
+    let kv = KvTable {
+        table: BTreeMap::from([("T".into(), "b1:4;b2:4".into())]),
+    };
     check("body_KVTable.json", &serde_json::to_vec(&kv).unwrap());
-    let version = DataVersion { counter: 7, state_version: 0, timestamp: 1_700_000_000_000 };
-    check("body_DataVersion.json", &serde_json::to_vec(&version).unwrap());
-    let props = BTreeMap::from([("enableTopicList".to_owned(), "true".to_owned()), ("listenPort".to_owned(), "9876".to_owned())]);
+    let version = DataVersion {
+        counter: 7,
+        state_version: 0,
+        timestamp: 1_700_000_000_000,
+    };
+    check(
+        "body_DataVersion.json",
+        &serde_json::to_vec(&version).unwrap(),
+    );
+    let props = BTreeMap::from([
+        ("enableTopicList".to_owned(), "true".to_owned()),
+        ("listenPort".to_owned(), "9876".to_owned()),
+    ]);
     check("body_properties.txt", properties::render(&props).as_bytes());
 }
 
@@ -188,13 +321,26 @@ fn given_register_broker_body_should_match_golden_fixtures_in_both_forms() {
     let body = RegisterBrokerBody {
         filter_server_list: vec![],
         topic_config_serialize_wrapper: TopicConfigSerializeWrapper {
-            data_version: DataVersion { counter: 1, state_version: 0, timestamp: 1_700_000_000_000 },
+            data_version: DataVersion {
+                counter: 1,
+                state_version: 0,
+                timestamp: 1_700_000_000_000,
+            },
             topic_config_table: BTreeMap::from([("TopicTest".to_owned(), config.clone())]),
         },
     };
     check("body_RegisterBrokerBody.json", &body.to_json());
-    check("body_TopicConfig_encoded.txt", encode_topic_config_text(&config).as_bytes());
+    check(
+        "body_TopicConfig_encoded.txt",
+        encode_topic_config_text(&config).as_bytes(),
+    );
     let limits = FrameLimits::default();
-    assert_eq!(RegisterBrokerBody::decode(&body.to_json(), false, &limits).unwrap(), body);
-    assert_eq!(RegisterBrokerBody::decode(&body.encode_compressed(), true, &limits).unwrap(), body);
+    assert_eq!(
+        RegisterBrokerBody::decode(&body.to_json(), false, &limits).unwrap(),
+        body
+    );
+    assert_eq!(
+        RegisterBrokerBody::decode(&body.encode_compressed(), true, &limits).unwrap(),
+        body
+    );
 }
