@@ -132,6 +132,8 @@ impl RemotingCommand {
         remark: Option<String>,
     ) -> Self {
         let mut response = Self::base(code.0, FLAG_RESPONSE, ExtFields::new());
+        // Every client decodes the name JAVA; some (Go) know no other.
+        response.language = LanguageCode::JAVA;
         response.opaque = request.opaque;
         response.serialize_type = request.serialize_type;
         response.remark = remark;
