@@ -1,0 +1,127 @@
+use apogee_runtime::ManualClock;
+
+use super::*;
+
+pub(crate) fn message(topic: &str, queue_id: i32, body: &[u8]) -> MessageToStore {
+    MessageToStore {
+        topic: topic.to_owned(),
+        queue_id,
+        flag: 0,
+        sys_flag: 0,
+        born_timestamp: 1,
+        born_host: "127.0.0.1:5000".parse().unwrap(),
+        store_host: "127.0.0.1:10911".parse().unwrap(),
+        reconsume_times: 0,
+        prepared_transaction_offset: 0,
+        body: Bytes::copy_from_slice(body),
+        properties: "TAGS\u{1}A\u{2}".to_owned(),
+    }
+}
+
+fn open(dir: &Path, file_size: usize) -> CommitLog {
+    CommitLog::open(
+        dir,
+        file_size,
+        4 * 1024 * 1024,
+        Arc::new(ManualClock::new(1_000)),
+    )
+    .unwrap()
+}
+
+#[test]
+fn given_appends_should_assign_dense_queue_offsets_and_consecutive_physical_offsets() {
+    let dir = tempfile::tempdir().unwrap();
+    let log = open(dir.path(), 4096);
+    let a = log.append(&[message("T", 0, b"one")]).unwrap();
+    let b = log
+        .append(&[message("T", 0, b"two"), message("T", 0, b"three")])
+        .unwrap();
+    let c = log.append(&[message("T", 1, b"other queue")]).unwrap();
+    assert_eq!((a.queue_offset, b.queue_offset, c.queue_offset), (0, 1, 0));
+    assert_eq!(a.physical_offset, 0);
+    assert_eq!(b.physical_offset, a.end_offset);
+    assert_eq!(b.records[1].0, b.records[0].0 + i64::from(b.records[0].1));
+    let record = log.read_record(b.records[1].0).unwrap();
+    assert_eq!(&record.body[..], b"three");
+    assert_eq!(record.queue_offset, 2);
+    assert_eq!(record.store_timestamp, 1_000);
+    assert_eq!(record.physical_offset, b.records[1].0);
+}
+
+#[test]
+fn given_record_not_fitting_should_write_blank_marker_and_roll_to_next_file() {
+    let dir = tempfile::tempdir().unwrap();
+    let log = open(dir.path(), 512);
+    let body = vec![7u8; 300];
+    let first = log.append(&[message("T", 0, &body)]).unwrap();
+    let second = log.append(&[message("T", 0, &body)]).unwrap();
+    assert_eq!(
+        second.physical_offset, 512,
+        "second record starts the next file"
+    );
+    let tail = log.read(first.end_offset, 8).unwrap();
+    let remaining = i32::try_from(512 - first.end_offset).unwrap();
+    assert_eq!(&tail[..4], &remaining.to_be_bytes());
+    assert_eq!(&tail[4..], &BLANK_MAGIC.to_be_bytes());
+    assert_eq!(log.files().files().len(), 2);
+    assert_eq!(std::fs::read_dir(dir.path()).unwrap().count(), 2);
+}
+
+#[test]
+fn given_oversize_or_bad_messages_should_refuse_with_typed_errors() {
+    let dir = tempfile::tempdir().unwrap();
+    let log = open(dir.path(), 512);
+    assert!(matches!(
+        log.append(&[message("T", 0, &[0u8; 600])]),
+        Err(StoreError::RecordTooLarge { .. })
+    ));
+    let mut props = message("T", 0, b"x");
+    props.properties = "k\u{1}".repeat(20_000);
+    assert!(matches!(
+        log.append(&[props]),
+        Err(StoreError::PropertiesTooLarge { .. })
+    ));
+    assert_eq!(log.max_offset(), 0, "nothing was written");
+}
+
+#[test]
+fn given_prepared_transaction_should_not_consume_a_queue_offset() {
+    let dir = tempfile::tempdir().unwrap();
+    let log = open(dir.path(), 4096);
+    let mut half = message("T", 0, b"half");
+    half.sys_flag = sys_flag::TRANSACTION_PREPARED;
+    assert_eq!(log.append(&[half]).unwrap().queue_offset, 0);
+    assert_eq!(
+        log.append(&[message("T", 0, b"n")]).unwrap().queue_offset,
+        0
+    );
+    assert_eq!(log.next_queue_offset("T", 0), 1);
+}
+
+#[test]
+fn given_torn_tail_when_recovered_should_keep_every_whole_record_and_cut_the_rest() {
+    let dir = tempfile::tempdir().unwrap();
+    let log = open(dir.path(), 512);
+    let body = vec![1u8; 200];
+    let a = log.append(&[message("T", 0, &body)]).unwrap();
+    let b = log.append(&[message("T", 0, &body)]).unwrap();
+    let c = log.append(&[message("T", 0, b"last")]).unwrap();
+    assert_eq!(b.physical_offset, 512);
+    log.files().flush().unwrap();
+    drop(log);
+    // Tear the last record: zero its final bytes on disk.
+    let path = dir.path().join("00000000000000000512");
+    let mut raw = std::fs::read(&path).unwrap();
+    let tear_at = usize::try_from(c.end_offset - 512).unwrap() - 3;
+    raw[tear_at..tear_at + 3].fill(0);
+    std::fs::write(&path, &raw).unwrap();
+    let log = open(dir.path(), 512);
+    let end = log.recover(0, true).unwrap();
+    assert_eq!(end, c.physical_offset, "the torn record is cut");
+    assert_eq!(log.max_offset(), c.physical_offset);
+    assert!(log.read_record(a.physical_offset).is_some());
+    assert!(log.read_record(b.physical_offset).is_some());
+    assert!(log.read_record(c.physical_offset).is_none());
+    let d = log.append(&[message("T", 0, b"after")]).unwrap();
+    assert_eq!(d.physical_offset, c.physical_offset);
+}

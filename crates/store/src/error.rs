@@ -1,0 +1,37 @@
+//! Store errors. The broker maps them to response codes at its processor boundary.
+
+/// Why a store operation failed.
+#[derive(Debug, thiserror::Error)]
+pub enum StoreError {
+    #[error("message record of {size} bytes exceeds the {max}-byte limit")]
+    RecordTooLarge { size: usize, max: usize },
+    #[error("properties of {size} bytes exceed the 32767-byte limit")]
+    PropertiesTooLarge { size: usize },
+    #[error("topic of {size} bytes is too long for a stored record")]
+    TopicTooLong { size: usize },
+    #[error(
+        "service not available: disk full ({used_percent}% used, writes refused above {limit_percent}%)"
+    )]
+    DiskFull {
+        used_percent: u32,
+        limit_percent: u32,
+    },
+    #[error("store is read-only: {0}")]
+    NotWritable(String),
+    #[error("store directory {path} is in use by another process")]
+    Locked { path: String },
+    #[error("I/O error on {what}: {source}")]
+    Io {
+        what: String,
+        source: std::io::Error,
+    },
+    #[error("corrupt store data: {0}")]
+    Corrupt(String),
+}
+
+impl StoreError {
+    pub(crate) fn io(what: impl Into<String>) -> impl FnOnce(std::io::Error) -> StoreError {
+        let what = what.into();
+        move |source| StoreError::Io { what, source }
+    }
+}
