@@ -10,6 +10,7 @@
 //! tested, fuzzed and benchmarked alone.
 
 pub mod commit_log;
+pub mod consume_queue;
 mod error;
 pub mod mapped_file;
 pub mod mapped_file_queue;

@@ -1,0 +1,334 @@
+//! ConsumeQueue (REMOTING.md §6.3): per topic and queue id, a dense array of 20-byte units
+//! `commit-log offset i64 · size i32 · tags code i64`; unit *n* describes queue offset *n*.
+//! Derived from the CommitLog by the dispatcher, so it can always be rebuilt.
+
+use std::collections::HashMap;
+use std::path::{Path, PathBuf};
+use std::sync::{Arc, PoisonError, RwLock};
+
+use bytes::{Buf, BufMut, Bytes};
+
+use crate::StoreError;
+use crate::mapped_file_queue::MappedFileQueue;
+
+/// Bytes per unit.
+pub const UNIT_BYTES: usize = 20;
+/// RocketMQ's default units per file (300,000 × 20 = 6,000,000 bytes).
+pub const DEFAULT_UNITS_PER_FILE: usize = 300_000;
+
+/// One unit of a consume queue.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct CqUnit {
+    pub commit_log_offset: i64,
+    pub size: i32,
+    pub tags_code: i64,
+}
+
+impl CqUnit {
+    /// Java's filler for the unused front of a queue that starts past offset 0.
+    const BLANK: CqUnit = CqUnit {
+        commit_log_offset: 0,
+        size: i32::MAX,
+        tags_code: 0,
+    };
+
+    fn encode(&self) -> [u8; UNIT_BYTES] {
+        let mut out = [0u8; UNIT_BYTES];
+        let mut buf = &mut out[..];
+        buf.put_i64(self.commit_log_offset);
+        buf.put_i32(self.size);
+        buf.put_i64(self.tags_code);
+        out
+    }
+
+    fn decode(mut bytes: &[u8]) -> CqUnit {
+        CqUnit {
+            commit_log_offset: bytes.get_i64(),
+            size: bytes.get_i32(),
+            tags_code: bytes.get_i64(),
+        }
+    }
+
+    fn is_valid(&self) -> bool {
+        self.commit_log_offset >= 0 && self.size > 0
+    }
+}
+
+/// One queue's units.
+#[derive(Debug)]
+pub struct ConsumeQueue {
+    files: MappedFileQueue,
+}
+
+impl ConsumeQueue {
+    pub fn open(dir: &Path, units_per_file: usize) -> Result<Self, StoreError> {
+        let files = MappedFileQueue::open(dir, units_per_file * UNIT_BYTES)
+            .map_err(StoreError::io(dir.display().to_string()))?;
+        Ok(Self { files })
+    }
+
+    fn unit_bytes_i64() -> i64 {
+        UNIT_BYTES as i64
+    }
+
+    /// Next queue offset (number of units, counting the blank front).
+    pub fn max_offset(&self) -> i64 {
+        self.files.max_offset() / Self::unit_bytes_i64()
+    }
+
+    /// First queue offset still stored with a real message.
+    pub fn min_offset(&self) -> i64 {
+        let start = self.files.min_offset() / Self::unit_bytes_i64();
+        let mut offset = start;
+        while offset < self.max_offset() {
+            match self.get(offset) {
+                Some(unit) if unit == CqUnit::BLANK => offset += 1,
+                _ => break,
+            }
+        }
+        offset
+    }
+
+    /// Writes the unit for `queue_offset`. Re-dispatch of an offset already present is
+    /// ignored (replay after recovery); a gap is filled with blank units and logged.
+    pub fn put(&self, queue_offset: i64, unit: CqUnit) -> Result<(), StoreError> {
+        let max = self.max_offset();
+        if queue_offset < max && self.files.last().is_some() {
+            return Ok(());
+        }
+        if self.files.last().is_none() && queue_offset > 0 {
+            tracing::debug!(
+                queue_offset,
+                "consume queue starts past 0; filling the front with blanks"
+            );
+        } else if queue_offset > max {
+            tracing::warn!(
+                queue_offset,
+                max,
+                "consume queue gap; filling with blank units"
+            );
+        }
+        let first = if self.files.last().is_none() {
+            self.first_file_start(queue_offset)
+        } else {
+            max
+        };
+        for offset in first..queue_offset {
+            self.append(offset, CqUnit::BLANK)?;
+        }
+        self.append(queue_offset, unit)
+    }
+
+    fn first_file_start(&self, queue_offset: i64) -> i64 {
+        let per_file =
+            i64::try_from(self.files.file_size()).unwrap_or(i64::MAX) / Self::unit_bytes_i64();
+        queue_offset - queue_offset % per_file
+    }
+
+    fn append(&self, queue_offset: i64, unit: CqUnit) -> Result<(), StoreError> {
+        let file = self
+            .files
+            .last_or_create(queue_offset * Self::unit_bytes_i64())
+            .map_err(StoreError::io("creating a consume-queue file"))?;
+        debug_assert_eq!(
+            file.start_offset() + i64::try_from(file.wrote()).unwrap_or(0),
+            queue_offset * Self::unit_bytes_i64(),
+            "consume queue units stay dense"
+        );
+        file.append(&unit.encode())
+            .ok_or_else(|| StoreError::Corrupt("consume-queue file full".into()))?;
+        Ok(())
+    }
+
+    /// The unit at `queue_offset`, if stored.
+    pub fn get(&self, queue_offset: i64) -> Option<CqUnit> {
+        let position = queue_offset.checked_mul(Self::unit_bytes_i64())?;
+        let file = self.files.find(position)?;
+        let bytes = file.read(
+            usize::try_from(position - file.start_offset()).ok()?,
+            UNIT_BYTES,
+        )?;
+        Some(CqUnit::decode(&bytes))
+    }
+
+    /// Up to `max_units` units from `queue_offset`, within one file, as raw bytes (no copy).
+    pub fn units(&self, queue_offset: i64, max_units: usize) -> Option<Bytes> {
+        let position = queue_offset.checked_mul(Self::unit_bytes_i64())?;
+        let file = self.files.find(position)?;
+        let pos = usize::try_from(position - file.start_offset()).ok()?;
+        let available = file.wrote().checked_sub(pos)? / UNIT_BYTES;
+        let count = available.min(max_units);
+        if count == 0 {
+            return None;
+        }
+        file.read(pos, count * UNIT_BYTES)
+    }
+
+    /// Recovery: the first invalid unit ends the data; units pointing at or past
+    /// `commit_log_end` are dropped too (the CommitLog lost them). Returns the max offset.
+    pub fn recover(&self, commit_log_end: i64) -> Result<i64, StoreError> {
+        let mut end = self.files.min_offset();
+        for file in self.files.files() {
+            let bytes = file.read_all();
+            let mut pos = 0;
+            let mut complete = true;
+            while pos + UNIT_BYTES <= bytes.len() {
+                let unit = CqUnit::decode(&bytes[pos..pos + UNIT_BYTES]);
+                let blank = unit == CqUnit::BLANK;
+                if !blank
+                    && (!unit.is_valid()
+                        || unit.commit_log_offset + i64::from(unit.size) > commit_log_end)
+                {
+                    complete = false;
+                    break;
+                }
+                pos += UNIT_BYTES;
+            }
+            end = file.start_offset() + i64::try_from(pos).unwrap_or(0);
+            if !complete {
+                break;
+            }
+        }
+        self.files
+            .truncate_from(end)
+            .map_err(StoreError::io("truncating a consume queue"))?;
+        Ok(self.max_offset())
+    }
+
+    pub fn files(&self) -> &MappedFileQueue {
+        &self.files
+    }
+}
+
+/// All consume queues of a store, created on first dispatch.
+#[derive(Debug)]
+pub struct ConsumeQueueStore {
+    root: PathBuf,
+    units_per_file: usize,
+    queues: RwLock<HashMap<(String, i32), Arc<ConsumeQueue>>>,
+}
+
+impl ConsumeQueueStore {
+    /// Opens every `<root>/<topic>/<queueId>/` directory.
+    pub fn open(root: &Path, units_per_file: usize) -> Result<Self, StoreError> {
+        std::fs::create_dir_all(root).map_err(StoreError::io(root.display().to_string()))?;
+        let mut queues = HashMap::new();
+        for topic_dir in
+            std::fs::read_dir(root).map_err(StoreError::io(root.display().to_string()))?
+        {
+            let topic_dir = topic_dir.map_err(StoreError::io(root.display().to_string()))?;
+            let topic = topic_dir.file_name().to_string_lossy().into_owned();
+            let Ok(entries) = std::fs::read_dir(topic_dir.path()) else {
+                continue;
+            };
+            for queue_dir in entries.flatten() {
+                let Ok(queue_id) = queue_dir.file_name().to_string_lossy().parse::<i32>() else {
+                    continue;
+                };
+                let queue = ConsumeQueue::open(&queue_dir.path(), units_per_file)?;
+                queues.insert((topic.clone(), queue_id), Arc::new(queue));
+            }
+        }
+        Ok(Self {
+            root: root.to_owned(),
+            units_per_file,
+            queues: RwLock::new(queues),
+        })
+    }
+
+    pub fn get(&self, topic: &str, queue_id: i32) -> Option<Arc<ConsumeQueue>> {
+        self.queues
+            .read()
+            .unwrap_or_else(PoisonError::into_inner)
+            .get(&(topic.to_owned(), queue_id))
+            .cloned()
+    }
+
+    pub fn get_or_create(
+        &self,
+        topic: &str,
+        queue_id: i32,
+    ) -> Result<Arc<ConsumeQueue>, StoreError> {
+        if let Some(queue) = self.get(topic, queue_id) {
+            return Ok(queue);
+        }
+        let mut queues = self.queues.write().unwrap_or_else(PoisonError::into_inner);
+        if let Some(queue) = queues.get(&(topic.to_owned(), queue_id)) {
+            return Ok(Arc::clone(queue));
+        }
+        let dir = self.root.join(topic).join(queue_id.to_string());
+        let queue = Arc::new(ConsumeQueue::open(&dir, self.units_per_file)?);
+        queues.insert((topic.to_owned(), queue_id), Arc::clone(&queue));
+        Ok(queue)
+    }
+
+    /// Every queue, for recovery and retention.
+    pub fn all(&self) -> Vec<((String, i32), Arc<ConsumeQueue>)> {
+        self.queues
+            .read()
+            .unwrap_or_else(PoisonError::into_inner)
+            .iter()
+            .map(|(k, v)| (k.clone(), Arc::clone(v)))
+            .collect()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn unit(offset: i64) -> CqUnit {
+        CqUnit {
+            commit_log_offset: offset * 100,
+            size: 100,
+            tags_code: 7,
+        }
+    }
+
+    #[test]
+    fn given_units_when_put_and_read_should_be_dense_and_twenty_bytes_each() {
+        let dir = tempfile::tempdir().unwrap();
+        let queue = ConsumeQueue::open(dir.path(), 4).unwrap();
+        for offset in 0..10 {
+            queue.put(offset, unit(offset)).unwrap();
+        }
+        queue.put(3, unit(99)).unwrap();
+        assert_eq!(queue.max_offset(), 10);
+        assert_eq!(queue.get(3), Some(unit(3)), "replayed offsets are ignored");
+        assert_eq!(queue.files().files().len(), 3);
+        let raw = queue.units(4, 10).unwrap();
+        assert_eq!(raw.len(), 4 * UNIT_BYTES, "one file at most");
+        assert_eq!(&raw[..8], &400i64.to_be_bytes());
+        assert_eq!(
+            std::fs::metadata(dir.path().join("00000000000000000080"))
+                .unwrap()
+                .len(),
+            80
+        );
+    }
+
+    #[test]
+    fn given_queue_starting_late_should_fill_front_with_blank_units() {
+        let dir = tempfile::tempdir().unwrap();
+        let queue = ConsumeQueue::open(dir.path(), 4).unwrap();
+        queue.put(6, unit(6)).unwrap();
+        assert_eq!(queue.max_offset(), 7);
+        assert_eq!(queue.min_offset(), 6);
+        assert_eq!(queue.get(5), Some(CqUnit::BLANK));
+        assert!(queue.get(2).is_none(), "the file starts at offset 4");
+    }
+
+    #[test]
+    fn given_units_beyond_commit_log_end_when_recovered_should_drop_them() {
+        let dir = tempfile::tempdir().unwrap();
+        let queue = ConsumeQueue::open(dir.path(), 4).unwrap();
+        for offset in 0..6 {
+            queue.put(offset, unit(offset)).unwrap();
+        }
+        drop(queue);
+        let queue = ConsumeQueue::open(dir.path(), 4).unwrap();
+        assert_eq!(queue.recover(350).unwrap(), 3);
+        queue.put(3, unit(3)).unwrap();
+        assert_eq!(queue.max_offset(), 4);
+    }
+}
