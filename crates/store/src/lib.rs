@@ -1,17 +1,28 @@
 //! Local persistence, byte-compatible with RocketMQ's store (REMOTING.md §4.3, §6).
 //!
 //! ```text
-//! mapped_file ──► mapped_file_queue ──► commit_log (the only truth)
-//!                                            │ reput (dispatch)
-//!                                            ├──► consume_queue  (topic/queue → 20-byte units)
-//!                                            └──► index          (key → commit-log offset)
+//! MessageStore::append ─► commit_log (the only truth, mapped 1 GiB files)
+//!                              │ reput thread (dispatch)            flush thread
+//!                              ├──► consume_queue (20-byte units)   (async timer or
+//!                              └──► more dispatchers (index, …)      sync group commit)
+//! MessageStore::get_messages ◄── consume_queue units ─► zero-copy record slices
 //! ```
-//! No sockets here: the store is driven by the broker through narrow traits and can be
-//! tested, fuzzed and benchmarked alone.
+//! No sockets here: the store can be tested, fuzzed and benchmarked alone.
 
+pub mod checkpoint;
 pub mod commit_log;
+pub mod config;
 pub mod consume_queue;
+pub mod dispatch;
 mod error;
+pub mod flush;
 pub mod mapped_file;
 pub mod mapped_file_queue;
+pub mod read;
+mod store;
+
+pub use commit_log::{AppendOutcome, MessageToStore};
+pub use config::{FlushMode, StoreConfig};
 pub use error::StoreError;
+pub use read::{GetMessageResult, GetMessageStatus};
+pub use store::{MessageStore, PutStatus};

@@ -1,0 +1,195 @@
+//! Flushing: makes the CommitLog durable (async on a timer, or sync with group commit) and
+//! periodically flushes the derived stores and records both positions in the checkpoint.
+//!
+//! Group commit: appenders publish the offset they need; the flush thread fsyncs once for
+//! everything appended so far and wakes every waiter whose offset is now covered.
+
+use std::path::PathBuf;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Arc, Condvar, Mutex, PoisonError};
+use std::time::{Duration, Instant};
+
+use apogee_runtime::Clock;
+use tokio::sync::watch;
+
+use crate::checkpoint::Checkpoint;
+use crate::commit_log::CommitLog;
+use crate::config::FlushMode;
+use crate::consume_queue::ConsumeQueueStore;
+use crate::dispatch::Reput;
+
+const PAGE_BYTES: i64 = 4096;
+/// How often consume queues and the checkpoint are flushed (Java: 1 s).
+const DERIVED_FLUSH_INTERVAL: Duration = Duration::from_secs(1);
+
+/// Shared flush state.
+pub struct Flusher {
+    commit_log: Arc<CommitLog>,
+    queues: Arc<ConsumeQueueStore>,
+    reput: Arc<Reput>,
+    mode: FlushMode,
+    checkpoint_path: PathBuf,
+    checkpoint: Mutex<Checkpoint>,
+    requested: (Mutex<i64>, Condvar),
+    durable_tx: watch::Sender<i64>,
+    durable: (Mutex<i64>, Condvar),
+    clock: Arc<dyn Clock>,
+}
+
+impl Flusher {
+    pub fn new(
+        commit_log: Arc<CommitLog>,
+        queues: Arc<ConsumeQueueStore>,
+        reput: Arc<Reput>,
+        mode: FlushMode,
+        checkpoint_path: PathBuf,
+        clock: Arc<dyn Clock>,
+    ) -> Self {
+        let start = commit_log.max_offset();
+        let checkpoint = Checkpoint::load(&checkpoint_path).unwrap_or_default();
+        Self {
+            commit_log,
+            queues,
+            reput,
+            mode,
+            checkpoint_path,
+            checkpoint: Mutex::new(checkpoint),
+            requested: (Mutex::new(start), Condvar::new()),
+            durable_tx: watch::Sender::new(start),
+            durable: (Mutex::new(start), Condvar::new()),
+            clock,
+        }
+    }
+
+    /// Offset up to which the CommitLog is durable.
+    pub fn durable_offset(&self) -> i64 {
+        *self
+            .durable
+            .0
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+    }
+
+    /// Asks for everything up to `offset` to be flushed (sync mode wakes the thread).
+    pub fn request(&self, offset: i64) {
+        let (lock, cv) = &self.requested;
+        let mut requested = lock.lock().unwrap_or_else(PoisonError::into_inner);
+        if offset > *requested {
+            *requested = offset;
+            cv.notify_one();
+        }
+    }
+
+    /// Waits (async) until `offset` is durable; false on timeout.
+    pub async fn wait_durable(&self, offset: i64, timeout: Duration) -> bool {
+        self.request(offset);
+        let mut rx = self.durable_tx.subscribe();
+        matches!(
+            tokio::time::timeout(timeout, rx.wait_for(|d| *d >= offset)).await,
+            Ok(Ok(_))
+        )
+    }
+
+    /// Waits (blocking the thread) until `offset` is durable; false on timeout.
+    pub fn wait_durable_blocking(&self, offset: i64, timeout: Duration) -> bool {
+        self.request(offset);
+        let (lock, cv) = &self.durable;
+        let guard = lock.lock().unwrap_or_else(PoisonError::into_inner);
+        let (guard, _) = cv
+            .wait_timeout_while(guard, timeout, |durable| *durable < offset)
+            .unwrap_or_else(PoisonError::into_inner);
+        *guard >= offset
+    }
+
+    fn flush_commit_log(&self) {
+        match self.commit_log.files().flush() {
+            Ok(durable) => {
+                self.durable_tx.send_replace(durable);
+                let (lock, cv) = &self.durable;
+                *lock.lock().unwrap_or_else(PoisonError::into_inner) = durable;
+                cv.notify_all();
+            }
+            Err(e) => tracing::error!(error = %e, "commit log flush failed"),
+        }
+    }
+
+    /// Flushes consume queues (and, through dispatch order, everything before the reput
+    /// position) and records both durable positions in the checkpoint.
+    pub fn flush_derived(&self) {
+        let dispatched = self.reput.offset();
+        for (_, queue) in self.queues.all() {
+            if let Err(e) = queue.files().flush() {
+                tracing::error!(error = %e, "consume queue flush failed");
+                return;
+            }
+        }
+        let mut checkpoint = self
+            .checkpoint
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner);
+        checkpoint.flushed_offset = self.durable_offset();
+        checkpoint.dispatched_offset = dispatched.min(checkpoint.flushed_offset);
+        let now = self.clock.now_ms();
+        checkpoint.physic_msg_timestamp = now;
+        checkpoint.logics_msg_timestamp = now;
+        if let Err(e) = checkpoint.store(&self.checkpoint_path) {
+            tracing::error!(error = %e, "checkpoint write failed");
+        }
+    }
+
+    /// Final flush on shutdown.
+    pub fn flush_all(&self) {
+        self.flush_commit_log();
+        self.flush_derived();
+    }
+
+    pub fn spawn(
+        self: Arc<Self>,
+        stop: Arc<AtomicBool>,
+    ) -> std::io::Result<std::thread::JoinHandle<()>> {
+        std::thread::Builder::new()
+            .name("apogee-flush".into())
+            .spawn(move || self.run(&stop))
+    }
+
+    fn run(&self, stop: &AtomicBool) {
+        let mut last_derived = Instant::now();
+        let mut last_flush = Instant::now();
+        while !stop.load(Ordering::Acquire) {
+            match self.mode {
+                FlushMode::Sync { .. } => {
+                    let (lock, cv) = &self.requested;
+                    let requested = lock.lock().unwrap_or_else(PoisonError::into_inner);
+                    let durable = self.durable_offset();
+                    let (requested, _) = cv
+                        .wait_timeout_while(requested, Duration::from_millis(10), |r| *r <= durable)
+                        .unwrap_or_else(PoisonError::into_inner);
+                    let pending = *requested > durable;
+                    drop(requested);
+                    if pending {
+                        self.flush_commit_log();
+                    }
+                }
+                FlushMode::Async {
+                    interval,
+                    min_pages,
+                    thorough_interval,
+                } => {
+                    std::thread::sleep(interval);
+                    let dirty = self.commit_log.max_offset() - self.durable_offset();
+                    let pages = i64::try_from(min_pages).unwrap_or(i64::MAX);
+                    if dirty >= pages * PAGE_BYTES
+                        || (dirty > 0 && last_flush.elapsed() >= thorough_interval)
+                    {
+                        self.flush_commit_log();
+                        last_flush = Instant::now();
+                    }
+                }
+            }
+            if last_derived.elapsed() >= DERIVED_FLUSH_INTERVAL {
+                self.flush_derived();
+                last_derived = Instant::now();
+            }
+        }
+    }
+}

@@ -1,0 +1,134 @@
+//! Reading a queue: walk consume-queue units from an offset, filter by tags code, and collect
+//! the referenced records as zero-copy slices of the CommitLog. Statuses and the next offset
+//! follow Java's `DefaultMessageStore.getMessage`, which clients' pull semantics rest on.
+
+use bytes::Bytes;
+
+use crate::commit_log::CommitLog;
+use crate::consume_queue::{ConsumeQueue, UNIT_BYTES};
+
+/// Java's `GetMessageStatus`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum GetMessageStatus {
+    Found,
+    NoMatchedMessage,
+    MessageWasRemoving,
+    OffsetFoundNull,
+    OffsetOverflowBadly,
+    OffsetOverflowOne,
+    OffsetTooSmall,
+    NoMatchedLogicQueue,
+    NoMessageInQueue,
+}
+
+/// What a read returned.
+#[derive(Debug, Clone)]
+pub struct GetMessageResult {
+    pub status: GetMessageStatus,
+    pub next_begin_offset: i64,
+    pub min_offset: i64,
+    pub max_offset: i64,
+    /// The records, each exactly as stored.
+    pub messages: Vec<Bytes>,
+    /// Queue offset of each message.
+    pub queue_offsets: Vec<i64>,
+}
+
+impl GetMessageResult {
+    fn empty(status: GetMessageStatus, next: i64, min: i64, max: i64) -> Self {
+        Self {
+            status,
+            next_begin_offset: next,
+            min_offset: min,
+            max_offset: max,
+            messages: Vec::new(),
+            queue_offsets: Vec::new(),
+        }
+    }
+
+    pub fn total_bytes(&self) -> usize {
+        self.messages.iter().map(Bytes::len).sum()
+    }
+}
+
+pub(crate) fn get_messages(
+    commit_log: &CommitLog,
+    queue: Option<&ConsumeQueue>,
+    offset: i64,
+    (max_count, max_bytes): (usize, usize),
+    filter: Option<&dyn Fn(i64) -> bool>,
+) -> GetMessageResult {
+    use GetMessageStatus as S;
+    let Some(queue) = queue else {
+        return GetMessageResult::empty(S::NoMatchedLogicQueue, 0, 0, 0);
+    };
+    let (min, max) = (queue.min_offset(), queue.max_offset());
+    if max == 0 {
+        return GetMessageResult::empty(S::NoMessageInQueue, 0, min, max);
+    }
+    if offset < min {
+        return GetMessageResult::empty(S::OffsetTooSmall, min, min, max);
+    }
+    if offset == max {
+        return GetMessageResult::empty(S::OffsetOverflowOne, offset, min, max);
+    }
+    if offset > max {
+        return GetMessageResult::empty(
+            S::OffsetOverflowBadly,
+            if min == 0 { min } else { max },
+            min,
+            max,
+        );
+    }
+    let mut result = GetMessageResult::empty(S::NoMatchedMessage, offset, min, max);
+    let mut cursor = offset;
+    let mut bytes = 0usize;
+    let commit_log_min = commit_log.min_offset();
+    let mut removing = false;
+    'files: while cursor < max && result.messages.len() < max_count.max(1) {
+        let Some(units) = queue.units(cursor, max_count.max(1) * 4 + 16) else {
+            result.status = S::OffsetFoundNull;
+            result.next_begin_offset = cursor + 1;
+            return result;
+        };
+        for raw in units.chunks_exact(UNIT_BYTES) {
+            let phys = i64::from_be_bytes(raw[0..8].try_into().unwrap_or([0; 8]));
+            let size = i32::from_be_bytes(raw[8..12].try_into().unwrap_or([0; 4]));
+            let tags = i64::from_be_bytes(raw[12..20].try_into().unwrap_or([0; 8]));
+            let size_bytes = usize::try_from(size).unwrap_or(0);
+            if !result.messages.is_empty()
+                && (result.messages.len() >= max_count || bytes + size_bytes > max_bytes)
+            {
+                break 'files;
+            }
+            cursor += 1;
+            if size == i32::MAX || size <= 0 {
+                continue;
+            }
+            if phys < commit_log_min {
+                removing = true;
+                continue;
+            }
+            if filter.is_some_and(|keep| !keep(tags)) {
+                continue;
+            }
+            match commit_log.read(phys, size_bytes) {
+                Some(record) => {
+                    bytes += record.len();
+                    result.queue_offsets.push(cursor - 1);
+                    result.messages.push(record);
+                }
+                None => removing = true,
+            }
+        }
+    }
+    result.next_begin_offset = cursor;
+    result.status = if !result.messages.is_empty() {
+        S::Found
+    } else if removing {
+        S::MessageWasRemoving
+    } else {
+        S::NoMatchedMessage
+    };
+    result
+}

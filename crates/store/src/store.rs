@@ -1,0 +1,330 @@
+//! `MessageStore`: opens (and recovers) a store directory, appends, reads, and shuts down
+//! cleanly. The broker talks to the store only through this type.
+//!
+//! Start-up: lock → detect crash (`abort` file) → CommitLog recovery from the checkpoint's
+//! durable offset (CRC-checked) → consume queues cut back to the CommitLog end → replay
+//! dispatch from the checkpoint's dispatched offset → restore queue offsets → start the
+//! reput and flush threads → write `abort`. Clean shutdown flushes and removes `abort`.
+
+use std::fs::File;
+use std::path::PathBuf;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Arc, Mutex, PoisonError};
+use std::thread::JoinHandle;
+
+use apogee_protocol::record::StoredRecord;
+use apogee_runtime::Clock;
+use bytes::Bytes;
+
+use crate::StoreError;
+use crate::checkpoint::Checkpoint;
+use crate::commit_log::{AppendOutcome, CommitLog, MessageToStore};
+use crate::config::{FlushMode, StoreConfig};
+use crate::consume_queue::ConsumeQueueStore;
+use crate::dispatch::{ArrivalListener, ConsumeQueueDispatcher, Dispatcher, Reput};
+use crate::flush::Flusher;
+use crate::read::{GetMessageResult, get_messages};
+
+/// Whether an acknowledged append met its durability promise.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum PutStatus {
+    /// Stored (and, under SYNC_FLUSH, fsynced).
+    Ok,
+    /// Stored, but the sync flush did not finish within its timeout (FLUSH_DISK_TIMEOUT).
+    FlushDiskTimeout,
+}
+
+/// An open store.
+pub struct MessageStore {
+    config: StoreConfig,
+    commit_log: Arc<CommitLog>,
+    queues: Arc<ConsumeQueueStore>,
+    reput: Arc<Reput>,
+    flusher: Arc<Flusher>,
+    stop: Arc<AtomicBool>,
+    threads: Mutex<Vec<JoinHandle<()>>>,
+    lock: File,
+    abort_path: PathBuf,
+    recovered_after_crash: bool,
+}
+
+impl MessageStore {
+    /// Opens `config.root`, recovering it if the last run did not shut down cleanly.
+    /// `dispatchers` are added after the consume-queue dispatcher.
+    pub fn open(
+        config: StoreConfig,
+        clock: Arc<dyn Clock>,
+        dispatchers: Vec<Arc<dyn Dispatcher>>,
+    ) -> Result<Self, StoreError> {
+        let root = config.root.clone();
+        std::fs::create_dir_all(&root).map_err(StoreError::io(root.display().to_string()))?;
+        let lock = lock_root(&root)?;
+        let abort_path = root.join("abort");
+        let crashed = abort_path.exists();
+        let checkpoint = Checkpoint::load(&root.join("checkpoint"))?;
+        let commit_log = Arc::new(CommitLog::open(
+            &config.commit_log_dir(),
+            config.commit_log_file_bytes,
+            config.record_bytes_max,
+            Arc::clone(&clock),
+        )?);
+        let last_start = commit_log.files().last().map_or(0, |f| f.start_offset());
+        let scan_from = checkpoint.flushed_offset.min(last_start);
+        let end = commit_log.recover(scan_from, config.check_crc_on_recover)?;
+        let queues = Arc::new(ConsumeQueueStore::open(
+            &config.consume_queue_dir(),
+            config.consume_queue_units_per_file,
+        )?);
+        for (_, queue) in queues.all() {
+            queue.recover(end)?;
+        }
+        let mut all: Vec<Arc<dyn Dispatcher>> =
+            vec![Arc::new(ConsumeQueueDispatcher(Arc::clone(&queues)))];
+        all.extend(dispatchers);
+        let reput_from = checkpoint
+            .dispatched_offset
+            .min(end)
+            .max(commit_log.min_offset());
+        let reput = Arc::new(Reput::new(Arc::clone(&commit_log), all, reput_from));
+        let replayed = reput.run_once()?;
+        let offsets = queues
+            .all()
+            .into_iter()
+            .map(|(key, queue)| (key, queue.max_offset()))
+            .collect();
+        commit_log.set_queue_offsets(offsets);
+        if crashed || replayed > 0 {
+            tracing::warn!(crashed, end, replayed, "store recovered");
+        }
+        std::fs::write(&abort_path, std::process::id().to_string())
+            .map_err(StoreError::io(abort_path.display().to_string()))?;
+        let flusher = Arc::new(Flusher::new(
+            Arc::clone(&commit_log),
+            Arc::clone(&queues),
+            Arc::clone(&reput),
+            config.flush,
+            root.join("checkpoint"),
+            clock,
+        ));
+        let stop = Arc::new(AtomicBool::new(false));
+        let threads = vec![
+            Arc::clone(&reput)
+                .spawn(Arc::clone(&stop))
+                .map_err(StoreError::io("starting the reput thread"))?,
+            Arc::clone(&flusher)
+                .spawn(Arc::clone(&stop))
+                .map_err(StoreError::io("starting the flush thread"))?,
+        ];
+        Ok(Self {
+            config,
+            commit_log,
+            queues,
+            reput,
+            flusher,
+            stop,
+            threads: Mutex::new(threads),
+            lock,
+            abort_path,
+            recovered_after_crash: crashed,
+        })
+    }
+
+    /// Whether this open followed a crash (the `abort` file was present).
+    pub fn recovered_after_crash(&self) -> bool {
+        self.recovered_after_crash
+    }
+
+    pub fn config(&self) -> &StoreConfig {
+        &self.config
+    }
+
+    /// Registers a callback run after each record is dispatched.
+    pub fn add_arrival_listener(&self, listener: ArrivalListener) {
+        self.reput.add_listener(listener);
+    }
+
+    /// Appends without waiting for durability; see [`durable`](Self::durable).
+    pub fn append(&self, messages: &[MessageToStore]) -> Result<AppendOutcome, StoreError> {
+        if self.stop.load(Ordering::Acquire) {
+            return Err(StoreError::NotWritable("the store is shutting down".into()));
+        }
+        let outcome = self.commit_log.append(messages)?;
+        self.reput.wake();
+        if matches!(self.config.flush, FlushMode::Sync { .. }) {
+            self.flusher.request(outcome.end_offset);
+        }
+        Ok(outcome)
+    }
+
+    /// Waits until `outcome` meets the flush mode's promise (async).
+    pub async fn durable(&self, outcome: &AppendOutcome) -> PutStatus {
+        match self.config.flush {
+            FlushMode::Async { .. } => PutStatus::Ok,
+            FlushMode::Sync { timeout } => {
+                if self.flusher.wait_durable(outcome.end_offset, timeout).await {
+                    PutStatus::Ok
+                } else {
+                    PutStatus::FlushDiskTimeout
+                }
+            }
+        }
+    }
+
+    /// Waits until `outcome` meets the flush mode's promise (blocking the thread).
+    pub fn durable_blocking(&self, outcome: &AppendOutcome) -> PutStatus {
+        match self.config.flush {
+            FlushMode::Async { .. } => PutStatus::Ok,
+            FlushMode::Sync { timeout } => {
+                if self
+                    .flusher
+                    .wait_durable_blocking(outcome.end_offset, timeout)
+                {
+                    PutStatus::Ok
+                } else {
+                    PutStatus::FlushDiskTimeout
+                }
+            }
+        }
+    }
+
+    /// Offset up to which the CommitLog is on disk.
+    pub fn durable_offset(&self) -> i64 {
+        self.flusher.durable_offset()
+    }
+
+    /// Next CommitLog offset the dispatcher will process.
+    pub fn dispatched_offset(&self) -> i64 {
+        self.reput.offset()
+    }
+
+    /// Reads up to `max_count` messages / `max_bytes` bytes from a queue; `filter` sees each
+    /// unit's tags code and keeps the message when it returns true.
+    pub fn get_messages(
+        &self,
+        topic: &str,
+        queue_id: i32,
+        offset: i64,
+        limits: (usize, usize),
+        filter: Option<&dyn Fn(i64) -> bool>,
+    ) -> GetMessageResult {
+        get_messages(
+            &self.commit_log,
+            self.queues.get(topic, queue_id).as_deref(),
+            offset,
+            limits,
+            filter,
+        )
+    }
+
+    pub fn min_offset_in_queue(&self, topic: &str, queue_id: i32) -> i64 {
+        self.queues
+            .get(topic, queue_id)
+            .map_or(0, |q| q.min_offset())
+    }
+
+    pub fn max_offset_in_queue(&self, topic: &str, queue_id: i32) -> i64 {
+        self.queues
+            .get(topic, queue_id)
+            .map_or(0, |q| q.max_offset())
+    }
+
+    /// The record at a physical offset.
+    pub fn record_at(&self, commit_log_offset: i64) -> Option<StoredRecord> {
+        self.commit_log.read_record(commit_log_offset)
+    }
+
+    /// Raw bytes of the record at a physical offset (what VIEW_MESSAGE_BY_ID returns).
+    pub fn record_bytes_at(&self, commit_log_offset: i64, size: usize) -> Option<Bytes> {
+        self.commit_log.read(commit_log_offset, size)
+    }
+
+    /// Store time of the message at `queue_offset`.
+    pub fn store_time_at(&self, topic: &str, queue_id: i32, queue_offset: i64) -> Option<i64> {
+        let unit = self.queues.get(topic, queue_id)?.get(queue_offset)?;
+        self.commit_log
+            .read_record(unit.commit_log_offset)
+            .map(|r| r.store_timestamp)
+    }
+
+    /// Smallest queue offset whose message was stored at or after `timestamp_ms` (the max
+    /// offset if none was).
+    pub fn offset_by_time(&self, topic: &str, queue_id: i32, timestamp_ms: i64) -> i64 {
+        let (mut low, mut high) = (
+            self.min_offset_in_queue(topic, queue_id),
+            self.max_offset_in_queue(topic, queue_id),
+        );
+        while low < high {
+            let mid = low + (high - low) / 2;
+            match self.store_time_at(topic, queue_id, mid) {
+                Some(time) if time >= timestamp_ms => high = mid,
+                _ => low = mid + 1,
+            }
+        }
+        low
+    }
+
+    /// Store time of the oldest message still in the CommitLog.
+    pub fn earliest_message_time(&self) -> Option<i64> {
+        self.commit_log
+            .read_record(self.commit_log.min_offset())
+            .map(|r| r.store_timestamp)
+    }
+
+    pub fn commit_log_min_offset(&self) -> i64 {
+        self.commit_log.min_offset()
+    }
+
+    pub fn commit_log_max_offset(&self) -> i64 {
+        self.commit_log.max_offset()
+    }
+
+    /// Stops the threads, flushes everything and marks the shutdown clean.
+    pub fn shutdown(&self) {
+        if self.stop.swap(true, Ordering::AcqRel) {
+            return;
+        }
+        self.reput.wake();
+        for thread in self
+            .threads
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .drain(..)
+        {
+            let _ = thread.join();
+        }
+        if let Err(e) = self.reput.run_once() {
+            tracing::error!(error = %e, "final dispatch failed; the next start will replay");
+        }
+        self.flusher.flush_all();
+        if let Err(e) = std::fs::remove_file(&self.abort_path) {
+            tracing::warn!(error = %e, "cannot remove the abort file; the next start will run crash recovery");
+        }
+        let _ = self.lock.unlock();
+    }
+}
+
+impl Drop for MessageStore {
+    fn drop(&mut self) {
+        self.shutdown();
+    }
+}
+
+fn lock_root(root: &std::path::Path) -> Result<File, StoreError> {
+    let path = root.join("lock");
+    let file = std::fs::OpenOptions::new()
+        .create(true)
+        .truncate(false)
+        .write(true)
+        .open(&path)
+        .map_err(StoreError::io(path.display().to_string()))?;
+    match file.try_lock() {
+        Ok(()) => Ok(file),
+        Err(std::fs::TryLockError::WouldBlock) => Err(StoreError::Locked {
+            path: root.display().to_string(),
+        }),
+        Err(std::fs::TryLockError::Error(e)) => Err(StoreError::Io {
+            what: path.display().to_string(),
+            source: e,
+        }),
+    }
+}

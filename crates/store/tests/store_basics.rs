@@ -1,0 +1,168 @@
+//! The store through its public API on real files: append, read, restart, lock, group commit.
+
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use apogee_protocol::record::{RecordAt, decode_record, tags_code};
+use apogee_runtime::SystemClock;
+use apogee_store::{
+    FlushMode, GetMessageStatus, MessageStore, MessageToStore, PutStatus, StoreConfig, StoreError,
+};
+use bytes::Bytes;
+
+fn message(topic: &str, queue_id: i32, body: &[u8], tag: &str) -> MessageToStore {
+    MessageToStore {
+        topic: topic.into(),
+        queue_id,
+        flag: 0,
+        sys_flag: 0,
+        born_timestamp: 1,
+        born_host: "127.0.0.1:4000".parse().unwrap(),
+        store_host: "127.0.0.1:10911".parse().unwrap(),
+        reconsume_times: 0,
+        prepared_transaction_offset: 0,
+        body: Bytes::copy_from_slice(body),
+        properties: format!("TAGS\u{1}{tag}\u{2}"),
+    }
+}
+
+fn config(dir: &std::path::Path, flush: FlushMode) -> StoreConfig {
+    let mut config = StoreConfig::new(dir);
+    config.commit_log_file_bytes = 64 * 1024;
+    config.consume_queue_units_per_file = 100;
+    config.flush = flush;
+    config
+}
+
+fn open(dir: &std::path::Path, flush: FlushMode) -> MessageStore {
+    MessageStore::open(config(dir, flush), Arc::new(SystemClock), Vec::new()).unwrap()
+}
+
+fn wait_dispatched(store: &MessageStore) {
+    let deadline = std::time::Instant::now() + Duration::from_secs(5);
+    while store.dispatched_offset() < store.commit_log_max_offset() {
+        assert!(
+            std::time::Instant::now() < deadline,
+            "dispatch did not catch up"
+        );
+        std::thread::sleep(Duration::from_millis(2));
+    }
+}
+
+#[test]
+fn given_messages_when_read_by_queue_should_filter_by_tag_and_survive_restart() {
+    let dir = tempfile::tempdir().unwrap();
+    {
+        let store = open(dir.path(), FlushMode::java_async_default());
+        for i in 0..300 {
+            let tag = if i % 2 == 0 { "TagA" } else { "TagB" };
+            store
+                .append(&[message("T", i % 3, format!("m{i}").as_bytes(), tag)])
+                .unwrap();
+        }
+        wait_dispatched(&store);
+        assert_eq!(store.max_offset_in_queue("T", 0), 100);
+        let want = tags_code(Some("TagA"));
+        let keep = move |code: i64| code == want;
+        let got = store.get_messages("T", 0, 0, (32, 1 << 20), Some(&keep));
+        assert_eq!(got.status, GetMessageStatus::Found);
+        assert_eq!(got.messages.len(), 32);
+        for raw in &got.messages {
+            let (RecordAt::Message(record), _) = decode_record(raw, 0, true).unwrap() else {
+                panic!()
+            };
+            assert_eq!(record.properties_map()["TAGS"], "TagA");
+        }
+        assert_eq!(
+            store.get_messages("T", 0, 100, (32, 1 << 20), None).status,
+            GetMessageStatus::OffsetOverflowOne
+        );
+        assert_eq!(
+            store
+                .get_messages("T", 0, 500, (32, 1 << 20), None)
+                .next_begin_offset,
+            0
+        );
+        assert_eq!(
+            store.get_messages("nope", 0, 0, (32, 1 << 20), None).status,
+            GetMessageStatus::NoMatchedLogicQueue
+        );
+        store.shutdown();
+    }
+    let store = open(dir.path(), FlushMode::java_async_default());
+    assert!(!store.recovered_after_crash());
+    assert_eq!(store.max_offset_in_queue("T", 2), 100);
+    let next = store
+        .append(&[message("T", 2, b"after restart", "TagA")])
+        .unwrap();
+    assert_eq!(
+        next.queue_offset, 100,
+        "queue offsets continue after restart"
+    );
+    let earliest = store.earliest_message_time().unwrap();
+    assert_eq!(store.offset_by_time("T", 1, earliest), 0);
+    assert_eq!(store.offset_by_time("T", 1, i64::MAX), 100);
+}
+
+#[test]
+fn given_open_store_when_opened_again_should_refuse() {
+    let dir = tempfile::tempdir().unwrap();
+    let _store = open(dir.path(), FlushMode::java_async_default());
+    let again = MessageStore::open(
+        config(dir.path(), FlushMode::java_async_default()),
+        Arc::new(SystemClock),
+        Vec::new(),
+    );
+    assert!(matches!(again, Err(StoreError::Locked { .. })));
+}
+
+#[test]
+fn given_sync_flush_when_many_threads_append_should_share_fsyncs_and_ack_only_durable_data() {
+    let dir = tempfile::tempdir().unwrap();
+    let store = Arc::new(open(
+        dir.path(),
+        FlushMode::Sync {
+            timeout: Duration::from_secs(5),
+        },
+    ));
+    let threads: Vec<_> = (0..8)
+        .map(|t| {
+            let store = Arc::clone(&store);
+            std::thread::spawn(move || {
+                for i in 0..50 {
+                    let outcome = store
+                        .append(&[message("S", t, format!("{t}-{i}").as_bytes(), "x")])
+                        .unwrap();
+                    assert_eq!(store.durable_blocking(&outcome), PutStatus::Ok);
+                    assert!(store.durable_offset() >= outcome.end_offset);
+                }
+            })
+        })
+        .collect();
+    for t in threads {
+        t.join().unwrap();
+    }
+    wait_dispatched(&store);
+    for q in 0..8 {
+        assert_eq!(store.max_offset_in_queue("S", q), 50);
+    }
+}
+
+#[test]
+fn given_async_runtime_when_awaiting_sync_flush_should_complete() {
+    let dir = tempfile::tempdir().unwrap();
+    let store = open(
+        dir.path(),
+        FlushMode::Sync {
+            timeout: Duration::from_secs(5),
+        },
+    );
+    let outcome = store.append(&[message("A", 0, b"x", "t")]).unwrap();
+    let runtime = tokio::runtime::Builder::new_current_thread()
+        .enable_time()
+        .build()
+        .unwrap();
+    assert_eq!(runtime.block_on(store.durable(&outcome)), PutStatus::Ok);
+}
