@@ -48,6 +48,8 @@ pub struct StoreConfig {
     pub flush: FlushMode,
     /// Verify body CRCs when recovering after a crash (`checkCRCOnRecover`, true).
     pub check_crc_on_recover: bool,
+    /// Index file sizing (`maxHashSlotNum`, `maxIndexNum`).
+    pub index: crate::index::IndexSizing,
 }
 
 impl StoreConfig {
@@ -59,6 +61,7 @@ impl StoreConfig {
             record_bytes_max: 4 * 1024 * 1024 + 64 * 1024,
             flush: FlushMode::java_async_default(),
             check_crc_on_recover: true,
+            index: crate::index::IndexSizing::default(),
         }
     }
 

@@ -58,6 +58,11 @@ impl DispatchRequest {
 /// A derived store fed by the reput thread.
 pub trait Dispatcher: Send + Sync {
     fn dispatch(&self, request: &DispatchRequest) -> Result<(), StoreError>;
+
+    /// Makes everything dispatched so far durable.
+    fn flush(&self) -> std::io::Result<()> {
+        Ok(())
+    }
 }
 
 /// Writes consume-queue units.
@@ -75,6 +80,13 @@ impl Dispatcher for ConsumeQueueDispatcher {
             tags_code: request.tags_code,
         };
         queue.put(request.queue_offset, unit)
+    }
+
+    fn flush(&self) -> std::io::Result<()> {
+        for (_, queue) in self.0.all() {
+            queue.files().flush()?;
+        }
+        Ok(())
     }
 }
 
@@ -115,6 +127,14 @@ impl Reput {
     /// Next CommitLog offset to dispatch.
     pub fn offset(&self) -> i64 {
         self.offset.load(Ordering::Acquire)
+    }
+
+    /// Flushes every dispatcher's data.
+    pub fn flush_dispatchers(&self) -> std::io::Result<()> {
+        for dispatcher in &self.dispatchers {
+            dispatcher.flush()?;
+        }
+        Ok(())
     }
 
     /// Tells the thread new data was appended.

@@ -15,7 +15,6 @@ use tokio::sync::watch;
 use crate::checkpoint::Checkpoint;
 use crate::commit_log::CommitLog;
 use crate::config::FlushMode;
-use crate::consume_queue::ConsumeQueueStore;
 use crate::dispatch::Reput;
 
 const PAGE_BYTES: i64 = 4096;
@@ -25,7 +24,6 @@ const DERIVED_FLUSH_INTERVAL: Duration = Duration::from_secs(1);
 /// Shared flush state.
 pub struct Flusher {
     commit_log: Arc<CommitLog>,
-    queues: Arc<ConsumeQueueStore>,
     reput: Arc<Reput>,
     mode: FlushMode,
     checkpoint_path: PathBuf,
@@ -39,7 +37,6 @@ pub struct Flusher {
 impl Flusher {
     pub fn new(
         commit_log: Arc<CommitLog>,
-        queues: Arc<ConsumeQueueStore>,
         reput: Arc<Reput>,
         mode: FlushMode,
         checkpoint_path: PathBuf,
@@ -49,7 +46,6 @@ impl Flusher {
         let checkpoint = Checkpoint::load(&checkpoint_path).unwrap_or_default();
         Self {
             commit_log,
-            queues,
             reput,
             mode,
             checkpoint_path,
@@ -113,15 +109,13 @@ impl Flusher {
         }
     }
 
-    /// Flushes consume queues (and, through dispatch order, everything before the reput
-    /// position) and records both durable positions in the checkpoint.
+    /// Flushes every dispatcher (consume queues, index) and records the durable CommitLog
+    /// and dispatch positions in the checkpoint.
     pub fn flush_derived(&self) {
         let dispatched = self.reput.offset();
-        for (_, queue) in self.queues.all() {
-            if let Err(e) = queue.files().flush() {
-                tracing::error!(error = %e, "consume queue flush failed");
-                return;
-            }
+        if let Err(e) = self.reput.flush_dispatchers() {
+            tracing::error!(error = %e, "flushing consume queues and index failed");
+            return;
         }
         let mut checkpoint = self
             .checkpoint

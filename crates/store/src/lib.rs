@@ -16,6 +16,7 @@ pub mod consume_queue;
 pub mod dispatch;
 mod error;
 pub mod flush;
+pub mod index;
 pub mod mapped_file;
 pub mod mapped_file_queue;
 pub mod read;

@@ -185,6 +185,25 @@ impl MappedFile {
     }
 }
 
+/// Maps a whole file for random-access writes (index files). The caller owns the only
+/// mapping and guards it with a lock, so safe Rust borrows govern every access.
+pub(crate) fn map_for_random_access(path: &Path, size: usize) -> std::io::Result<memmap2::MmapMut> {
+    let file = OpenOptions::new()
+        .read(true)
+        .write(true)
+        .create(true)
+        .truncate(false)
+        .open(path)?;
+    let len = file.metadata()?.len();
+    let size_u64 = u64::try_from(size).unwrap_or(u64::MAX);
+    if len < size_u64 {
+        file.allocate(size_u64)?;
+    }
+    // SAFETY: the file belongs to this store (the store directory is locked against other
+    // Apogee processes), so nothing else resizes or writes it while mapped.
+    unsafe { memmap2::MmapMut::map_mut(&file) }
+}
+
 struct FileSlice {
     file: Arc<MappedFile>,
     pos: usize,

@@ -23,6 +23,7 @@ use crate::config::{FlushMode, StoreConfig};
 use crate::consume_queue::ConsumeQueueStore;
 use crate::dispatch::{ArrivalListener, ConsumeQueueDispatcher, Dispatcher, Reput};
 use crate::flush::Flusher;
+use crate::index::IndexService;
 use crate::read::{GetMessageResult, get_messages};
 
 /// Whether an acknowledged append met its durability promise.
@@ -39,6 +40,7 @@ pub struct MessageStore {
     config: StoreConfig,
     commit_log: Arc<CommitLog>,
     queues: Arc<ConsumeQueueStore>,
+    index: Arc<IndexService>,
     reput: Arc<Reput>,
     flusher: Arc<Flusher>,
     stop: Arc<AtomicBool>,
@@ -78,8 +80,15 @@ impl MessageStore {
         for (_, queue) in queues.all() {
             queue.recover(end)?;
         }
-        let mut all: Vec<Arc<dyn Dispatcher>> =
-            vec![Arc::new(ConsumeQueueDispatcher(Arc::clone(&queues)))];
+        let index = Arc::new(IndexService::open(
+            &config.index_dir(),
+            config.index,
+            Arc::clone(&clock),
+        )?);
+        let mut all: Vec<Arc<dyn Dispatcher>> = vec![
+            Arc::new(ConsumeQueueDispatcher(Arc::clone(&queues))),
+            Arc::clone(&index) as Arc<dyn Dispatcher>,
+        ];
         all.extend(dispatchers);
         let reput_from = checkpoint
             .dispatched_offset
@@ -100,7 +109,6 @@ impl MessageStore {
             .map_err(StoreError::io(abort_path.display().to_string()))?;
         let flusher = Arc::new(Flusher::new(
             Arc::clone(&commit_log),
-            Arc::clone(&queues),
             Arc::clone(&reput),
             config.flush,
             root.join("checkpoint"),
@@ -119,6 +127,7 @@ impl MessageStore {
             config,
             commit_log,
             queues,
+            index,
             reput,
             flusher,
             stop,
@@ -268,6 +277,20 @@ impl MessageStore {
         self.commit_log
             .read_record(self.commit_log.min_offset())
             .map(|r| r.store_timestamp)
+    }
+
+    /// CommitLog offsets of `topic` messages whose key (a `KEYS` token or the `UNIQ_KEY`) is
+    /// `key`, stored in `[begin_ms, end_ms]`; at most `max`. Collisions are possible: check
+    /// the records' keys.
+    pub fn query_by_key(
+        &self,
+        topic: &str,
+        key: &str,
+        max: usize,
+        begin_ms: i64,
+        end_ms: i64,
+    ) -> Vec<i64> {
+        self.index.query(topic, key, max, begin_ms, end_ms)
     }
 
     pub fn commit_log_min_offset(&self) -> i64 {

@@ -25,6 +25,10 @@ fn config(dir: &std::path::Path, sync: bool) -> StoreConfig {
     let mut config = StoreConfig::new(dir);
     config.commit_log_file_bytes = 256 * 1024;
     config.consume_queue_units_per_file = 1_000;
+    config.index = apogee_store::index::IndexSizing {
+        slots: 1_000,
+        entries: 4_000,
+    };
     config.flush = if sync {
         FlushMode::Sync {
             timeout: Duration::from_secs(5),

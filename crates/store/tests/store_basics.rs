@@ -32,6 +32,10 @@ fn config(dir: &std::path::Path, flush: FlushMode) -> StoreConfig {
     let mut config = StoreConfig::new(dir);
     config.commit_log_file_bytes = 64 * 1024;
     config.consume_queue_units_per_file = 100;
+    config.index = apogee_store::index::IndexSizing {
+        slots: 1_000,
+        entries: 4_000,
+    };
     config.flush = flush;
     config
 }
@@ -100,6 +104,25 @@ fn given_messages_when_read_by_queue_should_filter_by_tag_and_survive_restart() 
     assert_eq!(
         next.queue_offset, 100,
         "queue offsets continue after restart"
+    );
+    let mut keyed = message("T", 0, b"keyed", "TagA");
+    keyed
+        .properties
+        .push_str("KEYS\u{1}order-42 customer-7\u{2}UNIQ_KEY\u{1}AC1100FF\u{2}");
+    let stored = store.append(&[keyed]).unwrap();
+    wait_dispatched(&store);
+    assert_eq!(
+        store.query_by_key("T", "order-42", 32, 0, i64::MAX),
+        vec![stored.physical_offset]
+    );
+    assert_eq!(
+        store.query_by_key("T", "AC1100FF", 32, 0, i64::MAX),
+        vec![stored.physical_offset]
+    );
+    assert!(
+        store
+            .query_by_key("T", "order-43", 32, 0, i64::MAX)
+            .is_empty()
     );
     let earliest = store.earliest_message_time().unwrap();
     assert_eq!(store.offset_by_time("T", 1, earliest), 0);

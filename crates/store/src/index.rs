@@ -1,0 +1,353 @@
+//! IndexFile (REMOTING.md §6.4): a hash index from message key to CommitLog offset, so a
+//! message can be found by `KEYS` or `UNIQ_KEY`. Layout per file:
+//!
+//! ```text
+//! header 40 B: beginTs i64 · endTs i64 · beginPhy i64 · endPhy i64 · slotsUsed i32 · indexCount i32
+//! slots  N×4 B: newest entry number per slot (0 = empty)
+//! entries M×20 B: keyHash i32 · phyOffset i64 · timeDiff s i32 · previous entry i32
+//! ```
+//! Keys are `topic#UNIQ_KEY` and `topic#key` per space-separated `KEYS` token. A file holds
+//! one mapping behind a RwLock: the reput thread writes, queries read.
+
+use std::collections::BTreeSet;
+use std::path::{Path, PathBuf};
+use std::sync::{Arc, PoisonError, RwLock};
+
+use apogee_protocol::record::{java_string_hash, sys_flag};
+use memmap2::MmapMut;
+
+use crate::StoreError;
+use crate::dispatch::{DispatchRequest, Dispatcher};
+use crate::mapped_file::map_for_random_access;
+
+const HEADER_BYTES: usize = 40;
+const ENTRY_BYTES: usize = 20;
+
+/// Index sizing (Java: 5,000,000 slots, 20,000,000 entries per file).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct IndexSizing {
+    pub slots: usize,
+    pub entries: usize,
+}
+
+impl Default for IndexSizing {
+    fn default() -> Self {
+        Self {
+            slots: 5_000_000,
+            entries: 20_000_000,
+        }
+    }
+}
+
+impl IndexSizing {
+    fn file_bytes(self) -> usize {
+        HEADER_BYTES + self.slots * 4 + self.entries * ENTRY_BYTES
+    }
+}
+
+struct IndexFile {
+    path: PathBuf,
+    map: RwLock<MmapMut>,
+    sizing: IndexSizing,
+}
+
+fn get_i32(map: &[u8], at: usize) -> i32 {
+    i32::from_be_bytes(map[at..at + 4].try_into().unwrap_or([0; 4]))
+}
+
+fn get_i64(map: &[u8], at: usize) -> i64 {
+    i64::from_be_bytes(map[at..at + 8].try_into().unwrap_or([0; 8]))
+}
+
+/// `abs(String.hashCode(key))`, 0 when that overflows.
+pub fn key_hash(key: &str) -> i32 {
+    java_string_hash(key).checked_abs().unwrap_or(0)
+}
+
+impl IndexFile {
+    fn open(path: &Path, sizing: IndexSizing) -> Result<Self, StoreError> {
+        let map = map_for_random_access(path, sizing.file_bytes())
+            .map_err(StoreError::io(path.display().to_string()))?;
+        let file = Self {
+            path: path.to_owned(),
+            map: RwLock::new(map),
+            sizing,
+        };
+        let mut map = file.map.write().unwrap_or_else(PoisonError::into_inner);
+        if get_i32(&map, 36) == 0 {
+            map[36..40].copy_from_slice(&1i32.to_be_bytes());
+        }
+        drop(map);
+        Ok(file)
+    }
+
+    fn is_full(&self) -> bool {
+        let map = self.map.read().unwrap_or_else(PoisonError::into_inner);
+        usize::try_from(get_i32(&map, 36)).unwrap_or(usize::MAX) >= self.sizing.entries
+    }
+
+    fn end_phy(&self) -> i64 {
+        get_i64(&self.map.read().unwrap_or_else(PoisonError::into_inner), 24)
+    }
+
+    fn time_range(&self) -> (i64, i64) {
+        let map = self.map.read().unwrap_or_else(PoisonError::into_inner);
+        (get_i64(&map, 0), get_i64(&map, 8))
+    }
+
+    /// Adds one key; false when the file is full.
+    fn put(&self, key: &str, phy: i64, store_ts: i64) -> bool {
+        let mut map = self.map.write().unwrap_or_else(PoisonError::into_inner);
+        let count = get_i32(&map, 36);
+        let Ok(entry_no) = usize::try_from(count) else {
+            return false;
+        };
+        if entry_no >= self.sizing.entries {
+            return false;
+        }
+        let hash = key_hash(key);
+        let slot_at = HEADER_BYTES + usize::try_from(hash).unwrap_or(0) % self.sizing.slots * 4;
+        let previous = get_i32(&map, slot_at);
+        if count == 1 {
+            map[0..8].copy_from_slice(&store_ts.to_be_bytes());
+            map[16..24].copy_from_slice(&phy.to_be_bytes());
+        }
+        let begin = get_i64(&map, 0);
+        let diff = i32::try_from(((store_ts - begin) / 1000).clamp(0, i64::from(i32::MAX)))
+            .unwrap_or(i32::MAX);
+        let at = HEADER_BYTES + self.sizing.slots * 4 + entry_no * ENTRY_BYTES;
+        map[at..at + 4].copy_from_slice(&hash.to_be_bytes());
+        map[at + 4..at + 12].copy_from_slice(&phy.to_be_bytes());
+        map[at + 12..at + 16].copy_from_slice(&diff.to_be_bytes());
+        map[at + 16..at + 20].copy_from_slice(&previous.to_be_bytes());
+        map[slot_at..slot_at + 4].copy_from_slice(&count.to_be_bytes());
+        if previous == 0 {
+            let used = get_i32(&map, 32) + 1;
+            map[32..36].copy_from_slice(&used.to_be_bytes());
+        }
+        map[36..40].copy_from_slice(&(count + 1).to_be_bytes());
+        map[8..16].copy_from_slice(&store_ts.to_be_bytes());
+        map[24..32].copy_from_slice(&phy.to_be_bytes());
+        true
+    }
+
+    fn query(&self, key: &str, range: (i64, i64), max: usize, out: &mut BTreeSet<i64>) {
+        let map = self.map.read().unwrap_or_else(PoisonError::into_inner);
+        let hash = key_hash(key);
+        let begin = get_i64(&map, 0);
+        let slot_at = HEADER_BYTES + usize::try_from(hash).unwrap_or(0) % self.sizing.slots * 4;
+        let mut entry = get_i32(&map, slot_at);
+        let mut hops = 0;
+        while entry > 0 && out.len() < max && hops < self.sizing.entries {
+            let Ok(n) = usize::try_from(entry) else { break };
+            if n >= self.sizing.entries {
+                break;
+            }
+            let at = HEADER_BYTES + self.sizing.slots * 4 + n * ENTRY_BYTES;
+            let time = begin + i64::from(get_i32(&map, at + 12)) * 1000;
+            if get_i32(&map, at) == hash && time >= range.0 && time <= range.1 {
+                out.insert(get_i64(&map, at + 4));
+            }
+            let previous = get_i32(&map, at + 16);
+            if previous >= entry {
+                break;
+            }
+            entry = previous;
+            hops += 1;
+        }
+    }
+
+    fn flush(&self) -> std::io::Result<()> {
+        self.map
+            .read()
+            .unwrap_or_else(PoisonError::into_inner)
+            .flush()
+    }
+}
+
+/// All index files of a store; also the dispatcher that fills them.
+pub struct IndexService {
+    dir: PathBuf,
+    sizing: IndexSizing,
+    files: RwLock<Vec<Arc<IndexFile>>>,
+    clock: Arc<dyn apogee_runtime::Clock>,
+}
+
+/// File name: creation time as `yyyyMMddHHmmssSSS` (UTC here; Java uses local time and only
+/// sorts by name).
+fn file_name(ms: i64) -> String {
+    let days = ms.div_euclid(86_400_000);
+    let rem = ms.rem_euclid(86_400_000);
+    let (y, m, d) = civil_from_days(days);
+    format!(
+        "{y:04}{m:02}{d:02}{:02}{:02}{:02}{:03}",
+        rem / 3_600_000,
+        rem / 60_000 % 60,
+        rem / 1000 % 60,
+        rem % 1000
+    )
+}
+
+/// Days since 1970-01-01 to a proleptic Gregorian date (Howard Hinnant's algorithm).
+fn civil_from_days(days: i64) -> (i64, i64, i64) {
+    let z = days + 719_468;
+    let era = z.div_euclid(146_097);
+    let doe = z.rem_euclid(146_097);
+    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
+    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
+    let mp = (5 * doy + 2) / 153;
+    let d = doy - (153 * mp + 2) / 5 + 1;
+    let m = if mp < 10 { mp + 3 } else { mp - 9 };
+    (yoe + era * 400 + i64::from(m <= 2), m, d)
+}
+
+impl IndexService {
+    pub fn open(
+        dir: &Path,
+        sizing: IndexSizing,
+        clock: Arc<dyn apogee_runtime::Clock>,
+    ) -> Result<Self, StoreError> {
+        std::fs::create_dir_all(dir).map_err(StoreError::io(dir.display().to_string()))?;
+        let mut names: Vec<PathBuf> = std::fs::read_dir(dir)
+            .map_err(StoreError::io(dir.display().to_string()))?
+            .flatten()
+            .map(|e| e.path())
+            .filter(|p| p.file_name().is_some_and(|n| n.len() == 17))
+            .collect();
+        names.sort();
+        let files = names
+            .iter()
+            .map(|p| IndexFile::open(p, sizing).map(Arc::new))
+            .collect::<Result<Vec<_>, _>>()?;
+        Ok(Self {
+            dir: dir.to_owned(),
+            sizing,
+            files: RwLock::new(files),
+            clock,
+        })
+    }
+
+    fn writable(&self) -> Result<Arc<IndexFile>, StoreError> {
+        if let Some(last) = self
+            .files
+            .read()
+            .unwrap_or_else(PoisonError::into_inner)
+            .last()
+            .filter(|f| !f.is_full())
+        {
+            return Ok(Arc::clone(last));
+        }
+        let mut now = self.clock.now_ms();
+        let mut files = self.files.write().unwrap_or_else(PoisonError::into_inner);
+        if let Some(last) = files.last() {
+            let last_name = last
+                .path
+                .file_name()
+                .map(|n| n.to_string_lossy().into_owned())
+                .unwrap_or_default();
+            while file_name(now) <= last_name {
+                now += 1;
+            }
+        }
+        let file = Arc::new(IndexFile::open(
+            &self.dir.join(file_name(now)),
+            self.sizing,
+        )?);
+        files.push(Arc::clone(&file));
+        Ok(file)
+    }
+
+    fn put(&self, key: &str, phy: i64, store_ts: i64) -> Result<(), StoreError> {
+        if !self.writable()?.put(key, phy, store_ts) {
+            let file = self.writable()?;
+            file.put(key, phy, store_ts);
+        }
+        Ok(())
+    }
+
+    /// CommitLog offsets of messages of `topic` with `key`, stored within `[begin_ms, end_ms]`,
+    /// newest files first, at most `max`. Hash collisions are possible: callers re-check keys.
+    pub fn query(
+        &self,
+        topic: &str,
+        key: &str,
+        max: usize,
+        begin_ms: i64,
+        end_ms: i64,
+    ) -> Vec<i64> {
+        let full_key = format!("{topic}#{key}");
+        let mut found = BTreeSet::new();
+        let files = self
+            .files
+            .read()
+            .unwrap_or_else(PoisonError::into_inner)
+            .clone();
+        for file in files.iter().rev() {
+            let (begin, end) = file.time_range();
+            if end >= begin_ms && begin <= end_ms {
+                file.query(&full_key, (begin_ms, end_ms), max, &mut found);
+            }
+            if found.len() >= max {
+                break;
+            }
+        }
+        found.into_iter().collect()
+    }
+
+    /// Deletes index files whose every entry is older than `commit_log_min` (retention).
+    pub fn delete_before(&self, commit_log_min: i64) -> usize {
+        let mut files = self.files.write().unwrap_or_else(PoisonError::into_inner);
+        let mut removed = 0;
+        while files.len() > 1 && files[0].end_phy() < commit_log_min {
+            let file = files.remove(0);
+            let _ = std::fs::remove_file(&file.path);
+            removed += 1;
+        }
+        removed
+    }
+}
+
+impl Dispatcher for IndexService {
+    fn dispatch(&self, request: &DispatchRequest) -> Result<(), StoreError> {
+        if request.sys_flag & sys_flag::TRANSACTION_MASK == sys_flag::TRANSACTION_ROLLBACK {
+            return Ok(());
+        }
+        if let Some(uniq) = request.uniq_key.as_deref().filter(|k| !k.is_empty()) {
+            self.put(
+                &format!("{}#{uniq}", request.topic),
+                request.commit_log_offset,
+                request.store_timestamp,
+            )?;
+        }
+        for key in request
+            .keys
+            .as_deref()
+            .unwrap_or("")
+            .split(' ')
+            .filter(|k| !k.is_empty())
+        {
+            self.put(
+                &format!("{}#{key}", request.topic),
+                request.commit_log_offset,
+                request.store_timestamp,
+            )?;
+        }
+        Ok(())
+    }
+
+    fn flush(&self) -> std::io::Result<()> {
+        for file in self
+            .files
+            .read()
+            .unwrap_or_else(PoisonError::into_inner)
+            .iter()
+        {
+            file.flush()?;
+        }
+        Ok(())
+    }
+}
+
+#[cfg(test)]
+#[path = "index_tests.rs"]
+mod tests;

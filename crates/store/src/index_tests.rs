@@ -1,0 +1,99 @@
+use apogee_runtime::ManualClock;
+
+use super::*;
+
+fn request(topic: &str, keys: &str, uniq: &str, phy: i64, ts: i64) -> DispatchRequest {
+    DispatchRequest {
+        topic: topic.into(),
+        queue_id: 0,
+        commit_log_offset: phy,
+        size: 100,
+        tags_code: 0,
+        store_timestamp: ts,
+        queue_offset: 0,
+        sys_flag: 0,
+        keys: Some(keys.into()),
+        uniq_key: Some(uniq.into()),
+    }
+}
+
+fn service(dir: &Path, sizing: IndexSizing) -> IndexService {
+    IndexService::open(dir, sizing, Arc::new(ManualClock::new(1_700_000_000_000))).unwrap()
+}
+
+#[test]
+fn given_keys_when_indexed_should_find_offsets_by_key_and_uniq_key() {
+    let dir = tempfile::tempdir().unwrap();
+    let index = service(
+        dir.path(),
+        IndexSizing {
+            slots: 7,
+            entries: 100,
+        },
+    );
+    for i in 0..20 {
+        index
+            .dispatch(&request(
+                "T",
+                &format!("order-{} shared", i % 5),
+                &format!("U{i}"),
+                i * 100,
+                1_700_000_000_000 + i * 1000,
+            ))
+            .unwrap();
+    }
+    assert_eq!(
+        index.query("T", "order-3", 10, 0, i64::MAX),
+        vec![300, 800, 1300, 1800]
+    );
+    assert_eq!(index.query("T", "U7", 10, 0, i64::MAX), vec![700]);
+    assert_eq!(
+        index.query("T", "shared", 5, 0, i64::MAX).len(),
+        5,
+        "max respected"
+    );
+    assert!(index.query("Other", "order-3", 10, 0, i64::MAX).is_empty());
+    let window = index.query("T", "order-3", 10, 1_700_000_003_000, 1_700_000_008_000);
+    assert_eq!(window, vec![300, 800]);
+}
+
+#[test]
+fn given_full_file_when_indexing_should_roll_to_a_new_file_and_search_both() {
+    let dir = tempfile::tempdir().unwrap();
+    let sizing = IndexSizing {
+        slots: 4,
+        entries: 5,
+    };
+    let index = service(dir.path(), sizing);
+    for i in 0..12 {
+        index
+            .dispatch(&request("T", "k", "", i, 1_700_000_000_000))
+            .unwrap();
+    }
+    assert_eq!(std::fs::read_dir(dir.path()).unwrap().count(), 3);
+    assert_eq!(index.query("T", "k", 100, 0, i64::MAX).len(), 12);
+    drop(index);
+    let reopened = service(dir.path(), sizing);
+    assert_eq!(reopened.query("T", "k", 100, 0, i64::MAX).len(), 12);
+    assert_eq!(
+        std::fs::metadata(
+            dir.path()
+                .read_dir()
+                .unwrap()
+                .next()
+                .unwrap()
+                .unwrap()
+                .path()
+        )
+        .unwrap()
+        .len(),
+        40 + 16 + 100
+    );
+}
+
+#[test]
+fn given_times_when_named_should_use_yyyymmddhhmmssmmm() {
+    assert_eq!(file_name(0), "19700101000000000");
+    assert_eq!(file_name(1_700_000_000_123), "20231114221320123");
+    assert_eq!(key_hash("TopicTest#key1"), 1_655_984_460);
+}
