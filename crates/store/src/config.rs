@@ -35,7 +35,7 @@ impl FlushMode {
 }
 
 /// Everything the store needs to open.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq)]
 pub struct StoreConfig {
     /// `storePathRootDir`: holds `commitlog/`, `consumequeue/`, `index/`, `checkpoint`, `abort`, `lock`.
     pub root: PathBuf,
@@ -50,6 +50,7 @@ pub struct StoreConfig {
     pub check_crc_on_recover: bool,
     /// Index file sizing (`maxHashSlotNum`, `maxIndexNum`).
     pub index: crate::index::IndexSizing,
+    pub retention: crate::retention::RetentionConfig,
 }
 
 impl StoreConfig {
@@ -62,6 +63,7 @@ impl StoreConfig {
             flush: FlushMode::java_async_default(),
             check_crc_on_recover: true,
             index: crate::index::IndexSizing::default(),
+            retention: crate::retention::RetentionConfig::default(),
         }
     }
 

@@ -58,13 +58,18 @@ impl CqUnit {
 #[derive(Debug)]
 pub struct ConsumeQueue {
     files: MappedFileQueue,
+    /// First offset whose message is still in the CommitLog (set by retention).
+    min_logical: std::sync::atomic::AtomicI64,
 }
 
 impl ConsumeQueue {
     pub fn open(dir: &Path, units_per_file: usize) -> Result<Self, StoreError> {
         let files = MappedFileQueue::open(dir, units_per_file * UNIT_BYTES)
             .map_err(StoreError::io(dir.display().to_string()))?;
-        Ok(Self { files })
+        Ok(Self {
+            files,
+            min_logical: std::sync::atomic::AtomicI64::new(0),
+        })
     }
 
     fn unit_bytes_i64() -> i64 {
@@ -78,7 +83,8 @@ impl ConsumeQueue {
 
     /// First queue offset still stored with a real message.
     pub fn min_offset(&self) -> i64 {
-        let start = self.files.min_offset() / Self::unit_bytes_i64();
+        let start = (self.files.min_offset() / Self::unit_bytes_i64())
+            .max(self.min_logical.load(std::sync::atomic::Ordering::Acquire));
         let mut offset = start;
         while offset < self.max_offset() {
             match self.get(offset) {
@@ -197,6 +203,45 @@ impl ConsumeQueue {
 
     pub fn files(&self) -> &MappedFileQueue {
         &self.files
+    }
+
+    /// Deletes files whose every unit points before `commit_log_min` (retention); keeps the
+    /// last file so the queue's max offset survives.
+    pub fn delete_before(&self, commit_log_min: i64) -> Result<usize, StoreError> {
+        self.files
+            .delete_oldest_while(|file| {
+                let wrote = file.wrote();
+                wrote >= UNIT_BYTES
+                    && Self::read_unit(file, wrote - UNIT_BYTES)
+                        .is_some_and(|u| u.commit_log_offset + i64::from(u.size) <= commit_log_min)
+            })
+            .map_err(StoreError::io("deleting consume-queue files"))
+            .inspect(|_| self.correct_min_offset(commit_log_min))
+    }
+
+    /// Moves the min offset past units whose messages the CommitLog no longer has.
+    fn correct_min_offset(&self, commit_log_min: i64) {
+        let (mut low, mut high) = (
+            self.files.min_offset() / Self::unit_bytes_i64(),
+            self.max_offset(),
+        );
+        while low < high {
+            let mid = low + (high - low) / 2;
+            match self.get(mid) {
+                Some(unit) if unit != CqUnit::BLANK && unit.commit_log_offset < commit_log_min => {
+                    low = mid + 1
+                }
+                _ => high = mid,
+            }
+        }
+        self.min_logical
+            .fetch_max(low, std::sync::atomic::Ordering::AcqRel);
+    }
+
+    fn read_unit(file: &crate::mapped_file::MappedFile, pos: usize) -> Option<CqUnit> {
+        // Units are read through a temporary Arc-less copy: retention runs rarely.
+        let bytes = file.read_copy(pos, UNIT_BYTES)?;
+        Some(CqUnit::decode(&bytes))
     }
 }
 

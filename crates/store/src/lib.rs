@@ -20,10 +20,11 @@ pub mod index;
 pub mod mapped_file;
 pub mod mapped_file_queue;
 pub mod read;
+pub mod retention;
 mod store;
 
 pub use commit_log::{AppendOutcome, MessageToStore};
 pub use config::{FlushMode, StoreConfig};
 pub use error::StoreError;
 pub use read::{GetMessageResult, GetMessageStatus};
-pub use store::{MessageStore, PutStatus};
+pub use store::{CleanReport, MessageStore, PutStatus};

@@ -137,6 +137,26 @@ impl MappedFile {
         }))
     }
 
+    /// A copy of written bytes `[pos, pos + len)`.
+    pub fn read_copy(&self, pos: usize, len: usize) -> Option<Vec<u8>> {
+        let end = pos.checked_add(len)?;
+        if end > self.wrote() {
+            return None;
+        }
+        // SAFETY: the range is inside the mapping and below the published write position, so
+        // no writer touches it.
+        Some(unsafe { std::slice::from_raw_parts(self.map.as_ptr().add(pos), len) }.to_vec())
+    }
+
+    /// Last modification time of the file, in ms since the epoch.
+    pub fn modified_ms(&self) -> Option<i64> {
+        let modified = std::fs::metadata(&self.path)
+            .and_then(|m| m.modified())
+            .ok()?;
+        let since = modified.duration_since(std::time::UNIX_EPOCH).ok()?;
+        i64::try_from(since.as_millis()).ok()
+    }
+
     /// The whole file as it is on disk, written or not. Only for recovery scans, which run
     /// before any writer.
     pub(crate) fn read_all(self: &Arc<Self>) -> Bytes {

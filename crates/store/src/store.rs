@@ -25,6 +25,7 @@ use crate::dispatch::{ArrivalListener, ConsumeQueueDispatcher, Dispatcher, Reput
 use crate::flush::Flusher;
 use crate::index::IndexService;
 use crate::read::{GetMessageResult, get_messages};
+use crate::retention::{CleanDecision, DiskGuard, decide};
 
 /// Whether an acknowledged append met its durability promise.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -35,6 +36,15 @@ pub enum PutStatus {
     FlushDiskTimeout,
 }
 
+/// What a retention pass did.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct CleanReport {
+    pub decision: CleanDecision,
+    pub commit_log_files: usize,
+    pub consume_queue_files: usize,
+    pub index_files: usize,
+}
+
 /// An open store.
 pub struct MessageStore {
     config: StoreConfig,
@@ -43,6 +53,9 @@ pub struct MessageStore {
     index: Arc<IndexService>,
     reput: Arc<Reput>,
     flusher: Arc<Flusher>,
+    guard: Arc<DiskGuard>,
+    cleaner: Arc<Cleaner>,
+    clock: Arc<dyn Clock>,
     stop: Arc<AtomicBool>,
     threads: Mutex<Vec<JoinHandle<()>>>,
     lock: File,
@@ -112,8 +125,19 @@ impl MessageStore {
             Arc::clone(&reput),
             config.flush,
             root.join("checkpoint"),
-            clock,
+            Arc::clone(&clock),
         ));
+        let guard = Arc::new(DiskGuard::new(&root, config.retention.reject_ratio));
+        guard.measure(clock.now_ms());
+        let cleaner = Arc::new(Cleaner {
+            retention: config.retention.clone(),
+            commit_log: Arc::clone(&commit_log),
+            queues: Arc::clone(&queues),
+            index: Arc::clone(&index),
+            reput: Arc::clone(&reput),
+            guard: Arc::clone(&guard),
+            clock: Arc::clone(&clock),
+        });
         let stop = Arc::new(AtomicBool::new(false));
         let threads = vec![
             Arc::clone(&reput)
@@ -122,6 +146,9 @@ impl MessageStore {
             Arc::clone(&flusher)
                 .spawn(Arc::clone(&stop))
                 .map_err(StoreError::io("starting the flush thread"))?,
+            Arc::clone(&cleaner)
+                .spawn(Arc::clone(&stop))
+                .map_err(StoreError::io("starting the retention thread"))?,
         ];
         Ok(Self {
             config,
@@ -130,6 +157,9 @@ impl MessageStore {
             index,
             reput,
             flusher,
+            guard,
+            cleaner,
+            clock,
             stop,
             threads: Mutex::new(threads),
             lock,
@@ -157,12 +187,34 @@ impl MessageStore {
         if self.stop.load(Ordering::Acquire) {
             return Err(StoreError::NotWritable("the store is shutting down".into()));
         }
-        let outcome = self.commit_log.append(messages)?;
+        self.guard.check(self.clock.now_ms())?;
+        let outcome = self
+            .commit_log
+            .append(messages)
+            .map_err(|e| self.on_append_error(e))?;
         self.reput.wake();
         if matches!(self.config.flush, FlushMode::Sync { .. }) {
             self.flusher.request(outcome.end_offset);
         }
         Ok(outcome)
+    }
+
+    fn on_append_error(&self, error: StoreError) -> StoreError {
+        let no_space =
+            matches!(&error, StoreError::Io { source, .. } if source.raw_os_error() == Some(28));
+        if no_space {
+            let now = self.clock.now_ms();
+            self.guard.mark_full(now);
+            self.guard.measure(now);
+            return self.guard.check(now).err().unwrap_or(error);
+        }
+        error
+    }
+
+    /// One retention pass now (also runs every `retention.check_interval` on its own);
+    /// `manual` deletes expired files at any hour (TRIGGER_DELETE_FILES).
+    pub fn clean_now(&self, manual: bool) -> Result<CleanReport, StoreError> {
+        self.cleaner.clean(manual)
     }
 
     /// Waits until `outcome` meets the flush mode's promise (async).
@@ -329,6 +381,103 @@ impl MessageStore {
 impl Drop for MessageStore {
     fn drop(&mut self) {
         self.shutdown();
+    }
+}
+
+/// The retention pass and its background loop; holds only what it touches.
+struct Cleaner {
+    retention: crate::retention::RetentionConfig,
+    commit_log: Arc<CommitLog>,
+    queues: Arc<ConsumeQueueStore>,
+    index: Arc<IndexService>,
+    reput: Arc<Reput>,
+    guard: Arc<DiskGuard>,
+    clock: Arc<dyn Clock>,
+}
+
+impl Cleaner {
+    /// One retention pass: measures the disk, deletes what the rules allow (expired files, or
+    /// the oldest ones when the disk is nearly full; `manual` deletes expired files at any
+    /// hour), then drops consume-queue and index files that only covered deleted data.
+    fn clean(&self, manual: bool) -> Result<CleanReport, StoreError> {
+        let retention = &self.retention;
+        let now = self.clock.now_ms();
+        let used = self.guard.measure(now);
+        let hour = u32::try_from(now.rem_euclid(86_400_000) / 3_600_000).unwrap_or(0);
+        let decision = decide(retention, hour, used, manual);
+        let reserved_ms = i64::try_from(retention.file_reserved_hours)
+            .unwrap_or(i64::MAX / 3_600_001)
+            * 3_600_000;
+        let dispatched = self.reput.offset();
+        let file_size = i64::try_from(self.commit_log.files().file_size()).unwrap_or(i64::MAX);
+        let mut deleted = 0usize;
+        let mut budget = 10usize;
+        let deletable =
+            |file: &crate::mapped_file::MappedFile| file.start_offset() + file_size <= dispatched;
+        let removed = match decision {
+            CleanDecision::Nothing => Ok(0),
+            CleanDecision::Expired => self.commit_log.files().delete_oldest_while(|file| {
+                let expired = file
+                    .modified_ms()
+                    .is_some_and(|m| m.saturating_add(reserved_ms) <= now);
+                let go = budget > 0 && expired && deletable(file);
+                budget = budget.saturating_sub(1);
+                go
+            }),
+            CleanDecision::Forcibly => self.commit_log.files().delete_oldest_while(|file| {
+                let go = budget > 0
+                    && deletable(file)
+                    && (deleted == 0
+                        || crate::retention::disk_usage(file.path()).unwrap_or(0.0)
+                            > retention.force_clean_ratio);
+                budget = budget.saturating_sub(1);
+                deleted += usize::from(go);
+                go
+            }),
+        }
+        .map_err(StoreError::io("deleting commit-log files"))?;
+        let min = self.commit_log.min_offset();
+        let mut queue_files = 0;
+        for (_, queue) in self.queues.all() {
+            queue_files += queue.delete_before(min)?;
+        }
+        let index_files = self.index.delete_before(min);
+        if removed > 0 {
+            tracing::info!(
+                removed,
+                queue_files,
+                index_files,
+                used_percent = (used * 100.0) as u32,
+                ?decision,
+                "retention deleted files"
+            );
+        }
+        self.guard.measure(self.clock.now_ms());
+        Ok(CleanReport {
+            decision,
+            commit_log_files: removed,
+            consume_queue_files: queue_files,
+            index_files,
+        })
+    }
+
+    fn spawn(self: Arc<Self>, stop: Arc<AtomicBool>) -> std::io::Result<JoinHandle<()>> {
+        std::thread::Builder::new()
+            .name("apogee-clean".into())
+            .spawn(move || {
+                let step = std::time::Duration::from_millis(50);
+                let mut waited = std::time::Duration::ZERO;
+                while !stop.load(Ordering::Acquire) {
+                    std::thread::sleep(step);
+                    waited += step;
+                    if waited >= self.retention.check_interval {
+                        waited = std::time::Duration::ZERO;
+                        if let Err(e) = self.clean(false) {
+                            tracing::error!(error = %e, "retention pass failed");
+                        }
+                    }
+                }
+            })
     }
 }
 
