@@ -76,6 +76,11 @@ impl Flusher {
         }
     }
 
+    /// Wakes the thread (shutdown).
+    pub fn wake(&self) {
+        self.requested.1.notify_all();
+    }
+
     /// Waits (async) until `offset` is durable; false on timeout.
     pub async fn wait_durable(&self, offset: i64, timeout: Duration) -> bool {
         self.request(offset);
@@ -169,7 +174,14 @@ impl Flusher {
                     min_pages,
                     thorough_interval,
                 } => {
-                    std::thread::sleep(interval);
+                    let (lock, cv) = &self.requested;
+                    let guard = lock.lock().unwrap_or_else(PoisonError::into_inner);
+                    let _ = cv
+                        .wait_timeout(guard, interval)
+                        .unwrap_or_else(PoisonError::into_inner);
+                    if stop.load(Ordering::Acquire) {
+                        break;
+                    }
                     let dirty = self.commit_log.max_offset() - self.durable_offset();
                     let pages = i64::try_from(min_pages).unwrap_or(i64::MAX);
                     if dirty >= pages * PAGE_BYTES

@@ -103,10 +103,15 @@ impl MessageStore {
             Arc::clone(&index) as Arc<dyn Dispatcher>,
         ];
         all.extend(dispatchers);
-        let reput_from = checkpoint
-            .dispatched_offset
-            .min(end)
-            .max(commit_log.min_offset());
+        // Deleted consume queues (or a first start on a copied CommitLog) are rebuilt from the
+        // CommitLog's start.
+        let derived_missing = queues.all().is_empty() && end > commit_log.min_offset();
+        let reput_from = if derived_missing {
+            commit_log.min_offset()
+        } else {
+            checkpoint.dispatched_offset
+        };
+        let reput_from = reput_from.min(end).max(commit_log.min_offset());
         let reput = Arc::new(Reput::new(Arc::clone(&commit_log), all, reput_from));
         let replayed = reput.run_once()?;
         let offsets = queues
@@ -359,6 +364,7 @@ impl MessageStore {
             return;
         }
         self.reput.wake();
+        self.flusher.wake();
         for thread in self
             .threads
             .lock()
