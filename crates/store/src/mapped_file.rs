@@ -43,12 +43,10 @@ impl MappedFile {
     /// Creates (allocating `size` bytes) or opens the file at `path`. A new file starts empty;
     /// an opened one starts with `wrote == 0` until recovery says how much is valid.
     pub fn open(path: &Path, start_offset: i64, size: usize) -> std::io::Result<Arc<Self>> {
-        let file = OpenOptions::new()
-            .read(true)
-            .write(true)
-            .create(true)
-            .truncate(false)
-            .open(path)?;
+        if !path.exists() {
+            create_allocated(path, size)?;
+        }
+        let file = OpenOptions::new().read(true).write(true).open(path)?;
         let len = file.metadata()?.len();
         let size_u64 = u64::try_from(size).unwrap_or(u64::MAX);
         if len < size_u64 {
@@ -203,6 +201,23 @@ impl MappedFile {
         self.wrote.store(self.size, Ordering::Release);
         self.flushed.store(self.size, Ordering::Release);
     }
+}
+
+/// Creates a fully allocated file under a temporary name and renames it into place, so a
+/// crash never leaves a short file under a real name.
+fn create_allocated(path: &Path, size: usize) -> std::io::Result<()> {
+    let mut tmp = path.as_os_str().to_owned();
+    tmp.push(".tmp");
+    let tmp = PathBuf::from(tmp);
+    let file = OpenOptions::new()
+        .read(true)
+        .write(true)
+        .create(true)
+        .truncate(true)
+        .open(&tmp)?;
+    file.allocate(u64::try_from(size).unwrap_or(u64::MAX))?;
+    drop(file);
+    std::fs::rename(&tmp, path)
 }
 
 /// Maps a whole file for random-access writes (index files). The caller owns the only

@@ -23,6 +23,11 @@ impl MappedFileQueue {
         for entry in std::fs::read_dir(dir)? {
             let entry = entry?;
             let name = entry.file_name().to_string_lossy().into_owned();
+            if name.ends_with(".tmp") {
+                // A file whose creation a crash interrupted.
+                std::fs::remove_file(entry.path())?;
+                continue;
+            }
             if name.len() != 20 || !name.bytes().all(|b| b.is_ascii_digit()) {
                 continue;
             }
