@@ -56,6 +56,37 @@ pub struct CommitLog {
     append: Mutex<AppendState>,
     record_bytes_max: usize,
     clock: Arc<dyn Clock>,
+    append_prop_crc: bool,
+}
+
+/// The optional whole-record CRC property (REMOTING.md §4.3.4, `enabledAppendPropCRC`):
+/// `__CRC32#` 0x01, ten ASCII digits least-significant first, 0x02 — the last 20 bytes of the
+/// properties, covering every byte of the record before them.
+const CRC_PROPERTY_PREFIX: &[u8] = b"__CRC32#\x01";
+const CRC_PROPERTY_BYTES: usize = 20;
+
+fn write_prop_crc(record: &mut [u8]) {
+    let split = record.len() - CRC_PROPERTY_BYTES;
+    let mut value = crc32fast::hash(&record[..split]) & 0x7FFF_FFFF;
+    let end = record.len() - 1;
+    for digit in &mut record[split + CRC_PROPERTY_PREFIX.len()..end] {
+        *digit = b'0' + u8::try_from(value % 10).unwrap_or(0);
+        value /= 10;
+    }
+}
+
+/// `Some(valid)` when the record carries the CRC property, `None` when it does not.
+fn check_prop_crc(record: &[u8]) -> Option<bool> {
+    let split = record.len().checked_sub(CRC_PROPERTY_BYTES)?;
+    let tail = &record[split..];
+    if !tail.starts_with(CRC_PROPERTY_PREFIX) || tail.last() != Some(&0x02) {
+        return None;
+    }
+    let mut expected = [0u8; CRC_PROPERTY_BYTES];
+    expected.copy_from_slice(tail);
+    let mut copy = record.to_vec();
+    write_prop_crc(&mut copy);
+    Some(copy[split..] == expected)
 }
 
 #[derive(Default)]
@@ -83,11 +114,19 @@ impl CommitLog {
             append: Mutex::new(AppendState::default()),
             record_bytes_max,
             clock,
+            append_prop_crc: false,
         })
     }
 
     pub fn files(&self) -> &MappedFileQueue {
         &self.files
+    }
+
+    /// Appends the whole-record CRC property to every new record (`enabledAppendPropCRC`).
+    #[must_use]
+    pub fn with_prop_crc(mut self, enabled: bool) -> Self {
+        self.append_prop_crc = enabled;
+        self
     }
 
     /// Restores the next queue offset of each queue (after recovery).
@@ -109,9 +148,14 @@ impl CommitLog {
     }
 
     fn build(&self, msg: &MessageToStore) -> Result<StoredRecord, StoreError> {
-        if msg.properties.len() > i16::MAX as usize {
+        let mut properties = msg.properties.as_bytes().to_vec();
+        if self.append_prop_crc {
+            properties.extend_from_slice(CRC_PROPERTY_PREFIX);
+            properties.extend_from_slice(b"0000000000\x02");
+        }
+        if properties.len() > i16::MAX as usize {
             return Err(StoreError::PropertiesTooLarge {
-                size: msg.properties.len(),
+                size: properties.len(),
             });
         }
         let magic = match msg.topic.len() {
@@ -135,7 +179,7 @@ impl CommitLog {
             prepared_transaction_offset: msg.prepared_transaction_offset,
             body: msg.body.clone(),
             topic: Bytes::copy_from_slice(msg.topic.as_bytes()),
-            properties: Bytes::copy_from_slice(msg.properties.as_bytes()),
+            properties: Bytes::from(properties),
         };
         let size = record.encoded_len();
         let max = self
@@ -203,10 +247,17 @@ impl CommitLog {
             placed.push((physical, i32::try_from(size).unwrap_or(i32::MAX)));
             physical += i64::try_from(size).unwrap_or(0);
         }
+        let prop_crc = self.append_prop_crc;
         let written = file.append_with(total, |region| {
-            let mut out = region;
+            let mut start = 0;
             for record in &records {
+                let len = record.encoded_len();
+                let mut out = &mut region[start..start + len];
                 record.encode(&mut out);
+                if prop_crc {
+                    write_prop_crc(&mut region[start..start + len]);
+                }
+                start += len;
             }
         });
         debug_assert!(written.is_some(), "room was checked under the append lock");
@@ -266,7 +317,12 @@ impl CommitLog {
                     break true;
                 }
                 match decode_record(&bytes, pos, check_crc) {
-                    Ok((RecordAt::Message(record), size)) if is_whole(&record) => pos += size,
+                    Ok((RecordAt::Message(record), size))
+                        if is_whole(&record)
+                            && check_prop_crc(&bytes[pos..pos + size]) != Some(false) =>
+                    {
+                        pos += size;
+                    }
                     Ok((RecordAt::Message(_), _)) => {
                         let at = file.start_offset() + i64::try_from(pos).unwrap_or(0);
                         tracing::warn!(

@@ -125,3 +125,41 @@ fn given_torn_tail_when_recovered_should_keep_every_whole_record_and_cut_the_res
     let d = log.append(&[message("T", 0, b"after")]).unwrap();
     assert_eq!(d.physical_offset, c.physical_offset);
 }
+
+#[test]
+fn given_prop_crc_enabled_should_write_java_layout_and_catch_header_damage_on_recovery() {
+    let dir = tempfile::tempdir().unwrap();
+    let log = open(dir.path(), 4096).with_prop_crc(true);
+    let a = log.append(&[message("T", 0, b"first")]).unwrap();
+    let b = log.append(&[message("T", 0, b"second")]).unwrap();
+    let record = log.read_record(a.physical_offset).unwrap();
+    let props = &record.properties[..];
+    let tail = &props[props.len() - 20..];
+    assert_eq!(&tail[..9], b"__CRC32#\x01");
+    let raw = log
+        .read(a.physical_offset, usize::try_from(a.records[0].1).unwrap())
+        .unwrap();
+    let mut crc = crc32fast::hash(&raw[..raw.len() - 20]) & 0x7FFF_FFFF;
+    for digit in &tail[9..19] {
+        assert_eq!(
+            u32::from(*digit - b'0'),
+            crc % 10,
+            "least-significant digit first"
+        );
+        crc /= 10;
+    }
+    assert_eq!(record.properties_map()["TAGS"], "A");
+    log.files().flush().unwrap();
+    drop(log);
+    // Damage a header field of the second record (born timestamp): sizes and body CRC still pass.
+    let path = dir.path().join("00000000000000000000");
+    let mut bytes = std::fs::read(&path).unwrap();
+    bytes[usize::try_from(b.physical_offset).unwrap() + 41] ^= 0xFF;
+    std::fs::write(&path, &bytes).unwrap();
+    let log = open(dir.path(), 4096);
+    assert_eq!(
+        log.recover(0, true).unwrap(),
+        b.physical_offset,
+        "the damaged record is cut"
+    );
+}

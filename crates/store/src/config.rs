@@ -48,6 +48,9 @@ pub struct StoreConfig {
     pub flush: FlushMode,
     /// Verify body CRCs when recovering after a crash (`checkCRCOnRecover`, true).
     pub check_crc_on_recover: bool,
+    /// Append the whole-record CRC property to every record (`enabledAppendPropCRC`, false).
+    /// Recovery verifies it wherever present.
+    pub append_prop_crc: bool,
     /// Index file sizing (`maxHashSlotNum`, `maxIndexNum`).
     pub index: crate::index::IndexSizing,
     pub retention: crate::retention::RetentionConfig,
@@ -62,6 +65,7 @@ impl StoreConfig {
             record_bytes_max: 4 * 1024 * 1024 + 64 * 1024,
             flush: FlushMode::java_async_default(),
             check_crc_on_recover: true,
+            append_prop_crc: false,
             index: crate::index::IndexSizing::default(),
             retention: crate::retention::RetentionConfig::default(),
         }
