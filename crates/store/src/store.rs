@@ -77,12 +77,15 @@ impl MessageStore {
         let abort_path = root.join("abort");
         let crashed = abort_path.exists();
         let checkpoint = Checkpoint::load(&root.join("checkpoint"))?;
-        let commit_log = Arc::new(CommitLog::open(
-            &config.commit_log_dir(),
-            config.commit_log_file_bytes,
-            config.record_bytes_max,
-            Arc::clone(&clock),
-        )?);
+        let commit_log = Arc::new(
+            CommitLog::open(
+                &config.commit_log_dir(),
+                config.commit_log_file_bytes,
+                config.record_bytes_max,
+                Arc::clone(&clock),
+            )?
+            .with_prop_crc(config.append_prop_crc),
+        );
         let last_start = commit_log.files().last().map_or(0, |f| f.start_offset());
         let scan_from = checkpoint.flushed_offset.min(last_start);
         let end = commit_log.recover(scan_from, config.check_crc_on_recover)?;
