@@ -109,12 +109,7 @@ impl RemotingClient {
         timeout: Duration,
     ) -> Result<RemotingCommand, RemotingError> {
         let started = tokio::time::Instant::now();
-        let conn = tokio::time::timeout(timeout, self.connection(addr))
-            .await
-            .map_err(|_| RemotingError::Timeout {
-                addr: addr.to_owned(),
-                timeout,
-            })??;
+        let conn = self.connection_within(addr, timeout).await?;
         conn.invoke(request, timeout.saturating_sub(started.elapsed()))
             .await
     }
@@ -138,13 +133,22 @@ impl RemotingClient {
         request: RemotingCommand,
         timeout: Duration,
     ) -> Result<(), RemotingError> {
-        let conn = tokio::time::timeout(timeout, self.connection(addr))
+        let conn = self.connection_within(addr, timeout).await?;
+        conn.send_oneway(request, timeout).await
+    }
+
+    /// The pooled connection, giving up (as a timeout) after `timeout`.
+    async fn connection_within(
+        &self,
+        addr: &str,
+        timeout: Duration,
+    ) -> Result<Connection, RemotingError> {
+        tokio::time::timeout(timeout, self.connection(addr))
             .await
             .map_err(|_| RemotingError::Timeout {
                 addr: addr.to_owned(),
                 timeout,
-            })??;
-        conn.send_oneway(request, timeout).await
+            })?
     }
 
     /// Closes the connection to `addr`, if any.

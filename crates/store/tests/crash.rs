@@ -6,6 +6,8 @@
 
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
+mod common;
+
 use std::io::{BufRead, BufReader};
 use std::process::{Command, Stdio};
 use std::sync::Arc;
@@ -13,10 +15,7 @@ use std::time::{Duration, Instant};
 
 use apogee_protocol::record::{RecordAt, decode_record};
 use apogee_runtime::SystemClock;
-use apogee_store::{
-    FlushMode, GetMessageStatus, MessageStore, MessageToStore, PutStatus, StoreConfig,
-};
-use bytes::Bytes;
+use apogee_store::{FlushMode, GetMessageStatus, MessageStore, PutStatus, StoreConfig};
 
 const ROUNDS: u64 = 20;
 const QUEUES: i32 = 4;
@@ -63,19 +62,7 @@ fn crash_child() {
         let body: Vec<u8> = (0..len)
             .map(|j| u8::try_from((i as usize + j) % 251).unwrap())
             .collect();
-        let msg = MessageToStore {
-            topic: "Crash".into(),
-            queue_id,
-            flag: 0,
-            sys_flag: 0,
-            born_timestamp: 1,
-            born_host: "127.0.0.1:1".parse().unwrap(),
-            store_host: "127.0.0.1:10911".parse().unwrap(),
-            reconsume_times: 0,
-            prepared_transaction_offset: 0,
-            body: Bytes::from(body),
-            properties: format!("KEYS\u{1}k{i}\u{2}"),
-        };
+        let msg = common::message("Crash", queue_id, body, format!("KEYS\u{1}k{i}\u{2}"));
         let outcome = store.append(&[msg]).unwrap();
         if store.durable_blocking(&outcome) == PutStatus::Ok {
             println!(

@@ -3,30 +3,19 @@
 
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
+mod common;
+
 use std::path::Path;
 use std::process::Command;
 use std::sync::Arc;
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use apogee_runtime::{Clock, ManualClock, SystemClock};
 use apogee_store::index::IndexSizing;
 use apogee_store::{GetMessageStatus, MessageStore, MessageToStore, StoreConfig, StoreError};
-use bytes::Bytes;
 
 fn message(body_len: usize) -> MessageToStore {
-    MessageToStore {
-        topic: "R".into(),
-        queue_id: 0,
-        flag: 0,
-        sys_flag: 0,
-        born_timestamp: 1,
-        born_host: "127.0.0.1:1".parse().unwrap(),
-        store_host: "127.0.0.1:10911".parse().unwrap(),
-        reconsume_times: 0,
-        prepared_transaction_offset: 0,
-        body: Bytes::from(vec![9u8; body_len]),
-        properties: String::new(),
-    }
+    common::message("R", 0, vec![9u8; body_len], String::new())
 }
 
 fn config(dir: &Path, file_bytes: usize) -> StoreConfig {
@@ -39,14 +28,6 @@ fn config(dir: &Path, file_bytes: usize) -> StoreConfig {
     };
     config.retention.check_interval = Duration::from_millis(100);
     config
-}
-
-fn wait_until(what: &str, mut cond: impl FnMut() -> bool) {
-    let deadline = Instant::now() + Duration::from_secs(10);
-    while !cond() {
-        assert!(Instant::now() < deadline, "timed out waiting for {what}");
-        std::thread::sleep(Duration::from_millis(5));
-    }
 }
 
 #[test]
@@ -62,7 +43,7 @@ fn given_expired_files_when_cleaned_should_delete_them_and_move_queue_min_offset
     for _ in 0..200 {
         store.append(&[message(1000)]).unwrap();
     }
-    wait_until("dispatch", || {
+    common::wait_until("dispatch", || {
         store.dispatched_offset() >= store.commit_log_max_offset()
     });
     let report = store.clean_now(true).unwrap();
@@ -140,6 +121,6 @@ fn given_full_disk_when_appending_should_refuse_then_resume_once_space_is_freed(
         );
     }
     std::fs::remove_file(&filler).unwrap();
-    wait_until("writes to resume", || store.append(&[message(10)]).is_ok());
+    common::wait_until("writes to resume", || store.append(&[message(10)]).is_ok());
     drop(store);
 }

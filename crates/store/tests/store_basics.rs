@@ -2,6 +2,8 @@
 
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
+mod common;
+
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -13,19 +15,12 @@ use apogee_store::{
 use bytes::Bytes;
 
 fn message(topic: &str, queue_id: i32, body: &[u8], tag: &str) -> MessageToStore {
-    MessageToStore {
-        topic: topic.into(),
+    common::message(
+        topic,
         queue_id,
-        flag: 0,
-        sys_flag: 0,
-        born_timestamp: 1,
-        born_host: "127.0.0.1:4000".parse().unwrap(),
-        store_host: "127.0.0.1:10911".parse().unwrap(),
-        reconsume_times: 0,
-        prepared_transaction_offset: 0,
-        body: Bytes::copy_from_slice(body),
-        properties: format!("TAGS\u{1}{tag}\u{2}"),
-    }
+        Bytes::copy_from_slice(body),
+        format!("TAGS\u{1}{tag}\u{2}"),
+    )
 }
 
 fn config(dir: &std::path::Path, flush: FlushMode) -> StoreConfig {
@@ -45,14 +40,7 @@ fn open(dir: &std::path::Path, flush: FlushMode) -> MessageStore {
 }
 
 fn wait_dispatched(store: &MessageStore) {
-    let deadline = std::time::Instant::now() + Duration::from_secs(5);
-    while store.dispatched_offset() < store.commit_log_max_offset() {
-        assert!(
-            std::time::Instant::now() < deadline,
-            "dispatch did not catch up"
-        );
-        std::thread::sleep(Duration::from_millis(2));
-    }
+    common::caught_up(store);
 }
 
 #[test]

@@ -4,16 +4,16 @@
 
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
+mod common;
+
 use std::collections::HashMap;
 use std::path::Path;
 use std::sync::Arc;
-use std::time::{Duration, Instant};
 
 use apogee_protocol::record::{RecordAt, decode_record};
 use apogee_runtime::SystemClock;
 use apogee_store::index::IndexSizing;
 use apogee_store::{GetMessageStatus, MessageStore, MessageToStore, StoreConfig};
-use bytes::Bytes;
 use proptest::prelude::*;
 
 #[derive(Debug, Clone)]
@@ -45,27 +45,13 @@ fn open(dir: &Path) -> MessageStore {
 }
 
 fn message(queue_id: i32, serial: usize, body_len: usize) -> MessageToStore {
-    MessageToStore {
-        topic: "P".into(),
+    let fill = u8::try_from(serial % 251).unwrap();
+    common::message(
+        "P",
         queue_id,
-        flag: 0,
-        sys_flag: 0,
-        born_timestamp: 1,
-        born_host: "127.0.0.1:1".parse().unwrap(),
-        store_host: "127.0.0.1:10911".parse().unwrap(),
-        reconsume_times: 0,
-        prepared_transaction_offset: 0,
-        body: Bytes::from(vec![u8::try_from(serial % 251).unwrap(); body_len]),
-        properties: format!("KEYS\u{1}key-{serial}\u{2}"),
-    }
-}
-
-fn caught_up(store: &MessageStore) {
-    let deadline = Instant::now() + Duration::from_secs(10);
-    while store.dispatched_offset() < store.commit_log_max_offset() {
-        assert!(Instant::now() < deadline, "dispatch stalled");
-        std::thread::sleep(Duration::from_millis(1));
-    }
+        vec![fill; body_len],
+        format!("KEYS\u{1}key-{serial}\u{2}"),
+    )
 }
 
 /// Every unit of a queue as (queue offset, physical offset, body length).
@@ -117,7 +103,7 @@ proptest! {
                 }
             }
         }
-        caught_up(&store);
+        common::caught_up(&store);
         let mut live = HashMap::new();
         for queue_id in 0..3 {
             let units = read_queue(&store, queue_id);
@@ -136,7 +122,7 @@ proptest! {
         std::fs::remove_dir_all(dir.path().join("consumequeue")).unwrap();
         std::fs::remove_dir_all(dir.path().join("index")).unwrap();
         let rebuilt = open(dir.path());
-        caught_up(&rebuilt);
+        common::caught_up(&rebuilt);
         for queue_id in 0..3 {
             prop_assert_eq!(&read_queue(&rebuilt, queue_id), &live[&queue_id], "rebuilt queue differs");
         }
