@@ -92,7 +92,8 @@ fn check_prop_crc(record: &[u8]) -> Option<bool> {
 #[derive(Default)]
 struct AppendState {
     /// Next queue offset per (topic, queue id).
-    queue_offsets: HashMap<(String, i32), i64>,
+    /// Next queue offset per topic, then queue id (looked up by `&str`: no allocation per append).
+    queue_offsets: HashMap<String, HashMap<i32, i64>>,
 }
 
 fn consumes_queue_offset(sys: i32) -> bool {
@@ -131,10 +132,14 @@ impl CommitLog {
 
     /// Restores the next queue offset of each queue (after recovery).
     pub fn set_queue_offsets(&self, offsets: HashMap<(String, i32), i64>) {
+        let mut nested: HashMap<String, HashMap<i32, i64>> = HashMap::new();
+        for ((topic, queue_id), next) in offsets {
+            nested.entry(topic).or_default().insert(queue_id, next);
+        }
         self.append
             .lock()
             .unwrap_or_else(PoisonError::into_inner)
-            .queue_offsets = offsets;
+            .queue_offsets = nested;
     }
 
     /// Next queue offset of one queue, as the CommitLog will assign it.
@@ -142,7 +147,8 @@ impl CommitLog {
         let state = self.append.lock().unwrap_or_else(PoisonError::into_inner);
         state
             .queue_offsets
-            .get(&(topic.to_owned(), queue_id))
+            .get(topic)
+            .and_then(|q| q.get(&queue_id))
             .copied()
             .unwrap_or(0)
     }
@@ -232,8 +238,16 @@ impl CommitLog {
         for record in &mut records {
             record.physical_offset = physical;
             record.store_timestamp = now;
-            let key = (record.topic_str().to_owned(), record.queue_id);
-            let next = state.queue_offsets.entry(key).or_insert(0);
+            let topic = record.topic_str();
+            if !state.queue_offsets.contains_key(topic) {
+                state.queue_offsets.insert(topic.to_owned(), HashMap::new());
+            }
+            let next = state
+                .queue_offsets
+                .get_mut(topic)
+                .expect("the topic's map was inserted just above")
+                .entry(record.queue_id)
+                .or_insert(0);
             record.queue_offset = if consumes_queue_offset(record.sys_flag) {
                 *next
             } else {
