@@ -197,7 +197,7 @@ struct Cursor<'a> {
 
 impl Cursor<'_> {
     fn need(&self, n: usize) -> Result<(), RecordError> {
-        if self.end - self.at < n {
+        if self.end.saturating_sub(self.at) < n {
             return Err(RecordError::Truncated {
                 needed: self.at + n,
                 available: self.end,
@@ -289,7 +289,13 @@ pub fn decode_record(
     }
     let total_len =
         usize::try_from(total).map_err(|_| RecordError::NegativeLength(i64::from(total)))?;
-    c.need(total_len.saturating_sub(8))?;
+    if total_len < BLANK_BYTES {
+        return Err(RecordError::SizeMismatch {
+            declared: total,
+            computed: BLANK_BYTES,
+        });
+    }
+    c.need(total_len - 8)?;
     c.end = at + total_len;
     let record = decode_fields(&mut c, magic)?;
     if c.at != c.end || record.encoded_len() != total_len {

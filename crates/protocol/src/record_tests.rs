@@ -160,3 +160,13 @@ proptest! {
         let _ = decode_record(&Bytes::from(bytes), at, true);
     }
 }
+
+#[test]
+fn given_total_size_below_header_when_decoded_should_fail_not_panic() {
+    // Found by the record_decode fuzz target: TOTALSIZE 0 with a valid magic.
+    let bytes = Bytes::from_static(&[0, 0, 0, 0, 0xDA, 0xA3, 0x20, 0xA7, 1, 2]);
+    assert!(matches!(
+        decode_record(&bytes, 0, true),
+        Err(RecordError::SizeMismatch { .. })
+    ));
+}

@@ -163,3 +163,44 @@ fn given_prop_crc_enabled_should_write_java_layout_and_catch_header_damage_on_re
         "the damaged record is cut"
     );
 }
+
+#[test]
+fn given_file_with_less_than_a_marker_left_when_recovered_should_append_to_the_next_file() {
+    // Found by the store_recovery fuzz target: one valid 4092-byte record leaves 4 bytes.
+    let dir = tempfile::tempdir().unwrap();
+    let log = open(dir.path(), 4096);
+    let body = Bytes::from(vec![0u8; 4001]);
+    let record = StoredRecord {
+        magic: MAGIC_V1,
+        body_crc: apogee_protocol::record::body_crc(&body),
+        queue_id: 0,
+        flag: 0,
+        queue_offset: 0,
+        physical_offset: 0,
+        sys_flag: 0,
+        born_timestamp: 0,
+        born_host: "0.0.0.0:0".parse().unwrap(),
+        store_timestamp: 1,
+        store_host: "0.0.0.0:0".parse().unwrap(),
+        reconsume_times: 0,
+        prepared_transaction_offset: 0,
+        body,
+        topic: Bytes::new(),
+        properties: Bytes::new(),
+    };
+    let mut raw = Vec::new();
+    record.encode(&mut raw);
+    assert_eq!(raw.len(), 4092);
+    raw.resize(4096, 0);
+    drop(log);
+    std::fs::write(dir.path().join("00000000000000000000"), &raw).unwrap();
+    let log = open(dir.path(), 4096);
+    assert_eq!(
+        log.recover(0, true).unwrap(),
+        4096,
+        "the file counts as complete"
+    );
+    let next = log.append(&[message("T", 0, b"x")]).unwrap();
+    assert_eq!(next.physical_offset, 4096);
+    assert_eq!(&log.read_record(4096).unwrap().body[..], b"x");
+}
