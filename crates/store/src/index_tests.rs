@@ -97,3 +97,50 @@ fn given_times_when_named_should_use_yyyymmddhhmmssmmm() {
     assert_eq!(file_name(1_700_000_000_123), "20231114221320123");
     assert_eq!(key_hash("TopicTest#key1"), 1_655_984_460);
 }
+
+#[test]
+fn given_one_entry_when_written_should_match_remoting_md_6_4_layout() {
+    let dir = tempfile::tempdir().unwrap();
+    let sizing = IndexSizing {
+        slots: 10,
+        entries: 4,
+    };
+    let index = service(dir.path(), sizing);
+    index
+        .dispatch(&request("T", "", "U1", 4242, 1_700_000_005_000))
+        .unwrap();
+    index.flush().unwrap();
+    let path = std::fs::read_dir(dir.path())
+        .unwrap()
+        .next()
+        .unwrap()
+        .unwrap()
+        .path();
+    let raw = std::fs::read(path).unwrap();
+    let i64_at = |at: usize| i64::from_be_bytes(raw[at..at + 8].try_into().unwrap());
+    let i32_at = |at: usize| i32::from_be_bytes(raw[at..at + 4].try_into().unwrap());
+    assert_eq!(raw.len(), 40 + 10 * 4 + 4 * 20);
+    assert_eq!(
+        (i64_at(0), i64_at(8)),
+        (1_700_000_005_000, 1_700_000_005_000),
+        "begin/end timestamp"
+    );
+    assert_eq!(
+        (i64_at(16), i64_at(24)),
+        (4242, 4242),
+        "begin/end physical offset"
+    );
+    assert_eq!(
+        (i32_at(32), i32_at(36)),
+        (1, 2),
+        "slots used, next entry number"
+    );
+    let hash = key_hash("T#U1");
+    let slot = 40 + usize::try_from(hash).unwrap() % 10 * 4;
+    assert_eq!(i32_at(slot), 1, "slot points at entry 1");
+    let entry = 40 + 10 * 4 + 20;
+    assert_eq!(i32_at(entry), hash);
+    assert_eq!(i64_at(entry + 4), 4242);
+    assert_eq!(i32_at(entry + 12), 0, "seconds since begin");
+    assert_eq!(i32_at(entry + 16), 0, "end of the slot chain");
+}
