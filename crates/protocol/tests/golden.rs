@@ -18,6 +18,7 @@ use apogee_protocol::body::route::{
 use apogee_protocol::body::{KvTable, TopicList, from_json, properties};
 use apogee_protocol::fastjson::JsonStyle;
 use apogee_protocol::frame::encode_frame;
+use apogee_protocol::header::message::*;
 use apogee_protocol::header::namesrv::*;
 use apogee_protocol::{
     CommandHeader, ExtFields, FrameLimits, RemotingCommand, RequestCode, SerializeType,
@@ -342,5 +343,76 @@ fn given_register_broker_body_should_match_golden_fixtures_in_both_forms() {
     assert_eq!(
         RegisterBrokerBody::decode(&body.encode_compressed(), true, &limits).unwrap(),
         body
+    );
+}
+
+#[test]
+fn given_send_and_pull_headers_should_match_golden_fixtures() {
+    let v1 = SendMessageRequestHeader {
+        producer_group: "please_rename_unique_group_name".into(),
+        topic: "TopicTest".into(),
+        default_topic: "TBW102".into(),
+        default_topic_queue_nums: 4,
+        queue_id: 2,
+        sys_flag: 0,
+        born_timestamp: 1_700_000_000_000,
+        flag: 0,
+        properties: Some("TAGS\u{1}TagA\u{2}KEYS\u{1}OrderID001\u{2}UNIQ_KEY\u{1}7F00000100002A9F0000000000000000\u{2}WAIT\u{1}true\u{2}".into()),
+        reconsume_times: Some(0),
+        unit_mode: Some(false),
+        max_reconsume_times: None,
+        batch: Some(false),
+        broker_name: Some("broker-a".into()),
+    };
+    header_fixture("SendMessageRequestHeader", &v1);
+    header_fixture(
+        "SendMessageRequestHeaderV2",
+        &SendMessageRequestHeaderV2::from(v1),
+    );
+    header_fixture(
+        "SendMessageResponseHeader",
+        &SendMessageResponseHeader {
+            msg_id: "7F00000100002A9F0000000000000000".into(),
+            queue_id: 2,
+            queue_offset: 42,
+            transaction_id: None,
+            batch_uniq_id: None,
+            recall_handle: None,
+        },
+    );
+    header_fixture(
+        "PullMessageRequestHeader",
+        &PullMessageRequestHeader {
+            consumer_group: "please_rename_unique_group_name_4".into(),
+            topic: "TopicTest".into(),
+            queue_id: 0,
+            queue_offset: 100,
+            max_msg_nums: 32,
+            sys_flag: pull_sys_flag::COMMIT_OFFSET
+                | pull_sys_flag::SUSPEND
+                | pull_sys_flag::SUBSCRIPTION,
+            commit_offset: 90,
+            suspend_timeout_millis: 15_000,
+            subscription: Some("TagA || TagB".into()),
+            sub_version: 1_700_000_000_000,
+            expression_type: Some("TAG".into()),
+            max_msg_bytes: Some(262_144),
+            request_source: Some(-1),
+            proxy_forward_client_id: None,
+            broker_name: None,
+        },
+    );
+    header_fixture(
+        "PullMessageResponseHeader",
+        &PullMessageResponseHeader {
+            suggest_which_broker_id: 0,
+            next_begin_offset: 132,
+            min_offset: 0,
+            max_offset: 500,
+            offset_delta: None,
+            topic_sys_flag: Some(0),
+            group_sys_flag: Some(0),
+            forbidden_type: None,
+        },
     );
 }
