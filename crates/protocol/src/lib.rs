@@ -21,6 +21,7 @@ pub mod header;
 mod header_binary;
 mod header_json;
 mod limits;
+pub mod message_id;
 pub mod record;
 
 pub use apogee_protocol_derive::CommandHeader;
