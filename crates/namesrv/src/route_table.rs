@@ -72,6 +72,15 @@ pub enum RegisterRefusal {
     NotRegisteredYet,
 }
 
+/// Where a registration's address landed.
+enum Placement {
+    /// Another live broker with a newer stateVersion holds this id.
+    Stale,
+    Placed {
+        first: bool,
+    },
+}
+
 /// Whether to wipe or restore write permission.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum WritePermOp {
@@ -105,11 +114,36 @@ impl RouteTable {
             cluster: reg.cluster.clone(),
             addr: reg.broker_addr.clone(),
         };
+        let register_first = match self.place_address(&reg)? {
+            Placement::Stale => {
+                tracing::warn!(broker = %reg.broker_name, id = reg.broker_id, addr = %reg.broker_addr, "stale registration: a newer broker holds this id");
+                self.broker_live.remove(&key);
+                return Ok(RegisterOutcome::default());
+            }
+            Placement::Placed { first } => first,
+        };
+        let is_master = reg.broker_id == MASTER_ID;
+        if is_master {
+            let changed = self
+                .is_broker_topic_config_changed(&key, reg.topics.as_ref().map(|t| &t.data_version));
+            self.update_topics(&reg, register_first || changed, delete_missing_topics);
+        }
+        self.record_liveness(key, &reg, now_ms);
+        Ok(if is_master {
+            RegisterOutcome::default()
+        } else {
+            self.master_of(&reg.cluster, &reg.broker_name)
+        })
+    }
+
+    /// Puts the broker's address under its name and id (Java's rules: one id per address, a
+    /// newer stateVersion wins, a single-topic registration needs a full one first).
+    fn place_address(&mut self, reg: &Registration) -> Result<Placement, RegisterRefusal> {
         self.cluster_addr
             .entry(reg.cluster.clone())
             .or_default()
             .insert(reg.broker_name.clone());
-        let mut register_first = !self.broker_addr.contains_key(&reg.broker_name);
+        let mut first = !self.broker_addr.contains_key(&reg.broker_name);
         let data = self
             .broker_addr
             .entry(reg.broker_name.clone())
@@ -142,9 +176,7 @@ impl RouteTable {
                 .get(&old_key)
                 .map(|l| l.data_version.state_version);
             if old_state.is_some_and(|s| s > incoming_state) {
-                tracing::warn!(broker = %reg.broker_name, id = reg.broker_id, addr = %reg.broker_addr, "stale registration: a newer broker holds this id");
-                self.broker_live.remove(&key);
-                return Ok(RegisterOutcome::default());
+                return Ok(Placement::Stale);
             }
         }
         let single_topic = reg
@@ -154,66 +186,64 @@ impl RouteTable {
         if !data.broker_addrs.contains_key(&reg.broker_id) && single_topic {
             return Err(RegisterRefusal::NotRegisteredYet);
         }
-        let old = data
+        first |= data
             .broker_addrs
-            .insert(reg.broker_id, reg.broker_addr.clone());
-        register_first |= old.is_none();
-        let is_master = reg.broker_id == MASTER_ID;
-        let changed =
-            self.is_broker_topic_config_changed(&key, reg.topics.as_ref().map(|t| &t.data_version));
-        if let Some(topics) = reg.topics.as_ref().filter(|_| is_master) {
-            if delete_missing_topics {
-                self.remove_topics_not_in(&reg.broker_name, topics);
-            }
-            for config in topics.topic_config_table.values() {
-                if register_first || changed || !self.serves(&config.topic_name, &reg.broker_name) {
-                    self.topic_queue
-                        .entry(config.topic_name.clone())
-                        .or_default()
-                        .insert(
-                            reg.broker_name.clone(),
-                            QueueData {
-                                broker_name: reg.broker_name.clone(),
-                                perm: config.perm,
-                                read_queue_nums: config.read_queue_nums,
-                                topic_sys_flag: config.topic_sys_flag,
-                                write_queue_nums: config.write_queue_nums,
-                            },
-                        );
-                }
+            .insert(reg.broker_id, reg.broker_addr.clone())
+            .is_none();
+        Ok(Placement::Placed { first })
+    }
+
+    /// A master's topics become queue data; only changed (or new) entries are replaced, so a
+    /// wiped write permission survives re-registration with the same DataVersion.
+    fn update_topics(&mut self, reg: &Registration, replace_all: bool, delete_missing: bool) {
+        let Some(topics) = reg.topics.as_ref() else {
+            return;
+        };
+        if delete_missing {
+            self.remove_topics_not_in(&reg.broker_name, topics);
+        }
+        for config in topics.topic_config_table.values() {
+            if replace_all || !self.serves(&config.topic_name, &reg.broker_name) {
+                let queue = QueueData {
+                    broker_name: reg.broker_name.clone(),
+                    perm: config.perm,
+                    read_queue_nums: config.read_queue_nums,
+                    topic_sys_flag: config.topic_sys_flag,
+                    write_queue_nums: config.write_queue_nums,
+                };
+                self.topic_queue
+                    .entry(config.topic_name.clone())
+                    .or_default()
+                    .insert(reg.broker_name.clone(), queue);
             }
         }
-        self.broker_live.insert(
-            key.clone(),
-            BrokerLiveInfo {
-                last_update_ms: now_ms,
-                timeout_ms: reg
-                    .timeout_ms
-                    .filter(|t| *t > 0)
-                    .unwrap_or(DEFAULT_BROKER_TIMEOUT_MS),
-                data_version: reg
-                    .topics
-                    .as_ref()
-                    .map(|t| t.data_version)
-                    .unwrap_or_default(),
-                connection: reg.connection,
-                ha_server_addr: reg.ha_server_addr.clone(),
-            },
-        );
-        match reg.filter_servers {
+    }
+
+    fn record_liveness(&mut self, key: BrokerAddrInfo, reg: &Registration, now_ms: i64) {
+        let live = BrokerLiveInfo {
+            last_update_ms: now_ms,
+            timeout_ms: reg
+                .timeout_ms
+                .filter(|t| *t > 0)
+                .unwrap_or(DEFAULT_BROKER_TIMEOUT_MS),
+            data_version: reg
+                .topics
+                .as_ref()
+                .map(|t| t.data_version)
+                .unwrap_or_default(),
+            connection: reg.connection,
+            ha_server_addr: reg.ha_server_addr.clone(),
+        };
+        self.broker_live.insert(key.clone(), live);
+        match &reg.filter_servers {
             Some(list) if list.is_empty() => {
                 self.filter_server.remove(&key);
             }
             Some(list) => {
-                self.filter_server.insert(key, list);
+                self.filter_server.insert(key, list.clone());
             }
             None => {}
         }
-        Ok(if is_master {
-            RegisterOutcome::default()
-        } else {
-            self.master_of(&reg.cluster, &reg.broker_name)
-        })
     }
 
     fn serves(&self, topic: &TopicName, broker: &BrokerName) -> bool {

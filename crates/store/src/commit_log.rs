@@ -16,6 +16,7 @@ use apogee_runtime::Clock;
 use bytes::{BufMut, Bytes};
 
 use crate::StoreError;
+use crate::mapped_file::MappedFile;
 use crate::mapped_file_queue::MappedFileQueue;
 
 /// A message as the broker hands it to the store (`MessageExtBrokerInner`).
@@ -94,6 +95,48 @@ struct AppendState {
     /// Next queue offset per (topic, queue id).
     /// Next queue offset per topic, then queue id (looked up by `&str`: no allocation per append).
     queue_offsets: HashMap<String, HashMap<i32, i64>>,
+}
+
+impl AppendState {
+    /// Gives each record its physical offset, queue offset and store time; returns where
+    /// each one goes, the end offset and the first queue offset.
+    fn assign(
+        &mut self,
+        records: &mut [StoredRecord],
+        base: i64,
+        now: i64,
+    ) -> (Vec<(i64, i32)>, i64, i64) {
+        let mut physical = base;
+        let mut placed = Vec::with_capacity(records.len());
+        let mut first_queue_offset = None;
+        for record in records.iter_mut() {
+            record.physical_offset = physical;
+            record.store_timestamp = now;
+            let topic = record.topic_str();
+            if !self.queue_offsets.contains_key(topic) {
+                self.queue_offsets.insert(topic.to_owned(), HashMap::new());
+            }
+            let next = self
+                .queue_offsets
+                .get_mut(topic)
+                .expect("the topic's map was inserted just above")
+                .entry(record.queue_id)
+                .or_insert(0);
+            record.queue_offset = if consumes_queue_offset(record.sys_flag) {
+                *next
+            } else {
+                0
+            };
+            if consumes_queue_offset(record.sys_flag) {
+                *next += 1;
+            }
+            first_queue_offset.get_or_insert(record.queue_offset);
+            let size = record.encoded_len();
+            placed.push((physical, i32::try_from(size).unwrap_or(i32::MAX)));
+            physical += i64::try_from(size).unwrap_or(0);
+        }
+        (placed, physical, first_queue_offset.unwrap_or(0))
+    }
 }
 
 fn consumes_queue_offset(sys: i32) -> bool {
@@ -213,55 +256,10 @@ impl CommitLog {
             });
         }
         let mut state = self.append.lock().unwrap_or_else(PoisonError::into_inner);
-        let mut file = self
-            .files
-            .last_or_create(0)
-            .map_err(StoreError::io("creating a commit-log file"))?;
-        if total + BLANK_BYTES > file.remaining() {
-            let remaining = file.remaining();
-            file.append_with(remaining, |region| {
-                // `remaining` is at least BLANK_BYTES: appends and recovery both keep it so.
-                if let Some(mut marker) = region.get_mut(..BLANK_BYTES) {
-                    marker.put_i32(i32::try_from(remaining).unwrap_or(i32::MAX));
-                    marker.put_i32(BLANK_MAGIC);
-                }
-            });
-            file = self
-                .files
-                .last_or_create(0)
-                .map_err(StoreError::io("creating a commit-log file"))?;
-        }
+        let file = self.file_with_room(total)?;
         let base = file.start_offset() + i64::try_from(file.wrote()).unwrap_or(0);
         let now = self.clock.now_ms();
-        let mut physical = base;
-        let mut placed = Vec::with_capacity(records.len());
-        let mut first_queue_offset = None;
-        for record in &mut records {
-            record.physical_offset = physical;
-            record.store_timestamp = now;
-            let topic = record.topic_str();
-            if !state.queue_offsets.contains_key(topic) {
-                state.queue_offsets.insert(topic.to_owned(), HashMap::new());
-            }
-            let next = state
-                .queue_offsets
-                .get_mut(topic)
-                .expect("the topic's map was inserted just above")
-                .entry(record.queue_id)
-                .or_insert(0);
-            record.queue_offset = if consumes_queue_offset(record.sys_flag) {
-                *next
-            } else {
-                0
-            };
-            if consumes_queue_offset(record.sys_flag) {
-                *next += 1;
-            }
-            first_queue_offset.get_or_insert(record.queue_offset);
-            let size = record.encoded_len();
-            placed.push((physical, i32::try_from(size).unwrap_or(i32::MAX)));
-            physical += i64::try_from(size).unwrap_or(0);
-        }
+        let (placed, physical, first_queue_offset) = state.assign(&mut records, base, now);
         let prop_crc = self.append_prop_crc;
         let written = file.append_with(total, |region| {
             let mut start = 0;
@@ -280,11 +278,34 @@ impl CommitLog {
         Ok(AppendOutcome {
             physical_offset: base,
             end_offset: physical,
-            queue_offset: first_queue_offset.unwrap_or(0),
+            queue_offset: first_queue_offset,
             count: records.len(),
             store_timestamp: now,
             records: placed,
         })
+    }
+
+    /// The current file if `total` bytes plus a blank marker fit, else the next one (after
+    /// closing this one with the BLANK marker). Called under the append lock.
+    fn file_with_room(&self, total: usize) -> Result<Arc<MappedFile>, StoreError> {
+        let file = self
+            .files
+            .last_or_create(0)
+            .map_err(StoreError::io("creating a commit-log file"))?;
+        if total + BLANK_BYTES <= file.remaining() {
+            return Ok(file);
+        }
+        let remaining = file.remaining();
+        file.append_with(remaining, |region| {
+            // `remaining` is at least BLANK_BYTES: appends and recovery both keep it so.
+            if let Some(mut marker) = region.get_mut(..BLANK_BYTES) {
+                marker.put_i32(i32::try_from(remaining).unwrap_or(i32::MAX));
+                marker.put_i32(BLANK_MAGIC);
+            }
+        });
+        self.files
+            .last_or_create(0)
+            .map_err(StoreError::io("creating a commit-log file"))
     }
 
     /// The raw bytes of `size` bytes at physical `offset` (no copy).

@@ -51,6 +51,58 @@ impl GetMessageResult {
     }
 }
 
+/// Progress through a queue during one read.
+struct Scan {
+    cursor: i64,
+    bytes: usize,
+    removing: bool,
+    commit_log_min: i64,
+}
+
+impl Scan {
+    /// Takes messages from a run of units; false once a count or byte limit is reached.
+    fn take_units(
+        &mut self,
+        units: &[u8],
+        commit_log: &CommitLog,
+        filter: Option<&dyn Fn(i64) -> bool>,
+        (max_count, max_bytes): (usize, usize),
+        result: &mut GetMessageResult,
+    ) -> bool {
+        for raw in units.chunks_exact(UNIT_BYTES) {
+            let phys = i64::from_be_bytes(raw[0..8].try_into().unwrap_or([0; 8]));
+            let size = i32::from_be_bytes(raw[8..12].try_into().unwrap_or([0; 4]));
+            let tags = i64::from_be_bytes(raw[12..20].try_into().unwrap_or([0; 8]));
+            let size_bytes = usize::try_from(size).unwrap_or(0);
+            if !result.messages.is_empty()
+                && (result.messages.len() >= max_count || self.bytes + size_bytes > max_bytes)
+            {
+                return false;
+            }
+            self.cursor += 1;
+            if size == i32::MAX || size <= 0 {
+                continue;
+            }
+            if phys < self.commit_log_min {
+                self.removing = true;
+                continue;
+            }
+            if filter.is_some_and(|keep| !keep(tags)) {
+                continue;
+            }
+            match commit_log.read(phys, size_bytes) {
+                Some(record) => {
+                    self.bytes += record.len();
+                    result.queue_offsets.push(self.cursor - 1);
+                    result.messages.push(record);
+                }
+                None => self.removing = true,
+            }
+        }
+        true
+    }
+}
+
 pub(crate) fn get_messages(
     commit_log: &CommitLog,
     queue: Option<&ConsumeQueue>,
@@ -81,47 +133,31 @@ pub(crate) fn get_messages(
         );
     }
     let mut result = GetMessageResult::empty(S::NoMatchedMessage, offset, min, max);
-    let mut cursor = offset;
-    let mut bytes = 0usize;
-    let commit_log_min = commit_log.min_offset();
-    let mut removing = false;
-    'files: while cursor < max && result.messages.len() < max_count.max(1) {
-        let Some(units) = queue.units(cursor, max_count.max(1) * 4 + 16) else {
+    let mut scan = Scan {
+        cursor: offset,
+        bytes: 0,
+        removing: false,
+        commit_log_min: commit_log.min_offset(),
+    };
+    let count_max = max_count.max(1);
+    while scan.cursor < max && result.messages.len() < count_max {
+        let Some(units) = queue.units(scan.cursor, count_max * 4 + 16) else {
             result.status = S::OffsetFoundNull;
-            result.next_begin_offset = cursor + 1;
+            result.next_begin_offset = scan.cursor + 1;
             return result;
         };
-        for raw in units.chunks_exact(UNIT_BYTES) {
-            let phys = i64::from_be_bytes(raw[0..8].try_into().unwrap_or([0; 8]));
-            let size = i32::from_be_bytes(raw[8..12].try_into().unwrap_or([0; 4]));
-            let tags = i64::from_be_bytes(raw[12..20].try_into().unwrap_or([0; 8]));
-            let size_bytes = usize::try_from(size).unwrap_or(0);
-            if !result.messages.is_empty()
-                && (result.messages.len() >= max_count || bytes + size_bytes > max_bytes)
-            {
-                break 'files;
-            }
-            cursor += 1;
-            if size == i32::MAX || size <= 0 {
-                continue;
-            }
-            if phys < commit_log_min {
-                removing = true;
-                continue;
-            }
-            if filter.is_some_and(|keep| !keep(tags)) {
-                continue;
-            }
-            match commit_log.read(phys, size_bytes) {
-                Some(record) => {
-                    bytes += record.len();
-                    result.queue_offsets.push(cursor - 1);
-                    result.messages.push(record);
-                }
-                None => removing = true,
-            }
+        if !scan.take_units(
+            &units,
+            commit_log,
+            filter,
+            (count_max, max_bytes),
+            &mut result,
+        ) {
+            break;
         }
     }
+    let cursor = scan.cursor;
+    let removing = scan.removing;
     result.next_begin_offset = cursor;
     result.status = if !result.messages.is_empty() {
         S::Found

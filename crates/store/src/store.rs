@@ -76,56 +76,12 @@ impl MessageStore {
         let lock = lock_root(&root)?;
         let abort_path = root.join("abort");
         let crashed = abort_path.exists();
-        let checkpoint = Checkpoint::load(&root.join("checkpoint"))?;
-        let commit_log = Arc::new(
-            CommitLog::open(
-                &config.commit_log_dir(),
-                config.commit_log_file_bytes,
-                config.record_bytes_max,
-                Arc::clone(&clock),
-            )?
-            .with_prop_crc(config.append_prop_crc),
-        );
-        let last_start = commit_log.files().last().map_or(0, |f| f.start_offset());
-        let scan_from = checkpoint.flushed_offset.min(last_start);
-        let end = commit_log.recover(scan_from, config.check_crc_on_recover)?;
-        let queues = Arc::new(ConsumeQueueStore::open(
-            &config.consume_queue_dir(),
-            config.consume_queue_units_per_file,
-        )?);
-        for (_, queue) in queues.all() {
-            queue.recover(end)?;
-        }
-        let index = Arc::new(IndexService::open(
-            &config.index_dir(),
-            config.index,
-            Arc::clone(&clock),
-        )?);
-        let mut all: Vec<Arc<dyn Dispatcher>> = vec![
-            Arc::new(ConsumeQueueDispatcher(Arc::clone(&queues))),
-            Arc::clone(&index) as Arc<dyn Dispatcher>,
-        ];
-        all.extend(dispatchers);
-        // Deleted consume queues (or a first start on a copied CommitLog) are rebuilt from the
-        // CommitLog's start.
-        let derived_missing = queues.all().is_empty() && end > commit_log.min_offset();
-        let reput_from = if derived_missing {
-            commit_log.min_offset()
-        } else {
-            checkpoint.dispatched_offset
-        };
-        let reput_from = reput_from.min(end).max(commit_log.min_offset());
-        let reput = Arc::new(Reput::new(Arc::clone(&commit_log), all, reput_from));
-        let replayed = reput.run_once()?;
-        let offsets = queues
-            .all()
-            .into_iter()
-            .map(|(key, queue)| (key, queue.max_offset()))
-            .collect();
-        commit_log.set_queue_offsets(offsets);
-        if crashed || replayed > 0 {
-            tracing::warn!(crashed, end, replayed, "store recovered");
-        }
+        let Recovered {
+            commit_log,
+            queues,
+            index,
+            reput,
+        } = recover(&config, &clock, dispatchers, crashed)?;
         std::fs::write(&abort_path, std::process::id().to_string())
             .map_err(StoreError::io(abort_path.display().to_string()))?;
         let flusher = Arc::new(Flusher::new(
@@ -391,6 +347,80 @@ impl Drop for MessageStore {
     fn drop(&mut self) {
         self.shutdown();
     }
+}
+
+/// What recovery hands to the running store.
+struct Recovered {
+    commit_log: Arc<CommitLog>,
+    queues: Arc<ConsumeQueueStore>,
+    index: Arc<IndexService>,
+    reput: Arc<Reput>,
+}
+
+/// CommitLog recovery from the checkpoint, consume queues cut back to its end, dispatch
+/// replayed (from the start when the derived stores were deleted), queue offsets restored.
+fn recover(
+    config: &StoreConfig,
+    clock: &Arc<dyn Clock>,
+    dispatchers: Vec<Arc<dyn Dispatcher>>,
+    crashed: bool,
+) -> Result<Recovered, StoreError> {
+    let checkpoint = Checkpoint::load(&config.root.join("checkpoint"))?;
+    let commit_log = CommitLog::open(
+        &config.commit_log_dir(),
+        config.commit_log_file_bytes,
+        config.record_bytes_max,
+        Arc::clone(clock),
+    )?
+    .with_prop_crc(config.append_prop_crc);
+    let commit_log = Arc::new(commit_log);
+    let last_start = commit_log.files().last().map_or(0, |f| f.start_offset());
+    let end = commit_log.recover(
+        checkpoint.flushed_offset.min(last_start),
+        config.check_crc_on_recover,
+    )?;
+    let queues = Arc::new(ConsumeQueueStore::open(
+        &config.consume_queue_dir(),
+        config.consume_queue_units_per_file,
+    )?);
+    for (_, queue) in queues.all() {
+        queue.recover(end)?;
+    }
+    let index = Arc::new(IndexService::open(
+        &config.index_dir(),
+        config.index,
+        Arc::clone(clock),
+    )?);
+    let mut all: Vec<Arc<dyn Dispatcher>> = vec![
+        Arc::new(ConsumeQueueDispatcher(Arc::clone(&queues))),
+        Arc::clone(&index) as Arc<dyn Dispatcher>,
+    ];
+    all.extend(dispatchers);
+    let derived_missing = queues.all().is_empty() && end > commit_log.min_offset();
+    let reput_from = if derived_missing {
+        commit_log.min_offset()
+    } else {
+        checkpoint.dispatched_offset
+    };
+    let reput_from = reput_from.min(end).max(commit_log.min_offset());
+    let reput = Arc::new(Reput::new(Arc::clone(&commit_log), all, reput_from));
+    let replayed = reput.run_once()?;
+    commit_log.set_queue_offsets(
+        queues
+            .all()
+            .into_iter()
+            .map(|(key, queue)| (key, queue.max_offset()))
+            .collect(),
+    );
+    if crashed || replayed > 0 {
+        tracing::warn!(crashed, end, replayed, "store recovered");
+    }
+    Ok(Recovered {
+        commit_log,
+        queues,
+        index,
+        reput,
+    })
 }
 
 /// The retention pass and its background loop; holds only what it touches.
