@@ -392,6 +392,15 @@ pub fn encode_properties(props: &BTreeMap<String, String>) -> String {
     out
 }
 
+/// One property's value, found without building a map (the dispatch hot path). Same rules as
+/// [`parse_properties`]: empty keys/values are ignored and the last occurrence wins.
+pub fn find_property<'a>(text: &'a str, key: &str) -> Option<&'a str> {
+    text.rsplit(PROPERTY_SEPARATOR)
+        .filter_map(|piece| piece.split_once(NAME_VALUE_SEPARATOR))
+        .find(|(k, v)| *k == key && !v.is_empty())
+        .map(|(_, v)| v)
+}
+
 /// Parses a properties string as Java does: empty keys or values are dropped, a missing final
 /// separator is tolerated.
 pub fn parse_properties(text: &str) -> BTreeMap<String, String> {

@@ -170,3 +170,16 @@ fn given_total_size_below_header_when_decoded_should_fail_not_panic() {
         Err(RecordError::SizeMismatch { .. })
     ));
 }
+
+#[test]
+fn given_properties_text_when_one_key_is_looked_up_should_agree_with_the_parsed_map() {
+    let text = "TAGS\u{1}A\u{2}KEYS\u{1}k1 k2\u{2}TAGS\u{1}B\u{2}EMPTY\u{1}\u{2}";
+    let map = parse_properties(text);
+    for key in ["TAGS", "KEYS", "EMPTY", "MISSING"] {
+        assert_eq!(
+            find_property(text, key),
+            map.get(key).map(String::as_str),
+            "{key}"
+        );
+    }
+}

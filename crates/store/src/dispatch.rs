@@ -7,7 +7,7 @@ use std::sync::{Arc, Condvar, Mutex, PoisonError};
 use std::time::Duration;
 
 use apogee_protocol::record::{
-    BLANK_MAGIC, RecordAt, StoredRecord, decode_record, sys_flag, tags_code,
+    BLANK_MAGIC, RecordAt, StoredRecord, decode_record, find_property, sys_flag, tags_code,
 };
 
 use crate::StoreError;
@@ -33,18 +33,18 @@ pub struct DispatchRequest {
 
 impl DispatchRequest {
     pub fn from_record(record: &StoredRecord, size: usize) -> Self {
-        let mut props = record.properties_map();
+        let props = std::str::from_utf8(&record.properties).unwrap_or_default();
         DispatchRequest {
             topic: record.topic_str().to_owned(),
             queue_id: record.queue_id,
             commit_log_offset: record.physical_offset,
             size: i32::try_from(size).unwrap_or(i32::MAX),
-            tags_code: tags_code(props.get("TAGS").map(String::as_str)),
+            tags_code: tags_code(find_property(props, "TAGS")),
             store_timestamp: record.store_timestamp,
             queue_offset: record.queue_offset,
             sys_flag: record.sys_flag,
-            keys: props.remove("KEYS"),
-            uniq_key: props.remove("UNIQ_KEY"),
+            keys: find_property(props, "KEYS").map(str::to_owned),
+            uniq_key: find_property(props, "UNIQ_KEY").map(str::to_owned),
         }
     }
 
