@@ -90,6 +90,17 @@ fn register_request(
     RemotingCommand::request(RequestCode::REGISTER_BROKER, &header).with_body(bytes)
 }
 
+/// Sends `request` and waits for the answer.
+async fn call(client: &RemotingClient, addr: &str, request: RemotingCommand) -> RemotingCommand {
+    client.invoke(addr, request, WAIT).await.unwrap()
+}
+
+fn topic_list(response: &RemotingCommand) -> Vec<String> {
+    from_json::<TopicList>("list", &response.body)
+        .unwrap()
+        .topic_list
+}
+
 async fn route(client: &RemotingClient, addr: &str, topic: &str) -> RemotingCommand {
     let header = GetRouteInfoRequestHeader {
         topic: topic.into(),
@@ -133,40 +144,36 @@ async fn given_two_brokers_when_registered_should_route_expire_and_drop_on_close
     let broker_a = client();
     let broker_b = client();
     let reader = client();
-    let resp = broker_a
-        .invoke(
-            &addr,
-            register_request(
-                "broker-a",
-                "127.0.0.1:10911",
-                false,
-                None,
-                &["Shared", "OnlyA"],
-            ),
-            WAIT,
-        )
-        .await
-        .unwrap();
+    let resp = call(
+        &broker_a,
+        &addr,
+        register_request(
+            "broker-a",
+            "127.0.0.1:10911",
+            false,
+            None,
+            &["Shared", "OnlyA"],
+        ),
+    )
+    .await;
     assert_eq!(
         resp.response_code(),
         ResponseCode::SUCCESS,
         "{:?}",
         resp.remark
     );
-    let resp = broker_b
-        .invoke(
-            &addr,
-            register_request(
-                "broker-b",
-                "127.0.0.1:20911",
-                true,
-                Some(400),
-                &["Shared", "OnlyB"],
-            ),
-            WAIT,
-        )
-        .await
-        .unwrap();
+    let resp = call(
+        &broker_b,
+        &addr,
+        register_request(
+            "broker-b",
+            "127.0.0.1:20911",
+            true,
+            Some(400),
+            &["Shared", "OnlyB"],
+        ),
+    )
+    .await;
     assert_eq!(
         resp.response_code(),
         ResponseCode::SUCCESS,
@@ -211,14 +218,12 @@ async fn given_two_brokers_when_registered_should_route_expire_and_drop_on_close
     // broker-a's connection closes: it disappears at once.
     broker_a.shutdown();
     wait_for_route_brokers(&reader, &addr, "Shared", 0).await;
-    let cluster = reader
-        .invoke(
-            &addr,
-            RemotingCommand::bare_request(RequestCode::GET_BROKER_CLUSTER_INFO),
-            WAIT,
-        )
-        .await
-        .unwrap();
+    let cluster = call(
+        &reader,
+        &addr,
+        RemotingCommand::bare_request(RequestCode::GET_BROKER_CLUSTER_INFO),
+    )
+    .await;
     let info: ClusterInfo = from_json("cluster", &cluster.body).unwrap();
     assert!(info.broker_addr_table.is_empty());
 }
@@ -227,34 +232,30 @@ async fn given_two_brokers_when_registered_should_route_expire_and_drop_on_close
 async fn given_old_client_version_when_routing_should_get_legacy_fastjson() {
     let (_ns, addr, _dir) = start(|_| {}).await;
     let broker = client();
-    broker
-        .invoke(
-            &addr,
-            register_request("b1", "127.0.0.1:10911", false, None, &["T", "U"]),
-            WAIT,
-        )
-        .await
-        .unwrap();
+    call(
+        &broker,
+        &addr,
+        register_request("b1", "127.0.0.1:10911", false, None, &["T", "U"]),
+    )
+    .await;
     let header = GetRouteInfoRequestHeader {
         topic: "T".into(),
         accept_standard_json_only: None,
     };
     let mut req = RemotingCommand::request(RequestCode::GET_ROUTEINFO_BY_TOPIC, &header);
     req.version = 317;
-    let resp = broker.invoke(&addr, req, WAIT).await.unwrap();
+    let resp = call(&broker, &addr, req).await;
     let text = std::str::from_utf8(&resp.body).unwrap();
     assert_eq!(
         text,
         r#"{"brokerDatas":[{"brokerAddrs":{0:"127.0.0.1:10911"},"brokerName":"b1","cluster":"DefaultCluster","enableActingMaster":false}],"filterServerTable":{},"queueDatas":[{"brokerName":"b1","perm":6,"readQueueNums":4,"topicSysFlag":0,"writeQueueNums":4}]}"#
     );
-    let cluster = broker
-        .invoke(
-            &addr,
-            RemotingCommand::bare_request(RequestCode::GET_BROKER_CLUSTER_INFO),
-            WAIT,
-        )
-        .await
-        .unwrap();
+    let cluster = call(
+        &broker,
+        &addr,
+        RemotingCommand::bare_request(RequestCode::GET_BROKER_CLUSTER_INFO),
+    )
+    .await;
     assert!(
         std::str::from_utf8(&cluster.body)
             .unwrap()
@@ -268,7 +269,7 @@ async fn given_bad_crc_or_body_when_registering_should_fail_clearly_and_register
     let broker = client();
     let mut req = register_request("b1", "127.0.0.1:10911", false, None, &["T", "U"]);
     req.ext_fields.insert("bodyCrc32".into(), "12345".into());
-    let resp = broker.invoke(&addr, req, WAIT).await.unwrap();
+    let resp = call(&broker, &addr, req).await;
     assert_eq!(
         (resp.response_code(), resp.remark.as_deref()),
         (ResponseCode::SYSTEM_ERROR, Some("crc32 not match"))
@@ -276,11 +277,11 @@ async fn given_bad_crc_or_body_when_registering_should_fail_clearly_and_register
     let mut req = register_request("b1", "127.0.0.1:10911", false, None, &["T", "U"]);
     req.ext_fields.remove("bodyCrc32");
     req.body = b"{not json".to_vec().into();
-    let resp = broker.invoke(&addr, req, WAIT).await.unwrap();
+    let resp = call(&broker, &addr, req).await;
     assert_eq!(resp.response_code(), ResponseCode::SYSTEM_ERROR);
     let mut req = register_request("b1", "127.0.0.1:10911", false, None, &["T", "U"]);
     req.ext_fields.remove("brokerName");
-    let resp = broker.invoke(&addr, req, WAIT).await.unwrap();
+    let resp = call(&broker, &addr, req).await;
     assert_eq!(
         resp.remark.as_deref(),
         Some("the custom field <brokerName> is null")
@@ -300,23 +301,19 @@ async fn given_kv_and_order_topic_config_should_store_serve_and_persist() {
         key: "T".into(),
         value: "b1:4".into(),
     };
-    let resp = c
-        .invoke(
-            &addr,
-            RemotingCommand::request(RequestCode::PUT_KV_CONFIG, &put),
-            WAIT,
-        )
-        .await
-        .unwrap();
+    let resp = call(
+        &c,
+        &addr,
+        RemotingCommand::request(RequestCode::PUT_KV_CONFIG, &put),
+    )
+    .await;
     assert_eq!(resp.response_code(), ResponseCode::SUCCESS);
-    let reg = c
-        .invoke(
-            &addr,
-            register_request("b1", "127.0.0.1:10911", false, None, &["T", "U"]),
-            WAIT,
-        )
-        .await
-        .unwrap();
+    let reg = call(
+        &c,
+        &addr,
+        register_request("b1", "127.0.0.1:10911", false, None, &["T", "U"]),
+    )
+    .await;
     let kv: KvTable = from_json("kv", &reg.body).unwrap();
     assert_eq!(
         kv.table["T"], "b1:4",
@@ -329,14 +326,12 @@ async fn given_kv_and_order_topic_config_should_store_serve_and_persist() {
         namespace: "ORDER_TOPIC_CONFIG".into(),
         key: "T".into(),
     };
-    let got = c
-        .invoke(
-            &addr,
-            RemotingCommand::request(RequestCode::GET_KV_CONFIG, &key),
-            WAIT,
-        )
-        .await
-        .unwrap();
+    let got = call(
+        &c,
+        &addr,
+        RemotingCommand::request(RequestCode::GET_KV_CONFIG, &key),
+    )
+    .await;
     assert_eq!(
         got.header::<GetKvConfigResponseHeader>()
             .unwrap()
@@ -348,14 +343,12 @@ async fn given_kv_and_order_topic_config_should_store_serve_and_persist() {
         namespace: "ns".into(),
         key: "k".into(),
     };
-    let got = c
-        .invoke(
-            &addr,
-            RemotingCommand::request(RequestCode::GET_KV_CONFIG, &missing),
-            WAIT,
-        )
-        .await
-        .unwrap();
+    let got = call(
+        &c,
+        &addr,
+        RemotingCommand::request(RequestCode::GET_KV_CONFIG, &missing),
+    )
+    .await;
     assert_eq!(got.response_code(), ResponseCode::QUERY_NOT_FOUND);
     assert_eq!(
         got.remark.as_deref(),
@@ -367,36 +360,30 @@ async fn given_kv_and_order_topic_config_should_store_serve_and_persist() {
     let list = GetKvListByNamespaceRequestHeader {
         namespace: "ORDER_TOPIC_CONFIG".into(),
     };
-    let got = c
-        .invoke(
-            &addr2,
-            RemotingCommand::request(RequestCode::GET_KVLIST_BY_NAMESPACE, &list),
-            WAIT,
-        )
-        .await
-        .unwrap();
+    let got = call(
+        &c,
+        &addr2,
+        RemotingCommand::request(RequestCode::GET_KVLIST_BY_NAMESPACE, &list),
+    )
+    .await;
     assert_eq!(
         from_json::<KvTable>("kv", &got.body).unwrap().table["T"],
         "b1:4",
         "survives restart"
     );
-    let del = c
-        .invoke(
-            &addr2,
-            RemotingCommand::request(RequestCode::DELETE_KV_CONFIG, &key),
-            WAIT,
-        )
-        .await
-        .unwrap();
+    let del = call(
+        &c,
+        &addr2,
+        RemotingCommand::request(RequestCode::DELETE_KV_CONFIG, &key),
+    )
+    .await;
     assert_eq!(del.response_code(), ResponseCode::SUCCESS);
-    let got = c
-        .invoke(
-            &addr2,
-            RemotingCommand::request(RequestCode::GET_KV_CONFIG, &key),
-            WAIT,
-        )
-        .await
-        .unwrap();
+    let got = call(
+        &c,
+        &addr2,
+        RemotingCommand::request(RequestCode::GET_KV_CONFIG, &key),
+    )
+    .await;
     assert_eq!(got.response_code(), ResponseCode::QUERY_NOT_FOUND);
 }
 
@@ -404,70 +391,46 @@ async fn given_kv_and_order_topic_config_should_store_serve_and_persist() {
 async fn given_admin_requests_should_list_topics_wipe_perm_and_update_config() {
     let (_ns, addr, _dir) = start(|_| {}).await;
     let c = client();
-    c.invoke(
+    call(
+        &c,
         &addr,
         register_request("b1", "127.0.0.1:10911", false, None, &["T", "U"]),
-        WAIT,
     )
-    .await
-    .unwrap();
-    let all = c
-        .invoke(
-            &addr,
-            RemotingCommand::bare_request(RequestCode::GET_ALL_TOPIC_LIST_FROM_NAMESERVER),
-            WAIT,
-        )
-        .await
-        .unwrap();
-    assert_eq!(
-        from_json::<TopicList>("list", &all.body)
-            .unwrap()
-            .topic_list,
-        ["T", "U"]
-    );
+    .await;
+    let all = call(
+        &c,
+        &addr,
+        RemotingCommand::bare_request(RequestCode::GET_ALL_TOPIC_LIST_FROM_NAMESERVER),
+    )
+    .await;
+    assert_eq!(topic_list(&all), ["T", "U"]);
     let by_cluster = GetTopicsByClusterRequestHeader {
         cluster: "DefaultCluster".into(),
     };
-    let resp = c
-        .invoke(
-            &addr,
-            RemotingCommand::request(RequestCode::GET_TOPICS_BY_CLUSTER, &by_cluster),
-            WAIT,
-        )
-        .await
-        .unwrap();
-    assert_eq!(
-        from_json::<TopicList>("list", &resp.body)
-            .unwrap()
-            .topic_list,
-        ["T", "U"]
-    );
-    let sys = c
-        .invoke(
-            &addr,
-            RemotingCommand::bare_request(RequestCode::GET_SYSTEM_TOPIC_LIST_FROM_NS),
-            WAIT,
-        )
-        .await
-        .unwrap();
-    assert_eq!(
-        from_json::<TopicList>("list", &sys.body)
-            .unwrap()
-            .topic_list,
-        ["DefaultCluster", "b1"]
-    );
+    let resp = call(
+        &c,
+        &addr,
+        RemotingCommand::request(RequestCode::GET_TOPICS_BY_CLUSTER, &by_cluster),
+    )
+    .await;
+    assert_eq!(topic_list(&resp), ["T", "U"]);
+    let sys = call(
+        &c,
+        &addr,
+        RemotingCommand::bare_request(RequestCode::GET_SYSTEM_TOPIC_LIST_FROM_NS),
+    )
+    .await;
+    assert_eq!(topic_list(&sys), ["DefaultCluster", "b1"]);
 
     let wipe = WritePermOfBrokerRequestHeader {
         broker_name: BrokerName::new("b1").unwrap(),
     };
-    let resp = c
-        .invoke(
-            &addr,
-            RemotingCommand::request(RequestCode::WIPE_WRITE_PERM_OF_BROKER, &wipe),
-            WAIT,
-        )
-        .await
-        .unwrap();
+    let resp = call(
+        &c,
+        &addr,
+        RemotingCommand::request(RequestCode::WIPE_WRITE_PERM_OF_BROKER, &wipe),
+    )
+    .await;
     assert_eq!(
         resp.header::<WipeWritePermOfBrokerResponseHeader>()
             .unwrap()
@@ -480,17 +443,15 @@ async fn given_admin_requests_should_list_topics_wipe_perm_and_update_config() {
     let update = RemotingCommand::bare_request(RequestCode::UPDATE_NAMESRV_CONFIG)
         .with_body(&b"enableAllTopicList=false\n"[..]);
     assert_eq!(
-        c.invoke(&addr, update, WAIT).await.unwrap().response_code(),
+        call(&c, &addr, update).await.response_code(),
         ResponseCode::SUCCESS
     );
-    let all = c
-        .invoke(
-            &addr,
-            RemotingCommand::bare_request(RequestCode::GET_ALL_TOPIC_LIST_FROM_NAMESERVER),
-            WAIT,
-        )
-        .await
-        .unwrap();
+    let all = call(
+        &c,
+        &addr,
+        RemotingCommand::bare_request(RequestCode::GET_ALL_TOPIC_LIST_FROM_NAMESERVER),
+    )
+    .await;
     assert_eq!(
         (all.response_code(), all.remark.as_deref()),
         (ResponseCode::SYSTEM_ERROR, Some("disable"))
@@ -498,31 +459,22 @@ async fn given_admin_requests_should_list_topics_wipe_perm_and_update_config() {
     let black = RemotingCommand::bare_request(RequestCode::UPDATE_NAMESRV_CONFIG)
         .with_body(&b"kvConfigPath=/etc/passwd"[..]);
     assert_eq!(
-        c.invoke(&addr, black, WAIT).await.unwrap().response_code(),
+        call(&c, &addr, black).await.response_code(),
         ResponseCode::NO_PERMISSION
     );
-    let got = c
-        .invoke(
-            &addr,
-            RemotingCommand::bare_request(RequestCode::GET_NAMESRV_CONFIG),
-            WAIT,
-        )
-        .await
-        .unwrap();
+    let got = call(
+        &c,
+        &addr,
+        RemotingCommand::bare_request(RequestCode::GET_NAMESRV_CONFIG),
+    )
+    .await;
     let text = String::from_utf8(got.body.to_vec()).unwrap();
     assert!(
         text.contains("enableAllTopicList=false\n") && text.contains("listenPort=0\n"),
         "{text}"
     );
 
-    let unknown = c
-        .invoke(
-            &addr,
-            RemotingCommand::bare_request(RequestCode(4321)),
-            WAIT,
-        )
-        .await
-        .unwrap();
+    let unknown = call(&c, &addr, RemotingCommand::bare_request(RequestCode(4321))).await;
     assert_eq!(
         unknown.response_code(),
         ResponseCode::REQUEST_CODE_NOT_SUPPORTED
@@ -533,13 +485,12 @@ async fn given_admin_requests_should_list_topics_wipe_perm_and_update_config() {
 async fn given_query_data_version_and_heartbeat_should_report_change_and_keep_broker_alive() {
     let (_ns, addr, _dir) = start(|_| {}).await;
     let c = client();
-    c.invoke(
+    call(
+        &c,
         &addr,
         register_request("b1", "127.0.0.1:10911", false, Some(1_500), &["T", "U"]),
-        WAIT,
     )
-    .await
-    .unwrap();
+    .await;
     let header = QueryDataVersionRequestHeader {
         broker_name: BrokerName::new("b1").unwrap(),
         broker_addr: "127.0.0.1:10911".into(),
@@ -552,14 +503,12 @@ async fn given_query_data_version_and_heartbeat_should_report_change_and_keep_br
         timestamp: 1,
     })
     .unwrap();
-    let resp = c
-        .invoke(
-            &addr,
-            RemotingCommand::request(RequestCode::QUERY_DATA_VERSION, &header).with_body(same),
-            WAIT,
-        )
-        .await
-        .unwrap();
+    let resp = call(
+        &c,
+        &addr,
+        RemotingCommand::request(RequestCode::QUERY_DATA_VERSION, &header).with_body(same),
+    )
+    .await;
     assert!(
         !resp
             .header::<QueryDataVersionResponseHeader>()
@@ -572,14 +521,12 @@ async fn given_query_data_version_and_heartbeat_should_report_change_and_keep_br
         timestamp: 1,
     })
     .unwrap();
-    let resp = c
-        .invoke(
-            &addr,
-            RemotingCommand::request(RequestCode::QUERY_DATA_VERSION, &header).with_body(newer),
-            WAIT,
-        )
-        .await
-        .unwrap();
+    let resp = call(
+        &c,
+        &addr,
+        RemotingCommand::request(RequestCode::QUERY_DATA_VERSION, &header).with_body(newer),
+    )
+    .await;
     assert!(
         resp.header::<QueryDataVersionResponseHeader>()
             .unwrap()
@@ -598,14 +545,12 @@ async fn given_query_data_version_and_heartbeat_should_report_change_and_keep_br
         election_priority: None,
     };
     for _ in 0..20 {
-        let resp = c
-            .invoke(
-                &addr,
-                RemotingCommand::request(RequestCode::BROKER_HEARTBEAT, &beat),
-                WAIT,
-            )
-            .await
-            .unwrap();
+        let resp = call(
+            &c,
+            &addr,
+            RemotingCommand::request(RequestCode::BROKER_HEARTBEAT, &beat),
+        )
+        .await;
         assert_eq!(resp.response_code(), ResponseCode::SUCCESS);
         tokio::time::sleep(Duration::from_millis(100)).await;
     }
@@ -619,13 +564,12 @@ async fn given_query_data_version_and_heartbeat_should_report_change_and_keep_br
 async fn given_garbage_connections_should_close_each_and_keep_serving_brokers() {
     let (_ns, addr, _dir) = start(|_| {}).await;
     let c = client();
-    c.invoke(
+    call(
+        &c,
         &addr,
         register_request("b1", "127.0.0.1:10911", false, None, &["T", "U"]),
-        WAIT,
     )
-    .await
-    .unwrap();
+    .await;
     let inputs: [&[u8]; 4] = [
         b"GET / HTTP/1.1\r\nHost: localhost\r\n\r\n",
         &[0xff, 0xff, 0xff, 0xff],

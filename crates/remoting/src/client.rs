@@ -68,11 +68,7 @@ impl RemotingClient {
             self.inner.config,
             &self.inner.shutdown,
         );
-        let mut pool = self
-            .inner
-            .pool
-            .lock()
-            .unwrap_or_else(PoisonError::into_inner);
+        let mut pool = self.pool();
         match pool.get(addr) {
             Some(existing) if !existing.is_closed() => {
                 conn.close();
@@ -85,12 +81,15 @@ impl RemotingClient {
         }
     }
 
-    fn pooled(&self, addr: &str) -> Option<Connection> {
-        let mut pool = self
-            .inner
+    fn pool(&self) -> std::sync::MutexGuard<'_, HashMap<String, Connection>> {
+        self.inner
             .pool
             .lock()
-            .unwrap_or_else(PoisonError::into_inner);
+            .unwrap_or_else(PoisonError::into_inner)
+    }
+
+    fn pooled(&self, addr: &str) -> Option<Connection> {
+        let mut pool = self.pool();
         match pool.get(addr) {
             Some(conn) if !conn.is_closed() => Some(conn.clone()),
             Some(_) => {
@@ -153,12 +152,7 @@ impl RemotingClient {
 
     /// Closes the connection to `addr`, if any.
     pub fn close_connection(&self, addr: &str) {
-        let removed = self
-            .inner
-            .pool
-            .lock()
-            .unwrap_or_else(PoisonError::into_inner)
-            .remove(addr);
+        let removed = self.pool().remove(addr);
         if let Some(conn) = removed {
             conn.close();
         }
