@@ -23,7 +23,8 @@ pub enum JsonStyle {
     Standard,
 }
 
-/// Serialises `value`; in legacy style, objects under a key in `numeric_key_maps` get bare keys.
+/// Serialises `value`; in legacy style, objects anywhere under a key in `numeric_key_maps` get
+/// bare numeric keys (`consumerOffset.json`: `"offsetTable":{"t@g":{0:12}}`).
 pub fn to_json<T: Serialize>(value: &T, style: JsonStyle, numeric_key_maps: &[&str]) -> Vec<u8> {
     // Serialising our own body types (strings, numbers, maps) into a Value cannot fail.
     let tree = serde_json::to_value(value).unwrap_or(Value::Null);
@@ -47,7 +48,13 @@ fn write_value(value: &Value, style: JsonStyle, maps: &[&str], bare_keys: bool, 
                     write_string(key, style, out);
                 }
                 out.push(':');
-                write_value(child, style, maps, maps.contains(&key.as_str()), out);
+                write_value(
+                    child,
+                    style,
+                    maps,
+                    bare_keys || maps.contains(&key.as_str()),
+                    out,
+                );
             }
             out.push('}');
         }
