@@ -6,6 +6,7 @@
 use std::collections::HashMap;
 use std::net::SocketAddr;
 use std::path::Path;
+use std::sync::atomic::Ordering as AtomicOrdering;
 use std::sync::{Arc, Mutex, PoisonError};
 
 use apogee_protocol::record::{
@@ -58,6 +59,9 @@ pub struct CommitLog {
     record_bytes_max: usize,
     clock: Arc<dyn Clock>,
     append_prop_crc: bool,
+    /// When the append in progress took the lock (ms), 0 when none is: the broker's
+    /// page-cache-busy check (`osPageCacheBusyTimeOutMills`) reads it.
+    locked_since_ms: std::sync::atomic::AtomicI64,
 }
 
 /// The optional whole-record CRC property (REMOTING.md §4.3.4, `enabledAppendPropCRC`):
@@ -159,6 +163,7 @@ impl CommitLog {
             record_bytes_max,
             clock,
             append_prop_crc: false,
+            locked_since_ms: std::sync::atomic::AtomicI64::new(0),
         })
     }
 
@@ -240,6 +245,16 @@ impl CommitLog {
         Ok(record)
     }
 
+    /// How long the append in progress has held the lock, 0 when none is.
+    pub fn lock_held_ms(&self) -> i64 {
+        let since = self.locked_since_ms.load(AtomicOrdering::Acquire);
+        if since == 0 {
+            0
+        } else {
+            (self.clock.now_ms() - since).max(0)
+        }
+    }
+
     /// Appends messages as consecutive records in one file, assigning consecutive queue
     /// offsets. All or nothing.
     pub fn append(&self, messages: &[MessageToStore]) -> Result<AppendOutcome, StoreError> {
@@ -256,9 +271,16 @@ impl CommitLog {
             });
         }
         let mut state = self.append.lock().unwrap_or_else(PoisonError::into_inner);
-        let file = self.file_with_room(total)?;
-        let base = file.start_offset() + i64::try_from(file.wrote()).unwrap_or(0);
         let now = self.clock.now_ms();
+        self.locked_since_ms.store(now, AtomicOrdering::Release);
+        let file = match self.file_with_room(total) {
+            Ok(file) => file,
+            Err(e) => {
+                self.locked_since_ms.store(0, AtomicOrdering::Release);
+                return Err(e);
+            }
+        };
+        let base = file.start_offset() + i64::try_from(file.wrote()).unwrap_or(0);
         let (placed, physical, first_queue_offset) = state.assign(&mut records, base, now);
         let prop_crc = self.append_prop_crc;
         let written = file.append_with(total, |region| {
@@ -274,6 +296,7 @@ impl CommitLog {
             }
         });
         debug_assert!(written.is_some(), "room was checked under the append lock");
+        self.locked_since_ms.store(0, AtomicOrdering::Release);
         drop(state);
         Ok(AppendOutcome {
             physical_offset: base,

@@ -54,6 +54,39 @@ pub struct StoreConfig {
     /// Index file sizing (`maxHashSlotNum`, `maxIndexNum`).
     pub index: crate::index::IndexSizing,
     pub retention: crate::retention::RetentionConfig,
+    /// Delay of each classic delay level in ms (`messageDelayLevel`); the dispatcher writes
+    /// delivery times into `SCHEDULE_TOPIC_XXXX`'s consume queues with it.
+    pub delay_levels_ms: Vec<i64>,
+}
+
+/// RocketMQ's default `messageDelayLevel`.
+pub const DEFAULT_DELAY_LEVELS: &str = "1s 5s 10s 30s 1m 2m 3m 4m 5m 6m 7m 8m 9m 10m 20m 30m 1h 2h";
+
+/// Parses a `messageDelayLevel` string (`1s 5s 1m 2h 1d`) into milliseconds per level.
+pub fn parse_delay_levels(text: &str) -> Result<Vec<i64>, String> {
+    let levels = text
+        .split_whitespace()
+        .map(|item| {
+            let (number, unit) = item.split_at(item.len().saturating_sub(1));
+            let factor = match unit {
+                "s" => 1_000,
+                "m" => 60_000,
+                "h" => 3_600_000,
+                "d" => 86_400_000,
+                _ => return Err(format!("delay level `{item}` must end in s, m, h or d")),
+            };
+            number
+                .parse::<i64>()
+                .ok()
+                .filter(|n| *n > 0)
+                .map(|n| n * factor)
+                .ok_or_else(|| format!("delay level `{item}` is not a positive number"))
+        })
+        .collect::<Result<Vec<_>, _>>()?;
+    if levels.is_empty() {
+        return Err("messageDelayLevel lists no levels".into());
+    }
+    Ok(levels)
 }
 
 impl StoreConfig {
@@ -68,6 +101,8 @@ impl StoreConfig {
             append_prop_crc: false,
             index: crate::index::IndexSizing::default(),
             retention: crate::retention::RetentionConfig::default(),
+            delay_levels_ms: parse_delay_levels(DEFAULT_DELAY_LEVELS)
+                .expect("the default delay levels parse"),
         }
     }
 
@@ -81,5 +116,22 @@ impl StoreConfig {
 
     pub fn index_dir(&self) -> PathBuf {
         self.root.join("index")
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn given_java_delay_levels_should_parse_all_units_and_refuse_garbage() {
+        let levels = parse_delay_levels(DEFAULT_DELAY_LEVELS).unwrap();
+        assert_eq!(levels.len(), 18);
+        assert_eq!(levels[1], 5_000);
+        assert_eq!(levels[17], 7_200_000);
+        assert_eq!(parse_delay_levels("1d").unwrap(), vec![86_400_000]);
+        assert!(parse_delay_levels("5x").is_err());
+        assert!(parse_delay_levels("").is_err());
+        assert!(parse_delay_levels("-1s").is_err());
     }
 }

@@ -14,6 +14,9 @@ use crate::StoreError;
 use crate::commit_log::CommitLog;
 use crate::consume_queue::{ConsumeQueueStore, CqUnit};
 
+/// The topic classic delay messages wait on, one queue per level (REMOTING.md §6.7).
+pub const SCHEDULE_TOPIC: &str = "SCHEDULE_TOPIC_XXXX";
+
 /// What a dispatcher learns about one stored record.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct DispatchRequest {
@@ -32,14 +35,26 @@ pub struct DispatchRequest {
 }
 
 impl DispatchRequest {
-    pub fn from_record(record: &StoredRecord, size: usize) -> Self {
+    /// `delay_levels_ms` is the delay table: records of [`SCHEDULE_TOPIC`] get their delivery
+    /// time as tags code (store time + the delay of their `DELAY` level), as Java writes it.
+    pub fn from_record(record: &StoredRecord, size: usize, delay_levels_ms: &[i64]) -> Self {
         let props = std::str::from_utf8(&record.properties).unwrap_or_default();
+        let topic = record.topic_str();
+        let tags_code = if topic == SCHEDULE_TOPIC {
+            let level = find_property(props, "DELAY")
+                .and_then(|l| l.parse::<usize>().ok())
+                .unwrap_or(1)
+                .clamp(1, delay_levels_ms.len().max(1));
+            record.store_timestamp + delay_levels_ms.get(level - 1).copied().unwrap_or(0)
+        } else {
+            tags_code(find_property(props, "TAGS"))
+        };
         DispatchRequest {
-            topic: record.topic_str().to_owned(),
+            topic: topic.to_owned(),
             queue_id: record.queue_id,
             commit_log_offset: record.physical_offset,
             size: i32::try_from(size).unwrap_or(i32::MAX),
-            tags_code: tags_code(find_property(props, "TAGS")),
+            tags_code,
             store_timestamp: record.store_timestamp,
             queue_offset: record.queue_offset,
             sys_flag: record.sys_flag,
@@ -100,6 +115,7 @@ pub struct Reput {
     listeners: Mutex<Vec<ArrivalListener>>,
     offset: AtomicI64,
     wake: (Mutex<bool>, Condvar),
+    delay_levels_ms: Vec<i64>,
 }
 
 impl Reput {
@@ -107,8 +123,10 @@ impl Reput {
         commit_log: Arc<CommitLog>,
         dispatchers: Vec<Arc<dyn Dispatcher>>,
         from: i64,
+        delay_levels_ms: Vec<i64>,
     ) -> Self {
         Self {
+            delay_levels_ms,
             commit_log,
             dispatchers,
             listeners: Mutex::new(Vec::new()),
@@ -184,7 +202,7 @@ impl Reput {
                     "blank marker inside a record at {offset}"
                 )));
             };
-            let request = DispatchRequest::from_record(&record, size);
+            let request = DispatchRequest::from_record(&record, size, &self.delay_levels_ms);
             for dispatcher in &self.dispatchers {
                 dispatcher.dispatch(&request)?;
             }

@@ -403,7 +403,12 @@ fn recover(
         checkpoint.dispatched_offset
     };
     let reput_from = reput_from.min(end).max(commit_log.min_offset());
-    let reput = Arc::new(Reput::new(Arc::clone(&commit_log), all, reput_from));
+    let reput = Arc::new(Reput::new(
+        Arc::clone(&commit_log),
+        all,
+        reput_from,
+        config.delay_levels_ms.clone(),
+    ));
     let replayed = reput.run_once()?;
     commit_log.set_queue_offsets(
         queues

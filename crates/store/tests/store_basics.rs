@@ -177,3 +177,32 @@ fn given_async_runtime_when_awaiting_sync_flush_should_complete() {
         .unwrap();
     assert_eq!(runtime.block_on(store.durable(&outcome)), PutStatus::Ok);
 }
+
+#[test]
+fn given_delay_message_on_schedule_topic_should_index_its_delivery_time_as_tags_code() {
+    let dir = tempfile::tempdir().unwrap();
+    let store = open(dir.path(), FlushMode::java_async_default());
+    let msg = common::message(
+        apogee_store::dispatch::SCHEDULE_TOPIC,
+        1,
+        Bytes::from_static(b"later"),
+        "DELAY\u{1}2\u{2}REAL_TOPIC\u{1}T\u{2}REAL_QID\u{1}0\u{2}TAGS\u{1}A\u{2}".into(),
+    );
+    let outcome = store.append(&[msg]).unwrap();
+    wait_dispatched(&store);
+    let due = outcome.store_timestamp + 5_000;
+    let seen = std::sync::Mutex::new(Vec::new());
+    let filter = |code: i64| {
+        seen.lock().unwrap().push(code);
+        true
+    };
+    let result = store.get_messages(
+        apogee_store::dispatch::SCHEDULE_TOPIC,
+        1,
+        0,
+        (32, 1 << 20),
+        Some(&filter),
+    );
+    assert_eq!(result.status, GetMessageStatus::Found);
+    assert_eq!(*seen.lock().unwrap(), vec![due]);
+}
