@@ -10,6 +10,8 @@ use apogee_runtime::Shutdown;
 use apogee_runtime::config::{Layers, load_layered};
 use clap::{Args, Parser, Subcommand};
 
+mod broker;
+
 #[derive(Parser)]
 #[command(name = "apogee", version, about = "Apogee: a RocketMQ-compatible message broker in Rust", long_about = None)]
 struct Cli {
@@ -21,6 +23,10 @@ struct Cli {
 enum Command {
     /// Run a NameServer: the route registry brokers register with and clients ask for routes.
     Namesrv(NamesrvArgs),
+    /// Run a broker: stores messages and serves producers and consumers.
+    Broker(broker::BrokerArgs),
+    /// Run a NameServer and a broker in one process: everything a client needs, data in ./apogee-data.
+    Standalone(broker::StandaloneArgs),
 }
 
 #[derive(Args)]
@@ -47,7 +53,7 @@ struct NamesrvArgs {
     print_default_config: bool,
 }
 
-fn parse_key_value(text: &str) -> Result<(String, String), String> {
+pub(crate) fn parse_key_value(text: &str) -> Result<(String, String), String> {
     text.split_once('=')
         .map(|(k, v)| (k.trim().to_owned(), v.trim().to_owned()))
         .filter(|(k, _)| !k.is_empty())
@@ -58,6 +64,8 @@ fn main() -> anyhow::Result<()> {
     let cli = Cli::parse();
     match cli.command {
         Command::Namesrv(args) => namesrv(args),
+        Command::Broker(args) => broker::broker(args),
+        Command::Standalone(args) => broker::standalone(args),
     }
 }
 
@@ -81,6 +89,7 @@ fn namesrv(args: NamesrvArgs) -> anyhow::Result<()> {
     }
     let layers = Layers {
         file: args.config.as_deref(),
+        base: None,
         env_prefix: Some("APOGEE_NAMESRV"),
         env: None,
         overrides,

@@ -108,11 +108,21 @@ macro_rules! name_type {
     };
 }
 
+/// Longest retry or dead-letter topic name (`%RETRY%` / `%DLQ%` + a group).
+pub const SYSTEM_TOPIC_NAME_MAX_CHARS: usize = 255;
+
 name_type!(
-    /// A topic name: `[%|a-zA-Z0-9_-]{1,127}`.
+    /// A topic name: `[%|a-zA-Z0-9_-]{1,127}`, or up to 255 for `%RETRY%…` / `%DLQ%…`.
     TopicName,
     "topic",
-    |n| check_strict("topic", n, TOPIC_NAME_MAX_CHARS)
+    |n| {
+        let max = if n.starts_with("%RETRY%") || n.starts_with("%DLQ%") {
+            SYSTEM_TOPIC_NAME_MAX_CHARS
+        } else {
+            TOPIC_NAME_MAX_CHARS
+        };
+        check_strict("topic", n, max)
+    }
 );
 name_type!(
     /// A producer or consumer group name: `[%|a-zA-Z0-9_-]{1,255}`.

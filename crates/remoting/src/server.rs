@@ -35,10 +35,21 @@ impl RemotingServer {
                 addr: addr.to_owned(),
                 source,
             })?;
+        Self::serve(listener, dispatcher, config, shutdown)
+    }
+
+    /// Serves an already bound listener (a caller that must know its port before building
+    /// the dispatcher binds first).
+    pub fn serve(
+        listener: TcpListener,
+        dispatcher: Dispatcher,
+        config: TransportConfig,
+        shutdown: &Shutdown,
+    ) -> Result<ServerHandle, RemotingError> {
         let local_addr = listener
             .local_addr()
             .map_err(|source| RemotingError::Bind {
-                addr: addr.to_owned(),
+                addr: "listener".to_owned(),
                 source,
             })?;
         let shutdown = shutdown.child();

@@ -34,6 +34,8 @@ pub enum ConfigError {
 pub struct Layers<'a> {
     /// Optional TOML file.
     pub file: Option<&'a Path>,
+    /// A table to start from instead of a file (e.g. one converted from another format).
+    pub base: Option<Table>,
     /// Environment variable prefix, e.g. `APOGEE_NAMESRV`; variables look like
     /// `APOGEE_NAMESRV__LISTEN_PORT=9877` (a double underscore separates nesting levels).
     pub env_prefix: Option<&'a str>,
@@ -45,9 +47,10 @@ pub struct Layers<'a> {
 
 /// Merges the layers and deserialises the result into `T`.
 pub fn load_layered<T: DeserializeOwned>(layers: &Layers<'_>) -> Result<T, ConfigError> {
-    let mut table = match layers.file {
-        Some(path) => read_toml(path)?,
-        None => Table::new(),
+    let mut table = match (layers.file, &layers.base) {
+        (Some(path), _) => read_toml(path)?,
+        (None, Some(base)) => base.clone(),
+        (None, None) => Table::new(),
     };
     if let Some(prefix) = layers.env_prefix {
         let env = layers
@@ -128,6 +131,7 @@ mod tests {
         std::fs::write(&path, "port = 1\nname = \"file\"\n").unwrap();
         let layers = Layers {
             file: Some(&path),
+            base: None,
             env_prefix: Some("APOGEE_TEST"),
             env: Some(vec![
                 ("APOGEE_TEST__PORT".into(), "2".into()),

@@ -309,6 +309,11 @@ impl MessageStore {
         self.index.query(topic, key, max, begin_ms, end_ms)
     }
 
+    /// How long the append in progress has held the CommitLog lock (0 when none is).
+    pub fn append_lock_held_ms(&self) -> i64 {
+        self.commit_log.lock_held_ms()
+    }
+
     pub fn commit_log_min_offset(&self) -> i64 {
         self.commit_log.min_offset()
     }

@@ -1,0 +1,416 @@
+//! Broker configuration: the raw, deserialisable form (TOML file or Java `broker.conf` →
+//! env → CLI, unknown keys refused), and the validated [`BrokerConfig`] that `run()` takes.
+//!
+//! ```text
+//! broker.toml ─┐
+//!              ├─► toml::Table ─► env APOGEE_BROKER__* ─► --set ─► RawBrokerConfig ─► BrokerConfig
+//! broker.conf ─┘ (java_import: Java keys mapped, unknown Java keys reported, not fatal)
+//! ```
+
+use std::net::IpAddr;
+use std::path::PathBuf;
+use std::time::Duration;
+
+use apogee_model::{BrokerName, ClusterName, Perm};
+use apogee_protocol::FrameLimits;
+use apogee_store::config::parse_delay_levels;
+use apogee_store::retention::{RetentionConfig, parse_delete_when};
+use apogee_store::{FlushMode, StoreConfig};
+use serde::{Deserialize, Serialize};
+
+use crate::BrokerError;
+
+/// The annotated default file, embedded so `apogee broker` runs without one.
+pub const DEFAULT_CONFIG_TOML: &str = include_str!("../../../config/broker.toml");
+
+/// Configuration as written by a person; see `config/broker.toml` for every key.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct RawBrokerConfig {
+    pub broker_cluster_name: String,
+    pub broker_name: String,
+    pub broker_id: i64,
+    pub broker_role: String,
+    pub listen_address: String,
+    pub listen_port: u16,
+    pub broker_ip1: String,
+    pub namesrv_addr: String,
+    pub store_path_root_dir: PathBuf,
+    pub flush_disk_type: String,
+    pub sync_flush_timeout_ms: u64,
+    pub file_reserved_time: u64,
+    pub delete_when: String,
+    pub disk_max_used_space_ratio: u32,
+    pub auto_create_topic_enable: bool,
+    pub auto_create_subscription_group: bool,
+    pub default_topic_queue_nums: i32,
+    pub max_message_size: usize,
+    pub message_delay_level: String,
+    pub broker_permission: i32,
+    pub long_polling_enable: bool,
+    pub short_polling_time_ms: u64,
+    pub pull_messages_max: usize,
+    pub pull_bytes_max: usize,
+    pub channel_expired_timeout_ms: u64,
+    pub register_name_server_period_ms: u64,
+    pub broker_heartbeat_timeout_ms: i64,
+    pub send_concurrency: usize,
+    pub wait_time_ms_in_send_queue: u64,
+    pub os_page_cache_busy_timeout_ms: u64,
+    pub flush_consumer_offset_interval_ms: u64,
+    pub region_id: String,
+    pub trace_on: bool,
+    pub frame_bytes_max: usize,
+    pub channel_idle_timeout_secs: u64,
+    pub in_flight_requests_per_connection: usize,
+}
+
+impl Default for RawBrokerConfig {
+    fn default() -> Self {
+        Self {
+            broker_cluster_name: "DefaultCluster".into(),
+            broker_name: "broker-a".into(),
+            broker_id: 0,
+            broker_role: "ASYNC_MASTER".into(),
+            listen_address: "0.0.0.0".into(),
+            listen_port: 10911,
+            broker_ip1: String::new(),
+            namesrv_addr: "127.0.0.1:9876".into(),
+            store_path_root_dir: PathBuf::from("./apogee-data/store"),
+            flush_disk_type: "ASYNC_FLUSH".into(),
+            sync_flush_timeout_ms: 5000,
+            file_reserved_time: 72,
+            delete_when: "04".into(),
+            disk_max_used_space_ratio: 75,
+            auto_create_topic_enable: true,
+            auto_create_subscription_group: true,
+            default_topic_queue_nums: 8,
+            max_message_size: 4 * 1024 * 1024,
+            message_delay_level: apogee_store::config::DEFAULT_DELAY_LEVELS.into(),
+            broker_permission: 6,
+            long_polling_enable: true,
+            short_polling_time_ms: 1000,
+            pull_messages_max: 32,
+            pull_bytes_max: 256 * 1024,
+            channel_expired_timeout_ms: 120_000,
+            register_name_server_period_ms: 30_000,
+            broker_heartbeat_timeout_ms: 120_000,
+            send_concurrency: 16,
+            wait_time_ms_in_send_queue: 200,
+            os_page_cache_busy_timeout_ms: 1000,
+            flush_consumer_offset_interval_ms: 5000,
+            region_id: "DefaultRegion".into(),
+            trace_on: true,
+            frame_bytes_max: FrameLimits::DEFAULT_FRAME_BYTES_MAX,
+            channel_idle_timeout_secs: 120,
+            in_flight_requests_per_connection: 1024,
+        }
+    }
+}
+
+/// Java `broker.conf` keys and the TOML keys they set. Keys not listed are reported as ignored.
+const JAVA_KEYS: &[(&str, &str)] = &[
+    ("brokerClusterName", "broker_cluster_name"),
+    ("brokerName", "broker_name"),
+    ("brokerId", "broker_id"),
+    ("brokerRole", "broker_role"),
+    ("listenPort", "listen_port"),
+    ("brokerIP1", "broker_ip1"),
+    ("namesrvAddr", "namesrv_addr"),
+    ("storePathRootDir", "store_path_root_dir"),
+    ("flushDiskType", "flush_disk_type"),
+    ("syncFlushTimeout", "sync_flush_timeout_ms"),
+    ("fileReservedTime", "file_reserved_time"),
+    ("deleteWhen", "delete_when"),
+    ("diskMaxUsedSpaceRatio", "disk_max_used_space_ratio"),
+    ("autoCreateTopicEnable", "auto_create_topic_enable"),
+    ("autoCreateSubscriptionGroup", "auto_create_subscription_group"),
+    ("defaultTopicQueueNums", "default_topic_queue_nums"),
+    ("maxMessageSize", "max_message_size"),
+    ("messageDelayLevel", "message_delay_level"),
+    ("brokerPermission", "broker_permission"),
+    ("longPollingEnable", "long_polling_enable"),
+    ("shortPollingTimeMills", "short_polling_time_ms"),
+    ("maxTransferCountOnMessageInMemory", "pull_messages_max"),
+    ("maxTransferBytesOnMessageInMemory", "pull_bytes_max"),
+    ("channelExpiredTimeout", "channel_expired_timeout_ms"),
+    ("registerNameServerPeriod", "register_name_server_period_ms"),
+    ("brokerNotActiveTimeoutMillis", "broker_heartbeat_timeout_ms"),
+    ("waitTimeMillsInSendQueue", "wait_time_ms_in_send_queue"),
+    ("osPageCacheBusyTimeOutMills", "os_page_cache_busy_timeout_ms"),
+    ("flushConsumerOffsetInterval", "flush_consumer_offset_interval_ms"),
+    ("regionId", "region_id"),
+    ("traceOn", "trace_on"),
+    ("serverChannelMaxIdleTimeSeconds", "channel_idle_timeout_secs"),
+];
+
+/// A Java `broker.conf` turned into the TOML table the loader takes.
+#[derive(Debug, Clone, Default)]
+pub struct JavaImport {
+    pub table: toml::Table,
+    /// Java keys Apogee does not use (reported once at start-up, not fatal: real files carry many).
+    pub ignored: Vec<String>,
+}
+
+/// Maps a Java properties file onto TOML keys, typing each value like the key's default.
+pub fn import_java_properties(text: &str) -> Result<JavaImport, BrokerError> {
+    let props = apogee_protocol::body::properties::parse(text)
+        .map_err(|e| BrokerError::Config(format!("broker.conf: {e}")))?;
+    let defaults = toml::Table::try_from(RawBrokerConfig::default())
+        .map_err(|e| BrokerError::Config(e.to_string()))?;
+    let mut out = JavaImport::default();
+    for (key, value) in props {
+        let Some((_, toml_key)) = JAVA_KEYS.iter().find(|(java, _)| *java == key) else {
+            out.ignored.push(key);
+            continue;
+        };
+        let value = value.trim();
+        let typed = match defaults.get(*toml_key) {
+            Some(toml::Value::String(_)) => toml::Value::String(value.to_owned()),
+            _ => apogee_runtime::config::parse_scalar(value),
+        };
+        out.table.insert((*toml_key).to_owned(), typed);
+    }
+    Ok(out)
+}
+
+/// Validated configuration; only this reaches `run()`.
+#[derive(Debug, Clone)]
+pub struct BrokerConfig {
+    pub cluster: ClusterName,
+    pub broker_name: BrokerName,
+    pub broker_id: i64,
+    pub bind: String,
+    /// The address advertised to clients and written into records (port from the bound socket).
+    pub broker_ip: IpAddr,
+    pub namesrv_addrs: Vec<String>,
+    pub store: StoreConfig,
+    /// `topics.json`, `subscriptionGroup.json`, `consumerOffset.json`, `delayOffset.json`.
+    pub config_dir: PathBuf,
+    pub broker_permission: Perm,
+    pub transport: apogee_remoting::TransportConfig,
+    pub limits: Limits,
+    pub raw: RawBrokerConfig,
+}
+
+/// The numeric knobs the processors and services read.
+#[derive(Debug, Clone)]
+pub struct Limits {
+    pub auto_create_topic: bool,
+    pub auto_create_group: bool,
+    pub default_topic_queue_nums: i32,
+    pub max_message_size: usize,
+    pub long_polling: bool,
+    pub short_polling: Duration,
+    pub pull_messages_max: usize,
+    pub pull_bytes_max: usize,
+    pub channel_expired: Duration,
+    pub register_period: Duration,
+    pub heartbeat_timeout_ms: i64,
+    pub send_concurrency: usize,
+    pub wait_in_send_queue: Duration,
+    pub page_cache_busy_ms: i64,
+    pub flush_offsets_interval: Duration,
+    pub region_id: String,
+    pub trace_on: bool,
+}
+
+impl TryFrom<RawBrokerConfig> for BrokerConfig {
+    type Error = BrokerError;
+
+    fn try_from(raw: RawBrokerConfig) -> Result<Self, BrokerError> {
+        let bad = |m: String| BrokerError::Config(m);
+        let cluster = ClusterName::new(&raw.broker_cluster_name)
+            .map_err(|e| bad(format!("broker_cluster_name: {e}")))?;
+        let broker_name =
+            BrokerName::new(&raw.broker_name).map_err(|e| bad(format!("broker_name: {e}")))?;
+        match raw.broker_role.as_str() {
+            "ASYNC_MASTER" | "SYNC_MASTER" => {}
+            "SLAVE" => {
+                return Err(bad(
+                    "broker_role = SLAVE is not supported yet (replication is a later release)"
+                        .into(),
+                ));
+            }
+            other => return Err(bad(format!("broker_role `{other}`: expected ASYNC_MASTER or SYNC_MASTER"))),
+        }
+        if raw.broker_id != 0 {
+            return Err(bad("broker_id must be 0 (a master) until replication lands".into()));
+        }
+        let flush = match raw.flush_disk_type.as_str() {
+            "ASYNC_FLUSH" => FlushMode::java_async_default(),
+            "SYNC_FLUSH" => FlushMode::Sync {
+                timeout: Duration::from_millis(raw.sync_flush_timeout_ms.max(1)),
+            },
+            other => return Err(bad(format!("flush_disk_type `{other}`: expected ASYNC_FLUSH or SYNC_FLUSH"))),
+        };
+        let broker_ip = resolve_broker_ip(&raw.broker_ip1)?;
+        let limits = Limits::from_raw(&raw)?;
+        let store = store_config(&raw, flush)?;
+        let perm = Perm(raw.broker_permission);
+        if raw.broker_permission & !Perm::READ_WRITE.0 != 0 {
+            return Err(bad(format!("broker_permission {} is not a combination of 2 (write) and 4 (read)", raw.broker_permission)));
+        }
+        if raw.frame_bytes_max < 1024 || raw.in_flight_requests_per_connection == 0 || raw.channel_idle_timeout_secs == 0 {
+            return Err(bad("frame_bytes_max must be >= 1024, in_flight_requests_per_connection and channel_idle_timeout_secs > 0".into()));
+        }
+        let transport = apogee_remoting::TransportConfig {
+            limits: FrameLimits {
+                frame_bytes_max: raw.frame_bytes_max,
+                ..FrameLimits::default()
+            },
+            in_flight_requests_max: raw.in_flight_requests_per_connection,
+            idle_timeout: Duration::from_secs(raw.channel_idle_timeout_secs),
+            ..apogee_remoting::TransportConfig::default()
+        };
+        Ok(Self {
+            cluster,
+            broker_name,
+            broker_id: raw.broker_id,
+            bind: format!("{}:{}", raw.listen_address, raw.listen_port),
+            broker_ip,
+            namesrv_addrs: raw
+                .namesrv_addr
+                .split(';')
+                .map(str::trim)
+                .filter(|a| !a.is_empty())
+                .map(String::from)
+                .collect(),
+            config_dir: raw.store_path_root_dir.join("config"),
+            store,
+            broker_permission: perm,
+            transport,
+            limits,
+            raw,
+        })
+    }
+}
+
+impl Limits {
+    fn from_raw(raw: &RawBrokerConfig) -> Result<Self, BrokerError> {
+        if raw.default_topic_queue_nums < 1 || raw.default_topic_queue_nums > 1024 {
+            return Err(BrokerError::Config("default_topic_queue_nums must be within 1..=1024".into()));
+        }
+        if raw.max_message_size == 0 || raw.max_message_size > 64 * 1024 * 1024 {
+            return Err(BrokerError::Config("max_message_size must be within 1 byte..64 MiB".into()));
+        }
+        if raw.pull_messages_max == 0 || raw.pull_bytes_max == 0 || raw.send_concurrency == 0 {
+            return Err(BrokerError::Config("pull_messages_max, pull_bytes_max and send_concurrency must be > 0".into()));
+        }
+        Ok(Self {
+            auto_create_topic: raw.auto_create_topic_enable,
+            auto_create_group: raw.auto_create_subscription_group,
+            default_topic_queue_nums: raw.default_topic_queue_nums,
+            max_message_size: raw.max_message_size,
+            long_polling: raw.long_polling_enable,
+            short_polling: Duration::from_millis(raw.short_polling_time_ms),
+            pull_messages_max: raw.pull_messages_max,
+            pull_bytes_max: raw.pull_bytes_max,
+            channel_expired: Duration::from_millis(raw.channel_expired_timeout_ms.max(1000)),
+            register_period: Duration::from_millis(raw.register_name_server_period_ms.clamp(10_000, 60_000)),
+            heartbeat_timeout_ms: raw.broker_heartbeat_timeout_ms,
+            send_concurrency: raw.send_concurrency,
+            wait_in_send_queue: Duration::from_millis(raw.wait_time_ms_in_send_queue.max(1)),
+            page_cache_busy_ms: i64::try_from(raw.os_page_cache_busy_timeout_ms).unwrap_or(i64::MAX),
+            flush_offsets_interval: Duration::from_millis(raw.flush_consumer_offset_interval_ms.max(100)),
+            region_id: raw.region_id.clone(),
+            trace_on: raw.trace_on,
+        })
+    }
+}
+
+fn store_config(raw: &RawBrokerConfig, flush: FlushMode) -> Result<StoreConfig, BrokerError> {
+    let bad = |m: String| BrokerError::Config(m);
+    let mut store = StoreConfig::new(&raw.store_path_root_dir);
+    store.flush = flush;
+    store.record_bytes_max = raw.max_message_size + 64 * 1024;
+    store.delay_levels_ms = parse_delay_levels(&raw.message_delay_level)
+        .map_err(|e| bad(format!("message_delay_level: {e}")))?;
+    if !(10..=95).contains(&raw.disk_max_used_space_ratio) {
+        return Err(bad("disk_max_used_space_ratio must be within 10..=95".into()));
+    }
+    store.retention = RetentionConfig {
+        file_reserved_hours: raw.file_reserved_time,
+        delete_when_hours: parse_delete_when(&raw.delete_when).map_err(|e| bad(format!("delete_when: {e}")))?,
+        clean_ratio: f64::from(raw.disk_max_used_space_ratio) / 100.0,
+        ..RetentionConfig::default()
+    };
+    Ok(store)
+}
+
+/// `brokerIP1`, or this machine's primary address (the one a default route would use).
+fn resolve_broker_ip(text: &str) -> Result<IpAddr, BrokerError> {
+    if !text.trim().is_empty() {
+        return text
+            .trim()
+            .parse()
+            .map_err(|_| BrokerError::Config(format!("broker_ip1 `{text}` is not an IP address")));
+    }
+    // Connecting a UDP socket sends nothing; it only asks the kernel which source address a
+    // route would use.
+    let primary = std::net::UdpSocket::bind("0.0.0.0:0")
+        .and_then(|s| s.connect("192.0.2.1:9").map(|()| s))
+        .and_then(|s| s.local_addr())
+        .map(|a| a.ip())
+        .ok()
+        .filter(|ip| !ip.is_unspecified());
+    Ok(primary.unwrap_or(IpAddr::from([127, 0, 0, 1])))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn given_embedded_default_file_should_equal_the_defaults_in_code() {
+        let parsed: RawBrokerConfig = toml::from_str(DEFAULT_CONFIG_TOML).unwrap();
+        assert_eq!(parsed, RawBrokerConfig::default());
+        let text = DEFAULT_CONFIG_TOML;
+        let table = toml::Table::try_from(RawBrokerConfig::default()).unwrap();
+        for key in table.keys() {
+            assert!(text.contains(&format!("\n{key} = ")), "{key} missing from config/broker.toml");
+        }
+    }
+
+    #[test]
+    fn given_java_broker_conf_should_map_known_keys_and_report_the_rest() {
+        let text = "brokerClusterName = C1\nbrokerName=broker-b\nbrokerId=0\ndeleteWhen=04\nfileReservedTime=48\n\
+                    brokerRole=ASYNC_MASTER\nflushDiskType=SYNC_FLUSH\nnamesrvAddr=10.0.0.1:9876;10.0.0.2:9876\n\
+                    brokerIP1=10.0.0.9\nlistenPort=10921\nautoCreateTopicEnable=false\nmessageDelayLevel=1s 2s\n\
+                    storePathCommitLog=/x/commitlog\n";
+        let import = import_java_properties(text).unwrap();
+        assert_eq!(import.ignored, vec!["storePathCommitLog".to_string()]);
+        let raw: RawBrokerConfig = apogee_runtime::config::load_layered(&apogee_runtime::config::Layers {
+            base: Some(import.table),
+            ..Default::default()
+        })
+        .unwrap();
+        let config = BrokerConfig::try_from(raw).unwrap();
+        assert_eq!(config.cluster.as_str(), "C1");
+        assert_eq!(config.broker_name.as_str(), "broker-b");
+        assert_eq!(config.namesrv_addrs, vec!["10.0.0.1:9876", "10.0.0.2:9876"]);
+        assert_eq!(config.broker_ip.to_string(), "10.0.0.9");
+        assert_eq!(config.bind, "0.0.0.0:10921");
+        assert!(matches!(config.store.flush, FlushMode::Sync { .. }));
+        assert_eq!(config.store.retention.file_reserved_hours, 48);
+        assert_eq!(config.store.delay_levels_ms, vec![1000, 2000]);
+        assert!(!config.limits.auto_create_topic);
+    }
+
+    #[test]
+    fn given_bad_values_should_refuse_with_the_key_named() {
+        for (key, value) in [
+            ("broker_role", "SLAVE"),
+            ("flush_disk_type", "SOMETIMES"),
+            ("message_delay_level", "1x"),
+            ("broker_ip1", "not-an-ip"),
+            ("broker_name", "bad name"),
+        ] {
+            let mut table = toml::Table::try_from(RawBrokerConfig::default()).unwrap();
+            table.insert(key.into(), toml::Value::String(value.into()));
+            let raw: RawBrokerConfig = table.try_into().unwrap();
+            let err = BrokerConfig::try_from(raw).unwrap_err().to_string();
+            assert!(err.contains(key), "{key}: {err}");
+        }
+    }
+}

@@ -1,0 +1,99 @@
+//! Broker errors and their single mapping to response codes and remarks.
+
+use apogee_protocol::{DecodeError, HeaderError, RemotingCommand, ResponseCode};
+use apogee_store::StoreError;
+
+/// Why the broker could not serve a request, or could not start.
+#[derive(Debug, thiserror::Error)]
+pub enum BrokerError {
+    #[error("{0}")]
+    Header(#[from] HeaderError),
+    #[error("{0}")]
+    Body(#[from] DecodeError),
+    #[error(
+        "topic[{0}] not exist, apply first please! See https://rocketmq.apache.org/docs/bestPractice/06FAQ for further details."
+    )]
+    TopicNotExist(String),
+    #[error("{0}")]
+    NoPermission(String),
+    #[error("{0}")]
+    MessageIllegal(String),
+    #[error("{0}")]
+    InvalidParameter(String),
+    #[error("subscription group [{0}] does not exist, apply first please!")]
+    GroupNotExist(String),
+    #[error("the consumer's subscription not exist, group: {group} topic: {topic}")]
+    SubscriptionNotExist { group: String, topic: String },
+    #[error("the consumer's subscription not latest, group: {group} topic: {topic}")]
+    SubscriptionNotLatest { group: String, topic: String },
+    #[error("parse the consumer's subscription[{0}] failed")]
+    SubscriptionParseFailed(String),
+    #[error("{0}")]
+    QueryNotFound(String),
+    #[error("{0}")]
+    SystemBusy(String),
+    #[error("{0}")]
+    SystemError(String),
+    #[error("{0}")]
+    ServiceNotAvailable(String),
+    #[error("{0}")]
+    ConsumerNotOnline(String),
+    #[error(transparent)]
+    Store(#[from] StoreError),
+    #[error("invalid configuration: {0}")]
+    Config(String),
+    #[error("cannot persist {path}: {source}")]
+    Persist {
+        path: String,
+        source: std::io::Error,
+    },
+    #[error("cannot load {path}: {reason}")]
+    Load { path: String, reason: String },
+    #[error(transparent)]
+    Remoting(#[from] apogee_remoting::RemotingError),
+}
+
+impl BrokerError {
+    /// The one place an error becomes a response code.
+    pub fn response_code(&self) -> ResponseCode {
+        match self {
+            Self::TopicNotExist(_) => ResponseCode::TOPIC_NOT_EXIST,
+            Self::NoPermission(_) => ResponseCode::NO_PERMISSION,
+            Self::MessageIllegal(_) => ResponseCode::MESSAGE_ILLEGAL,
+            Self::InvalidParameter(_) => ResponseCode::INVALID_PARAMETER,
+            Self::GroupNotExist(_) => ResponseCode::SUBSCRIPTION_GROUP_NOT_EXIST,
+            Self::SubscriptionNotExist { .. } => ResponseCode::SUBSCRIPTION_NOT_EXIST,
+            Self::SubscriptionNotLatest { .. } => ResponseCode::SUBSCRIPTION_NOT_LATEST,
+            Self::SubscriptionParseFailed(_) => ResponseCode::SUBSCRIPTION_PARSE_FAILED,
+            Self::QueryNotFound(_) => ResponseCode::QUERY_NOT_FOUND,
+            Self::SystemBusy(_) => ResponseCode::SYSTEM_BUSY,
+            Self::ServiceNotAvailable(_) => ResponseCode::SERVICE_NOT_AVAILABLE,
+            Self::ConsumerNotOnline(_) => ResponseCode::CONSUMER_NOT_ONLINE,
+            Self::Store(e) => match e {
+                StoreError::RecordTooLarge { .. }
+                | StoreError::PropertiesTooLarge { .. }
+                | StoreError::TopicTooLong { .. } => ResponseCode::MESSAGE_ILLEGAL,
+                StoreError::DiskFull { .. } | StoreError::NotWritable(_) => {
+                    ResponseCode::SERVICE_NOT_AVAILABLE
+                }
+                _ => ResponseCode::SYSTEM_ERROR,
+            },
+            _ => ResponseCode::SYSTEM_ERROR,
+        }
+    }
+
+    pub fn into_response(self, request: &RemotingCommand) -> RemotingCommand {
+        RemotingCommand::response_to(request, self.response_code(), Some(self.to_string()))
+    }
+}
+
+/// Turns a handler outcome into the response to send.
+pub fn respond(
+    request: &RemotingCommand,
+    outcome: Result<RemotingCommand, BrokerError>,
+) -> RemotingCommand {
+    outcome.unwrap_or_else(|e| {
+        tracing::debug!(code = %request.request_code(), error = %e, "request failed");
+        e.into_response(request)
+    })
+}

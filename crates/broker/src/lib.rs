@@ -1,0 +1,315 @@
+//! The broker: the store behind the remoting protocol. Processors (one per request family)
+//! get narrow contexts of managers; background services register with the NameServers,
+//! deliver delay levels, expire clients and persist offsets.
+//!
+//! ```text
+//! client ─SEND─► SendProcessor ─► MessageStore.append ─► CommitLog ─► reput ─► ConsumeQueue
+//!                                                                        │ arrival listener
+//! client ─PULL─► PullProcessor ─► get_messages ◄── wakes ── PullWaiters ◄┘
+//! client ─HEART_BEAT─► ClientProcessor ─► ClientRegistry ─► NOTIFY_CONSUMER_IDS_CHANGED
+//! Registration ─REGISTER_BROKER (30 s, on topic change)─► NameServers
+//! ```
+
+pub mod config;
+mod error;
+pub mod manager;
+mod persist;
+pub mod processor;
+pub mod service;
+
+use std::net::SocketAddr;
+use std::sync::Arc;
+
+use apogee_model::Perm;
+use apogee_protocol::message_id::UniqIdGenerator;
+use apogee_remoting::{Dispatcher, RemotingClient, RemotingServer, ServerHandle};
+use apogee_runtime::{Clock, Shutdown, SystemClock};
+use apogee_store::MessageStore;
+use apogee_store::dispatch::SCHEDULE_TOPIC;
+use tokio::task::JoinHandle;
+
+pub use config::{BrokerConfig, RawBrokerConfig};
+pub use error::BrokerError;
+
+use crate::manager::client_registry::ClientRegistry;
+use crate::manager::consumer_offset::ConsumerOffsets;
+use crate::manager::queue_lock::QueueLocks;
+use crate::manager::subscription_group::SubscriptionGroups;
+use crate::manager::topic_config::{TBW102, TopicConfigs};
+use crate::processor::{AuthHook, Identity, SendGate};
+use crate::service::housekeeping::Housekeeping;
+use crate::service::long_polling::PullWaiters;
+use crate::service::register::Registration;
+use crate::service::schedule::ScheduleService;
+
+/// A started broker.
+pub struct Broker {
+    server: ServerHandle,
+    store: Arc<MessageStore>,
+    shutdown: Shutdown,
+    tasks: Vec<JoinHandle<()>>,
+    advertised: SocketAddr,
+    registration: Registration,
+    schedule: Arc<ScheduleService>,
+}
+
+/// Runs a broker until `shutdown` fires.
+pub async fn run(config: BrokerConfig, shutdown: Shutdown) -> Result<(), BrokerError> {
+    Broker::start(config, shutdown, Arc::new(SystemClock), processor::allow_all())
+        .await?
+        .wait()
+        .await;
+    Ok(())
+}
+
+/// The managers, loaded once and shared by the processors.
+struct Managers {
+    topics: TopicConfigs,
+    groups: SubscriptionGroups,
+    offsets: ConsumerOffsets,
+    clients: ClientRegistry,
+    locks: QueueLocks,
+    waiters: PullWaiters,
+}
+
+impl Broker {
+    /// Opens the store, loads the metadata, binds the port, starts the services.
+    pub async fn start(
+        config: BrokerConfig,
+        shutdown: Shutdown,
+        clock: Arc<dyn Clock>,
+        auth: AuthHook,
+    ) -> Result<Self, BrokerError> {
+        let listener = tokio::net::TcpListener::bind(&config.bind)
+            .await
+            .map_err(|e| BrokerError::Config(format!("cannot listen on {}: {e}", config.bind)))?;
+        let port = listener
+            .local_addr()
+            .map_err(|e| BrokerError::Config(e.to_string()))?
+            .port();
+        let advertised = SocketAddr::new(config.broker_ip, port);
+        let store_config = config.store.clone();
+        let store_clock = Arc::clone(&clock);
+        let store = tokio::task::spawn_blocking(move || {
+            MessageStore::open(store_config, store_clock, Vec::new())
+        })
+        .await
+        .map_err(|e| BrokerError::SystemError(format!("store open panicked: {e}")))??;
+        let store = Arc::new(store);
+        let managers = load_managers(&config, &clock)?;
+        create_system_topics(&config, &managers.topics, store.config().delay_levels_ms.len())?;
+        let waiters = managers.waiters.clone();
+        store.add_arrival_listener(Arc::new(move |d| waiters.arrived(&d.topic, d.queue_id)));
+        let identity = Identity {
+            cluster: config.cluster.as_str().to_owned(),
+            broker_name: config.broker_name.as_str().to_owned(),
+            store_host: advertised,
+            permission: config.broker_permission,
+        };
+        let dispatcher = build_dispatcher(&config, &store, &managers, &identity, &clock, &auth);
+        let server = RemotingServer::serve(listener, dispatcher, config.transport, &shutdown)?;
+        let schedule = Arc::new(ScheduleService::load(
+            Arc::clone(&store),
+            Arc::clone(&clock),
+            &config.config_dir,
+            advertised,
+        )?);
+        let registration = Registration {
+            client: RemotingClient::new(Dispatcher::new(), config.transport),
+            namesrv_addrs: config.namesrv_addrs.clone(),
+            cluster: config.cluster.clone(),
+            broker_name: config.broker_name.clone(),
+            broker_addr: advertised.to_string(),
+            heartbeat_timeout_ms: config.limits.heartbeat_timeout_ms,
+            period: config.limits.register_period,
+            topics: managers.topics.clone(),
+        };
+        let tasks = spawn_services(&config, &managers, &schedule, &registration, &clock, &shutdown);
+        tracing::info!(%advertised, cluster = %config.cluster, broker = %config.broker_name, "broker started");
+        Ok(Self {
+            server,
+            store,
+            shutdown,
+            tasks,
+            advertised,
+            registration,
+            schedule,
+        })
+    }
+
+    /// The bound address.
+    pub fn local_addr(&self) -> SocketAddr {
+        self.server.local_addr()
+    }
+
+    /// The address clients are given (`brokerIP1:port`).
+    pub fn advertised_addr(&self) -> SocketAddr {
+        self.advertised
+    }
+
+    /// Registers with the NameServers now (tests use it instead of waiting for the period).
+    pub async fn register_now(&self) {
+        self.registration.register_all().await;
+    }
+
+    /// Delivers due delay-level messages now (tests).
+    pub fn deliver_due_delays(&self) -> Result<usize, BrokerError> {
+        self.schedule.deliver_due()
+    }
+
+    /// Waits for `shutdown`, then stops cleanly: services finish (offsets written, the
+    /// NameServers told), the port closes, the store flushes.
+    pub async fn wait(self) {
+        self.shutdown.wait().await;
+        for task in self.tasks {
+            let _ = task.await;
+        }
+        self.server.stop().await;
+        let store = self.store;
+        let _ = tokio::task::spawn_blocking(move || store.shutdown()).await;
+    }
+
+    /// Triggers shutdown and waits for it.
+    pub async fn stop(self) {
+        self.shutdown.trigger();
+        self.wait().await;
+    }
+}
+
+fn load_managers(config: &BrokerConfig, clock: &Arc<dyn Clock>) -> Result<Managers, BrokerError> {
+    Ok(Managers {
+        topics: TopicConfigs::load(&config.config_dir, Arc::clone(clock))?,
+        groups: SubscriptionGroups::load(
+            &config.config_dir,
+            Arc::clone(clock),
+            config.limits.auto_create_group,
+        )?,
+        offsets: ConsumerOffsets::load(&config.config_dir)?,
+        clients: ClientRegistry::default(),
+        locks: QueueLocks::default(),
+        waiters: PullWaiters::default(),
+    })
+}
+
+/// The topics every broker has (`TopicConfigManager` constructor).
+fn create_system_topics(config: &BrokerConfig, topics: &TopicConfigs, levels: usize) -> Result<(), BrokerError> {
+    let rw = Perm::READ_WRITE.0;
+    if config.limits.auto_create_topic {
+        topics.ensure(TBW102, config.limits.default_topic_queue_nums, rw | Perm::INHERIT)?;
+    }
+    topics.ensure(SCHEDULE_TOPIC, i32::try_from(levels).unwrap_or(18), rw)?;
+    topics.ensure("SELF_TEST_TOPIC", 1, rw)?;
+    topics.ensure("OFFSET_MOVED_EVENT", 1, rw)?;
+    for own in [config.cluster.as_str(), config.broker_name.as_str()] {
+        if apogee_model::TopicName::new(own).is_ok() {
+            topics.ensure(own, 1, rw)?;
+        }
+    }
+    Ok(())
+}
+
+fn build_dispatcher(
+    config: &BrokerConfig,
+    store: &Arc<MessageStore>,
+    m: &Managers,
+    identity: &Identity,
+    clock: &Arc<dyn Clock>,
+    auth: &AuthHook,
+) -> Dispatcher {
+    let limits = Arc::new(config.limits.clone());
+    let mut dispatcher = Dispatcher::new();
+    let ip = identity.store_host.ip();
+    processor::register(
+        &mut dispatcher,
+        processor::SendProcessor {
+            store: Arc::clone(store),
+            topics: m.topics.clone(),
+            groups: m.groups.clone(),
+            identity: identity.clone(),
+            limits: Arc::clone(&limits),
+            gate: SendGate::new(
+                limits.send_concurrency,
+                limits.wait_in_send_queue,
+                limits.page_cache_busy_ms,
+            ),
+            uniq_ids: Arc::new(UniqIdGenerator::new(ip, std::process::id(), i32::try_from(clock.now_ms() & 0x7FFF_FFFF).unwrap_or(0))),
+            clock: Arc::clone(clock),
+        },
+        auth,
+    );
+    processor::register(
+        &mut dispatcher,
+        processor::PullProcessor {
+            store: Arc::clone(store),
+            topics: m.topics.clone(),
+            groups: m.groups.clone(),
+            clients: m.clients.clone(),
+            offsets: m.offsets.clone(),
+            waiters: m.waiters.clone(),
+            identity: identity.clone(),
+            limits,
+        },
+        auth,
+    );
+    processor::register(
+        &mut dispatcher,
+        processor::OffsetProcessor {
+            store: Arc::clone(store),
+            offsets: m.offsets.clone(),
+            topics: m.topics.clone(),
+        },
+        auth,
+    );
+    processor::register(
+        &mut dispatcher,
+        processor::ClientProcessor {
+            clients: m.clients.clone(),
+            groups: m.groups.clone(),
+            topics: m.topics.clone(),
+            locks: m.locks.clone(),
+            clock: Arc::clone(clock),
+        },
+        auth,
+    );
+    processor::register(
+        &mut dispatcher,
+        processor::SendBackProcessor {
+            store: Arc::clone(store),
+            topics: m.topics.clone(),
+            groups: m.groups.clone(),
+            identity: identity.clone(),
+        },
+        auth,
+    );
+    processor::register(&mut dispatcher, processor::QueryProcessor { store: Arc::clone(store) }, auth);
+    let (clients, groups) = (m.clients.clone(), m.groups.clone());
+    dispatcher.on_close(move |connection| {
+        for group in clients.remove_connection(connection.id()) {
+            processor::notify_ids_changed(&clients, &groups, &group);
+        }
+    });
+    dispatcher
+}
+
+fn spawn_services(
+    config: &BrokerConfig,
+    m: &Managers,
+    schedule: &Arc<ScheduleService>,
+    registration: &Registration,
+    clock: &Arc<dyn Clock>,
+    shutdown: &Shutdown,
+) -> Vec<JoinHandle<()>> {
+    let housekeeping = Housekeeping {
+        clients: m.clients.clone(),
+        groups: m.groups.clone(),
+        offsets: m.offsets.clone(),
+        clock: Arc::clone(clock),
+        channel_expired: config.limits.channel_expired,
+        flush_interval: config.limits.flush_offsets_interval,
+    };
+    vec![
+        tokio::spawn(housekeeping.run(shutdown.clone())),
+        tokio::spawn(Arc::clone(schedule).run(shutdown.clone(), config.limits.flush_offsets_interval)),
+        tokio::spawn(registration.clone().run(shutdown.clone())),
+    ]
+}

@@ -1,0 +1,181 @@
+//! Which clients are online: producer and consumer groups → the connections that sent
+//! heartbeats for them, with each consumer group's subscriptions (REMOTING.md §3.4).
+//! Registration calls report whether a consumer group's member set changed, so the caller can
+//! send NOTIFY_CONSUMER_IDS_CHANGED; channels silent for `channelExpiredTimeout` are dropped
+//! by [`ClientRegistry::expire`], and closed connections by [`ClientRegistry::remove_connection`].
+
+use std::collections::{BTreeSet, HashMap};
+use std::sync::{Arc, Mutex, PoisonError};
+
+use apogee_protocol::LanguageCode;
+use apogee_protocol::body::client::{ConsumerData, MessageModel, SubscriptionData};
+use apogee_remoting::{Connection, ConnectionId};
+
+/// One client connection of a group.
+#[derive(Debug, Clone)]
+pub struct ClientChannel {
+    pub connection: Connection,
+    pub client_id: String,
+    pub language: LanguageCode,
+    pub version: i32,
+    pub last_update_ms: i64,
+}
+
+/// A consumer group as its members last described it.
+#[derive(Debug, Clone, Default)]
+pub struct ConsumerGroupInfo {
+    pub channels: HashMap<ConnectionId, ClientChannel>,
+    pub subscriptions: HashMap<String, SubscriptionData>,
+    pub message_model: MessageModel,
+    pub consume_type: String,
+    pub consume_from_where: String,
+}
+
+impl ConsumerGroupInfo {
+    fn client_ids(&self) -> BTreeSet<String> {
+        self.channels.values().map(|c| c.client_id.clone()).collect()
+    }
+}
+
+#[derive(Default)]
+struct Registry {
+    consumers: HashMap<String, ConsumerGroupInfo>,
+    producers: HashMap<String, HashMap<ConnectionId, ClientChannel>>,
+}
+
+/// Shared handle to the registry.
+#[derive(Clone, Default)]
+pub struct ClientRegistry {
+    inner: Arc<Mutex<Registry>>,
+}
+
+impl ClientRegistry {
+    fn lock(&self) -> std::sync::MutexGuard<'_, Registry> {
+        self.inner.lock().unwrap_or_else(PoisonError::into_inner)
+    }
+
+    /// Records a consumer heartbeat; true when the group's set of client ids changed.
+    pub fn register_consumer(&self, data: &ConsumerData, channel: ClientChannel) -> bool {
+        let mut registry = self.lock();
+        let group = registry.consumers.entry(data.group_name.clone()).or_default();
+        let before = group.client_ids();
+        group.channels.insert(channel.connection.id(), channel);
+        group.message_model = data.message_model;
+        group.consume_type.clone_from(&data.consume_type);
+        group.consume_from_where.clone_from(&data.consume_from_where);
+        if !data.subscription_data_set.is_empty() {
+            group.subscriptions = data
+                .subscription_data_set
+                .iter()
+                .map(|s| (s.topic.clone(), s.clone()))
+                .collect();
+        }
+        before != group.client_ids()
+    }
+
+    pub fn register_producer(&self, group: &str, channel: ClientChannel) {
+        self.lock()
+            .producers
+            .entry(group.to_owned())
+            .or_default()
+            .insert(channel.connection.id(), channel);
+    }
+
+    /// UNREGISTER_CLIENT; returns the consumer group when its member set changed.
+    pub fn unregister(
+        &self,
+        connection: ConnectionId,
+        producer_group: Option<&str>,
+        consumer_group: Option<&str>,
+    ) -> Option<String> {
+        let mut registry = self.lock();
+        if let Some(group) = producer_group {
+            if let Some(channels) = registry.producers.get_mut(group) {
+                channels.remove(&connection);
+                if channels.is_empty() {
+                    registry.producers.remove(group);
+                }
+            }
+        }
+        let group = consumer_group?;
+        let info = registry.consumers.get_mut(group)?;
+        let before = info.client_ids();
+        info.channels.remove(&connection);
+        let changed = before != info.client_ids();
+        if info.channels.is_empty() {
+            registry.consumers.remove(group);
+        }
+        changed.then(|| group.to_owned())
+    }
+
+    /// Forgets a closed connection everywhere; returns consumer groups whose members changed.
+    pub fn remove_connection(&self, connection: ConnectionId) -> Vec<String> {
+        self.remove_where(|id, _| id == connection)
+    }
+
+    /// Drops channels silent for longer than `timeout_ms`; returns (changed groups, the
+    /// dropped connections, which the caller closes).
+    pub fn expire(&self, now_ms: i64, timeout_ms: i64) -> (Vec<String>, Vec<Connection>) {
+        let mut dropped = Vec::new();
+        let changed = self.remove_where(|_, channel| {
+            let expired = now_ms - channel.last_update_ms > timeout_ms;
+            if expired {
+                dropped.push(channel.connection.clone());
+            }
+            expired
+        });
+        (changed, dropped)
+    }
+
+    fn remove_where(
+        &self,
+        mut remove: impl FnMut(ConnectionId, &ClientChannel) -> bool,
+    ) -> Vec<String> {
+        let mut registry = self.lock();
+        let mut changed = Vec::new();
+        registry.consumers.retain(|group, info| {
+            let before = info.client_ids();
+            info.channels.retain(|id, c| !remove(*id, c));
+            if before != info.client_ids() {
+                changed.push(group.clone());
+            }
+            !info.channels.is_empty()
+        });
+        registry.producers.retain(|_, channels| {
+            channels.retain(|id, c| !remove(*id, c));
+            !channels.is_empty()
+        });
+        changed
+    }
+
+    /// Client ids of a consumer group, sorted (every member must see the same list).
+    pub fn consumer_ids(&self, group: &str) -> Vec<String> {
+        self.lock()
+            .consumers
+            .get(group)
+            .map(|g| g.client_ids().into_iter().collect())
+            .unwrap_or_default()
+    }
+
+    /// Connections of a consumer group's members (NOTIFY_CONSUMER_IDS_CHANGED goes to each).
+    pub fn consumer_connections(&self, group: &str) -> Vec<Connection> {
+        self.lock()
+            .consumers
+            .get(group)
+            .map(|g| g.channels.values().map(|c| c.connection.clone()).collect())
+            .unwrap_or_default()
+    }
+
+    /// The subscription a consumer group registered for `topic`.
+    pub fn subscription(&self, group: &str, topic: &str) -> Option<SubscriptionData> {
+        self.lock()
+            .consumers
+            .get(group)
+            .and_then(|g| g.subscriptions.get(topic).cloned())
+    }
+
+    /// Whether a consumer group has members online.
+    pub fn consumer_group(&self, group: &str) -> Option<ConsumerGroupInfo> {
+        self.lock().consumers.get(group).cloned()
+    }
+}

@@ -1,0 +1,18 @@
+//! State the processors share, one manager per concern. Each is a cloneable handle around a
+//! std lock that is never held across `.await` or file IO on the request path.
+
+pub mod client_registry;
+pub mod consumer_offset;
+pub mod queue_lock;
+pub mod subscription_group;
+pub mod topic_config;
+
+/// `%RETRY%<group>`.
+pub fn retry_topic(group: &str) -> String {
+    format!("%RETRY%{group}")
+}
+
+/// `%DLQ%<group>`.
+pub fn dlq_topic(group: &str) -> String {
+    format!("%DLQ%{group}")
+}

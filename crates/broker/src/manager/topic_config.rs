@@ -1,0 +1,223 @@
+//! Topic configurations of this broker, persisted as `topics.json` (REMOTING.md §6.11), with
+//! auto-creation from a template topic (TBW102) and the system topics created at start-up.
+//! Every change bumps the data version and wakes the NameServer registration task.
+
+use std::collections::BTreeMap;
+use std::path::PathBuf;
+use std::sync::{Arc, Mutex, PoisonError, RwLock};
+
+use apogee_model::{DataVersion, Perm, TopicConfig, TopicName};
+use apogee_protocol::body::register::TopicConfigSerializeWrapper;
+use apogee_protocol::fastjson::{self, JsonStyle};
+use apogee_runtime::Clock;
+use tokio::sync::Notify;
+
+use crate::{BrokerError, persist};
+
+/// The auto-create template topic.
+pub const TBW102: &str = "TBW102";
+
+/// Topics clients may never send to (REMOTING.md §3.1 step 3).
+pub const SEND_FORBIDDEN: &[&str] = &[
+    apogee_store::dispatch::SCHEDULE_TOPIC,
+    "RMQ_SYS_TRANS_HALF_TOPIC",
+    "RMQ_SYS_TRANS_OP_HALF_TOPIC",
+    "TRANS_CHECK_MAX_TIME_TOPIC",
+    "SELF_TEST_TOPIC",
+    "OFFSET_MOVED_EVENT",
+];
+
+/// Shared handle to the topic table.
+#[derive(Clone)]
+pub struct TopicConfigs {
+    inner: Arc<Inner>,
+}
+
+struct Inner {
+    table: RwLock<TopicConfigSerializeWrapper>,
+    path: PathBuf,
+    persist: Mutex<()>,
+    clock: Arc<dyn Clock>,
+    changed: Notify,
+}
+
+impl TopicConfigs {
+    /// Loads `topics.json` (or its backup) from `config_dir`.
+    pub fn load(config_dir: &std::path::Path, clock: Arc<dyn Clock>) -> Result<Self, BrokerError> {
+        let path = config_dir.join("topics.json");
+        let table = persist::load(&path, |bytes| {
+            fastjson::from_slice::<TopicConfigSerializeWrapper>(bytes).map_err(|e| e.to_string())
+        })?
+        .unwrap_or_else(|| TopicConfigSerializeWrapper {
+            data_version: DataVersion::new(clock.now_ms()),
+            topic_config_table: BTreeMap::new(),
+        });
+        Ok(Self {
+            inner: Arc::new(Inner {
+                table: RwLock::new(table),
+                path,
+                persist: Mutex::new(()),
+                clock,
+                changed: Notify::new(),
+            }),
+        })
+    }
+
+    pub fn get(&self, topic: &str) -> Option<TopicConfig> {
+        self.read().topic_config_table.get(topic).cloned()
+    }
+
+    /// The whole table with its version (registration body, GET_ALL_TOPIC_CONFIG).
+    pub fn snapshot(&self) -> TopicConfigSerializeWrapper {
+        self.read().clone()
+    }
+
+    /// Resolves when the table changes (the registration task re-registers).
+    pub async fn changed(&self) {
+        self.inner.changed.notified().await;
+    }
+
+    /// Inserts or replaces a topic and persists the table.
+    pub fn put(&self, config: TopicConfig) -> Result<(), BrokerError> {
+        {
+            let mut table = self.write();
+            table
+                .topic_config_table
+                .insert(config.topic_name.as_str().to_owned(), config);
+            table.data_version.next(self.inner.clock.now_ms());
+        }
+        self.persist()?;
+        self.inner.changed.notify_one();
+        Ok(())
+    }
+
+    /// Returns the topic, creating it with `make` when it does not exist yet.
+    pub fn get_or_create(
+        &self,
+        topic: &str,
+        make: impl FnOnce() -> Result<TopicConfig, BrokerError>,
+    ) -> Result<TopicConfig, BrokerError> {
+        if let Some(existing) = self.get(topic) {
+            return Ok(existing);
+        }
+        let config = make()?;
+        {
+            let mut table = self.write();
+            if let Some(raced) = table.topic_config_table.get(topic) {
+                return Ok(raced.clone());
+            }
+            table
+                .topic_config_table
+                .insert(topic.to_owned(), config.clone());
+            table.data_version.next(self.inner.clock.now_ms());
+        }
+        tracing::info!(topic, queues = config.write_queue_nums, perm = config.perm, "created topic");
+        self.persist()?;
+        self.inner.changed.notify_one();
+        Ok(config)
+    }
+
+    /// A topic of `queues` queues with `perm`, created if absent (system, retry and DLQ topics).
+    pub fn ensure(&self, topic: &str, queues: i32, perm: i32) -> Result<TopicConfig, BrokerError> {
+        self.get_or_create(topic, || {
+            let name = TopicName::new(topic).map_err(|e| BrokerError::InvalidParameter(e.to_string()))?;
+            let mut config = TopicConfig::new(name);
+            config.read_queue_nums = queues;
+            config.write_queue_nums = queues;
+            config.perm = perm;
+            Ok(config)
+        })
+    }
+
+    /// Java's `createTopicInSendMessageMethod`: a new topic modelled on `template`, which must
+    /// exist and carry PERM_INHERIT; `requested` queues, at most the template's.
+    pub fn create_from_template(
+        &self,
+        topic: &TopicName,
+        template: &str,
+        requested: i32,
+    ) -> Result<TopicConfig, BrokerError> {
+        self.get_or_create(topic.as_str(), || {
+            let Some(base) = self.get(template) else {
+                return Err(BrokerError::TopicNotExist(topic.as_str().to_owned()));
+            };
+            if !Perm(base.perm).is_inherited() {
+                return Err(BrokerError::TopicNotExist(topic.as_str().to_owned()));
+            }
+            let queues = requested.clamp(1, base.write_queue_nums.max(1));
+            let mut config = TopicConfig::new(topic.clone());
+            config.read_queue_nums = queues;
+            config.write_queue_nums = queues;
+            config.perm = base.perm & !Perm::INHERIT;
+            config.topic_sys_flag = base.topic_sys_flag;
+            config.topic_filter_type = base.topic_filter_type;
+            Ok(config)
+        })
+    }
+
+    fn persist(&self) -> Result<(), BrokerError> {
+        let _guard = self
+            .inner
+            .persist
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner);
+        let bytes = fastjson::to_json(&*self.read(), JsonStyle::Legacy, &[]);
+        persist::write_atomically(&self.inner.path, &bytes)
+    }
+
+    fn read(&self) -> std::sync::RwLockReadGuard<'_, TopicConfigSerializeWrapper> {
+        self.inner.table.read().unwrap_or_else(PoisonError::into_inner)
+    }
+
+    fn write(&self) -> std::sync::RwLockWriteGuard<'_, TopicConfigSerializeWrapper> {
+        self.inner.table.write().unwrap_or_else(PoisonError::into_inner)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use apogee_runtime::ManualClock;
+
+    fn topics(dir: &std::path::Path) -> TopicConfigs {
+        TopicConfigs::load(dir, Arc::new(ManualClock::new(1_000))).unwrap()
+    }
+
+    #[test]
+    fn given_template_with_inherit_should_create_with_at_most_its_queues_and_survive_reload() {
+        let dir = tempfile::tempdir().unwrap();
+        let t = topics(dir.path());
+        t.ensure(TBW102, 8, Perm::READ_WRITE.0 | Perm::INHERIT).unwrap();
+        let name = TopicName::new("Orders").unwrap();
+        let created = t.create_from_template(&name, TBW102, 16).unwrap();
+        assert_eq!((created.write_queue_nums, created.perm), (8, 6));
+        let reloaded = topics(dir.path());
+        assert_eq!(reloaded.get("Orders"), Some(created));
+        assert!(reloaded.snapshot().data_version.counter >= 2);
+    }
+
+    #[test]
+    fn given_template_without_inherit_should_refuse_as_topic_not_exist() {
+        let dir = tempfile::tempdir().unwrap();
+        let t = topics(dir.path());
+        t.ensure(TBW102, 8, Perm::READ_WRITE.0).unwrap();
+        let err = t
+            .create_from_template(&TopicName::new("X").unwrap(), TBW102, 4)
+            .unwrap_err();
+        assert!(matches!(err, BrokerError::TopicNotExist(_)));
+        assert!(t.get("X").is_none());
+    }
+
+    #[test]
+    fn given_java_topics_json_should_load_it() {
+        let dir = tempfile::tempdir().unwrap();
+        std::fs::write(
+            dir.path().join("topics.json"),
+            "{\n\t\"dataVersion\":{\n\t\t\"counter\":3,\n\t\t\"timestamp\":1700000000000\n\t},\n\t\"topicConfigTable\":{\n\t\t\"T\":{\n\t\t\t\"order\":false,\n\t\t\t\"perm\":6,\n\t\t\t\"readQueueNums\":4,\n\t\t\t\"topicFilterType\":\"SINGLE_TAG\",\n\t\t\t\"topicName\":\"T\",\n\t\t\t\"topicSysFlag\":0,\n\t\t\t\"writeQueueNums\":4\n\t\t}\n\t}\n}",
+        )
+        .unwrap();
+        let t = topics(dir.path());
+        assert_eq!(t.get("T").unwrap().read_queue_nums, 4);
+        assert_eq!(t.snapshot().data_version.counter, 3);
+    }
+}

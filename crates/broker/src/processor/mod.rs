@@ -1,0 +1,100 @@
+//! Request processors, one file per family. Each handler decodes its typed header/body,
+//! calls the managers or the store, and builds a typed response; errors become responses in
+//! `error::respond`, the only place codes are chosen. Every request first passes the
+//! [`AuthHook`] (where ACL will plug in).
+
+mod client;
+mod offset;
+mod pull;
+mod query;
+mod send;
+mod send_back;
+
+use std::future::Future;
+use std::net::SocketAddr;
+use std::sync::Arc;
+
+use apogee_model::Perm;
+use apogee_protocol::{RemotingCommand, RequestCode, ResponseCode};
+use apogee_remoting::{BoxFuture, Connection, Dispatcher, RequestProcessor};
+
+pub use client::ClientProcessor;
+pub(crate) use client::notify_ids_changed;
+pub use offset::OffsetProcessor;
+pub use pull::PullProcessor;
+pub use query::QueryProcessor;
+pub use send::{SendGate, SendProcessor};
+pub use send_back::SendBackProcessor;
+
+use crate::BrokerError;
+use crate::error::respond;
+
+/// Decides whether a request may run; `Err` becomes its response (e.g. NO_PERMISSION).
+pub type AuthHook =
+    Arc<dyn Fn(&Connection, &RemotingCommand) -> Result<(), BrokerError> + Send + Sync>;
+
+/// What every processor may know about the broker itself.
+#[derive(Debug, Clone)]
+pub struct Identity {
+    pub cluster: String,
+    pub broker_name: String,
+    /// Client-reachable address, written into records and message ids.
+    pub store_host: SocketAddr,
+    pub permission: Perm,
+}
+
+/// A handler family.
+pub trait Handler: Send + Sync + 'static {
+    /// Codes this family serves.
+    const CODES: &'static [RequestCode];
+
+    fn handle(
+        &self,
+        connection: Connection,
+        request: &RemotingCommand,
+    ) -> impl Future<Output = Result<RemotingCommand, BrokerError>> + Send;
+}
+
+struct HandlerProcessor<H> {
+    handler: Arc<H>,
+    auth: AuthHook,
+}
+
+impl<H: Handler> RequestProcessor for HandlerProcessor<H> {
+    fn process(
+        &self,
+        connection: Connection,
+        request: RemotingCommand,
+    ) -> BoxFuture<RemotingCommand> {
+        let handler = Arc::clone(&self.handler);
+        let auth = Arc::clone(&self.auth);
+        Box::pin(async move {
+            if let Err(e) = auth(&connection, &request) {
+                return e.into_response(&request);
+            }
+            let outcome = handler.handle(connection, &request).await;
+            respond(&request, outcome)
+        })
+    }
+}
+
+/// Adds a handler family to the dispatcher under its codes.
+pub fn register<H: Handler>(dispatcher: &mut Dispatcher, handler: H, auth: &AuthHook) {
+    dispatcher.register(
+        H::CODES,
+        Arc::new(HandlerProcessor {
+            handler: Arc::new(handler),
+            auth: Arc::clone(auth),
+        }),
+    );
+}
+
+/// The default hook: everything is allowed.
+pub fn allow_all() -> AuthHook {
+    Arc::new(|_, _| Ok(()))
+}
+
+/// SUCCESS with no header and no body.
+pub(crate) fn success(request: &RemotingCommand) -> RemotingCommand {
+    RemotingCommand::response_to(request, ResponseCode::SUCCESS, None)
+}

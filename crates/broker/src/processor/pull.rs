@@ -1,0 +1,263 @@
+//! PULL_MESSAGE (11) and LITE_PULL_MESSAGE (361): checks, server-side tag filtering, the
+//! status → code table of REMOTING.md §3.2, the piggy-backed offset commit, and long polling:
+//! a pull that would answer PULL_NOT_FOUND with FLAG_SUSPEND waits (without holding a thread)
+//! until a message reaches its queue or its suspend time runs out, then reads again.
+
+use std::collections::HashSet;
+use std::sync::Arc;
+
+use apogee_model::Perm;
+use apogee_protocol::body::client::{MessageModel, SubscriptionData};
+use apogee_protocol::header::message::{
+    PullMessageRequestHeader, PullMessageResponseHeader, pull_sys_flag,
+};
+use apogee_protocol::{RemotingCommand, RequestCode, ResponseCode};
+use apogee_remoting::Connection;
+use apogee_store::{GetMessageResult, GetMessageStatus, MessageStore};
+use bytes::BytesMut;
+use tokio::time::Instant;
+
+use super::{Handler, Identity};
+use crate::BrokerError;
+use crate::config::Limits;
+use crate::manager::client_registry::ClientRegistry;
+use crate::manager::consumer_offset::ConsumerOffsets;
+use crate::manager::subscription_group::SubscriptionGroups;
+use crate::manager::topic_config::TopicConfigs;
+use crate::service::long_polling::PullWaiters;
+
+/// The pull family.
+pub struct PullProcessor {
+    pub store: Arc<MessageStore>,
+    pub topics: TopicConfigs,
+    pub groups: SubscriptionGroups,
+    pub clients: ClientRegistry,
+    pub offsets: ConsumerOffsets,
+    pub waiters: PullWaiters,
+    pub identity: Identity,
+    pub limits: Arc<Limits>,
+}
+
+/// What one read needs besides the store.
+struct PullPlan {
+    topic_sys_flag: i32,
+    group_sys_flag: i32,
+    /// Tag codes to keep; `None` keeps everything.
+    codes: Option<HashSet<i64>>,
+}
+
+impl Handler for PullProcessor {
+    const CODES: &'static [RequestCode] =
+        &[RequestCode::PULL_MESSAGE, RequestCode::LITE_PULL_MESSAGE];
+
+    async fn handle(
+        &self,
+        _connection: Connection,
+        request: &RemotingCommand,
+    ) -> Result<RemotingCommand, BrokerError> {
+        let header: PullMessageRequestHeader = request.header()?;
+        let plan = self.plan(&header)?;
+        if header.sys_flag & pull_sys_flag::COMMIT_OFFSET != 0 && header.commit_offset >= 0 {
+            self.offsets.commit(
+                &header.consumer_group,
+                &header.topic,
+                header.queue_id,
+                header.commit_offset,
+            );
+        }
+        let suspend = header.sys_flag & pull_sys_flag::SUSPEND != 0;
+        let hold = if self.limits.long_polling {
+            std::time::Duration::from_millis(u64::try_from(header.suspend_timeout_millis).unwrap_or(0))
+        } else {
+            self.limits.short_polling
+        };
+        let deadline = Instant::now() + hold;
+        let notify = self.waiters.notifier(&header.topic, header.queue_id);
+        loop {
+            let notified = notify.notified();
+            tokio::pin!(notified);
+            notified.as_mut().enable();
+            let result = self.read(&header, &plan);
+            let code = response_code(&result, header.queue_offset);
+            if !(suspend && code == ResponseCode::PULL_NOT_FOUND && Instant::now() < deadline) {
+                return Ok(self.response(request, &plan, result, code));
+            }
+            if tokio::time::timeout_at(deadline, notified).await.is_err() {
+                let result = self.read(&header, &plan);
+                let code = response_code(&result, header.queue_offset);
+                return Ok(self.response(request, &plan, result, code));
+            }
+        }
+    }
+}
+
+impl PullProcessor {
+    /// Every check of §3.2 that can refuse a pull, in Java's order.
+    fn plan(&self, header: &PullMessageRequestHeader) -> Result<PullPlan, BrokerError> {
+        if !self.identity.permission.is_readable() {
+            return Err(BrokerError::NoPermission(format!(
+                "the broker[{}] pulling message is forbidden",
+                self.identity.store_host
+            )));
+        }
+        let group = self.groups.find_or_create(&header.consumer_group)?;
+        if !group.consume_enable {
+            return Err(BrokerError::NoPermission(format!(
+                "subscription group no permission, {}",
+                header.consumer_group
+            )));
+        }
+        let topic = self
+            .topics
+            .get(&header.topic)
+            .ok_or_else(|| BrokerError::TopicNotExist(header.topic.clone()))?;
+        if !Perm(topic.perm).is_readable() {
+            return Err(BrokerError::NoPermission(format!(
+                "the topic[{}] pulling message is forbidden",
+                header.topic
+            )));
+        }
+        if header.queue_id < 0 || header.queue_id >= topic.read_queue_nums {
+            return Err(BrokerError::InvalidParameter(format!(
+                "queueId[{}] is illegal, topic:[{}] topicConfig.readQueueNums:[{}] consumer:[{}]",
+                header.queue_id, header.topic, topic.read_queue_nums, header.consumer_group
+            )));
+        }
+        let subscription = self.subscription(header, group.consume_broadcast_enable)?;
+        if !subscription.is_tag_type() {
+            return Err(BrokerError::SystemError(
+                "The broker does not support consumer to filter message by SQL92".into(),
+            ));
+        }
+        let codes = (!subscription.matches_all())
+            .then(|| subscription.code_set.iter().map(|c| i64::from(*c)).collect());
+        Ok(PullPlan {
+            topic_sys_flag: topic.topic_sys_flag,
+            group_sys_flag: group.group_sys_flag,
+            codes,
+        })
+    }
+
+    /// The request's own expression (FLAG_SUBSCRIPTION) or the one registered by heartbeat.
+    fn subscription(
+        &self,
+        header: &PullMessageRequestHeader,
+        broadcast_enabled: bool,
+    ) -> Result<SubscriptionData, BrokerError> {
+        if header.sys_flag & pull_sys_flag::SUBSCRIPTION != 0 {
+            let expression = header.subscription.as_deref().unwrap_or("*");
+            let mut sub =
+                SubscriptionData::from_tag_expression(&header.topic, expression, header.sub_version);
+            sub.expression_type = header.expression_type.clone().or(sub.expression_type);
+            return Ok(sub);
+        }
+        let not_exist = || BrokerError::SubscriptionNotExist {
+            group: header.consumer_group.clone(),
+            topic: header.topic.clone(),
+        };
+        let info = self
+            .clients
+            .consumer_group(&header.consumer_group)
+            .ok_or_else(not_exist)?;
+        if info.message_model == MessageModel::Broadcasting && !broadcast_enabled {
+            return Err(BrokerError::NoPermission(format!(
+                "the consumer group[{}] can not consume by broadcast way",
+                header.consumer_group
+            )));
+        }
+        let sub = info.subscriptions.get(&header.topic).cloned().ok_or_else(not_exist)?;
+        if sub.sub_version < header.sub_version {
+            return Err(BrokerError::SubscriptionNotLatest {
+                group: header.consumer_group.clone(),
+                topic: header.topic.clone(),
+            });
+        }
+        Ok(sub)
+    }
+
+    fn read(&self, header: &PullMessageRequestHeader, plan: &PullPlan) -> GetMessageResult {
+        let count = usize::try_from(header.max_msg_nums.max(1))
+            .unwrap_or(1)
+            .min(self.limits.pull_messages_max);
+        let bytes = header
+            .max_msg_bytes
+            .and_then(|b| usize::try_from(b).ok())
+            .filter(|b| *b > 0)
+            .map_or(self.limits.pull_bytes_max, |b| b.min(self.limits.pull_bytes_max));
+        let filter = plan
+            .codes
+            .as_ref()
+            .map(|codes| move |code: i64| codes.contains(&code));
+        self.store.get_messages(
+            &header.topic,
+            header.queue_id,
+            header.queue_offset,
+            (count, bytes),
+            filter.as_ref().map(|f| f as &dyn Fn(i64) -> bool),
+        )
+    }
+
+    fn response(
+        &self,
+        request: &RemotingCommand,
+        plan: &PullPlan,
+        result: GetMessageResult,
+        code: ResponseCode,
+    ) -> RemotingCommand {
+        let header = PullMessageResponseHeader {
+            suggest_which_broker_id: apogee_model::MASTER_ID,
+            next_begin_offset: result.next_begin_offset,
+            min_offset: result.min_offset,
+            max_offset: result.max_offset,
+            offset_delta: None,
+            topic_sys_flag: Some(plan.topic_sys_flag),
+            group_sys_flag: Some(plan.group_sys_flag),
+            forbidden_type: None,
+        };
+        let response = RemotingCommand::response_to(request, code, Some(status_name(result.status).into()))
+            .with_header(&header);
+        if code != ResponseCode::SUCCESS {
+            return response;
+        }
+        // One copy into a single body: the frame carries one contiguous body.
+        let mut body = BytesMut::with_capacity(result.total_bytes());
+        for message in &result.messages {
+            body.extend_from_slice(message);
+        }
+        response.with_body(body.freeze())
+    }
+}
+
+/// §3.2's status → response code table.
+fn response_code(result: &GetMessageResult, requested: i64) -> ResponseCode {
+    use GetMessageStatus as S;
+    match result.status {
+        S::Found => ResponseCode::SUCCESS,
+        S::NoMatchedMessage | S::MessageWasRemoving => ResponseCode::PULL_RETRY_IMMEDIATELY,
+        S::NoMessageInQueue | S::NoMatchedLogicQueue => {
+            if requested == 0 {
+                ResponseCode::PULL_NOT_FOUND
+            } else {
+                ResponseCode::PULL_OFFSET_MOVED
+            }
+        }
+        S::OffsetTooSmall | S::OffsetOverflowBadly => ResponseCode::PULL_OFFSET_MOVED,
+        S::OffsetOverflowOne | S::OffsetFoundNull => ResponseCode::PULL_NOT_FOUND,
+    }
+}
+
+/// Java's `GetMessageStatus` names, sent as the remark.
+fn status_name(status: GetMessageStatus) -> &'static str {
+    use GetMessageStatus as S;
+    match status {
+        S::Found => "FOUND",
+        S::NoMatchedMessage => "NO_MATCHED_MESSAGE",
+        S::MessageWasRemoving => "MESSAGE_WAS_REMOVING",
+        S::OffsetFoundNull => "OFFSET_FOUND_NULL",
+        S::OffsetOverflowBadly => "OFFSET_OVERFLOW_BADLY",
+        S::OffsetOverflowOne => "OFFSET_OVERFLOW_ONE",
+        S::OffsetTooSmall => "OFFSET_TOO_SMALL",
+        S::NoMatchedLogicQueue => "NO_MATCHED_LOGIC_QUEUE",
+        S::NoMessageInQueue => "NO_MESSAGE_IN_QUEUE",
+    }
+}

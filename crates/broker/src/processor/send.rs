@@ -1,0 +1,443 @@
+//! SEND_MESSAGE (10), SEND_MESSAGE_V2 (310), SEND_BATCH_MESSAGE (320): validate, resolve the
+//! topic (auto-creating it from the template), redirect retry messages past their limit to
+//! the DLQ and delay messages to SCHEDULE_TOPIC_XXXX, append, wait for durability when the
+//! flush mode promises it, answer with the full response header (REMOTING.md §3.1).
+
+use std::sync::Arc;
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::time::Duration;
+
+use apogee_model::{Perm, TopicName};
+use apogee_protocol::batch::decode_batch;
+use apogee_protocol::header::message::{
+    SendMessageRequestHeader, SendMessageRequestHeaderV2, SendMessageResponseHeader,
+};
+use apogee_protocol::message_id::{UniqIdGenerator, ms_since_month_start, offset_msg_id};
+use apogee_protocol::record::find_property;
+use apogee_protocol::{RemotingCommand, RequestCode, ResponseCode};
+use apogee_remoting::Connection;
+use apogee_runtime::Clock;
+use apogee_store::dispatch::SCHEDULE_TOPIC;
+use apogee_store::{AppendOutcome, MessageStore, MessageToStore, PutStatus};
+use bytes::Bytes;
+use tokio::sync::{OwnedSemaphorePermit, Semaphore};
+
+use super::{Handler, Identity};
+use crate::BrokerError;
+use crate::config::Limits;
+use crate::manager::subscription_group::SubscriptionGroups;
+use crate::manager::topic_config::{SEND_FORBIDDEN, TopicConfigs};
+use crate::manager::dlq_topic;
+
+/// Java's `MessageConst` limit on the properties string.
+const PROPERTIES_BYTES_MAX: usize = i16::MAX as usize;
+/// Most messages one batch request may carry.
+const BATCH_MESSAGES_MAX: usize = 10_000;
+
+/// Flow control for sends: a bounded number run at once; a send that cannot start within
+/// `waitTimeMillsInSendQueue` is answered SYSTEM_BUSY instead of timing out at the client.
+#[derive(Clone)]
+pub struct SendGate {
+    permits: Arc<Semaphore>,
+    queued: Arc<AtomicUsize>,
+    wait: Duration,
+    page_cache_busy_ms: i64,
+}
+
+impl SendGate {
+    pub fn new(concurrency: usize, wait: Duration, page_cache_busy_ms: i64) -> Self {
+        Self {
+            permits: Arc::new(Semaphore::new(concurrency)),
+            queued: Arc::new(AtomicUsize::new(0)),
+            wait,
+            page_cache_busy_ms,
+        }
+    }
+
+    async fn enter(&self, store: &MessageStore) -> Result<OwnedSemaphorePermit, BrokerError> {
+        let held = store.append_lock_held_ms();
+        if held > self.page_cache_busy_ms {
+            return Err(BrokerError::SystemBusy(format!(
+                "[PCBUSY_CLEAN_QUEUE]broker busy, start flow control for a while, period in queue: {held}ms, size of queue: {}",
+                self.queued.load(Ordering::Relaxed)
+            )));
+        }
+        let queued = self.queued.fetch_add(1, Ordering::Relaxed) + 1;
+        let outcome =
+            tokio::time::timeout(self.wait, Arc::clone(&self.permits).acquire_owned()).await;
+        self.queued.fetch_sub(1, Ordering::Relaxed);
+        match outcome {
+            Ok(Ok(permit)) => Ok(permit),
+            _ => Err(BrokerError::SystemBusy(format!(
+                "[TIMEOUT_CLEAN_QUEUE]broker busy, start flow control for a while, period in queue: {}ms, size of queue: {queued}",
+                self.wait.as_millis()
+            ))),
+        }
+    }
+}
+
+/// The send family.
+pub struct SendProcessor {
+    pub store: Arc<MessageStore>,
+    pub topics: TopicConfigs,
+    pub groups: SubscriptionGroups,
+    pub identity: Identity,
+    pub limits: Arc<Limits>,
+    pub gate: SendGate,
+    pub uniq_ids: Arc<UniqIdGenerator>,
+    pub clock: Arc<dyn Clock>,
+}
+
+impl Handler for SendProcessor {
+    const CODES: &'static [RequestCode] = &[
+        RequestCode::SEND_MESSAGE,
+        RequestCode::SEND_MESSAGE_V2,
+        RequestCode::SEND_BATCH_MESSAGE,
+    ];
+
+    async fn handle(
+        &self,
+        connection: Connection,
+        request: &RemotingCommand,
+    ) -> Result<RemotingCommand, BrokerError> {
+        let code = request.request_code();
+        let header: SendMessageRequestHeader = if code == RequestCode::SEND_MESSAGE {
+            request.header()?
+        } else {
+            request.header::<SendMessageRequestHeaderV2>()?.into()
+        };
+        let mut target = self.resolve(&header)?;
+        let messages = if code == RequestCode::SEND_BATCH_MESSAGE {
+            self.batch_messages(&header, &target, request, &connection)?
+        } else {
+            self.single_message(&header, &mut target, request, &connection)?
+        };
+        let _permit = self.gate.enter(&self.store).await?;
+        let outcome = self.store.append(&messages)?;
+        drop(_permit);
+        let status = self.store.durable(&outcome).await;
+        Ok(self.response(request, &target, &messages, &outcome, status))
+    }
+}
+
+/// Where a send goes after validation.
+struct Target {
+    topic: String,
+    queue_id: i32,
+    /// Queue the client asked for (reported back even when redirected).
+    reported_queue_id: i32,
+}
+
+impl SendProcessor {
+    /// Steps 1–5 of §3.1: permission, name, forbidden topics, auto-creation, queue id.
+    fn resolve(&self, header: &SendMessageRequestHeader) -> Result<Target, BrokerError> {
+        if !self.identity.permission.is_writeable() {
+            return Err(BrokerError::NoPermission(format!(
+                "the broker[{}] sending message is forbidden",
+                self.identity.store_host
+            )));
+        }
+        let name = TopicName::new(&header.topic)
+            .map_err(|e| BrokerError::InvalidParameter(format!("illegal topic: {e}")))?;
+        if SEND_FORBIDDEN.contains(&header.topic.as_str()) {
+            return Err(BrokerError::NoPermission(format!(
+                "Sending message to topic[{}] is forbidden.",
+                header.topic
+            )));
+        }
+        let config = match self.topics.get(name.as_str()) {
+            Some(config) => config,
+            None if name.as_str().starts_with("%RETRY%") => {
+                let group = &name.as_str()["%RETRY%".len()..];
+                let group_config = self.groups.find_or_create(group)?;
+                self.topics.ensure(
+                    name.as_str(),
+                    group_config.retry_queue_nums.max(1),
+                    Perm::READ_WRITE.0,
+                )?
+            }
+            None => self.topics.create_from_template(
+                &name,
+                &header.default_topic,
+                header.default_topic_queue_nums,
+            )?,
+        };
+        if !Perm(config.perm).is_writeable() {
+            return Err(BrokerError::NoPermission(format!(
+                "the topic[{}] sending message is forbidden",
+                header.topic
+            )));
+        }
+        let queues = config.read_queue_nums.max(config.write_queue_nums);
+        let queue_id = if header.queue_id < 0 {
+            i32::try_from(rand_below(u64::try_from(config.write_queue_nums.max(1)).unwrap_or(1)))
+                .unwrap_or(0)
+        } else if header.queue_id >= queues {
+            return Err(BrokerError::InvalidParameter(format!(
+                "request queueId[{}] is illegal, {} Producer: {}",
+                header.queue_id, header.topic, header.producer_group
+            )));
+        } else {
+            header.queue_id
+        };
+        Ok(Target {
+            topic: header.topic.clone(),
+            queue_id,
+            reported_queue_id: queue_id,
+        })
+    }
+
+    fn single_message(
+        &self,
+        header: &SendMessageRequestHeader,
+        target: &mut Target,
+        request: &RemotingCommand,
+        connection: &Connection,
+    ) -> Result<Vec<MessageToStore>, BrokerError> {
+        check_body(&request.body, self.limits.max_message_size)?;
+        let mut props = header.properties.clone().unwrap_or_default();
+        if find_property(&props, "TRAN_MSG") == Some("true") {
+            return Err(BrokerError::NoPermission(format!(
+                "the broker[{}] sending transaction message is forbidden: transactional messages are not supported yet",
+                self.identity.store_host
+            )));
+        }
+        let reconsume_times = header.reconsume_times.unwrap_or(0);
+        if target.topic.starts_with("%RETRY%") {
+            self.divert_to_dlq_if_exhausted(header, reconsume_times, target)?;
+        }
+        self.stamp_properties(&mut props);
+        redirect_delay(&mut props, target, self.store.config().delay_levels_ms.len())?;
+        check_properties(&props)?;
+        Ok(vec![MessageToStore {
+            topic: target.topic.clone(),
+            queue_id: target.queue_id,
+            flag: header.flag,
+            sys_flag: header.sys_flag,
+            born_timestamp: header.born_timestamp,
+            born_host: connection.peer(),
+            store_host: self.identity.store_host,
+            reconsume_times,
+            prepared_transaction_offset: 0,
+            body: request.body.clone(),
+            properties: props,
+        }])
+    }
+
+    /// §3.1 step 6: a retry message past its group's limit goes to `%DLQ%<group>`.
+    fn divert_to_dlq_if_exhausted(
+        &self,
+        header: &SendMessageRequestHeader,
+        reconsume_times: i32,
+        target: &mut Target,
+    ) -> Result<(), BrokerError> {
+        let group = &target.topic["%RETRY%".len()..];
+        let group_config = self.groups.find_or_create(group)?;
+        let max = header
+            .max_reconsume_times
+            .unwrap_or(group_config.retry_max_times);
+        if reconsume_times > max {
+            let dlq = dlq_topic(group);
+            self.topics.ensure(&dlq, 1, Perm::READ_WRITE.0)?;
+            tracing::info!(group, reconsume_times, "retry message exhausted; moved to {dlq}");
+            target.topic = dlq;
+            target.queue_id = 0;
+        }
+        Ok(())
+    }
+
+    fn batch_messages(
+        &self,
+        header: &SendMessageRequestHeader,
+        target: &Target,
+        request: &RemotingCommand,
+        connection: &Connection,
+    ) -> Result<Vec<MessageToStore>, BrokerError> {
+        if target.topic.starts_with("%RETRY%") {
+            return Err(BrokerError::MessageIllegal(
+                "batch request does not support retry group".into(),
+            ));
+        }
+        let entries = decode_batch(&request.body, BATCH_MESSAGES_MAX)
+            .map_err(|e| BrokerError::MessageIllegal(e.to_string()))?;
+        if entries.is_empty() {
+            return Err(BrokerError::MessageIllegal("the batch is empty".into()));
+        }
+        entries
+            .into_iter()
+            .map(|entry| {
+                check_body(&entry.body, self.limits.max_message_size)?;
+                let mut props = entry.properties;
+                if find_property(&props, "DELAY").is_some() {
+                    return Err(BrokerError::MessageIllegal(
+                        "a batch cannot carry delay messages".into(),
+                    ));
+                }
+                self.stamp_properties(&mut props);
+                check_properties(&props)?;
+                Ok(MessageToStore {
+                    topic: target.topic.clone(),
+                    queue_id: target.queue_id,
+                    flag: entry.flag,
+                    sys_flag: header.sys_flag,
+                    born_timestamp: header.born_timestamp,
+                    born_host: connection.peer(),
+                    store_host: self.identity.store_host,
+                    reconsume_times: 0,
+                    prepared_transaction_offset: 0,
+                    body: entry.body,
+                    properties: props,
+                })
+            })
+            .collect()
+    }
+
+    /// §3.1 step 7: a missing `UNIQ_KEY` is generated; `CLUSTER` is added.
+    fn stamp_properties(&self, props: &mut String) {
+        if find_property(props, "UNIQ_KEY").is_none() {
+            let id = self
+                .uniq_ids
+                .next(ms_since_month_start(self.clock.now_ms()));
+            push_property(props, "UNIQ_KEY", &id);
+        }
+        if find_property(props, "CLUSTER").is_none() {
+            push_property(props, "CLUSTER", &self.identity.cluster);
+        }
+    }
+
+    fn response(
+        &self,
+        request: &RemotingCommand,
+        target: &Target,
+        messages: &[MessageToStore],
+        outcome: &AppendOutcome,
+        status: PutStatus,
+    ) -> RemotingCommand {
+        let msg_id = outcome
+            .records
+            .iter()
+            .map(|(offset, _)| offset_msg_id(self.identity.store_host, *offset))
+            .collect::<Vec<_>>()
+            .join(",");
+        let transaction_id = messages
+            .first()
+            .and_then(|m| find_property(&m.properties, "UNIQ_KEY"))
+            .map(str::to_owned);
+        let code = match status {
+            PutStatus::Ok => ResponseCode::SUCCESS,
+            PutStatus::FlushDiskTimeout => ResponseCode::FLUSH_DISK_TIMEOUT,
+        };
+        let mut response = RemotingCommand::response_to(request, code, None).with_header(
+            &SendMessageResponseHeader {
+                msg_id,
+                queue_id: target.reported_queue_id,
+                queue_offset: outcome.queue_offset,
+                transaction_id,
+                batch_uniq_id: None,
+                recall_handle: None,
+            },
+        );
+        response
+            .ext_fields
+            .insert("MSG_REGION".into(), self.limits.region_id.clone());
+        response
+            .ext_fields
+            .insert("TRACE_ON".into(), self.limits.trace_on.to_string());
+        response
+    }
+}
+
+/// §6.7: a `DELAY` level > 0 parks the message on SCHEDULE_TOPIC_XXXX (queue = level − 1)
+/// with its real destination in `REAL_TOPIC` / `REAL_QID`.
+fn redirect_delay(props: &mut String, target: &mut Target, levels: usize) -> Result<(), BrokerError> {
+    let level = find_property(props, "DELAY").and_then(|l| l.trim().parse::<i64>().ok());
+    match level {
+        Some(level) if level > 0 => {
+            let level = usize::try_from(level).unwrap_or(levels).min(levels).max(1);
+            push_property(props, "REAL_TOPIC", &target.topic);
+            push_property(props, "REAL_QID", &target.queue_id.to_string());
+            target.topic = SCHEDULE_TOPIC.to_owned();
+            target.queue_id = i32::try_from(level - 1).unwrap_or(0);
+            Ok(())
+        }
+        _ if ["TIMER_DELIVER_MS", "TIMER_DELAY_MS", "TIMER_DELAY_SEC"]
+            .iter()
+            .any(|k| find_property(props, k).is_some()) =>
+        {
+            Err(BrokerError::SystemError(
+                "accurate timer message is not enabled, timerWheelEnable is false".into(),
+            ))
+        }
+        _ => Ok(()),
+    }
+}
+
+/// Appends `key 0x01 value 0x02`, adding the separator a Java 5.x string may lack.
+pub(crate) fn push_property(props: &mut String, key: &str, value: &str) {
+    if !props.is_empty() && !props.ends_with('\u{2}') {
+        props.push('\u{2}');
+    }
+    props.push_str(key);
+    props.push('\u{1}');
+    props.push_str(value);
+    props.push('\u{2}');
+}
+
+fn check_body(body: &Bytes, max: usize) -> Result<(), BrokerError> {
+    if body.len() > max {
+        return Err(BrokerError::MessageIllegal(format!(
+            "the message body size over max value, MAX: {max}, actual: {}",
+            body.len()
+        )));
+    }
+    Ok(())
+}
+
+fn check_properties(props: &str) -> Result<(), BrokerError> {
+    if props.len() > PROPERTIES_BYTES_MAX {
+        return Err(BrokerError::MessageIllegal(format!(
+            "the message properties length is too long, max: {PROPERTIES_BYTES_MAX}, actual: {}",
+            props.len()
+        )));
+    }
+    Ok(())
+}
+
+/// A number in `0..n` without a dependency: the low bits of a hashed clock reading are
+/// enough to spread queue picks.
+fn rand_below(n: u64) -> u64 {
+    use std::hash::{BuildHasher, Hasher};
+    let mut hasher = std::collections::hash_map::RandomState::new().build_hasher();
+    hasher.write_u128(
+        std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .map_or(0, |d| d.as_nanos()),
+    );
+    hasher.finish() % n.max(1)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn given_delay_property_should_redirect_to_the_level_queue_with_real_topic() {
+        let mut props = "DELAY\u{1}2".to_owned();
+        let mut target = Target {
+            topic: "T".into(),
+            queue_id: 3,
+            reported_queue_id: 3,
+        };
+        redirect_delay(&mut props, &mut target, 18).unwrap();
+        assert_eq!((target.topic.as_str(), target.queue_id), (SCHEDULE_TOPIC, 1));
+        assert_eq!(find_property(&props, "REAL_TOPIC"), Some("T"));
+        assert_eq!(find_property(&props, "REAL_QID"), Some("3"));
+        assert_eq!(find_property(&props, "DELAY"), Some("2"));
+
+        let mut props = "DELAY\u{1}99\u{2}".to_owned();
+        redirect_delay(&mut props, &mut target, 18).unwrap();
+        assert_eq!(target.queue_id, 17, "levels clamp to the last");
+        let mut timer = "TIMER_DELAY_SEC\u{1}5\u{2}".to_owned();
+        assert!(redirect_delay(&mut timer, &mut target, 18).is_err());
+    }
+}

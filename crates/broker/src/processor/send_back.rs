@@ -1,0 +1,104 @@
+//! CONSUMER_SEND_MSG_BACK (36, REMOTING.md §3.6): a message a consumer failed goes back to
+//! `%RETRY%<group>` with delay level `3 + reconsumeTimes` (or the one asked for), or to
+//! `%DLQ%<group>` once it has been retried `maxReconsumeTimes` times.
+
+use std::sync::Arc;
+
+use apogee_model::Perm;
+use apogee_protocol::header::consumer::ConsumerSendMsgBackRequestHeader;
+use apogee_protocol::record::{find_property, parse_properties, encode_properties};
+use apogee_protocol::{RemotingCommand, RequestCode};
+use apogee_remoting::Connection;
+use apogee_store::dispatch::SCHEDULE_TOPIC;
+use apogee_store::{MessageStore, MessageToStore, PutStatus};
+
+use super::{Handler, Identity, success};
+use crate::BrokerError;
+use crate::manager::subscription_group::SubscriptionGroups;
+use crate::manager::topic_config::TopicConfigs;
+use crate::manager::{dlq_topic, retry_topic};
+
+/// The send-back family.
+pub struct SendBackProcessor {
+    pub store: Arc<MessageStore>,
+    pub topics: TopicConfigs,
+    pub groups: SubscriptionGroups,
+    pub identity: Identity,
+}
+
+impl Handler for SendBackProcessor {
+    const CODES: &'static [RequestCode] = &[RequestCode::CONSUMER_SEND_MSG_BACK];
+
+    async fn handle(
+        &self,
+        connection: Connection,
+        request: &RemotingCommand,
+    ) -> Result<RemotingCommand, BrokerError> {
+        let h: ConsumerSendMsgBackRequestHeader = request.header()?;
+        let group = self
+            .groups
+            .get(&h.group)
+            .ok_or_else(|| BrokerError::GroupNotExist(h.group.clone()))?;
+        if group.retry_queue_nums <= 0 {
+            return Ok(success(request));
+        }
+        let original = self.store.record_at(h.offset).ok_or_else(|| {
+            BrokerError::SystemError(format!("look message by offset failed, {}", h.offset))
+        })?;
+        let mut props = parse_properties(std::str::from_utf8(&original.properties).unwrap_or(""));
+        let original_topic = original.topic_str().to_owned();
+        props
+            .entry("RETRY_TOPIC".into())
+            .or_insert_with(|| original_topic.clone());
+        let original_id = find_property(
+            std::str::from_utf8(&original.properties).unwrap_or(""),
+            "UNIQ_KEY",
+        )
+        .map(str::to_owned)
+        .or(h.origin_msg_id.clone())
+        .unwrap_or_default();
+        props.entry("ORIGIN_MESSAGE_ID".into()).or_insert(original_id);
+        let max = h.max_reconsume_times.unwrap_or(group.retry_max_times);
+        let (mut topic, mut queue_id, delay) =
+            if original.reconsume_times >= max || h.delay_level < 0 {
+                let dlq = dlq_topic(&h.group);
+                self.topics.ensure(&dlq, 1, Perm::READ_WRITE.0)?;
+                (dlq, 0, 0)
+            } else {
+                let retry = retry_topic(&h.group);
+                let config = self.topics.ensure(&retry, group.retry_queue_nums, Perm::READ_WRITE.0)?;
+                let queue = i32::try_from(original.queue_offset.unsigned_abs() % u64::try_from(config.write_queue_nums.max(1)).unwrap_or(1)).unwrap_or(0);
+                let level = if h.delay_level == 0 { 3 + original.reconsume_times } else { h.delay_level };
+                (retry, queue, level)
+            };
+        props.remove("DELAY");
+        if delay > 0 {
+            let levels = i32::try_from(self.store.config().delay_levels_ms.len()).unwrap_or(18);
+            let level = delay.min(levels);
+            props.insert("DELAY".into(), level.to_string());
+            props.insert("REAL_TOPIC".into(), topic.clone());
+            props.insert("REAL_QID".into(), queue_id.to_string());
+            topic = SCHEDULE_TOPIC.to_owned();
+            queue_id = level - 1;
+        }
+        let message = MessageToStore {
+            topic,
+            queue_id,
+            flag: original.flag,
+            sys_flag: original.sys_flag,
+            born_timestamp: original.born_timestamp,
+            born_host: original.born_host,
+            store_host: self.identity.store_host,
+            reconsume_times: original.reconsume_times + 1,
+            prepared_transaction_offset: 0,
+            body: original.body.clone(),
+            properties: encode_properties(&props),
+        };
+        let _ = connection;
+        let outcome = self.store.append(std::slice::from_ref(&message))?;
+        match self.store.durable(&outcome).await {
+            PutStatus::Ok => Ok(success(request)),
+            PutStatus::FlushDiskTimeout => Err(BrokerError::SystemError("FLUSH_DISK_TIMEOUT".into())),
+        }
+    }
+}

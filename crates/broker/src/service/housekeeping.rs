@@ -1,0 +1,54 @@
+//! Periodic upkeep: drop clients silent for `channelExpiredTimeout` (closing their
+//! connections and telling their groups), and write consumer offsets to disk.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use apogee_runtime::{Clock, Shutdown};
+
+use crate::manager::client_registry::ClientRegistry;
+use crate::manager::consumer_offset::ConsumerOffsets;
+use crate::manager::subscription_group::SubscriptionGroups;
+use crate::processor::notify_ids_changed;
+
+/// What the upkeep loop touches.
+pub struct Housekeeping {
+    pub clients: ClientRegistry,
+    pub groups: SubscriptionGroups,
+    pub offsets: ConsumerOffsets,
+    pub clock: Arc<dyn Clock>,
+    pub channel_expired: Duration,
+    pub flush_interval: Duration,
+}
+
+impl Housekeeping {
+    pub async fn run(self, shutdown: Shutdown) {
+        let mut ticker = tokio::time::interval(self.flush_interval.min(Duration::from_secs(10)));
+        ticker.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+        loop {
+            tokio::select! {
+                _ = ticker.tick() => {}
+                () = shutdown.wait() => break,
+            }
+            self.expire_clients();
+            if let Err(e) = self.offsets.persist() {
+                tracing::warn!(error = %e, "cannot write consumerOffset.json");
+            }
+        }
+        if let Err(e) = self.offsets.persist() {
+            tracing::warn!(error = %e, "cannot write consumerOffset.json at shutdown");
+        }
+    }
+
+    fn expire_clients(&self) {
+        let timeout = i64::try_from(self.channel_expired.as_millis()).unwrap_or(i64::MAX);
+        let (changed, dropped) = self.clients.expire(self.clock.now_ms(), timeout);
+        for connection in dropped {
+            tracing::info!(peer = %connection.peer(), "client channel expired; closing");
+            connection.close();
+        }
+        for group in changed {
+            notify_ids_changed(&self.clients, &self.groups, &group);
+        }
+    }
+}

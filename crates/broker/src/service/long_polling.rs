@@ -1,0 +1,52 @@
+//! Long polling: a pull that finds nothing waits on its queue's [`Notify`], which the store's
+//! reput thread pokes after dispatching a message to that queue. The waiter is armed before
+//! the read it follows, so a message that lands between the read and the wait still wakes it.
+//!
+//! ```text
+//! reput thread ─ dispatch(topic, queue) ─► PullWaiters::arrived ─► Notify::notify_waiters
+//!                                                                        │
+//! pull processor: arm ─► read ─► nothing? ─► wait(until wake or deadline) ┘─► read again
+//! ```
+
+use std::collections::HashMap;
+use std::sync::{Arc, PoisonError, RwLock};
+
+use tokio::sync::Notify;
+
+/// Per-queue wake-ups for suspended pulls.
+#[derive(Clone, Default)]
+pub struct PullWaiters {
+    queues: Arc<RwLock<HashMap<String, HashMap<i32, Arc<Notify>>>>>,
+}
+
+impl PullWaiters {
+    /// The queue's notifier, created on first use (one per queue ever pulled).
+    pub fn notifier(&self, topic: &str, queue_id: i32) -> Arc<Notify> {
+        if let Some(found) = self
+            .queues
+            .read()
+            .unwrap_or_else(PoisonError::into_inner)
+            .get(topic)
+            .and_then(|q| q.get(&queue_id))
+        {
+            return Arc::clone(found);
+        }
+        let mut queues = self.queues.write().unwrap_or_else(PoisonError::into_inner);
+        Arc::clone(
+            queues
+                .entry(topic.to_owned())
+                .or_default()
+                .entry(queue_id)
+                .or_default(),
+        )
+    }
+
+    /// Wakes every pull waiting on the queue. Called on the reput thread for each message;
+    /// a read lock and no allocation.
+    pub fn arrived(&self, topic: &str, queue_id: i32) {
+        let queues = self.queues.read().unwrap_or_else(PoisonError::into_inner);
+        if let Some(notify) = queues.get(topic).and_then(|q| q.get(&queue_id)) {
+            notify.notify_waiters();
+        }
+    }
+}

@@ -1,0 +1,7 @@
+//! Background work: long-polling wake-ups, NameServer registration, delay-level delivery,
+//! and housekeeping (client expiry, offset persistence).
+
+pub mod housekeeping;
+pub mod long_polling;
+pub mod register;
+pub mod schedule;

@@ -1,0 +1,180 @@
+//! `apogee broker` and `apogee standalone`. Both read the same config file: TOML (every key
+//! in config/broker.toml) or a Java `broker.conf` (properties), picked by the file name.
+
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+
+use anyhow::Context;
+use apogee_broker::config::import_java_properties;
+use apogee_broker::{Broker, BrokerConfig, RawBrokerConfig};
+use apogee_namesrv::{Namesrv, NamesrvConfig, RawNamesrvConfig};
+use apogee_runtime::config::{Layers, load_layered};
+use apogee_runtime::{Shutdown, SystemClock};
+use clap::Args;
+
+#[derive(Args)]
+pub struct BrokerArgs {
+    /// Config file: TOML (`*.toml`, every key in config/broker.toml; print it with
+    /// --print-default-config) or a Java broker.conf (any other name). Keys can also be set
+    /// with environment variables APOGEE_BROKER__<KEY>, e.g. APOGEE_BROKER__LISTEN_PORT=10921.
+    #[arg(short = 'c', long = "config", value_name = "FILE")]
+    config: Option<PathBuf>,
+    /// NameServer addresses, ';' separated [default: 127.0.0.1:9876].
+    #[arg(short = 'n', long = "namesrv-addr", value_name = "ADDRS")]
+    namesrv_addr: Option<String>,
+    /// Port clients connect to [default: 10911].
+    #[arg(short = 'p', long = "listen-port", value_name = "PORT")]
+    listen_port: Option<u16>,
+    /// Store root (commitlog, consumequeue, index, config) [default: ./apogee-data/store].
+    #[arg(long = "store-dir", value_name = "DIR")]
+    store_dir: Option<PathBuf>,
+    /// Set any config key, e.g. --set flush_disk_type=SYNC_FLUSH (repeatable; wins over file and env).
+    #[arg(long = "set", value_name = "KEY=VALUE", value_parser = crate::parse_key_value)]
+    set: Vec<(String, String)>,
+    /// Print the annotated default config file and exit.
+    #[arg(long = "print-default-config")]
+    print_default_config: bool,
+}
+
+#[derive(Args)]
+pub struct StandaloneArgs {
+    #[command(flatten)]
+    broker: BrokerArgs,
+    /// Root of all data: the broker's store goes in <DIR>/store, the NameServer's files in
+    /// <DIR>/namesrv [default: ./apogee-data].
+    #[arg(long = "data-dir", value_name = "DIR", default_value = "./apogee-data")]
+    data_dir: PathBuf,
+    /// NameServer port [default: 9876].
+    #[arg(long = "namesrv-port", value_name = "PORT", default_value_t = 9876)]
+    namesrv_port: u16,
+}
+
+fn quoted(path: &Path) -> String {
+    format!("{:?}", path.display().to_string())
+}
+
+fn load_broker_config(args: &BrokerArgs, mut overrides: Vec<(String, String)>) -> anyhow::Result<BrokerConfig> {
+    if let Some(addr) = &args.namesrv_addr {
+        overrides.push(("namesrv_addr".into(), format!("{addr:?}")));
+    }
+    if let Some(port) = args.listen_port {
+        overrides.push(("listen_port".into(), port.to_string()));
+    }
+    if let Some(dir) = &args.store_dir {
+        overrides.push(("store_path_root_dir".into(), quoted(dir)));
+    }
+    overrides.extend(args.set.iter().cloned());
+    let is_toml = args
+        .config
+        .as_deref()
+        .is_some_and(|p| p.extension().is_some_and(|e| e == "toml"));
+    let base = match args.config.as_deref() {
+        Some(path) if !is_toml => {
+            let text = std::fs::read_to_string(path)
+                .with_context(|| format!("reading {}", path.display()))?;
+            let import = import_java_properties(&text)?;
+            if !import.ignored.is_empty() {
+                eprintln!(
+                    "note: {} keys of {} are not used by Apogee: {}",
+                    import.ignored.len(),
+                    path.display(),
+                    import.ignored.join(", ")
+                );
+            }
+            Some(import.table)
+        }
+        _ => None,
+    };
+    let layers = Layers {
+        file: args.config.as_deref().filter(|_| is_toml),
+        base,
+        env_prefix: Some("APOGEE_BROKER"),
+        env: None,
+        overrides,
+    };
+    let raw: RawBrokerConfig = load_layered(&layers).context("loading broker configuration")?;
+    BrokerConfig::try_from(raw).context("validating broker configuration")
+}
+
+fn runtime() -> anyhow::Result<tokio::runtime::Runtime> {
+    tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+        .context("starting the async runtime")
+}
+
+pub fn broker(args: BrokerArgs) -> anyhow::Result<()> {
+    if args.print_default_config {
+        print!("{}", apogee_broker::config::DEFAULT_CONFIG_TOML);
+        return Ok(());
+    }
+    let config = load_broker_config(&args, Vec::new())?;
+    apogee_runtime::init_tracing();
+    runtime()?.block_on(async move {
+        let shutdown = Shutdown::new();
+        shutdown.trigger_on_signals();
+        let broker = Broker::start(config, shutdown, Arc::new(SystemClock), apogee_broker::processor::allow_all())
+            .await
+            .context("starting the broker")?;
+        println!(
+            "Apogee broker listening on {} (clients use {}; Ctrl-C to stop)",
+            broker.local_addr(),
+            broker.advertised_addr()
+        );
+        broker.wait().await;
+        Ok(())
+    })
+}
+
+pub fn standalone(args: StandaloneArgs) -> anyhow::Result<()> {
+    if args.broker.print_default_config {
+        print!("{}", apogee_broker::config::DEFAULT_CONFIG_TOML);
+        return Ok(());
+    }
+    let namesrv_raw = RawNamesrvConfig {
+        listen_port: args.namesrv_port,
+        data_dir: args.data_dir.join("namesrv"),
+        ..RawNamesrvConfig::default()
+    };
+    let namesrv_config = NamesrvConfig::try_from(namesrv_raw).context("NameServer configuration")?;
+    let mut overrides = Vec::new();
+    if args.broker.namesrv_addr.is_none() {
+        let local = format!("\"127.0.0.1:{}\"", args.namesrv_port);
+        overrides.push(("namesrv_addr".to_owned(), local));
+    }
+    if args.broker.store_dir.is_none() && !config_sets_store(&args.broker) {
+        overrides.push(("store_path_root_dir".into(), quoted(&args.data_dir.join("store"))));
+    }
+    let broker_config = load_broker_config(&args.broker, overrides)?;
+    apogee_runtime::init_tracing();
+    runtime()?.block_on(async move {
+        let shutdown = Shutdown::new();
+        shutdown.trigger_on_signals();
+        let clock = Arc::new(SystemClock);
+        let namesrv = Namesrv::start(namesrv_config, shutdown.clone(), clock.clone())
+            .await
+            .context("starting the NameServer")?;
+        let broker = Broker::start(broker_config, shutdown, clock, apogee_broker::processor::allow_all())
+            .await
+            .context("starting the broker")?;
+        println!("Apogee NameServer listening on {}", namesrv.local_addr());
+        println!("Apogee broker listening on {}", broker.local_addr());
+        println!(
+            "Point clients at namesrvAddr=127.0.0.1:{} (the broker is reachable as {}). Data in {}. Ctrl-C to stop.",
+            namesrv.local_addr().port(),
+            broker.advertised_addr(),
+            args.data_dir.display()
+        );
+        broker.wait().await;
+        namesrv.wait().await;
+        Ok(())
+    })
+}
+
+/// Whether the config file itself names a store directory (then --data-dir does not move it).
+fn config_sets_store(args: &BrokerArgs) -> bool {
+    args.config.as_deref().is_some_and(|p| {
+        std::fs::read_to_string(p)
+            .is_ok_and(|t| t.contains("storePathRootDir") || t.contains("store_path_root_dir"))
+    })
+}
