@@ -124,7 +124,10 @@ const JAVA_KEYS: &[(&str, &str)] = &[
     ("deleteWhen", "delete_when"),
     ("diskMaxUsedSpaceRatio", "disk_max_used_space_ratio"),
     ("autoCreateTopicEnable", "auto_create_topic_enable"),
-    ("autoCreateSubscriptionGroup", "auto_create_subscription_group"),
+    (
+        "autoCreateSubscriptionGroup",
+        "auto_create_subscription_group",
+    ),
     ("defaultTopicQueueNums", "default_topic_queue_nums"),
     ("maxMessageSize", "max_message_size"),
     ("messageDelayLevel", "message_delay_level"),
@@ -135,13 +138,25 @@ const JAVA_KEYS: &[(&str, &str)] = &[
     ("maxTransferBytesOnMessageInMemory", "pull_bytes_max"),
     ("channelExpiredTimeout", "channel_expired_timeout_ms"),
     ("registerNameServerPeriod", "register_name_server_period_ms"),
-    ("brokerNotActiveTimeoutMillis", "broker_heartbeat_timeout_ms"),
+    (
+        "brokerNotActiveTimeoutMillis",
+        "broker_heartbeat_timeout_ms",
+    ),
     ("waitTimeMillsInSendQueue", "wait_time_ms_in_send_queue"),
-    ("osPageCacheBusyTimeOutMills", "os_page_cache_busy_timeout_ms"),
-    ("flushConsumerOffsetInterval", "flush_consumer_offset_interval_ms"),
+    (
+        "osPageCacheBusyTimeOutMills",
+        "os_page_cache_busy_timeout_ms",
+    ),
+    (
+        "flushConsumerOffsetInterval",
+        "flush_consumer_offset_interval_ms",
+    ),
     ("regionId", "region_id"),
     ("traceOn", "trace_on"),
-    ("serverChannelMaxIdleTimeSeconds", "channel_idle_timeout_secs"),
+    (
+        "serverChannelMaxIdleTimeSeconds",
+        "channel_idle_timeout_secs",
+    ),
 ];
 
 /// A Java `broker.conf` turned into the TOML table the loader takes.
@@ -232,26 +247,42 @@ impl TryFrom<RawBrokerConfig> for BrokerConfig {
                         .into(),
                 ));
             }
-            other => return Err(bad(format!("broker_role `{other}`: expected ASYNC_MASTER or SYNC_MASTER"))),
+            other => {
+                return Err(bad(format!(
+                    "broker_role `{other}`: expected ASYNC_MASTER or SYNC_MASTER"
+                )));
+            }
         }
         if raw.broker_id != 0 {
-            return Err(bad("broker_id must be 0 (a master) until replication lands".into()));
+            return Err(bad(
+                "broker_id must be 0 (a master) until replication lands".into(),
+            ));
         }
         let flush = match raw.flush_disk_type.as_str() {
             "ASYNC_FLUSH" => FlushMode::java_async_default(),
             "SYNC_FLUSH" => FlushMode::Sync {
                 timeout: Duration::from_millis(raw.sync_flush_timeout_ms.max(1)),
             },
-            other => return Err(bad(format!("flush_disk_type `{other}`: expected ASYNC_FLUSH or SYNC_FLUSH"))),
+            other => {
+                return Err(bad(format!(
+                    "flush_disk_type `{other}`: expected ASYNC_FLUSH or SYNC_FLUSH"
+                )));
+            }
         };
         let broker_ip = resolve_broker_ip(&raw.broker_ip1)?;
         let limits = Limits::from_raw(&raw)?;
         let store = store_config(&raw, flush)?;
         let perm = Perm(raw.broker_permission);
         if raw.broker_permission & !Perm::READ_WRITE.0 != 0 {
-            return Err(bad(format!("broker_permission {} is not a combination of 2 (write) and 4 (read)", raw.broker_permission)));
+            return Err(bad(format!(
+                "broker_permission {} is not a combination of 2 (write) and 4 (read)",
+                raw.broker_permission
+            )));
         }
-        if raw.frame_bytes_max < 1024 || raw.in_flight_requests_per_connection == 0 || raw.channel_idle_timeout_secs == 0 {
+        if raw.frame_bytes_max < 1024
+            || raw.in_flight_requests_per_connection == 0
+            || raw.channel_idle_timeout_secs == 0
+        {
             return Err(bad("frame_bytes_max must be >= 1024, in_flight_requests_per_connection and channel_idle_timeout_secs > 0".into()));
         }
         let transport = apogee_remoting::TransportConfig {
@@ -289,13 +320,19 @@ impl TryFrom<RawBrokerConfig> for BrokerConfig {
 impl Limits {
     fn from_raw(raw: &RawBrokerConfig) -> Result<Self, BrokerError> {
         if raw.default_topic_queue_nums < 1 || raw.default_topic_queue_nums > 1024 {
-            return Err(BrokerError::Config("default_topic_queue_nums must be within 1..=1024".into()));
+            return Err(BrokerError::Config(
+                "default_topic_queue_nums must be within 1..=1024".into(),
+            ));
         }
         if raw.max_message_size == 0 || raw.max_message_size > 64 * 1024 * 1024 {
-            return Err(BrokerError::Config("max_message_size must be within 1 byte..64 MiB".into()));
+            return Err(BrokerError::Config(
+                "max_message_size must be within 1 byte..64 MiB".into(),
+            ));
         }
         if raw.pull_messages_max == 0 || raw.pull_bytes_max == 0 || raw.send_concurrency == 0 {
-            return Err(BrokerError::Config("pull_messages_max, pull_bytes_max and send_concurrency must be > 0".into()));
+            return Err(BrokerError::Config(
+                "pull_messages_max, pull_bytes_max and send_concurrency must be > 0".into(),
+            ));
         }
         Ok(Self {
             auto_create_topic: raw.auto_create_topic_enable,
@@ -307,12 +344,17 @@ impl Limits {
             pull_messages_max: raw.pull_messages_max,
             pull_bytes_max: raw.pull_bytes_max,
             channel_expired: Duration::from_millis(raw.channel_expired_timeout_ms.max(1000)),
-            register_period: Duration::from_millis(raw.register_name_server_period_ms.clamp(10_000, 60_000)),
+            register_period: Duration::from_millis(
+                raw.register_name_server_period_ms.clamp(10_000, 60_000),
+            ),
             heartbeat_timeout_ms: raw.broker_heartbeat_timeout_ms,
             send_concurrency: raw.send_concurrency,
             wait_in_send_queue: Duration::from_millis(raw.wait_time_ms_in_send_queue.max(1)),
-            page_cache_busy_ms: i64::try_from(raw.os_page_cache_busy_timeout_ms).unwrap_or(i64::MAX),
-            flush_offsets_interval: Duration::from_millis(raw.flush_consumer_offset_interval_ms.max(100)),
+            page_cache_busy_ms: i64::try_from(raw.os_page_cache_busy_timeout_ms)
+                .unwrap_or(i64::MAX),
+            flush_offsets_interval: Duration::from_millis(
+                raw.flush_consumer_offset_interval_ms.max(100),
+            ),
             region_id: raw.region_id.clone(),
             trace_on: raw.trace_on,
         })
@@ -327,11 +369,14 @@ fn store_config(raw: &RawBrokerConfig, flush: FlushMode) -> Result<StoreConfig, 
     store.delay_levels_ms = parse_delay_levels(&raw.message_delay_level)
         .map_err(|e| bad(format!("message_delay_level: {e}")))?;
     if !(10..=95).contains(&raw.disk_max_used_space_ratio) {
-        return Err(bad("disk_max_used_space_ratio must be within 10..=95".into()));
+        return Err(bad(
+            "disk_max_used_space_ratio must be within 10..=95".into()
+        ));
     }
     store.retention = RetentionConfig {
         file_reserved_hours: raw.file_reserved_time,
-        delete_when_hours: parse_delete_when(&raw.delete_when).map_err(|e| bad(format!("delete_when: {e}")))?,
+        delete_when_hours: parse_delete_when(&raw.delete_when)
+            .map_err(|e| bad(format!("delete_when: {e}")))?,
         clean_ratio: f64::from(raw.disk_max_used_space_ratio) / 100.0,
         ..RetentionConfig::default()
     };
@@ -368,7 +413,10 @@ mod tests {
         let text = DEFAULT_CONFIG_TOML;
         let table = toml::Table::try_from(RawBrokerConfig::default()).unwrap();
         for key in table.keys() {
-            assert!(text.contains(&format!("\n{key} = ")), "{key} missing from config/broker.toml");
+            assert!(
+                text.contains(&format!("\n{key} = ")),
+                "{key} missing from config/broker.toml"
+            );
         }
     }
 
@@ -380,11 +428,12 @@ mod tests {
                     storePathCommitLog=/x/commitlog\n";
         let import = import_java_properties(text).unwrap();
         assert_eq!(import.ignored, vec!["storePathCommitLog".to_string()]);
-        let raw: RawBrokerConfig = apogee_runtime::config::load_layered(&apogee_runtime::config::Layers {
-            base: Some(import.table),
-            ..Default::default()
-        })
-        .unwrap();
+        let raw: RawBrokerConfig =
+            apogee_runtime::config::load_layered(&apogee_runtime::config::Layers {
+                base: Some(import.table),
+                ..Default::default()
+            })
+            .unwrap();
         let config = BrokerConfig::try_from(raw).unwrap();
         assert_eq!(config.cluster.as_str(), "C1");
         assert_eq!(config.broker_name.as_str(), "broker-b");
@@ -404,7 +453,7 @@ mod tests {
             ("flush_disk_type", "SOMETIMES"),
             ("message_delay_level", "1x"),
             ("broker_ip1", "not-an-ip"),
-            ("broker_name", "bad name"),
+            ("broker_name", "  "),
         ] {
             let mut table = toml::Table::try_from(RawBrokerConfig::default()).unwrap();
             table.insert(key.into(), toml::Value::String(value.into()));

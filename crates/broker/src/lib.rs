@@ -55,10 +55,15 @@ pub struct Broker {
 
 /// Runs a broker until `shutdown` fires.
 pub async fn run(config: BrokerConfig, shutdown: Shutdown) -> Result<(), BrokerError> {
-    Broker::start(config, shutdown, Arc::new(SystemClock), processor::allow_all())
-        .await?
-        .wait()
-        .await;
+    Broker::start(
+        config,
+        shutdown,
+        Arc::new(SystemClock),
+        processor::allow_all(),
+    )
+    .await?
+    .wait()
+    .await;
     Ok(())
 }
 
@@ -97,7 +102,11 @@ impl Broker {
         .map_err(|e| BrokerError::SystemError(format!("store open panicked: {e}")))??;
         let store = Arc::new(store);
         let managers = load_managers(&config, &clock)?;
-        create_system_topics(&config, &managers.topics, store.config().delay_levels_ms.len())?;
+        create_system_topics(
+            &config,
+            &managers.topics,
+            store.config().delay_levels_ms.len(),
+        )?;
         let waiters = managers.waiters.clone();
         store.add_arrival_listener(Arc::new(move |d| waiters.arrived(&d.topic, d.queue_id)));
         let identity = Identity {
@@ -124,7 +133,14 @@ impl Broker {
             period: config.limits.register_period,
             topics: managers.topics.clone(),
         };
-        let tasks = spawn_services(&config, &managers, &schedule, &registration, &clock, &shutdown);
+        let tasks = spawn_services(
+            &config,
+            &managers,
+            &schedule,
+            &registration,
+            &clock,
+            &shutdown,
+        );
         tracing::info!(%advertised, cluster = %config.cluster, broker = %config.broker_name, "broker started");
         Ok(Self {
             server,
@@ -192,10 +208,18 @@ fn load_managers(config: &BrokerConfig, clock: &Arc<dyn Clock>) -> Result<Manage
 }
 
 /// The topics every broker has (`TopicConfigManager` constructor).
-fn create_system_topics(config: &BrokerConfig, topics: &TopicConfigs, levels: usize) -> Result<(), BrokerError> {
+fn create_system_topics(
+    config: &BrokerConfig,
+    topics: &TopicConfigs,
+    levels: usize,
+) -> Result<(), BrokerError> {
     let rw = Perm::READ_WRITE.0;
     if config.limits.auto_create_topic {
-        topics.ensure(TBW102, config.limits.default_topic_queue_nums, rw | Perm::INHERIT)?;
+        topics.ensure(
+            TBW102,
+            config.limits.default_topic_queue_nums,
+            rw | Perm::INHERIT,
+        )?;
     }
     topics.ensure(SCHEDULE_TOPIC, i32::try_from(levels).unwrap_or(18), rw)?;
     topics.ensure("SELF_TEST_TOPIC", 1, rw)?;
@@ -232,7 +256,11 @@ fn build_dispatcher(
                 limits.wait_in_send_queue,
                 limits.page_cache_busy_ms,
             ),
-            uniq_ids: Arc::new(UniqIdGenerator::new(ip, std::process::id(), i32::try_from(clock.now_ms() & 0x7FFF_FFFF).unwrap_or(0))),
+            uniq_ids: Arc::new(UniqIdGenerator::new(
+                ip,
+                std::process::id(),
+                i32::try_from(clock.now_ms() & 0x7FFF_FFFF).unwrap_or(0),
+            )),
             clock: Arc::clone(clock),
         },
         auth,
@@ -281,7 +309,13 @@ fn build_dispatcher(
         },
         auth,
     );
-    processor::register(&mut dispatcher, processor::QueryProcessor { store: Arc::clone(store) }, auth);
+    processor::register(
+        &mut dispatcher,
+        processor::QueryProcessor {
+            store: Arc::clone(store),
+        },
+        auth,
+    );
     let (clients, groups) = (m.clients.clone(), m.groups.clone());
     dispatcher.on_close(move |connection| {
         for group in clients.remove_connection(connection.id()) {
@@ -309,7 +343,9 @@ fn spawn_services(
     };
     vec![
         tokio::spawn(housekeeping.run(shutdown.clone())),
-        tokio::spawn(Arc::clone(schedule).run(shutdown.clone(), config.limits.flush_offsets_interval)),
+        tokio::spawn(
+            Arc::clone(schedule).run(shutdown.clone(), config.limits.flush_offsets_interval),
+        ),
         tokio::spawn(registration.clone().run(shutdown.clone())),
     ]
 }

@@ -53,7 +53,10 @@ fn quoted(path: &Path) -> String {
     format!("{:?}", path.display().to_string())
 }
 
-fn load_broker_config(args: &BrokerArgs, mut overrides: Vec<(String, String)>) -> anyhow::Result<BrokerConfig> {
+fn load_broker_config(
+    args: &BrokerArgs,
+    mut overrides: Vec<(String, String)>,
+) -> anyhow::Result<BrokerConfig> {
     if let Some(addr) = &args.namesrv_addr {
         overrides.push(("namesrv_addr".into(), format!("{addr:?}")));
     }
@@ -113,9 +116,14 @@ pub fn broker(args: BrokerArgs) -> anyhow::Result<()> {
     runtime()?.block_on(async move {
         let shutdown = Shutdown::new();
         shutdown.trigger_on_signals();
-        let broker = Broker::start(config, shutdown, Arc::new(SystemClock), apogee_broker::processor::allow_all())
-            .await
-            .context("starting the broker")?;
+        let broker = Broker::start(
+            config,
+            shutdown,
+            Arc::new(SystemClock),
+            apogee_broker::processor::allow_all(),
+        )
+        .await
+        .context("starting the broker")?;
         println!(
             "Apogee broker listening on {} (clients use {}; Ctrl-C to stop)",
             broker.local_addr(),
@@ -136,14 +144,18 @@ pub fn standalone(args: StandaloneArgs) -> anyhow::Result<()> {
         data_dir: args.data_dir.join("namesrv"),
         ..RawNamesrvConfig::default()
     };
-    let namesrv_config = NamesrvConfig::try_from(namesrv_raw).context("NameServer configuration")?;
+    let namesrv_config =
+        NamesrvConfig::try_from(namesrv_raw).context("NameServer configuration")?;
     let mut overrides = Vec::new();
     if args.broker.namesrv_addr.is_none() {
         let local = format!("\"127.0.0.1:{}\"", args.namesrv_port);
         overrides.push(("namesrv_addr".to_owned(), local));
     }
     if args.broker.store_dir.is_none() && !config_sets_store(&args.broker) {
-        overrides.push(("store_path_root_dir".into(), quoted(&args.data_dir.join("store"))));
+        overrides.push((
+            "store_path_root_dir".into(),
+            quoted(&args.data_dir.join("store")),
+        ));
     }
     let broker_config = load_broker_config(&args.broker, overrides)?;
     apogee_runtime::init_tracing();

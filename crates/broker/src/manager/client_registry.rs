@@ -33,7 +33,10 @@ pub struct ConsumerGroupInfo {
 
 impl ConsumerGroupInfo {
     fn client_ids(&self) -> BTreeSet<String> {
-        self.channels.values().map(|c| c.client_id.clone()).collect()
+        self.channels
+            .values()
+            .map(|c| c.client_id.clone())
+            .collect()
     }
 }
 
@@ -57,12 +60,17 @@ impl ClientRegistry {
     /// Records a consumer heartbeat; true when the group's set of client ids changed.
     pub fn register_consumer(&self, data: &ConsumerData, channel: ClientChannel) -> bool {
         let mut registry = self.lock();
-        let group = registry.consumers.entry(data.group_name.clone()).or_default();
+        let group = registry
+            .consumers
+            .entry(data.group_name.clone())
+            .or_default();
         let before = group.client_ids();
         group.channels.insert(channel.connection.id(), channel);
         group.message_model = data.message_model;
         group.consume_type.clone_from(&data.consume_type);
-        group.consume_from_where.clone_from(&data.consume_from_where);
+        group
+            .consume_from_where
+            .clone_from(&data.consume_from_where);
         if !data.subscription_data_set.is_empty() {
             group.subscriptions = data
                 .subscription_data_set
@@ -89,12 +97,12 @@ impl ClientRegistry {
         consumer_group: Option<&str>,
     ) -> Option<String> {
         let mut registry = self.lock();
-        if let Some(group) = producer_group {
-            if let Some(channels) = registry.producers.get_mut(group) {
-                channels.remove(&connection);
-                if channels.is_empty() {
-                    registry.producers.remove(group);
-                }
+        if let Some(group) = producer_group
+            && let Some(channels) = registry.producers.get_mut(group)
+        {
+            channels.remove(&connection);
+            if channels.is_empty() {
+                registry.producers.remove(group);
             }
         }
         let group = consumer_group?;

@@ -72,13 +72,21 @@ impl ConsumerOffsets {
 
     /// Writes the table if anything changed since the last write.
     pub fn persist(&self) -> Result<(), BrokerError> {
-        let _guard = self.inner.persist.lock().unwrap_or_else(PoisonError::into_inner);
+        let _guard = self
+            .inner
+            .persist
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner);
         if !self.inner.dirty.swap(false, Ordering::AcqRel) {
             return Ok(());
         }
         let doc = Document {
             data_version: DataVersion::default(),
-            offset_table: self.lock().iter().map(|(k, v)| (k.clone(), v.clone())).collect(),
+            offset_table: self
+                .lock()
+                .iter()
+                .map(|(k, v)| (k.clone(), v.clone()))
+                .collect(),
         };
         let bytes = fastjson::to_json(&doc, JsonStyle::Legacy, &["offsetTable"]);
         persist::write_atomically(&self.inner.path, &bytes).inspect_err(|_| {
@@ -87,7 +95,10 @@ impl ConsumerOffsets {
     }
 
     fn lock(&self) -> std::sync::MutexGuard<'_, HashMap<String, BTreeMap<i32, i64>>> {
-        self.inner.table.lock().unwrap_or_else(PoisonError::into_inner)
+        self.inner
+            .table
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
     }
 }
 
@@ -103,7 +114,10 @@ mod tests {
         offsets.commit("g", "T", 1, 40);
         offsets.persist().unwrap();
         let text = std::fs::read_to_string(dir.path().join("consumerOffset.json")).unwrap();
-        assert!(text.contains(r#""offsetTable":{"T@g":{0:12,1:40}}"#), "{text}");
+        assert!(
+            text.contains(r#""offsetTable":{"T@g":{0:12,1:40}}"#),
+            "{text}"
+        );
         let again = ConsumerOffsets::load(dir.path()).unwrap();
         assert_eq!(again.query("g", "T", 1), Some(40));
         assert_eq!(again.query("g", "T", 2), None);

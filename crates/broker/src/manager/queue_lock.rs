@@ -35,9 +35,9 @@ impl QueueLocks {
         let locks = table.entry(group.to_owned()).or_default();
         let mut granted = BTreeSet::new();
         for queue in queues {
-            let free = locks.get(queue).is_none_or(|h| {
-                h.client_id == client_id || now_ms - h.renewed_ms > LOCK_EXPIRY_MS
-            });
+            let free = locks
+                .get(queue)
+                .is_none_or(|h| h.client_id == client_id || now_ms - h.renewed_ms > LOCK_EXPIRY_MS);
             if free {
                 locks.insert(
                     queue.clone(),
@@ -67,9 +67,11 @@ impl QueueLocks {
     /// Whether anyone holds an unexpired lock on a queue of `group`.
     pub fn group_holds_locks(&self, group: &str, now_ms: i64) -> bool {
         let table = self.table.lock().unwrap_or_else(PoisonError::into_inner);
-        table
-            .get(group)
-            .is_some_and(|locks| locks.values().any(|h| now_ms - h.renewed_ms <= LOCK_EXPIRY_MS))
+        table.get(group).is_some_and(|locks| {
+            locks
+                .values()
+                .any(|h| now_ms - h.renewed_ms <= LOCK_EXPIRY_MS)
+        })
     }
 }
 
@@ -92,10 +94,21 @@ mod tests {
         let locks = QueueLocks::default();
         assert_eq!(locks.lock("g", &queues(&[0, 1]), "c1", 0).len(), 2);
         assert_eq!(locks.lock("g", &queues(&[1, 2]), "c2", 1_000), queues(&[2]));
-        assert_eq!(locks.lock("g", &queues(&[0]), "c1", 2_000), queues(&[0]), "renewal by holder");
-        assert_eq!(locks.lock("g", &queues(&[1]), "c2", 61_001), queues(&[1]), "expired");
+        assert_eq!(
+            locks.lock("g", &queues(&[0]), "c1", 2_000),
+            queues(&[0]),
+            "renewal by holder"
+        );
+        assert_eq!(
+            locks.lock("g", &queues(&[1]), "c2", 61_001),
+            queues(&[1]),
+            "expired"
+        );
         locks.unlock("g", &queues(&[0]), "c2");
-        assert!(locks.lock("g", &queues(&[0]), "c2", 3_000).is_empty(), "c2 cannot unlock c1's");
+        assert!(
+            locks.lock("g", &queues(&[0]), "c2", 3_000).is_empty(),
+            "c2 cannot unlock c1's"
+        );
         locks.unlock("g", &queues(&[0]), "c1");
         assert_eq!(locks.lock("g", &queues(&[0]), "c2", 3_000), queues(&[0]));
         assert!(locks.group_holds_locks("g", 3_000));

@@ -145,19 +145,30 @@ impl SubscriptionGroups {
 
     pub fn put(&self, config: SubscriptionGroupConfig) -> Result<(), BrokerError> {
         {
-            let mut table = self.inner.table.write().unwrap_or_else(PoisonError::into_inner);
+            let mut table = self
+                .inner
+                .table
+                .write()
+                .unwrap_or_else(PoisonError::into_inner);
             table
                 .subscription_group_table
                 .insert(config.group_name.clone(), config);
             table.data_version.next(self.inner.clock.now_ms());
         }
-        let _guard = self.inner.persist.lock().unwrap_or_else(PoisonError::into_inner);
+        let _guard = self
+            .inner
+            .persist
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner);
         let bytes = fastjson::to_json(&*self.read(), JsonStyle::Legacy, &[]);
         persist::write_atomically(&self.inner.path, &bytes)
     }
 
     fn read(&self) -> std::sync::RwLockReadGuard<'_, Wrapper> {
-        self.inner.table.read().unwrap_or_else(PoisonError::into_inner)
+        self.inner
+            .table
+            .read()
+            .unwrap_or_else(PoisonError::into_inner)
     }
 }
 
@@ -172,9 +183,15 @@ mod tests {
         let clock = Arc::new(ManualClock::new(5));
         let groups = SubscriptionGroups::load(dir.path(), clock.clone(), true).unwrap();
         let g = groups.find_or_create("g1").unwrap();
-        assert_eq!((g.retry_max_times, g.retry_queue_nums, g.consume_enable), (16, 1, true));
+        assert_eq!(
+            (g.retry_max_times, g.retry_queue_nums, g.consume_enable),
+            (16, 1, true)
+        );
         let text = std::fs::read_to_string(dir.path().join("subscriptionGroup.json")).unwrap();
-        assert!(text.contains(r#""g1":{"attributes":{},"brokerId":0,"consumeBroadcastEnable":true"#), "{text}");
+        assert!(
+            text.contains(r#""g1":{"attributes":{},"brokerId":0,"consumeBroadcastEnable":true"#),
+            "{text}"
+        );
         let again = SubscriptionGroups::load(dir.path(), clock, false).unwrap();
         assert_eq!(again.get("g1"), Some(g));
     }
@@ -184,7 +201,10 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         let groups =
             SubscriptionGroups::load(dir.path(), Arc::new(ManualClock::new(5)), false).unwrap();
-        assert!(matches!(groups.find_or_create("nope"), Err(BrokerError::GroupNotExist(_))));
+        assert!(matches!(
+            groups.find_or_create("nope"),
+            Err(BrokerError::GroupNotExist(_))
+        ));
         assert!(groups.get("TOOLS_CONSUMER").is_some());
     }
 }

@@ -111,7 +111,12 @@ impl TopicConfigs {
                 .insert(topic.to_owned(), config.clone());
             table.data_version.next(self.inner.clock.now_ms());
         }
-        tracing::info!(topic, queues = config.write_queue_nums, perm = config.perm, "created topic");
+        tracing::info!(
+            topic,
+            queues = config.write_queue_nums,
+            perm = config.perm,
+            "created topic"
+        );
         self.persist()?;
         self.inner.changed.notify_one();
         Ok(config)
@@ -120,7 +125,8 @@ impl TopicConfigs {
     /// A topic of `queues` queues with `perm`, created if absent (system, retry and DLQ topics).
     pub fn ensure(&self, topic: &str, queues: i32, perm: i32) -> Result<TopicConfig, BrokerError> {
         self.get_or_create(topic, || {
-            let name = TopicName::new(topic).map_err(|e| BrokerError::InvalidParameter(e.to_string()))?;
+            let name =
+                TopicName::new(topic).map_err(|e| BrokerError::InvalidParameter(e.to_string()))?;
             let mut config = TopicConfig::new(name);
             config.read_queue_nums = queues;
             config.write_queue_nums = queues;
@@ -166,11 +172,17 @@ impl TopicConfigs {
     }
 
     fn read(&self) -> std::sync::RwLockReadGuard<'_, TopicConfigSerializeWrapper> {
-        self.inner.table.read().unwrap_or_else(PoisonError::into_inner)
+        self.inner
+            .table
+            .read()
+            .unwrap_or_else(PoisonError::into_inner)
     }
 
     fn write(&self) -> std::sync::RwLockWriteGuard<'_, TopicConfigSerializeWrapper> {
-        self.inner.table.write().unwrap_or_else(PoisonError::into_inner)
+        self.inner
+            .table
+            .write()
+            .unwrap_or_else(PoisonError::into_inner)
     }
 }
 
@@ -187,7 +199,8 @@ mod tests {
     fn given_template_with_inherit_should_create_with_at_most_its_queues_and_survive_reload() {
         let dir = tempfile::tempdir().unwrap();
         let t = topics(dir.path());
-        t.ensure(TBW102, 8, Perm::READ_WRITE.0 | Perm::INHERIT).unwrap();
+        t.ensure(TBW102, 8, Perm::READ_WRITE.0 | Perm::INHERIT)
+            .unwrap();
         let name = TopicName::new("Orders").unwrap();
         let created = t.create_from_template(&name, TBW102, 16).unwrap();
         assert_eq!((created.write_queue_nums, created.perm), (8, 6));

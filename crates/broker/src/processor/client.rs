@@ -139,7 +139,8 @@ impl ClientProcessor {
             }
         }
         for producer in &data.producer_data_set {
-            self.clients.register_producer(&producer.group_name, channel.clone());
+            self.clients
+                .register_producer(&producer.group_name, channel.clone());
         }
         let mut response = success(request);
         // This broker does not implement heartbeat V2: clients keep sending full heartbeats.
@@ -161,7 +162,11 @@ fn check_client_config(request: &RemotingCommand) -> Result<RemotingCommand, Bro
         .and_then(|v| v.as_str())
         .unwrap_or("TAG");
     if kind.eq_ignore_ascii_case("TAG") {
-        Ok(RemotingCommand::response_to(request, ResponseCode::SUCCESS, None))
+        Ok(RemotingCommand::response_to(
+            request,
+            ResponseCode::SUCCESS,
+            None,
+        ))
     } else {
         Err(BrokerError::SystemError(
             "The broker does not support consumer to filter message by SQL92".into(),
@@ -170,7 +175,11 @@ fn check_client_config(request: &RemotingCommand) -> Result<RemotingCommand, Bro
 }
 
 /// Sends NOTIFY_CONSUMER_IDS_CHANGED (oneway) to every member of `group`, in the background.
-pub(crate) fn notify_ids_changed(clients: &ClientRegistry, groups: &SubscriptionGroups, group: &str) {
+pub(crate) fn notify_ids_changed(
+    clients: &ClientRegistry,
+    groups: &SubscriptionGroups,
+    group: &str,
+) {
     if groups
         .get(group)
         .is_some_and(|g| !g.notify_consumer_ids_changed_enable)
@@ -183,7 +192,10 @@ pub(crate) fn notify_ids_changed(clients: &ClientRegistry, groups: &Subscription
     for connection in clients.consumer_connections(group) {
         let request = RemotingCommand::request(RequestCode::NOTIFY_CONSUMER_IDS_CHANGED, &header);
         tokio::spawn(async move {
-            if let Err(e) = connection.send_oneway(request, Duration::from_secs(3)).await {
+            if let Err(e) = connection
+                .send_oneway(request, Duration::from_secs(3))
+                .await
+            {
                 tracing::debug!(error = %e, "NOTIFY_CONSUMER_IDS_CHANGED not delivered");
             }
         });

@@ -64,9 +64,14 @@ impl Handler for OffsetProcessor {
             _ => {
                 let h: QueueRequestHeader = request.header()?;
                 let min = self.store.min_offset_in_queue(&h.topic, h.queue_id);
-                let timestamp = self.store.store_time_at(&h.topic, h.queue_id, min).unwrap_or(-1);
-                Ok(RemotingCommand::response_to(request, ResponseCode::SUCCESS, None)
-                    .with_header(&GetEarliestMsgStoretimeResponseHeader { timestamp }))
+                let timestamp = self
+                    .store
+                    .store_time_at(&h.topic, h.queue_id, min)
+                    .unwrap_or(-1);
+                Ok(
+                    RemotingCommand::response_to(request, ResponseCode::SUCCESS, None)
+                        .with_header(&GetEarliestMsgStoretimeResponseHeader { timestamp }),
+                )
             }
         }
     }
@@ -96,9 +101,9 @@ impl OffsetProcessor {
             .as_deref()
             .is_some_and(|b| b.eq_ignore_ascii_case("UPPER"));
         if upper {
-            let after = self
-                .store
-                .offset_by_time(&h.topic, h.queue_id, h.timestamp.saturating_add(1));
+            let after =
+                self.store
+                    .offset_by_time(&h.topic, h.queue_id, h.timestamp.saturating_add(1));
             (after - 1).max(self.store.min_offset_in_queue(&h.topic, h.queue_id))
         } else {
             self.store.offset_by_time(&h.topic, h.queue_id, h.timestamp)

@@ -67,7 +67,9 @@ impl Handler for PullProcessor {
         }
         let suspend = header.sys_flag & pull_sys_flag::SUSPEND != 0;
         let hold = if self.limits.long_polling {
-            std::time::Duration::from_millis(u64::try_from(header.suspend_timeout_millis).unwrap_or(0))
+            std::time::Duration::from_millis(
+                u64::try_from(header.suspend_timeout_millis).unwrap_or(0),
+            )
         } else {
             self.limits.short_polling
         };
@@ -129,8 +131,13 @@ impl PullProcessor {
                 "The broker does not support consumer to filter message by SQL92".into(),
             ));
         }
-        let codes = (!subscription.matches_all())
-            .then(|| subscription.code_set.iter().map(|c| i64::from(*c)).collect());
+        let codes = (!subscription.matches_all()).then(|| {
+            subscription
+                .code_set
+                .iter()
+                .map(|c| i64::from(*c))
+                .collect()
+        });
         Ok(PullPlan {
             topic_sys_flag: topic.topic_sys_flag,
             group_sys_flag: group.group_sys_flag,
@@ -146,8 +153,11 @@ impl PullProcessor {
     ) -> Result<SubscriptionData, BrokerError> {
         if header.sys_flag & pull_sys_flag::SUBSCRIPTION != 0 {
             let expression = header.subscription.as_deref().unwrap_or("*");
-            let mut sub =
-                SubscriptionData::from_tag_expression(&header.topic, expression, header.sub_version);
+            let mut sub = SubscriptionData::from_tag_expression(
+                &header.topic,
+                expression,
+                header.sub_version,
+            );
             sub.expression_type = header.expression_type.clone().or(sub.expression_type);
             return Ok(sub);
         }
@@ -165,7 +175,11 @@ impl PullProcessor {
                 header.consumer_group
             )));
         }
-        let sub = info.subscriptions.get(&header.topic).cloned().ok_or_else(not_exist)?;
+        let sub = info
+            .subscriptions
+            .get(&header.topic)
+            .cloned()
+            .ok_or_else(not_exist)?;
         if sub.sub_version < header.sub_version {
             return Err(BrokerError::SubscriptionNotLatest {
                 group: header.consumer_group.clone(),
@@ -183,7 +197,9 @@ impl PullProcessor {
             .max_msg_bytes
             .and_then(|b| usize::try_from(b).ok())
             .filter(|b| *b > 0)
-            .map_or(self.limits.pull_bytes_max, |b| b.min(self.limits.pull_bytes_max));
+            .map_or(self.limits.pull_bytes_max, |b| {
+                b.min(self.limits.pull_bytes_max)
+            });
         let filter = plan
             .codes
             .as_ref()
@@ -214,8 +230,9 @@ impl PullProcessor {
             group_sys_flag: Some(plan.group_sys_flag),
             forbidden_type: None,
         };
-        let response = RemotingCommand::response_to(request, code, Some(status_name(result.status).into()))
-            .with_header(&header);
+        let response =
+            RemotingCommand::response_to(request, code, Some(status_name(result.status).into()))
+                .with_header(&header);
         if code != ResponseCode::SUCCESS {
             return response;
         }

@@ -41,7 +41,10 @@ impl Handler for QueryProcessor {
                 .record_at(h.offset)
                 .and_then(|r| self.store.record_bytes_at(h.offset, r.encoded_len()))
                 .ok_or_else(|| {
-                    BrokerError::SystemError(format!("can not find message by the offset, {}", h.offset))
+                    BrokerError::SystemError(format!(
+                        "can not find message by the offset, {}",
+                        h.offset
+                    ))
                 })?;
             return Ok(success(request).with_body(bytes));
         }
@@ -53,10 +56,15 @@ impl Handler for QueryProcessor {
         let max = if unique {
             UNIQUE_KEY_QUERY_MAX
         } else {
-            usize::try_from(h.max_num).unwrap_or(0).clamp(1, KEY_QUERY_MAX)
+            usize::try_from(h.max_num)
+                .unwrap_or(0)
+                .clamp(1, KEY_QUERY_MAX)
         };
         let mut body = BytesMut::new();
-        for offset in self.store.query_by_key(&h.topic, &h.key, max, h.begin_timestamp, h.end_timestamp) {
+        for offset in
+            self.store
+                .query_by_key(&h.topic, &h.key, max, h.begin_timestamp, h.end_timestamp)
+        {
             let Some(record) = self.store.record_at(offset) else {
                 continue;
             };
@@ -75,11 +83,13 @@ impl Handler for QueryProcessor {
                 "can not find message, maybe time range not correct".into(),
             ));
         }
-        Ok(RemotingCommand::response_to(request, ResponseCode::SUCCESS, None)
-            .with_header(&QueryMessageResponseHeader {
-                index_last_update_timestamp: 0,
-                index_last_update_phyoffset: self.store.dispatched_offset(),
-            })
-            .with_body(body.freeze()))
+        Ok(
+            RemotingCommand::response_to(request, ResponseCode::SUCCESS, None)
+                .with_header(&QueryMessageResponseHeader {
+                    index_last_update_timestamp: 0,
+                    index_last_update_phyoffset: self.store.dispatched_offset(),
+                })
+                .with_body(body.freeze()),
+        )
     }
 }

@@ -25,9 +25,9 @@ use tokio::sync::{OwnedSemaphorePermit, Semaphore};
 use super::{Handler, Identity};
 use crate::BrokerError;
 use crate::config::Limits;
+use crate::manager::dlq_topic;
 use crate::manager::subscription_group::SubscriptionGroups;
 use crate::manager::topic_config::{SEND_FORBIDDEN, TopicConfigs};
-use crate::manager::dlq_topic;
 
 /// Java's `MessageConst` limit on the properties string.
 const PROPERTIES_BYTES_MAX: usize = i16::MAX as usize;
@@ -170,8 +170,10 @@ impl SendProcessor {
         }
         let queues = config.read_queue_nums.max(config.write_queue_nums);
         let queue_id = if header.queue_id < 0 {
-            i32::try_from(rand_below(u64::try_from(config.write_queue_nums.max(1)).unwrap_or(1)))
-                .unwrap_or(0)
+            i32::try_from(rand_below(
+                u64::try_from(config.write_queue_nums.max(1)).unwrap_or(1),
+            ))
+            .unwrap_or(0)
         } else if header.queue_id >= queues {
             return Err(BrokerError::InvalidParameter(format!(
                 "request queueId[{}] is illegal, {} Producer: {}",
@@ -207,7 +209,11 @@ impl SendProcessor {
             self.divert_to_dlq_if_exhausted(header, reconsume_times, target)?;
         }
         self.stamp_properties(&mut props);
-        redirect_delay(&mut props, target, self.store.config().delay_levels_ms.len())?;
+        redirect_delay(
+            &mut props,
+            target,
+            self.store.config().delay_levels_ms.len(),
+        )?;
         check_properties(&props)?;
         Ok(vec![MessageToStore {
             topic: target.topic.clone(),
@@ -239,7 +245,11 @@ impl SendProcessor {
         if reconsume_times > max {
             let dlq = dlq_topic(group);
             self.topics.ensure(&dlq, 1, Perm::READ_WRITE.0)?;
-            tracing::info!(group, reconsume_times, "retry message exhausted; moved to {dlq}");
+            tracing::info!(
+                group,
+                reconsume_times,
+                "retry message exhausted; moved to {dlq}"
+            );
             target.topic = dlq;
             target.queue_id = 0;
         }
@@ -349,7 +359,11 @@ impl SendProcessor {
 
 /// §6.7: a `DELAY` level > 0 parks the message on SCHEDULE_TOPIC_XXXX (queue = level − 1)
 /// with its real destination in `REAL_TOPIC` / `REAL_QID`.
-fn redirect_delay(props: &mut String, target: &mut Target, levels: usize) -> Result<(), BrokerError> {
+fn redirect_delay(
+    props: &mut String,
+    target: &mut Target,
+    levels: usize,
+) -> Result<(), BrokerError> {
     let level = find_property(props, "DELAY").and_then(|l| l.trim().parse::<i64>().ok());
     match level {
         Some(level) if level > 0 => {
@@ -429,7 +443,10 @@ mod tests {
             reported_queue_id: 3,
         };
         redirect_delay(&mut props, &mut target, 18).unwrap();
-        assert_eq!((target.topic.as_str(), target.queue_id), (SCHEDULE_TOPIC, 1));
+        assert_eq!(
+            (target.topic.as_str(), target.queue_id),
+            (SCHEDULE_TOPIC, 1)
+        );
         assert_eq!(find_property(&props, "REAL_TOPIC"), Some("T"));
         assert_eq!(find_property(&props, "REAL_QID"), Some("3"));
         assert_eq!(find_property(&props, "DELAY"), Some("2"));

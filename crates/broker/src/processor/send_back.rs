@@ -6,7 +6,7 @@ use std::sync::Arc;
 
 use apogee_model::Perm;
 use apogee_protocol::header::consumer::ConsumerSendMsgBackRequestHeader;
-use apogee_protocol::record::{find_property, parse_properties, encode_properties};
+use apogee_protocol::record::{encode_properties, find_property, parse_properties};
 use apogee_protocol::{RemotingCommand, RequestCode};
 use apogee_remoting::Connection;
 use apogee_store::dispatch::SCHEDULE_TOPIC;
@@ -57,7 +57,9 @@ impl Handler for SendBackProcessor {
         .map(str::to_owned)
         .or(h.origin_msg_id.clone())
         .unwrap_or_default();
-        props.entry("ORIGIN_MESSAGE_ID".into()).or_insert(original_id);
+        props
+            .entry("ORIGIN_MESSAGE_ID".into())
+            .or_insert(original_id);
         let max = h.max_reconsume_times.unwrap_or(group.retry_max_times);
         let (mut topic, mut queue_id, delay) =
             if original.reconsume_times >= max || h.delay_level < 0 {
@@ -66,9 +68,19 @@ impl Handler for SendBackProcessor {
                 (dlq, 0, 0)
             } else {
                 let retry = retry_topic(&h.group);
-                let config = self.topics.ensure(&retry, group.retry_queue_nums, Perm::READ_WRITE.0)?;
-                let queue = i32::try_from(original.queue_offset.unsigned_abs() % u64::try_from(config.write_queue_nums.max(1)).unwrap_or(1)).unwrap_or(0);
-                let level = if h.delay_level == 0 { 3 + original.reconsume_times } else { h.delay_level };
+                let config =
+                    self.topics
+                        .ensure(&retry, group.retry_queue_nums, Perm::READ_WRITE.0)?;
+                let queue = i32::try_from(
+                    original.queue_offset.unsigned_abs()
+                        % u64::try_from(config.write_queue_nums.max(1)).unwrap_or(1),
+                )
+                .unwrap_or(0);
+                let level = if h.delay_level == 0 {
+                    3 + original.reconsume_times
+                } else {
+                    h.delay_level
+                };
                 (retry, queue, level)
             };
         props.remove("DELAY");
@@ -98,7 +110,9 @@ impl Handler for SendBackProcessor {
         let outcome = self.store.append(std::slice::from_ref(&message))?;
         match self.store.durable(&outcome).await {
             PutStatus::Ok => Ok(success(request)),
-            PutStatus::FlushDiskTimeout => Err(BrokerError::SystemError("FLUSH_DISK_TIMEOUT".into())),
+            PutStatus::FlushDiskTimeout => {
+                Err(BrokerError::SystemError("FLUSH_DISK_TIMEOUT".into()))
+            }
         }
     }
 }

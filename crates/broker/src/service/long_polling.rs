@@ -13,10 +13,13 @@ use std::sync::{Arc, PoisonError, RwLock};
 
 use tokio::sync::Notify;
 
+/// Topic → queue id → the queue's notifier.
+type Notifiers = HashMap<String, HashMap<i32, Arc<Notify>>>;
+
 /// Per-queue wake-ups for suspended pulls.
 #[derive(Clone, Default)]
 pub struct PullWaiters {
-    queues: Arc<RwLock<HashMap<String, HashMap<i32, Arc<Notify>>>>>,
+    queues: Arc<RwLock<Notifiers>>,
 }
 
 impl PullWaiters {

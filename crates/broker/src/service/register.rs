@@ -7,7 +7,9 @@ use std::time::Duration;
 
 use apogee_model::{BrokerName, ClusterName};
 use apogee_protocol::body::register::RegisterBrokerBody;
-use apogee_protocol::header::namesrv::{RegisterBrokerRequestHeader, UnRegisterBrokerRequestHeader};
+use apogee_protocol::header::namesrv::{
+    RegisterBrokerRequestHeader, UnRegisterBrokerRequestHeader,
+};
 use apogee_protocol::{RemotingCommand, RequestCode, ResponseCode};
 use apogee_remoting::RemotingClient;
 use apogee_runtime::Shutdown;
@@ -92,7 +94,11 @@ impl Registration {
         let calls = self.namesrv_addrs.iter().map(|addr| {
             let request = RemotingCommand::request(RequestCode::UNREGISTER_BROKER, &header);
             async move {
-                if let Err(e) = self.client.invoke(addr, request, Duration::from_secs(3)).await {
+                if let Err(e) = self
+                    .client
+                    .invoke(addr, request, Duration::from_secs(3))
+                    .await
+                {
                     tracing::debug!(namesrv = addr, error = %e, "unregister failed");
                 }
             }

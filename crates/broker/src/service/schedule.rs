@@ -13,7 +13,9 @@ use std::time::Duration;
 
 use apogee_model::DataVersion;
 use apogee_protocol::fastjson::{self, JsonStyle};
-use apogee_protocol::record::{RecordAt, StoredRecord, decode_record, encode_properties, parse_properties};
+use apogee_protocol::record::{
+    RecordAt, StoredRecord, decode_record, encode_properties, parse_properties,
+};
 use apogee_runtime::{Clock, Shutdown};
 use apogee_store::dispatch::SCHEDULE_TOPIC;
 use apogee_store::{MessageStore, MessageToStore};
@@ -97,9 +99,13 @@ impl ScheduleService {
         let mut offset = self.offset(level);
         let mut delivered = 0;
         loop {
-            let result = self
-                .store
-                .get_messages(SCHEDULE_TOPIC, queue_id, offset, (BATCH, usize::MAX), None);
+            let result = self.store.get_messages(
+                SCHEDULE_TOPIC,
+                queue_id,
+                offset,
+                (BATCH, usize::MAX),
+                None,
+            );
             if result.messages.is_empty() {
                 if result.next_begin_offset > offset {
                     // Files were cleaned past our position.
@@ -137,10 +143,18 @@ impl ScheduleService {
         let topic = props.get("REAL_TOPIC").cloned();
         let queue_id = props.get("REAL_QID").and_then(|q| q.parse::<i32>().ok());
         let (Some(topic), Some(queue_id)) = (topic, queue_id) else {
-            tracing::warn!(offset = record.physical_offset, "delay message without REAL_TOPIC/REAL_QID dropped");
+            tracing::warn!(
+                offset = record.physical_offset,
+                "delay message without REAL_TOPIC/REAL_QID dropped"
+            );
             return None;
         };
-        for key in ["DELAY", "TIMER_DELIVER_MS", "TIMER_DELAY_SEC", "TIMER_DELAY_MS"] {
+        for key in [
+            "DELAY",
+            "TIMER_DELIVER_MS",
+            "TIMER_DELAY_SEC",
+            "TIMER_DELAY_MS",
+        ] {
             props.remove(key);
         }
         Some(MessageToStore {
@@ -178,9 +192,16 @@ impl ScheduleService {
     pub fn persist(&self) -> Result<(), BrokerError> {
         let doc = Document {
             data_version: DataVersion::new(self.clock.now_ms()),
-            offset_table: self.offsets.lock().unwrap_or_else(PoisonError::into_inner).clone(),
+            offset_table: self
+                .offsets
+                .lock()
+                .unwrap_or_else(PoisonError::into_inner)
+                .clone(),
         };
-        persist::write_atomically(&self.path, &fastjson::to_json(&doc, JsonStyle::Legacy, &["offsetTable"]))
+        persist::write_atomically(
+            &self.path,
+            &fastjson::to_json(&doc, JsonStyle::Legacy, &["offsetTable"]),
+        )
     }
 
     fn persist_logged(&self) {

@@ -172,7 +172,10 @@ mod tests {
         );
         assert!(parse_tag_expression("*").is_empty());
         let sub = SubscriptionData::from_tag_expression("T", "TagA || TagB", 1);
-        assert!(sub.code_set.contains(&crate::record::java_string_hash("TagA")));
+        assert!(
+            sub.code_set
+                .contains(&crate::record::java_string_hash("TagA"))
+        );
         assert!(!sub.matches_all());
         assert!(SubscriptionData::from_tag_expression("T", "*", 1).matches_all());
     }
@@ -182,7 +185,10 @@ mod tests {
         let json = br#"{"clientID":"10.0.0.1@123#456","consumerDataSet":[{"consumeFromWhere":"CONSUME_FROM_LAST_OFFSET","consumeType":"CONSUME_PASSIVELY","groupName":"g","messageModel":"CLUSTERING","subscriptionDataSet":[{"classFilterMode":false,"codeSet":[2598919],"expressionType":"TAG","subString":"TagA","subVersion":1,"tagsSet":["TagA"],"topic":"T"}],"unitMode":false}],"producerDataSet":[{"groupName":"CLIENT_INNER_PRODUCER"}]}"#;
         let hb: HeartbeatData = crate::body::from_json("HeartbeatData", json).unwrap();
         assert_eq!(hb.client_id, "10.0.0.1@123#456");
-        assert_eq!(hb.consumer_data_set[0].message_model, MessageModel::Clustering);
+        assert_eq!(
+            hb.consumer_data_set[0].message_model,
+            MessageModel::Clustering
+        );
         assert_eq!(hb.consumer_data_set[0].subscription_data_set[0].topic, "T");
         assert_eq!(hb.producer_data_set[0].group_name, "CLIENT_INNER_PRODUCER");
     }
