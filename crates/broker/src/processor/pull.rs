@@ -56,6 +56,14 @@ impl Handler for PullProcessor {
         request: &RemotingCommand,
     ) -> Result<RemotingCommand, BrokerError> {
         let header: PullMessageRequestHeader = request.header()?;
+        tracing::trace!(
+            group = header.consumer_group,
+            topic = header.topic,
+            queue = header.queue_id,
+            offset = header.queue_offset,
+            sys_flag = header.sys_flag,
+            "pull"
+        );
         let plan = self.plan(&header)?;
         if header.sys_flag & pull_sys_flag::COMMIT_OFFSET != 0 && header.commit_offset >= 0 {
             self.offsets.commit(
@@ -133,9 +141,9 @@ impl PullProcessor {
         }
         let codes = (!subscription.matches_all()).then(|| {
             subscription
-                .code_set
-                .iter()
-                .map(|c| i64::from(*c))
+                .tag_codes()
+                .into_iter()
+                .map(i64::from)
                 .collect()
         });
         Ok(PullPlan {

@@ -81,6 +81,20 @@ impl SubscriptionData {
         self.sub_string.trim().is_empty() || self.sub_string.trim() == "*"
     }
 
+    /// The tag hash codes to match in the consume queue, computed from `tagsSet` (the trimmed
+    /// tags) rather than trusted from `codeSet`: some clients hash the untrimmed tag
+    /// (`"TagA "` of `"TagA || TagB"`), which would filter out every message. `codeSet` is used
+    /// only when a client sent codes without tags.
+    pub fn tag_codes(&self) -> BTreeSet<i32> {
+        if self.tags_set.is_empty() {
+            return self.code_set.clone();
+        }
+        self.tags_set
+            .iter()
+            .map(|t| crate::record::java_string_hash(t.trim()))
+            .collect()
+    }
+
     /// Whether this is a TAG expression (the only kind without a broker-side filter engine).
     pub fn is_tag_type(&self) -> bool {
         self.expression_type
@@ -178,6 +192,26 @@ mod tests {
         );
         assert!(!sub.matches_all());
         assert!(SubscriptionData::from_tag_expression("T", "*", 1).matches_all());
+    }
+
+    #[test]
+    fn given_codes_hashed_from_untrimmed_tags_should_match_by_the_trimmed_tags() {
+        let sub = SubscriptionData {
+            code_set: [crate::record::java_string_hash("TagA ")].into(),
+            tags_set: ["TagA".to_owned()].into(),
+            sub_string: "TagA || TagB".into(),
+            ..SubscriptionData::default()
+        };
+        assert_eq!(
+            sub.tag_codes(),
+            [crate::record::java_string_hash("TagA")].into()
+        );
+        let codes_only = SubscriptionData {
+            code_set: [7].into(),
+            sub_string: "x".into(),
+            ..SubscriptionData::default()
+        };
+        assert_eq!(codes_only.tag_codes(), [7].into());
     }
 
     #[test]

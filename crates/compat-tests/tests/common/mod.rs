@@ -1,0 +1,296 @@
+//! Harness: an in-process NameServer + broker on ephemeral ports and a temp dir, a process-wide
+//! runtime for the third-party client (it never uses the caller's runtime), and raw remoting
+//! calls for checks the client cannot make (routes, DLQ contents).
+
+#![allow(dead_code)]
+
+use std::sync::{Arc, LazyLock, Mutex};
+use std::time::Duration;
+
+use apogee_broker::{Broker, BrokerConfig, RawBrokerConfig};
+use apogee_namesrv::{Namesrv, NamesrvConfig, RawNamesrvConfig};
+use apogee_protocol::header::namesrv::GetRouteInfoRequestHeader;
+use apogee_protocol::{RemotingCommand, RequestCode, ResponseCode};
+use apogee_remoting::{Dispatcher, RemotingClient, TransportConfig};
+use apogee_runtime::{Shutdown, SystemClock};
+use rocketmq_client_rust::{
+    ClientConfig, ClientRuntime, ClientRuntimeConfig, DefaultMQProducer, DefaultMQPushConsumer,
+    TelemetryHandle,
+};
+use rocketmq_model::common::consumer::consume_from_where::ConsumeFromWhere;
+use rocketmq_model::common::message::message_ext::MessageExt;
+use rocketmq_model::common::message::message_single::Message;
+use rocketmq_protocol::protocol::heartbeat::message_model::MessageModel;
+use rocketmq_runtime::{RuntimeConfig, RuntimeOwner};
+
+/// Every wait in these tests is bounded by this.
+pub const WAIT: Duration = Duration::from_secs(60);
+
+static OWNER: LazyLock<RuntimeOwner> = LazyLock::new(|| {
+    RuntimeOwner::plan(RuntimeConfig {
+        thread_name: "rmq-compat".into(),
+        worker_threads: 2,
+        ..Default::default()
+    })
+    .expect("valid runtime config")
+    .build()
+    .expect("client runtime starts")
+});
+
+pub fn client_runtime(scope: &'static str) -> Arc<ClientRuntime> {
+    ClientRuntime::try_new(
+        OWNER.root_context().component(scope),
+        ClientRuntimeConfig::default(),
+        TelemetryHandle::noop(),
+    )
+    .expect("client runtime")
+}
+
+/// A name unique to this run (broadcast offsets are kept in $HOME by the client).
+pub fn unique(prefix: &str) -> String {
+    let nanos = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| d.as_nanos() % 1_000_000_000);
+    format!("{prefix}_{}_{nanos}", std::process::id())
+}
+
+pub struct Apogee {
+    pub namesrv: Namesrv,
+    pub namesrv_addr: String,
+    pub broker: Broker,
+    pub broker_addr: String,
+    pub raw: RemotingClient,
+    _dir: tempfile::TempDir,
+}
+
+pub async fn start(tweak: impl FnOnce(&mut RawBrokerConfig)) -> Apogee {
+    if std::env::var_os("RUST_LOG").is_some() {
+        let _ = tracing_subscriber::fmt()
+            .with_env_filter(tracing_subscriber::EnvFilter::from_default_env())
+            .with_test_writer()
+            .try_init();
+    }
+    let dir = tempfile::tempdir().unwrap();
+    let namesrv = Namesrv::start(
+        NamesrvConfig::try_from(RawNamesrvConfig {
+            listen_address: "127.0.0.1".into(),
+            listen_port: 0,
+            data_dir: dir.path().join("namesrv"),
+            ..RawNamesrvConfig::default()
+        })
+        .unwrap(),
+        Shutdown::new(),
+        Arc::new(SystemClock),
+    )
+    .await
+    .unwrap();
+    let namesrv_addr = namesrv.local_addr().to_string();
+    let mut raw = RawBrokerConfig {
+        listen_address: "127.0.0.1".into(),
+        listen_port: 0,
+        broker_ip1: "127.0.0.1".into(),
+        namesrv_addr: namesrv_addr.clone(),
+        store_path_root_dir: dir.path().join("store"),
+        ..RawBrokerConfig::default()
+    };
+    tweak(&mut raw);
+    let broker = Broker::start(
+        BrokerConfig::try_from(raw).unwrap(),
+        Shutdown::new(),
+        Arc::new(SystemClock),
+        apogee_broker::processor::allow_all(),
+    )
+    .await
+    .unwrap();
+    let apogee = Apogee {
+        broker_addr: broker.advertised_addr().to_string(),
+        namesrv,
+        namesrv_addr,
+        broker,
+        raw: RemotingClient::new(Dispatcher::new(), TransportConfig::default()),
+        _dir: dir,
+    };
+    apogee.wait_route("TBW102").await;
+    apogee
+}
+
+impl Apogee {
+    /// Waits until the NameServer serves a route for `topic`.
+    pub async fn wait_route(&self, topic: &str) {
+        let deadline = tokio::time::Instant::now() + WAIT;
+        loop {
+            let request = RemotingCommand::request(
+                RequestCode::GET_ROUTEINFO_BY_TOPIC,
+                &GetRouteInfoRequestHeader {
+                    topic: topic.into(),
+                    accept_standard_json_only: None,
+                },
+            );
+            let r = self
+                .raw
+                .invoke(&self.namesrv_addr, request, WAIT)
+                .await
+                .unwrap();
+            if r.response_code() == ResponseCode::SUCCESS {
+                return;
+            }
+            assert!(
+                tokio::time::Instant::now() < deadline,
+                "no route for {topic}"
+            );
+            tokio::time::sleep(Duration::from_millis(20)).await;
+        }
+    }
+
+    /// Creates the group and its retry topic with one heartbeat, so a consumer finds the retry
+    /// topic's route at start instead of after its next 10 s route poll.
+    pub async fn prepare_group(&self, group: &str) {
+        use apogee_protocol::body::client::{ConsumerData, HeartbeatData};
+        let body = HeartbeatData {
+            client_id: format!("harness@{group}"),
+            consumer_data_set: vec![ConsumerData {
+                group_name: group.into(),
+                ..ConsumerData::default()
+            }],
+            ..HeartbeatData::default()
+        };
+        let request = RemotingCommand::bare_request(RequestCode::HEART_BEAT)
+            .with_body(serde_json::to_vec(&body).unwrap());
+        let harness = RemotingClient::new(Dispatcher::new(), TransportConfig::default());
+        let r = harness
+            .invoke(&self.broker_addr, request, WAIT)
+            .await
+            .unwrap();
+        assert_eq!(r.response_code(), ResponseCode::SUCCESS);
+        harness.shutdown();
+        self.wait_route(&format!("%RETRY%{group}")).await;
+    }
+
+    /// Messages stored in a queue, read with a raw pull from offset 0.
+    pub async fn queue_messages(
+        &self,
+        topic: &str,
+        queue_id: i32,
+    ) -> Vec<apogee_protocol::record::StoredRecord> {
+        use apogee_protocol::header::message::{PullMessageRequestHeader, pull_sys_flag};
+        let request = RemotingCommand::request(
+            RequestCode::PULL_MESSAGE,
+            &PullMessageRequestHeader {
+                consumer_group: "harness_reader".into(),
+                topic: topic.into(),
+                queue_id,
+                queue_offset: 0,
+                max_msg_nums: 32,
+                sys_flag: pull_sys_flag::SUBSCRIPTION,
+                commit_offset: 0,
+                suspend_timeout_millis: 0,
+                subscription: Some("*".into()),
+                sub_version: 0,
+                expression_type: Some("TAG".into()),
+                max_msg_bytes: None,
+                request_source: None,
+                proxy_forward_client_id: None,
+                broker_name: None,
+            },
+        );
+        let r = self
+            .raw
+            .invoke(&self.broker_addr, request, WAIT)
+            .await
+            .unwrap();
+        let mut out = Vec::new();
+        let mut at = 0;
+        while at < r.body.len() {
+            match apogee_protocol::record::decode_record(&r.body, at, true) {
+                Ok((apogee_protocol::record::RecordAt::Message(m), size)) => {
+                    out.push(m);
+                    at += size;
+                }
+                _ => break,
+            }
+        }
+        out
+    }
+
+    pub async fn producer(&self, group: &str) -> DefaultMQProducer {
+        let mut producer = DefaultMQProducer::builder(client_runtime("producer"))
+            .producer_group(group)
+            .name_server_addr(self.namesrv_addr.as_str())
+            .build();
+        producer.start().await.unwrap();
+        producer
+    }
+
+    /// A push consumer, not started: subscribe and register a listener, then start it.
+    pub fn consumer(
+        &self,
+        group: &str,
+        instance: &str,
+        model: MessageModel,
+    ) -> DefaultMQPushConsumer {
+        let config = ClientConfig {
+            poll_name_server_interval: 10_000,
+            heartbeat_broker_interval: 10_000,
+            persist_consumer_offset_interval: 1_000,
+            instance_name: instance.into(),
+            ..ClientConfig::default()
+        };
+        DefaultMQPushConsumer::builder(client_runtime("consumer"))
+            .client_config(config)
+            .name_server_addr(self.namesrv_addr.as_str())
+            .consumer_group(group)
+            .message_model(model)
+            .consume_from_where(ConsumeFromWhere::ConsumeFromFirstOffset)
+            .build()
+    }
+}
+
+pub fn message(topic: &str, tag: &str, key: &str, body: &str) -> Message {
+    Message::builder()
+        .topic(topic)
+        .tags(tag)
+        .key(key)
+        .body_slice(body.as_bytes())
+        .build_unchecked()
+}
+
+/// What a listener saw: (tag, key, body, reconsume times, queue id).
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord)]
+pub struct Seen {
+    pub tag: String,
+    pub key: String,
+    pub body: String,
+    pub reconsume_times: i32,
+    pub queue_id: i32,
+}
+
+pub fn seen(m: &MessageExt) -> Seen {
+    Seen {
+        tag: m.tags().unwrap_or_default().to_owned(),
+        key: m.keys().unwrap_or_default().join(" "),
+        body: m
+            .body()
+            .map(|b| String::from_utf8_lossy(&b).into_owned())
+            .unwrap_or_default(),
+        reconsume_times: m.reconsume_times(),
+        queue_id: m.queue_id(),
+    }
+}
+
+pub type Log = Arc<Mutex<Vec<Seen>>>;
+
+/// Waits until `log` holds at least `count` entries.
+pub async fn wait_for(log: &Log, count: usize, what: &str) {
+    let deadline = tokio::time::Instant::now() + WAIT;
+    loop {
+        let have = log.lock().unwrap().len();
+        if have >= count {
+            return;
+        }
+        assert!(
+            tokio::time::Instant::now() < deadline,
+            "{what}: {have} of {count} after {WAIT:?}"
+        );
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+}
