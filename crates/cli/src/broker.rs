@@ -157,7 +157,7 @@ pub fn standalone(args: StandaloneArgs) -> anyhow::Result<()> {
             quoted(&args.data_dir.join("store")),
         ));
     }
-    let broker_config = load_broker_config(&args.broker, overrides)?;
+    let mut broker_config = load_broker_config(&args.broker, overrides)?;
     apogee_runtime::init_tracing();
     runtime()?.block_on(async move {
         let shutdown = Shutdown::new();
@@ -166,6 +166,10 @@ pub fn standalone(args: StandaloneArgs) -> anyhow::Result<()> {
         let namesrv = Namesrv::start(namesrv_config, shutdown.clone(), clock.clone())
             .await
             .context("starting the NameServer")?;
+        if args.broker.namesrv_addr.is_none() {
+            // The NameServer may have been given port 0: register with the port it got.
+            broker_config.namesrv_addrs = vec![format!("127.0.0.1:{}", namesrv.local_addr().port())];
+        }
         let broker = Broker::start(broker_config, shutdown, clock, apogee_broker::processor::allow_all())
             .await
             .context("starting the broker")?;

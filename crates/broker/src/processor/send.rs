@@ -54,8 +54,9 @@ impl SendGate {
         }
     }
 
-    async fn enter(&self, store: &MessageStore) -> Result<OwnedSemaphorePermit, BrokerError> {
-        let held = store.append_lock_held_ms();
+    /// A permit to append, or SYSTEM_BUSY: at once when the CommitLog append in progress has
+    /// held its lock for `held` ms past the page-cache-busy limit, or after waiting too long.
+    async fn enter(&self, held: i64) -> Result<OwnedSemaphorePermit, BrokerError> {
         if held > self.page_cache_busy_ms {
             return Err(BrokerError::SystemBusy(format!(
                 "[PCBUSY_CLEAN_QUEUE]broker busy, start flow control for a while, period in queue: {held}ms, size of queue: {}",
@@ -112,7 +113,7 @@ impl Handler for SendProcessor {
         } else {
             self.single_message(&header, &mut target, request, &connection)?
         };
-        let _permit = self.gate.enter(&self.store).await?;
+        let _permit = self.gate.enter(self.store.append_lock_held_ms()).await?;
         let outcome = self.store.append(&messages)?;
         drop(_permit);
         let status = self.store.durable(&outcome).await;
@@ -433,6 +434,30 @@ fn rand_below(n: u64) -> u64 {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[tokio::test]
+    async fn given_a_send_waiting_past_the_threshold_should_get_system_busy_not_a_timeout() {
+        let gate = SendGate::new(1, Duration::from_millis(50), 1000);
+        let held = gate.enter(0).await.unwrap();
+        let err = gate.enter(0).await.unwrap_err();
+        assert_eq!(err.response_code(), ResponseCode::SYSTEM_BUSY);
+        assert!(
+            err.to_string()
+                .starts_with("[TIMEOUT_CLEAN_QUEUE]broker busy"),
+            "{err}"
+        );
+        drop(held);
+        assert!(
+            gate.enter(0).await.is_ok(),
+            "released permits admit sends again"
+        );
+        let err = gate.enter(1001).await.unwrap_err();
+        assert!(
+            err.to_string()
+                .starts_with("[PCBUSY_CLEAN_QUEUE]broker busy"),
+            "{err}"
+        );
+    }
 
     #[test]
     fn given_delay_property_should_redirect_to_the_level_queue_with_real_topic() {

@@ -1,0 +1,214 @@
+//! `apogee standalone` and `apogee broker` as a user runs them: start, print the addresses,
+//! store and deliver a message over TCP, stop cleanly on SIGTERM; a Java broker.conf works.
+
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
+use std::io::{BufRead, BufReader};
+use std::process::{Child, Command, Stdio};
+use std::time::Duration;
+
+use apogee_protocol::header::message::{
+    PullMessageRequestHeader, SendMessageRequestHeader, SendMessageRequestHeaderV2, pull_sys_flag,
+};
+use apogee_protocol::header::namesrv::GetRouteInfoRequestHeader;
+use apogee_protocol::{RemotingCommand, RequestCode, ResponseCode};
+use apogee_remoting::{Dispatcher, RemotingClient, TransportConfig};
+
+const BIN: &str = env!("CARGO_BIN_EXE_apogee");
+const WAIT: Duration = Duration::from_secs(20);
+
+/// Reads stdout until `count` lines containing "listening on" were seen; returns their addresses.
+async fn listening_addrs(child: &mut Child, count: usize) -> Vec<String> {
+    let stdout = child.stdout.take().unwrap();
+    let lines = tokio::task::spawn_blocking(move || {
+        let mut found = Vec::new();
+        for line in BufReader::new(stdout).lines() {
+            let line = line.unwrap();
+            if let Some(addr) = line.split("listening on ").nth(1) {
+                found.push(addr.split_whitespace().next().unwrap().to_owned());
+                if found.len() == count {
+                    break;
+                }
+            }
+        }
+        found
+    });
+    tokio::time::timeout(WAIT, lines)
+        .await
+        .expect("no start-up lines")
+        .unwrap()
+}
+
+async fn stop(mut child: Child) {
+    assert!(
+        Command::new("kill")
+            .args(["-TERM", &child.id().to_string()])
+            .status()
+            .unwrap()
+            .success()
+    );
+    let status = tokio::task::spawn_blocking(move || child.wait());
+    let status = tokio::time::timeout(WAIT, status)
+        .await
+        .expect("did not exit on SIGTERM")
+        .unwrap()
+        .unwrap();
+    assert!(status.success(), "exit status {status:?}");
+}
+
+fn local(addr: &str) -> String {
+    format!("127.0.0.1:{}", addr.rsplit(':').next().unwrap())
+}
+
+#[tokio::test]
+async fn given_standalone_when_started_should_route_store_and_deliver_then_stop_on_sigterm() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut child = Command::new(BIN)
+        .args([
+            "standalone",
+            "--namesrv-port",
+            "0",
+            "-p",
+            "0",
+            "--set",
+            "broker_ip1=\"127.0.0.1\"",
+            "--data-dir",
+        ])
+        .arg(dir.path())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    let addrs = listening_addrs(&mut child, 2).await;
+    let (namesrv, broker) = (local(&addrs[0]), local(&addrs[1]));
+    let client = RemotingClient::new(Dispatcher::new(), TransportConfig::default());
+
+    let deadline = tokio::time::Instant::now() + WAIT;
+    loop {
+        let route = RemotingCommand::request(
+            RequestCode::GET_ROUTEINFO_BY_TOPIC,
+            &GetRouteInfoRequestHeader {
+                topic: "TBW102".into(),
+                accept_standard_json_only: None,
+            },
+        );
+        if client
+            .invoke(&namesrv, route, WAIT)
+            .await
+            .unwrap()
+            .response_code()
+            == ResponseCode::SUCCESS
+        {
+            break;
+        }
+        assert!(
+            tokio::time::Instant::now() < deadline,
+            "broker never registered"
+        );
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    let header = SendMessageRequestHeader {
+        producer_group: "pg".into(),
+        topic: "Hello".into(),
+        default_topic: "TBW102".into(),
+        default_topic_queue_nums: 4,
+        queue_id: 0,
+        sys_flag: 0,
+        born_timestamp: 1,
+        flag: 0,
+        properties: None,
+        reconsume_times: None,
+        unit_mode: None,
+        max_reconsume_times: None,
+        batch: None,
+        broker_name: None,
+    };
+    let send = RemotingCommand::request(
+        RequestCode::SEND_MESSAGE_V2,
+        &SendMessageRequestHeaderV2::from(header),
+    )
+    .with_body(&b"hello apogee"[..]);
+    assert_eq!(
+        client
+            .invoke(&broker, send, WAIT)
+            .await
+            .unwrap()
+            .response_code(),
+        ResponseCode::SUCCESS
+    );
+    let pull = RemotingCommand::request(
+        RequestCode::PULL_MESSAGE,
+        &PullMessageRequestHeader {
+            consumer_group: "cg".into(),
+            topic: "Hello".into(),
+            queue_id: 0,
+            queue_offset: 0,
+            max_msg_nums: 32,
+            sys_flag: pull_sys_flag::SUBSCRIPTION | pull_sys_flag::SUSPEND,
+            commit_offset: 0,
+            suspend_timeout_millis: 5_000,
+            subscription: Some("*".into()),
+            sub_version: 0,
+            expression_type: None,
+            max_msg_bytes: None,
+            request_source: None,
+            proxy_forward_client_id: None,
+            broker_name: None,
+        },
+    );
+    let r = client.invoke(&broker, pull, WAIT).await.unwrap();
+    assert_eq!(r.response_code(), ResponseCode::SUCCESS, "{:?}", r.remark);
+    assert!(r.body.windows(12).any(|w| w == b"hello apogee"));
+    stop(child).await;
+    assert!(dir.path().join("store/config/topics.json").exists());
+    assert!(dir.path().join("store/commitlog").is_dir());
+}
+
+#[tokio::test]
+async fn given_java_broker_conf_when_broker_started_should_use_its_keys() {
+    let dir = tempfile::tempdir().unwrap();
+    let conf = dir.path().join("broker.conf");
+    std::fs::write(
+        &conf,
+        format!(
+            "# a Java broker.conf\nbrokerClusterName=JavaCluster\nbrokerName=broker-java\nbrokerId=0\nlistenPort=0\n\
+             namesrvAddr=\nbrokerIP1=127.0.0.1\nstorePathRootDir={}\nflushDiskType=SYNC_FLUSH\nmapedFileSizeCommitLog=1073741824\n",
+            dir.path().join("store").display()
+        ),
+    )
+    .unwrap();
+    let mut child = Command::new(BIN)
+        .args(["broker", "-c"])
+        .arg(&conf)
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let stderr = child.stderr.take().unwrap();
+    let addrs = listening_addrs(&mut child, 1).await;
+    stop(child).await;
+    let mut notes = String::new();
+    std::io::Read::read_to_string(&mut BufReader::new(stderr), &mut notes).unwrap();
+    assert!(
+        notes.contains("mapedFileSizeCommitLog"),
+        "unused Java keys are reported: {notes}"
+    );
+    assert!(addrs[0].ends_with(|c: char| c.is_ascii_digit()));
+    let topics = std::fs::read_to_string(dir.path().join("store/config/topics.json")).unwrap();
+    assert!(
+        topics.contains("\"JavaCluster\""),
+        "cluster topic named after brokerClusterName"
+    );
+    assert!(topics.contains("\"broker-java\""));
+}
+
+#[test]
+fn given_print_default_config_should_print_the_annotated_broker_file() {
+    let out = Command::new(BIN)
+        .args(["broker", "--print-default-config"])
+        .output()
+        .unwrap();
+    assert!(out.status.success());
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert!(text.contains("broker_cluster_name = \"DefaultCluster\""));
+}
