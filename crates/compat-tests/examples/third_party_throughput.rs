@@ -1,0 +1,233 @@
+//! A quick produce/consume run with the third-party client against an in-process Apogee,
+//! next to a baseline measured in the same run: 1 KiB request/response round trips over raw
+//! loopback TCP with the same concurrency (the ceiling for synchronous sends on this machine).
+//!
+//! `cargo run --release -p apogee-compat-tests --example third_party_throughput [messages] [producers]`
+
+#![recursion_limit = "256"]
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
+use std::sync::Arc;
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::time::{Duration, Instant};
+
+use apogee_broker::{Broker, BrokerConfig, RawBrokerConfig};
+use apogee_namesrv::{Namesrv, NamesrvConfig, RawNamesrvConfig};
+use apogee_runtime::{Shutdown, SystemClock};
+use rocketmq_client_rust::{
+    ClientConfig, ClientRuntime, ClientRuntimeConfig, ConsumeConcurrentlyContext,
+    ConsumeConcurrentlyStatus, DefaultMQProducer, DefaultMQPushConsumer, MQPushConsumer,
+    TelemetryHandle,
+};
+use rocketmq_model::common::consumer::consume_from_where::ConsumeFromWhere;
+use rocketmq_model::common::message::message_ext::MessageExt;
+use rocketmq_model::common::message::message_single::Message;
+use rocketmq_runtime::{BlockingLanePolicies, RuntimeConfig, RuntimeOwner};
+use tokio::io::{AsyncReadExt, AsyncWriteExt};
+
+const SIZE: usize = 1024;
+
+async fn loopback_round_trips(total: usize, concurrency: usize) -> f64 {
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let addr = listener.local_addr().unwrap();
+    tokio::spawn(async move {
+        loop {
+            let (mut s, _) = listener.accept().await.unwrap();
+            tokio::spawn(async move {
+                let mut buf = vec![0u8; SIZE];
+                while s.read_exact(&mut buf).await.is_ok() {
+                    if s.write_all(&buf[..16]).await.is_err() {
+                        break;
+                    }
+                }
+            });
+        }
+    });
+    let started = Instant::now();
+    let tasks: Vec<_> = (0..concurrency)
+        .map(|_| {
+            tokio::spawn(async move {
+                let mut s = tokio::net::TcpStream::connect(addr).await.unwrap();
+                s.set_nodelay(true).unwrap();
+                let (out, mut back) = (vec![7u8; SIZE], [0u8; 16]);
+                for _ in 0..total / concurrency {
+                    s.write_all(&out).await.unwrap();
+                    s.read_exact(&mut back).await.unwrap();
+                }
+            })
+        })
+        .collect();
+    for t in tasks {
+        t.await.unwrap();
+    }
+    total as f64 / started.elapsed().as_secs_f64()
+}
+
+#[tokio::main]
+async fn main() {
+    let mut args = std::env::args().skip(1);
+    let total: usize = args.next().and_then(|a| a.parse().ok()).unwrap_or(20_000);
+    let producers: usize = args.next().and_then(|a| a.parse().ok()).unwrap_or(8);
+    if std::env::var_os("RUST_LOG").is_some() {
+        tracing_subscriber::fmt()
+            .with_env_filter(tracing_subscriber::EnvFilter::from_default_env())
+            .init();
+    }
+    let dir = tempfile::tempdir().unwrap();
+    let namesrv = Namesrv::start(
+        NamesrvConfig::try_from(RawNamesrvConfig {
+            listen_address: "127.0.0.1".into(),
+            listen_port: 0,
+            data_dir: dir.path().join("namesrv"),
+            ..RawNamesrvConfig::default()
+        })
+        .unwrap(),
+        Shutdown::new(),
+        Arc::new(SystemClock),
+    )
+    .await
+    .unwrap();
+    let namesrv_addr = namesrv.local_addr().to_string();
+    let broker = Broker::start(
+        BrokerConfig::try_from(RawBrokerConfig {
+            listen_address: "127.0.0.1".into(),
+            listen_port: 0,
+            broker_ip1: "127.0.0.1".into(),
+            namesrv_addr: namesrv_addr.clone(),
+            store_path_root_dir: dir.path().join("store"),
+            ..RawBrokerConfig::default()
+        })
+        .unwrap(),
+        Shutdown::new(),
+        Arc::new(SystemClock),
+        apogee_broker::processor::allow_all(),
+    )
+    .await
+    .unwrap();
+    broker.register_now().await;
+
+    // The client's default blocking-lane queue is 16 × cores deep; past it consumption fails
+    // with "runtime.capacity.exhausted" and messages are sent back for retry. Deepen it so
+    // the run measures the broker, not that limit.
+    let mut lanes = BlockingLanePolicies::default();
+    for lane in [
+        &mut lanes.storage_io,
+        &mut lanes.metadata_io,
+        &mut lanes.cpu_crypto,
+    ] {
+        lane.max_queue_depth = 1 << 20;
+    }
+    let owner = RuntimeOwner::plan(RuntimeConfig {
+        thread_name: "rmq".into(),
+        blocking_lane_policies: lanes,
+        ..Default::default()
+    })
+    .unwrap()
+    .build()
+    .unwrap();
+    let runtime = |scope: &'static str| {
+        ClientRuntime::try_new(
+            owner.root_context().component(scope),
+            ClientRuntimeConfig::default(),
+            TelemetryHandle::noop(),
+        )
+        .unwrap()
+    };
+    let body = vec![b'x'; SIZE];
+    let mut warm = DefaultMQProducer::builder(runtime("warm"))
+        .producer_group("warm")
+        .name_server_addr(namesrv_addr.as_str())
+        .build();
+    warm.start().await.unwrap();
+    warm.send(
+        Message::builder()
+            .topic("Bench")
+            .tags("T")
+            .body_slice(&body)
+            .build_unchecked(),
+    )
+    .await
+    .unwrap();
+    warm.shutdown().await;
+    tokio::time::sleep(Duration::from_millis(200)).await;
+
+    let started = Instant::now();
+    let tasks: Vec<_> = (0..producers)
+        .map(|i| {
+            let rt = runtime("producer");
+            let (addr, body) = (namesrv_addr.clone(), body.clone());
+            tokio::spawn(async move {
+                let mut p = DefaultMQProducer::builder(rt)
+                    .producer_group(format!("bench{i}").as_str())
+                    .name_server_addr(addr.as_str())
+                    .build();
+                p.start().await.unwrap();
+                for _ in 0..total / producers {
+                    p.send(
+                        Message::builder()
+                            .topic("Bench")
+                            .tags("T")
+                            .body_slice(&body)
+                            .build_unchecked(),
+                    )
+                    .await
+                    .unwrap();
+                }
+                p.shutdown().await;
+            })
+        })
+        .collect();
+    for t in tasks {
+        t.await.unwrap();
+    }
+    let produce_rate = (total / producers * producers) as f64 / started.elapsed().as_secs_f64();
+
+    let consumed = Arc::new(AtomicUsize::new(0));
+    let mut consumer = DefaultMQPushConsumer::builder(runtime("consumer"))
+        .client_config(ClientConfig {
+            persist_consumer_offset_interval: 1_000,
+            ..ClientConfig::default()
+        })
+        .name_server_addr(namesrv_addr.as_str())
+        .consumer_group("bench_consumer")
+        .consume_from_where(ConsumeFromWhere::ConsumeFromFirstOffset)
+        .build();
+    consumer.subscribe("Bench", "*").await.unwrap();
+    let counter = Arc::clone(&consumed);
+    consumer.register_message_listener_concurrently(
+        move |msgs: &[&MessageExt], _: &ConsumeConcurrentlyContext| {
+            counter.fetch_add(msgs.len(), Ordering::Relaxed);
+            Ok(ConsumeConcurrentlyStatus::ConsumeSuccess)
+        },
+    );
+    let expected = total / producers * producers + 1;
+    let started = Instant::now();
+    consumer.start().await.unwrap();
+    while consumed.load(Ordering::Relaxed) < expected {
+        assert!(
+            started.elapsed() < Duration::from_secs(300),
+            "consume stalled at {}",
+            consumed.load(Ordering::Relaxed)
+        );
+        tokio::time::sleep(Duration::from_millis(10)).await;
+    }
+    let consume_rate = expected as f64 / started.elapsed().as_secs_f64();
+    consumer.shutdown().await;
+
+    let baseline = loopback_round_trips(total, producers).await;
+    println!(
+        "1 KiB messages, {producers} producers, {total} messages (rocketmq-client-rust 1.0.0 → Apogee, same machine)"
+    );
+    println!("raw loopback TCP 1 KiB round trips: {baseline:>10.0} /s  = 1.00");
+    println!(
+        "produce (sync send):                {produce_rate:>10.0} msg/s = {:.2} of raw",
+        produce_rate / baseline
+    );
+    println!(
+        "consume (push, clustering):         {consume_rate:>10.0} msg/s = {:.2} of raw",
+        consume_rate / baseline
+    );
+    broker.stop().await;
+    drop(namesrv);
+    owner.shutdown_background();
+}
