@@ -76,6 +76,28 @@ pub fn load<T>(
     first_error.map_or(Ok(None), Err)
 }
 
+/// [`load`] for a JSON document (fastjson's relaxed keys accepted).
+pub fn load_json<T: serde::de::DeserializeOwned>(path: &Path) -> Result<Option<T>, BrokerError> {
+    load(path, |bytes| {
+        apogee_protocol::fastjson::from_slice::<T>(bytes).map_err(|e| e.to_string())
+    })
+}
+
+/// [`write_atomically`] for a JSON document in fastjson's legacy style; maps under the keys in
+/// `numeric_key_maps` get bare numeric keys, as Java writes them.
+pub fn write_json<T: serde::Serialize>(
+    path: &Path,
+    value: &T,
+    numeric_key_maps: &[&str],
+) -> Result<(), BrokerError> {
+    let bytes = apogee_protocol::fastjson::to_json(
+        value,
+        apogee_protocol::fastjson::JsonStyle::Legacy,
+        numeric_key_maps,
+    );
+    write_atomically(path, &bytes)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

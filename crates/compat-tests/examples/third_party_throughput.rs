@@ -11,9 +11,6 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::{Duration, Instant};
 
-use apogee_broker::{Broker, BrokerConfig, RawBrokerConfig};
-use apogee_namesrv::{Namesrv, NamesrvConfig, RawNamesrvConfig};
-use apogee_runtime::{Shutdown, SystemClock};
 use rocketmq_client_rust::{
     ClientConfig, ClientRuntime, ClientRuntimeConfig, ConsumeConcurrentlyContext,
     ConsumeConcurrentlyStatus, DefaultMQProducer, DefaultMQPushConsumer, MQPushConsumer,
@@ -73,37 +70,9 @@ async fn main() {
             .with_env_filter(tracing_subscriber::EnvFilter::from_default_env())
             .init();
     }
-    let dir = tempfile::tempdir().unwrap();
-    let namesrv = Namesrv::start(
-        NamesrvConfig::try_from(RawNamesrvConfig {
-            listen_address: "127.0.0.1".into(),
-            listen_port: 0,
-            data_dir: dir.path().join("namesrv"),
-            ..RawNamesrvConfig::default()
-        })
-        .unwrap(),
-        Shutdown::new(),
-        Arc::new(SystemClock),
-    )
-    .await
-    .unwrap();
-    let namesrv_addr = namesrv.local_addr().to_string();
-    let broker = Broker::start(
-        BrokerConfig::try_from(RawBrokerConfig {
-            listen_address: "127.0.0.1".into(),
-            listen_port: 0,
-            broker_ip1: "127.0.0.1".into(),
-            namesrv_addr: namesrv_addr.clone(),
-            store_path_root_dir: dir.path().join("store"),
-            ..RawBrokerConfig::default()
-        })
-        .unwrap(),
-        Shutdown::new(),
-        Arc::new(SystemClock),
-        apogee_broker::processor::allow_all(),
-    )
-    .await
-    .unwrap();
+    let cluster = apogee_testkit::start(|_| {}).await;
+    let namesrv_addr = cluster.namesrv_addr.clone();
+    let broker = &cluster.broker;
     broker.register_now().await;
 
     // The client's default blocking-lane queue is 16 × cores deep; past it consumption fails
@@ -227,7 +196,6 @@ async fn main() {
         "consume (push, clustering):         {consume_rate:>10.0} msg/s = {:.2} of raw",
         consume_rate / baseline
     );
-    broker.stop().await;
-    drop(namesrv);
+    cluster.broker.stop().await;
     owner.shutdown_background();
 }

@@ -9,7 +9,6 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex, PoisonError};
 
 use apogee_model::DataVersion;
-use apogee_protocol::fastjson::{self, JsonStyle};
 use serde::{Deserialize, Serialize};
 
 use crate::{BrokerError, persist};
@@ -41,10 +40,7 @@ fn key(topic: &str, group: &str) -> String {
 impl ConsumerOffsets {
     pub fn load(config_dir: &std::path::Path) -> Result<Self, BrokerError> {
         let path = config_dir.join("consumerOffset.json");
-        let doc = persist::load(&path, |b| {
-            fastjson::from_slice::<Document>(b).map_err(|e| e.to_string())
-        })?
-        .unwrap_or_default();
+        let doc = persist::load_json::<Document>(&path)?.unwrap_or_default();
         Ok(Self {
             inner: Arc::new(Inner {
                 table: Mutex::new(doc.offset_table.into_iter().collect()),
@@ -88,8 +84,7 @@ impl ConsumerOffsets {
                 .map(|(k, v)| (k.clone(), v.clone()))
                 .collect(),
         };
-        let bytes = fastjson::to_json(&doc, JsonStyle::Legacy, &["offsetTable"]);
-        persist::write_atomically(&self.inner.path, &bytes).inspect_err(|_| {
+        persist::write_json(&self.inner.path, &doc, &["offsetTable"]).inspect_err(|_| {
             self.inner.dirty.store(true, Ordering::Release);
         })
     }

@@ -6,7 +6,6 @@ use std::path::PathBuf;
 use std::sync::{Arc, Mutex, PoisonError, RwLock};
 
 use apogee_model::{DataVersion, GroupName};
-use apogee_protocol::fastjson::{self, JsonStyle};
 use apogee_runtime::Clock;
 use serde::{Deserialize, Serialize};
 
@@ -93,10 +92,7 @@ impl SubscriptionGroups {
         auto_create: bool,
     ) -> Result<Self, BrokerError> {
         let path = config_dir.join("subscriptionGroup.json");
-        let mut table = persist::load(&path, |b| {
-            fastjson::from_slice::<Wrapper>(b).map_err(|e| e.to_string())
-        })?
-        .unwrap_or_else(|| Wrapper {
+        let mut table = persist::load_json::<Wrapper>(&path)?.unwrap_or_else(|| Wrapper {
             data_version: DataVersion::new(clock.now_ms()),
             ..Wrapper::default()
         });
@@ -160,8 +156,7 @@ impl SubscriptionGroups {
             .persist
             .lock()
             .unwrap_or_else(PoisonError::into_inner);
-        let bytes = fastjson::to_json(&*self.read(), JsonStyle::Legacy, &[]);
-        persist::write_atomically(&self.inner.path, &bytes)
+        persist::write_json(&self.inner.path, &*self.read(), &[])
     }
 
     fn read(&self) -> std::sync::RwLockReadGuard<'_, Wrapper> {

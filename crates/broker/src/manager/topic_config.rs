@@ -8,7 +8,6 @@ use std::sync::{Arc, Mutex, PoisonError, RwLock};
 
 use apogee_model::{DataVersion, Perm, TopicConfig, TopicName};
 use apogee_protocol::body::register::TopicConfigSerializeWrapper;
-use apogee_protocol::fastjson::{self, JsonStyle};
 use apogee_runtime::Clock;
 use tokio::sync::Notify;
 
@@ -45,13 +44,13 @@ impl TopicConfigs {
     /// Loads `topics.json` (or its backup) from `config_dir`.
     pub fn load(config_dir: &std::path::Path, clock: Arc<dyn Clock>) -> Result<Self, BrokerError> {
         let path = config_dir.join("topics.json");
-        let table = persist::load(&path, |bytes| {
-            fastjson::from_slice::<TopicConfigSerializeWrapper>(bytes).map_err(|e| e.to_string())
-        })?
-        .unwrap_or_else(|| TopicConfigSerializeWrapper {
-            data_version: DataVersion::new(clock.now_ms()),
-            topic_config_table: BTreeMap::new(),
-        });
+        let table =
+            persist::load_json::<TopicConfigSerializeWrapper>(&path)?.unwrap_or_else(|| {
+                TopicConfigSerializeWrapper {
+                    data_version: DataVersion::new(clock.now_ms()),
+                    topic_config_table: BTreeMap::new(),
+                }
+            });
         Ok(Self {
             inner: Arc::new(Inner {
                 table: RwLock::new(table),
@@ -167,8 +166,7 @@ impl TopicConfigs {
             .persist
             .lock()
             .unwrap_or_else(PoisonError::into_inner);
-        let bytes = fastjson::to_json(&*self.read(), JsonStyle::Legacy, &[]);
-        persist::write_atomically(&self.inner.path, &bytes)
+        persist::write_json(&self.inner.path, &*self.read(), &[])
     }
 
     fn read(&self) -> std::sync::RwLockReadGuard<'_, TopicConfigSerializeWrapper> {

@@ -12,7 +12,6 @@ use std::sync::{Arc, Mutex, PoisonError};
 use std::time::Duration;
 
 use apogee_model::DataVersion;
-use apogee_protocol::fastjson::{self, JsonStyle};
 use apogee_protocol::record::{
     RecordAt, StoredRecord, decode_record, encode_properties, parse_properties,
 };
@@ -51,10 +50,7 @@ impl ScheduleService {
         store_host: std::net::SocketAddr,
     ) -> Result<Self, BrokerError> {
         let path = config_dir.join("delayOffset.json");
-        let doc = persist::load(&path, |b| {
-            fastjson::from_slice::<Document>(b).map_err(|e| e.to_string())
-        })?
-        .unwrap_or_default();
+        let doc = persist::load_json::<Document>(&path)?.unwrap_or_default();
         Ok(Self {
             store,
             clock,
@@ -198,10 +194,7 @@ impl ScheduleService {
                 .unwrap_or_else(PoisonError::into_inner)
                 .clone(),
         };
-        persist::write_atomically(
-            &self.path,
-            &fastjson::to_json(&doc, JsonStyle::Legacy, &["offsetTable"]),
-        )
+        persist::write_json(&self.path, &doc, &["offsetTable"])
     }
 
     fn persist_logged(&self) {

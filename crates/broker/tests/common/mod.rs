@@ -3,18 +3,16 @@
 
 #![allow(dead_code)]
 
-use std::sync::Arc;
 use std::time::Duration;
 
-use apogee_broker::{Broker, BrokerConfig, RawBrokerConfig};
-use apogee_namesrv::{Namesrv, NamesrvConfig, RawNamesrvConfig};
+use apogee_broker::{Broker, RawBrokerConfig};
+use apogee_namesrv::Namesrv;
 use apogee_protocol::batch::{BatchEntry, encode_batch};
 use apogee_protocol::header::message::{
     PullMessageRequestHeader, SendMessageRequestHeader, SendMessageRequestHeaderV2, pull_sys_flag,
 };
 use apogee_protocol::{RemotingCommand, RequestCode};
 use apogee_remoting::{Dispatcher, RemotingClient, TransportConfig};
-use apogee_runtime::{Shutdown, SystemClock};
 use bytes::Bytes;
 
 pub const WAIT: Duration = Duration::from_secs(10);
@@ -31,43 +29,16 @@ pub struct Cluster {
 
 pub fn raw_config(dir: &std::path::Path, namesrv: &str) -> RawBrokerConfig {
     RawBrokerConfig {
-        listen_address: "127.0.0.1".into(),
-        listen_port: 0,
-        broker_ip1: "127.0.0.1".into(),
-        namesrv_addr: namesrv.into(),
-        store_path_root_dir: dir.join("store"),
         message_delay_level: "1s 1s 1s 2s 2s 2s".into(),
-        ..RawBrokerConfig::default()
+        ..apogee_testkit::broker_config(dir, namesrv)
     }
 }
 
-pub async fn start_broker(raw: RawBrokerConfig) -> Broker {
-    let config = BrokerConfig::try_from(raw).unwrap();
-    Broker::start(
-        config,
-        Shutdown::new(),
-        Arc::new(SystemClock),
-        apogee_broker::processor::allow_all(),
-    )
-    .await
-    .unwrap()
-}
+pub use apogee_testkit::start_broker;
 
 pub async fn cluster(tweak: impl FnOnce(&mut RawBrokerConfig)) -> Cluster {
     let dir = tempfile::tempdir().unwrap();
-    let namesrv = Namesrv::start(
-        NamesrvConfig::try_from(RawNamesrvConfig {
-            listen_address: "127.0.0.1".into(),
-            listen_port: 0,
-            data_dir: dir.path().join("namesrv"),
-            ..RawNamesrvConfig::default()
-        })
-        .unwrap(),
-        Shutdown::new(),
-        Arc::new(SystemClock),
-    )
-    .await
-    .unwrap();
+    let namesrv = apogee_testkit::start_namesrv(&dir.path().join("namesrv")).await;
     let namesrv_addr = namesrv.local_addr().to_string();
     let mut raw = raw_config(dir.path(), &namesrv_addr);
     tweak(&mut raw);

@@ -7,12 +7,10 @@
 use std::sync::{Arc, LazyLock, Mutex};
 use std::time::Duration;
 
-use apogee_broker::{Broker, BrokerConfig, RawBrokerConfig};
-use apogee_namesrv::{Namesrv, NamesrvConfig, RawNamesrvConfig};
+use apogee_broker::RawBrokerConfig;
 use apogee_protocol::header::namesrv::GetRouteInfoRequestHeader;
 use apogee_protocol::{RemotingCommand, RequestCode, ResponseCode};
 use apogee_remoting::{Dispatcher, RemotingClient, TransportConfig};
-use apogee_runtime::{Shutdown, SystemClock};
 use rocketmq_client_rust::{
     ClientConfig, ClientRuntime, ClientRuntimeConfig, DefaultMQProducer, DefaultMQPushConsumer,
     TelemetryHandle,
@@ -55,12 +53,10 @@ pub fn unique(prefix: &str) -> String {
 }
 
 pub struct Apogee {
-    pub namesrv: Namesrv,
     pub namesrv_addr: String,
-    pub broker: Broker,
     pub broker_addr: String,
     pub raw: RemotingClient,
-    _dir: tempfile::TempDir,
+    pub cluster: apogee_testkit::InProcess,
 }
 
 pub async fn start(tweak: impl FnOnce(&mut RawBrokerConfig)) -> Apogee {
@@ -70,45 +66,12 @@ pub async fn start(tweak: impl FnOnce(&mut RawBrokerConfig)) -> Apogee {
             .with_test_writer()
             .try_init();
     }
-    let dir = tempfile::tempdir().unwrap();
-    let namesrv = Namesrv::start(
-        NamesrvConfig::try_from(RawNamesrvConfig {
-            listen_address: "127.0.0.1".into(),
-            listen_port: 0,
-            data_dir: dir.path().join("namesrv"),
-            ..RawNamesrvConfig::default()
-        })
-        .unwrap(),
-        Shutdown::new(),
-        Arc::new(SystemClock),
-    )
-    .await
-    .unwrap();
-    let namesrv_addr = namesrv.local_addr().to_string();
-    let mut raw = RawBrokerConfig {
-        listen_address: "127.0.0.1".into(),
-        listen_port: 0,
-        broker_ip1: "127.0.0.1".into(),
-        namesrv_addr: namesrv_addr.clone(),
-        store_path_root_dir: dir.path().join("store"),
-        ..RawBrokerConfig::default()
-    };
-    tweak(&mut raw);
-    let broker = Broker::start(
-        BrokerConfig::try_from(raw).unwrap(),
-        Shutdown::new(),
-        Arc::new(SystemClock),
-        apogee_broker::processor::allow_all(),
-    )
-    .await
-    .unwrap();
+    let cluster = apogee_testkit::start(tweak).await;
     let apogee = Apogee {
-        broker_addr: broker.advertised_addr().to_string(),
-        namesrv,
-        namesrv_addr,
-        broker,
+        namesrv_addr: cluster.namesrv_addr.clone(),
+        broker_addr: cluster.broker_addr.clone(),
         raw: RemotingClient::new(Dispatcher::new(), TransportConfig::default()),
-        _dir: dir,
+        cluster,
     };
     apogee.wait_route("TBW102").await;
     apogee
