@@ -98,6 +98,48 @@ pub fn write_json<T: serde::Serialize>(
     write_atomically(path, &bytes)
 }
 
+/// A JSON config document held in memory and saved whole: the shape of `topics.json` and
+/// `subscriptionGroup.json`. Readers take the read lock; a save serialises under the read lock
+/// and writes the file under a separate lock, so request paths never wait on file IO.
+pub struct JsonTable<T> {
+    value: std::sync::RwLock<T>,
+    path: std::path::PathBuf,
+    saving: std::sync::Mutex<()>,
+}
+
+impl<T: serde::Serialize + serde::de::DeserializeOwned> JsonTable<T> {
+    /// Loads `path` (or its backup), or starts from `fresh()`.
+    pub fn load(path: std::path::PathBuf, fresh: impl FnOnce() -> T) -> Result<Self, BrokerError> {
+        let value = load_json::<T>(&path)?.unwrap_or_else(fresh);
+        Ok(Self {
+            value: std::sync::RwLock::new(value),
+            path,
+            saving: std::sync::Mutex::new(()),
+        })
+    }
+
+    pub fn read(&self) -> std::sync::RwLockReadGuard<'_, T> {
+        self.value
+            .read()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+    }
+
+    pub fn write(&self) -> std::sync::RwLockWriteGuard<'_, T> {
+        self.value
+            .write()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+    }
+
+    /// Writes the current content to disk (atomically, keeping a `.bak`).
+    pub fn save(&self) -> Result<(), BrokerError> {
+        let _saving = self
+            .saving
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner);
+        write_json(&self.path, &*self.read(), &[])
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -2,14 +2,14 @@
 //! (REMOTING.md §3.8, §6.11), auto-created on first use when `autoCreateSubscriptionGroup`.
 
 use std::collections::BTreeMap;
-use std::path::PathBuf;
-use std::sync::{Arc, Mutex, PoisonError, RwLock};
+use std::sync::Arc;
 
 use apogee_model::{DataVersion, GroupName};
 use apogee_runtime::Clock;
 use serde::{Deserialize, Serialize};
 
-use crate::{BrokerError, persist};
+use crate::BrokerError;
+use crate::persist::JsonTable;
 
 /// One group's settings with RocketMQ's defaults. Fields in fastjson's alphabetical order.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -67,9 +67,7 @@ pub struct SubscriptionGroups {
 }
 
 struct Inner {
-    table: RwLock<Wrapper>,
-    path: PathBuf,
-    persist: Mutex<()>,
+    table: JsonTable<Wrapper>,
     clock: Arc<dyn Clock>,
     auto_create: bool,
 }
@@ -91,13 +89,13 @@ impl SubscriptionGroups {
         clock: Arc<dyn Clock>,
         auto_create: bool,
     ) -> Result<Self, BrokerError> {
-        let path = config_dir.join("subscriptionGroup.json");
-        let mut table = persist::load_json::<Wrapper>(&path)?.unwrap_or_else(|| Wrapper {
+        let table = JsonTable::load(config_dir.join("subscriptionGroup.json"), || Wrapper {
             data_version: DataVersion::new(clock.now_ms()),
             ..Wrapper::default()
-        });
+        })?;
         for group in SYSTEM_GROUPS {
             table
+                .write()
                 .subscription_group_table
                 .entry((*group).to_owned())
                 .or_insert_with(|| SubscriptionGroupConfig {
@@ -107,9 +105,7 @@ impl SubscriptionGroups {
         }
         Ok(Self {
             inner: Arc::new(Inner {
-                table: RwLock::new(table),
-                path,
-                persist: Mutex::new(()),
+                table,
                 clock,
                 auto_create,
             }),
@@ -141,29 +137,17 @@ impl SubscriptionGroups {
 
     pub fn put(&self, config: SubscriptionGroupConfig) -> Result<(), BrokerError> {
         {
-            let mut table = self
-                .inner
-                .table
-                .write()
-                .unwrap_or_else(PoisonError::into_inner);
+            let mut table = self.inner.table.write();
             table
                 .subscription_group_table
                 .insert(config.group_name.clone(), config);
             table.data_version.next(self.inner.clock.now_ms());
         }
-        let _guard = self
-            .inner
-            .persist
-            .lock()
-            .unwrap_or_else(PoisonError::into_inner);
-        persist::write_json(&self.inner.path, &*self.read(), &[])
+        self.inner.table.save()
     }
 
     fn read(&self) -> std::sync::RwLockReadGuard<'_, Wrapper> {
-        self.inner
-            .table
-            .read()
-            .unwrap_or_else(PoisonError::into_inner)
+        self.inner.table.read()
     }
 }
 

@@ -3,15 +3,15 @@
 //! Every change bumps the data version and wakes the NameServer registration task.
 
 use std::collections::BTreeMap;
-use std::path::PathBuf;
-use std::sync::{Arc, Mutex, PoisonError, RwLock};
+use std::sync::Arc;
 
 use apogee_model::{DataVersion, Perm, TopicConfig, TopicName};
 use apogee_protocol::body::register::TopicConfigSerializeWrapper;
 use apogee_runtime::Clock;
 use tokio::sync::Notify;
 
-use crate::{BrokerError, persist};
+use crate::BrokerError;
+use crate::persist::JsonTable;
 
 /// The auto-create template topic.
 pub const TBW102: &str = "TBW102";
@@ -33,9 +33,7 @@ pub struct TopicConfigs {
 }
 
 struct Inner {
-    table: RwLock<TopicConfigSerializeWrapper>,
-    path: PathBuf,
-    persist: Mutex<()>,
+    table: JsonTable<TopicConfigSerializeWrapper>,
     clock: Arc<dyn Clock>,
     changed: Notify,
 }
@@ -43,19 +41,15 @@ struct Inner {
 impl TopicConfigs {
     /// Loads `topics.json` (or its backup) from `config_dir`.
     pub fn load(config_dir: &std::path::Path, clock: Arc<dyn Clock>) -> Result<Self, BrokerError> {
-        let path = config_dir.join("topics.json");
-        let table =
-            persist::load_json::<TopicConfigSerializeWrapper>(&path)?.unwrap_or_else(|| {
-                TopicConfigSerializeWrapper {
-                    data_version: DataVersion::new(clock.now_ms()),
-                    topic_config_table: BTreeMap::new(),
-                }
-            });
+        let table = JsonTable::load(config_dir.join("topics.json"), || {
+            TopicConfigSerializeWrapper {
+                data_version: DataVersion::new(clock.now_ms()),
+                topic_config_table: BTreeMap::new(),
+            }
+        })?;
         Ok(Self {
             inner: Arc::new(Inner {
-                table: RwLock::new(table),
-                path,
-                persist: Mutex::new(()),
+                table,
                 clock,
                 changed: Notify::new(),
             }),
@@ -161,26 +155,15 @@ impl TopicConfigs {
     }
 
     fn persist(&self) -> Result<(), BrokerError> {
-        let _guard = self
-            .inner
-            .persist
-            .lock()
-            .unwrap_or_else(PoisonError::into_inner);
-        persist::write_json(&self.inner.path, &*self.read(), &[])
+        self.inner.table.save()
     }
 
     fn read(&self) -> std::sync::RwLockReadGuard<'_, TopicConfigSerializeWrapper> {
-        self.inner
-            .table
-            .read()
-            .unwrap_or_else(PoisonError::into_inner)
+        self.inner.table.read()
     }
 
     fn write(&self) -> std::sync::RwLockWriteGuard<'_, TopicConfigSerializeWrapper> {
-        self.inner
-            .table
-            .write()
-            .unwrap_or_else(PoisonError::into_inner)
+        self.inner.table.write()
     }
 }
 
