@@ -758,3 +758,33 @@ async fn given_new_topic_should_be_routable_through_the_namesrv() {
         tokio::time::sleep(Duration::from_millis(20)).await;
     }
 }
+
+#[tokio::test]
+async fn given_auto_create_off_should_refuse_unknown_groups_and_topics_with_their_codes() {
+    let c = cluster(|raw| {
+        raw.auto_create_subscription_group = false;
+        raw.auto_create_topic_enable = false;
+    })
+    .await;
+    let r = c.call(send_v2("Unknown", 0, "", b"x")).await;
+    assert_eq!(
+        r.response_code(),
+        ResponseCode::TOPIC_NOT_EXIST,
+        "{:?}",
+        r.remark
+    );
+    assert!(r.remark.unwrap().contains("Unknown"));
+    let r = c.call(pull("SELF_TEST_TOPIC", 0, 0, "*", 0)).await;
+    assert_eq!(
+        r.response_code(),
+        ResponseCode::SUBSCRIPTION_GROUP_NOT_EXIST,
+        "{:?}",
+        r.remark
+    );
+    assert!(r.remark.unwrap().contains("cg"));
+    let mut missing = send_v2("Unknown", 0, "", b"x");
+    missing.ext_fields.remove("b");
+    let r = c.call(missing).await;
+    assert_eq!(r.response_code(), ResponseCode::SYSTEM_ERROR);
+    assert!(r.remark.unwrap().contains('b'), "names the missing field");
+}
