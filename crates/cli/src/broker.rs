@@ -124,7 +124,7 @@ pub fn broker(args: BrokerArgs) -> anyhow::Result<()> {
         )
         .await
         .context("starting the broker")?;
-        println!(
+        crate::say!(
             "Apogee broker listening on {} (clients use {}; Ctrl-C to stop)",
             broker.local_addr(),
             broker.advertised_addr()
@@ -173,9 +173,9 @@ pub fn standalone(args: StandaloneArgs) -> anyhow::Result<()> {
         let broker = Broker::start(broker_config, shutdown, clock, apogee_broker::processor::allow_all())
             .await
             .context("starting the broker")?;
-        println!("Apogee NameServer listening on {}", namesrv.local_addr());
-        println!("Apogee broker listening on {}", broker.local_addr());
-        println!(
+        crate::say!("Apogee NameServer listening on {}", namesrv.local_addr());
+        crate::say!("Apogee broker listening on {}", broker.local_addr());
+        crate::say!(
             "Point clients at namesrvAddr=127.0.0.1:{} (the broker is reachable as {}). Data in {}. Ctrl-C to stop.",
             namesrv.local_addr().port(),
             broker.advertised_addr(),

@@ -53,6 +53,16 @@ struct NamesrvArgs {
     print_default_config: bool,
 }
 
+/// Prints a line to stdout, ignoring a closed stdout (`apogee standalone | head -2` must not
+/// bring the servers down the way `println!` would, by panicking on EPIPE).
+macro_rules! say {
+    ($($arg:tt)*) => {{
+        use std::io::Write as _;
+        let _ = writeln!(std::io::stdout(), $($arg)*);
+    }};
+}
+pub(crate) use say;
+
 pub(crate) fn parse_key_value(text: &str) -> Result<(String, String), String> {
     text.split_once('=')
         .map(|(k, v)| (k.trim().to_owned(), v.trim().to_owned()))
@@ -109,7 +119,7 @@ fn namesrv(args: NamesrvArgs) -> anyhow::Result<()> {
         let namesrv = apogee_namesrv::Namesrv::start(config, shutdown, clock)
             .await
             .context("starting the NameServer")?;
-        println!(
+        say!(
             "Apogee NameServer listening on {} (Ctrl-C to stop)",
             namesrv.local_addr()
         );

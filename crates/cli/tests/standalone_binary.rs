@@ -39,7 +39,7 @@ async fn listening_addrs(child: &mut Child, count: usize) -> Vec<String> {
         .unwrap()
 }
 
-async fn stop(mut child: Child) {
+async fn stop(mut child: Child, stderr_log: &std::path::Path) {
     assert!(
         Command::new("kill")
             .args(["-TERM", &child.id().to_string()])
@@ -53,7 +53,11 @@ async fn stop(mut child: Child) {
         .expect("did not exit on SIGTERM")
         .unwrap()
         .unwrap();
-    assert!(status.success(), "exit status {status:?}");
+    assert!(
+        status.success(),
+        "exit status {status:?}; stderr:\n{}",
+        std::fs::read_to_string(stderr_log).unwrap_or_default()
+    );
 }
 
 fn local(addr: &str) -> String {
@@ -76,7 +80,7 @@ async fn given_standalone_when_started_should_route_store_and_deliver_then_stop_
         ])
         .arg(dir.path())
         .stdout(Stdio::piped())
-        .stderr(Stdio::null())
+        .stderr(std::fs::File::create(dir.path().join("stderr.log")).unwrap())
         .spawn()
         .unwrap();
     let addrs = listening_addrs(&mut child, 2).await;
@@ -159,7 +163,7 @@ async fn given_standalone_when_started_should_route_store_and_deliver_then_stop_
     let r = client.invoke(&broker, pull, WAIT).await.unwrap();
     assert_eq!(r.response_code(), ResponseCode::SUCCESS, "{:?}", r.remark);
     assert!(r.body.windows(12).any(|w| w == b"hello apogee"));
-    stop(child).await;
+    stop(child, &dir.path().join("stderr.log")).await;
     assert!(dir.path().join("store/config/topics.json").exists());
     assert!(dir.path().join("store/commitlog").is_dir());
 }
@@ -181,14 +185,13 @@ async fn given_java_broker_conf_when_broker_started_should_use_its_keys() {
         .args(["broker", "-c"])
         .arg(&conf)
         .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
+        .stderr(std::fs::File::create(dir.path().join("stderr.log")).unwrap())
         .spawn()
         .unwrap();
-    let stderr = child.stderr.take().unwrap();
     let addrs = listening_addrs(&mut child, 1).await;
-    stop(child).await;
-    let mut notes = String::new();
-    std::io::Read::read_to_string(&mut BufReader::new(stderr), &mut notes).unwrap();
+    let stderr_log = dir.path().join("stderr.log");
+    stop(child, &stderr_log).await;
+    let notes = std::fs::read_to_string(&stderr_log).unwrap();
     assert!(
         notes.contains("mapedFileSizeCommitLog"),
         "unused Java keys are reported: {notes}"
