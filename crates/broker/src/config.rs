@@ -279,21 +279,12 @@ impl TryFrom<RawBrokerConfig> for BrokerConfig {
                 raw.broker_permission
             )));
         }
-        if raw.frame_bytes_max < 1024
-            || raw.in_flight_requests_per_connection == 0
-            || raw.channel_idle_timeout_secs == 0
-        {
-            return Err(bad("frame_bytes_max must be >= 1024, in_flight_requests_per_connection and channel_idle_timeout_secs > 0".into()));
-        }
-        let transport = apogee_remoting::TransportConfig {
-            limits: FrameLimits {
-                frame_bytes_max: raw.frame_bytes_max,
-                ..FrameLimits::default()
-            },
-            in_flight_requests_max: raw.in_flight_requests_per_connection,
-            idle_timeout: Duration::from_secs(raw.channel_idle_timeout_secs),
-            ..apogee_remoting::TransportConfig::default()
-        };
+        let transport = apogee_remoting::TransportConfig::for_server(
+            raw.frame_bytes_max,
+            raw.in_flight_requests_per_connection,
+            raw.channel_idle_timeout_secs,
+        )
+        .map_err(bad)?;
         Ok(Self {
             cluster,
             broker_name,

@@ -5,7 +5,6 @@
 use std::collections::BTreeMap;
 use std::path::PathBuf;
 use std::sync::{Arc, PoisonError, RwLock};
-use std::time::Duration;
 
 use apogee_protocol::FrameLimits;
 use serde::Deserialize;
@@ -69,21 +68,9 @@ impl TryFrom<RawNamesrvConfig> for NamesrvConfig {
     type Error = NamesrvError;
 
     fn try_from(raw: RawNamesrvConfig) -> Result<Self, NamesrvError> {
-        if raw.frame_bytes_max < 1024 {
-            return Err(NamesrvError::Config(format!(
-                "frame_bytes_max = {} is below 1024",
-                raw.frame_bytes_max
-            )));
-        }
         if raw.scan_not_active_broker_interval_ms == 0 {
             return Err(NamesrvError::Config(
                 "scan_not_active_broker_interval_ms must be > 0".into(),
-            ));
-        }
-        if raw.channel_idle_timeout_secs == 0 || raw.in_flight_requests_per_connection == 0 {
-            return Err(NamesrvError::Config(
-                "channel_idle_timeout_secs and in_flight_requests_per_connection must be > 0"
-                    .into(),
             ));
         }
         let mut black_list: Vec<String> = [
@@ -101,15 +88,12 @@ impl TryFrom<RawNamesrvConfig> for NamesrvConfig {
                 .filter(|k| !k.is_empty())
                 .map(String::from),
         );
-        let transport = apogee_remoting::TransportConfig {
-            limits: FrameLimits {
-                frame_bytes_max: raw.frame_bytes_max,
-                ..FrameLimits::default()
-            },
-            in_flight_requests_max: raw.in_flight_requests_per_connection,
-            idle_timeout: Duration::from_secs(raw.channel_idle_timeout_secs),
-            ..apogee_remoting::TransportConfig::default()
-        };
+        let transport = apogee_remoting::TransportConfig::for_server(
+            raw.frame_bytes_max,
+            raw.in_flight_requests_per_connection,
+            raw.channel_idle_timeout_secs,
+        )
+        .map_err(NamesrvError::Config)?;
         Ok(Self {
             bind: format!("{}:{}", raw.listen_address, raw.listen_port),
             kv_config_path: raw.data_dir.join("kvConfig.json"),

@@ -42,6 +42,36 @@ pub struct TransportConfig {
     pub connect_timeout: Duration,
 }
 
+impl TransportConfig {
+    /// The server settings every config file exposes (`frame_bytes_max`,
+    /// `in_flight_requests_per_connection`, `channel_idle_timeout_secs`), checked, with the
+    /// other settings at their defaults. The error names the offending key.
+    pub fn for_server(
+        frame_bytes_max: usize,
+        in_flight_requests: usize,
+        idle_timeout_secs: u64,
+    ) -> Result<Self, String> {
+        if frame_bytes_max < 1024 {
+            return Err(format!("frame_bytes_max = {frame_bytes_max} is below 1024"));
+        }
+        if idle_timeout_secs == 0 || in_flight_requests == 0 {
+            return Err(
+                "channel_idle_timeout_secs and in_flight_requests_per_connection must be > 0"
+                    .into(),
+            );
+        }
+        Ok(Self {
+            limits: FrameLimits {
+                frame_bytes_max,
+                ..FrameLimits::default()
+            },
+            in_flight_requests_max: in_flight_requests,
+            idle_timeout: Duration::from_secs(idle_timeout_secs),
+            ..Self::default()
+        })
+    }
+}
+
 impl Default for TransportConfig {
     fn default() -> Self {
         Self {
