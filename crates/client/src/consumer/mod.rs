@@ -1,0 +1,85 @@
+//! Consumers: the push consumer (the client pulls and calls a listener) and the lite pull
+//! consumer (the application polls), plus what they share: rebalance, progress, pulls.
+
+mod api;
+mod lite_pull;
+mod offset_store;
+mod process_queue;
+mod push;
+mod rebalance;
+
+use std::path::PathBuf;
+use std::time::Duration;
+
+pub use api::{PullResult, PullStatus};
+pub use lite_pull::{LitePullConsumer, LitePullConsumerConfig};
+pub use process_queue::QueueStat;
+pub use push::{
+    ConsumeResult, MessageListener, OrderlyListener, OrderlyResult, PushConsumer,
+    PushConsumerBuilder, PushConsumerConfig,
+};
+pub use rebalance::AllocateStrategy;
+
+/// Where a group with no committed offset on a queue starts.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum ConsumeFrom {
+    /// Only messages sent from now on (retry topics start at their beginning).
+    #[default]
+    LastOffset,
+    /// Everything still stored.
+    FirstOffset,
+    /// Messages stored at or after this time (ms since the epoch).
+    Timestamp(i64),
+}
+
+impl ConsumeFrom {
+    /// The name Java reports in heartbeats.
+    pub(crate) fn java_name(self) -> &'static str {
+        match self {
+            ConsumeFrom::LastOffset => "CONSUME_FROM_LAST_OFFSET",
+            ConsumeFrom::FirstOffset => "CONSUME_FROM_FIRST_OFFSET",
+            ConsumeFrom::Timestamp(_) => "CONSUME_FROM_TIMESTAMP",
+        }
+    }
+}
+
+/// Where broadcasting consumers keep their local offsets by default: `$HOME/.apogee/offsets`.
+pub fn default_offset_dir() -> PathBuf {
+    std::env::var_os("HOME")
+        .map_or_else(|| PathBuf::from("."), PathBuf::from)
+        .join(".apogee")
+        .join("offsets")
+}
+
+/// The long-poll time a consumer asks the broker for, and its RPC timeout.
+pub(crate) const BROKER_SUSPEND_MAX: Duration = Duration::from_secs(15);
+pub(crate) const PULL_RPC_TIMEOUT: Duration = Duration::from_secs(30);
+/// Retry delay after a failed pull.
+pub(crate) const PULL_DELAY_ON_ERROR: Duration = Duration::from_secs(3);
+/// Delay between flow-control checks.
+pub(crate) const PULL_DELAY_ON_FLOW_CONTROL: Duration = Duration::from_millis(50);
+
+/// The committed offset of `queue`, or where `consume_from` says to start.
+pub(crate) async fn start_offset(
+    instance: &crate::ClientInstance,
+    offsets: &offset_store::OffsetStore,
+    queue: &apogee_protocol::body::client::MessageQueue,
+    consume_from: ConsumeFrom,
+) -> crate::Result<i64> {
+    if let Some(o) = offsets.read_stored(instance, queue).await?
+        && o >= 0
+    {
+        return Ok(o);
+    }
+    let addr = instance
+        .find_broker_addr(&queue.broker_name, &queue.topic)
+        .await?;
+    let retry = queue.topic.starts_with("%RETRY%");
+    match consume_from {
+        ConsumeFrom::LastOffset if retry => Ok(0),
+        ConsumeFrom::LastOffset => instance.max_offset(&addr, queue).await,
+        ConsumeFrom::FirstOffset => Ok(0),
+        ConsumeFrom::Timestamp(_) if retry => instance.max_offset(&addr, queue).await,
+        ConsumeFrom::Timestamp(ts) => instance.search_offset(&addr, queue, ts).await,
+    }
+}

@@ -1,0 +1,991 @@
+//! The push consumer: per assigned queue a pull loop fills a process queue; a bounded worker
+//! pool hands messages to the application's listener; outcomes move the committed offset,
+//! send failures back to the broker, or (orderly) retry locally under the broker's queue lock.
+
+use std::collections::{BTreeMap, BTreeSet, HashMap};
+use std::path::PathBuf;
+use std::sync::{Arc, Mutex, PoisonError};
+use std::time::Duration;
+
+use apogee_protocol::body::client::{ConsumerData, MessageModel, MessageQueue, SubscriptionData};
+use apogee_protocol::header::message::{PullMessageRequestHeader, pull_sys_flag};
+use apogee_runtime::Shutdown;
+use tokio::sync::{Notify, Semaphore};
+
+use super::api::PullStatus;
+use super::offset_store::OffsetStore;
+use super::process_queue::{ProcessQueue, QueueStat};
+use super::rebalance::AllocateStrategy;
+use super::{
+    BROKER_SUSPEND_MAX, ConsumeFrom, PULL_DELAY_ON_ERROR, PULL_DELAY_ON_FLOW_CONTROL,
+    PULL_RPC_TIMEOUT,
+};
+use crate::config::ClientConfig;
+use crate::instance::{ClientInstance, ConsumerHandle, now_ms};
+use crate::message::{MessageExt, property};
+use crate::{ClientError, Result};
+
+/// Outcome of a concurrent listener.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ConsumeResult {
+    Success,
+    /// Redeliver later through the group's retry topic (back-off by delay level).
+    ReconsumeLater,
+}
+
+/// Outcome of an orderly listener.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum OrderlyResult {
+    Success,
+    /// Retry the same messages after `suspend_current_queue_time`, keeping the queue's order.
+    SuspendCurrentQueueAMoment,
+}
+
+/// Consumes messages of any queue in parallel. Runs on the blocking worker pool, so it may
+/// block; at most `consume_threads` run at once.
+pub trait MessageListener: Send + Sync + 'static {
+    fn consume(&self, msgs: &[MessageExt]) -> ConsumeResult;
+}
+
+impl<F> MessageListener for F
+where
+    F: Fn(&[MessageExt]) -> ConsumeResult + Send + Sync + 'static,
+{
+    fn consume(&self, msgs: &[MessageExt]) -> ConsumeResult {
+        self(msgs)
+    }
+}
+
+/// Consumes each queue's messages one batch at a time, in queue order.
+pub trait OrderlyListener: Send + Sync + 'static {
+    fn consume(&self, msgs: &[MessageExt]) -> OrderlyResult;
+}
+
+impl<F> OrderlyListener for F
+where
+    F: Fn(&[MessageExt]) -> OrderlyResult + Send + Sync + 'static,
+{
+    fn consume(&self, msgs: &[MessageExt]) -> OrderlyResult {
+        self(msgs)
+    }
+}
+
+#[derive(Clone)]
+enum Listener {
+    Concurrent(Arc<dyn MessageListener>),
+    Orderly(Arc<dyn OrderlyListener>),
+}
+
+/// Push consumer settings; `PushConsumerConfig::new(group)` gives the Java defaults.
+#[derive(Debug, Clone)]
+pub struct PushConsumerConfig {
+    pub group: String,
+    pub message_model: MessageModel,
+    pub consume_from: ConsumeFrom,
+    pub allocate: AllocateStrategy,
+    /// Listener calls running at once (`consumeThreadMax`, 20).
+    pub consume_threads: usize,
+    /// Messages per listener call, 1–32 (`consumeMessageBatchMaxSize`, 1).
+    pub consume_batch_size: usize,
+    /// Messages per pull (32).
+    pub pull_batch_size: i32,
+    /// Pulling pauses while a queue holds this many unconsumed messages (1000)…
+    pub pull_threshold_for_queue: usize,
+    /// …or this many bytes (100 MiB).
+    pub pull_threshold_size_for_queue: usize,
+    /// A message whose listener runs longer than this is handed back for redelivery (15 min).
+    pub consume_timeout: Duration,
+    /// Deliveries before a message goes to the DLQ; `None`: 16 (concurrent) or unlimited
+    /// (orderly), as in Java.
+    pub max_reconsume_times: Option<i32>,
+    /// Orderly: wait before retrying a failed batch (1 s).
+    pub suspend_current_queue_time: Duration,
+    /// Broadcasting: where local offsets are kept.
+    pub offset_store_dir: PathBuf,
+}
+
+impl PushConsumerConfig {
+    pub fn new(group: impl Into<String>) -> Self {
+        Self {
+            group: group.into(),
+            message_model: MessageModel::Clustering,
+            consume_from: ConsumeFrom::LastOffset,
+            allocate: AllocateStrategy::Average,
+            consume_threads: 20,
+            consume_batch_size: 1,
+            pull_batch_size: 32,
+            pull_threshold_for_queue: 1000,
+            pull_threshold_size_for_queue: 100 * 1024 * 1024,
+            consume_timeout: Duration::from_secs(15 * 60),
+            max_reconsume_times: None,
+            suspend_current_queue_time: Duration::from_secs(1),
+            offset_store_dir: super::default_offset_dir(),
+        }
+    }
+
+    fn validate(&self) -> Result<()> {
+        apogee_model::GroupName::new(self.group.clone())
+            .map_err(|e| ClientError::Config(format!("group `{}`: {e}", self.group)))?;
+        if !(1..=32).contains(&self.consume_batch_size) {
+            return Err(ClientError::Config(format!(
+                "consume_batch_size is {}; it must be 1–32",
+                self.consume_batch_size
+            )));
+        }
+        if self.consume_threads == 0
+            || self.pull_batch_size <= 0
+            || self.pull_threshold_for_queue == 0
+        {
+            return Err(ClientError::Config(
+                "consume_threads, pull_batch_size and pull_threshold_for_queue must be > 0".into(),
+            ));
+        }
+        Ok(())
+    }
+}
+
+/// A running push consumer. Dropping it does not stop it; call [`PushConsumer::shutdown`].
+pub struct PushConsumer {
+    core: Arc<Core>,
+}
+
+/// Builds a push consumer: subscribe, set the listener, start.
+pub struct PushConsumerBuilder {
+    client: ClientConfig,
+    config: PushConsumerConfig,
+    subscriptions: BTreeMap<String, String>,
+    listener: Option<Listener>,
+}
+
+struct Core {
+    config: PushConsumerConfig,
+    instance: Arc<ClientInstance>,
+    subscriptions: BTreeMap<String, SubscriptionData>,
+    listener: Listener,
+    offsets: OffsetStore,
+    queues: Mutex<HashMap<MessageQueue, Arc<ProcessQueue>>>,
+    rebalance_now: Notify,
+    workers: Arc<Semaphore>,
+    shutdown: Shutdown,
+    max_reconsume_times: i32,
+}
+
+/// Client-side lock validity for orderly queues (`lockMaxLiveTime`, 30 s).
+const LOCK_MAX_LIVE_MS: i64 = 30_000;
+/// Lock renewal period (20 s).
+const LOCK_RENEW_INTERVAL: Duration = Duration::from_secs(20);
+/// Retry of a failed send-back (local re-consume), as Java's 5 s.
+const SEND_BACK_RETRY_DELAY: Duration = Duration::from_secs(5);
+
+impl PushConsumer {
+    pub fn builder(client: ClientConfig, config: PushConsumerConfig) -> PushConsumerBuilder {
+        PushConsumerBuilder {
+            client,
+            config,
+            subscriptions: BTreeMap::new(),
+            listener: None,
+        }
+    }
+
+    pub fn group(&self) -> &str {
+        &self.core.config.group
+    }
+
+    /// The queues this member consumes now.
+    pub fn assignment(&self) -> BTreeSet<MessageQueue> {
+        self.core.table().keys().cloned().collect()
+    }
+
+    /// Per-queue cache and flow-control figures.
+    pub fn queue_stats(&self) -> Vec<QueueStat> {
+        let now = now_ms();
+        let mut stats: Vec<QueueStat> = self.core.table().values().map(|pq| pq.stat(now)).collect();
+        stats.sort_by(|a, b| a.queue.cmp(&b.queue));
+        stats
+    }
+
+    /// The offset this member will commit next for `queue`.
+    pub fn committed_offset(&self, queue: &MessageQueue) -> Option<i64> {
+        self.core.offsets.cached(queue)
+    }
+
+    /// Rebalances now instead of at the next period.
+    pub async fn rebalance(&self) {
+        self.core.rebalance().await;
+    }
+
+    /// Stops pulling, commits progress, releases queue locks and leaves the group.
+    pub async fn shutdown(&self) {
+        let core = &self.core;
+        if core.shutdown.is_triggered() {
+            return;
+        }
+        core.shutdown.trigger();
+        let queues: Vec<Arc<ProcessQueue>> = core.table().drain().map(|(_, pq)| pq).collect();
+        for pq in &queues {
+            pq.set_dropped();
+        }
+        let assigned: Vec<MessageQueue> = queues.iter().map(|pq| pq.queue.clone()).collect();
+        if let Err(e) = core.offsets.persist(&core.instance, Some(&assigned)).await {
+            tracing::warn!(error = %e, "cannot save offsets at shutdown");
+        }
+        if core.is_orderly_clustering() {
+            core.unlock(&assigned).await;
+        }
+        core.instance
+            .unregister(None, Some(&core.config.group))
+            .await;
+    }
+}
+
+impl PushConsumerBuilder {
+    /// Subscribes to `topic` with a tag expression (`*`, `TagA`, `TagA || TagB`).
+    pub fn subscribe(mut self, topic: impl Into<String>, expression: impl Into<String>) -> Self {
+        self.subscriptions.insert(topic.into(), expression.into());
+        self
+    }
+
+    pub fn listener(mut self, listener: impl MessageListener) -> Self {
+        self.listener = Some(Listener::Concurrent(Arc::new(listener)));
+        self
+    }
+
+    pub fn orderly_listener(mut self, listener: impl OrderlyListener) -> Self {
+        self.listener = Some(Listener::Orderly(Arc::new(listener)));
+        self
+    }
+
+    /// Registers the group, rebalances and starts consuming.
+    pub async fn start(self) -> Result<PushConsumer> {
+        let config = self.config;
+        config.validate()?;
+        let listener = self.listener.ok_or_else(|| {
+            ClientError::Config("no listener: call listener() or orderly_listener()".into())
+        })?;
+        if self.subscriptions.is_empty() {
+            return Err(ClientError::Config(
+                "no subscription: call subscribe()".into(),
+            ));
+        }
+        let instance = ClientInstance::get(&self.client).await?;
+        let version = now_ms();
+        let mut subscriptions: BTreeMap<String, SubscriptionData> = self
+            .subscriptions
+            .iter()
+            .map(|(t, e)| {
+                (
+                    t.clone(),
+                    SubscriptionData::from_tag_expression(t, e, version),
+                )
+            })
+            .collect();
+        if config.message_model == MessageModel::Clustering {
+            let retry = format!("%RETRY%{}", config.group);
+            subscriptions.insert(
+                retry.clone(),
+                SubscriptionData::from_tag_expression(&retry, "*", version),
+            );
+        }
+        let offsets = match config.message_model {
+            MessageModel::Clustering => OffsetStore::remote(&config.group),
+            MessageModel::Broadcasting => OffsetStore::local(
+                &config.offset_store_dir,
+                &config.group,
+                &self.client.instance_name,
+            )?,
+        };
+        let orderly = matches!(listener, Listener::Orderly(_));
+        let max_reconsume_times =
+            config
+                .max_reconsume_times
+                .unwrap_or(if orderly { i32::MAX } else { 16 });
+        let core = Arc::new(Core {
+            workers: Arc::new(Semaphore::new(config.consume_threads)),
+            config,
+            instance: Arc::clone(&instance),
+            subscriptions,
+            listener,
+            offsets,
+            queues: Mutex::new(HashMap::new()),
+            rebalance_now: Notify::new(),
+            shutdown: Shutdown::new(),
+            max_reconsume_times,
+        });
+        instance.register_consumer(&core.config.group, Arc::new(Handle(Arc::downgrade(&core))))?;
+        for topic in core.subscriptions.keys() {
+            if let Err(e) = instance.refresh_route(topic).await {
+                if topic.starts_with("%RETRY%") {
+                    tracing::debug!(%topic, error = %e, "no retry topic yet");
+                } else {
+                    instance.unregister(None, Some(&core.config.group)).await;
+                    return Err(e);
+                }
+            }
+        }
+        instance.heartbeat().await;
+        core.rebalance().await;
+        spawn_timers(&core);
+        Ok(PushConsumer { core })
+    }
+}
+
+/// The registry's view; weak so the instance never keeps a consumer alive.
+struct Handle(std::sync::Weak<Core>);
+
+impl ConsumerHandle for Handle {
+    fn consumer_data(&self) -> ConsumerData {
+        match self.0.upgrade() {
+            Some(core) => ConsumerData {
+                consume_from_where: core.config.consume_from.java_name().into(),
+                consume_type: "CONSUME_PASSIVELY".into(),
+                group_name: core.config.group.clone(),
+                message_model: core.config.message_model,
+                subscription_data_set: core.subscriptions.values().cloned().collect(),
+                unit_mode: false,
+            },
+            None => ConsumerData::default(),
+        }
+    }
+
+    fn ids_changed(&self) {
+        if let Some(core) = self.0.upgrade() {
+            core.rebalance_now.notify_one();
+        }
+    }
+}
+
+fn spawn_timers(core: &Arc<Core>) {
+    // Rebalance: periodic and on NOTIFY_CONSUMER_IDS_CHANGED.
+    let weak = Arc::downgrade(core);
+    let shutdown = core.shutdown.clone();
+    let period = core.instance.config.rebalance_interval;
+    tokio::spawn(async move {
+        loop {
+            let notified = {
+                let Some(core) = weak.upgrade() else { return };
+                let core2 = Arc::clone(&core);
+                drop(core);
+                tokio::select! {
+                    () = shutdown.wait() => return,
+                    _ = tokio::time::sleep(period) => false,
+                    () = async move { core2.rebalance_now.notified().await } => true,
+                }
+            };
+            let Some(core) = weak.upgrade() else { return };
+            tracing::debug!(group = %core.config.group, notified, "rebalance");
+            core.rebalance().await;
+        }
+    });
+    // Offset commits.
+    let weak = Arc::downgrade(core);
+    let shutdown = core.shutdown.clone();
+    let period = core.instance.config.persist_offset_interval;
+    tokio::spawn(async move {
+        loop {
+            tokio::select! {
+                () = shutdown.wait() => return,
+                _ = tokio::time::sleep(period) => {}
+            }
+            let Some(core) = weak.upgrade() else { return };
+            let assigned: Vec<MessageQueue> = core.table().keys().cloned().collect();
+            if let Err(e) = core.offsets.persist(&core.instance, Some(&assigned)).await {
+                tracing::warn!(error = %e, "cannot save offsets");
+            }
+        }
+    });
+    // Consume timeout: hand stuck messages back.
+    if matches!(core.listener, Listener::Concurrent(_)) {
+        let weak = Arc::downgrade(core);
+        let shutdown = core.shutdown.clone();
+        let period = (core.config.consume_timeout / 2)
+            .clamp(Duration::from_millis(100), Duration::from_secs(60));
+        tokio::spawn(async move {
+            loop {
+                tokio::select! {
+                    () = shutdown.wait() => return,
+                    _ = tokio::time::sleep(period) => {}
+                }
+                let Some(core) = weak.upgrade() else { return };
+                core.clean_expired().await;
+            }
+        });
+    }
+    // Orderly lock renewal.
+    if core.is_orderly_clustering() {
+        let weak = Arc::downgrade(core);
+        let shutdown = core.shutdown.clone();
+        tokio::spawn(async move {
+            loop {
+                tokio::select! {
+                    () = shutdown.wait() => return,
+                    _ = tokio::time::sleep(LOCK_RENEW_INTERVAL) => {}
+                }
+                let Some(core) = weak.upgrade() else { return };
+                core.renew_locks().await;
+            }
+        });
+    }
+}
+
+impl Core {
+    fn table(&self) -> std::sync::MutexGuard<'_, HashMap<MessageQueue, Arc<ProcessQueue>>> {
+        self.queues.lock().unwrap_or_else(PoisonError::into_inner)
+    }
+
+    fn is_orderly_clustering(&self) -> bool {
+        matches!(self.listener, Listener::Orderly(_))
+            && self.config.message_model == MessageModel::Clustering
+    }
+
+    async fn rebalance(self: &Arc<Self>) {
+        if self.shutdown.is_triggered() {
+            return;
+        }
+        for topic in self.subscriptions.keys() {
+            if let Err(e) = self.rebalance_topic(topic).await {
+                tracing::debug!(%topic, group = %self.config.group, error = %e, "rebalance of topic failed");
+            }
+        }
+    }
+
+    async fn rebalance_topic(self: &Arc<Self>, topic: &str) -> Result<()> {
+        let route = self.instance.route(topic).await?;
+        let all = &route.subscribe_queues;
+        let mine: BTreeSet<MessageQueue> = match self.config.message_model {
+            MessageModel::Broadcasting => all.iter().cloned().collect(),
+            MessageModel::Clustering => {
+                let broker = route
+                    .data
+                    .broker_datas
+                    .iter()
+                    .filter_map(|b| self.instance.broker_addr(b.broker_name.as_str(), true))
+                    .next()
+                    .ok_or_else(|| self.instance.no_route(topic))?;
+                let members = self
+                    .instance
+                    .consumer_ids(&broker, &self.config.group)
+                    .await?;
+                if members.is_empty() {
+                    return Ok(());
+                }
+                self.config
+                    .allocate
+                    .allocate(self.instance.client_id(), all, &members)
+                    .into_iter()
+                    .collect()
+            }
+        };
+        self.apply_assignment(topic, mine).await;
+        Ok(())
+    }
+
+    async fn apply_assignment(self: &Arc<Self>, topic: &str, mine: BTreeSet<MessageQueue>) {
+        let removed: Vec<Arc<ProcessQueue>> = {
+            let mut table = self.table();
+            let gone: Vec<MessageQueue> = table
+                .keys()
+                .filter(|q| q.topic == topic && !mine.contains(*q))
+                .cloned()
+                .collect();
+            gone.iter().filter_map(|q| table.remove(q)).collect()
+        };
+        for pq in &removed {
+            pq.set_dropped();
+            tracing::info!(group = %self.config.group, queue = ?pq.queue, "queue released by rebalance");
+            if let Err(e) = self.offsets.persist_sync(&self.instance, &pq.queue).await {
+                tracing::debug!(queue = ?pq.queue, error = %e, "offset commit on release failed");
+            }
+            self.offsets.remove(&pq.queue);
+        }
+        if self.is_orderly_clustering() && !removed.is_empty() {
+            let queues: Vec<MessageQueue> = removed.iter().map(|pq| pq.queue.clone()).collect();
+            // Let a running batch finish before the broker lock goes.
+            for pq in &removed {
+                let _ = tokio::time::timeout(Duration::from_secs(1), pq.consume_lock.lock()).await;
+            }
+            self.unlock(&queues).await;
+        }
+        let added: Vec<MessageQueue> = {
+            let table = self.table();
+            mine.iter()
+                .filter(|q| !table.contains_key(*q))
+                .cloned()
+                .collect()
+        };
+        for queue in added {
+            let pq = Arc::new(ProcessQueue::new(queue.clone()));
+            if self.is_orderly_clustering() {
+                match self.lock_one(&queue).await {
+                    Ok(true) => pq.set_locked(true, now_ms()),
+                    Ok(false) => {
+                        tracing::info!(
+                            ?queue,
+                            "queue is locked by another member; skipped this round"
+                        );
+                        continue;
+                    }
+                    Err(e) => {
+                        tracing::warn!(?queue, error = %e, "cannot lock queue");
+                        continue;
+                    }
+                }
+            }
+            let offset = match self.start_offset(&queue).await {
+                Ok(o) => o,
+                Err(e) => {
+                    tracing::warn!(?queue, error = %e, "cannot compute the start offset; retry at next rebalance");
+                    continue;
+                }
+            };
+            self.offsets.update(&queue, offset, false);
+            tracing::info!(group = %self.config.group, ?queue, offset, "queue assigned");
+            self.table().insert(queue.clone(), Arc::clone(&pq));
+            tokio::spawn(Arc::clone(self).pull_loop(pq, offset));
+        }
+    }
+
+    async fn start_offset(&self, queue: &MessageQueue) -> Result<i64> {
+        super::start_offset(
+            &self.instance,
+            &self.offsets,
+            queue,
+            self.config.consume_from,
+        )
+        .await
+    }
+
+    async fn lock_one(&self, queue: &MessageQueue) -> Result<bool> {
+        let addr = self
+            .instance
+            .find_broker_addr(&queue.broker_name, &queue.topic)
+            .await?;
+        let granted = self
+            .instance
+            .lock_queues(&addr, &self.config.group, BTreeSet::from([queue.clone()]))
+            .await?;
+        Ok(granted.contains(queue))
+    }
+
+    async fn renew_locks(&self) {
+        let mut by_broker: HashMap<String, Vec<Arc<ProcessQueue>>> = HashMap::new();
+        for pq in self.table().values() {
+            by_broker
+                .entry(pq.queue.broker_name.clone())
+                .or_default()
+                .push(Arc::clone(pq));
+        }
+        for (broker, pqs) in by_broker {
+            let Some(addr) = self.instance.broker_addr(&broker, true) else {
+                continue;
+            };
+            let wanted: BTreeSet<MessageQueue> = pqs.iter().map(|pq| pq.queue.clone()).collect();
+            match self
+                .instance
+                .lock_queues(&addr, &self.config.group, wanted)
+                .await
+            {
+                Ok(granted) => {
+                    for pq in pqs {
+                        let ok = granted.contains(&pq.queue);
+                        pq.set_locked(ok, now_ms());
+                        if !ok {
+                            tracing::warn!(queue = ?pq.queue, "queue lock lost");
+                        }
+                    }
+                }
+                Err(e) => tracing::warn!(%broker, error = %e, "lock renewal failed"),
+            }
+        }
+    }
+
+    async fn unlock(&self, queues: &[MessageQueue]) {
+        let mut by_broker: HashMap<String, BTreeSet<MessageQueue>> = HashMap::new();
+        for q in queues {
+            by_broker
+                .entry(q.broker_name.clone())
+                .or_default()
+                .insert(q.clone());
+        }
+        for (broker, set) in by_broker {
+            if let Some(addr) = self.instance.broker_addr(&broker, true)
+                && let Err(e) = self
+                    .instance
+                    .unlock_queues(&addr, &self.config.group, set)
+                    .await
+            {
+                tracing::debug!(%broker, error = %e, "unlock failed");
+            }
+        }
+    }
+
+    /// Pulls `pq`'s queue until it is dropped.
+    async fn pull_loop(self: Arc<Self>, pq: Arc<ProcessQueue>, mut next_offset: i64) {
+        let queue = pq.queue.clone();
+        let Some(subscription) = self.subscriptions.get(&queue.topic).cloned() else {
+            return;
+        };
+        let clustering = self.config.message_model == MessageModel::Clustering;
+        let mut broker_id = apogee_model::MASTER_ID;
+        loop {
+            if pq.is_dropped() || self.shutdown.is_triggered() {
+                return;
+            }
+            if pq.flow_control(
+                self.config.pull_threshold_for_queue,
+                self.config.pull_threshold_size_for_queue,
+            ) {
+                self.pause(PULL_DELAY_ON_FLOW_CONTROL).await;
+                continue;
+            }
+            if matches!(self.listener, Listener::Orderly(_))
+                && clustering
+                && !pq.is_locked(now_ms(), LOCK_MAX_LIVE_MS)
+            {
+                // Java waits 3 s for the lock; renewal runs every 20 s, so try here too.
+                match self.lock_one(&queue).await {
+                    Ok(true) => pq.set_locked(true, now_ms()),
+                    _ => {
+                        self.pause(PULL_DELAY_ON_ERROR).await;
+                        continue;
+                    }
+                }
+            }
+            let Some(addr) = self
+                .instance
+                .broker_addr_by_id(&queue.broker_name, broker_id)
+            else {
+                let _ = self.instance.refresh_route(&queue.topic).await;
+                self.pause(PULL_DELAY_ON_ERROR).await;
+                continue;
+            };
+            let commit = self.offsets.cached(&queue).filter(|o| clustering && *o > 0);
+            let mut sys_flag = pull_sys_flag::SUSPEND | pull_sys_flag::SUBSCRIPTION;
+            if commit.is_some() {
+                sys_flag |= pull_sys_flag::COMMIT_OFFSET;
+            }
+            let header = PullMessageRequestHeader {
+                consumer_group: self.config.group.clone(),
+                topic: queue.topic.clone(),
+                queue_id: queue.queue_id,
+                queue_offset: next_offset,
+                max_msg_nums: self.config.pull_batch_size,
+                sys_flag,
+                commit_offset: commit.unwrap_or(0),
+                suspend_timeout_millis: i64::try_from(BROKER_SUSPEND_MAX.as_millis())
+                    .unwrap_or(15_000),
+                subscription: Some(subscription.sub_string.clone()),
+                sub_version: subscription.sub_version,
+                expression_type: Some("TAG".into()),
+                max_msg_bytes: None,
+                request_source: None,
+                proxy_forward_client_id: None,
+                broker_name: Some(queue.broker_name.clone()),
+            };
+            let pulled = tokio::select! {
+                r = self.instance.pull(&addr, header, &subscription.tags_set, PULL_RPC_TIMEOUT) => r,
+                () = self.shutdown.wait() => return,
+            };
+            let result = match pulled {
+                Ok(r) => r,
+                Err(e) => {
+                    if !self.shutdown.is_triggered() {
+                        tracing::debug!(?queue, error = %e, "pull failed; retrying in 3 s");
+                    }
+                    broker_id = apogee_model::MASTER_ID;
+                    self.pause(PULL_DELAY_ON_ERROR).await;
+                    continue;
+                }
+            };
+            if pq.is_dropped() {
+                return;
+            }
+            broker_id = result.suggest_which_broker_id;
+            match result.status {
+                PullStatus::Found => {
+                    next_offset = result.next_begin_offset;
+                    let msgs: Vec<MessageExt> = result
+                        .messages
+                        .into_iter()
+                        .map(|m| restore_retry_topic(m, &self.config.group))
+                        .collect();
+                    if msgs.is_empty() {
+                        if pq.is_empty() {
+                            self.offsets.update(&queue, next_offset, true);
+                        }
+                        continue;
+                    }
+                    pq.put(&msgs);
+                    self.dispatch(&pq, msgs);
+                }
+                PullStatus::NoNewMsg | PullStatus::NoMatchedMsg => {
+                    next_offset = result.next_begin_offset;
+                    if pq.is_empty() {
+                        self.offsets.update(&queue, next_offset, true);
+                    }
+                }
+                PullStatus::OffsetIllegal => {
+                    tracing::warn!(
+                        ?queue,
+                        from = next_offset,
+                        to = result.next_begin_offset,
+                        "offset moved by the broker (reset or out of range)"
+                    );
+                    next_offset = result.next_begin_offset;
+                    pq.clear();
+                    self.offsets.update(&queue, next_offset, false);
+                    if let Err(e) = self.offsets.persist_sync(&self.instance, &queue).await {
+                        tracing::debug!(?queue, error = %e, "offset commit after move failed");
+                    }
+                }
+            }
+        }
+    }
+
+    async fn pause(&self, delay: Duration) {
+        tokio::select! {
+            _ = tokio::time::sleep(delay) => {}
+            () = self.shutdown.wait() => {}
+        }
+    }
+
+    /// Hands newly pulled messages to the consume service.
+    fn dispatch(self: &Arc<Self>, pq: &Arc<ProcessQueue>, msgs: Vec<MessageExt>) {
+        match &self.listener {
+            Listener::Concurrent(listener) => {
+                for batch in msgs.chunks(self.config.consume_batch_size) {
+                    let core = Arc::clone(self);
+                    let listener = Arc::clone(listener);
+                    let pq = Arc::clone(pq);
+                    let batch = batch.to_vec();
+                    tokio::spawn(
+                        async move { core.consume_concurrently(listener, pq, batch).await },
+                    );
+                }
+            }
+            Listener::Orderly(listener) => {
+                let core = Arc::clone(self);
+                let listener = Arc::clone(listener);
+                let pq = Arc::clone(pq);
+                tokio::spawn(async move { core.consume_orderly(listener, pq).await });
+            }
+        }
+    }
+
+    async fn consume_concurrently(
+        self: Arc<Self>,
+        listener: Arc<dyn MessageListener>,
+        pq: Arc<ProcessQueue>,
+        mut batch: Vec<MessageExt>,
+    ) {
+        loop {
+            let Ok(_permit) = Arc::clone(&self.workers).acquire_owned().await else {
+                return;
+            };
+            if pq.is_dropped() {
+                return;
+            }
+            let offsets: Vec<i64> = batch.iter().map(|m| m.queue_offset).collect();
+            pq.mark_consuming(&offsets);
+            let started = now_ms().to_string();
+            for m in &mut batch {
+                m.properties
+                    .insert(property::CONSUME_START_TIME.into(), started.clone());
+            }
+            let listener = Arc::clone(&listener);
+            let input = batch.clone();
+            let result = tokio::task::spawn_blocking(move || listener.consume(&input))
+                .await
+                .unwrap_or_else(|_| {
+                    tracing::warn!("the listener panicked; messages will be redelivered");
+                    ConsumeResult::ReconsumeLater
+                });
+            drop(_permit);
+            if pq.is_dropped() {
+                return;
+            }
+            let retry_locally = match result {
+                ConsumeResult::Success => Vec::new(),
+                ConsumeResult::ReconsumeLater => self.send_back_all(&batch, 0).await,
+            };
+            let done: Vec<i64> = batch
+                .iter()
+                .filter(|m| {
+                    !retry_locally
+                        .iter()
+                        .any(|r| r.queue_offset == m.queue_offset)
+                })
+                .map(|m| m.queue_offset)
+                .collect();
+            if let Some(offset) = pq.remove(&done) {
+                self.offsets.update(&pq.queue, offset, true);
+            }
+            if retry_locally.is_empty() {
+                return;
+            }
+            batch = retry_locally;
+            for m in &mut batch {
+                m.reconsume_times += 1;
+            }
+            self.pause(SEND_BACK_RETRY_DELAY).await;
+            if self.shutdown.is_triggered() {
+                return;
+            }
+        }
+    }
+
+    /// Sends failed messages back to the broker (clustering); returns those it could not,
+    /// which are consumed again locally. Broadcasting drops failures, as Java does.
+    async fn send_back_all(&self, msgs: &[MessageExt], delay_level: i32) -> Vec<MessageExt> {
+        if self.config.message_model == MessageModel::Broadcasting {
+            for m in msgs {
+                tracing::warn!(msg_id = %m.msg_id, "broadcast message failed; dropped");
+            }
+            return Vec::new();
+        }
+        let mut failed = Vec::new();
+        for m in msgs {
+            if let Err(e) = self.send_back(m, delay_level).await {
+                tracing::warn!(msg_id = %m.msg_id, error = %e, "send-back failed; consuming again locally");
+                failed.push(m.clone());
+            }
+        }
+        failed
+    }
+
+    async fn send_back(&self, msg: &MessageExt, delay_level: i32) -> Result<()> {
+        let addr = self
+            .instance
+            .broker_addr(&msg.broker_name, false)
+            .or_else(|| Some(msg.store_host.to_string()))
+            .unwrap_or_default();
+        self.instance
+            .send_back(
+                &addr,
+                &self.config.group,
+                msg,
+                delay_level,
+                self.max_reconsume_times,
+            )
+            .await
+    }
+
+    /// Hands messages stuck in a listener past `consume_timeout` back for redelivery.
+    async fn clean_expired(&self) {
+        let pqs: Vec<Arc<ProcessQueue>> = self.table().values().cloned().collect();
+        for pq in pqs {
+            for msg in pq.expired(self.config.consume_timeout) {
+                tracing::warn!(msg_id = %msg.msg_id, timeout = ?self.config.consume_timeout, "consume timeout; handing the message back");
+                if self.config.message_model == MessageModel::Clustering
+                    && self.send_back(&msg, 3).await.is_err()
+                {
+                    continue;
+                }
+                if let Some(offset) = pq.remove(&[msg.queue_offset]) {
+                    self.offsets.update(&pq.queue, offset, true);
+                }
+            }
+        }
+    }
+
+    async fn consume_orderly(
+        self: Arc<Self>,
+        listener: Arc<dyn OrderlyListener>,
+        pq: Arc<ProcessQueue>,
+    ) {
+        // One loop per queue: if one is running it will see the new messages. A loop that
+        // found nothing re-checks after releasing, so a message put in between is not missed.
+        loop {
+            let Ok(guard) = pq.consume_lock.try_lock() else {
+                return;
+            };
+            if !Arc::clone(&self)
+                .consume_orderly_locked(&listener, &pq, guard)
+                .await
+            {
+                return;
+            }
+            if !pq.has_available() {
+                return;
+            }
+        }
+    }
+
+    /// Runs batches while messages are available; returns true when it stopped because the
+    /// queue was empty.
+    async fn consume_orderly_locked(
+        self: Arc<Self>,
+        listener: &Arc<dyn OrderlyListener>,
+        pq: &Arc<ProcessQueue>,
+        _guard: tokio::sync::MutexGuard<'_, ()>,
+    ) -> bool {
+        let clustering = self.config.message_model == MessageModel::Clustering;
+        loop {
+            if pq.is_dropped() || self.shutdown.is_triggered() {
+                return false;
+            }
+            if clustering && !pq.is_locked(now_ms(), LOCK_MAX_LIVE_MS) {
+                // The pull loop re-locks; come back when it has.
+                self.pause(Duration::from_millis(100)).await;
+                continue;
+            }
+            let batch = pq.take(self.config.consume_batch_size);
+            if batch.is_empty() {
+                return true;
+            }
+            let Ok(permit) = Arc::clone(&self.workers).acquire_owned().await else {
+                return false;
+            };
+            let l = Arc::clone(listener);
+            let input = batch.clone();
+            let result = tokio::task::spawn_blocking(move || l.consume(&input))
+                .await
+                .unwrap_or_else(|_| {
+                    tracing::warn!("the orderly listener panicked; retrying the batch");
+                    OrderlyResult::SuspendCurrentQueueAMoment
+                });
+            drop(permit);
+            if pq.is_dropped() {
+                return false;
+            }
+            match result {
+                OrderlyResult::Success => {
+                    if let Some(offset) = pq.commit() {
+                        self.offsets.update(&pq.queue, offset, false);
+                    }
+                }
+                OrderlyResult::SuspendCurrentQueueAMoment => {
+                    let exhausted = batch
+                        .iter()
+                        .any(|m| m.reconsume_times >= self.max_reconsume_times);
+                    if exhausted && self.send_back_all(&batch, -1).await.is_empty() {
+                        tracing::warn!(queue = ?pq.queue, "orderly batch exceeded max reconsume times; sent to the DLQ");
+                        if let Some(offset) = pq.commit() {
+                            self.offsets.update(&pq.queue, offset, false);
+                        }
+                        continue;
+                    }
+                    let retry: Vec<MessageExt> = batch
+                        .into_iter()
+                        .map(|mut m| {
+                            m.reconsume_times += 1;
+                            m
+                        })
+                        .collect();
+                    pq.make_available(retry);
+                    self.pause(self.config.suspend_current_queue_time).await;
+                }
+            }
+        }
+    }
+}
+
+/// Messages from `%RETRY%<group>` show their original topic (Java's `resetRetryAndNamespace`).
+fn restore_retry_topic(mut msg: MessageExt, group: &str) -> MessageExt {
+    if msg.topic.starts_with("%RETRY%")
+        && msg.topic[7..] == *group
+        && let Some(original) = msg.property(property::RETRY_TOPIC)
+    {
+        msg.topic = original.to_owned();
+    }
+    msg
+}

@@ -1,0 +1,42 @@
+//! Apogee's RocketMQ client: talks the remoting protocol to any RocketMQ-compatible NameServer
+//! and broker (Apogee or Apache RocketMQ).
+//!
+//! * [`Producer`]: sync, callback, oneway, ordered and batch sends, retried on other brokers.
+//! * [`PushConsumer`]: clustering or broadcasting, concurrent or orderly listeners, rebalance,
+//!   flow control, retries through the broker, periodic offset commits.
+//! * [`LitePullConsumer`]: the application polls; subscribe or assign, seek, commit.
+//! * [`Admin`]: topics, groups, routes, consumer progress, connections, offset resets.
+//!
+//! Producers and consumers with the same client id (`ip@instance`) share one
+//! [`ClientInstance`]: one connection pool, route cache and heartbeat loop per process.
+//!
+//! ```no_run
+//! # async fn demo() -> Result<(), apogee_client::ClientError> {
+//! use apogee_client::{ClientConfig, Message, Producer, ProducerConfig};
+//! let producer = Producer::start(ClientConfig::new("127.0.0.1:9876"), ProducerConfig::new("orders")).await?;
+//! let result = producer.send(Message::new("Orders", "hello").with_tags("created")).await?;
+//! println!("stored as {} in {:?}", result.msg_id, result.queue);
+//! # Ok(()) }
+//! ```
+
+mod config;
+mod consumer;
+mod error;
+mod instance;
+mod message;
+mod namesrv;
+mod producer;
+mod route;
+
+pub use apogee_protocol::body::client::{MessageModel, MessageQueue};
+pub use config::{ClientConfig, DEFAULT_INSTANCE_NAME, NameServerSource};
+pub use consumer::{
+    AllocateStrategy, ConsumeFrom, ConsumeResult, LitePullConsumer, LitePullConsumerConfig,
+    MessageListener, OrderlyListener, OrderlyResult, PullResult, PullStatus, PushConsumer,
+    PushConsumerBuilder, PushConsumerConfig, QueueStat, default_offset_dir,
+};
+pub use error::{ClientError, Result};
+pub use instance::{AUTO_CREATE_TOPIC_KEY, ClientInstance};
+pub use message::{Message, MessageExt, SendResult, SendStatus, property};
+pub use producer::{Producer, ProducerConfig, QueueSelector, SelectByHash};
+pub use route::TopicRoute;

@@ -1,0 +1,88 @@
+//! Harness for the client's integration tests: an in-process NameServer + broker (the code
+//! `apogee standalone` runs) on ephemeral ports, client settings with short periods, and
+//! deadline-bounded waiting.
+
+#![allow(dead_code, clippy::unwrap_used, clippy::expect_used)]
+
+use std::future::Future;
+use std::sync::atomic::{AtomicU32, Ordering};
+use std::time::Duration;
+
+use apogee_client::{ClientConfig, Message, Producer, ProducerConfig};
+
+/// Every wait in these tests is bounded by this.
+pub const WAIT: Duration = Duration::from_secs(60);
+
+pub fn init_tracing() {
+    if std::env::var_os("RUST_LOG").is_some() {
+        let _ = tracing_subscriber::fmt()
+            .with_env_filter(tracing_subscriber::EnvFilter::from_default_env())
+            .with_test_writer()
+            .try_init();
+    }
+}
+
+pub async fn cluster() -> apogee_testkit::InProcess {
+    init_tracing();
+    let cluster = apogee_testkit::start(|_| {}).await;
+    wait_for_route(&cluster.namesrv_addr, "TBW102").await;
+    cluster
+}
+
+/// A name unique within this test process.
+pub fn unique(prefix: &str) -> String {
+    static N: AtomicU32 = AtomicU32::new(0);
+    format!(
+        "{prefix}_{}_{}",
+        std::process::id(),
+        N.fetch_add(1, Ordering::Relaxed)
+    )
+}
+
+/// Client settings with a unique instance name and short periods.
+pub fn client(namesrv: &str) -> ClientConfig {
+    let mut c = ClientConfig::new(namesrv).instance_name(unique("inst"));
+    c.heartbeat_interval = Duration::from_secs(2);
+    c.rebalance_interval = Duration::from_secs(2);
+    c.persist_offset_interval = Duration::from_millis(300);
+    c.poll_name_server_interval = Duration::from_secs(2);
+    c
+}
+
+pub async fn wait_for_route(namesrv: &str, topic: &str) {
+    let config = client(namesrv);
+    let instance = apogee_client::ClientInstance::get(&config).await.unwrap();
+    wait_until(&format!("route of {topic}"), || {
+        let instance = instance.clone();
+        let topic = topic.to_owned();
+        async move { matches!(instance.fetch_route(&topic).await, Ok(Some(_))) }
+    })
+    .await;
+    instance.shutdown();
+}
+
+/// Polls `check` every 50 ms until it holds; panics after [`WAIT`].
+pub async fn wait_until<F, Fut>(what: &str, mut check: F)
+where
+    F: FnMut() -> Fut,
+    Fut: Future<Output = bool>,
+{
+    let deadline = tokio::time::Instant::now() + WAIT;
+    while !check().await {
+        assert!(
+            tokio::time::Instant::now() < deadline,
+            "timed out waiting for {what}"
+        );
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+}
+
+/// Creates `topic` (by auto-creation on a first send) and waits for its route.
+pub async fn create_topic(namesrv: &str, topic: &str) -> Producer {
+    let producer = Producer::start(client(namesrv), ProducerConfig::new(unique("creator")))
+        .await
+        .unwrap();
+    producer.send(Message::new(topic, "create")).await.unwrap();
+    wait_for_route(namesrv, topic).await;
+    producer
+}
