@@ -41,6 +41,10 @@ pub struct RawBrokerConfig {
     pub file_reserved_time: u64,
     pub delete_when: String,
     pub disk_max_used_space_ratio: u32,
+    pub mapped_file_size_commit_log: usize,
+    pub mapped_file_size_consume_queue: usize,
+    pub max_hash_slot_num: usize,
+    pub max_index_num: usize,
     pub auto_create_topic_enable: bool,
     pub auto_create_subscription_group: bool,
     pub default_topic_queue_nums: i32,
@@ -82,6 +86,10 @@ impl Default for RawBrokerConfig {
             file_reserved_time: 72,
             delete_when: "04".into(),
             disk_max_used_space_ratio: 75,
+            mapped_file_size_commit_log: 1024 * 1024 * 1024,
+            mapped_file_size_consume_queue: 300_000 * 20,
+            max_hash_slot_num: 5_000_000,
+            max_index_num: 20_000_000,
             auto_create_topic_enable: true,
             auto_create_subscription_group: true,
             default_topic_queue_nums: 8,
@@ -123,6 +131,13 @@ const JAVA_KEYS: &[(&str, &str)] = &[
     ("fileReservedTime", "file_reserved_time"),
     ("deleteWhen", "delete_when"),
     ("diskMaxUsedSpaceRatio", "disk_max_used_space_ratio"),
+    ("mappedFileSizeCommitLog", "mapped_file_size_commit_log"),
+    (
+        "mappedFileSizeConsumeQueue",
+        "mapped_file_size_consume_queue",
+    ),
+    ("maxHashSlotNum", "max_hash_slot_num"),
+    ("maxIndexNum", "max_index_num"),
     ("autoCreateTopicEnable", "auto_create_topic_enable"),
     (
         "autoCreateSubscriptionGroup",
@@ -364,6 +379,28 @@ fn store_config(raw: &RawBrokerConfig, flush: FlushMode) -> Result<StoreConfig, 
             "disk_max_used_space_ratio must be within 10..=95".into()
         ));
     }
+    if raw.mapped_file_size_commit_log < 1024 * 1024
+        || raw.mapped_file_size_commit_log < store.record_bytes_max
+    {
+        return Err(bad(
+            "mapped_file_size_commit_log must be at least 1 MiB and hold the largest message"
+                .into(),
+        ));
+    }
+    store.commit_log_file_bytes = raw.mapped_file_size_commit_log;
+    if raw.mapped_file_size_consume_queue < 20 || raw.mapped_file_size_consume_queue % 20 != 0 {
+        return Err(bad(
+            "mapped_file_size_consume_queue must be a positive multiple of 20 (one unit)".into(),
+        ));
+    }
+    store.consume_queue_units_per_file = raw.mapped_file_size_consume_queue / 20;
+    if raw.max_hash_slot_num == 0 || raw.max_index_num == 0 {
+        return Err(bad("max_hash_slot_num and max_index_num must be > 0".into()));
+    }
+    store.index = apogee_store::index::IndexSizing {
+        slots: raw.max_hash_slot_num,
+        entries: raw.max_index_num,
+    };
     store.retention = RetentionConfig {
         file_reserved_hours: raw.file_reserved_time,
         delete_when_hours: parse_delete_when(&raw.delete_when)

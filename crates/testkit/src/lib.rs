@@ -42,6 +42,11 @@ pub fn broker_config(dir: &Path, namesrv_addr: &str) -> RawBrokerConfig {
         broker_ip1: "127.0.0.1".into(),
         namesrv_addr: namesrv_addr.into(),
         store_path_root_dir: dir.join("store"),
+        // Small files: many test clusters run at once and files are allocated in full.
+        mapped_file_size_commit_log: 64 * 1024 * 1024,
+        mapped_file_size_consume_queue: 10_000 * 20,
+        max_hash_slot_num: 10_000,
+        max_index_num: 40_000,
         ..RawBrokerConfig::default()
     }
 }
