@@ -24,7 +24,8 @@ pub fn init_tracing() {
 
 pub async fn cluster() -> apogee_testkit::InProcess {
     init_tracing();
-    let cluster = apogee_testkit::start(|_| {}).await;
+    // Every delay level is 1 s, so retries come back quickly.
+    let cluster = apogee_testkit::start(|raw| raw.message_delay_level = ["1s"; 18].join(" ")).await;
     wait_for_route(&cluster.namesrv_addr, "TBW102").await;
     cluster
 }
@@ -85,4 +86,36 @@ pub async fn create_topic(namesrv: &str, topic: &str) -> Producer {
     producer.send(Message::new(topic, "create")).await.unwrap();
     wait_for_route(namesrv, topic).await;
     producer
+}
+
+/// Records what a listener saw, for assertions from the test task.
+#[derive(Clone, Default)]
+pub struct Seen(pub std::sync::Arc<std::sync::Mutex<Vec<apogee_client::MessageExt>>>);
+
+impl Seen {
+    pub fn push(&self, msgs: &[apogee_client::MessageExt]) {
+        self.0.lock().unwrap().extend_from_slice(msgs);
+    }
+    pub fn len(&self) -> usize {
+        self.0.lock().unwrap().len()
+    }
+    pub fn bodies(&self) -> Vec<String> {
+        self.0
+            .lock()
+            .unwrap()
+            .iter()
+            .map(|m| String::from_utf8_lossy(&m.body).into_owned())
+            .collect()
+    }
+    pub fn all(&self) -> Vec<apogee_client::MessageExt> {
+        self.0.lock().unwrap().clone()
+    }
+    pub async fn wait_for(&self, what: &str, n: usize) {
+        let me = self.clone();
+        wait_until(what, move || {
+            let me = me.clone();
+            async move { me.len() >= n }
+        })
+        .await;
+    }
 }
