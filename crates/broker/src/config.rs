@@ -388,7 +388,9 @@ fn store_config(raw: &RawBrokerConfig, flush: FlushMode) -> Result<StoreConfig, 
         ));
     }
     store.commit_log_file_bytes = raw.mapped_file_size_commit_log;
-    if raw.mapped_file_size_consume_queue < 20 || raw.mapped_file_size_consume_queue % 20 != 0 {
+    if raw.mapped_file_size_consume_queue < 20
+        || !raw.mapped_file_size_consume_queue.is_multiple_of(20)
+    {
         return Err(bad(
             "mapped_file_size_consume_queue must be a positive multiple of 20 (one unit)".into(),
         ));
