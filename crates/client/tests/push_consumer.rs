@@ -194,9 +194,10 @@ async fn given_reconsume_later_should_redeliver_then_dead_letter_after_max_times
         .subscribe(&topic, "*")
         .listener(move |msgs: &[apogee_client::MessageExt]| {
             s.push(msgs);
-            if msgs[0].body.as_ref() == b"fails-once" && msgs[0].reconsume_times == 0 {
-                ConsumeResult::ReconsumeLater
-            } else if msgs[0].body.as_ref() == b"always-fails" {
+            let body = msgs[0].body.as_ref();
+            let fails =
+                (body == b"fails-once" && msgs[0].reconsume_times == 0) || body == b"always-fails";
+            if fails {
                 ConsumeResult::ReconsumeLater
             } else {
                 ConsumeResult::Success
