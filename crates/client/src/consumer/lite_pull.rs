@@ -71,6 +71,8 @@ struct Core {
     tx: mpsc::Sender<Batch>,
     rx: tokio::sync::Mutex<mpsc::Receiver<Batch>>,
     rebalance_now: Notify,
+    /// One rebalance at a time: two at once would both start pulling a new queue.
+    rebalancing: tokio::sync::Mutex<()>,
     shutdown: Shutdown,
 }
 
@@ -123,6 +125,7 @@ impl LitePullConsumer {
             tx,
             rx: tokio::sync::Mutex::new(rx),
             rebalance_now: Notify::new(),
+            rebalancing: tokio::sync::Mutex::new(()),
             shutdown: Shutdown::new(),
         });
         instance.register_consumer(&core.config.group, Arc::new(Handle(Arc::downgrade(&core))))?;
@@ -152,6 +155,7 @@ impl LitePullConsumer {
             self.core.instance.route(&topic).await?;
         }
         let wanted: BTreeSet<MessageQueue> = queues.into_iter().collect();
+        let _one_at_a_time = self.core.rebalancing.lock().await;
         for topic in wanted
             .iter()
             .map(|q| q.topic.clone())
@@ -366,6 +370,7 @@ fn spawn_timers(core: &Arc<Core>) {
 
 impl Core {
     async fn rebalance(self: &Arc<Self>) {
+        let _one_at_a_time = self.rebalancing.lock().await;
         let topics: Vec<String> = lock(&self.subscriptions).keys().cloned().collect();
         for topic in topics {
             if let Err(e) = self.rebalance_topic(&topic).await {

@@ -165,6 +165,8 @@ struct Core {
     offsets: OffsetStore,
     queues: Mutex<HashMap<MessageQueue, Arc<ProcessQueue>>>,
     rebalance_now: Notify,
+    /// One rebalance at a time: two at once would both start pulling a new queue.
+    rebalancing: tokio::sync::Mutex<()>,
     workers: Arc<Semaphore>,
     shutdown: Shutdown,
     max_reconsume_times: i32,
@@ -308,6 +310,7 @@ impl PushConsumerBuilder {
             offsets,
             queues: Mutex::new(HashMap::new()),
             rebalance_now: Notify::new(),
+            rebalancing: tokio::sync::Mutex::new(()),
             shutdown: Shutdown::new(),
             max_reconsume_times,
         });
@@ -438,6 +441,7 @@ impl Core {
     }
 
     async fn rebalance(self: &Arc<Self>) {
+        let _one_at_a_time = self.rebalancing.lock().await;
         if self.shutdown.is_triggered() {
             return;
         }
