@@ -7,6 +7,8 @@
 //!                                                                        │ arrival listener
 //! client ─PULL─► PullProcessor ─► get_messages ◄── wakes ── PullWaiters ◄┘
 //! client ─HEART_BEAT─► ClientProcessor ─► ClientRegistry ─► NOTIFY_CONSUMER_IDS_CHANGED
+//! admin ─17/215/21─► TopicAdmin ─► TopicConfigs ─► re-register;  200/201/207 ─► GroupAdmin
+//! admin ─208/202/203/204/300─► Stats;  222 ─► ResetOffset ─► parked reset + PullWaiters wake
 //! Registration ─REGISTER_BROKER (30 s, on topic change)─► NameServers
 //! ```
 

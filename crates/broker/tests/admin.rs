@@ -8,7 +8,10 @@
 mod common;
 
 use std::collections::BTreeMap;
+use std::sync::Arc;
 use std::time::Duration;
+
+use apogee_broker::{Broker, BrokerConfig};
 
 use apogee_protocol::body::admin::{
     ConsumeStats, ConsumerConnection, GroupList, ProducerConnection, ResetOffsetBody,
@@ -28,9 +31,45 @@ use apogee_protocol::header::message::PullMessageResponseHeader;
 use apogee_protocol::header::namesrv::GetRouteInfoRequestHeader;
 use apogee_protocol::{LanguageCode, RemotingCommand, RequestCode, ResponseCode};
 use apogee_remoting::{Dispatcher, RemotingClient, TransportConfig};
+use apogee_runtime::{Shutdown, SystemClock};
+use apogee_store::index::IndexSizing;
 use common::*;
 
 const BROKER: &str = "broker-a";
+
+/// A NameServer and a broker whose store files are a few MiB instead of the 1 GiB CommitLog
+/// and ~400 MiB index Java sizes (allocated on disk at once): these tests run in parallel on
+/// a shared machine whose disk guard refuses writes above 90 %.
+async fn cluster() -> Cluster {
+    let dir = tempfile::tempdir().unwrap();
+    let namesrv = apogee_testkit::start_namesrv(&dir.path().join("namesrv")).await;
+    let namesrv_addr = namesrv.local_addr().to_string();
+    let raw = raw_config(dir.path(), &namesrv_addr);
+    let mut config = BrokerConfig::try_from(raw.clone()).unwrap();
+    config.store.commit_log_file_bytes = 4 << 20;
+    config.store.consume_queue_units_per_file = 1024;
+    config.store.index = IndexSizing {
+        slots: 1024,
+        entries: 4096,
+    };
+    let broker = Broker::start(
+        config,
+        Shutdown::new(),
+        Arc::new(SystemClock),
+        apogee_broker::processor::allow_all(),
+    )
+    .await
+    .unwrap();
+    Cluster {
+        namesrv: Some(namesrv),
+        namesrv_addr,
+        addr: broker.local_addr().to_string(),
+        broker: Some(broker),
+        dir,
+        client: RemotingClient::new(Dispatcher::new(), TransportConfig::default()),
+        raw,
+    }
+}
 
 fn ok(r: &RemotingCommand) {
     assert_eq!(r.response_code(), ResponseCode::SUCCESS, "{:?}", r.remark);
@@ -201,7 +240,7 @@ fn topic_table(r: &RemotingCommand) -> TopicConfigSerializeWrapper {
 
 #[tokio::test]
 async fn given_created_topic_should_be_routed_at_once_and_updated_in_place() {
-    let c = cluster(|_| {}).await;
+    let c = cluster().await;
     ok(&c
         .call(create_topic("Made", 3, Some("+message.type=NORMAL")))
         .await);
@@ -292,7 +331,7 @@ async fn given_created_topic_should_be_routed_at_once_and_updated_in_place() {
 
 #[tokio::test]
 async fn given_online_consumer_should_refuse_deletion_until_forced_then_drop_route_and_offsets() {
-    let c = cluster(|_| {}).await;
+    let c = cluster().await;
     // Java's default keeps a route until DELETE_TOPIC_IN_NAMESRV; with this flag the broker's
     // re-registration after the delete removes it.
     let flag = RemotingCommand::bare_request(RequestCode::UPDATE_NAMESRV_CONFIG)
@@ -361,7 +400,7 @@ async fn given_online_consumer_should_refuse_deletion_until_forced_then_drop_rou
 
 #[tokio::test]
 async fn given_producer_connection_that_sent_should_refuse_deletion_until_it_closes() {
-    let c = cluster(|_| {}).await;
+    let c = cluster().await;
     let producer = RemotingClient::new(Dispatcher::new(), TransportConfig::default());
     let r = producer
         .invoke(&c.addr, send_v2("Written", 0, "", b"x"), WAIT)
@@ -386,7 +425,7 @@ async fn given_producer_connection_that_sent_should_refuse_deletion_until_it_clo
 
 #[tokio::test]
 async fn given_subscription_group_should_be_created_listed_and_deleted_with_its_offsets() {
-    let c = cluster(|_| {}).await;
+    let c = cluster().await;
     let config = SubscriptionGroupConfig {
         retry_max_times: 3,
         consume_broadcast_enable: false,
@@ -438,7 +477,7 @@ async fn given_subscription_group_should_be_created_listed_and_deleted_with_its_
 
 #[tokio::test]
 async fn given_sent_and_committed_messages_should_report_lag_per_queue() {
-    let c = cluster(|_| {}).await;
+    let c = cluster().await;
     fill(&c, "Lag", 0, 5).await;
     ok(&c.call(commit("LagG", "Lag", 0, 2)).await);
     let r = c.call(consume_stats("LagG", Some("Lag"))).await;
@@ -476,7 +515,7 @@ async fn given_sent_and_committed_messages_should_report_lag_per_queue() {
 
 #[tokio::test]
 async fn given_messages_in_one_queue_should_report_topic_min_max_and_last_store_time() {
-    let c = cluster(|_| {}).await;
+    let c = cluster().await;
     fill(&c, "Stats", 1, 3).await;
     let stats = |topic: &str| {
         RemotingCommand::request(
@@ -507,7 +546,7 @@ async fn given_messages_in_one_queue_should_report_topic_min_max_and_last_store_
 
 #[tokio::test]
 async fn given_heartbeats_should_list_consumer_and_producer_connections_and_who_consumes() {
-    let c = cluster(|_| {}).await;
+    let c = cluster().await;
     let client = RemotingClient::new(Dispatcher::new(), TransportConfig::default());
     ok(&client
         .invoke(&c.addr, heartbeat("c1", "ConnG", "ConnT", "ConnP"), WAIT)
@@ -588,7 +627,7 @@ async fn given_heartbeats_should_list_consumer_and_producer_connections_and_who_
 
 #[tokio::test]
 async fn given_reset_by_timestamp_should_commit_the_target_and_move_the_next_pull_there() {
-    let c = cluster(|_| {}).await;
+    let c = cluster().await;
     fill(&c, "Rewind", 0, 4).await;
     ok(&c
         .call(create_group(&SubscriptionGroupConfig::named("RG")))
@@ -648,7 +687,7 @@ async fn given_reset_by_timestamp_should_commit_the_target_and_move_the_next_pul
 
 #[tokio::test]
 async fn given_reset_of_one_queue_should_check_the_offset_range_group_and_topic() {
-    let c = cluster(|_| {}).await;
+    let c = cluster().await;
     fill(&c, "One", 1, 4).await;
     ok(&c
         .call(create_group(&SubscriptionGroupConfig::named("OG")))
@@ -676,11 +715,15 @@ async fn given_reset_of_one_queue_should_check_the_offset_range_group_and_topic(
     );
     let r = c.call(reset("OG", "NoTopic", None, None, 0)).await;
     assert_eq!(r.response_code(), ResponseCode::TOPIC_NOT_EXIST);
+    ok(&c.call(create_topic("NoQueues", 0, None)).await);
+    let r = c.call(reset("OG", "NoQueues", None, None, 0)).await;
+    assert_eq!(r.response_code(), ResponseCode::SYSTEM_ERROR);
+    assert_eq!(r.remark.as_deref(), Some("No queues to reset."));
 }
 
 #[tokio::test]
 async fn given_suspended_pull_when_its_group_is_reset_should_answer_offset_moved_at_once() {
-    let c = cluster(|_| {}).await;
+    let c = cluster().await;
     fill(&c, "Held", 0, 2).await;
     ok(&c
         .call(create_group(&SubscriptionGroupConfig::named("HG")))

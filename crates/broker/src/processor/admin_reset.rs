@@ -80,6 +80,9 @@ impl ResetOffsetProcessor {
             return Err(BrokerError::GroupNotExist(h.group.clone()));
         }
         let Some(queue_id) = h.single_queue() else {
+            if config.read_queue_nums <= 0 {
+                return Err(BrokerError::SystemError("No queues to reset.".into()));
+            }
             return Ok((0..config.read_queue_nums)
                 .map(|q| (q, self.offset_at(&h.topic, q, h.timestamp)))
                 .collect());
