@@ -7,6 +7,8 @@
 //!                                                                        │ arrival listener
 //! client ─PULL─► PullProcessor ─► get_messages ◄── wakes ── PullWaiters ◄┘
 //! client ─HEART_BEAT─► ClientProcessor ─► ClientRegistry ─► NOTIFY_CONSUMER_IDS_CHANGED
+//! admin ─17/215/21─► TopicAdmin ─► TopicConfigs ─► re-register;  200/201/207 ─► GroupAdmin
+//! admin ─208/202/203/204/300─► Stats;  222 ─► ResetOffset ─► parked reset + PullWaiters wake
 //! Registration ─REGISTER_BROKER (30 s, on topic change)─► NameServers
 //! ```
 
@@ -115,7 +117,16 @@ impl Broker {
             store_host: advertised,
             permission: config.broker_permission,
         };
-        let dispatcher = build_dispatcher(&config, &store, &managers, &identity, &clock, &auth);
+        let registration = registration(&config, advertised, &managers.topics);
+        let mut dispatcher = build_dispatcher(&config, &store, &managers, &identity, &clock, &auth);
+        register_admin(
+            &mut dispatcher,
+            &store,
+            &managers,
+            &identity,
+            &registration,
+            &auth,
+        );
         let server = RemotingServer::serve(listener, dispatcher, config.transport, &shutdown)?;
         let schedule = Arc::new(ScheduleService::load(
             Arc::clone(&store),
@@ -123,16 +134,6 @@ impl Broker {
             &config.config_dir,
             advertised,
         )?);
-        let registration = Registration {
-            client: RemotingClient::new(Dispatcher::new(), config.transport),
-            namesrv_addrs: config.namesrv_addrs.clone(),
-            cluster: config.cluster.clone(),
-            broker_name: config.broker_name.clone(),
-            broker_addr: advertised.to_string(),
-            heartbeat_timeout_ms: config.limits.heartbeat_timeout_ms,
-            period: config.limits.register_period,
-            topics: managers.topics.clone(),
-        };
         let tasks = spawn_services(
             &config,
             &managers,
@@ -189,6 +190,23 @@ impl Broker {
     pub async fn stop(self) {
         self.shutdown.trigger();
         self.wait().await;
+    }
+}
+
+fn registration(
+    config: &BrokerConfig,
+    advertised: SocketAddr,
+    topics: &TopicConfigs,
+) -> Registration {
+    Registration {
+        client: RemotingClient::new(Dispatcher::new(), config.transport),
+        namesrv_addrs: config.namesrv_addrs.clone(),
+        cluster: config.cluster.clone(),
+        broker_name: config.broker_name.clone(),
+        broker_addr: advertised.to_string(),
+        heartbeat_timeout_ms: config.limits.heartbeat_timeout_ms,
+        period: config.limits.register_period,
+        topics: topics.clone(),
     }
 }
 
@@ -249,6 +267,7 @@ fn build_dispatcher(
             store: Arc::clone(store),
             topics: m.topics.clone(),
             groups: m.groups.clone(),
+            clients: m.clients.clone(),
             identity: identity.clone(),
             limits: Arc::clone(&limits),
             gate: SendGate::new(
@@ -323,6 +342,59 @@ fn build_dispatcher(
         }
     });
     dispatcher
+}
+
+/// The administration families: topics, groups, statistics, offset resets.
+fn register_admin(
+    dispatcher: &mut Dispatcher,
+    store: &Arc<MessageStore>,
+    m: &Managers,
+    identity: &Identity,
+    registration: &Registration,
+    auth: &AuthHook,
+) {
+    processor::register(
+        dispatcher,
+        processor::TopicAdminProcessor {
+            topics: m.topics.clone(),
+            offsets: m.offsets.clone(),
+            clients: m.clients.clone(),
+            registration: registration.clone(),
+            identity: identity.clone(),
+        },
+        auth,
+    );
+    processor::register(
+        dispatcher,
+        processor::GroupAdminProcessor {
+            groups: m.groups.clone(),
+            offsets: m.offsets.clone(),
+        },
+        auth,
+    );
+    processor::register(
+        dispatcher,
+        processor::StatsProcessor {
+            store: Arc::clone(store),
+            topics: m.topics.clone(),
+            offsets: m.offsets.clone(),
+            clients: m.clients.clone(),
+            identity: identity.clone(),
+        },
+        auth,
+    );
+    processor::register(
+        dispatcher,
+        processor::ResetOffsetProcessor {
+            store: Arc::clone(store),
+            topics: m.topics.clone(),
+            groups: m.groups.clone(),
+            offsets: m.offsets.clone(),
+            waiters: m.waiters.clone(),
+            identity: identity.clone(),
+        },
+        auth,
+    );
 }
 
 fn spawn_services(

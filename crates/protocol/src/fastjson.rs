@@ -1,9 +1,16 @@
 //! fastjson compatibility (REMOTING.md §3.10).
 //!
 //! Writing: Java 4.x peers expect *legacy* output for some bodies, where maps with numeric
-//! keys (`brokerAddrs`) are written with bare keys: `{0:"host:port"}`. [`to_json`] writes
-//! either that or standard JSON (quoted keys, non-ASCII escaped, as fastjson's
-//! BrowserCompatible mode does).
+//! keys (`brokerAddrs`) are written with bare keys: `{0:"host:port"}`, and maps keyed by a
+//! `MessageQueue` (`offsetTable` of ConsumeStats, TopicStatsTable, ResetOffsetBody) are
+//! written with the object itself as the key: `{{"brokerName":"b","queueId":0,"topic":"t"}:5}`.
+//! [`to_json`] writes either that or standard JSON (quoted keys, non-ASCII escaped, as
+//! fastjson's BrowserCompatible mode does).
+//!
+//! In Rust such a map is a `BTreeMap<MessageQueue, V>` field tagged
+//! `#[serde(with = "fastjson::mq_key_map")]`: serde sees string keys holding the queue's JSON,
+//! [`to_json`] (legacy, with the field listed) turns them back into object keys, and reading
+//! accepts both forms.
 //!
 //! Reading: [`from_slice`] first tries strict JSON; if that fails it rewrites fastjson's bare
 //! numeric keys and object-as-key entries into quoted string keys and parses again.
@@ -24,7 +31,8 @@ pub enum JsonStyle {
 }
 
 /// Serialises `value`; in legacy style, objects anywhere under a key in `numeric_key_maps` get
-/// bare numeric keys (`consumerOffset.json`: `"offsetTable":{"t@g":{0:12}}`).
+/// bare numeric keys (`consumerOffset.json`: `"offsetTable":{"t@g":{0:12}}`) and object keys
+/// (a key whose text is a JSON object, as [`mq_key_map`] writes a `MessageQueue`).
 pub fn to_json<T: Serialize>(value: &T, style: JsonStyle, numeric_key_maps: &[&str]) -> Vec<u8> {
     // Serialising our own body types (strings, numbers, maps) into a Value cannot fail.
     let tree = serde_json::to_value(value).unwrap_or(Value::Null);
@@ -41,9 +49,11 @@ fn write_value(value: &Value, style: JsonStyle, maps: &[&str], bare_keys: bool, 
                 if i > 0 {
                     out.push(',');
                 }
-                let bare = bare_keys && style == JsonStyle::Legacy && key.parse::<i64>().is_ok();
-                if bare {
+                let legacy_key = bare_keys && style == JsonStyle::Legacy;
+                if legacy_key && key.parse::<i64>().is_ok() {
                     out.push_str(key);
+                } else if let Some(object) = legacy_key.then(|| object_key(key)).flatten() {
+                    write_value(&object, style, maps, false, out);
                 } else {
                     write_string(key, style, out);
                 }
@@ -71,6 +81,17 @@ fn write_value(value: &Value, style: JsonStyle, maps: &[&str], bare_keys: bool, 
         Value::String(s) => write_string(s, style, out),
         other => out.push_str(&other.to_string()),
     }
+}
+
+/// A key holding a whole JSON object (a `MessageQueue` written by [`mq_key_map`]), which
+/// fastjson writes as the object itself.
+fn object_key(key: &str) -> Option<Value> {
+    if !key.starts_with('{') {
+        return None;
+    }
+    serde_json::from_str::<Value>(key)
+        .ok()
+        .filter(Value::is_object)
 }
 
 fn write_string(s: &str, style: JsonStyle, out: &mut String) {
@@ -214,6 +235,47 @@ fn balanced_end(bytes: &[u8], start: usize) -> usize {
         i += 1;
     }
     bytes.len()
+}
+
+/// Serde adapter for maps keyed by an object (`Map<MessageQueue, V>` in Java): each key is
+/// carried as the JSON text of the object. [`to_json`] in legacy style writes such keys as
+/// bare objects, Java's form; [`from_slice`] reads either form back.
+pub mod mq_key_map {
+    use std::collections::BTreeMap;
+
+    use serde::de::{DeserializeOwned, Error as _};
+    use serde::ser::{Error as _, SerializeMap};
+    use serde::{Deserialize, Deserializer, Serialize, Serializer};
+
+    pub fn serialize<K, V, S>(map: &BTreeMap<K, V>, serializer: S) -> Result<S::Ok, S::Error>
+    where
+        K: Serialize,
+        V: Serialize,
+        S: Serializer,
+    {
+        let mut out = serializer.serialize_map(Some(map.len()))?;
+        for (key, value) in map {
+            let text = serde_json::to_string(key).map_err(S::Error::custom)?;
+            out.serialize_entry(&text, value)?;
+        }
+        out.end()
+    }
+
+    pub fn deserialize<'de, K, V, D>(deserializer: D) -> Result<BTreeMap<K, V>, D::Error>
+    where
+        K: DeserializeOwned + Ord,
+        V: Deserialize<'de>,
+        D: Deserializer<'de>,
+    {
+        let raw = BTreeMap::<String, V>::deserialize(deserializer)?;
+        raw.into_iter()
+            .map(|(text, value)| {
+                serde_json::from_str(&text)
+                    .map(|key| (key, value))
+                    .map_err(|e| D::Error::custom(format!("bad map key {text:?}: {e}")))
+            })
+            .collect()
+    }
 }
 
 #[cfg(test)]

@@ -8,6 +8,11 @@ use std::collections::BTreeMap;
 use std::path::PathBuf;
 
 use apogee_model::{BrokerName, ClusterName, DataVersion, TopicConfig, TopicName};
+use apogee_protocol::body::admin::{
+    ConsumeStats, GroupList, OffsetWrapper, ResetOffsetBody, SubscriptionGroupConfig, TopicOffset,
+    TopicStatsTable, to_java_json,
+};
+use apogee_protocol::body::client::MessageQueue;
 use apogee_protocol::body::register::{
     RegisterBrokerBody, TopicConfigSerializeWrapper, encode_topic_config_text,
 };
@@ -18,6 +23,7 @@ use apogee_protocol::body::route::{
 use apogee_protocol::body::{KvTable, TopicList, from_json, properties};
 use apogee_protocol::fastjson::JsonStyle;
 use apogee_protocol::frame::encode_frame;
+use apogee_protocol::header::admin::*;
 use apogee_protocol::header::message::*;
 use apogee_protocol::header::namesrv::*;
 use apogee_protocol::{
@@ -415,4 +421,126 @@ fn given_send_and_pull_headers_should_match_golden_fixtures() {
             forbidden_type: None,
         },
     );
+}
+
+#[test]
+fn given_admin_headers_should_match_golden_fixtures() {
+    header_fixture(
+        "CreateTopicRequestHeader",
+        &CreateTopicRequestHeader {
+            topic: "TopicTest".into(),
+            default_topic: "TBW102".into(),
+            read_queue_nums: 8,
+            write_queue_nums: 8,
+            perm: 6,
+            topic_filter_type: "SINGLE_TAG".into(),
+            topic_sys_flag: Some(0),
+            order: false,
+            attributes: Some("+message.type=NORMAL".into()),
+            force: None,
+        },
+    );
+    header_fixture(
+        "DeleteTopicRequestHeader",
+        &DeleteTopicRequestHeader {
+            topic: "TopicTest".into(),
+            force: Some(true),
+        },
+    );
+    header_fixture(
+        "DeleteSubscriptionGroupRequestHeader",
+        &DeleteSubscriptionGroupRequestHeader {
+            group_name: "G".into(),
+            clean_offset: Some(true),
+        },
+    );
+    header_fixture(
+        "GetConsumeStatsRequestHeader",
+        &GetConsumeStatsRequestHeader {
+            consumer_group: "G".into(),
+            topic: Some("TopicTest".into()),
+        },
+    );
+    header_fixture(
+        "GetTopicStatsInfoRequestHeader",
+        &GetTopicStatsInfoRequestHeader {
+            topic: "TopicTest".into(),
+        },
+    );
+    header_fixture(
+        "GetConsumerConnectionListRequestHeader",
+        &GetConsumerConnectionListRequestHeader {
+            consumer_group: "G".into(),
+        },
+    );
+    header_fixture(
+        "GetProducerConnectionListRequestHeader",
+        &GetProducerConnectionListRequestHeader {
+            producer_group: "PG".into(),
+        },
+    );
+    header_fixture(
+        "ResetOffsetRequestHeader",
+        &ResetOffsetRequestHeader {
+            topic: "TopicTest".into(),
+            group: "G".into(),
+            queue_id: Some(-1),
+            offset: None,
+            timestamp: 1_700_000_000_000,
+            is_force: true,
+        },
+    );
+    header_fixture(
+        "QueryTopicConsumeByWhoRequestHeader",
+        &QueryTopicConsumeByWhoRequestHeader {
+            topic: "TopicTest".into(),
+        },
+    );
+}
+
+#[test]
+fn given_admin_bodies_should_match_golden_fixtures_in_java_form() {
+    let mq = |queue_id| MessageQueue {
+        broker_name: "broker-a".into(),
+        queue_id,
+        topic: "TopicTest".into(),
+    };
+    let stats = ConsumeStats {
+        consume_tps: 0.0,
+        offset_table: BTreeMap::from([(
+            mq(0),
+            OffsetWrapper {
+                broker_offset: 100,
+                consumer_offset: 90,
+                last_timestamp: 1_700_000_000_000,
+                pull_offset: 95,
+            },
+        )]),
+    };
+    check("body_ConsumeStats.json", &to_java_json(&stats));
+    let table = TopicStatsTable {
+        offset_table: BTreeMap::from([(
+            mq(1),
+            TopicOffset {
+                last_update_timestamp: 1_700_000_000_000,
+                max_offset: 100,
+                min_offset: 0,
+            },
+        )]),
+    };
+    check("body_TopicStatsTable.json", &to_java_json(&table));
+    let reset = ResetOffsetBody {
+        offset_table: BTreeMap::from([(mq(0), 5), (mq(1), 7)]),
+    };
+    check("body_ResetOffsetBody.json", &to_java_json(&reset));
+    let groups = GroupList {
+        group_list: ["G".to_owned()].into(),
+    };
+    check("body_GroupList.json", &to_java_json(&groups));
+    check(
+        "body_SubscriptionGroupConfig.json",
+        &to_java_json(&SubscriptionGroupConfig::named("G")),
+    );
+    let decoded: ResetOffsetBody = from_json("ResetOffsetBody", &to_java_json(&reset)).unwrap();
+    assert_eq!(decoded, reset);
 }

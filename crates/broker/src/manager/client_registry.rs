@@ -3,9 +3,13 @@
 //! Registration calls report whether a consumer group's member set changed, so the caller can
 //! send NOTIFY_CONSUMER_IDS_CHANGED; channels silent for `channelExpiredTimeout` are dropped
 //! by [`ClientRegistry::expire`], and closed connections by [`ClientRegistry::remove_connection`].
+//!
+//! Heartbeats do not say which topics a producer writes, so the registry also remembers which
+//! connections have sent to each topic (DELETE_TOPIC_IN_BROKER refuses a topic in use). That
+//! table has its own lock: the send path only takes its read lock once a connection is known.
 
 use std::collections::{BTreeSet, HashMap};
-use std::sync::{Arc, Mutex, PoisonError};
+use std::sync::{Arc, Mutex, PoisonError, RwLock};
 
 use apogee_protocol::LanguageCode;
 use apogee_protocol::body::client::{ConsumerData, MessageModel, SubscriptionData};
@@ -46,10 +50,14 @@ struct Registry {
     producers: HashMap<String, HashMap<ConnectionId, ClientChannel>>,
 }
 
+/// Topic → connections that have sent to it.
+type Senders = HashMap<String, HashMap<ConnectionId, Connection>>;
+
 /// Shared handle to the registry.
 #[derive(Clone, Default)]
 pub struct ClientRegistry {
     inner: Arc<Mutex<Registry>>,
+    senders: Arc<RwLock<Senders>>,
 }
 
 impl ClientRegistry {
@@ -118,7 +126,42 @@ impl ClientRegistry {
 
     /// Forgets a closed connection everywhere; returns consumer groups whose members changed.
     pub fn remove_connection(&self, connection: ConnectionId) -> Vec<String> {
+        self.senders
+            .write()
+            .unwrap_or_else(PoisonError::into_inner)
+            .retain(|_, senders| {
+                senders.remove(&connection);
+                !senders.is_empty()
+            });
         self.remove_where(|id, _| id == connection)
+    }
+
+    /// Remembers that `connection` sent a message to `topic`.
+    pub fn note_sender(&self, topic: &str, connection: &Connection) {
+        let known = self
+            .senders
+            .read()
+            .unwrap_or_else(PoisonError::into_inner)
+            .get(topic)
+            .is_some_and(|s| s.contains_key(&connection.id()));
+        if known || connection.is_closed() {
+            return;
+        }
+        self.senders
+            .write()
+            .unwrap_or_else(PoisonError::into_inner)
+            .entry(topic.to_owned())
+            .or_default()
+            .insert(connection.id(), connection.clone());
+    }
+
+    /// Open connections that have sent to `topic`.
+    pub fn senders_to(&self, topic: &str) -> usize {
+        self.senders
+            .read()
+            .unwrap_or_else(PoisonError::into_inner)
+            .get(topic)
+            .map_or(0, |s| s.values().filter(|c| !c.is_closed()).count())
     }
 
     /// Drops channels silent for longer than `timeout_ms`; returns (changed groups, the
@@ -185,5 +228,23 @@ impl ClientRegistry {
     /// Whether a consumer group has members online.
     pub fn consumer_group(&self, group: &str) -> Option<ConsumerGroupInfo> {
         self.lock().consumers.get(group).cloned()
+    }
+
+    /// The online members of a producer group, if it has any.
+    pub fn producer_group(&self, group: &str) -> Option<Vec<ClientChannel>> {
+        self.lock()
+            .producers
+            .get(group)
+            .map(|channels| channels.values().cloned().collect())
+    }
+
+    /// Online consumer groups whose subscriptions include `topic`.
+    pub fn groups_subscribed_to(&self, topic: &str) -> BTreeSet<String> {
+        self.lock()
+            .consumers
+            .iter()
+            .filter(|(_, info)| info.subscriptions.contains_key(topic))
+            .map(|(group, _)| group.clone())
+            .collect()
     }
 }

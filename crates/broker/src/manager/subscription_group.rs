@@ -1,64 +1,15 @@
 //! Consumer-group settings (`SubscriptionGroupConfig`), persisted as `subscriptionGroup.json`
 //! (REMOTING.md §3.8, §6.11), auto-created on first use when `autoCreateSubscriptionGroup`.
 
-use std::collections::BTreeMap;
 use std::sync::Arc;
 
 use apogee_model::{DataVersion, GroupName};
+pub use apogee_protocol::body::admin::SubscriptionGroupConfig;
+use apogee_protocol::body::admin::SubscriptionGroupWrapper as Wrapper;
 use apogee_runtime::Clock;
-use serde::{Deserialize, Serialize};
 
 use crate::BrokerError;
 use crate::persist::JsonTable;
-
-/// One group's settings with RocketMQ's defaults. Fields in fastjson's alphabetical order.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-#[serde(rename_all = "camelCase", default)]
-pub struct SubscriptionGroupConfig {
-    pub attributes: BTreeMap<String, String>,
-    pub broker_id: i64,
-    pub consume_broadcast_enable: bool,
-    pub consume_enable: bool,
-    pub consume_from_min_enable: bool,
-    pub consume_message_orderly: bool,
-    pub consume_timeout_minute: i32,
-    pub group_name: String,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub group_retry_policy: Option<serde_json::Value>,
-    pub group_sys_flag: i32,
-    pub notify_consumer_ids_changed_enable: bool,
-    pub retry_max_times: i32,
-    pub retry_queue_nums: i32,
-    pub which_broker_when_consume_slowly: i64,
-}
-
-impl Default for SubscriptionGroupConfig {
-    fn default() -> Self {
-        Self {
-            attributes: BTreeMap::new(),
-            broker_id: 0,
-            consume_broadcast_enable: true,
-            consume_enable: true,
-            consume_from_min_enable: true,
-            consume_message_orderly: false,
-            consume_timeout_minute: 15,
-            group_name: String::new(),
-            group_retry_policy: None,
-            group_sys_flag: 0,
-            notify_consumer_ids_changed_enable: true,
-            retry_max_times: 16,
-            retry_queue_nums: 1,
-            which_broker_when_consume_slowly: 1,
-        }
-    }
-}
-
-#[derive(Debug, Clone, Default, Serialize, Deserialize)]
-#[serde(rename_all = "camelCase", default)]
-struct Wrapper {
-    data_version: DataVersion,
-    subscription_group_table: BTreeMap<String, SubscriptionGroupConfig>,
-}
 
 /// Shared handle to the group table.
 #[derive(Clone)]
@@ -91,17 +42,14 @@ impl SubscriptionGroups {
     ) -> Result<Self, BrokerError> {
         let table = JsonTable::load(config_dir.join("subscriptionGroup.json"), || Wrapper {
             data_version: DataVersion::new(clock.now_ms()),
-            ..Wrapper::default()
+            subscription_group_table: std::collections::BTreeMap::new(),
         })?;
         for group in SYSTEM_GROUPS {
             table
                 .write()
                 .subscription_group_table
                 .entry((*group).to_owned())
-                .or_insert_with(|| SubscriptionGroupConfig {
-                    group_name: (*group).to_owned(),
-                    ..SubscriptionGroupConfig::default()
-                });
+                .or_insert_with(|| SubscriptionGroupConfig::named(group));
         }
         Ok(Self {
             inner: Arc::new(Inner {
@@ -126,10 +74,7 @@ impl SubscriptionGroups {
             return Err(BrokerError::GroupNotExist(group.to_owned()));
         }
         GroupName::new(group).map_err(|e| BrokerError::InvalidParameter(e.to_string()))?;
-        let config = SubscriptionGroupConfig {
-            group_name: group.to_owned(),
-            ..SubscriptionGroupConfig::default()
-        };
+        let config = SubscriptionGroupConfig::named(group);
         self.put(config.clone())?;
         tracing::info!(group, "created subscription group");
         Ok(config)
@@ -144,6 +89,24 @@ impl SubscriptionGroups {
             table.data_version.next(self.inner.clock.now_ms());
         }
         self.inner.table.save()
+    }
+
+    /// Removes a group and persists; false when it did not exist (not an error, as in Java).
+    pub fn delete(&self, group: &str) -> Result<bool, BrokerError> {
+        {
+            let mut table = self.inner.table.write();
+            if table.subscription_group_table.remove(group).is_none() {
+                return Ok(false);
+            }
+            table.data_version.next(self.inner.clock.now_ms());
+        }
+        self.inner.table.save()?;
+        Ok(true)
+    }
+
+    /// The whole table with its version (GET_ALL_SUBSCRIPTIONGROUP_CONFIG).
+    pub fn snapshot(&self) -> Wrapper {
+        self.read().clone()
     }
 
     fn read(&self) -> std::sync::RwLockReadGuard<'_, Wrapper> {
@@ -173,6 +136,26 @@ mod tests {
         );
         let again = SubscriptionGroups::load(dir.path(), clock, false).unwrap();
         assert_eq!(again.get("g1"), Some(g));
+    }
+
+    #[test]
+    fn given_deleted_group_should_be_gone_after_reload_and_bump_the_version() {
+        let dir = tempfile::tempdir().unwrap();
+        let clock = Arc::new(ManualClock::new(5));
+        let groups = SubscriptionGroups::load(dir.path(), clock.clone(), true).unwrap();
+        groups.put(SubscriptionGroupConfig::named("g1")).unwrap();
+        let before = groups.snapshot().data_version.counter;
+        assert!(groups.delete("g1").unwrap());
+        assert!(!groups.delete("g1").unwrap());
+        assert_eq!(groups.snapshot().data_version.counter, before + 1);
+        let again = SubscriptionGroups::load(dir.path(), clock, false).unwrap();
+        assert!(again.get("g1").is_none());
+        assert!(
+            again
+                .snapshot()
+                .subscription_group_table
+                .contains_key("TOOLS_CONSUMER")
+        );
     }
 
     #[test]

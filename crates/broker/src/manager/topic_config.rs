@@ -26,6 +26,27 @@ pub const SEND_FORBIDDEN: &[&str] = &[
     "OFFSET_MOVED_EVENT",
 ];
 
+/// Topics an admin may not create or delete (Java's `TopicValidator` system set); names
+/// starting with `rmq_sys_` are system topics too, and so are the cluster- and broker-name
+/// topics each broker creates.
+pub const SYSTEM_TOPICS: &[&str] = &[
+    TBW102,
+    apogee_store::dispatch::SCHEDULE_TOPIC,
+    "SCHEDULE_TOPIC_XXXX_V2",
+    "BenchmarkTest",
+    "RMQ_SYS_TRANS_HALF_TOPIC",
+    "RMQ_SYS_TRACE_TOPIC",
+    "RMQ_SYS_TRANS_OP_HALF_TOPIC",
+    "TRANS_CHECK_MAX_TIME_TOPIC",
+    "SELF_TEST_TOPIC",
+    "OFFSET_MOVED_EVENT",
+];
+
+/// Whether `topic` is one of the fixed system topics or has the `rmq_sys_` prefix.
+pub fn is_system_topic(topic: &str) -> bool {
+    SYSTEM_TOPICS.contains(&topic) || topic.starts_with("rmq_sys_")
+}
+
 /// Shared handle to the topic table.
 #[derive(Clone)]
 pub struct TopicConfigs {
@@ -82,6 +103,24 @@ impl TopicConfigs {
         self.persist()?;
         self.inner.changed.notify_one();
         Ok(())
+    }
+
+    /// Removes a topic and persists the table; `None` when it did not exist.
+    pub fn delete(&self, topic: &str) -> Result<Option<TopicConfig>, BrokerError> {
+        let removed = {
+            let mut table = self.write();
+            let removed = table.topic_config_table.remove(topic);
+            if removed.is_some() {
+                table.data_version.next(self.inner.clock.now_ms());
+            }
+            removed
+        };
+        if removed.is_some() {
+            tracing::info!(topic, "deleted topic");
+            self.persist()?;
+            self.inner.changed.notify_one();
+        }
+        Ok(removed)
     }
 
     /// Returns the topic, creating it with `make` when it does not exist yet.
@@ -188,6 +227,18 @@ mod tests {
         let reloaded = topics(dir.path());
         assert_eq!(reloaded.get("Orders"), Some(created));
         assert!(reloaded.snapshot().data_version.counter >= 2);
+    }
+
+    #[test]
+    fn given_deleted_topic_should_be_gone_after_reload() {
+        let dir = tempfile::tempdir().unwrap();
+        let t = topics(dir.path());
+        let created = t.ensure("Gone", 2, Perm::READ_WRITE.0).unwrap();
+        assert_eq!(t.delete("Gone").unwrap(), Some(created));
+        assert_eq!(t.delete("Gone").unwrap(), None);
+        assert!(topics(dir.path()).get("Gone").is_none());
+        assert!(is_system_topic("rmq_sys_wheel") && is_system_topic(TBW102));
+        assert!(!is_system_topic("%RETRY%g"));
     }
 
     #[test]

@@ -3,6 +3,10 @@
 //! `error::respond`, the only place codes are chosen. Every request first passes the
 //! [`AuthHook`] (where ACL will plug in).
 
+mod admin_group;
+mod admin_reset;
+mod admin_stats;
+mod admin_topic;
 mod client;
 mod offset;
 mod pull;
@@ -18,6 +22,10 @@ use apogee_model::Perm;
 use apogee_protocol::{RemotingCommand, RequestCode, ResponseCode};
 use apogee_remoting::{BoxFuture, Connection, Dispatcher, RequestProcessor};
 
+pub use admin_group::GroupAdminProcessor;
+pub use admin_reset::ResetOffsetProcessor;
+pub use admin_stats::StatsProcessor;
+pub use admin_topic::TopicAdminProcessor;
 pub use client::ClientProcessor;
 pub(crate) use client::notify_ids_changed;
 pub use offset::OffsetProcessor;

@@ -48,9 +48,17 @@ impl Handler for OffsetProcessor {
             RequestCode::UPDATE_CONSUMER_OFFSET => {
                 let h: UpdateConsumerOffsetRequestHeader = request.header()?;
                 self.check_queue(&h.topic, h.queue_id)?;
-                self.offsets
-                    .commit(&h.consumer_group, &h.topic, h.queue_id, h.commit_offset);
-                Ok(success(request))
+                if self.offsets.commit_unless_reset(
+                    &h.consumer_group,
+                    &h.topic,
+                    h.queue_id,
+                    h.commit_offset,
+                ) {
+                    Ok(success(request))
+                } else {
+                    // Java 5.x: the client still holds the position from before a reset.
+                    Ok(success(request).with_remark("Offset has been previously reset"))
+                }
             }
             RequestCode::GET_MAX_OFFSET => {
                 let h: GetMaxOffsetRequestHeader = request.header()?;

@@ -2,6 +2,11 @@
 //! status → code table of REMOTING.md §3.2, the piggy-backed offset commit, and long polling:
 //! a pull that would answer PULL_NOT_FOUND with FLAG_SUSPEND waits (without holding a thread)
 //! until a message reaches its queue or its suspend time runs out, then reads again.
+//!
+//! A server-side offset reset (INVOKE_BROKER_TO_RESET_OFFSET) parks a target offset for the
+//! group's queue and wakes the queue's waiters; the next read of that queue by that group,
+//! suspended or not, answers PULL_OFFSET_MOVED with `nextBeginOffset` = the target instead
+//! (Java's `OFFSET_RESET` status), which makes the client move there.
 
 use std::collections::HashSet;
 use std::sync::Arc;
@@ -66,7 +71,8 @@ impl Handler for PullProcessor {
         );
         let plan = self.plan(&header)?;
         if header.sys_flag & pull_sys_flag::COMMIT_OFFSET != 0 && header.commit_offset >= 0 {
-            self.offsets.commit(
+            // Ignored while a reset is pending: the client's position is the old one.
+            self.offsets.commit_unless_reset(
                 &header.consumer_group,
                 &header.topic,
                 header.queue_id,
@@ -87,6 +93,12 @@ impl Handler for PullProcessor {
             let notified = notify.notified();
             tokio::pin!(notified);
             notified.as_mut().enable();
+            if let Some(target) =
+                self.offsets
+                    .take_reset(&header.consumer_group, &header.topic, header.queue_id)
+            {
+                return Ok(self.reset_response(request, &header, &plan, target));
+            }
             let result = self.read(&header, &plan);
             let code = response_code(&result, header.queue_offset);
             if !(suspend && code == ResponseCode::PULL_NOT_FOUND && Instant::now() < deadline) {
@@ -212,13 +224,60 @@ impl PullProcessor {
             .codes
             .as_ref()
             .map(|codes| move |code: i64| codes.contains(&code));
-        self.store.get_messages(
+        let result = self.store.get_messages(
             &header.topic,
             header.queue_id,
             header.queue_offset,
             (count, bytes),
             filter.as_ref().map(|f| f as &dyn Fn(i64) -> bool),
+        );
+        if matches!(result.status, GetMessageStatus::Found) {
+            self.offsets.note_pulled(
+                &header.consumer_group,
+                &header.topic,
+                header.queue_id,
+                result.next_begin_offset,
+            );
+        }
+        result
+    }
+
+    /// PULL_OFFSET_MOVED to a reset's target (Java's `OFFSET_RESET` status).
+    fn reset_response(
+        &self,
+        request: &RemotingCommand,
+        header: &PullMessageRequestHeader,
+        plan: &PullPlan,
+        target: i64,
+    ) -> RemotingCommand {
+        tracing::info!(
+            group = header.consumer_group,
+            topic = header.topic,
+            queue = header.queue_id,
+            from = header.queue_offset,
+            to = target,
+            "pull answered with a reset offset"
+        );
+        let response_header = PullMessageResponseHeader {
+            suggest_which_broker_id: apogee_model::MASTER_ID,
+            next_begin_offset: target,
+            min_offset: self
+                .store
+                .min_offset_in_queue(&header.topic, header.queue_id),
+            max_offset: self
+                .store
+                .max_offset_in_queue(&header.topic, header.queue_id),
+            offset_delta: None,
+            topic_sys_flag: Some(plan.topic_sys_flag),
+            group_sys_flag: Some(plan.group_sys_flag),
+            forbidden_type: None,
+        };
+        RemotingCommand::response_to(
+            request,
+            ResponseCode::PULL_OFFSET_MOVED,
+            Some("OFFSET_RESET".into()),
         )
+        .with_header(&response_header)
     }
 
     fn response(

@@ -25,6 +25,7 @@ use tokio::sync::{OwnedSemaphorePermit, Semaphore};
 use super::{Handler, Identity};
 use crate::BrokerError;
 use crate::config::Limits;
+use crate::manager::client_registry::ClientRegistry;
 use crate::manager::dlq_topic;
 use crate::manager::subscription_group::SubscriptionGroups;
 use crate::manager::topic_config::{SEND_FORBIDDEN, TopicConfigs};
@@ -82,6 +83,8 @@ pub struct SendProcessor {
     pub store: Arc<MessageStore>,
     pub topics: TopicConfigs,
     pub groups: SubscriptionGroups,
+    /// Remembers which connections send to which topic (topic deletion checks it).
+    pub clients: ClientRegistry,
     pub identity: Identity,
     pub limits: Arc<Limits>,
     pub gate: SendGate,
@@ -116,6 +119,7 @@ impl Handler for SendProcessor {
         let _permit = self.gate.enter(self.store.append_lock_held_ms()).await?;
         let outcome = self.store.append(&messages)?;
         drop(_permit);
+        self.clients.note_sender(&header.topic, &connection);
         let status = self.store.durable(&outcome).await;
         Ok(self.response(request, &target, &messages, &outcome, status))
     }

@@ -1,6 +1,7 @@
 //! Typed bodies: JSON documents (with fastjson's quirks where Java reads or writes them),
 //! the zlib registration body, and Java properties text.
 
+pub mod admin;
 pub mod client;
 pub mod properties;
 pub mod register;

@@ -2,6 +2,7 @@
 //! the derive writes the struct ↔ extFields conversion (REMOTING.md §1.7) so no header is
 //! hand-coded. Values are formatted the way Java's `toString`/`parseX` do.
 
+pub mod admin;
 pub mod consumer;
 pub mod message;
 pub mod namesrv;

@@ -1,0 +1,216 @@
+//! Administration bodies (REMOTING.md §3.8, §3.9): subscription-group configs, the topic and
+//! group tables, consume and topic statistics, connection lists, reset results.
+//!
+//! Several of them are maps keyed by a [`MessageQueue`]. Java's fastjson writes the queue
+//! object itself as the key (§3.10) and Java cannot read any other form back, so those bodies
+//! must be written with [`to_java_json`]; `serde_json::to_vec` would quote the keys. Reading
+//! with [`crate::body::from_json`] accepts both forms.
+
+use std::collections::{BTreeMap, BTreeSet};
+
+use apogee_model::DataVersion;
+use serde::{Deserialize, Serialize};
+
+use crate::body::client::{MessageModel, MessageQueue, SubscriptionData};
+use crate::fastjson::{self, JsonStyle, mq_key_map};
+
+pub use crate::body::register::TopicConfigSerializeWrapper;
+
+/// Map fields whose keys are `MessageQueue` objects in the bodies of this module.
+pub const MQ_KEY_MAPS: &[&str] = &["offsetTable"];
+
+/// Writes an admin body exactly as Java's fastjson does: MessageQueue map keys as bare
+/// objects, keys in alphabetical order (field order), UTF-8 as is.
+pub fn to_java_json<T: Serialize>(body: &T) -> Vec<u8> {
+    fastjson::to_json(body, JsonStyle::Legacy, MQ_KEY_MAPS)
+}
+
+/// One consumer group's settings (UPDATE_AND_CREATE_SUBSCRIPTIONGROUP body, an entry of
+/// `subscriptionGroup.json`), with RocketMQ's defaults. Fields in fastjson's order.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase", default)]
+pub struct SubscriptionGroupConfig {
+    pub attributes: BTreeMap<String, String>,
+    pub broker_id: i64,
+    pub consume_broadcast_enable: bool,
+    pub consume_enable: bool,
+    pub consume_from_min_enable: bool,
+    pub consume_message_orderly: bool,
+    pub consume_timeout_minute: i32,
+    pub group_name: String,
+    /// Kept as sent (`{"type":"CUSTOMIZED"|"EXPONENTIAL",…}`); the broker does not use it yet.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub group_retry_policy: Option<serde_json::Value>,
+    pub group_sys_flag: i32,
+    pub notify_consumer_ids_changed_enable: bool,
+    pub retry_max_times: i32,
+    pub retry_queue_nums: i32,
+    /// 5.x `Set<SimpleSubscriptionData>`, kept as sent.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub subscription_data_set: Option<serde_json::Value>,
+    pub which_broker_when_consume_slowly: i64,
+}
+
+impl Default for SubscriptionGroupConfig {
+    fn default() -> Self {
+        Self {
+            attributes: BTreeMap::new(),
+            broker_id: 0,
+            consume_broadcast_enable: true,
+            consume_enable: true,
+            consume_from_min_enable: true,
+            consume_message_orderly: false,
+            consume_timeout_minute: 15,
+            group_name: String::new(),
+            group_retry_policy: None,
+            group_sys_flag: 0,
+            notify_consumer_ids_changed_enable: true,
+            retry_max_times: 16,
+            retry_queue_nums: 1,
+            subscription_data_set: None,
+            which_broker_when_consume_slowly: 1,
+        }
+    }
+}
+
+impl SubscriptionGroupConfig {
+    /// A group with the defaults.
+    pub fn named(group: &str) -> Self {
+        Self {
+            group_name: group.to_owned(),
+            ..Self::default()
+        }
+    }
+}
+
+/// GET_ALL_SUBSCRIPTIONGROUP_CONFIG (201) response, and `subscriptionGroup.json`.
+#[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase", default)]
+pub struct SubscriptionGroupWrapper {
+    pub data_version: DataVersion,
+    pub subscription_group_table: BTreeMap<String, SubscriptionGroupConfig>,
+}
+
+/// One queue's progress in [`ConsumeStats`].
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase", default)]
+pub struct OffsetWrapper {
+    /// The queue's max offset (next offset to be written).
+    pub broker_offset: i64,
+    /// The group's committed offset (0 when it has none).
+    pub consumer_offset: i64,
+    /// Store time of the last consumed message (at `consumer_offset - 1`), 0 if unknown.
+    pub last_timestamp: i64,
+    /// Furthest offset pulled, at least `consumer_offset`.
+    pub pull_offset: i64,
+}
+
+/// GET_CONSUME_STATS (208) response.
+#[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase", default)]
+pub struct ConsumeStats {
+    pub consume_tps: f64,
+    #[serde(with = "mq_key_map")]
+    pub offset_table: BTreeMap<MessageQueue, OffsetWrapper>,
+}
+
+impl ConsumeStats {
+    /// Messages not yet consumed: Σ (brokerOffset − consumerOffset), Java's `computeTotalDiff`.
+    pub fn total_diff(&self) -> i64 {
+        self.offset_table
+            .values()
+            .map(|o| o.broker_offset - o.consumer_offset)
+            .sum()
+    }
+
+    /// Messages pulled but not yet committed: Σ (pullOffset − consumerOffset).
+    pub fn inflight_diff(&self) -> i64 {
+        self.offset_table
+            .values()
+            .map(|o| o.pull_offset - o.consumer_offset)
+            .sum()
+    }
+}
+
+/// One queue's range in [`TopicStatsTable`].
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase", default)]
+pub struct TopicOffset {
+    /// Store time of the newest message, 0 for an empty queue.
+    pub last_update_timestamp: i64,
+    pub max_offset: i64,
+    pub min_offset: i64,
+}
+
+/// GET_TOPIC_STATS_INFO (202) response.
+#[derive(Debug, Clone, PartialEq, Eq, Default, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase", default)]
+pub struct TopicStatsTable {
+    #[serde(with = "mq_key_map")]
+    pub offset_table: BTreeMap<MessageQueue, TopicOffset>,
+}
+
+/// One client connection in a connection list.
+#[derive(Debug, Clone, PartialEq, Eq, Default, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase", default)]
+pub struct Connection {
+    /// The client's `ip:port` as the broker sees it.
+    pub client_addr: String,
+    pub client_id: String,
+    /// `LanguageCode` name: `JAVA`, `CPP`, `GO`, `RUST`, …
+    pub language: String,
+    /// The client's `version` ordinal from its heartbeat.
+    pub version: i32,
+}
+
+/// GET_CONSUMER_CONNECTION_LIST (203) response.
+#[derive(Debug, Clone, PartialEq, Eq, Default, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase", default)]
+pub struct ConsumerConnection {
+    pub connection_set: Vec<Connection>,
+    /// `ConsumeFromWhere` name, e.g. `CONSUME_FROM_LAST_OFFSET`.
+    pub consume_from_where: String,
+    /// `CONSUME_ACTIVELY` (pull), `CONSUME_PASSIVELY` (push) or `CONSUME_POP`.
+    pub consume_type: String,
+    pub message_model: MessageModel,
+    /// Topic → subscription.
+    pub subscription_table: BTreeMap<String, SubscriptionData>,
+}
+
+impl ConsumerConnection {
+    /// The oldest client version among the connections (`i32::MAX` when there are none).
+    pub fn min_version(&self) -> i32 {
+        self.connection_set
+            .iter()
+            .map(|c| c.version)
+            .min()
+            .unwrap_or(i32::MAX)
+    }
+}
+
+/// GET_PRODUCER_CONNECTION_LIST (204) response.
+#[derive(Debug, Clone, PartialEq, Eq, Default, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase", default)]
+pub struct ProducerConnection {
+    pub connection_set: Vec<Connection>,
+}
+
+/// INVOKE_BROKER_TO_RESET_OFFSET (222) response and RESET_CONSUMER_CLIENT_OFFSET (220) body:
+/// queue → the offset it was reset to.
+#[derive(Debug, Clone, PartialEq, Eq, Default, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase", default)]
+pub struct ResetOffsetBody {
+    #[serde(with = "mq_key_map")]
+    pub offset_table: BTreeMap<MessageQueue, i64>,
+}
+
+/// QUERY_TOPIC_CONSUME_BY_WHO (300) response.
+#[derive(Debug, Clone, PartialEq, Eq, Default, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase", default)]
+pub struct GroupList {
+    pub group_list: BTreeSet<String>,
+}
+
+#[cfg(test)]
+#[path = "admin_tests.rs"]
+mod tests;
