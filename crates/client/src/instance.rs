@@ -78,6 +78,7 @@ pub struct ClientInstance {
     /// Closed once the runtime that started the background loops is gone.
     alive: mpsc::Sender<()>,
     shutdown: Shutdown,
+    me: Weak<ClientInstance>,
 }
 
 impl std::fmt::Debug for ClientInstance {
@@ -154,6 +155,7 @@ impl ClientInstance {
                 consumers: Mutex::new(HashMap::new()),
                 alive,
                 shutdown: Shutdown::new(),
+                me: weak.clone(),
             }
         });
         spawn_loops(&instance);
@@ -396,10 +398,23 @@ impl ClientInstance {
         route
     }
 
+    /// Adds the route's brokers to the broker table; a broker not seen before gets a
+    /// heartbeat at once, so it knows this client's groups before their first request
+    /// (instead of up to 30 s later).
     fn note_brokers(&self, route: &TopicRoute) {
-        let mut brokers = lock(&self.brokers);
-        for b in &route.data.broker_datas {
-            brokers.insert(b.broker_name.to_string(), b.broker_addrs.clone());
+        let mut changed = false;
+        {
+            let mut brokers = lock(&self.brokers);
+            for b in &route.data.broker_datas {
+                let name = b.broker_name.to_string();
+                if brokers.get(&name) != Some(&b.broker_addrs) {
+                    brokers.insert(name, b.broker_addrs.clone());
+                    changed = true;
+                }
+            }
+        }
+        if changed && let Some(me) = self.me.upgrade() {
+            tokio::spawn(async move { me.heartbeat().await });
         }
     }
 

@@ -19,6 +19,7 @@
 //! # Ok(()) }
 //! ```
 
+mod admin;
 mod config;
 mod consumer;
 mod error;
@@ -28,6 +29,11 @@ mod namesrv;
 mod producer;
 mod route;
 
+pub use admin::{Admin, TopicSpec};
+pub use apogee_protocol::body::admin::{
+    ConsumeStats, ConsumerConnection, OffsetWrapper, ProducerConnection, SubscriptionGroupConfig,
+    TopicStatsTable,
+};
 pub use apogee_protocol::body::client::{MessageModel, MessageQueue};
 pub use config::{ClientConfig, DEFAULT_INSTANCE_NAME, NameServerSource};
 pub use consumer::{

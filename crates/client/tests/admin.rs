@@ -1,0 +1,169 @@
+//! The admin API against a real broker and NameServer.
+
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
+mod common;
+
+use std::time::Duration;
+
+use apogee_client::{
+    Admin, ClientError, ConsumeFrom, ConsumeResult, Message, PushConsumer, PushConsumerConfig,
+    SubscriptionGroupConfig, TopicSpec,
+};
+use common::*;
+
+const CLUSTER: &str = "DefaultCluster";
+
+#[tokio::test]
+async fn given_admin_should_manage_topics_and_groups() {
+    let cluster = cluster().await;
+    let ns = &cluster.namesrv_addr;
+    let admin = Admin::start(client(ns)).await.unwrap();
+
+    let info = admin.cluster_info().await.unwrap();
+    assert!(
+        info.cluster_addr_table
+            .keys()
+            .any(|c| c.as_str() == CLUSTER)
+    );
+    assert_eq!(
+        admin.cluster_masters(CLUSTER).await.unwrap(),
+        [cluster.broker_addr.clone()]
+    );
+    let err = admin.cluster_masters("NoSuchCluster").await.unwrap_err();
+    assert!(err.to_string().contains("clusterList"), "{err}");
+
+    let topic = unique("AdminTopic");
+    let mut spec = TopicSpec::new(&topic);
+    spec.read_queue_nums = 3;
+    spec.write_queue_nums = 3;
+    admin.create_topic_in_cluster(CLUSTER, &spec).await.unwrap();
+    let route = admin.topic_route(&topic).await.unwrap();
+    assert_eq!(route.queue_datas[0].write_queue_nums, 3);
+    assert!(admin.topic_list().await.unwrap().contains(&topic));
+    let configs = admin.topic_configs(&cluster.broker_addr).await.unwrap();
+    assert!(configs.topic_config_table.contains_key(topic.as_str()));
+
+    let group = unique("AdminGroup");
+    let mut config = SubscriptionGroupConfig::named(&group);
+    config.retry_max_times = 3;
+    admin
+        .create_subscription_group_in_cluster(CLUSTER, &config)
+        .await
+        .unwrap();
+    let groups = admin
+        .subscription_groups(&cluster.broker_addr)
+        .await
+        .unwrap();
+    assert_eq!(groups.subscription_group_table[&group].retry_max_times, 3);
+    admin
+        .delete_subscription_group(CLUSTER, &group, true)
+        .await
+        .unwrap();
+    let groups = admin
+        .subscription_groups(&cluster.broker_addr)
+        .await
+        .unwrap();
+    assert!(!groups.subscription_group_table.contains_key(&group));
+
+    admin.delete_topic(CLUSTER, &topic, false).await.unwrap();
+    let err = admin.topic_route(&topic).await.unwrap_err();
+    assert!(matches!(err, ClientError::NoRoute { .. }), "{err}");
+}
+
+#[tokio::test]
+async fn given_live_consumer_should_report_progress_connections_and_follow_a_reset() {
+    let cluster = cluster().await;
+    let ns = &cluster.namesrv_addr;
+    let admin = Admin::start(client(ns)).await.unwrap();
+    let topic = unique("Progress");
+    let producer = create_topic(ns, &topic).await;
+    let group = unique("pg");
+    let seen = Seen::default();
+    let s = seen.clone();
+    let mut config = PushConsumerConfig::new(&group);
+    config.consume_from = ConsumeFrom::FirstOffset;
+    let consumer = PushConsumer::builder(client(ns), config)
+        .subscribe(&topic, "*")
+        .listener(move |msgs: &[apogee_client::MessageExt]| {
+            s.push(msgs);
+            ConsumeResult::Success
+        })
+        .start()
+        .await
+        .unwrap();
+    for i in 0..10 {
+        producer
+            .send(Message::new(&topic, format!("p-{i}")))
+            .await
+            .unwrap();
+    }
+    seen.wait_for("11 consumed", 11).await;
+
+    // Progress: lag drops to 0 once the 300 ms commit loop has run.
+    wait_until("lag 0", || {
+        let admin = admin.clone();
+        let (group, topic) = (group.clone(), topic.clone());
+        async move {
+            let stats = admin.consume_stats(&group, Some(&topic)).await.unwrap();
+            let broker: i64 = stats.offset_table.values().map(|o| o.broker_offset).sum();
+            broker == 11 && stats.total_diff() == 0
+        }
+    })
+    .await;
+    let connection = admin.consumer_connection(&group).await.unwrap();
+    assert_eq!(connection.connection_set.len(), 1);
+    assert!(connection.subscription_table.contains_key(&topic));
+    wait_until("the producer group is online", || {
+        let admin = admin.clone();
+        let (group, topic) = (producer.group().to_owned(), topic.clone());
+        async move {
+            admin
+                .producer_connection(&group, &topic)
+                .await
+                .is_ok_and(|p| p.connection_set.len() == 1)
+        }
+    })
+    .await;
+    assert!(
+        admin
+            .topic_consumed_by(&topic)
+            .await
+            .unwrap()
+            .contains(&group)
+    );
+    let stats = admin.topic_stats(&topic).await.unwrap();
+    assert_eq!(
+        stats
+            .offset_table
+            .values()
+            .map(|o| o.max_offset)
+            .sum::<i64>(),
+        11
+    );
+
+    // Deleting the topic is refused while the consumer is online.
+    let err = admin
+        .delete_topic(CLUSTER, &topic, false)
+        .await
+        .unwrap_err();
+    assert!(err.response_code().is_some(), "{err}");
+
+    // Reset to the beginning: the live consumer consumes everything again.
+    let offsets = admin
+        .reset_offset_by_time(&group, &topic, 0, true)
+        .await
+        .unwrap();
+    assert_eq!(offsets.len(), 4);
+    assert!(offsets.values().all(|o| *o == 0));
+    seen.wait_for("all 11 again", 22).await;
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    let mut bodies = seen.bodies();
+    bodies.sort();
+    bodies.dedup();
+    assert_eq!(bodies.len(), 11);
+
+    consumer.shutdown().await;
+    producer.shutdown().await;
+    admin.delete_topic(CLUSTER, &topic, true).await.unwrap();
+}
