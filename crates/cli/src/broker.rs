@@ -41,10 +41,10 @@ pub struct StandaloneArgs {
     #[command(flatten)]
     broker: BrokerArgs,
     /// Root of all data: the broker's store goes in <DIR>/store, the NameServer's files in
-    /// <DIR>/namesrv [default: ./apogee-data].
+    /// <DIR>/namesrv.
     #[arg(long = "data-dir", value_name = "DIR", default_value = "./apogee-data")]
     data_dir: PathBuf,
-    /// NameServer port [default: 9876].
+    /// NameServer port.
     #[arg(long = "namesrv-port", value_name = "PORT", default_value_t = 9876)]
     namesrv_port: u16,
 }
