@@ -5,6 +5,7 @@
 pub mod consumer;
 pub mod message;
 pub mod namesrv;
+pub mod transaction;
 
 use crate::{ExtFields, HeaderError};
 
