@@ -7,6 +7,7 @@
 //!                                                                        │ arrival listener
 //! client ─PULL─► PullProcessor ─► get_messages ◄── wakes ── PullWaiters ◄┘
 //! client ─HEART_BEAT─► ClientProcessor ─► ClientRegistry ─► NOTIFY_CONSUMER_IDS_CHANGED
+//! producer ─SEND TRAN_MSG─► half queue ─END_TRANSACTION─► real topic + op record
 //! Registration ─REGISTER_BROKER (30 s, on topic change)─► NameServers
 //! ```
 
@@ -16,6 +17,7 @@ pub mod manager;
 mod persist;
 pub mod processor;
 pub mod service;
+pub mod transaction;
 
 use std::net::SocketAddr;
 use std::sync::Arc;
@@ -222,6 +224,8 @@ fn create_system_topics(
         )?;
     }
     topics.ensure(SCHEDULE_TOPIC, i32::try_from(levels).unwrap_or(18), rw)?;
+    topics.ensure(transaction::HALF_TOPIC, 1, rw)?;
+    topics.ensure(transaction::OP_TOPIC, 1, rw)?;
     topics.ensure("SELF_TEST_TOPIC", 1, rw)?;
     topics.ensure("OFFSET_MOVED_EVENT", 1, rw)?;
     for own in [config.cluster.as_str(), config.broker_name.as_str()] {
@@ -306,6 +310,16 @@ fn build_dispatcher(
             topics: m.topics.clone(),
             groups: m.groups.clone(),
             identity: identity.clone(),
+        },
+        auth,
+    );
+    processor::register(
+        &mut dispatcher,
+        processor::EndTransactionProcessor {
+            store: Arc::clone(store),
+            identity: identity.clone(),
+            clock: Arc::clone(clock),
+            transaction_timeout_ms: config.limits.transaction.timeout_ms,
         },
         auth,
     );

@@ -4,6 +4,7 @@
 //! [`AuthHook`] (where ACL will plug in).
 
 mod client;
+mod end_transaction;
 mod offset;
 mod pull;
 mod query;
@@ -20,10 +21,12 @@ use apogee_remoting::{BoxFuture, Connection, Dispatcher, RequestProcessor};
 
 pub use client::ClientProcessor;
 pub(crate) use client::notify_ids_changed;
+pub use end_transaction::EndTransactionProcessor;
 pub use offset::OffsetProcessor;
 pub use pull::PullProcessor;
 pub use query::QueryProcessor;
 pub use send::{SendGate, SendProcessor};
+pub(crate) use send::{push_property, redirect_delay};
 pub use send_back::SendBackProcessor;
 
 use crate::BrokerError;
