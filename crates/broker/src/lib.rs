@@ -1,6 +1,6 @@
 //! The broker: the store behind the remoting protocol. Processors (one per request family)
 //! get narrow contexts of managers; background services register with the NameServers,
-//! deliver delay levels, expire clients and persist offsets.
+//! deliver delay levels, check unresolved transactions, expire clients and persist offsets.
 //!
 //! ```text
 //! client ─SEND─► SendProcessor ─► MessageStore.append ─► CommitLog ─► reput ─► ConsumeQueue
@@ -8,6 +8,7 @@
 //! client ─PULL─► PullProcessor ─► get_messages ◄── wakes ── PullWaiters ◄┘
 //! client ─HEART_BEAT─► ClientProcessor ─► ClientRegistry ─► NOTIFY_CONSUMER_IDS_CHANGED
 //! producer ─SEND TRAN_MSG─► half queue ─END_TRANSACTION─► real topic + op record
+//! TransactionCheckService ─CHECK_TRANSACTION_STATE─► a producer of the half's group
 //! Registration ─REGISTER_BROKER (30 s, on topic change)─► NameServers
 //! ```
 
@@ -43,6 +44,7 @@ use crate::service::housekeeping::Housekeeping;
 use crate::service::long_polling::PullWaiters;
 use crate::service::register::Registration;
 use crate::service::schedule::ScheduleService;
+use crate::service::transaction_check::{CheckReport, TransactionCheckService};
 
 /// A started broker.
 pub struct Broker {
@@ -53,6 +55,7 @@ pub struct Broker {
     advertised: SocketAddr,
     registration: Registration,
     schedule: Arc<ScheduleService>,
+    transactions: Arc<TransactionCheckService>,
 }
 
 /// Runs a broker until `shutdown` fires.
@@ -125,6 +128,16 @@ impl Broker {
             &config.config_dir,
             advertised,
         )?);
+        let transactions = Arc::new(TransactionCheckService {
+            store: Arc::clone(&store),
+            topics: managers.topics.clone(),
+            offsets: managers.offsets.clone(),
+            clients: managers.clients.clone(),
+            clock: Arc::clone(&clock),
+            identity: identity.clone(),
+            limits: config.limits.transaction,
+            pass: tokio::sync::Mutex::new(()),
+        });
         let registration = Registration {
             client: RemotingClient::new(Dispatcher::new(), config.transport),
             namesrv_addrs: config.namesrv_addrs.clone(),
@@ -138,7 +151,7 @@ impl Broker {
         let tasks = spawn_services(
             &config,
             &managers,
-            &schedule,
+            (&schedule, &transactions),
             &registration,
             &clock,
             &shutdown,
@@ -152,6 +165,7 @@ impl Broker {
             advertised,
             registration,
             schedule,
+            transactions,
         })
     }
 
@@ -173,6 +187,11 @@ impl Broker {
     /// Delivers due delay-level messages now (tests).
     pub fn deliver_due_delays(&self) -> Result<usize, BrokerError> {
         self.schedule.deliver_due()
+    }
+
+    /// Runs one transaction check pass now (tests use it instead of waiting for the interval).
+    pub async fn check_transactions_now(&self) -> CheckReport {
+        self.transactions.check_now().await
     }
 
     /// Waits for `shutdown`, then stops cleanly: services finish (offsets written, the
@@ -342,7 +361,7 @@ fn build_dispatcher(
 fn spawn_services(
     config: &BrokerConfig,
     m: &Managers,
-    schedule: &Arc<ScheduleService>,
+    (schedule, transactions): (&Arc<ScheduleService>, &Arc<TransactionCheckService>),
     registration: &Registration,
     clock: &Arc<dyn Clock>,
     shutdown: &Shutdown,
@@ -361,5 +380,6 @@ fn spawn_services(
             Arc::clone(schedule).run(shutdown.clone(), config.limits.flush_offsets_interval),
         ),
         tokio::spawn(registration.clone().run(shutdown.clone())),
+        tokio::spawn(Arc::clone(transactions).run(shutdown.clone())),
     ]
 }
