@@ -128,26 +128,8 @@ impl Broker {
             &config.config_dir,
             advertised,
         )?);
-        let transactions = Arc::new(TransactionCheckService {
-            store: Arc::clone(&store),
-            topics: managers.topics.clone(),
-            offsets: managers.offsets.clone(),
-            clients: managers.clients.clone(),
-            clock: Arc::clone(&clock),
-            identity: identity.clone(),
-            limits: config.limits.transaction,
-            pass: tokio::sync::Mutex::new(()),
-        });
-        let registration = Registration {
-            client: RemotingClient::new(Dispatcher::new(), config.transport),
-            namesrv_addrs: config.namesrv_addrs.clone(),
-            cluster: config.cluster.clone(),
-            broker_name: config.broker_name.clone(),
-            broker_addr: advertised.to_string(),
-            heartbeat_timeout_ms: config.limits.heartbeat_timeout_ms,
-            period: config.limits.register_period,
-            topics: managers.topics.clone(),
-        };
+        let transactions = check_service(&config, &store, &managers, &identity, &clock);
+        let registration = registration(&config, &managers.topics, advertised);
         let tasks = spawn_services(
             &config,
             &managers,
@@ -210,6 +192,42 @@ impl Broker {
     pub async fn stop(self) {
         self.shutdown.trigger();
         self.wait().await;
+    }
+}
+
+fn check_service(
+    config: &BrokerConfig,
+    store: &Arc<MessageStore>,
+    m: &Managers,
+    identity: &Identity,
+    clock: &Arc<dyn Clock>,
+) -> Arc<TransactionCheckService> {
+    Arc::new(TransactionCheckService {
+        store: Arc::clone(store),
+        topics: m.topics.clone(),
+        offsets: m.offsets.clone(),
+        clients: m.clients.clone(),
+        clock: Arc::clone(clock),
+        identity: identity.clone(),
+        limits: config.limits.transaction,
+        pass: tokio::sync::Mutex::new(()),
+    })
+}
+
+fn registration(
+    config: &BrokerConfig,
+    topics: &TopicConfigs,
+    advertised: SocketAddr,
+) -> Registration {
+    Registration {
+        client: RemotingClient::new(Dispatcher::new(), config.transport),
+        namesrv_addrs: config.namesrv_addrs.clone(),
+        cluster: config.cluster.clone(),
+        broker_name: config.broker_name.clone(),
+        broker_addr: advertised.to_string(),
+        heartbeat_timeout_ms: config.limits.heartbeat_timeout_ms,
+        period: config.limits.register_period,
+        topics: topics.clone(),
     }
 }
 
@@ -322,8 +340,28 @@ fn build_dispatcher(
         },
         auth,
     );
+    register_store_families(&mut dispatcher, config, store, m, identity, clock, auth);
+    let (clients, groups) = (m.clients.clone(), m.groups.clone());
+    dispatcher.on_close(move |connection| {
+        for group in clients.remove_connection(connection.id()) {
+            processor::notify_ids_changed(&clients, &groups, &group);
+        }
+    });
+    dispatcher
+}
+
+/// The families that re-store or look up stored messages: send-back, end-transaction, query.
+fn register_store_families(
+    dispatcher: &mut Dispatcher,
+    config: &BrokerConfig,
+    store: &Arc<MessageStore>,
+    m: &Managers,
+    identity: &Identity,
+    clock: &Arc<dyn Clock>,
+    auth: &AuthHook,
+) {
     processor::register(
-        &mut dispatcher,
+        dispatcher,
         processor::SendBackProcessor {
             store: Arc::clone(store),
             topics: m.topics.clone(),
@@ -333,7 +371,7 @@ fn build_dispatcher(
         auth,
     );
     processor::register(
-        &mut dispatcher,
+        dispatcher,
         processor::EndTransactionProcessor {
             store: Arc::clone(store),
             identity: identity.clone(),
@@ -343,19 +381,12 @@ fn build_dispatcher(
         auth,
     );
     processor::register(
-        &mut dispatcher,
+        dispatcher,
         processor::QueryProcessor {
             store: Arc::clone(store),
         },
         auth,
     );
-    let (clients, groups) = (m.clients.clone(), m.groups.clone());
-    dispatcher.on_close(move |connection| {
-        for group in clients.remove_connection(connection.id()) {
-            processor::notify_ids_changed(&clients, &groups, &group);
-        }
-    });
-    dispatcher
 }
 
 fn spawn_services(
