@@ -193,6 +193,14 @@ async fn recv(rx: &mut mpsc::UnboundedReceiver<Check>) -> Check {
         .unwrap()
 }
 
+/// One check pass; a pass stopped by a store error (e.g. the disk guard) fails the test with
+/// that reason.
+async fn pass(c: &Cluster) -> apogee_broker::service::transaction_check::CheckReport {
+    let report = c.broker().check_transactions_now().await;
+    assert_eq!(report.stopped_by, None, "{report:?}");
+    report
+}
+
 async fn pull_one(c: &Cluster, topic: &str, queue_id: i32) -> Option<StoredRecord> {
     let r = c.call(pull(topic, queue_id, 0, "*", 0)).await;
     (r.response_code() == ResponseCode::SUCCESS).then(|| records(&r.body).remove(0))
@@ -273,17 +281,14 @@ async fn given_rollback_should_never_deliver_the_message_nor_check_it() {
         .await
         .unwrap();
     c.wait_max_offset(OP_TOPIC, 0, 1).await;
-    let report = c.broker().check_transactions_now().await;
+    let report = pass(&c).await;
     assert_eq!((report.resolved, report.checked), (1, 0));
     assert!(pull_one(&c, "TxRolled", 0).await.is_none());
     assert!(
         rx.try_recv().is_err(),
         "a rolled back message is not checked"
     );
-    assert_eq!(
-        c.broker().check_transactions_now().await,
-        Default::default()
-    );
+    assert_eq!(pass(&c).await, Default::default());
 }
 
 #[tokio::test]
@@ -335,7 +340,7 @@ async fn given_mismatched_end_transaction_should_answer_system_error_with_javas_
     c.wait_max_offset("TxMismatch", 0, 1).await;
     c.wait_max_offset(OP_TOPIC, 0, 1).await;
     assert_eq!(
-        c.broker().check_transactions_now().await.resolved,
+        pass(&c).await.resolved,
         1,
         "only the commit wrote an op record"
     );
@@ -421,11 +426,11 @@ async fn given_unanswered_half_message_should_be_checked_check_max_times_then_mo
     older_than_now().await;
     for (copies, expected) in [(1, "1"), (2, "2")] {
         c.wait_max_offset(HALF_TOPIC, 0, copies).await;
-        assert_eq!(c.broker().check_transactions_now().await.checked, 1);
+        assert_eq!(pass(&c).await.checked, 1);
         assert_eq!(recv(&mut rx).await.check_times(), expected);
     }
     c.wait_max_offset(HALF_TOPIC, 0, 3).await;
-    assert_eq!(c.broker().check_transactions_now().await.discarded, 1);
+    assert_eq!(pass(&c).await.discarded, 1);
     c.wait_max_offset(CHECK_MAX_TIME_TOPIC, 0, 1).await;
     let moved = pull_one(&c, CHECK_MAX_TIME_TOPIC, 0).await.unwrap();
     assert_eq!(prop(&moved, "UNIQ_KEY"), Some(half.uniq_key));
@@ -434,10 +439,7 @@ async fn given_unanswered_half_message_should_be_checked_check_max_times_then_mo
         prop(&moved, "TRANSACTION_CHECK_TIMES").as_deref(),
         Some("2")
     );
-    assert_eq!(
-        c.broker().check_transactions_now().await,
-        Default::default()
-    );
+    assert_eq!(pass(&c).await, Default::default());
     assert!(pull_one(&c, "TxAbandoned", 0).await.is_none());
 }
 
@@ -454,7 +456,7 @@ async fn given_restart_between_checks_should_keep_the_progress_and_the_check_cou
     let second = send_half(&c, "TxRestart", 0, b"abandoned").await;
     older_than_now().await;
     c.wait_max_offset(HALF_TOPIC, 0, 2).await;
-    let report = c.broker().check_transactions_now().await;
+    let report = pass(&c).await;
     assert_eq!(report.checked, 2);
     let checks = [recv(&mut rx).await, recv(&mut rx).await];
     assert!(checks.iter().all(|c| c.check_times() == "1"));
@@ -492,20 +494,17 @@ async fn given_restart_between_checks_should_keep_the_progress_and_the_check_cou
         .unwrap()
         .offset;
     assert_eq!(progress, 2, "both originals were passed before the restart");
-    let report = c.broker().check_transactions_now().await;
+    let report = pass(&c).await;
     assert_eq!((report.resolved, report.checked), (1, 1));
     let again = recv(&mut rx).await;
     assert_eq!(again.half().uniq_key, second.uniq_key);
     assert_eq!(again.check_times(), "2", "the count survived the restart");
     c.wait_max_offset(HALF_TOPIC, 0, 5).await;
-    assert_eq!(c.broker().check_transactions_now().await.discarded, 1);
+    assert_eq!(pass(&c).await.discarded, 1);
     c.wait_max_offset(CHECK_MAX_TIME_TOPIC, 0, 1).await;
     c.wait_max_offset("TxRestart", 0, 1).await;
     let real = pull_one(&c, "TxRestart", 0).await.unwrap();
     assert_eq!(prop(&real, "UNIQ_KEY"), Some(first.uniq_key));
-    assert_eq!(
-        c.broker().check_transactions_now().await,
-        Default::default()
-    );
+    assert_eq!(pass(&c).await, Default::default());
     assert!(rx.try_recv().is_err());
 }

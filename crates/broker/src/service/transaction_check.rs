@@ -157,13 +157,15 @@ pub fn next_op_offset(ops: &[OpRecord], read_end: i64, half_progress: i64) -> i6
 }
 
 /// What one pass did.
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct CheckReport {
     pub resolved: usize,
     pub checked: usize,
     pub renewed: usize,
     pub discarded: usize,
     pub skipped: usize,
+    /// Why the pass stopped early (a store write failed); the next pass resumes there.
+    pub stopped_by: Option<String>,
 }
 
 /// The check service.
@@ -274,6 +276,7 @@ impl TransactionCheckService {
                     Ok(false) => return offset,
                     Err(e) => {
                         tracing::warn!(error = %e, queue_offset, "transaction check stopped; retried next pass");
+                        pass.report.stopped_by = Some(e.to_string());
                         return offset;
                     }
                 }
