@@ -55,26 +55,19 @@ pub fn is_transactional(props: &str) -> bool {
         .is_some_and(|v| v.eq_ignore_ascii_case("true"))
 }
 
-/// Where a message goes and how it is flagged; the send path turns it into a half message.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Placement {
-    pub topic: String,
-    pub queue_id: i32,
-    pub sys_flag: i32,
-}
-
 /// Java's `parseHalfMessageInner`: remember the real destination in `REAL_TOPIC`/`REAL_QID`,
-/// park the message on the half queue, clear the transaction bits.
-pub fn make_half(props: &mut String, placement: &mut Placement) {
-    crate::processor::push_property(props, property::REAL_TOPIC, &placement.topic);
-    crate::processor::push_property(
-        props,
-        property::REAL_QUEUE_ID,
-        &placement.queue_id.to_string(),
-    );
-    placement.topic = HALF_TOPIC.to_owned();
-    placement.queue_id = HALF_QUEUE_ID;
-    placement.sys_flag &= !sys_flag::TRANSACTION_MASK;
+/// park the message on the half queue (`topic`, `queue_id` changed in place), clear the
+/// transaction bits of `sys_flag`.
+pub fn make_half(
+    props: &mut String,
+    (topic, queue_id): (&mut String, &mut i32),
+    sys_flag: &mut i32,
+) {
+    crate::processor::push_property(props, property::REAL_TOPIC, topic);
+    crate::processor::push_property(props, property::REAL_QUEUE_ID, &queue_id.to_string());
+    *topic = HALF_TOPIC.to_owned();
+    *queue_id = HALF_QUEUE_ID;
+    *sys_flag &= !sys_flag::TRANSACTION_MASK;
 }
 
 /// How long a half message carrying `CHECK_IMMUNITY_TIME_IN_SECONDS = value` is left alone, in
@@ -268,19 +261,12 @@ mod tests {
     fn given_transactional_send_should_park_on_the_half_queue_with_its_real_destination() {
         let mut props = "TRAN_MSG\u{1}True\u{2}".to_owned();
         assert!(is_transactional(&props));
-        let mut placement = Placement {
-            topic: "Orders".into(),
-            queue_id: 3,
-            sys_flag: sys_flag::TRANSACTION_PREPARED | sys_flag::COMPRESSED,
-        };
-        make_half(&mut props, &mut placement);
+        let (mut topic, mut queue_id) = ("Orders".to_owned(), 3);
+        let mut flag = sys_flag::TRANSACTION_PREPARED | sys_flag::COMPRESSED;
+        make_half(&mut props, (&mut topic, &mut queue_id), &mut flag);
         assert_eq!(
-            placement,
-            Placement {
-                topic: HALF_TOPIC.into(),
-                queue_id: 0,
-                sys_flag: sys_flag::COMPRESSED,
-            }
+            (topic.as_str(), queue_id, flag),
+            (HALF_TOPIC, 0, sys_flag::COMPRESSED)
         );
         assert_eq!(find_property(&props, "REAL_TOPIC"), Some("Orders"));
         assert_eq!(find_property(&props, "REAL_QID"), Some("3"));

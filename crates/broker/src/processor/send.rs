@@ -29,7 +29,7 @@ use crate::config::Limits;
 use crate::manager::dlq_topic;
 use crate::manager::subscription_group::SubscriptionGroups;
 use crate::manager::topic_config::{SEND_FORBIDDEN, TopicConfigs};
-use crate::transaction::{Placement, is_transactional, make_half};
+use crate::transaction::{is_transactional, make_half};
 
 /// Java's `MessageConst` limit on the properties string.
 const PROPERTIES_BYTES_MAX: usize = i16::MAX as usize;
@@ -250,15 +250,13 @@ impl SendProcessor {
                 self.identity.store_host.ip()
             )));
         }
-        let mut placement = Placement {
-            topic: std::mem::take(&mut target.topic),
-            queue_id: target.queue_id,
-            sys_flag,
-        };
-        make_half(props, &mut placement);
-        target.topic = placement.topic;
-        target.queue_id = placement.queue_id;
-        Ok(placement.sys_flag)
+        let mut sys_flag = sys_flag;
+        make_half(
+            props,
+            (&mut target.topic, &mut target.queue_id),
+            &mut sys_flag,
+        );
+        Ok(sys_flag)
     }
 
     /// §3.1 step 6: a retry message past its group's limit goes to `%DLQ%<group>`.
