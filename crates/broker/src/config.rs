@@ -67,6 +67,10 @@ pub struct RawBrokerConfig {
     pub frame_bytes_max: usize,
     pub channel_idle_timeout_secs: u64,
     pub in_flight_requests_per_connection: usize,
+    pub reject_transaction_message: bool,
+    pub transaction_check_interval_ms: u64,
+    pub transaction_timeout_ms: u64,
+    pub transaction_check_max: i32,
 }
 
 impl Default for RawBrokerConfig {
@@ -112,6 +116,10 @@ impl Default for RawBrokerConfig {
             frame_bytes_max: FrameLimits::DEFAULT_FRAME_BYTES_MAX,
             channel_idle_timeout_secs: 120,
             in_flight_requests_per_connection: 1024,
+            reject_transaction_message: false,
+            transaction_check_interval_ms: 30_000,
+            transaction_timeout_ms: 6000,
+            transaction_check_max: 15,
         }
     }
 }
@@ -172,6 +180,10 @@ const JAVA_KEYS: &[(&str, &str)] = &[
         "serverChannelMaxIdleTimeSeconds",
         "channel_idle_timeout_secs",
     ),
+    ("rejectTransactionMessage", "reject_transaction_message"),
+    ("transactionCheckInterval", "transaction_check_interval_ms"),
+    ("transactionTimeOut", "transaction_timeout_ms"),
+    ("transactionCheckMax", "transaction_check_max"),
 ];
 
 /// A Java `broker.conf` turned into the TOML table the loader takes.
@@ -243,6 +255,22 @@ pub struct Limits {
     pub flush_offsets_interval: Duration,
     pub region_id: String,
     pub trace_on: bool,
+    pub reject_transaction_message: bool,
+    pub transaction: TransactionLimits,
+}
+
+/// What the transaction check service reads (REMOTING.md §6.10, §7.1).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct TransactionLimits {
+    /// Time between two scans of the half queue (`transactionCheckInterval`).
+    pub check_interval: Duration,
+    /// Age (from the producer's born time) before a half message is first checked
+    /// (`transactionTimeOut`).
+    pub timeout_ms: i64,
+    /// Checks before a half message is moved to TRANS_CHECK_MAX_TIME_TOPIC (`transactionCheckMax`).
+    pub check_max: i32,
+    /// Half messages born longer ago than this are given up (`fileReservedTime`).
+    pub file_reserved_ms: i64,
 }
 
 impl TryFrom<RawBrokerConfig> for BrokerConfig {
@@ -340,6 +368,12 @@ impl Limits {
                 "pull_messages_max, pull_bytes_max and send_concurrency must be > 0".into(),
             ));
         }
+        if raw.transaction_check_interval_ms < 100 || raw.transaction_check_max < 1 {
+            return Err(BrokerError::Config(
+                "transaction_check_interval_ms must be >= 100 and transaction_check_max >= 1"
+                    .into(),
+            ));
+        }
         Ok(Self {
             auto_create_topic: raw.auto_create_topic_enable,
             auto_create_group: raw.auto_create_subscription_group,
@@ -363,6 +397,15 @@ impl Limits {
             ),
             region_id: raw.region_id.clone(),
             trace_on: raw.trace_on,
+            reject_transaction_message: raw.reject_transaction_message,
+            transaction: TransactionLimits {
+                check_interval: Duration::from_millis(raw.transaction_check_interval_ms),
+                timeout_ms: i64::try_from(raw.transaction_timeout_ms).unwrap_or(i64::MAX),
+                check_max: raw.transaction_check_max,
+                file_reserved_ms: i64::try_from(raw.file_reserved_time)
+                    .unwrap_or(i64::MAX / 3_600_000)
+                    .saturating_mul(3_600_000),
+            },
         })
     }
 }
@@ -455,7 +498,8 @@ mod tests {
         let text = "brokerClusterName = C1\nbrokerName=broker-b\nbrokerId=0\ndeleteWhen=04\nfileReservedTime=48\n\
                     brokerRole=ASYNC_MASTER\nflushDiskType=SYNC_FLUSH\nnamesrvAddr=10.0.0.1:9876;10.0.0.2:9876\n\
                     brokerIP1=10.0.0.9\nlistenPort=10921\nautoCreateTopicEnable=false\nmessageDelayLevel=1s 2s\n\
-                    storePathCommitLog=/x/commitlog\n";
+                    storePathCommitLog=/x/commitlog\ntransactionCheckInterval=200\ntransactionTimeOut=1000\n\
+                    transactionCheckMax=3\nrejectTransactionMessage=true\n";
         let import = import_java_properties(text).unwrap();
         assert_eq!(import.ignored, vec!["storePathCommitLog".to_string()]);
         let raw: RawBrokerConfig =
@@ -474,6 +518,19 @@ mod tests {
         assert_eq!(config.store.retention.file_reserved_hours, 48);
         assert_eq!(config.store.delay_levels_ms, vec![1000, 2000]);
         assert!(!config.limits.auto_create_topic);
+        assert!(config.limits.reject_transaction_message);
+        assert_eq!(
+            config.limits.transaction.check_interval,
+            Duration::from_millis(200)
+        );
+        assert_eq!(
+            (
+                config.limits.transaction.timeout_ms,
+                config.limits.transaction.check_max
+            ),
+            (1000, 3)
+        );
+        assert_eq!(config.limits.transaction.file_reserved_ms, 48 * 3_600_000);
     }
 
     #[test]

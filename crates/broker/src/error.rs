@@ -38,6 +38,8 @@ pub enum BrokerError {
     ServiceNotAvailable(String),
     #[error("{0}")]
     ConsumerNotOnline(String),
+    #[error("{0}")]
+    IllegalOperation(String),
     #[error(transparent)]
     Store(#[from] StoreError),
     #[error("invalid configuration: {0}")]
@@ -69,6 +71,7 @@ impl BrokerError {
             Self::SystemBusy(_) => ResponseCode::SYSTEM_BUSY,
             Self::ServiceNotAvailable(_) => ResponseCode::SERVICE_NOT_AVAILABLE,
             Self::ConsumerNotOnline(_) => ResponseCode::CONSUMER_NOT_ONLINE,
+            Self::IllegalOperation(_) => ResponseCode::ILLEGAL_OPERATION,
             Self::Store(e) => match e {
                 StoreError::RecordTooLarge { .. }
                 | StoreError::PropertiesTooLarge { .. }

@@ -1,6 +1,6 @@
 //! The broker: the store behind the remoting protocol. Processors (one per request family)
 //! get narrow contexts of managers; background services register with the NameServers,
-//! deliver delay levels, expire clients and persist offsets.
+//! deliver delay levels, check unresolved transactions, expire clients and persist offsets.
 //!
 //! ```text
 //! client ─SEND─► SendProcessor ─► MessageStore.append ─► CommitLog ─► reput ─► ConsumeQueue
@@ -9,6 +9,8 @@
 //! client ─HEART_BEAT─► ClientProcessor ─► ClientRegistry ─► NOTIFY_CONSUMER_IDS_CHANGED
 //! admin ─17/215/21─► TopicAdmin ─► TopicConfigs ─► re-register;  200/201/207 ─► GroupAdmin
 //! admin ─208/202/203/204/300─► Stats;  222 ─► ResetOffset ─► parked reset + PullWaiters wake
+//! producer ─SEND TRAN_MSG─► half queue ─END_TRANSACTION─► real topic + op record
+//! TransactionCheckService ─CHECK_TRANSACTION_STATE─► a producer of the half's group
 //! Registration ─REGISTER_BROKER (30 s, on topic change)─► NameServers
 //! ```
 
@@ -18,6 +20,7 @@ pub mod manager;
 mod persist;
 pub mod processor;
 pub mod service;
+pub mod transaction;
 
 use std::net::SocketAddr;
 use std::sync::Arc;
@@ -43,6 +46,7 @@ use crate::service::housekeeping::Housekeeping;
 use crate::service::long_polling::PullWaiters;
 use crate::service::register::Registration;
 use crate::service::schedule::ScheduleService;
+use crate::service::transaction_check::{CheckReport, TransactionCheckService};
 
 /// A started broker.
 pub struct Broker {
@@ -53,6 +57,7 @@ pub struct Broker {
     advertised: SocketAddr,
     registration: Registration,
     schedule: Arc<ScheduleService>,
+    transactions: Arc<TransactionCheckService>,
 }
 
 /// Runs a broker until `shutdown` fires.
@@ -134,10 +139,11 @@ impl Broker {
             &config.config_dir,
             advertised,
         )?);
+        let transactions = check_service(&config, &store, &managers, &identity, &clock);
         let tasks = spawn_services(
             &config,
             &managers,
-            &schedule,
+            (&schedule, &transactions),
             &registration,
             &clock,
             &shutdown,
@@ -151,6 +157,7 @@ impl Broker {
             advertised,
             registration,
             schedule,
+            transactions,
         })
     }
 
@@ -174,6 +181,11 @@ impl Broker {
         self.schedule.deliver_due()
     }
 
+    /// Runs one transaction check pass now (tests use it instead of waiting for the interval).
+    pub async fn check_transactions_now(&self) -> CheckReport {
+        self.transactions.check_now().await
+    }
+
     /// Waits for `shutdown`, then stops cleanly: services finish (offsets written, the
     /// NameServers told), the port closes, the store flushes.
     pub async fn wait(self) {
@@ -191,6 +203,25 @@ impl Broker {
         self.shutdown.trigger();
         self.wait().await;
     }
+}
+
+fn check_service(
+    config: &BrokerConfig,
+    store: &Arc<MessageStore>,
+    m: &Managers,
+    identity: &Identity,
+    clock: &Arc<dyn Clock>,
+) -> Arc<TransactionCheckService> {
+    Arc::new(TransactionCheckService {
+        store: Arc::clone(store),
+        topics: m.topics.clone(),
+        offsets: m.offsets.clone(),
+        clients: m.clients.clone(),
+        clock: Arc::clone(clock),
+        identity: identity.clone(),
+        limits: config.limits.transaction,
+        pass: tokio::sync::Mutex::new(()),
+    })
 }
 
 fn registration(
@@ -240,6 +271,8 @@ fn create_system_topics(
         )?;
     }
     topics.ensure(SCHEDULE_TOPIC, i32::try_from(levels).unwrap_or(18), rw)?;
+    topics.ensure(transaction::HALF_TOPIC, 1, rw)?;
+    topics.ensure(transaction::OP_TOPIC, 1, rw)?;
     topics.ensure("SELF_TEST_TOPIC", 1, rw)?;
     topics.ensure("OFFSET_MOVED_EVENT", 1, rw)?;
     for own in [config.cluster.as_str(), config.broker_name.as_str()] {
@@ -318,8 +351,28 @@ fn build_dispatcher(
         },
         auth,
     );
+    register_store_families(&mut dispatcher, config, store, m, identity, clock, auth);
+    let (clients, groups) = (m.clients.clone(), m.groups.clone());
+    dispatcher.on_close(move |connection| {
+        for group in clients.remove_connection(connection.id()) {
+            processor::notify_ids_changed(&clients, &groups, &group);
+        }
+    });
+    dispatcher
+}
+
+/// The families that re-store or look up stored messages: send-back, end-transaction, query.
+fn register_store_families(
+    dispatcher: &mut Dispatcher,
+    config: &BrokerConfig,
+    store: &Arc<MessageStore>,
+    m: &Managers,
+    identity: &Identity,
+    clock: &Arc<dyn Clock>,
+    auth: &AuthHook,
+) {
     processor::register(
-        &mut dispatcher,
+        dispatcher,
         processor::SendBackProcessor {
             store: Arc::clone(store),
             topics: m.topics.clone(),
@@ -329,19 +382,22 @@ fn build_dispatcher(
         auth,
     );
     processor::register(
-        &mut dispatcher,
+        dispatcher,
+        processor::EndTransactionProcessor {
+            store: Arc::clone(store),
+            identity: identity.clone(),
+            clock: Arc::clone(clock),
+            transaction_timeout_ms: config.limits.transaction.timeout_ms,
+        },
+        auth,
+    );
+    processor::register(
+        dispatcher,
         processor::QueryProcessor {
             store: Arc::clone(store),
         },
         auth,
     );
-    let (clients, groups) = (m.clients.clone(), m.groups.clone());
-    dispatcher.on_close(move |connection| {
-        for group in clients.remove_connection(connection.id()) {
-            processor::notify_ids_changed(&clients, &groups, &group);
-        }
-    });
-    dispatcher
 }
 
 /// The administration families: topics, groups, statistics, offset resets.
@@ -400,7 +456,7 @@ fn register_admin(
 fn spawn_services(
     config: &BrokerConfig,
     m: &Managers,
-    schedule: &Arc<ScheduleService>,
+    (schedule, transactions): (&Arc<ScheduleService>, &Arc<TransactionCheckService>),
     registration: &Registration,
     clock: &Arc<dyn Clock>,
     shutdown: &Shutdown,
@@ -419,5 +475,6 @@ fn spawn_services(
             Arc::clone(schedule).run(shutdown.clone(), config.limits.flush_offsets_interval),
         ),
         tokio::spawn(registration.clone().run(shutdown.clone())),
+        tokio::spawn(Arc::clone(transactions).run(shutdown.clone())),
     ]
 }

@@ -247,11 +247,6 @@ async fn given_bad_input_should_answer_rocketmq_codes_and_keep_serving() {
             ResponseCode::MESSAGE_ILLEGAL,
             "does not support retry group",
         ),
-        (
-            send_v2("Tx", 0, &props("TRAN_MSG=true;PGROUP=p;"), b"x"),
-            ResponseCode::NO_PERMISSION,
-            "transaction",
-        ),
     ];
     for (request, code, remark) in cases {
         let r = c.call(request).await;

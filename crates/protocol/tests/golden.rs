@@ -26,6 +26,7 @@ use apogee_protocol::frame::encode_frame;
 use apogee_protocol::header::admin::*;
 use apogee_protocol::header::message::*;
 use apogee_protocol::header::namesrv::*;
+use apogee_protocol::header::transaction::*;
 use apogee_protocol::{
     CommandHeader, ExtFields, FrameLimits, RemotingCommand, RequestCode, SerializeType,
 };
@@ -543,4 +544,34 @@ fn given_admin_bodies_should_match_golden_fixtures_in_java_form() {
     );
     let decoded: ResetOffsetBody = from_json("ResetOffsetBody", &to_java_json(&reset)).unwrap();
     assert_eq!(decoded, reset);
+}
+
+#[test]
+fn given_transaction_headers_should_match_golden_fixtures() {
+    header_fixture(
+        "EndTransactionRequestHeader",
+        &EndTransactionRequestHeader {
+            topic: Some("TopicTest".into()),
+            producer_group: "please_rename_unique_group_name".into(),
+            tran_state_table_offset: 12,
+            commit_log_offset: 4096,
+            commit_or_rollback: TransactionResolution::Commit.to_wire(),
+            from_transaction_check: Some(false),
+            msg_id: "7F00000100002A9F0000000000000000".into(),
+            transaction_id: Some("7F00000100002A9F0000000000000000".into()),
+            broker_name: Some("broker-a".into()),
+        },
+    );
+    header_fixture(
+        "CheckTransactionStateRequestHeader",
+        &CheckTransactionStateRequestHeader {
+            topic: Some("RMQ_SYS_TRANS_HALF_TOPIC".into()),
+            tran_state_table_offset: 13,
+            commit_log_offset: 8192,
+            msg_id: Some("7F00000100002A9F0000000000000000".into()),
+            transaction_id: Some("7F00000100002A9F0000000000000000".into()),
+            offset_msg_id: Some("7F00000100002A9F0000000000002000".into()),
+            broker_name: Some("broker-a".into()),
+        },
+    );
 }

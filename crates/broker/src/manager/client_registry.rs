@@ -1,5 +1,6 @@
 //! Which clients are online: producer and consumer groups → the connections that sent
-//! heartbeats for them, with each consumer group's subscriptions (REMOTING.md §3.4).
+//! heartbeats for them, with each consumer group's subscriptions (REMOTING.md §3.4). A
+//! producer group's connections are where transaction checks go.
 //! Registration calls report whether a consumer group's member set changed, so the caller can
 //! send NOTIFY_CONSUMER_IDS_CHANGED; channels silent for `channelExpiredTimeout` are dropped
 //! by [`ClientRegistry::expire`], and closed connections by [`ClientRegistry::remove_connection`].
@@ -197,6 +198,18 @@ impl ClientRegistry {
             !channels.is_empty()
         });
         changed
+    }
+
+    /// One live connection of a producer group (CHECK_TRANSACTION_STATE goes to it): the one
+    /// heard from most recently, as any member can answer for the group.
+    pub fn producer_connection(&self, group: &str) -> Option<Connection> {
+        self.lock()
+            .producers
+            .get(group)?
+            .values()
+            .filter(|c| !c.connection.is_closed())
+            .max_by_key(|c| (c.last_update_ms, c.connection.id()))
+            .map(|c| c.connection.clone())
     }
 
     /// Client ids of a consumer group, sorted (every member must see the same list).

@@ -19,9 +19,9 @@ pub const TBW102: &str = "TBW102";
 /// Topics clients may never send to (REMOTING.md §3.1 step 3).
 pub const SEND_FORBIDDEN: &[&str] = &[
     apogee_store::dispatch::SCHEDULE_TOPIC,
-    "RMQ_SYS_TRANS_HALF_TOPIC",
-    "RMQ_SYS_TRANS_OP_HALF_TOPIC",
-    "TRANS_CHECK_MAX_TIME_TOPIC",
+    crate::transaction::HALF_TOPIC,
+    crate::transaction::OP_TOPIC,
+    crate::transaction::CHECK_MAX_TIME_TOPIC,
     "SELF_TEST_TOPIC",
     "OFFSET_MOVED_EVENT",
 ];

@@ -1,6 +1,7 @@
 //! SEND_MESSAGE (10), SEND_MESSAGE_V2 (310), SEND_BATCH_MESSAGE (320): validate, resolve the
 //! topic (auto-creating it from the template), redirect retry messages past their limit to
-//! the DLQ and delay messages to SCHEDULE_TOPIC_XXXX, append, wait for durability when the
+//! the DLQ, delay messages to SCHEDULE_TOPIC_XXXX and transactional ones to the half queue
+//! (`transaction`), append, wait for durability when the
 //! flush mode promises it, answer with the full response header (REMOTING.md §3.1).
 
 use std::sync::Arc;
@@ -29,6 +30,7 @@ use crate::manager::client_registry::ClientRegistry;
 use crate::manager::dlq_topic;
 use crate::manager::subscription_group::SubscriptionGroups;
 use crate::manager::topic_config::{SEND_FORBIDDEN, TopicConfigs};
+use crate::transaction::{is_transactional, make_half};
 
 /// Java's `MessageConst` limit on the properties string.
 const PROPERTIES_BYTES_MAX: usize = i16::MAX as usize;
@@ -203,28 +205,30 @@ impl SendProcessor {
     ) -> Result<Vec<MessageToStore>, BrokerError> {
         check_body(&request.body, self.limits.max_message_size)?;
         let mut props = header.properties.clone().unwrap_or_default();
-        if find_property(&props, "TRAN_MSG") == Some("true") {
-            return Err(BrokerError::NoPermission(format!(
-                "the broker[{}] sending transaction message is forbidden: transactional messages are not supported yet",
-                self.identity.store_host
-            )));
-        }
         let reconsume_times = header.reconsume_times.unwrap_or(0);
+        // Java skips the half path for a retried delay message of a pre-4.6.1 client.
+        let half = is_transactional(&props)
+            && !(reconsume_times > 0 && delay_level(&props).is_some_and(|l| l > 0));
         if target.topic.starts_with("%RETRY%") {
             self.divert_to_dlq_if_exhausted(header, reconsume_times, target)?;
         }
         self.stamp_properties(&mut props);
-        redirect_delay(
-            &mut props,
-            target,
-            self.store.config().delay_levels_ms.len(),
-        )?;
+        let mut sys_flag = header.sys_flag;
+        if half {
+            sys_flag = self.park_as_half(&mut props, target, sys_flag)?;
+        } else {
+            redirect_delay(
+                &mut props,
+                (&mut target.topic, &mut target.queue_id),
+                self.store.config().delay_levels_ms.len(),
+            )?;
+        }
         check_properties(&props)?;
         Ok(vec![MessageToStore {
             topic: target.topic.clone(),
             queue_id: target.queue_id,
             flag: header.flag,
-            sys_flag: header.sys_flag,
+            sys_flag,
             born_timestamp: header.born_timestamp,
             born_host: connection.peer(),
             store_host: self.identity.store_host,
@@ -233,6 +237,30 @@ impl SendProcessor {
             body: request.body.clone(),
             properties: props,
         }])
+    }
+
+    /// §3.1 step 8: a `TRAN_MSG=true` message is stored as a half message (§6.10) unless the
+    /// broker refuses transactions; returns the half's sys flag. The response still reports
+    /// the real queue id, and the half queue's offset.
+    fn park_as_half(
+        &self,
+        props: &mut String,
+        target: &mut Target,
+        sys_flag: i32,
+    ) -> Result<i32, BrokerError> {
+        if self.limits.reject_transaction_message {
+            return Err(BrokerError::NoPermission(format!(
+                "the broker[{}] sending transaction message is forbidden",
+                self.identity.store_host.ip()
+            )));
+        }
+        let mut sys_flag = sys_flag;
+        make_half(
+            props,
+            (&mut target.topic, &mut target.queue_id),
+            &mut sys_flag,
+        );
+        Ok(sys_flag)
     }
 
     /// §3.1 step 6: a retry message past its group's limit goes to `%DLQ%<group>`.
@@ -363,20 +391,20 @@ impl SendProcessor {
 }
 
 /// §6.7: a `DELAY` level > 0 parks the message on SCHEDULE_TOPIC_XXXX (queue = level − 1)
-/// with its real destination in `REAL_TOPIC` / `REAL_QID`.
-fn redirect_delay(
+/// with its real destination (`topic`, `queue_id`, changed in place) in `REAL_TOPIC` /
+/// `REAL_QID`.
+pub(crate) fn redirect_delay(
     props: &mut String,
-    target: &mut Target,
+    (topic, queue_id): (&mut String, &mut i32),
     levels: usize,
 ) -> Result<(), BrokerError> {
-    let level = find_property(props, "DELAY").and_then(|l| l.trim().parse::<i64>().ok());
-    match level {
+    match delay_level(props) {
         Some(level) if level > 0 => {
             let level = usize::try_from(level).unwrap_or(levels).min(levels).max(1);
-            push_property(props, "REAL_TOPIC", &target.topic);
-            push_property(props, "REAL_QID", &target.queue_id.to_string());
-            target.topic = SCHEDULE_TOPIC.to_owned();
-            target.queue_id = i32::try_from(level - 1).unwrap_or(0);
+            push_property(props, "REAL_TOPIC", topic);
+            push_property(props, "REAL_QID", &queue_id.to_string());
+            *topic = SCHEDULE_TOPIC.to_owned();
+            *queue_id = i32::try_from(level - 1).unwrap_or(0);
             Ok(())
         }
         _ if ["TIMER_DELIVER_MS", "TIMER_DELAY_MS", "TIMER_DELAY_SEC"]
@@ -389,6 +417,10 @@ fn redirect_delay(
         }
         _ => Ok(()),
     }
+}
+
+fn delay_level(props: &str) -> Option<i64> {
+    find_property(props, "DELAY").and_then(|l| l.trim().parse::<i64>().ok())
 }
 
 /// Appends `key 0x01 value 0x02`, adding the separator a Java 5.x string may lack.
@@ -471,7 +503,7 @@ mod tests {
             queue_id: 3,
             reported_queue_id: 3,
         };
-        redirect_delay(&mut props, &mut target, 18).unwrap();
+        redirect_delay(&mut props, (&mut target.topic, &mut target.queue_id), 18).unwrap();
         assert_eq!(
             (target.topic.as_str(), target.queue_id),
             (SCHEDULE_TOPIC, 1)
@@ -481,9 +513,9 @@ mod tests {
         assert_eq!(find_property(&props, "DELAY"), Some("2"));
 
         let mut props = "DELAY\u{1}99\u{2}".to_owned();
-        redirect_delay(&mut props, &mut target, 18).unwrap();
+        redirect_delay(&mut props, (&mut target.topic, &mut target.queue_id), 18).unwrap();
         assert_eq!(target.queue_id, 17, "levels clamp to the last");
         let mut timer = "TIMER_DELAY_SEC\u{1}5\u{2}".to_owned();
-        assert!(redirect_delay(&mut timer, &mut target, 18).is_err());
+        assert!(redirect_delay(&mut timer, (&mut target.topic, &mut target.queue_id), 18).is_err());
     }
 }

@@ -1,7 +1,8 @@
 //! Background work: long-polling wake-ups, NameServer registration, delay-level delivery,
-//! and housekeeping (client expiry, offset persistence).
+//! transaction checks, and housekeeping (client expiry, offset persistence).
 
 pub mod housekeeping;
 pub mod long_polling;
 pub mod register;
 pub mod schedule;
+pub mod transaction_check;

@@ -6,6 +6,7 @@ pub mod admin;
 pub mod consumer;
 pub mod message;
 pub mod namesrv;
+pub mod transaction;
 
 use crate::{ExtFields, HeaderError};
 

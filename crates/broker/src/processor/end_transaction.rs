@@ -1,0 +1,129 @@
+//! END_TRANSACTION (37, REMOTING.md §3.6): the producer's verdict on a half message. The half
+//! message is found by its CommitLog offset and must match the request (producer group, queue
+//! offset, CommitLog offset; SYSTEM_ERROR with Java's remarks otherwise). Commit stores the
+//! real message then an op record; rollback only the op record; "unknown" changes nothing and
+//! leaves the half message to the check service. Producers send it oneway, so the response
+//! is usually dropped by the transport.
+
+use std::sync::Arc;
+
+use apogee_protocol::header::transaction::{EndTransactionRequestHeader, TransactionResolution};
+use apogee_protocol::record::StoredRecord;
+use apogee_protocol::{RemotingCommand, RequestCode};
+use apogee_remoting::Connection;
+use apogee_runtime::Clock;
+use apogee_store::MessageStore;
+
+use super::{Handler, Identity, redirect_delay, success};
+use crate::BrokerError;
+use crate::transaction::{
+    HALF_TOPIC, committed_message, immunity_ms, op_message, properties_of, property,
+};
+
+/// The END_TRANSACTION family.
+pub struct EndTransactionProcessor {
+    pub store: Arc<MessageStore>,
+    pub identity: Identity,
+    pub clock: Arc<dyn Clock>,
+    /// `transactionTimeOut`: the immunity of a message whose property is unreadable.
+    pub transaction_timeout_ms: i64,
+}
+
+impl Handler for EndTransactionProcessor {
+    const CODES: &'static [RequestCode] = &[RequestCode::END_TRANSACTION];
+
+    async fn handle(
+        &self,
+        connection: Connection,
+        request: &RemotingCommand,
+    ) -> Result<RemotingCommand, BrokerError> {
+        let h: EndTransactionRequestHeader = request.header()?;
+        let resolution = h
+            .resolution()
+            .ok_or_else(|| BrokerError::SystemError("commitOrRollback field wrong".into()))?;
+        let from_check = h.from_transaction_check.unwrap_or(false);
+        tracing::debug!(
+            peer = %connection.peer(),
+            msg_id = %h.msg_id,
+            ?resolution,
+            from_check,
+            "end transaction"
+        );
+        if resolution == TransactionResolution::Unknown {
+            // Java answers nothing at all; a (oneway) Java producer never waits for it.
+            return Ok(success(request));
+        }
+        let half = self.prepared(&h, from_check)?;
+        if resolution == TransactionResolution::Commit {
+            self.commit(&half).await?;
+        }
+        let op = op_message(
+            half.queue_offset,
+            self.clock.now_ms(),
+            self.identity.store_host,
+        );
+        if let Err(e) = self.store.append(std::slice::from_ref(&op)) {
+            // As in Java the verdict stands; the check service will ask the producer again.
+            tracing::warn!(error = %e, half_offset = half.queue_offset, "op record not written");
+        }
+        Ok(success(request))
+    }
+}
+
+impl EndTransactionProcessor {
+    /// The half message the request names, checked against it (Java's `checkPrepareMessage`,
+    /// plus that the record really is on the half queue).
+    fn prepared(
+        &self,
+        h: &EndTransactionRequestHeader,
+        from_check: bool,
+    ) -> Result<StoredRecord, BrokerError> {
+        let half = self
+            .store
+            .record_at(h.commit_log_offset)
+            .filter(|r| r.topic_str() == HALF_TOPIC)
+            .ok_or_else(|| {
+                BrokerError::SystemError("Find prepared transaction message failed".into())
+            })?;
+        let props = properties_of(&half);
+        if !from_check && let Some(value) = props.get(property::CHECK_IMMUNITY_SECONDS) {
+            let age = self.clock.now_ms() - half.born_timestamp;
+            if age > immunity_ms(value, self.transaction_timeout_ms) {
+                return Err(BrokerError::IllegalOperation(
+                    "the check immunity time has passed; the transaction waits for its check"
+                        .into(),
+                ));
+            }
+        }
+        if props.get(property::PRODUCER_GROUP) != Some(&h.producer_group) {
+            return Err(BrokerError::SystemError("The producer group wrong".into()));
+        }
+        if half.queue_offset != h.tran_state_table_offset {
+            return Err(BrokerError::SystemError(
+                "The transaction state table offset wrong".into(),
+            ));
+        }
+        if half.physical_offset != h.commit_log_offset {
+            return Err(BrokerError::SystemError(
+                "The commit log offset wrong".into(),
+            ));
+        }
+        Ok(half)
+    }
+
+    /// Stores the real message (a `DELAY` it carries takes effect now, as a COMMIT-type put
+    /// does in Java's CommitLog). A flush timeout still counts as stored, as in Java.
+    async fn commit(&self, half: &StoredRecord) -> Result<(), BrokerError> {
+        let mut message = committed_message(half, self.identity.store_host).ok_or_else(|| {
+            BrokerError::SystemError("the half message names no REAL_TOPIC/REAL_QID".into())
+        })?;
+        redirect_delay(
+            &mut message.properties,
+            (&mut message.topic, &mut message.queue_id),
+            self.store.config().delay_levels_ms.len(),
+        )?;
+        let outcome = self.store.append(std::slice::from_ref(&message))?;
+        let _ = self.store.durable(&outcome).await;
+        Ok(())
+    }
+}
