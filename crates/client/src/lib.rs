@@ -44,5 +44,8 @@ pub use consumer::{
 pub use error::{ClientError, Result};
 pub use instance::{AUTO_CREATE_TOPIC_KEY, ClientInstance};
 pub use message::{Message, MessageExt, SendResult, SendStatus, property};
-pub use producer::{Producer, ProducerConfig, QueueSelector, SelectByHash};
+pub use producer::{
+    LocalTransactionState, Producer, ProducerConfig, QueueSelector, SelectByHash,
+    TransactionListener, TransactionProducer, TransactionSendResult,
+};
 pub use route::TopicRoute;

@@ -3,6 +3,7 @@
 
 mod fault;
 mod selector;
+mod transaction;
 
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
@@ -19,6 +20,9 @@ use apogee_protocol::{RemotingCommand, RequestCode, ResponseCode};
 use bytes::Bytes;
 
 pub use selector::{QueueSelector, SelectByHash};
+pub use transaction::{
+    LocalTransactionState, TransactionListener, TransactionProducer, TransactionSendResult,
+};
 
 use crate::config::ClientConfig;
 use crate::instance::{AUTO_CREATE_TOPIC_KEY, ClientInstance, ProducerHandle, now_ms};
@@ -79,6 +83,8 @@ pub(crate) struct ProducerInner {
     faults: FaultTracker,
     next_queue: AtomicUsize,
     closed: AtomicBool,
+    /// Set once for a transactional producer.
+    pub(crate) transaction: std::sync::OnceLock<Arc<dyn TransactionListener>>,
 }
 
 /// How a send is carried out.
@@ -100,6 +106,7 @@ impl Producer {
             faults: FaultTracker::default(),
             next_queue: AtomicUsize::new(crate::instance::process_random() as usize),
             closed: AtomicBool::new(false),
+            transaction: std::sync::OnceLock::new(),
         });
         let handle: Arc<dyn ProducerHandle> = Arc::new(HandleRef(Arc::downgrade(&inner)));
         instance.register_producer(&inner.config.group, handle)?;
@@ -576,9 +583,9 @@ fn validate_message(msg: &Message, max_size: usize) -> Result<()> {
 struct HandleRef(std::sync::Weak<ProducerInner>);
 
 impl ProducerHandle for HandleRef {
-    fn check_transaction(&self, broker_addr: String, _request: RemotingCommand) {
+    fn check_transaction(&self, broker_addr: String, request: RemotingCommand) {
         if let Some(inner) = self.0.upgrade() {
-            tracing::warn!(group = %inner.config.group, %broker_addr, "transaction check for a producer without a transaction listener");
+            transaction::answer_check(inner, broker_addr, request);
         }
     }
 }

@@ -23,9 +23,19 @@ pub fn init_tracing() {
 }
 
 pub async fn cluster() -> apogee_testkit::InProcess {
+    cluster_with(|_| {}).await
+}
+
+pub async fn cluster_with(
+    tweak: impl FnOnce(&mut apogee_broker::RawBrokerConfig),
+) -> apogee_testkit::InProcess {
     init_tracing();
     // Every delay level is 1 s, so retries come back quickly.
-    let cluster = apogee_testkit::start(|raw| raw.message_delay_level = ["1s"; 18].join(" ")).await;
+    let cluster = apogee_testkit::start(|raw| {
+        raw.message_delay_level = ["1s"; 18].join(" ");
+        tweak(raw);
+    })
+    .await;
     wait_for_route(&cluster.namesrv_addr, "TBW102").await;
     cluster
 }
