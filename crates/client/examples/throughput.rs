@@ -15,46 +15,9 @@ use apogee_client::{
     ClientConfig, ConsumeFrom, ConsumeResult, Message, MessageExt, Producer, ProducerConfig,
     PushConsumer, PushConsumerConfig,
 };
-use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::sync::Semaphore;
 
 const SIZE: usize = 1024;
-
-async fn loopback_round_trips(total: usize, concurrency: usize) -> f64 {
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-    let addr = listener.local_addr().unwrap();
-    tokio::spawn(async move {
-        loop {
-            let (mut s, _) = listener.accept().await.unwrap();
-            tokio::spawn(async move {
-                let mut buf = vec![0u8; SIZE];
-                while s.read_exact(&mut buf).await.is_ok() {
-                    if s.write_all(&buf[..16]).await.is_err() {
-                        break;
-                    }
-                }
-            });
-        }
-    });
-    let started = Instant::now();
-    let tasks: Vec<_> = (0..concurrency)
-        .map(|_| {
-            tokio::spawn(async move {
-                let mut s = tokio::net::TcpStream::connect(addr).await.unwrap();
-                s.set_nodelay(true).unwrap();
-                let (out, mut back) = (vec![7u8; SIZE], [0u8; 16]);
-                for _ in 0..total / concurrency {
-                    s.write_all(&out).await.unwrap();
-                    s.read_exact(&mut back).await.unwrap();
-                }
-            })
-        })
-        .collect();
-    for t in tasks {
-        t.await.unwrap();
-    }
-    total as f64 / started.elapsed().as_secs_f64()
-}
 
 #[tokio::main]
 async fn main() {
@@ -64,7 +27,7 @@ async fn main() {
     let window: usize = args.next().and_then(|a| a.parse().ok()).unwrap_or(32);
     let in_flight = producers * window;
 
-    let baseline = loopback_round_trips(total, in_flight).await;
+    let baseline = apogee_testkit::loopback_round_trips(total, in_flight, SIZE).await;
 
     let cluster = apogee_testkit::start(|raw| raw.mapped_file_size_commit_log = 1 << 30).await;
     let ns = cluster.namesrv_addr.clone();

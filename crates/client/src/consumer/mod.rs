@@ -83,3 +83,38 @@ pub(crate) async fn start_offset(
         ConsumeFrom::Timestamp(ts) => instance.search_offset(&addr, queue, ts).await,
     }
 }
+
+/// The queues of `topic` this member should own: all of them when broadcasting; otherwise its
+/// share among the group's members as one broker of the topic lists them. `Ok(None)` when the
+/// broker lists no member yet (keep the current assignment).
+pub(crate) async fn my_queues(
+    instance: &crate::ClientInstance,
+    topic: &str,
+    group: &str,
+    model: apogee_protocol::body::client::MessageModel,
+    strategy: AllocateStrategy,
+) -> crate::Result<Option<std::collections::BTreeSet<apogee_protocol::body::client::MessageQueue>>>
+{
+    use apogee_protocol::body::client::MessageModel;
+    let route = instance.route(topic).await?;
+    let all = &route.subscribe_queues;
+    if model == MessageModel::Broadcasting {
+        return Ok(Some(all.iter().cloned().collect()));
+    }
+    let addr = route
+        .data
+        .broker_datas
+        .iter()
+        .find_map(|b| instance.broker_addr(b.broker_name.as_str(), true))
+        .ok_or_else(|| instance.no_route(topic))?;
+    let members = instance.consumer_ids(&addr, group).await?;
+    if members.is_empty() {
+        return Ok(None);
+    }
+    Ok(Some(
+        strategy
+            .allocate(instance.client_id(), all, &members)
+            .into_iter()
+            .collect(),
+    ))
+}

@@ -453,33 +453,17 @@ impl Core {
     }
 
     async fn rebalance_topic(self: &Arc<Self>, topic: &str) -> Result<()> {
-        let route = self.instance.route(topic).await?;
-        let all = &route.subscribe_queues;
-        let mine: BTreeSet<MessageQueue> = match self.config.message_model {
-            MessageModel::Broadcasting => all.iter().cloned().collect(),
-            MessageModel::Clustering => {
-                let broker = route
-                    .data
-                    .broker_datas
-                    .iter()
-                    .filter_map(|b| self.instance.broker_addr(b.broker_name.as_str(), true))
-                    .next()
-                    .ok_or_else(|| self.instance.no_route(topic))?;
-                let members = self
-                    .instance
-                    .consumer_ids(&broker, &self.config.group)
-                    .await?;
-                if members.is_empty() {
-                    return Ok(());
-                }
-                self.config
-                    .allocate
-                    .allocate(self.instance.client_id(), all, &members)
-                    .into_iter()
-                    .collect()
-            }
-        };
-        self.apply_assignment(topic, mine).await;
+        let mine = super::my_queues(
+            &self.instance,
+            topic,
+            &self.config.group,
+            self.config.message_model,
+            self.config.allocate,
+        )
+        .await?;
+        if let Some(mine) = mine {
+            self.apply_assignment(topic, mine).await;
+        }
         Ok(())
     }
 
