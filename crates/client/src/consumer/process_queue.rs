@@ -226,3 +226,82 @@ impl ProcessQueue {
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use apogee_protocol::record::StoredRecord;
+    use bytes::Bytes;
+
+    fn msg(offset: i64) -> MessageExt {
+        let host = "127.0.0.1:10911".parse().unwrap();
+        let record = StoredRecord {
+            magic: apogee_protocol::record::MAGIC_V1,
+            body_crc: 0,
+            queue_id: 0,
+            flag: 0,
+            queue_offset: offset,
+            physical_offset: offset * 100,
+            sys_flag: 0,
+            born_timestamp: 0,
+            born_host: host,
+            store_timestamp: 0,
+            store_host: host,
+            reconsume_times: 0,
+            prepared_transaction_offset: 0,
+            body: Bytes::from_static(b"body"),
+            topic: Bytes::from_static(b"T"),
+            properties: Bytes::new(),
+        };
+        MessageExt::from_record(record, "b")
+    }
+
+    fn pq() -> ProcessQueue {
+        ProcessQueue::new(MessageQueue {
+            topic: "T".into(),
+            broker_name: "b".into(),
+            queue_id: 0,
+        })
+    }
+
+    #[test]
+    fn given_out_of_order_acks_should_commit_only_below_the_oldest_unacked() {
+        let q = pq();
+        assert_eq!(q.put(&[msg(10), msg(11), msg(12)]), 3);
+        assert_eq!(q.put(&[msg(12)]), 0, "duplicates are ignored");
+        assert_eq!(q.remove(&[11]), Some(10), "10 still held");
+        assert_eq!(q.remove(&[10]), Some(12));
+        assert_eq!(
+            q.remove(&[12]),
+            Some(13),
+            "empty: one past the largest seen"
+        );
+        assert_eq!(q.remove(&[12]), None);
+    }
+
+    #[test]
+    fn given_orderly_take_should_commit_or_put_back_in_order() {
+        let q = pq();
+        q.put(&[msg(0), msg(1), msg(2)]);
+        let batch = q.take(2);
+        assert_eq!(
+            batch.iter().map(|m| m.queue_offset).collect::<Vec<_>>(),
+            [0, 1]
+        );
+        q.make_available(batch);
+        assert_eq!(q.take(1)[0].queue_offset, 0, "put back in front");
+        assert_eq!(q.commit(), Some(1));
+        assert!(q.has_available());
+    }
+
+    #[test]
+    fn given_thresholds_should_engage_once_and_release() {
+        let q = pq();
+        q.put(&[msg(0), msg(1)]);
+        assert!(q.flow_control(2, usize::MAX));
+        assert!(q.flow_control(2, usize::MAX));
+        q.remove(&[0]);
+        assert!(!q.flow_control(2, usize::MAX));
+        assert_eq!(q.stat(0).flow_control_times, 1);
+    }
+}
