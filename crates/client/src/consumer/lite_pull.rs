@@ -70,7 +70,7 @@ struct Core {
     offsets: OffsetStore,
     tx: mpsc::Sender<Batch>,
     rx: tokio::sync::Mutex<mpsc::Receiver<Batch>>,
-    rebalance_now: Notify,
+    rebalance_now: Arc<Notify>,
     /// One rebalance at a time: two at once would both start pulling a new queue.
     rebalancing: tokio::sync::Mutex<()>,
     shutdown: Shutdown,
@@ -124,7 +124,7 @@ impl LitePullConsumer {
             offsets,
             tx,
             rx: tokio::sync::Mutex::new(rx),
-            rebalance_now: Notify::new(),
+            rebalance_now: Arc::new(Notify::new()),
             rebalancing: tokio::sync::Mutex::new(()),
             shutdown: Shutdown::new(),
         });
@@ -329,43 +329,31 @@ impl ConsumerHandle for Handle {
 }
 
 fn spawn_timers(core: &Arc<Core>) {
-    let weak = Arc::downgrade(core);
-    let shutdown = core.shutdown.clone();
-    let period = core.instance.config.rebalance_interval;
-    tokio::spawn(async move {
-        loop {
-            {
-                let Some(core) = weak.upgrade() else { return };
-                let core2 = Arc::clone(&core);
-                drop(core);
-                tokio::select! {
-                    () = shutdown.wait() => return,
-                    _ = tokio::time::sleep(period) => {}
-                    () = async move { core2.rebalance_now.notified().await } => {}
-                }
-            }
-            let Some(core) = weak.upgrade() else { return };
+    let (config, shutdown) = (&core.instance.config, &core.shutdown);
+    let wake = Some(Arc::clone(&core.rebalance_now));
+    super::spawn_every(
+        core,
+        shutdown,
+        config.rebalance_interval,
+        wake,
+        |core| async move {
             core.rebalance().await;
-        }
-    });
-    let weak = Arc::downgrade(core);
-    let shutdown = core.shutdown.clone();
-    let period = core.instance.config.persist_offset_interval;
-    tokio::spawn(async move {
-        loop {
-            tokio::select! {
-                () = shutdown.wait() => return,
-                _ = tokio::time::sleep(period) => {}
-            }
-            let Some(core) = weak.upgrade() else { return };
-            if core.config.auto_commit {
+        },
+    );
+    if core.config.auto_commit {
+        super::spawn_every(
+            core,
+            shutdown,
+            config.persist_offset_interval,
+            None,
+            |core| async move {
                 let assigned: Vec<MessageQueue> = lock(&core.queues).keys().cloned().collect();
                 if let Err(e) = core.offsets.persist(&core.instance, Some(&assigned)).await {
                     tracing::warn!(error = %e, "cannot save offsets");
                 }
-            }
-        }
-    });
+            },
+        );
+    }
 }
 
 impl Core {

@@ -118,3 +118,37 @@ pub(crate) async fn my_queues(
             .collect(),
     ))
 }
+
+/// Runs `tick` every `period` (and whenever `wake` is notified) until `shutdown`, or until the
+/// owner is dropped: the loop keeps only a `Weak` between ticks.
+pub(crate) fn spawn_every<T, F, Fut>(
+    owner: &std::sync::Arc<T>,
+    shutdown: &apogee_runtime::Shutdown,
+    period: Duration,
+    wake: Option<std::sync::Arc<tokio::sync::Notify>>,
+    tick: F,
+) where
+    T: Send + Sync + 'static,
+    F: Fn(std::sync::Arc<T>) -> Fut + Send + 'static,
+    Fut: std::future::Future<Output = ()> + Send,
+{
+    let weak = std::sync::Arc::downgrade(owner);
+    let shutdown = shutdown.clone();
+    tokio::spawn(async move {
+        loop {
+            let woken = async {
+                match &wake {
+                    Some(notify) => notify.notified().await,
+                    None => std::future::pending().await,
+                }
+            };
+            tokio::select! {
+                () = shutdown.wait() => return,
+                _ = tokio::time::sleep(period) => {}
+                () = woken => {}
+            }
+            let Some(owner) = weak.upgrade() else { return };
+            tick(owner).await;
+        }
+    });
+}

@@ -60,13 +60,15 @@ impl Core {
                     .insert(property::CONSUME_START_TIME.into(), started.clone());
             }
             let listener = Arc::clone(&listener);
-            let input = batch.clone();
-            let result = tokio::task::spawn_blocking(move || listener.consume(&input))
+            let input = Arc::new(std::mem::take(&mut batch));
+            let shared = Arc::clone(&input);
+            let result = tokio::task::spawn_blocking(move || listener.consume(&shared))
                 .await
                 .unwrap_or_else(|_| {
                     tracing::warn!("the listener panicked; messages will be redelivered");
                     ConsumeResult::ReconsumeLater
                 });
+            batch = take_back(input);
             drop(_permit);
             if pq.is_dropped() {
                 return;
@@ -204,13 +206,15 @@ impl Core {
                 return false;
             };
             let l = Arc::clone(listener);
-            let input = batch.clone();
-            let result = tokio::task::spawn_blocking(move || l.consume(&input))
+            let input = Arc::new(batch);
+            let shared = Arc::clone(&input);
+            let result = tokio::task::spawn_blocking(move || l.consume(&shared))
                 .await
                 .unwrap_or_else(|_| {
                     tracing::warn!("the orderly listener panicked; retrying the batch");
                     OrderlyResult::SuspendCurrentQueueAMoment
                 });
+            let batch = take_back(input);
             drop(permit);
             if pq.is_dropped() {
                 return false;
@@ -245,4 +249,10 @@ impl Core {
             }
         }
     }
+}
+
+/// The batch a listener borrowed, back without copying (its task has finished, so this is the
+/// last reference).
+fn take_back(input: Arc<Vec<MessageExt>>) -> Vec<MessageExt> {
+    Arc::try_unwrap(input).unwrap_or_else(|shared| shared.as_ref().clone())
 }

@@ -166,7 +166,7 @@ struct Core {
     listener: Listener,
     offsets: OffsetStore,
     queues: Mutex<HashMap<MessageQueue, Arc<ProcessQueue>>>,
-    rebalance_now: Notify,
+    rebalance_now: Arc<Notify>,
     /// One rebalance at a time: two at once would both start pulling a new queue.
     rebalancing: tokio::sync::Mutex<()>,
     workers: Arc<Semaphore>,
@@ -311,7 +311,7 @@ impl PushConsumerBuilder {
             listener,
             offsets,
             queues: Mutex::new(HashMap::new()),
-            rebalance_now: Notify::new(),
+            rebalance_now: Arc::new(Notify::new()),
             rebalancing: tokio::sync::Mutex::new(()),
             shutdown: Shutdown::new(),
             max_reconsume_times,
@@ -360,75 +360,48 @@ impl ConsumerHandle for Handle {
 }
 
 fn spawn_timers(core: &Arc<Core>) {
+    let (config, shutdown) = (&core.instance.config, &core.shutdown);
     // Rebalance: periodic and on NOTIFY_CONSUMER_IDS_CHANGED.
-    let weak = Arc::downgrade(core);
-    let shutdown = core.shutdown.clone();
-    let period = core.instance.config.rebalance_interval;
-    tokio::spawn(async move {
-        loop {
-            let notified = {
-                let Some(core) = weak.upgrade() else { return };
-                let core2 = Arc::clone(&core);
-                drop(core);
-                tokio::select! {
-                    () = shutdown.wait() => return,
-                    _ = tokio::time::sleep(period) => false,
-                    () = async move { core2.rebalance_now.notified().await } => true,
-                }
-            };
-            let Some(core) = weak.upgrade() else { return };
-            tracing::debug!(group = %core.config.group, notified, "rebalance");
+    let wake = Some(Arc::clone(&core.rebalance_now));
+    super::spawn_every(
+        core,
+        shutdown,
+        config.rebalance_interval,
+        wake,
+        |core| async move {
             core.rebalance().await;
-        }
-    });
-    // Offset commits.
-    let weak = Arc::downgrade(core);
-    let shutdown = core.shutdown.clone();
-    let period = core.instance.config.persist_offset_interval;
-    tokio::spawn(async move {
-        loop {
-            tokio::select! {
-                () = shutdown.wait() => return,
-                _ = tokio::time::sleep(period) => {}
-            }
-            let Some(core) = weak.upgrade() else { return };
+        },
+    );
+    super::spawn_every(
+        core,
+        shutdown,
+        config.persist_offset_interval,
+        None,
+        |core| async move {
             let assigned: Vec<MessageQueue> = core.table().keys().cloned().collect();
             if let Err(e) = core.offsets.persist(&core.instance, Some(&assigned)).await {
                 tracing::warn!(error = %e, "cannot save offsets");
             }
-        }
-    });
-    // Consume timeout: hand stuck messages back.
+        },
+    );
     if matches!(core.listener, Listener::Concurrent(_)) {
-        let weak = Arc::downgrade(core);
-        let shutdown = core.shutdown.clone();
+        // Consume timeout: hand stuck messages back.
         let period = (core.config.consume_timeout / 2)
             .clamp(Duration::from_millis(100), Duration::from_secs(60));
-        tokio::spawn(async move {
-            loop {
-                tokio::select! {
-                    () = shutdown.wait() => return,
-                    _ = tokio::time::sleep(period) => {}
-                }
-                let Some(core) = weak.upgrade() else { return };
-                core.clean_expired().await;
-            }
+        super::spawn_every(core, shutdown, period, None, |core| async move {
+            core.clean_expired().await;
         });
     }
-    // Orderly lock renewal.
     if core.is_orderly_clustering() {
-        let weak = Arc::downgrade(core);
-        let shutdown = core.shutdown.clone();
-        tokio::spawn(async move {
-            loop {
-                tokio::select! {
-                    () = shutdown.wait() => return,
-                    _ = tokio::time::sleep(LOCK_RENEW_INTERVAL) => {}
-                }
-                let Some(core) = weak.upgrade() else { return };
+        super::spawn_every(
+            core,
+            shutdown,
+            LOCK_RENEW_INTERVAL,
+            None,
+            |core| async move {
                 core.renew_locks().await;
-            }
-        });
+            },
+        );
     }
 }
 
