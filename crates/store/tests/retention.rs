@@ -34,8 +34,14 @@ fn config(dir: &Path, file_bytes: usize) -> StoreConfig {
 fn given_expired_files_when_cleaned_should_delete_them_and_move_queue_min_offset() {
     let dir = tempfile::tempdir().unwrap();
     let clock = ManualClock::new(SystemClock.now_ms());
+    let mut config = config(dir.path(), 64 * 1024);
+    // Only age decides here, whatever the host's disk usage: a nearly full CI disk would
+    // otherwise delete the oldest files forcibly before they expire.
+    config.retention.clean_file_forcibly = false;
+    config.retention.clean_ratio = 1.0;
+    config.retention.reject_ratio = 1.0;
     let store = MessageStore::open(
-        config(dir.path(), 64 * 1024),
+        config,
         Arc::new(clock.clone()),
         Vec::new(),
     )
