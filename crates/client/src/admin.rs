@@ -72,7 +72,11 @@ impl Admin {
         &self.instance
     }
 
-    async fn call(&self, addr: &str, request: RemotingCommand) -> Result<RemotingCommand> {
+    pub(crate) async fn call(
+        &self,
+        addr: &str,
+        request: RemotingCommand,
+    ) -> Result<RemotingCommand> {
         self.instance
             .invoke_ok(addr, request, self.instance.config.request_timeout)
             .await
@@ -248,6 +252,16 @@ impl Admin {
         Ok(merged)
     }
 
+    /// Master addresses of every broker the NameServer knows.
+    async fn all_masters(&self) -> Result<Vec<String>> {
+        let info = self.cluster_info().await?;
+        Ok(info
+            .broker_addr_table
+            .values()
+            .filter_map(|b| b.broker_addrs.get(&apogee_model::MASTER_ID).cloned())
+            .collect())
+    }
+
     /// Master addresses of the brokers in `topic`'s route.
     async fn route_masters(&self, topic: &str) -> Result<Vec<String>> {
         let route = self.topic_route(topic).await?;
@@ -296,17 +310,29 @@ impl Admin {
         clean_offset: bool,
     ) -> Result<()> {
         for addr in self.cluster_masters(cluster).await? {
-            let header = DeleteSubscriptionGroupRequestHeader {
-                group_name: group.to_owned(),
-                clean_offset: Some(clean_offset),
-            };
-            self.call(
-                &addr,
-                RemotingCommand::request(RequestCode::DELETE_SUBSCRIPTIONGROUP, &header),
-            )
-            .await?;
+            self.delete_subscription_group_on(&addr, group, clean_offset)
+                .await?;
         }
         Ok(())
+    }
+
+    /// Deletes the group on one broker (and its offsets with `clean_offset`).
+    pub async fn delete_subscription_group_on(
+        &self,
+        broker_addr: &str,
+        group: &str,
+        clean_offset: bool,
+    ) -> Result<()> {
+        let header = DeleteSubscriptionGroupRequestHeader {
+            group_name: group.to_owned(),
+            clean_offset: Some(clean_offset),
+        };
+        self.call(
+            broker_addr,
+            RemotingCommand::request(RequestCode::DELETE_SUBSCRIPTIONGROUP, &header),
+        )
+        .await
+        .map(|_| ())
     }
 
     pub async fn subscription_groups(&self, broker_addr: &str) -> Result<SubscriptionGroupWrapper> {
@@ -325,7 +351,10 @@ impl Admin {
     async fn group_brokers(&self, group: &str, topic: Option<&str>) -> Result<Vec<String>> {
         match topic {
             Some(t) => self.route_masters(t).await,
-            None => self.route_masters(&format!("%RETRY%{group}")).await,
+            None => match self.route_masters(&format!("%RETRY%{group}")).await {
+                Err(ClientError::NoRoute { .. }) => self.all_masters().await,
+                other => other,
+            },
         }
     }
 

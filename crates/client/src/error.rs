@@ -28,6 +28,9 @@ pub enum ClientError {
     InvalidMessage(String),
     #[error("invalid client configuration: {0}")]
     Config(String),
+    /// An admin call's arguments cannot name anything (e.g. a malformed message id).
+    #[error("invalid argument: {0}")]
+    InvalidArgument(String),
     #[error(
         "the {kind} group `{group}` is already registered in this process under client id \
          {client_id}; use another group name or set a different instance name"

@@ -27,6 +27,7 @@ mod instance;
 mod message;
 mod namesrv;
 mod producer;
+mod query;
 mod route;
 
 pub use admin::{Admin, TopicSpec};
@@ -48,4 +49,5 @@ pub use producer::{
     LocalTransactionState, Producer, ProducerConfig, QueueSelector, SelectByHash,
     TransactionListener, TransactionProducer, TransactionSendResult,
 };
+pub use query::TOOLS_CONSUMER_GROUP;
 pub use route::TopicRoute;
