@@ -10,6 +10,7 @@ use apogee_runtime::Shutdown;
 use apogee_runtime::config::{Layers, load_layered};
 use clap::{Args, Parser, Subcommand};
 
+mod admin;
 mod broker;
 
 #[derive(Parser)]
@@ -27,6 +28,8 @@ enum Command {
     Broker(broker::BrokerArgs),
     /// Run a NameServer and a broker in one process: everything a client needs, data in ./apogee-data.
     Standalone(broker::StandaloneArgs),
+    /// Administer a cluster with mqadmin's commands and flags, e.g. `apogee admin clusterList -n 127.0.0.1:9876`.
+    Admin(admin::AdminArgs),
 }
 
 #[derive(Args)]
@@ -70,12 +73,21 @@ pub(crate) fn parse_key_value(text: &str) -> Result<(String, String), String> {
         .ok_or_else(|| format!("expected KEY=VALUE, got {text:?}"))
 }
 
-fn main() -> anyhow::Result<()> {
+fn main() -> std::process::ExitCode {
     let cli = Cli::parse();
-    match cli.command {
+    let outcome = match cli.command {
         Command::Namesrv(args) => namesrv(args),
         Command::Broker(args) => broker::broker(args),
         Command::Standalone(args) => broker::standalone(args),
+        Command::Admin(args) => admin::run(args),
+    };
+    match outcome {
+        Ok(()) => std::process::ExitCode::SUCCESS,
+        Err(e) => {
+            // The cause chain on one line; no backtrace (RUST_BACKTRACE is for panics).
+            eprintln!("Error: {e:#}");
+            std::process::ExitCode::FAILURE
+        }
     }
 }
 

@@ -3,9 +3,12 @@
 
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
-use std::io::{BufRead, BufReader};
-use std::process::{Child, Command, Stdio};
+mod common;
+
+use std::process::{Command, Stdio};
 use std::time::Duration;
+
+use common::{BIN, WAIT, listening_addrs, local, stop};
 
 use apogee_protocol::header::message::{
     PullMessageRequestHeader, SendMessageRequestHeader, SendMessageRequestHeaderV2, pull_sys_flag,
@@ -13,56 +16,6 @@ use apogee_protocol::header::message::{
 use apogee_protocol::header::namesrv::GetRouteInfoRequestHeader;
 use apogee_protocol::{RemotingCommand, RequestCode, ResponseCode};
 use apogee_remoting::{Dispatcher, RemotingClient, TransportConfig};
-
-const BIN: &str = env!("CARGO_BIN_EXE_apogee");
-const WAIT: Duration = Duration::from_secs(20);
-
-/// Reads stdout until `count` lines containing "listening on" were seen; returns their addresses.
-async fn listening_addrs(child: &mut Child, count: usize) -> Vec<String> {
-    let stdout = child.stdout.take().unwrap();
-    let lines = tokio::task::spawn_blocking(move || {
-        let mut found = Vec::new();
-        for line in BufReader::new(stdout).lines() {
-            let line = line.unwrap();
-            if let Some(addr) = line.split("listening on ").nth(1) {
-                found.push(addr.split_whitespace().next().unwrap().to_owned());
-                if found.len() == count {
-                    break;
-                }
-            }
-        }
-        found
-    });
-    tokio::time::timeout(WAIT, lines)
-        .await
-        .expect("no start-up lines")
-        .unwrap()
-}
-
-async fn stop(mut child: Child, stderr_log: &std::path::Path) {
-    assert!(
-        Command::new("kill")
-            .args(["-TERM", &child.id().to_string()])
-            .status()
-            .unwrap()
-            .success()
-    );
-    let status = tokio::task::spawn_blocking(move || child.wait());
-    let status = tokio::time::timeout(WAIT, status)
-        .await
-        .expect("did not exit on SIGTERM")
-        .unwrap()
-        .unwrap();
-    assert!(
-        status.success(),
-        "exit status {status:?}; stderr:\n{}",
-        std::fs::read_to_string(stderr_log).unwrap_or_default()
-    );
-}
-
-fn local(addr: &str) -> String {
-    format!("127.0.0.1:{}", addr.rsplit(':').next().unwrap())
-}
 
 #[tokio::test]
 async fn given_standalone_when_started_should_route_store_and_deliver_then_stop_on_sigterm() {

@@ -1,0 +1,208 @@
+//! `apogee admin <command>`: mqadmin's commands, names and flags (`-n` NameServer, `-c`
+//! cluster, `-b` broker, `-t` topic, `-g` group, …) on top of the client's admin API.
+//! Every command prints a human table by default and one JSON document with `--json`.
+
+mod cluster;
+mod group;
+mod message;
+mod table;
+mod topic;
+
+use anyhow::Context;
+use apogee_client::{Admin, ClientConfig};
+use clap::{Args, Subcommand};
+
+use crate::say;
+
+#[derive(Args)]
+pub struct AdminArgs {
+    /// NameServer addresses, ';' separated.
+    #[arg(
+        short = 'n',
+        long = "namesrvAddr",
+        global = true,
+        env = "NAMESRV_ADDR",
+        default_value = "127.0.0.1:9876"
+    )]
+    namesrv: String,
+    /// Print one JSON document instead of tables (for scripts).
+    #[arg(long, global = true)]
+    json: bool,
+    #[command(subcommand)]
+    command: AdminCommand,
+}
+
+#[derive(Subcommand)]
+#[command(rename_all = "camelCase")]
+enum AdminCommand {
+    /// Create or update a topic on one broker (-b) or every master of a cluster (-c).
+    UpdateTopic(topic::UpdateTopic),
+    /// Delete a topic from a cluster's brokers and the NameServers.
+    DeleteTopic(topic::DeleteTopic),
+    /// Every topic the NameServer knows (-c: with cluster and consumer groups).
+    TopicList(topic::TopicList),
+    /// The route of a topic: brokers, addresses, queues and permissions.
+    TopicRoute(topic::TopicRoute),
+    /// Min and max offsets of each queue of a topic.
+    TopicStatus(topic::TopicStatus),
+    /// Brokers of every cluster with their load.
+    ClusterList(cluster::ClusterList),
+    /// Create or update a subscription (consumer) group.
+    UpdateSubGroup(group::UpdateSubGroup),
+    /// Delete a subscription group.
+    DeleteSubGroup(group::DeleteSubGroup),
+    /// A group's progress: broker offset, consumer offset and lag per queue.
+    ConsumerProgress(group::ConsumerProgress),
+    /// The online members of a consumer group and their subscriptions.
+    ConsumerConnection(group::ConsumerConnection),
+    /// The online producers of a group.
+    ProducerConnection(group::ProducerConnection),
+    /// Move a group's offsets on a topic back (or forward) to a point in time, live consumers included.
+    ResetOffsetByTime(group::ResetOffsetByTime),
+    /// Look a message up by its id (offset message id, or client id with -t).
+    QueryMsgById(message::QueryMsgById),
+    /// Messages of a topic with a key.
+    QueryMsgByKey(message::QueryMsgByKey),
+    /// The message at a queue offset.
+    QueryMsgByOffset(message::QueryMsgByOffset),
+    /// Send one message.
+    SendMessage(message::SendMessage),
+    /// Read messages from a topic's queues without committing anything.
+    ConsumeMessage(message::ConsumeMessage),
+}
+
+/// What a command prints: tables for people, one JSON value for scripts.
+pub struct Report {
+    pub human: String,
+    pub json: serde_json::Value,
+}
+
+impl Report {
+    pub fn new(human: impl Into<String>, json: serde_json::Value) -> Self {
+        Self {
+            human: human.into(),
+            json,
+        }
+    }
+}
+
+pub fn run(args: AdminArgs) -> anyhow::Result<()> {
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .enable_all()
+        .build()
+        .context("starting the async runtime")?;
+    let report = runtime.block_on(async {
+        let mut client = ClientConfig::new(&args.namesrv);
+        client.instance_name = format!("apogee-admin-{}", std::process::id());
+        let admin = Admin::start(client.clone())
+            .await
+            .with_context(|| format!("connecting to the NameServer at {}", args.namesrv))?;
+        let report = dispatch(&admin, &client, args.command).await;
+        admin.instance().shutdown();
+        report
+    })?;
+    if args.json {
+        say!("{}", serde_json::to_string_pretty(&report.json)?);
+    } else {
+        use std::io::Write as _;
+        let _ = write!(std::io::stdout(), "{}", report.human);
+    }
+    Ok(())
+}
+
+async fn dispatch(
+    admin: &Admin,
+    client: &ClientConfig,
+    command: AdminCommand,
+) -> anyhow::Result<Report> {
+    use AdminCommand as C;
+    match command {
+        C::UpdateTopic(a) => a.run(admin).await,
+        C::DeleteTopic(a) => a.run(admin).await,
+        C::TopicList(a) => a.run(admin).await,
+        C::TopicRoute(a) => a.run(admin).await,
+        C::TopicStatus(a) => a.run(admin).await,
+        C::ClusterList(a) => a.run(admin).await,
+        C::UpdateSubGroup(a) => a.run(admin).await,
+        C::DeleteSubGroup(a) => a.run(admin).await,
+        C::ConsumerProgress(a) => a.run(admin).await,
+        C::ConsumerConnection(a) => a.run(admin).await,
+        C::ProducerConnection(a) => a.run(admin).await,
+        C::ResetOffsetByTime(a) => a.run(admin).await,
+        C::QueryMsgById(a) => a.run(admin).await,
+        C::QueryMsgByKey(a) => a.run(admin).await,
+        C::QueryMsgByOffset(a) => a.run(admin).await,
+        C::SendMessage(a) => a.run(client).await,
+        C::ConsumeMessage(a) => a.run(admin).await,
+    }
+}
+
+/// Brokers a command acts on: one address (-b) or every master of a cluster (-c).
+async fn target_brokers(
+    admin: &Admin,
+    broker: Option<&str>,
+    cluster: Option<&str>,
+) -> anyhow::Result<Vec<String>> {
+    match (broker, cluster) {
+        (Some(b), _) => Ok(vec![b.to_owned()]),
+        (None, Some(c)) => Ok(admin.cluster_masters(c).await?),
+        (None, None) => anyhow::bail!("give a broker address (-b) or a cluster name (-c)"),
+    }
+}
+
+/// Local time as `yyyy-MM-ddTHH:mm:ss.SSS` (one token, so tables split on whitespace); `-` for none.
+pub fn human_time(ms: i64) -> String {
+    use chrono::TimeZone as _;
+    if ms <= 0 {
+        return "-".into();
+    }
+    chrono::Local
+        .timestamp_millis_opt(ms)
+        .single()
+        .map(|t| t.format("%Y-%m-%dT%H:%M:%S%.3f").to_string())
+        .unwrap_or_else(|| ms.to_string())
+}
+
+/// A point in time as mqadmin takes it: `now`, milliseconds since the epoch, or local time
+/// `yyyy-MM-dd#HH:mm:ss:SSS`.
+pub fn parse_time(text: &str) -> Result<i64, String> {
+    use chrono::TimeZone as _;
+    if text.eq_ignore_ascii_case("now") {
+        return Ok(chrono::Utc::now().timestamp_millis());
+    }
+    if let Ok(ms) = text.parse::<i64>() {
+        return Ok(ms);
+    }
+    let naive = chrono::NaiveDateTime::parse_from_str(text, "%Y-%m-%d#%H:%M:%S:%3f").map_err(
+        |_| {
+            format!(
+                "`{text}` is not a time: use `now`, milliseconds since the epoch, or yyyy-MM-dd#HH:mm:ss:SSS"
+            )
+        },
+    )?;
+    chrono::Local
+        .from_local_datetime(&naive)
+        .earliest()
+        .map(|t| t.timestamp_millis())
+        .ok_or_else(|| format!("`{text}` does not exist in the local time zone"))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn given_time_texts_should_parse_like_mqadmin() {
+        assert_eq!(parse_time("1700000000000"), Ok(1_700_000_000_000));
+        assert!(parse_time("now").is_ok_and(|t| t > 1_700_000_000_000));
+        let ms = parse_time("2026-11-21#10:00:00:123").unwrap();
+        assert!(human_time(ms).starts_with("2026-11-21T10:00:00.123"));
+        assert!(
+            parse_time("yesterday")
+                .unwrap_err()
+                .contains("yyyy-MM-dd#HH:mm:ss:SSS")
+        );
+        assert_eq!(human_time(0), "-");
+    }
+}

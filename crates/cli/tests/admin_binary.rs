@@ -1,0 +1,381 @@
+//! `apogee admin <command>` against a real `apogee standalone`: every command's output is
+//! parsed (JSON, and the human tables where scripts would scrape them), errors are checked
+//! for what they tell the operator, and live consumers follow resets and block deletes.
+
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
+mod common;
+
+use std::sync::Arc;
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::time::Duration;
+
+use apogee_client::{
+    ClientConfig, ConsumeFrom, ConsumeResult, Message, Producer, ProducerConfig, PushConsumer,
+    PushConsumerConfig,
+};
+use common::*;
+use serde_json::Value;
+
+const CLUSTER: &str = "DefaultCluster";
+
+#[tokio::test]
+async fn given_standalone_admin_commands_should_manage_topics_groups_and_messages() {
+    let s = Standalone::start(&[]).await;
+    let ns = s.namesrv.as_str();
+
+    let clusters = admin_json(ns, &["clusterList"]);
+    assert_eq!(clusters["brokers"][0]["cluster"], CLUSTER);
+    assert_eq!(clusters["brokers"][0]["addr"], s.broker.as_str());
+    let rows = table(&String::from_utf8_lossy(
+        &admin(ns, &["clusterList"]).stdout,
+    ));
+    assert_eq!(rows[0]["Broker Name"], "broker-a");
+    assert!(admin_err(ns, &["clusterList", "-c", "Nope"]).contains("clusterList"));
+
+    // Topics.
+    let created = admin_json(
+        ns,
+        &[
+            "updateTopic",
+            "-c",
+            CLUSTER,
+            "-t",
+            "AdminT",
+            "-r",
+            "4",
+            "-w",
+            "4",
+        ],
+    );
+    assert_eq!(created["brokers"], serde_json::json!([s.broker]));
+    let topics = admin_json(ns, &["topicList"]);
+    assert!(
+        topics["topics"]
+            .as_array()
+            .unwrap()
+            .contains(&Value::from("AdminT"))
+    );
+    let route = admin_json(ns, &["topicRoute", "-t", "AdminT"]);
+    assert_eq!(route["queueDatas"][0]["readQueueNums"], 4);
+    assert_eq!(route["queueDatas"][0]["perm"], 6);
+    let err = admin_err(ns, &["topicRoute", "-t", "Missing"]);
+    assert!(
+        err.contains("No route info of this topic: Missing"),
+        "{err}"
+    );
+    assert!(!err.contains("backtrace"), "{err}");
+    let err = admin_err(ns, &["updateTopic", "-c", CLUSTER, "-t", "Bad", "-p", "5"]);
+    assert!(err.contains("perm must be"), "{err}");
+    let err = admin_err(ns, &["updateTopic", "-c", CLUSTER, "-t", "bad topic!"]);
+    assert!(err.contains("bad topic!"), "{err}");
+
+    // Messages.
+    let sent = admin_json(
+        ns,
+        &[
+            "sendMessage",
+            "-t",
+            "AdminT",
+            "-p",
+            "hello admin",
+            "-k",
+            "order-7",
+            "-c",
+            "TagA",
+        ],
+    );
+    assert_eq!(sent["sendStatus"], "SEND_OK");
+    let (qid, msg_id, offset_id) = (
+        sent["queueId"].as_i64().unwrap(),
+        sent["msgId"].as_str().unwrap().to_owned(),
+        sent["offsetMsgId"].as_str().unwrap().to_owned(),
+    );
+    let pinned = admin_json(
+        ns,
+        &[
+            "sendMessage",
+            "-t",
+            "AdminT",
+            "-p",
+            "second",
+            "-b",
+            "broker-a",
+            "-i",
+            "3",
+        ],
+    );
+    assert_eq!(
+        (pinned["queueId"].as_i64(), pinned["queueOffset"].as_i64()),
+        (Some(3), Some(0))
+    );
+
+    let status = admin_json(ns, &["topicStatus", "-t", "AdminT"]);
+    let queues = status["queues"].as_array().unwrap();
+    assert_eq!(queues.len(), 4);
+    let max: i64 = queues
+        .iter()
+        .map(|q| q["maxOffset"].as_i64().unwrap())
+        .sum();
+    assert_eq!(max, 2);
+    let rows = table(&String::from_utf8_lossy(
+        &admin(ns, &["topicStatus", "-t", "AdminT"]).stdout,
+    ));
+    assert_eq!(rows.len(), 4);
+    assert_eq!(rows[3]["Max Offset"], "1");
+
+    let by_offset_id = admin_json(ns, &["queryMsgById", "-i", &offset_id]);
+    assert_eq!(by_offset_id["messages"][0]["body"], "hello admin");
+    assert_eq!(by_offset_id["messages"][0]["msgId"], msg_id.as_str());
+    assert_eq!(by_offset_id["messages"][0]["brokerName"], "broker-a");
+    let by_uniq = admin_json(ns, &["queryMsgById", "-i", &msg_id, "-t", "AdminT"]);
+    assert_eq!(by_uniq["messages"][0]["offsetMsgId"], offset_id.as_str());
+    let err = admin_err(ns, &["queryMsgById", "-i", &msg_id]);
+    assert!(err.contains("give its topic"), "{err}");
+    let by_key = admin_json(ns, &["queryMsgByKey", "-t", "AdminT", "-k", "order-7"]);
+    assert_eq!(by_key["messages"].as_array().unwrap().len(), 1);
+    assert_eq!(by_key["messages"][0]["tags"], "TagA");
+    let none = admin_json(ns, &["queryMsgByKey", "-t", "AdminT", "-k", "order-8"]);
+    assert!(none["messages"].as_array().unwrap().is_empty());
+    let qid_text = qid.to_string();
+    let at = admin_json(
+        ns,
+        &[
+            "queryMsgByOffset",
+            "-t",
+            "AdminT",
+            "-b",
+            "broker-a",
+            "-i",
+            &qid_text,
+            "-o",
+            "0",
+        ],
+    );
+    assert_eq!(at["messages"][0]["msgId"], msg_id.as_str());
+    let err = admin_err(
+        ns,
+        &[
+            "queryMsgByOffset",
+            "-t",
+            "AdminT",
+            "-b",
+            "broker-a",
+            "-i",
+            &qid_text,
+            "-o",
+            "9",
+        ],
+    );
+    assert!(err.contains("topicStatus"), "{err}");
+    let consumed = admin_json(ns, &["consumeMessage", "-t", "AdminT"]);
+    let mut bodies: Vec<&str> = consumed["messages"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|m| m["body"].as_str().unwrap())
+        .collect();
+    bodies.sort_unstable();
+    assert_eq!(bodies, ["hello admin", "second"]);
+    let one = admin_json(
+        ns,
+        &[
+            "consumeMessage",
+            "-t",
+            "AdminT",
+            "-b",
+            "broker-a",
+            "-i",
+            "3",
+        ],
+    );
+    assert_eq!(one["messages"].as_array().unwrap().len(), 1);
+    // Reading through the tools commits nothing.
+    let progress = admin_json(
+        ns,
+        &["consumerProgress", "-g", "TOOLS_CONSUMER", "-t", "AdminT"],
+    );
+    assert!(
+        progress["queues"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .all(|q| q["consumerOffset"].as_i64().unwrap() <= 0),
+        "{progress}"
+    );
+
+    // Subscription groups.
+    let group = admin_json(
+        ns,
+        &[
+            "updateSubGroup",
+            "-c",
+            CLUSTER,
+            "-g",
+            "AdminG",
+            "-r",
+            "5",
+            "-d",
+            "false",
+        ],
+    );
+    assert_eq!(group["config"]["retryMaxTimes"], 5);
+    assert_eq!(group["config"]["consumeBroadcastEnable"], false);
+    let groups = admin_json(ns, &["consumerProgress"]);
+    let names: Vec<&str> = groups["groups"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|g| g["group"].as_str().unwrap())
+        .collect();
+    assert!(names.contains(&"AdminG"), "{groups}");
+    admin_json(
+        ns,
+        &[
+            "deleteSubGroup",
+            "-b",
+            &s.broker,
+            "-g",
+            "AdminG",
+            "-r",
+            "true",
+        ],
+    );
+    let groups = admin_json(ns, &["consumerProgress"]);
+    assert!(!groups.to_string().contains("\"AdminG\""), "{groups}");
+
+    admin_json(ns, &["deleteTopic", "-c", CLUSTER, "-t", "AdminT"]);
+    assert!(admin_err(ns, &["topicStatus", "-t", "AdminT"]).contains("No route info"));
+    s.stop().await;
+}
+
+#[tokio::test]
+async fn given_live_consumer_admin_should_show_it_reset_it_and_refuse_to_delete_its_topic() {
+    let s = Standalone::start(&[]).await;
+    let ns = s.namesrv.as_str();
+    admin_json(
+        ns,
+        &[
+            "updateTopic",
+            "-c",
+            CLUSTER,
+            "-t",
+            "LiveT",
+            "-r",
+            "2",
+            "-w",
+            "2",
+        ],
+    );
+
+    let mut client = ClientConfig::new(ns).instance_name("admin-test");
+    client.heartbeat_interval = Duration::from_secs(1);
+    client.rebalance_interval = Duration::from_secs(1);
+    client.persist_offset_interval = Duration::from_millis(200);
+    let producer = Producer::start(client.clone(), ProducerConfig::new("LivePG"))
+        .await
+        .unwrap();
+    for i in 0..10 {
+        producer
+            .send(Message::new("LiveT", format!("m{i}")))
+            .await
+            .unwrap();
+    }
+    let received = Arc::new(AtomicUsize::new(0));
+    let mut config = PushConsumerConfig::new("LiveG");
+    config.consume_from = ConsumeFrom::FirstOffset;
+    let seen = Arc::clone(&received);
+    let consumer = PushConsumer::builder(client.clone(), config)
+        .subscribe("LiveT", "*")
+        .listener(move |batch: &[apogee_client::MessageExt]| {
+            seen.fetch_add(batch.len(), Ordering::SeqCst);
+            ConsumeResult::Success
+        })
+        .start()
+        .await
+        .unwrap();
+
+    let done = |want: i64| {
+        let ns = ns.to_owned();
+        move || {
+            let ns = ns.clone();
+            async move {
+                let out = admin(
+                    &ns,
+                    &["consumerProgress", "-g", "LiveG", "-t", "LiveT", "--json"],
+                );
+                out.status.success()
+                    && serde_json::from_slice::<Value>(&out.stdout).is_ok_and(|p| {
+                        let queues = p["queues"].as_array().cloned().unwrap_or_default();
+                        let consumed: i64 = queues
+                            .iter()
+                            .map(|q| q["consumerOffset"].as_i64().unwrap_or(0))
+                            .sum();
+                        queues.len() == 2 && consumed == want && p["diffTotal"] == 0
+                    })
+            }
+        }
+    };
+    wait_until("LiveG consumed all 10", done(10)).await;
+    assert_eq!(received.load(Ordering::SeqCst), 10);
+
+    let members = admin_json(ns, &["consumerConnection", "-g", "LiveG"]);
+    assert_eq!(members["connections"].as_array().unwrap().len(), 1);
+    assert_eq!(members["messageModel"], "CLUSTERING");
+    assert_eq!(members["consumeType"], "CONSUME_PASSIVELY");
+    assert!(members["subscriptions"].to_string().contains("LiveT"));
+    let rows = table(&String::from_utf8_lossy(
+        &admin(ns, &["consumerConnection", "-g", "LiveG"]).stdout,
+    ));
+    assert!(rows[0]["ClientId"].ends_with("@admin-test"), "{rows:?}");
+    let producers = admin_json(ns, &["producerConnection", "-g", "LivePG", "-t", "LiveT"]);
+    assert_eq!(producers["connections"].as_array().unwrap().len(), 1);
+
+    // Deleting a topic with a consumer online is refused and keeps the topic.
+    let err = admin_err(ns, &["deleteTopic", "-c", CLUSTER, "-t", "LiveT"]);
+    assert!(err.contains("LiveT"), "{err}");
+    admin_json(ns, &["topicRoute", "-t", "LiveT"]);
+
+    // Back to the start: the live consumer gets all ten again.
+    let reset = admin_json(
+        ns,
+        &["resetOffsetByTime", "-g", "LiveG", "-t", "LiveT", "-s", "0"],
+    );
+    let offsets = reset["offsets"].as_array().unwrap();
+    assert_eq!(offsets.len(), 2);
+    assert!(offsets.iter().all(|o| o["offset"] == 0), "{reset}");
+    wait_until("the reset is redelivered", || {
+        let received = Arc::clone(&received);
+        async move { received.load(Ordering::SeqCst) >= 20 }
+    })
+    .await;
+    wait_until("LiveG consumed all 10 again", done(10)).await;
+
+    // To the end: nothing is redelivered, progress stays complete.
+    let reset = admin_json(
+        ns,
+        &[
+            "resetOffsetByTime",
+            "-g",
+            "LiveG",
+            "-t",
+            "LiveT",
+            "-s",
+            "now",
+        ],
+    );
+    let total: i64 = reset["offsets"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|o| o["offset"].as_i64().unwrap())
+        .sum();
+    assert_eq!(total, 10, "{reset}");
+
+    // A forced delete goes through even with the consumer online.
+    admin_json(ns, &["deleteTopic", "-c", CLUSTER, "-t", "LiveT", "-f"]);
+    assert!(admin_err(ns, &["topicRoute", "-t", "LiveT"]).contains("No route info"));
+    consumer.shutdown().await;
+    producer.shutdown().await;
+    s.stop().await;
+}
