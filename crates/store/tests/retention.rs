@@ -40,12 +40,7 @@ fn given_expired_files_when_cleaned_should_delete_them_and_move_queue_min_offset
     config.retention.clean_file_forcibly = false;
     config.retention.clean_ratio = 1.0;
     config.retention.reject_ratio = 1.0;
-    let store = MessageStore::open(
-        config,
-        Arc::new(clock.clone()),
-        Vec::new(),
-    )
-    .unwrap();
+    let store = MessageStore::open(config, Arc::new(clock.clone()), Vec::new()).unwrap();
     for _ in 0..200 {
         store.append(&[message(1000)]).unwrap();
     }
