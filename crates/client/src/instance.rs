@@ -9,8 +9,11 @@ use std::net::IpAddr;
 use std::sync::{Arc, LazyLock, Mutex, PoisonError, Weak};
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
+use apogee_protocol::body::admin::ResetOffsetBody;
+use apogee_protocol::body::client::MessageQueue;
 use apogee_protocol::body::client::{ConsumerData, HeartbeatData, ProducerData};
 use apogee_protocol::body::route::TopicRouteData;
+use apogee_protocol::header::admin::ResetOffsetRequestHeader;
 use apogee_protocol::header::consumer::{ConsumerGroupHeader, UnregisterClientRequestHeader};
 use apogee_protocol::header::namesrv::GetRouteInfoRequestHeader;
 use apogee_protocol::message_id::{UniqIdGenerator, ms_since_month_start};
@@ -32,6 +35,8 @@ pub(crate) trait ConsumerHandle: Send + Sync + 'static {
     fn consumer_data(&self) -> ConsumerData;
     /// The broker reported a change in the group's members: rebalance soon.
     fn ids_changed(&self);
+    /// A broker moved the group's offsets on `topic` (RESET_CONSUMER_CLIENT_OFFSET).
+    fn reset_offsets(&self, topic: String, offsets: BTreeMap<MessageQueue, i64>);
 }
 
 /// What the instance needs from a producer group registered with it.
@@ -135,6 +140,7 @@ impl ClientInstance {
                 &[
                     RequestCode::NOTIFY_CONSUMER_IDS_CHANGED,
                     RequestCode::CHECK_TRANSACTION_STATE,
+                    RequestCode::RESET_CONSUMER_CLIENT_OFFSET,
                 ],
                 Arc::new(InboundProcessor {
                     instance: weak.clone(),
@@ -646,6 +652,32 @@ impl RequestProcessor for InboundProcessor {
                         ),
                     }
                     RemotingCommand::response_to(&request, ResponseCode::SUCCESS, None)
+                }
+                RequestCode::RESET_CONSUMER_CLIENT_OFFSET => {
+                    let header = request.header::<ResetOffsetRequestHeader>();
+                    let body = apogee_protocol::body::from_json::<ResetOffsetBody>(
+                        "reset offset",
+                        &request.body,
+                    );
+                    match (header, body) {
+                        (Ok(h), Ok(body)) => {
+                            tracing::info!(group = %h.group, topic = %h.topic, timestamp = h.timestamp, "broker resets offsets");
+                            if let Some(consumer) = instance.consumer(&h.group) {
+                                consumer.reset_offsets(h.topic, body.offset_table);
+                            }
+                            RemotingCommand::response_to(&request, ResponseCode::SUCCESS, None)
+                        }
+                        (Err(e), _) => RemotingCommand::response_to(
+                            &request,
+                            ResponseCode::SYSTEM_ERROR,
+                            Some(format!("bad reset header: {e}")),
+                        ),
+                        (_, Err(e)) => RemotingCommand::response_to(
+                            &request,
+                            ResponseCode::SYSTEM_ERROR,
+                            Some(format!("bad reset body: {e}")),
+                        ),
+                    }
                 }
                 other => RemotingCommand::response_to(
                     &request,

@@ -231,11 +231,7 @@ impl LitePullConsumer {
                 "seek offset {offset} is outside [{min}, {max}] of {queue:?}"
             )));
         }
-        q.epoch.fetch_add(1, Ordering::SeqCst);
-        q.next_pull.store(offset, Ordering::SeqCst);
-        q.consumed.store(offset, Ordering::SeqCst);
-        self.core.offsets.update(queue, offset, false);
-        q.wake.notify_one();
+        self.core.move_to(&q, offset);
         Ok(())
     }
 
@@ -326,6 +322,19 @@ impl ConsumerHandle for Handle {
             core.rebalance_now.notify_one();
         }
     }
+
+    /// As a seek of each assigned queue to its new offset.
+    fn reset_offsets(&self, topic: String, offsets: BTreeMap<MessageQueue, i64>) {
+        let Some(core) = self.0.upgrade() else {
+            return;
+        };
+        let queues = lock(&core.queues);
+        for (queue, offset) in offsets.iter().filter(|(q, _)| q.topic == topic) {
+            if let Some(q) = queues.get(queue) {
+                core.move_to(q, *offset);
+            }
+        }
+    }
 }
 
 fn spawn_timers(core: &Arc<Core>) {
@@ -357,6 +366,15 @@ fn spawn_timers(core: &Arc<Core>) {
 }
 
 impl Core {
+    /// Pulls and `poll` continue at `offset`; batches already pulled are discarded.
+    fn move_to(&self, q: &LiteQueue, offset: i64) {
+        q.epoch.fetch_add(1, Ordering::SeqCst);
+        q.next_pull.store(offset, Ordering::SeqCst);
+        q.consumed.store(offset, Ordering::SeqCst);
+        self.offsets.update(&q.queue, offset, false);
+        q.wake.notify_one();
+    }
+
     async fn rebalance(self: &Arc<Self>) {
         let _one_at_a_time = self.rebalancing.lock().await;
         let topics: Vec<String> = lock(&self.subscriptions).keys().cloned().collect();

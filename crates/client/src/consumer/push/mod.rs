@@ -357,6 +357,12 @@ impl ConsumerHandle for Handle {
             core.rebalance_now.notify_one();
         }
     }
+
+    fn reset_offsets(&self, topic: String, offsets: BTreeMap<MessageQueue, i64>) {
+        if let Some(core) = self.0.upgrade() {
+            tokio::spawn(async move { core.reset_offsets(&topic, offsets).await });
+        }
+    }
 }
 
 fn spawn_timers(core: &Arc<Core>) {
@@ -424,6 +430,50 @@ impl Core {
             if let Err(e) = self.rebalance_topic(topic).await {
                 tracing::debug!(%topic, group = %self.config.group, error = %e, "rebalance of topic failed");
             }
+        }
+    }
+
+    /// A broker moved the group's offsets on `topic` (RESET_CONSUMER_CLIENT_OFFSET, the
+    /// pre-5.x path): stop pulling the topic's queues, commit the new offsets, then rebalance
+    /// so the queues come back at them.
+    async fn reset_offsets(self: &Arc<Self>, topic: &str, offsets: BTreeMap<MessageQueue, i64>) {
+        let _one_at_a_time = self.rebalancing.lock().await;
+        if self.shutdown.is_triggered() {
+            return;
+        }
+        let stopped: Vec<Arc<ProcessQueue>> = {
+            let mut table = self.table();
+            let mine: Vec<MessageQueue> =
+                table.keys().filter(|q| q.topic == topic).cloned().collect();
+            mine.iter().filter_map(|q| table.remove(q)).collect()
+        };
+        for pq in &stopped {
+            pq.set_dropped();
+        }
+        if self.is_orderly_clustering() && !stopped.is_empty() {
+            for pq in &stopped {
+                let _ = tokio::time::timeout(Duration::from_secs(1), pq.consume_lock.lock()).await;
+            }
+            let queues: Vec<MessageQueue> = stopped.iter().map(|pq| pq.queue.clone()).collect();
+            self.unlock(&queues).await;
+        }
+        for (queue, offset) in offsets.iter().filter(|(q, _)| q.topic == topic) {
+            self.offsets.update(queue, *offset, false);
+            if let Err(e) = self.offsets.persist_sync(&self.instance, queue).await {
+                tracing::warn!(?queue, error = %e, "cannot commit a reset offset");
+            }
+            self.offsets.remove(queue);
+            tracing::info!(group = %self.config.group, ?queue, offset, "offset reset by the broker");
+        }
+        for pq in &stopped {
+            if !offsets.contains_key(&pq.queue) {
+                // Not moved: keep its progress, continue from there.
+                let _ = self.offsets.persist_sync(&self.instance, &pq.queue).await;
+                self.offsets.remove(&pq.queue);
+            }
+        }
+        if let Err(e) = self.rebalance_topic(topic).await {
+            tracing::warn!(%topic, error = %e, "rebalance after an offset reset failed");
         }
     }
 
