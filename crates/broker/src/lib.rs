@@ -9,6 +9,7 @@
 //! client ─HEART_BEAT─► ClientProcessor ─► ClientRegistry ─► NOTIFY_CONSUMER_IDS_CHANGED
 //! admin ─17/215/21─► TopicAdmin ─► TopicConfigs ─► re-register;  200/201/207 ─► GroupAdmin
 //! admin ─208/202/203/204/300─► Stats;  222 ─► ResetOffset ─► parked reset + PullWaiters wake
+//! send/pull ─relaxed counters─► BrokerStats ◄─ 1 Hz sampler;  admin ─28─► RuntimeInfo
 //! producer ─SEND TRAN_MSG─► half queue ─END_TRANSACTION─► real topic + op record
 //! TransactionCheckService ─CHECK_TRANSACTION_STATE─► a producer of the half's group
 //! Registration ─REGISTER_BROKER (30 s, on topic change)─► NameServers
@@ -20,6 +21,7 @@ pub mod manager;
 mod persist;
 pub mod processor;
 pub mod service;
+pub mod stats;
 pub mod transaction;
 
 use std::net::SocketAddr;
@@ -47,6 +49,7 @@ use crate::service::long_polling::PullWaiters;
 use crate::service::register::Registration;
 use crate::service::schedule::ScheduleService;
 use crate::service::transaction_check::{CheckReport, TransactionCheckService};
+use crate::stats::BrokerStats;
 
 /// A started broker.
 pub struct Broker {
@@ -58,6 +61,7 @@ pub struct Broker {
     registration: Registration,
     schedule: Arc<ScheduleService>,
     transactions: Arc<TransactionCheckService>,
+    stats: BrokerStats,
 }
 
 /// Runs a broker until `shutdown` fires.
@@ -82,6 +86,8 @@ struct Managers {
     clients: ClientRegistry,
     locks: QueueLocks,
     waiters: PullWaiters,
+    stats: BrokerStats,
+    gate: SendGate,
 }
 
 impl Broker {
@@ -123,22 +129,21 @@ impl Broker {
             permission: config.broker_permission,
         };
         let registration = registration(&config, advertised, &managers.topics);
-        let mut dispatcher = build_dispatcher(&config, &store, &managers, &identity, &clock, &auth);
-        register_admin(
-            &mut dispatcher,
-            &store,
-            &managers,
-            &identity,
-            &registration,
-            &auth,
-        );
-        let server = RemotingServer::serve(listener, dispatcher, config.transport, &shutdown)?;
         let schedule = Arc::new(ScheduleService::load(
             Arc::clone(&store),
             Arc::clone(&clock),
             &config.config_dir,
             advertised,
         )?);
+        let mut dispatcher = build_dispatcher(&config, &store, &managers, &identity, &clock, &auth);
+        let admin = AdminContext {
+            store: &store,
+            identity: &identity,
+            registration: &registration,
+            schedule: &schedule,
+        };
+        register_admin(&mut dispatcher, &admin, &managers, &auth);
+        let server = RemotingServer::serve(listener, dispatcher, config.transport, &shutdown)?;
         let transactions = check_service(&config, &store, &managers, &identity, &clock);
         let tasks = spawn_services(
             &config,
@@ -158,6 +163,7 @@ impl Broker {
             registration,
             schedule,
             transactions,
+            stats: managers.stats,
         })
     }
 
@@ -184,6 +190,12 @@ impl Broker {
     /// Runs one transaction check pass now (tests use it instead of waiting for the interval).
     pub async fn check_transactions_now(&self) -> CheckReport {
         self.transactions.check_now().await
+    }
+
+    /// Takes one statistics sample now, as the once-a-second sampler does (tests use it to
+    /// move the TPS windows without waiting).
+    pub fn sample_stats_now(&self) {
+        self.stats.sample_now();
     }
 
     /// Waits for `shutdown`, then stops cleanly: services finish (offsets written, the
@@ -253,6 +265,12 @@ fn load_managers(config: &BrokerConfig, clock: &Arc<dyn Clock>) -> Result<Manage
         clients: ClientRegistry::default(),
         locks: QueueLocks::default(),
         waiters: PullWaiters::default(),
+        stats: BrokerStats::new(Arc::clone(clock)),
+        gate: SendGate::new(
+            config.limits.send_concurrency,
+            config.limits.wait_in_send_queue,
+            config.limits.page_cache_busy_ms,
+        ),
     })
 }
 
@@ -303,17 +321,14 @@ fn build_dispatcher(
             clients: m.clients.clone(),
             identity: identity.clone(),
             limits: Arc::clone(&limits),
-            gate: SendGate::new(
-                limits.send_concurrency,
-                limits.wait_in_send_queue,
-                limits.page_cache_busy_ms,
-            ),
+            gate: m.gate.clone(),
             uniq_ids: Arc::new(UniqIdGenerator::new(
                 ip,
                 std::process::id(),
                 i32::try_from(clock.now_ms() & 0x7FFF_FFFF).unwrap_or(0),
             )),
             clock: Arc::clone(clock),
+            stats: m.stats.clone(),
         },
         auth,
     );
@@ -328,6 +343,7 @@ fn build_dispatcher(
             waiters: m.waiters.clone(),
             identity: identity.clone(),
             limits,
+            stats: m.stats.clone(),
         },
         auth,
     );
@@ -400,15 +416,37 @@ fn register_store_families(
     );
 }
 
-/// The administration families: topics, groups, statistics, offset resets.
+/// What the administration families need besides the managers.
+struct AdminContext<'a> {
+    store: &'a Arc<MessageStore>,
+    identity: &'a Identity,
+    registration: &'a Registration,
+    schedule: &'a Arc<ScheduleService>,
+}
+
+/// The administration families: topics, groups, statistics, offset resets, runtime info.
 fn register_admin(
     dispatcher: &mut Dispatcher,
-    store: &Arc<MessageStore>,
+    admin: &AdminContext<'_>,
     m: &Managers,
-    identity: &Identity,
-    registration: &Registration,
     auth: &AuthHook,
 ) {
+    let AdminContext {
+        store,
+        identity,
+        registration,
+        schedule,
+    } = *admin;
+    processor::register(
+        dispatcher,
+        processor::RuntimeInfoProcessor {
+            store: Arc::clone(store),
+            stats: m.stats.clone(),
+            schedule: Arc::clone(schedule),
+            gate: m.gate.clone(),
+        },
+        auth,
+    );
     processor::register(
         dispatcher,
         processor::TopicAdminProcessor {
@@ -476,5 +514,6 @@ fn spawn_services(
         ),
         tokio::spawn(registration.clone().run(shutdown.clone())),
         tokio::spawn(Arc::clone(transactions).run(shutdown.clone())),
+        tokio::spawn(m.stats.clone().run(shutdown.clone())),
     ]
 }

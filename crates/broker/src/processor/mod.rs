@@ -5,6 +5,7 @@
 
 mod admin_group;
 mod admin_reset;
+mod admin_runtime;
 mod admin_stats;
 mod admin_topic;
 mod client;
@@ -25,6 +26,7 @@ use apogee_remoting::{BoxFuture, Connection, Dispatcher, RequestProcessor};
 
 pub use admin_group::GroupAdminProcessor;
 pub use admin_reset::ResetOffsetProcessor;
+pub use admin_runtime::RuntimeInfoProcessor;
 pub use admin_stats::StatsProcessor;
 pub use admin_topic::TopicAdminProcessor;
 pub use client::ClientProcessor;

@@ -30,6 +30,7 @@ use crate::manager::consumer_offset::ConsumerOffsets;
 use crate::manager::subscription_group::SubscriptionGroups;
 use crate::manager::topic_config::TopicConfigs;
 use crate::service::long_polling::PullWaiters;
+use crate::stats::BrokerStats;
 
 /// The pull family.
 pub struct PullProcessor {
@@ -41,6 +42,7 @@ pub struct PullProcessor {
     pub waiters: PullWaiters,
     pub identity: Identity,
     pub limits: Arc<Limits>,
+    pub stats: BrokerStats,
 }
 
 /// What one read needs besides the store.
@@ -102,12 +104,12 @@ impl Handler for PullProcessor {
             let result = self.read(&header, &plan);
             let code = response_code(&result, header.queue_offset);
             if !(suspend && code == ResponseCode::PULL_NOT_FOUND && Instant::now() < deadline) {
-                return Ok(self.response(request, &plan, result, code));
+                return Ok(self.response(request, &header.topic, &plan, result, code));
             }
             if tokio::time::timeout_at(deadline, notified).await.is_err() {
                 let result = self.read(&header, &plan);
                 let code = response_code(&result, header.queue_offset);
-                return Ok(self.response(request, &plan, result, code));
+                return Ok(self.response(request, &header.topic, &plan, result, code));
             }
         }
     }
@@ -231,7 +233,9 @@ impl PullProcessor {
             (count, bytes),
             filter.as_ref().map(|f| f as &dyn Fn(i64) -> bool),
         );
-        if matches!(result.status, GetMessageStatus::Found) {
+        let found = matches!(result.status, GetMessageStatus::Found);
+        self.stats.record_get(found);
+        if found {
             self.offsets.note_pulled(
                 &header.consumer_group,
                 &header.topic,
@@ -283,6 +287,7 @@ impl PullProcessor {
     fn response(
         &self,
         request: &RemotingCommand,
+        topic: &str,
         plan: &PullPlan,
         result: GetMessageResult,
         code: ResponseCode,
@@ -303,6 +308,8 @@ impl PullProcessor {
         if code != ResponseCode::SUCCESS {
             return response;
         }
+        self.stats
+            .record_transferred(topic, u64::try_from(result.messages.len()).unwrap_or(0));
         // One copy into a single body: the frame carries one contiguous body.
         let mut body = BytesMut::with_capacity(result.total_bytes());
         for message in &result.messages {

@@ -30,6 +30,7 @@ use crate::manager::client_registry::ClientRegistry;
 use crate::manager::dlq_topic;
 use crate::manager::subscription_group::SubscriptionGroups;
 use crate::manager::topic_config::{SEND_FORBIDDEN, TopicConfigs};
+use crate::stats::BrokerStats;
 use crate::transaction::{is_transactional, make_half};
 
 /// Java's `MessageConst` limit on the properties string.
@@ -55,6 +56,11 @@ impl SendGate {
             wait,
             page_cache_busy_ms,
         }
+    }
+
+    /// Sends waiting for their turn now.
+    pub fn queued(&self) -> usize {
+        self.queued.load(Ordering::Relaxed)
     }
 
     /// A permit to append, or SYSTEM_BUSY: at once when the CommitLog append in progress has
@@ -92,6 +98,7 @@ pub struct SendProcessor {
     pub gate: SendGate,
     pub uniq_ids: Arc<UniqIdGenerator>,
     pub clock: Arc<dyn Clock>,
+    pub stats: BrokerStats,
 }
 
 impl Handler for SendProcessor {
@@ -119,10 +126,24 @@ impl Handler for SendProcessor {
             self.single_message(&header, &mut target, request, &connection)?
         };
         let _permit = self.gate.enter(self.store.append_lock_held_ms()).await?;
-        let outcome = self.store.append(&messages)?;
+        let started_ms = self.clock.now_ms();
+        let outcome = self.store.append(&messages).inspect_err(|_| {
+            self.stats.record_put_failed();
+        })?;
         drop(_permit);
         self.clients.note_sender(&header.topic, &connection);
         let status = self.store.durable(&outcome).await;
+        let bytes: i64 = outcome
+            .records
+            .iter()
+            .map(|(_, size)| i64::from(*size))
+            .sum();
+        self.stats.record_put(
+            &header.topic,
+            u64::try_from(outcome.count).unwrap_or(0),
+            u64::try_from(bytes).unwrap_or(0),
+            self.clock.now_ms() - started_ms,
+        );
         Ok(self.response(request, &target, &messages, &outcome, status))
     }
 }

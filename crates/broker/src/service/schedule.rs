@@ -168,6 +168,14 @@ impl ScheduleService {
         })
     }
 
+    /// Delivered offset per delay level (levels with no progress yet are absent, as in Java).
+    pub fn level_offsets(&self) -> BTreeMap<i32, i64> {
+        self.offsets
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .clone()
+    }
+
     fn offset(&self, level: i32) -> i64 {
         self.offsets
             .lock()
