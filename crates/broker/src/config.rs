@@ -213,22 +213,53 @@ pub struct JavaImport {
 pub fn import_java_properties(text: &str) -> Result<JavaImport, BrokerError> {
     let props = apogee_protocol::body::properties::parse(text)
         .map_err(|e| BrokerError::Config(format!("broker.conf: {e}")))?;
-    let defaults = toml::Table::try_from(RawBrokerConfig::default())
-        .map_err(|e| BrokerError::Config(e.to_string()))?;
+    let defaults = default_table()?;
     let mut out = JavaImport::default();
     for (key, value) in props {
         let Some((_, toml_key)) = JAVA_KEYS.iter().find(|(java, _)| *java == key) else {
             out.ignored.push(key);
             continue;
         };
-        let value = value.trim();
-        let typed = match defaults.get(*toml_key) {
-            Some(toml::Value::String(_)) => toml::Value::String(value.to_owned()),
-            _ => apogee_runtime::config::parse_scalar(value),
-        };
-        out.table.insert((*toml_key).to_owned(), typed);
+        out.table.insert(
+            (*toml_key).to_owned(),
+            typed_value(&defaults, toml_key, &value),
+        );
     }
     Ok(out)
+}
+
+/// The defaults as a TOML table (every key, typed).
+pub(crate) fn default_table() -> Result<toml::Table, BrokerError> {
+    toml::Table::try_from(RawBrokerConfig::default())
+        .map_err(|e| BrokerError::Config(e.to_string()))
+}
+
+/// `text` typed like `toml_key`'s default: strings stay strings, the rest is parsed.
+pub(crate) fn typed_value(defaults: &toml::Table, toml_key: &str, text: &str) -> toml::Value {
+    let text = text.trim();
+    match defaults.get(toml_key) {
+        Some(toml::Value::String(_)) => toml::Value::String(text.to_owned()),
+        _ => apogee_runtime::config::parse_scalar(text),
+    }
+}
+
+/// The Java name of a TOML key, when Java has one.
+pub fn java_name(toml_key: &str) -> Option<&'static str> {
+    JAVA_KEYS
+        .iter()
+        .find(|(_, t)| *t == toml_key)
+        .map(|(java, _)| *java)
+}
+
+/// The TOML key a Java name (or a TOML key itself) refers to, if it is one of Apogee's keys.
+pub fn toml_key_of(name: &str) -> Option<String> {
+    if let Some((_, toml_key)) = JAVA_KEYS.iter().find(|(java, _)| *java == name) {
+        return Some((*toml_key).to_owned());
+    }
+    default_table()
+        .ok()
+        .filter(|t| t.contains_key(name))
+        .map(|_| name.to_owned())
 }
 
 /// Validated configuration; only this reaches `run()`.
@@ -523,6 +554,24 @@ mod tests {
                 "{key} missing from config/broker.toml"
             );
         }
+    }
+
+    #[test]
+    fn given_java_and_toml_names_should_resolve_both_ways() {
+        let table = default_table().unwrap();
+        for (java, toml_key) in JAVA_KEYS {
+            assert!(
+                table.contains_key(*toml_key),
+                "{java} maps to unknown {toml_key}"
+            );
+            assert_eq!(toml_key_of(java).as_deref(), Some(*toml_key));
+            assert_eq!(java_name(toml_key), Some(*java));
+        }
+        assert_eq!(
+            toml_key_of("frame_bytes_max").as_deref(),
+            Some("frame_bytes_max")
+        );
+        assert_eq!(toml_key_of("nope"), None);
     }
 
     #[test]

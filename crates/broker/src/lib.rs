@@ -10,6 +10,8 @@
 //! admin ─17/215/21─► TopicAdmin ─► TopicConfigs ─► re-register;  200/201/207 ─► GroupAdmin
 //! admin ─208/202/203/204/300─► Stats;  222 ─► ResetOffset ─► parked reset + PullWaiters wake
 //! send/pull ─relaxed counters─► BrokerStats ◄─ 1 Hz sampler;  admin ─28─► RuntimeInfo
+//! admin ─26/25─► ConfigAdmin ─► LiveSettings (atomics the processors read) + store retention
+//!                              + <store>/config/broker.properties (applied again at start)
 //! producer ─SEND TRAN_MSG─► half queue ─END_TRANSACTION─► real topic + op record
 //! TransactionCheckService ─CHECK_TRANSACTION_STATE─► a producer of the half's group
 //! Registration ─REGISTER_BROKER (30 s, on topic change)─► NameServers
@@ -17,6 +19,7 @@
 
 pub mod config;
 mod error;
+pub mod live;
 pub mod manager;
 mod persist;
 pub mod processor;
@@ -38,6 +41,7 @@ use tokio::task::JoinHandle;
 pub use config::{BrokerConfig, RawBrokerConfig};
 pub use error::BrokerError;
 
+use crate::live::{ConfigService, LiveSettings};
 use crate::manager::client_registry::ClientRegistry;
 use crate::manager::consumer_offset::ConsumerOffsets;
 use crate::manager::queue_lock::QueueLocks;
@@ -88,6 +92,7 @@ struct Managers {
     waiters: PullWaiters,
     stats: BrokerStats,
     gate: SendGate,
+    live: LiveSettings,
 }
 
 impl Broker {
@@ -98,6 +103,7 @@ impl Broker {
         clock: Arc<dyn Clock>,
         auth: AuthHook,
     ) -> Result<Self, BrokerError> {
+        let config = live::apply_overlay(config)?;
         let listener = tokio::net::TcpListener::bind(&config.bind)
             .await
             .map_err(|e| BrokerError::Config(format!("cannot listen on {}: {e}", config.bind)))?;
@@ -126,9 +132,8 @@ impl Broker {
             cluster: config.cluster.as_str().to_owned(),
             broker_name: config.broker_name.as_str().to_owned(),
             store_host: advertised,
-            permission: config.broker_permission,
         };
-        let registration = registration(&config, advertised, &managers.topics);
+        let registration = registration(&config, advertised, &managers);
         let schedule = Arc::new(ScheduleService::load(
             Arc::clone(&store),
             Arc::clone(&clock),
@@ -141,6 +146,12 @@ impl Broker {
             identity: &identity,
             registration: &registration,
             schedule: &schedule,
+            config: Arc::new(ConfigService::new(
+                config.clone(),
+                managers.live.clone(),
+                Arc::clone(&store),
+                Arc::clone(&clock),
+            )),
         };
         register_admin(&mut dispatcher, &admin, &managers, &auth);
         let server = RemotingServer::serve(listener, dispatcher, config.transport, &shutdown)?;
@@ -192,6 +203,11 @@ impl Broker {
         self.transactions.check_now().await
     }
 
+    /// The retention settings the store's cleaner uses now (UPDATE_BROKER_CONFIG changes them).
+    pub fn retention(&self) -> apogee_store::retention::RetentionConfig {
+        self.store.retention()
+    }
+
     /// Takes one statistics sample now, as the once-a-second sampler does (tests use it to
     /// move the TPS windows without waiting).
     pub fn sample_stats_now(&self) {
@@ -232,15 +248,12 @@ fn check_service(
         clock: Arc::clone(clock),
         identity: identity.clone(),
         limits: config.limits.transaction,
+        live: m.live.clone(),
         pass: tokio::sync::Mutex::new(()),
     })
 }
 
-fn registration(
-    config: &BrokerConfig,
-    advertised: SocketAddr,
-    topics: &TopicConfigs,
-) -> Registration {
+fn registration(config: &BrokerConfig, advertised: SocketAddr, m: &Managers) -> Registration {
     Registration {
         client: RemotingClient::new(Dispatcher::new(), config.transport),
         namesrv_addrs: config.namesrv_addrs.clone(),
@@ -249,7 +262,8 @@ fn registration(
         broker_addr: advertised.to_string(),
         heartbeat_timeout_ms: config.limits.heartbeat_timeout_ms,
         period: config.limits.register_period,
-        topics: topics.clone(),
+        topics: m.topics.clone(),
+        live: m.live.clone(),
     }
 }
 
@@ -266,6 +280,7 @@ fn load_managers(config: &BrokerConfig, clock: &Arc<dyn Clock>) -> Result<Manage
         locks: QueueLocks::default(),
         waiters: PullWaiters::default(),
         stats: BrokerStats::new(Arc::clone(clock)),
+        live: LiveSettings::new(config),
         gate: SendGate::new(
             config.limits.send_concurrency,
             config.limits.wait_in_send_queue,
@@ -329,6 +344,7 @@ fn build_dispatcher(
             )),
             clock: Arc::clone(clock),
             stats: m.stats.clone(),
+            live: m.live.clone(),
         },
         auth,
     );
@@ -344,6 +360,7 @@ fn build_dispatcher(
             identity: identity.clone(),
             limits,
             stats: m.stats.clone(),
+            live: m.live.clone(),
         },
         auth,
     );
@@ -367,7 +384,7 @@ fn build_dispatcher(
         },
         auth,
     );
-    register_store_families(&mut dispatcher, config, store, m, identity, clock, auth);
+    register_store_families(&mut dispatcher, store, m, identity, clock, auth);
     let (clients, groups) = (m.clients.clone(), m.groups.clone());
     dispatcher.on_close(move |connection| {
         for group in clients.remove_connection(connection.id()) {
@@ -380,7 +397,6 @@ fn build_dispatcher(
 /// The families that re-store or look up stored messages: send-back, end-transaction, query.
 fn register_store_families(
     dispatcher: &mut Dispatcher,
-    config: &BrokerConfig,
     store: &Arc<MessageStore>,
     m: &Managers,
     identity: &Identity,
@@ -403,7 +419,7 @@ fn register_store_families(
             store: Arc::clone(store),
             identity: identity.clone(),
             clock: Arc::clone(clock),
-            transaction_timeout_ms: config.limits.transaction.timeout_ms,
+            live: m.live.clone(),
         },
         auth,
     );
@@ -422,6 +438,7 @@ struct AdminContext<'a> {
     identity: &'a Identity,
     registration: &'a Registration,
     schedule: &'a Arc<ScheduleService>,
+    config: Arc<ConfigService>,
 }
 
 /// The administration families: topics, groups, statistics, offset resets, runtime info.
@@ -436,7 +453,17 @@ fn register_admin(
         identity,
         registration,
         schedule,
+        ..
     } = *admin;
+    processor::register(
+        dispatcher,
+        processor::ConfigAdminProcessor {
+            config: Arc::clone(&admin.config),
+            topics: m.topics.clone(),
+            registration: registration.clone(),
+        },
+        auth,
+    );
     processor::register(
         dispatcher,
         processor::RuntimeInfoProcessor {
@@ -505,13 +532,11 @@ fn spawn_services(
         offsets: m.offsets.clone(),
         clock: Arc::clone(clock),
         channel_expired: config.limits.channel_expired,
-        flush_interval: config.limits.flush_offsets_interval,
+        live: m.live.clone(),
     };
     vec![
         tokio::spawn(housekeeping.run(shutdown.clone())),
-        tokio::spawn(
-            Arc::clone(schedule).run(shutdown.clone(), config.limits.flush_offsets_interval),
-        ),
+        tokio::spawn(Arc::clone(schedule).run(shutdown.clone(), m.live.clone())),
         tokio::spawn(registration.clone().run(shutdown.clone())),
         tokio::spawn(Arc::clone(transactions).run(shutdown.clone())),
         tokio::spawn(m.stats.clone().run(shutdown.clone())),

@@ -8,8 +8,11 @@ mod common;
 
 use std::collections::BTreeMap;
 
-use apogee_protocol::body::KvTable;
-use apogee_protocol::body::from_json;
+use apogee_model::DataVersion;
+use apogee_protocol::body::route::TopicRouteData;
+use apogee_protocol::body::{KvTable, from_json, properties};
+use apogee_protocol::header::admin::GetBrokerConfigResponseHeader;
+use apogee_protocol::header::namesrv::GetRouteInfoRequestHeader;
 use apogee_protocol::{RemotingCommand, RequestCode, ResponseCode};
 use common::*;
 
@@ -107,4 +110,149 @@ async fn given_sends_and_pulls_when_runtime_info_asked_should_report_java_keys_a
     }
     let after = runtime_info(&c).await;
     assert_eq!(first_figure(&after["putTps"]), 0.0, "{}", after["putTps"]);
+}
+
+async fn broker_config(c: &Cluster) -> (BTreeMap<String, String>, DataVersion) {
+    let r = c
+        .call(RemotingCommand::bare_request(
+            RequestCode::GET_BROKER_CONFIG,
+        ))
+        .await;
+    assert_eq!(r.response_code(), ResponseCode::SUCCESS, "{:?}", r.remark);
+    let header: GetBrokerConfigResponseHeader = r.header().unwrap();
+    let version: DataVersion = serde_json::from_str(&header.version).unwrap();
+    let text = String::from_utf8(r.body.to_vec()).unwrap();
+    (properties::parse(&text).unwrap(), version)
+}
+
+async fn update_config(c: &Cluster, text: &str) -> RemotingCommand {
+    c.call(
+        RemotingCommand::bare_request(RequestCode::UPDATE_BROKER_CONFIG)
+            .with_body(text.as_bytes().to_vec()),
+    )
+    .await
+}
+
+#[tokio::test]
+async fn given_live_key_update_should_apply_at_once_show_in_get_and_survive_a_restart() {
+    let mut c = cluster(|_| {}).await;
+    let (config, version) = broker_config(&c).await;
+    assert_eq!(config["fileReservedTime"], "72");
+    assert_eq!(config["brokerName"], "broker-a");
+    assert_eq!(config["deleteWhen"], "04");
+    assert!(config["configBlackList"].contains("storePathRootDir"));
+    let r = update_config(&c, "fileReservedTime=48\ndiskMaxUsedSpaceRatio=80\n").await;
+    assert_eq!(r.response_code(), ResponseCode::SUCCESS, "{:?}", r.remark);
+    let (config, updated) = broker_config(&c).await;
+    assert_eq!(config["fileReservedTime"], "48");
+    assert_eq!(config["diskMaxUsedSpaceRatio"], "80");
+    assert_eq!(updated.counter, version.counter + 1);
+    let retention = c.broker().retention();
+    assert_eq!(retention.file_reserved_hours, 48);
+    assert!((retention.clean_ratio - 0.80).abs() < 1e-9);
+    let overlay = c.dir.path().join("store/config/broker.properties");
+    assert_eq!(
+        std::fs::read_to_string(&overlay).unwrap(),
+        "diskMaxUsedSpaceRatio=80\nfileReservedTime=48\n"
+    );
+    c.restart_broker().await;
+    assert_eq!(broker_config(&c).await.0["fileReservedTime"], "48");
+    assert_eq!(c.broker().retention().file_reserved_hours, 48);
+}
+
+#[tokio::test]
+async fn given_protected_unknown_or_bad_keys_should_refuse_and_change_nothing() {
+    let c = cluster(|_| {}).await;
+    for (text, code, needle) in [
+        (
+            "fileReservedTime=1\nstorePathRootDir=/tmp/x\n",
+            ResponseCode::NO_PERMISSION,
+            "storePathRootDir",
+        ),
+        (
+            "brokerName=other\n",
+            ResponseCode::NO_PERMISSION,
+            "brokerName",
+        ),
+        ("listenPort=1\n", ResponseCode::NO_PERMISSION, "listenPort"),
+        (
+            "rocketmqHome=/tmp\n",
+            ResponseCode::NO_PERMISSION,
+            "rocketmqHome",
+        ),
+        (
+            "filterServerNums=1\n",
+            ResponseCode::NO_PERMISSION,
+            "filterServerNums",
+        ),
+        ("noSuchKey=1\n", ResponseCode::SYSTEM_ERROR, "noSuchKey"),
+        (
+            "mappedFileSizeCommitLog=1\n",
+            ResponseCode::SYSTEM_ERROR,
+            "restart",
+        ),
+        (
+            "fileReservedTime=soon\n",
+            ResponseCode::SYSTEM_ERROR,
+            "bad value",
+        ),
+    ] {
+        let r = update_config(&c, text).await;
+        assert_eq!(r.response_code(), code, "{text}: {:?}", r.remark);
+        let remark = r.remark.unwrap_or_default();
+        assert!(remark.contains(needle), "{text}: {remark}");
+    }
+    let (config, version) = broker_config(&c).await;
+    assert_eq!(config["fileReservedTime"], "72");
+    assert_eq!(version.counter, 0);
+    assert!(!c.dir.path().join("store/config/broker.properties").exists());
+}
+
+#[tokio::test]
+async fn given_read_only_permission_should_refuse_sends_and_register_masked_topics() {
+    let c = cluster(|_| {}).await;
+    let r = c.call(send_v2("PermTopic", 0, "", b"x")).await;
+    assert_eq!(r.response_code(), ResponseCode::SUCCESS);
+    // The registration of the new topic must land first: an older one arriving late would
+    // overwrite the masked permission.
+    route_perm_becomes(&c, "PermTopic", 6).await;
+    let r = update_config(&c, "brokerPermission=4\n").await;
+    assert_eq!(r.response_code(), ResponseCode::SUCCESS, "{:?}", r.remark);
+    let r = c.call(send_v2("PermTopic", 0, "", b"x")).await;
+    assert_eq!(r.response_code(), ResponseCode::NO_PERMISSION);
+    route_perm_becomes(&c, "PermTopic", 4).await;
+    let r = update_config(&c, "brokerPermission=6\n").await;
+    assert_eq!(r.response_code(), ResponseCode::SUCCESS);
+    let r = c.call(send_v2("PermTopic", 0, "", b"x")).await;
+    assert_eq!(r.response_code(), ResponseCode::SUCCESS);
+}
+
+/// Waits (bounded) until the NameServer's route of `topic` shows `perm`.
+async fn route_perm_becomes(c: &Cluster, topic: &str, perm: i32) {
+    let deadline = tokio::time::Instant::now() + WAIT;
+    loop {
+        let request = RemotingCommand::request(
+            RequestCode::GET_ROUTEINFO_BY_TOPIC,
+            &GetRouteInfoRequestHeader {
+                topic: topic.into(),
+                accept_standard_json_only: None,
+            },
+        );
+        let r = c
+            .client
+            .invoke(&c.namesrv_addr, request, WAIT)
+            .await
+            .unwrap();
+        let seen = (r.response_code() == ResponseCode::SUCCESS)
+            .then(|| from_json::<TopicRouteData>("route", &r.body).unwrap())
+            .and_then(|route| route.queue_datas.first().map(|q| q.perm));
+        if seen == Some(perm) {
+            return;
+        }
+        assert!(
+            tokio::time::Instant::now() < deadline,
+            "route of {topic} stuck at perm {seen:?}"
+        );
+        tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+    }
 }

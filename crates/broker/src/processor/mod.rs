@@ -3,6 +3,7 @@
 //! `error::respond`, the only place codes are chosen. Every request first passes the
 //! [`AuthHook`] (where ACL will plug in).
 
+mod admin_config;
 mod admin_group;
 mod admin_reset;
 mod admin_runtime;
@@ -20,10 +21,10 @@ use std::future::Future;
 use std::net::SocketAddr;
 use std::sync::Arc;
 
-use apogee_model::Perm;
 use apogee_protocol::{RemotingCommand, RequestCode, ResponseCode};
 use apogee_remoting::{BoxFuture, Connection, Dispatcher, RequestProcessor};
 
+pub use admin_config::ConfigAdminProcessor;
 pub use admin_group::GroupAdminProcessor;
 pub use admin_reset::ResetOffsetProcessor;
 pub use admin_runtime::RuntimeInfoProcessor;
@@ -53,7 +54,6 @@ pub struct Identity {
     pub broker_name: String,
     /// Client-reachable address, written into records and message ids.
     pub store_host: SocketAddr,
-    pub permission: Perm,
 }
 
 /// A handler family.

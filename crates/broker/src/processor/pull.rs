@@ -25,6 +25,7 @@ use tokio::time::Instant;
 use super::{Handler, Identity};
 use crate::BrokerError;
 use crate::config::Limits;
+use crate::live::LiveSettings;
 use crate::manager::client_registry::ClientRegistry;
 use crate::manager::consumer_offset::ConsumerOffsets;
 use crate::manager::subscription_group::SubscriptionGroups;
@@ -43,6 +44,8 @@ pub struct PullProcessor {
     pub identity: Identity,
     pub limits: Arc<Limits>,
     pub stats: BrokerStats,
+    /// Permission and polling settings, which UPDATE_BROKER_CONFIG may change.
+    pub live: LiveSettings,
 }
 
 /// What one read needs besides the store.
@@ -82,12 +85,12 @@ impl Handler for PullProcessor {
             );
         }
         let suspend = header.sys_flag & pull_sys_flag::SUSPEND != 0;
-        let hold = if self.limits.long_polling {
+        let hold = if self.live.long_polling() {
             std::time::Duration::from_millis(
                 u64::try_from(header.suspend_timeout_millis).unwrap_or(0),
             )
         } else {
-            self.limits.short_polling
+            self.live.short_polling()
         };
         let deadline = Instant::now() + hold;
         let notify = self.waiters.notifier(&header.topic, header.queue_id);
@@ -118,7 +121,7 @@ impl Handler for PullProcessor {
 impl PullProcessor {
     /// Every check of §3.2 that can refuse a pull, in Java's order.
     fn plan(&self, header: &PullMessageRequestHeader) -> Result<PullPlan, BrokerError> {
-        if !self.identity.permission.is_readable() {
+        if !self.live.permission().is_readable() {
             return Err(BrokerError::NoPermission(format!(
                 "the broker[{}] pulling message is forbidden",
                 self.identity.store_host

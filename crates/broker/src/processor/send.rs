@@ -26,6 +26,7 @@ use tokio::sync::{OwnedSemaphorePermit, Semaphore};
 use super::{Handler, Identity};
 use crate::BrokerError;
 use crate::config::Limits;
+use crate::live::LiveSettings;
 use crate::manager::client_registry::ClientRegistry;
 use crate::manager::dlq_topic;
 use crate::manager::subscription_group::SubscriptionGroups;
@@ -99,6 +100,8 @@ pub struct SendProcessor {
     pub uniq_ids: Arc<UniqIdGenerator>,
     pub clock: Arc<dyn Clock>,
     pub stats: BrokerStats,
+    /// Permission and `maxMessageSize`, which UPDATE_BROKER_CONFIG may change.
+    pub live: LiveSettings,
 }
 
 impl Handler for SendProcessor {
@@ -159,7 +162,7 @@ struct Target {
 impl SendProcessor {
     /// Steps 1–5 of §3.1: permission, name, forbidden topics, auto-creation, queue id.
     fn resolve(&self, header: &SendMessageRequestHeader) -> Result<Target, BrokerError> {
-        if !self.identity.permission.is_writeable() {
+        if !self.live.permission().is_writeable() {
             return Err(BrokerError::NoPermission(format!(
                 "the broker[{}] sending message is forbidden",
                 self.identity.store_host
@@ -224,7 +227,7 @@ impl SendProcessor {
         request: &RemotingCommand,
         connection: &Connection,
     ) -> Result<Vec<MessageToStore>, BrokerError> {
-        check_body(&request.body, self.limits.max_message_size)?;
+        check_body(&request.body, self.live.max_message_size())?;
         let mut props = header.properties.clone().unwrap_or_default();
         let reconsume_times = header.reconsume_times.unwrap_or(0);
         // Java skips the half path for a retried delay message of a pre-4.6.1 client.
@@ -330,7 +333,7 @@ impl SendProcessor {
         entries
             .into_iter()
             .map(|entry| {
-                check_body(&entry.body, self.limits.max_message_size)?;
+                check_body(&entry.body, self.live.max_message_size())?;
                 let mut props = entry.properties;
                 if find_property(&props, "DELAY").is_some() {
                     return Err(BrokerError::MessageIllegal(
