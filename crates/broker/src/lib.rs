@@ -112,14 +112,7 @@ impl Broker {
             .map_err(|e| BrokerError::Config(e.to_string()))?
             .port();
         let advertised = SocketAddr::new(config.broker_ip, port);
-        let store_config = config.store.clone();
-        let store_clock = Arc::clone(&clock);
-        let store = tokio::task::spawn_blocking(move || {
-            MessageStore::open(store_config, store_clock, Vec::new())
-        })
-        .await
-        .map_err(|e| BrokerError::SystemError(format!("store open panicked: {e}")))??;
-        let store = Arc::new(store);
+        let store = open_store(&config, &clock).await?;
         let managers = load_managers(&config, &clock)?;
         create_system_topics(
             &config,
@@ -146,12 +139,8 @@ impl Broker {
             identity: &identity,
             registration: &registration,
             schedule: &schedule,
-            config: Arc::new(ConfigService::new(
-                config.clone(),
-                managers.live.clone(),
-                Arc::clone(&store),
-                Arc::clone(&clock),
-            )),
+            config: &config,
+            clock: &clock,
         };
         register_admin(&mut dispatcher, &admin, &managers, &auth);
         let server = RemotingServer::serve(listener, dispatcher, config.transport, &shutdown)?;
@@ -231,6 +220,20 @@ impl Broker {
         self.shutdown.trigger();
         self.wait().await;
     }
+}
+
+/// Opens (and recovers) the store on a blocking thread.
+async fn open_store(
+    config: &BrokerConfig,
+    clock: &Arc<dyn Clock>,
+) -> Result<Arc<MessageStore>, BrokerError> {
+    let (store_config, store_clock) = (config.store.clone(), Arc::clone(clock));
+    let store = tokio::task::spawn_blocking(move || {
+        MessageStore::open(store_config, store_clock, Vec::new())
+    })
+    .await
+    .map_err(|e| BrokerError::SystemError(format!("store open panicked: {e}")))??;
+    Ok(Arc::new(store))
 }
 
 fn check_service(
@@ -438,42 +441,59 @@ struct AdminContext<'a> {
     identity: &'a Identity,
     registration: &'a Registration,
     schedule: &'a Arc<ScheduleService>,
-    config: Arc<ConfigService>,
+    config: &'a BrokerConfig,
+    clock: &'a Arc<dyn Clock>,
 }
 
-/// The administration families: topics, groups, statistics, offset resets, runtime info.
-fn register_admin(
+/// The broker-wide families: configuration (25/26) and runtime info (28).
+fn register_broker_admin(
     dispatcher: &mut Dispatcher,
     admin: &AdminContext<'_>,
     m: &Managers,
     auth: &AuthHook,
 ) {
-    let AdminContext {
-        store,
-        identity,
-        registration,
-        schedule,
-        ..
-    } = *admin;
+    let service = ConfigService::new(
+        admin.config.clone(),
+        m.live.clone(),
+        Arc::clone(admin.store),
+        Arc::clone(admin.clock),
+    );
     processor::register(
         dispatcher,
         processor::ConfigAdminProcessor {
-            config: Arc::clone(&admin.config),
+            config: Arc::new(service),
             topics: m.topics.clone(),
-            registration: registration.clone(),
+            registration: admin.registration.clone(),
         },
         auth,
     );
     processor::register(
         dispatcher,
         processor::RuntimeInfoProcessor {
-            store: Arc::clone(store),
+            store: Arc::clone(admin.store),
             stats: m.stats.clone(),
-            schedule: Arc::clone(schedule),
+            schedule: Arc::clone(admin.schedule),
             gate: m.gate.clone(),
         },
         auth,
     );
+}
+
+/// The administration families: topics, groups, statistics, offset resets, and the
+/// broker-wide ones.
+fn register_admin(
+    dispatcher: &mut Dispatcher,
+    admin: &AdminContext<'_>,
+    m: &Managers,
+    auth: &AuthHook,
+) {
+    register_broker_admin(dispatcher, admin, m, auth);
+    let AdminContext {
+        store,
+        identity,
+        registration,
+        ..
+    } = *admin;
     processor::register(
         dispatcher,
         processor::TopicAdminProcessor {
