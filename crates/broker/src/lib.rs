@@ -10,6 +10,7 @@
 //! admin ─17/215/21─► TopicAdmin ─► TopicConfigs ─► re-register;  200/201/207 ─► GroupAdmin
 //! admin ─208/202/203/204/300─► Stats;  222 ─► ResetOffset ─► parked reset + PullWaiters wake
 //! send/pull ─relaxed counters─► BrokerStats ◄─ 1 Hz sampler;  admin ─28─► RuntimeInfo
+//! admin ─314─► GroupAdmin (clone offsets);  307 ─► ConsumerCall ─same request─► the client
 //! admin ─26/25─► ConfigAdmin ─► LiveSettings (atomics the processors read) + store retention
 //!                              + <store>/config/broker.properties (applied again at start)
 //! producer ─SEND TRAN_MSG─► half queue ─END_TRANSACTION─► real topic + op record
@@ -445,7 +446,8 @@ struct AdminContext<'a> {
     clock: &'a Arc<dyn Clock>,
 }
 
-/// The broker-wide families: configuration (25/26) and runtime info (28).
+/// The broker-wide families: configuration (25/26), runtime info (28) and the calls relayed
+/// to consumer clients (307).
 fn register_broker_admin(
     dispatcher: &mut Dispatcher,
     admin: &AdminContext<'_>,
@@ -464,6 +466,13 @@ fn register_broker_admin(
             config: Arc::new(service),
             topics: m.topics.clone(),
             registration: admin.registration.clone(),
+        },
+        auth,
+    );
+    processor::register(
+        dispatcher,
+        processor::ConsumerCallProcessor {
+            clients: m.clients.clone(),
         },
         auth,
     );
@@ -510,6 +519,8 @@ fn register_admin(
         processor::GroupAdminProcessor {
             groups: m.groups.clone(),
             offsets: m.offsets.clone(),
+            topics: m.topics.clone(),
+            clients: m.clients.clone(),
         },
         auth,
     );

@@ -7,13 +7,25 @@
 mod common;
 
 use std::collections::BTreeMap;
+use std::sync::Arc;
 
 use apogee_model::DataVersion;
+use apogee_protocol::body::admin::{ConsumerRunningInfo, to_java_json};
+use apogee_protocol::body::client::{ConsumerData, HeartbeatData, SubscriptionData};
 use apogee_protocol::body::route::TopicRouteData;
 use apogee_protocol::body::{KvTable, from_json, properties};
-use apogee_protocol::header::admin::GetBrokerConfigResponseHeader;
+use apogee_protocol::header::admin::{
+    CloneGroupOffsetRequestHeader, GetBrokerConfigResponseHeader,
+    GetConsumerRunningInfoRequestHeader,
+};
+use apogee_protocol::header::consumer::{
+    OffsetResponseHeader, QueryConsumerOffsetRequestHeader, UpdateConsumerOffsetRequestHeader,
+};
 use apogee_protocol::header::namesrv::GetRouteInfoRequestHeader;
 use apogee_protocol::{RemotingCommand, RequestCode, ResponseCode};
+use apogee_remoting::{
+    BoxFuture, Connection, Dispatcher, RemotingClient, RequestProcessor, TransportConfig,
+};
 use common::*;
 
 async fn runtime_info(c: &Cluster) -> BTreeMap<String, String> {
@@ -255,4 +267,146 @@ async fn route_perm_becomes(c: &Cluster, topic: &str, perm: i32) {
         );
         tokio::time::sleep(std::time::Duration::from_millis(20)).await;
     }
+}
+
+fn commit(group: &str, topic: &str, queue_id: i32, offset: i64) -> RemotingCommand {
+    RemotingCommand::request(
+        RequestCode::UPDATE_CONSUMER_OFFSET,
+        &UpdateConsumerOffsetRequestHeader {
+            consumer_group: group.into(),
+            topic: topic.into(),
+            queue_id,
+            commit_offset: offset,
+            broker_name: None,
+        },
+    )
+}
+
+async fn committed(c: &Cluster, group: &str, topic: &str, queue_id: i32) -> Option<i64> {
+    let r = c
+        .call(RemotingCommand::request(
+            RequestCode::QUERY_CONSUMER_OFFSET,
+            &QueryConsumerOffsetRequestHeader {
+                consumer_group: group.into(),
+                topic: topic.into(),
+                queue_id,
+                set_zero_if_not_found: Some(false),
+                broker_name: None,
+            },
+        ))
+        .await;
+    (r.response_code() == ResponseCode::SUCCESS)
+        .then(|| r.header::<OffsetResponseHeader>().unwrap().offset)
+}
+
+fn clone_offsets(src: &str, dest: &str, topic: Option<&str>) -> RemotingCommand {
+    RemotingCommand::request(
+        RequestCode::CLONE_GROUP_OFFSET,
+        &CloneGroupOffsetRequestHeader {
+            src_group: src.into(),
+            dest_group: dest.into(),
+            topic: topic.map(str::to_owned),
+            offline: Some(true),
+        },
+    )
+}
+
+#[tokio::test]
+async fn given_committed_offsets_when_cloned_should_copy_one_topic_or_all() {
+    let c = cluster(|_| {}).await;
+    for topic in ["CloneA", "CloneB"] {
+        let r = c.call(send_v2(topic, 0, "", b"x")).await;
+        assert_eq!(r.response_code(), ResponseCode::SUCCESS);
+        c.wait_max_offset(topic, 0, 1).await;
+        for (queue_id, offset) in [(0, 1), (1, 0)] {
+            let r = c.call(commit("Src", topic, queue_id, offset)).await;
+            assert_eq!(r.response_code(), ResponseCode::SUCCESS, "{:?}", r.remark);
+        }
+    }
+    let r = c.call(clone_offsets("Src", "One", Some("CloneA"))).await;
+    assert_eq!(r.response_code(), ResponseCode::SUCCESS, "{:?}", r.remark);
+    assert_eq!(committed(&c, "One", "CloneA", 0).await, Some(1));
+    assert_eq!(committed(&c, "One", "CloneA", 1).await, Some(0));
+    assert_eq!(committed(&c, "One", "CloneB", 0).await, None);
+    let r = c.call(clone_offsets("Src", "All", None)).await;
+    assert_eq!(r.response_code(), ResponseCode::SUCCESS);
+    for topic in ["CloneA", "CloneB"] {
+        assert_eq!(committed(&c, "All", topic, 0).await, Some(1), "{topic}");
+    }
+    let r = c.call(clone_offsets("Nobody", "None", None)).await;
+    assert_eq!(
+        r.response_code(),
+        ResponseCode::SUCCESS,
+        "nothing to copy is no error"
+    );
+}
+
+/// Answers GET_CONSUMER_RUNNING_INFO like a client, echoing what it was asked.
+struct RunningInfoClient;
+
+impl RequestProcessor for RunningInfoClient {
+    fn process(&self, _c: Connection, request: RemotingCommand) -> BoxFuture<RemotingCommand> {
+        Box::pin(async move {
+            let h: GetConsumerRunningInfoRequestHeader = request.header().unwrap();
+            let mut info = ConsumerRunningInfo::default();
+            info.properties.insert(
+                "asked".into(),
+                format!("{}/{}", h.consumer_group, h.client_id),
+            );
+            RemotingCommand::response_to(&request, ResponseCode::SUCCESS, None)
+                .with_body(to_java_json(&info))
+        })
+    }
+}
+
+fn running_info(group: &str, client_id: &str) -> RemotingCommand {
+    RemotingCommand::request(
+        RequestCode::GET_CONSUMER_RUNNING_INFO,
+        &GetConsumerRunningInfoRequestHeader {
+            consumer_group: group.into(),
+            client_id: client_id.into(),
+            jstack_enable: Some(false),
+        },
+    )
+}
+
+#[tokio::test]
+async fn given_online_consumer_when_running_info_asked_should_relay_its_answer_else_not_online() {
+    let c = cluster(|_| {}).await;
+    let mut dispatcher = Dispatcher::new();
+    dispatcher.register(
+        &[RequestCode::GET_CONSUMER_RUNNING_INFO],
+        Arc::new(RunningInfoClient),
+    );
+    let consumer = RemotingClient::new(dispatcher, TransportConfig::default());
+    let heartbeat = HeartbeatData {
+        client_id: "client-1".into(),
+        consumer_data_set: vec![ConsumerData {
+            consume_type: "CONSUME_PASSIVELY".into(),
+            group_name: "RunG".into(),
+            subscription_data_set: vec![SubscriptionData::from_tag_expression("RunT", "*", 1)],
+            ..ConsumerData::default()
+        }],
+        ..HeartbeatData::default()
+    };
+    let r = consumer
+        .invoke(
+            &c.addr,
+            RemotingCommand::bare_request(RequestCode::HEART_BEAT)
+                .with_body(serde_json::to_vec(&heartbeat).unwrap()),
+            WAIT,
+        )
+        .await
+        .unwrap();
+    assert_eq!(r.response_code(), ResponseCode::SUCCESS);
+    let r = c.call(running_info("RunG", "client-1")).await;
+    assert_eq!(r.response_code(), ResponseCode::SUCCESS, "{:?}", r.remark);
+    let info: ConsumerRunningInfo = from_json("ConsumerRunningInfo", &r.body).unwrap();
+    assert_eq!(info.properties["asked"], "RunG/client-1");
+    let r = c.call(running_info("RunG", "client-2")).await;
+    assert_eq!(r.response_code(), ResponseCode::SYSTEM_ERROR);
+    assert_eq!(
+        r.remark.as_deref(),
+        Some("The Consumer <RunG> <client-2> not online")
+    );
 }

@@ -4,6 +4,7 @@
 //! [`AuthHook`] (where ACL will plug in).
 
 mod admin_config;
+mod admin_consumer;
 mod admin_group;
 mod admin_reset;
 mod admin_runtime;
@@ -25,6 +26,7 @@ use apogee_protocol::{RemotingCommand, RequestCode, ResponseCode};
 use apogee_remoting::{BoxFuture, Connection, Dispatcher, RequestProcessor};
 
 pub use admin_config::ConfigAdminProcessor;
+pub use admin_consumer::ConsumerCallProcessor;
 pub use admin_group::GroupAdminProcessor;
 pub use admin_reset::ResetOffsetProcessor;
 pub use admin_runtime::RuntimeInfoProcessor;
