@@ -7,17 +7,20 @@ use std::path::PathBuf;
 use std::sync::{Arc, Mutex, PoisonError};
 use std::time::Duration;
 
+use apogee_protocol::body::admin::ConsumerRunningInfo;
 use apogee_protocol::body::client::{ConsumerData, MessageModel, MessageQueue, SubscriptionData};
 use apogee_protocol::header::message::{PullMessageRequestHeader, pull_sys_flag};
 use apogee_runtime::Shutdown;
 use tokio::sync::{Notify, Semaphore};
 
 mod consume;
+mod running_info;
 
 use super::api::PullStatus;
 use super::offset_store::OffsetStore;
 use super::process_queue::{ProcessQueue, QueueStat};
 use super::rebalance::AllocateStrategy;
+use super::status::StatusBook;
 use super::{
     BROKER_SUSPEND_MAX, ConsumeFrom, PULL_DELAY_ON_ERROR, PULL_DELAY_ON_FLOW_CONTROL,
     PULL_RPC_TIMEOUT,
@@ -172,6 +175,9 @@ struct Core {
     workers: Arc<Semaphore>,
     shutdown: Shutdown,
     max_reconsume_times: i32,
+    /// When `start` ran (ms), reported as `PROP_CONSUMER_START_TIMESTAMP`.
+    started_ms: i64,
+    status: StatusBook,
 }
 
 /// Client-side lock validity for orderly queues (`lockMaxLiveTime`, 30 s).
@@ -315,6 +321,8 @@ impl PushConsumerBuilder {
             rebalancing: tokio::sync::Mutex::new(()),
             shutdown: Shutdown::new(),
             max_reconsume_times,
+            started_ms: version,
+            status: StatusBook::new(version),
         });
         instance.register_consumer(&core.config.group, Arc::new(Handle(Arc::downgrade(&core))))?;
         for topic in core.subscriptions.keys() {
@@ -356,6 +364,10 @@ impl ConsumerHandle for Handle {
         if let Some(core) = self.0.upgrade() {
             core.rebalance_now.notify_one();
         }
+    }
+
+    fn running_info(&self) -> Option<ConsumerRunningInfo> {
+        self.0.upgrade().map(|core| core.running_info())
     }
 }
 
@@ -644,6 +656,7 @@ impl Core {
                 proxy_forward_client_id: None,
                 broker_name: Some(queue.broker_name.clone()),
             };
+            let began_ms = now_ms();
             let pulled = tokio::select! {
                 r = self.instance.pull(&addr, header, &subscription.tags_set, PULL_RPC_TIMEOUT) => r,
                 () = self.shutdown.wait() => return,
@@ -661,6 +674,12 @@ impl Core {
             };
             if pq.is_dropped() {
                 return;
+            }
+            let now = now_ms();
+            pq.note_pulled(now);
+            if result.status == PullStatus::Found {
+                let found = result.messages.len();
+                self.status.pulled(&queue.topic, found, now - began_ms, now);
             }
             broker_id = result.suggest_which_broker_id;
             match result.status {
