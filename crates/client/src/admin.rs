@@ -72,7 +72,11 @@ impl Admin {
         &self.instance
     }
 
-    async fn call(&self, addr: &str, request: RemotingCommand) -> Result<RemotingCommand> {
+    pub(crate) async fn call(
+        &self,
+        addr: &str,
+        request: RemotingCommand,
+    ) -> Result<RemotingCommand> {
         self.instance
             .invoke_ok(addr, request, self.instance.config.request_timeout)
             .await
