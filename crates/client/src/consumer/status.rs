@@ -91,6 +91,14 @@ impl StatusBook {
         }
     }
 
+    /// When the book was opened (the consumer started), ms.
+    pub(crate) fn start_ms(&self) -> i64 {
+        self.inner
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .start_ms
+    }
+
     fn record(&self, topic: &str, now_ms: i64, update: impl FnOnce(&mut Counts)) {
         let mut book = self.inner.lock().unwrap_or_else(PoisonError::into_inner);
         book.mark(now_ms);

@@ -175,8 +175,7 @@ struct Core {
     workers: Arc<Semaphore>,
     shutdown: Shutdown,
     max_reconsume_times: i32,
-    /// When `start` ran (ms), reported as `PROP_CONSUMER_START_TIMESTAMP`.
-    started_ms: i64,
+    /// Consumption figures; its start is `PROP_CONSUMER_START_TIMESTAMP`.
     status: StatusBook,
 }
 
@@ -305,10 +304,8 @@ impl PushConsumerBuilder {
             )?,
         };
         let orderly = matches!(listener, Listener::Orderly(_));
-        let max_reconsume_times =
-            config
-                .max_reconsume_times
-                .unwrap_or(if orderly { i32::MAX } else { 16 });
+        let default_max_reconsume = if orderly { i32::MAX } else { 16 };
+        let max_reconsume_times = config.max_reconsume_times.unwrap_or(default_max_reconsume);
         let core = Arc::new(Core {
             workers: Arc::new(Semaphore::new(config.consume_threads)),
             config,
@@ -321,7 +318,6 @@ impl PushConsumerBuilder {
             rebalancing: tokio::sync::Mutex::new(()),
             shutdown: Shutdown::new(),
             max_reconsume_times,
-            started_ms: version,
             status: StatusBook::new(version),
         });
         instance.register_consumer(&core.config.group, Arc::new(Handle(Arc::downgrade(&core))))?;
@@ -634,10 +630,8 @@ impl Core {
                 continue;
             };
             let commit = self.offsets.cached(&queue).filter(|o| clustering && *o > 0);
-            let mut sys_flag = pull_sys_flag::SUSPEND | pull_sys_flag::SUBSCRIPTION;
-            if commit.is_some() {
-                sys_flag |= pull_sys_flag::COMMIT_OFFSET;
-            }
+            let commit_flag = commit.map_or(0, |_| pull_sys_flag::COMMIT_OFFSET);
+            let sys_flag = pull_sys_flag::SUSPEND | pull_sys_flag::SUBSCRIPTION | commit_flag;
             let header = PullMessageRequestHeader {
                 consumer_group: self.config.group.clone(),
                 topic: queue.topic.clone(),
@@ -675,12 +669,7 @@ impl Core {
             if pq.is_dropped() {
                 return;
             }
-            let now = now_ms();
-            pq.note_pulled(now);
-            if result.status == PullStatus::Found {
-                let found = result.messages.len();
-                self.status.pulled(&queue.topic, found, now - began_ms, now);
-            }
+            self.note_pull(&pq, result.status, result.messages.len(), began_ms);
             broker_id = result.suggest_which_broker_id;
             match result.status {
                 PullStatus::Found => {
@@ -720,6 +709,16 @@ impl Core {
                     }
                 }
             }
+        }
+    }
+
+    /// Feeds the queue's pull timestamp and the status table (pull RT and TPS of found pulls).
+    fn note_pull(&self, pq: &ProcessQueue, status: PullStatus, found: usize, began_ms: i64) {
+        let now = now_ms();
+        pq.note_pulled(now);
+        if status == PullStatus::Found {
+            self.status
+                .pulled(&pq.queue.topic, found, now - began_ms, now);
         }
     }
 

@@ -29,7 +29,7 @@ impl Core {
             ),
             (
                 ConsumerRunningInfo::PROP_CONSUMER_START_TIMESTAMP,
-                self.started_ms.to_string(),
+                self.status.start_ms().to_string(),
             ),
             ("consumerGroup", c.group.clone()),
             (
