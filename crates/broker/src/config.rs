@@ -41,6 +41,9 @@ pub struct RawBrokerConfig {
     pub file_reserved_time: u64,
     pub delete_when: String,
     pub disk_max_used_space_ratio: u32,
+    pub clean_file_forcibly_enable: bool,
+    pub disk_space_warning_level_ratio: u32,
+    pub disk_space_clean_forcibly_ratio: u32,
     pub mapped_file_size_commit_log: usize,
     pub mapped_file_size_consume_queue: usize,
     pub max_hash_slot_num: usize,
@@ -90,6 +93,9 @@ impl Default for RawBrokerConfig {
             file_reserved_time: 72,
             delete_when: "04".into(),
             disk_max_used_space_ratio: 75,
+            clean_file_forcibly_enable: true,
+            disk_space_warning_level_ratio: 90,
+            disk_space_clean_forcibly_ratio: 85,
             mapped_file_size_commit_log: 1024 * 1024 * 1024,
             mapped_file_size_consume_queue: 300_000 * 20,
             max_hash_slot_num: 5_000_000,
@@ -139,6 +145,15 @@ const JAVA_KEYS: &[(&str, &str)] = &[
     ("fileReservedTime", "file_reserved_time"),
     ("deleteWhen", "delete_when"),
     ("diskMaxUsedSpaceRatio", "disk_max_used_space_ratio"),
+    ("cleanFileForciblyEnable", "clean_file_forcibly_enable"),
+    (
+        "diskSpaceWarningLevelRatio",
+        "disk_space_warning_level_ratio",
+    ),
+    (
+        "diskSpaceCleanForciblyRatio",
+        "disk_space_clean_forcibly_ratio",
+    ),
     ("mappedFileSizeCommitLog", "mapped_file_size_commit_log"),
     (
         "mappedFileSizeConsumeQueue",
@@ -198,22 +213,53 @@ pub struct JavaImport {
 pub fn import_java_properties(text: &str) -> Result<JavaImport, BrokerError> {
     let props = apogee_protocol::body::properties::parse(text)
         .map_err(|e| BrokerError::Config(format!("broker.conf: {e}")))?;
-    let defaults = toml::Table::try_from(RawBrokerConfig::default())
-        .map_err(|e| BrokerError::Config(e.to_string()))?;
+    let defaults = default_table()?;
     let mut out = JavaImport::default();
     for (key, value) in props {
         let Some((_, toml_key)) = JAVA_KEYS.iter().find(|(java, _)| *java == key) else {
             out.ignored.push(key);
             continue;
         };
-        let value = value.trim();
-        let typed = match defaults.get(*toml_key) {
-            Some(toml::Value::String(_)) => toml::Value::String(value.to_owned()),
-            _ => apogee_runtime::config::parse_scalar(value),
-        };
-        out.table.insert((*toml_key).to_owned(), typed);
+        out.table.insert(
+            (*toml_key).to_owned(),
+            typed_value(&defaults, toml_key, &value),
+        );
     }
     Ok(out)
+}
+
+/// The defaults as a TOML table (every key, typed).
+pub(crate) fn default_table() -> Result<toml::Table, BrokerError> {
+    toml::Table::try_from(RawBrokerConfig::default())
+        .map_err(|e| BrokerError::Config(e.to_string()))
+}
+
+/// `text` typed like `toml_key`'s default: strings stay strings, the rest is parsed.
+pub(crate) fn typed_value(defaults: &toml::Table, toml_key: &str, text: &str) -> toml::Value {
+    let text = text.trim();
+    match defaults.get(toml_key) {
+        Some(toml::Value::String(_)) => toml::Value::String(text.to_owned()),
+        _ => apogee_runtime::config::parse_scalar(text),
+    }
+}
+
+/// The Java name of a TOML key, when Java has one.
+pub fn java_name(toml_key: &str) -> Option<&'static str> {
+    JAVA_KEYS
+        .iter()
+        .find(|(_, t)| *t == toml_key)
+        .map(|(java, _)| *java)
+}
+
+/// The TOML key a Java name (or a TOML key itself) refers to, if it is one of Apogee's keys.
+pub fn toml_key_of(name: &str) -> Option<String> {
+    if let Some((_, toml_key)) = JAVA_KEYS.iter().find(|(java, _)| *java == name) {
+        return Some((*toml_key).to_owned());
+    }
+    default_table()
+        .ok()
+        .filter(|t| t.contains_key(name))
+        .map(|_| name.to_owned())
 }
 
 /// Validated configuration; only this reaches `run()`.
@@ -422,6 +468,20 @@ fn store_config(raw: &RawBrokerConfig, flush: FlushMode) -> Result<StoreConfig, 
             "disk_max_used_space_ratio must be within 10..=95".into()
         ));
     }
+    for (key, value) in [
+        (
+            "disk_space_warning_level_ratio",
+            raw.disk_space_warning_level_ratio,
+        ),
+        (
+            "disk_space_clean_forcibly_ratio",
+            raw.disk_space_clean_forcibly_ratio,
+        ),
+    ] {
+        if !(10..=99).contains(&value) {
+            return Err(bad(format!("{key} must be within 10..=99")));
+        }
+    }
     if raw.mapped_file_size_commit_log < 1024 * 1024
         || raw.mapped_file_size_commit_log < store.record_bytes_max
     {
@@ -451,6 +511,9 @@ fn store_config(raw: &RawBrokerConfig, flush: FlushMode) -> Result<StoreConfig, 
         delete_when_hours: parse_delete_when(&raw.delete_when)
             .map_err(|e| bad(format!("delete_when: {e}")))?,
         clean_ratio: f64::from(raw.disk_max_used_space_ratio) / 100.0,
+        force_clean_ratio: f64::from(raw.disk_space_clean_forcibly_ratio) / 100.0,
+        reject_ratio: f64::from(raw.disk_space_warning_level_ratio) / 100.0,
+        clean_file_forcibly: raw.clean_file_forcibly_enable,
         ..RetentionConfig::default()
     };
     Ok(store)
@@ -494,12 +557,31 @@ mod tests {
     }
 
     #[test]
+    fn given_java_and_toml_names_should_resolve_both_ways() {
+        let table = default_table().unwrap();
+        for (java, toml_key) in JAVA_KEYS {
+            assert!(
+                table.contains_key(*toml_key),
+                "{java} maps to unknown {toml_key}"
+            );
+            assert_eq!(toml_key_of(java).as_deref(), Some(*toml_key));
+            assert_eq!(java_name(toml_key), Some(*java));
+        }
+        assert_eq!(
+            toml_key_of("frame_bytes_max").as_deref(),
+            Some("frame_bytes_max")
+        );
+        assert_eq!(toml_key_of("nope"), None);
+    }
+
+    #[test]
     fn given_java_broker_conf_should_map_known_keys_and_report_the_rest() {
         let text = "brokerClusterName = C1\nbrokerName=broker-b\nbrokerId=0\ndeleteWhen=04\nfileReservedTime=48\n\
                     brokerRole=ASYNC_MASTER\nflushDiskType=SYNC_FLUSH\nnamesrvAddr=10.0.0.1:9876;10.0.0.2:9876\n\
                     brokerIP1=10.0.0.9\nlistenPort=10921\nautoCreateTopicEnable=false\nmessageDelayLevel=1s 2s\n\
                     storePathCommitLog=/x/commitlog\ntransactionCheckInterval=200\ntransactionTimeOut=1000\n\
-                    transactionCheckMax=3\nrejectTransactionMessage=true\n";
+                    transactionCheckMax=3\nrejectTransactionMessage=true\ncleanFileForciblyEnable=false\n\
+                    diskSpaceWarningLevelRatio=95\ndiskSpaceCleanForciblyRatio=80\n";
         let import = import_java_properties(text).unwrap();
         assert_eq!(import.ignored, vec!["storePathCommitLog".to_string()]);
         let raw: RawBrokerConfig =
@@ -516,6 +598,9 @@ mod tests {
         assert_eq!(config.bind, "0.0.0.0:10921");
         assert!(matches!(config.store.flush, FlushMode::Sync { .. }));
         assert_eq!(config.store.retention.file_reserved_hours, 48);
+        assert!(!config.store.retention.clean_file_forcibly);
+        assert!((config.store.retention.reject_ratio - 0.95).abs() < 1e-9);
+        assert!((config.store.retention.force_clean_ratio - 0.80).abs() < 1e-9);
         assert_eq!(config.store.delay_levels_ms, vec![1000, 2000]);
         assert!(!config.limits.auto_create_topic);
         assert!(config.limits.reject_transaction_message);

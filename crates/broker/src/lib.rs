@@ -9,6 +9,10 @@
 //! client ─HEART_BEAT─► ClientProcessor ─► ClientRegistry ─► NOTIFY_CONSUMER_IDS_CHANGED
 //! admin ─17/215/21─► TopicAdmin ─► TopicConfigs ─► re-register;  200/201/207 ─► GroupAdmin
 //! admin ─208/202/203/204/300─► Stats;  222 ─► ResetOffset ─► parked reset + PullWaiters wake
+//! send/pull ─relaxed counters─► BrokerStats ◄─ 1 Hz sampler;  admin ─28─► RuntimeInfo
+//! admin ─314─► GroupAdmin (clone offsets);  307 ─► ConsumerCall ─same request─► the client
+//! admin ─26/25─► ConfigAdmin ─► LiveSettings (atomics the processors read) + store retention
+//!                              + <store>/config/broker.properties (applied again at start)
 //! producer ─SEND TRAN_MSG─► half queue ─END_TRANSACTION─► real topic + op record
 //! TransactionCheckService ─CHECK_TRANSACTION_STATE─► a producer of the half's group
 //! Registration ─REGISTER_BROKER (30 s, on topic change)─► NameServers
@@ -16,10 +20,12 @@
 
 pub mod config;
 mod error;
+pub mod live;
 pub mod manager;
 mod persist;
 pub mod processor;
 pub mod service;
+pub mod stats;
 pub mod transaction;
 
 use std::net::SocketAddr;
@@ -36,6 +42,7 @@ use tokio::task::JoinHandle;
 pub use config::{BrokerConfig, RawBrokerConfig};
 pub use error::BrokerError;
 
+use crate::live::{ConfigService, LiveSettings};
 use crate::manager::client_registry::ClientRegistry;
 use crate::manager::consumer_offset::ConsumerOffsets;
 use crate::manager::queue_lock::QueueLocks;
@@ -47,6 +54,7 @@ use crate::service::long_polling::PullWaiters;
 use crate::service::register::Registration;
 use crate::service::schedule::ScheduleService;
 use crate::service::transaction_check::{CheckReport, TransactionCheckService};
+use crate::stats::BrokerStats;
 
 /// A started broker.
 pub struct Broker {
@@ -58,6 +66,7 @@ pub struct Broker {
     registration: Registration,
     schedule: Arc<ScheduleService>,
     transactions: Arc<TransactionCheckService>,
+    stats: BrokerStats,
 }
 
 /// Runs a broker until `shutdown` fires.
@@ -82,6 +91,9 @@ struct Managers {
     clients: ClientRegistry,
     locks: QueueLocks,
     waiters: PullWaiters,
+    stats: BrokerStats,
+    gate: SendGate,
+    live: LiveSettings,
 }
 
 impl Broker {
@@ -92,6 +104,7 @@ impl Broker {
         clock: Arc<dyn Clock>,
         auth: AuthHook,
     ) -> Result<Self, BrokerError> {
+        let config = live::apply_overlay(config)?;
         let listener = tokio::net::TcpListener::bind(&config.bind)
             .await
             .map_err(|e| BrokerError::Config(format!("cannot listen on {}: {e}", config.bind)))?;
@@ -100,14 +113,7 @@ impl Broker {
             .map_err(|e| BrokerError::Config(e.to_string()))?
             .port();
         let advertised = SocketAddr::new(config.broker_ip, port);
-        let store_config = config.store.clone();
-        let store_clock = Arc::clone(&clock);
-        let store = tokio::task::spawn_blocking(move || {
-            MessageStore::open(store_config, store_clock, Vec::new())
-        })
-        .await
-        .map_err(|e| BrokerError::SystemError(format!("store open panicked: {e}")))??;
-        let store = Arc::new(store);
+        let store = open_store(&config, &clock).await?;
         let managers = load_managers(&config, &clock)?;
         create_system_topics(
             &config,
@@ -120,25 +126,25 @@ impl Broker {
             cluster: config.cluster.as_str().to_owned(),
             broker_name: config.broker_name.as_str().to_owned(),
             store_host: advertised,
-            permission: config.broker_permission,
         };
-        let registration = registration(&config, advertised, &managers.topics);
-        let mut dispatcher = build_dispatcher(&config, &store, &managers, &identity, &clock, &auth);
-        register_admin(
-            &mut dispatcher,
-            &store,
-            &managers,
-            &identity,
-            &registration,
-            &auth,
-        );
-        let server = RemotingServer::serve(listener, dispatcher, config.transport, &shutdown)?;
+        let registration = registration(&config, advertised, &managers);
         let schedule = Arc::new(ScheduleService::load(
             Arc::clone(&store),
             Arc::clone(&clock),
             &config.config_dir,
             advertised,
         )?);
+        let mut dispatcher = build_dispatcher(&config, &store, &managers, &identity, &clock, &auth);
+        let admin = AdminContext {
+            store: &store,
+            identity: &identity,
+            registration: &registration,
+            schedule: &schedule,
+            config: &config,
+            clock: &clock,
+        };
+        register_admin(&mut dispatcher, &admin, &managers, &auth);
+        let server = RemotingServer::serve(listener, dispatcher, config.transport, &shutdown)?;
         let transactions = check_service(&config, &store, &managers, &identity, &clock);
         let tasks = spawn_services(
             &config,
@@ -158,6 +164,7 @@ impl Broker {
             registration,
             schedule,
             transactions,
+            stats: managers.stats,
         })
     }
 
@@ -186,6 +193,17 @@ impl Broker {
         self.transactions.check_now().await
     }
 
+    /// The retention settings the store's cleaner uses now (UPDATE_BROKER_CONFIG changes them).
+    pub fn retention(&self) -> apogee_store::retention::RetentionConfig {
+        self.store.retention()
+    }
+
+    /// Takes one statistics sample now, as the once-a-second sampler does (tests use it to
+    /// move the TPS windows without waiting).
+    pub fn sample_stats_now(&self) {
+        self.stats.sample_now();
+    }
+
     /// Waits for `shutdown`, then stops cleanly: services finish (offsets written, the
     /// NameServers told), the port closes, the store flushes.
     pub async fn wait(self) {
@@ -205,6 +223,20 @@ impl Broker {
     }
 }
 
+/// Opens (and recovers) the store on a blocking thread.
+async fn open_store(
+    config: &BrokerConfig,
+    clock: &Arc<dyn Clock>,
+) -> Result<Arc<MessageStore>, BrokerError> {
+    let (store_config, store_clock) = (config.store.clone(), Arc::clone(clock));
+    let store = tokio::task::spawn_blocking(move || {
+        MessageStore::open(store_config, store_clock, Vec::new())
+    })
+    .await
+    .map_err(|e| BrokerError::SystemError(format!("store open panicked: {e}")))??;
+    Ok(Arc::new(store))
+}
+
 fn check_service(
     config: &BrokerConfig,
     store: &Arc<MessageStore>,
@@ -220,15 +252,12 @@ fn check_service(
         clock: Arc::clone(clock),
         identity: identity.clone(),
         limits: config.limits.transaction,
+        live: m.live.clone(),
         pass: tokio::sync::Mutex::new(()),
     })
 }
 
-fn registration(
-    config: &BrokerConfig,
-    advertised: SocketAddr,
-    topics: &TopicConfigs,
-) -> Registration {
+fn registration(config: &BrokerConfig, advertised: SocketAddr, m: &Managers) -> Registration {
     Registration {
         client: RemotingClient::new(Dispatcher::new(), config.transport),
         namesrv_addrs: config.namesrv_addrs.clone(),
@@ -237,7 +266,8 @@ fn registration(
         broker_addr: advertised.to_string(),
         heartbeat_timeout_ms: config.limits.heartbeat_timeout_ms,
         period: config.limits.register_period,
-        topics: topics.clone(),
+        topics: m.topics.clone(),
+        live: m.live.clone(),
     }
 }
 
@@ -253,6 +283,13 @@ fn load_managers(config: &BrokerConfig, clock: &Arc<dyn Clock>) -> Result<Manage
         clients: ClientRegistry::default(),
         locks: QueueLocks::default(),
         waiters: PullWaiters::default(),
+        stats: BrokerStats::new(Arc::clone(clock)),
+        live: LiveSettings::new(config),
+        gate: SendGate::new(
+            config.limits.send_concurrency,
+            config.limits.wait_in_send_queue,
+            config.limits.page_cache_busy_ms,
+        ),
     })
 }
 
@@ -303,17 +340,15 @@ fn build_dispatcher(
             clients: m.clients.clone(),
             identity: identity.clone(),
             limits: Arc::clone(&limits),
-            gate: SendGate::new(
-                limits.send_concurrency,
-                limits.wait_in_send_queue,
-                limits.page_cache_busy_ms,
-            ),
+            gate: m.gate.clone(),
             uniq_ids: Arc::new(UniqIdGenerator::new(
                 ip,
                 std::process::id(),
                 i32::try_from(clock.now_ms() & 0x7FFF_FFFF).unwrap_or(0),
             )),
             clock: Arc::clone(clock),
+            stats: m.stats.clone(),
+            live: m.live.clone(),
         },
         auth,
     );
@@ -328,6 +363,8 @@ fn build_dispatcher(
             waiters: m.waiters.clone(),
             identity: identity.clone(),
             limits,
+            stats: m.stats.clone(),
+            live: m.live.clone(),
         },
         auth,
     );
@@ -351,7 +388,7 @@ fn build_dispatcher(
         },
         auth,
     );
-    register_store_families(&mut dispatcher, config, store, m, identity, clock, auth);
+    register_store_families(&mut dispatcher, store, m, identity, clock, auth);
     let (clients, groups) = (m.clients.clone(), m.groups.clone());
     dispatcher.on_close(move |connection| {
         for group in clients.remove_connection(connection.id()) {
@@ -364,7 +401,6 @@ fn build_dispatcher(
 /// The families that re-store or look up stored messages: send-back, end-transaction, query.
 fn register_store_families(
     dispatcher: &mut Dispatcher,
-    config: &BrokerConfig,
     store: &Arc<MessageStore>,
     m: &Managers,
     identity: &Identity,
@@ -387,7 +423,7 @@ fn register_store_families(
             store: Arc::clone(store),
             identity: identity.clone(),
             clock: Arc::clone(clock),
-            transaction_timeout_ms: config.limits.transaction.timeout_ms,
+            live: m.live.clone(),
         },
         auth,
     );
@@ -400,15 +436,73 @@ fn register_store_families(
     );
 }
 
-/// The administration families: topics, groups, statistics, offset resets.
-fn register_admin(
+/// What the administration families need besides the managers.
+struct AdminContext<'a> {
+    store: &'a Arc<MessageStore>,
+    identity: &'a Identity,
+    registration: &'a Registration,
+    schedule: &'a Arc<ScheduleService>,
+    config: &'a BrokerConfig,
+    clock: &'a Arc<dyn Clock>,
+}
+
+/// The broker-wide families: configuration (25/26), runtime info (28) and the calls relayed
+/// to consumer clients (307).
+fn register_broker_admin(
     dispatcher: &mut Dispatcher,
-    store: &Arc<MessageStore>,
+    admin: &AdminContext<'_>,
     m: &Managers,
-    identity: &Identity,
-    registration: &Registration,
     auth: &AuthHook,
 ) {
+    let service = ConfigService::new(
+        admin.config.clone(),
+        m.live.clone(),
+        Arc::clone(admin.store),
+        Arc::clone(admin.clock),
+    );
+    processor::register(
+        dispatcher,
+        processor::ConfigAdminProcessor {
+            config: Arc::new(service),
+            topics: m.topics.clone(),
+            registration: admin.registration.clone(),
+        },
+        auth,
+    );
+    processor::register(
+        dispatcher,
+        processor::ConsumerCallProcessor {
+            clients: m.clients.clone(),
+        },
+        auth,
+    );
+    processor::register(
+        dispatcher,
+        processor::RuntimeInfoProcessor {
+            store: Arc::clone(admin.store),
+            stats: m.stats.clone(),
+            schedule: Arc::clone(admin.schedule),
+            gate: m.gate.clone(),
+        },
+        auth,
+    );
+}
+
+/// The administration families: topics, groups, statistics, offset resets, and the
+/// broker-wide ones.
+fn register_admin(
+    dispatcher: &mut Dispatcher,
+    admin: &AdminContext<'_>,
+    m: &Managers,
+    auth: &AuthHook,
+) {
+    register_broker_admin(dispatcher, admin, m, auth);
+    let AdminContext {
+        store,
+        identity,
+        registration,
+        ..
+    } = *admin;
     processor::register(
         dispatcher,
         processor::TopicAdminProcessor {
@@ -425,6 +519,8 @@ fn register_admin(
         processor::GroupAdminProcessor {
             groups: m.groups.clone(),
             offsets: m.offsets.clone(),
+            topics: m.topics.clone(),
+            clients: m.clients.clone(),
         },
         auth,
     );
@@ -467,14 +563,13 @@ fn spawn_services(
         offsets: m.offsets.clone(),
         clock: Arc::clone(clock),
         channel_expired: config.limits.channel_expired,
-        flush_interval: config.limits.flush_offsets_interval,
+        live: m.live.clone(),
     };
     vec![
         tokio::spawn(housekeeping.run(shutdown.clone())),
-        tokio::spawn(
-            Arc::clone(schedule).run(shutdown.clone(), config.limits.flush_offsets_interval),
-        ),
+        tokio::spawn(Arc::clone(schedule).run(shutdown.clone(), m.live.clone())),
         tokio::spawn(registration.clone().run(shutdown.clone())),
         tokio::spawn(Arc::clone(transactions).run(shutdown.clone())),
+        tokio::spawn(m.stats.clone().run(shutdown.clone())),
     ]
 }

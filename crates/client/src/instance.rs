@@ -9,11 +9,12 @@ use std::net::IpAddr;
 use std::sync::{Arc, LazyLock, Mutex, PoisonError, Weak};
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
-use apogee_protocol::body::admin::ResetOffsetBody;
-use apogee_protocol::body::client::MessageQueue;
-use apogee_protocol::body::client::{ConsumerData, HeartbeatData, ProducerData};
+use apogee_protocol::body::admin::{ConsumerRunningInfo, ResetOffsetBody, to_java_json};
+use apogee_protocol::body::client::{ConsumerData, HeartbeatData, MessageQueue, ProducerData};
 use apogee_protocol::body::route::TopicRouteData;
-use apogee_protocol::header::admin::ResetOffsetRequestHeader;
+use apogee_protocol::header::admin::{
+    GetConsumerRunningInfoRequestHeader, ResetOffsetRequestHeader,
+};
 use apogee_protocol::header::consumer::{ConsumerGroupHeader, UnregisterClientRequestHeader};
 use apogee_protocol::header::namesrv::GetRouteInfoRequestHeader;
 use apogee_protocol::message_id::{UniqIdGenerator, ms_since_month_start};
@@ -37,6 +38,11 @@ pub(crate) trait ConsumerHandle: Send + Sync + 'static {
     fn ids_changed(&self);
     /// A broker moved the group's offsets on `topic` (RESET_CONSUMER_CLIENT_OFFSET).
     fn reset_offsets(&self, topic: String, offsets: BTreeMap<MessageQueue, i64>);
+    /// GET_CONSUMER_RUNNING_INFO: what the consumer reports about itself (`None`: it does
+    /// not answer it).
+    fn running_info(&self) -> Option<ConsumerRunningInfo> {
+        None
+    }
 }
 
 /// What the instance needs from a producer group registered with it.
@@ -141,6 +147,7 @@ impl ClientInstance {
                     RequestCode::NOTIFY_CONSUMER_IDS_CHANGED,
                     RequestCode::CHECK_TRANSACTION_STATE,
                     RequestCode::RESET_CONSUMER_CLIENT_OFFSET,
+                    RequestCode::GET_CONSUMER_RUNNING_INFO,
                 ],
                 Arc::new(InboundProcessor {
                     instance: weak.clone(),
@@ -557,6 +564,53 @@ impl ClientInstance {
     pub(crate) fn is_shut_down(&self) -> bool {
         self.shutdown.is_triggered()
     }
+
+    /// GET_CONSUMER_RUNNING_INFO from a broker (Java's `MQClientInstance.consumerRunningInfo`):
+    /// the group's own report plus the NameServer address, consume type and client version.
+    fn answer_running_info(&self, request: &RemotingCommand) -> RemotingCommand {
+        let h = match request.header::<GetConsumerRunningInfoRequestHeader>() {
+            Ok(h) => h,
+            Err(e) => {
+                return RemotingCommand::response_to(
+                    request,
+                    ResponseCode::SYSTEM_ERROR,
+                    Some(e.to_string()),
+                );
+            }
+        };
+        let Some(mut info) = self
+            .consumer(&h.consumer_group)
+            .and_then(|c| c.running_info())
+        else {
+            return RemotingCommand::response_to(
+                request,
+                ResponseCode::SYSTEM_ERROR,
+                Some(format!(
+                    "The Consumer Group <{}> not exist in this consumer",
+                    h.consumer_group
+                )),
+            );
+        };
+        let properties = [
+            (
+                ConsumerRunningInfo::PROP_NAMESERVER_ADDR,
+                self.namesrv.addrs().join(";"),
+            ),
+            (
+                ConsumerRunningInfo::PROP_CONSUME_TYPE,
+                "CONSUME_PASSIVELY".to_owned(),
+            ),
+            (
+                ConsumerRunningInfo::PROP_CLIENT_VERSION,
+                apogee_protocol::version::CURRENT_DESC.to_owned(),
+            ),
+        ];
+        for (key, value) in properties {
+            info.properties.insert(key.to_owned(), value);
+        }
+        RemotingCommand::response_to(request, ResponseCode::SUCCESS, None)
+            .with_body(to_java_json(&info))
+    }
 }
 
 impl Drop for ClientInstance {
@@ -679,6 +733,7 @@ impl RequestProcessor for InboundProcessor {
                         ),
                     }
                 }
+                RequestCode::GET_CONSUMER_RUNNING_INFO => instance.answer_running_info(&request),
                 other => RemotingCommand::response_to(
                     &request,
                     ResponseCode::REQUEST_CODE_NOT_SUPPORTED,

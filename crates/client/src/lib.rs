@@ -20,6 +20,7 @@
 //! ```
 
 mod admin;
+mod admin_broker;
 mod config;
 mod consumer;
 mod error;

@@ -20,6 +20,9 @@ pub mod version {
     pub const V5_3_3: i32 = 479;
     /// What Apogee reports about itself: compatible with the newest release we read.
     pub const CURRENT: i32 = V5_3_3;
+    /// `MQVersion.getVersionDesc(CURRENT)`: what `brokerVersionDesc` and `PROP_CLIENT_VERSION`
+    /// report.
+    pub const CURRENT_DESC: &str = "V5_3_3";
 }
 
 /// Which header encoding a frame uses; the high byte of the header-length word.

@@ -9,8 +9,8 @@ use std::path::PathBuf;
 
 use apogee_model::{BrokerName, ClusterName, DataVersion, TopicConfig, TopicName};
 use apogee_protocol::body::admin::{
-    ConsumeStats, GroupList, OffsetWrapper, ResetOffsetBody, SubscriptionGroupConfig, TopicOffset,
-    TopicStatsTable, to_java_json,
+    ConsumeStats, ConsumeStatus, ConsumerRunningInfo, GroupList, OffsetWrapper, ProcessQueueInfo,
+    ResetOffsetBody, SubscriptionGroupConfig, TopicOffset, TopicStatsTable, to_java_json,
 };
 use apogee_protocol::body::client::MessageQueue;
 use apogee_protocol::body::register::{
@@ -497,6 +497,29 @@ fn given_admin_headers_should_match_golden_fixtures() {
             topic: "TopicTest".into(),
         },
     );
+    header_fixture(
+        "CloneGroupOffsetRequestHeader",
+        &CloneGroupOffsetRequestHeader {
+            src_group: "G".into(),
+            dest_group: "G2".into(),
+            topic: Some("TopicTest".into()),
+            offline: Some(false),
+        },
+    );
+    header_fixture(
+        "GetConsumerRunningInfoRequestHeader",
+        &GetConsumerRunningInfoRequestHeader {
+            consumer_group: "G".into(),
+            client_id: "10.0.0.1@123".into(),
+            jstack_enable: Some(false),
+        },
+    );
+    header_fixture(
+        "GetBrokerConfigResponseHeader",
+        &GetBrokerConfigResponseHeader {
+            version: r#"{"counter":1,"stateVersion":0,"timestamp":1700000000000}"#.into(),
+        },
+    );
 }
 
 #[test]
@@ -544,6 +567,26 @@ fn given_admin_bodies_should_match_golden_fixtures_in_java_form() {
     );
     let decoded: ResetOffsetBody = from_json("ResetOffsetBody", &to_java_json(&reset)).unwrap();
     assert_eq!(decoded, reset);
+    let mut running = ConsumerRunningInfo::default();
+    running.properties.insert(
+        ConsumerRunningInfo::PROP_CONSUME_TYPE.into(),
+        "CONSUME_PASSIVELY".into(),
+    );
+    running.mq_table.insert(
+        mq(0),
+        ProcessQueueInfo {
+            commit_offset: 90,
+            cached_msg_count: 1,
+            cached_msg_min_offset: 90,
+            cached_msg_max_offset: 90,
+            last_pull_timestamp: 1_700_000_000_000,
+            ..ProcessQueueInfo::default()
+        },
+    );
+    running
+        .status_table
+        .insert("TopicTest".into(), ConsumeStatus::default());
+    check("body_ConsumerRunningInfo.json", &to_java_json(&running));
 }
 
 #[test]

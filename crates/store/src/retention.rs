@@ -10,7 +10,7 @@
 //! - Consume-queue and index files wholly before the new CommitLog start are deleted too.
 
 use std::path::{Path, PathBuf};
-use std::sync::atomic::{AtomicBool, AtomicI64, AtomicU32, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicI64, AtomicU32, AtomicU64, Ordering};
 use std::time::Duration;
 
 use crate::StoreError;
@@ -72,11 +72,18 @@ pub fn disk_usage(path: &Path) -> std::io::Result<f64> {
     Ok((total.saturating_sub(available)) as f64 / total as f64)
 }
 
+/// (total, free) bytes of the filesystem holding `path` (free counts blocks reserved for root,
+/// like Java's `File.getFreeSpace`).
+pub fn disk_space(path: &Path) -> std::io::Result<(u64, u64)> {
+    Ok((fs4::total_space(path)?, fs4::free_space(path)?))
+}
+
 /// Refuses appends while the disk is too full, re-measuring at most once a second.
 #[derive(Debug)]
 pub struct DiskGuard {
     path: PathBuf,
-    reject_ratio: f64,
+    /// The refusal threshold as `f64` bits, so it can change while the store runs.
+    reject_ratio: AtomicU64,
     full: AtomicBool,
     used_percent: AtomicU32,
     last_check_ms: AtomicI64,
@@ -86,22 +93,32 @@ impl DiskGuard {
     pub fn new(path: &Path, reject_ratio: f64) -> Self {
         Self {
             path: path.to_owned(),
-            reject_ratio,
+            reject_ratio: AtomicU64::new(reject_ratio.to_bits()),
             full: AtomicBool::new(false),
             used_percent: AtomicU32::new(0),
             last_check_ms: AtomicI64::new(i64::MIN),
         }
     }
 
+    fn reject_ratio(&self) -> f64 {
+        f64::from_bits(self.reject_ratio.load(Ordering::Acquire))
+    }
+
+    /// Moves the refusal threshold; takes effect at the next measurement.
+    pub fn set_reject_ratio(&self, ratio: f64) {
+        self.reject_ratio.store(ratio.to_bits(), Ordering::Release);
+    }
+
     /// Measures now; returns the used fraction.
     pub fn measure(&self, now_ms: i64) -> f64 {
         self.last_check_ms.store(now_ms, Ordering::Release);
+        let reject_ratio = self.reject_ratio();
         match disk_usage(&self.path) {
             Ok(used) => {
-                let was_full = self.full.swap(used > self.reject_ratio, Ordering::AcqRel);
+                let was_full = self.full.swap(used > reject_ratio, Ordering::AcqRel);
                 self.used_percent
                     .store((used * 100.0) as u32, Ordering::Release);
-                if was_full != (used > self.reject_ratio) {
+                if was_full != (used > reject_ratio) {
                     if was_full {
                         tracing::info!(
                             used_percent = (used * 100.0) as u32,
@@ -133,7 +150,7 @@ impl DiskGuard {
         if self.full.load(Ordering::Acquire) {
             return Err(StoreError::DiskFull {
                 used_percent: self.used_percent.load(Ordering::Acquire),
-                limit_percent: (self.reject_ratio * 100.0) as u32,
+                limit_percent: (self.reject_ratio() * 100.0) as u32,
             });
         }
         Ok(())

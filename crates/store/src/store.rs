@@ -9,7 +9,7 @@
 use std::fs::File;
 use std::path::PathBuf;
 use std::sync::atomic::{AtomicBool, Ordering};
-use std::sync::{Arc, Mutex, PoisonError};
+use std::sync::{Arc, Mutex, PoisonError, RwLock};
 use std::thread::JoinHandle;
 
 use apogee_protocol::record::StoredRecord;
@@ -94,7 +94,7 @@ impl MessageStore {
         let guard = Arc::new(DiskGuard::new(&root, config.retention.reject_ratio));
         guard.measure(clock.now_ms());
         let cleaner = Arc::new(Cleaner {
-            retention: config.retention.clone(),
+            retention: RwLock::new(config.retention.clone()),
             commit_log: Arc::clone(&commit_log),
             queues: Arc::clone(&queues),
             index: Arc::clone(&index),
@@ -173,6 +173,24 @@ impl MessageStore {
             return self.guard.check(now).err().unwrap_or(error);
         }
         error
+    }
+
+    /// The retention settings in force (those of [`config`](Self::config) until
+    /// [`update_retention`](Self::update_retention) changes them).
+    pub fn retention(&self) -> crate::retention::RetentionConfig {
+        self.cleaner.retention()
+    }
+
+    /// Changes the retention settings while the store runs: the next cleaning pass and the
+    /// next disk measurement use them.
+    pub fn update_retention(&self, retention: crate::retention::RetentionConfig) {
+        self.guard.set_reject_ratio(retention.reject_ratio);
+        *self
+            .cleaner
+            .retention
+            .write()
+            .unwrap_or_else(PoisonError::into_inner) = retention;
+        self.guard.measure(self.clock.now_ms());
     }
 
     /// One retention pass now (also runs every `retention.check_interval` on its own);
@@ -433,9 +451,10 @@ fn recover(
     })
 }
 
-/// The retention pass and its background loop; holds only what it touches.
+/// The retention pass and its background loop; holds only what it touches. The settings are
+/// read at every pass, so they can change while the store runs.
 struct Cleaner {
-    retention: crate::retention::RetentionConfig,
+    retention: RwLock<crate::retention::RetentionConfig>,
     commit_log: Arc<CommitLog>,
     queues: Arc<ConsumeQueueStore>,
     index: Arc<IndexService>,
@@ -448,8 +467,15 @@ impl Cleaner {
     /// One retention pass: measures the disk, deletes what the rules allow (expired files, or
     /// the oldest ones when the disk is nearly full; `manual` deletes expired files at any
     /// hour), then drops consume-queue and index files that only covered deleted data.
+    fn retention(&self) -> crate::retention::RetentionConfig {
+        self.retention
+            .read()
+            .unwrap_or_else(PoisonError::into_inner)
+            .clone()
+    }
+
     fn clean(&self, manual: bool) -> Result<CleanReport, StoreError> {
-        let retention = &self.retention;
+        let retention = &self.retention();
         let now = self.clock.now_ms();
         let used = self.guard.measure(now);
         let hour = u32::try_from(now.rem_euclid(86_400_000) / 3_600_000).unwrap_or(0);
@@ -519,7 +545,7 @@ impl Cleaner {
                 while !stop.load(Ordering::Acquire) {
                     std::thread::sleep(step);
                     waited += step;
-                    if waited >= self.retention.check_interval {
+                    if waited >= self.retention().check_interval {
                         waited = std::time::Duration::ZERO;
                         if let Err(e) = self.clean(false) {
                             tracing::error!(error = %e, "retention pass failed");

@@ -28,6 +28,10 @@ fn config(dir: &std::path::Path, sync: bool) -> StoreConfig {
         slots: 1_000,
         entries: 4_000,
     };
+    // The host disk is shared and may be above the 90 % refusal or 85 % forced-clean marks:
+    // this test is about crashes, so neither may interfere.
+    config.retention.reject_ratio = 1.0;
+    config.retention.clean_file_forcibly = false;
     config.flush = if sync {
         FlushMode::Sync {
             timeout: Duration::from_secs(5),

@@ -65,6 +65,35 @@ fn given_expired_files_when_cleaned_should_delete_them_and_move_queue_min_offset
     assert_eq!(store.max_offset_in_queue("R", 0), 200);
 }
 
+#[test]
+fn given_retention_updated_while_running_when_cleaned_should_use_the_new_reserved_time() {
+    let dir = tempfile::tempdir().unwrap();
+    let clock = ManualClock::new(SystemClock.now_ms());
+    let mut config = config(dir.path(), 64 * 1024);
+    config.retention.clean_file_forcibly = false;
+    config.retention.clean_ratio = 1.0;
+    config.retention.reject_ratio = 1.0;
+    let store = MessageStore::open(config, Arc::new(clock.clone()), Vec::new()).unwrap();
+    for _ in 0..200 {
+        store.append(&[message(1000)]).unwrap();
+    }
+    common::wait_until("dispatch", || {
+        store.dispatched_offset() >= store.commit_log_max_offset()
+    });
+    clock.advance_ms(49 * 3_600_000);
+    assert_eq!(store.clean_now(true).unwrap().commit_log_files, 0, "72 h");
+    let mut retention = store.retention();
+    retention.file_reserved_hours = 48;
+    store.update_retention(retention);
+    assert_eq!(store.retention().file_reserved_hours, 48);
+    assert_eq!(
+        store.config().retention.file_reserved_hours,
+        72,
+        "as opened"
+    );
+    assert!(store.clean_now(true).unwrap().commit_log_files >= 2);
+}
+
 /// Mounts a size-limited tmpfs for the test and unmounts it afterwards.
 struct SmallDisk(tempfile::TempDir);
 

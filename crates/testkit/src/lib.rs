@@ -47,6 +47,10 @@ pub fn broker_config(dir: &Path, namesrv_addr: &str) -> RawBrokerConfig {
         mapped_file_size_consume_queue: 10_000 * 20,
         max_hash_slot_num: 10_000,
         max_index_num: 40_000,
+        // The host disk is shared and often above 85 %: test brokers must neither delete
+        // files nor refuse writes because of it.
+        clean_file_forcibly_enable: false,
+        disk_space_warning_level_ratio: 99,
         ..RawBrokerConfig::default()
     }
 }

@@ -221,6 +221,19 @@ impl ClientRegistry {
             .unwrap_or_default()
     }
 
+    /// The live channel of one member of a consumer group (the one heard from last, when the
+    /// client has several connections).
+    pub fn consumer_channel(&self, group: &str, client_id: &str) -> Option<ClientChannel> {
+        self.lock()
+            .consumers
+            .get(group)?
+            .channels
+            .values()
+            .filter(|c| c.client_id == client_id && !c.connection.is_closed())
+            .max_by_key(|c| (c.last_update_ms, c.connection.id()))
+            .cloned()
+    }
+
     /// Connections of a consumer group's members (NOTIFY_CONSUMER_IDS_CHANGED goes to each).
     pub fn consumer_connections(&self, group: &str) -> Vec<Connection> {
         self.lock()

@@ -144,6 +144,18 @@ impl ConsumerOffsets {
         offset
     }
 
+    /// Replaces `dest`'s committed offsets on `topic` with a copy of `src`'s (Java's
+    /// `cloneOffset`); false when `src` has none there.
+    pub fn clone_offsets(&self, src: &str, dest: &str, topic: &str) -> bool {
+        let mut tables = self.lock();
+        let Some(offsets) = tables.committed.get(&key(topic, src)).cloned() else {
+            return false;
+        };
+        tables.committed.insert(key(topic, dest), offsets);
+        self.inner.dirty.store(true, Ordering::Release);
+        true
+    }
+
     /// Topics the group has committed offsets for (Java's `whichTopicByConsumer`).
     pub fn topics_of_group(&self, group: &str) -> BTreeSet<String> {
         self.lock()

@@ -105,6 +105,15 @@ impl TopicConfigs {
         Ok(())
     }
 
+    /// Bumps the table's version without changing a topic (the broker's permission changed,
+    /// which changes what is registered), persists it and wakes the registration task.
+    pub fn touch(&self) -> Result<(), BrokerError> {
+        self.write().data_version.next(self.inner.clock.now_ms());
+        self.persist()?;
+        self.inner.changed.notify_one();
+        Ok(())
+    }
+
     /// Removes a topic and persists the table; `None` when it did not exist.
     pub fn delete(&self, topic: &str) -> Result<Option<TopicConfig>, BrokerError> {
         let removed = {

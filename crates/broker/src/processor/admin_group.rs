@@ -1,24 +1,31 @@
 //! Subscription-group administration (REMOTING.md §2.2, §3.8):
 //! UPDATE_AND_CREATE_SUBSCRIPTIONGROUP (200, body = SubscriptionGroupConfig JSON),
 //! GET_ALL_SUBSCRIPTIONGROUP_CONFIG (201), DELETE_SUBSCRIPTIONGROUP (207, optionally with the
-//! group's offsets).
+//! group's offsets), CLONE_GROUP_OFFSET (314: one group's committed offsets copied to another,
+//! for one topic or all the source group has).
 
 use apogee_model::GroupName;
 use apogee_protocol::body::admin::{SubscriptionGroupConfig, to_java_json};
 use apogee_protocol::body::from_json;
-use apogee_protocol::header::admin::DeleteSubscriptionGroupRequestHeader;
+use apogee_protocol::header::admin::{
+    CloneGroupOffsetRequestHeader, DeleteSubscriptionGroupRequestHeader,
+};
 use apogee_protocol::{RemotingCommand, RequestCode};
 use apogee_remoting::Connection;
 
 use super::{Handler, success};
 use crate::BrokerError;
+use crate::manager::client_registry::ClientRegistry;
 use crate::manager::consumer_offset::ConsumerOffsets;
 use crate::manager::subscription_group::SubscriptionGroups;
+use crate::manager::topic_config::TopicConfigs;
 
 /// The subscription-group administration family.
 pub struct GroupAdminProcessor {
     pub groups: SubscriptionGroups,
     pub offsets: ConsumerOffsets,
+    pub topics: TopicConfigs,
+    pub clients: ClientRegistry,
 }
 
 impl Handler for GroupAdminProcessor {
@@ -26,6 +33,7 @@ impl Handler for GroupAdminProcessor {
         RequestCode::UPDATE_AND_CREATE_SUBSCRIPTIONGROUP,
         RequestCode::GET_ALL_SUBSCRIPTIONGROUP_CONFIG,
         RequestCode::DELETE_SUBSCRIPTIONGROUP,
+        RequestCode::CLONE_GROUP_OFFSET,
     ];
 
     async fn handle(
@@ -53,7 +61,48 @@ impl Handler for GroupAdminProcessor {
                 tracing::info!(group = h.group_name, existed, clean_offset, caller = %connection.peer(), "delete subscription group");
                 Ok(success(request))
             }
+            RequestCode::CLONE_GROUP_OFFSET => {
+                let h: CloneGroupOffsetRequestHeader = request.header()?;
+                let cloned = self.clone_offsets(&h);
+                tracing::info!(src = h.src_group, dest = h.dest_group, topic = ?h.topic, ?cloned, caller = %connection.peer(), "clone group offsets");
+                Ok(success(request))
+            }
             _ => Ok(success(request).with_body(to_java_json(&self.groups.snapshot()))),
         }
+    }
+}
+
+impl GroupAdminProcessor {
+    /// Java's `cloneGroupOffset`: the requested topic, or every topic the source group has
+    /// offsets for; topics without a config are skipped, and unless `offline`, so are topics
+    /// an online source group does not subscribe to. Returns the topics cloned. (Java passes
+    /// the request's topic, possibly null, to each copy; the intended topic is used here.)
+    fn clone_offsets(&self, h: &CloneGroupOffsetRequestHeader) -> Vec<String> {
+        let topics = match h.topic.as_deref().map(str::trim) {
+            Some(topic) if !topic.is_empty() => [topic.to_owned()].into(),
+            _ => self.offsets.topics_of_group(&h.src_group),
+        };
+        let subscriptions = if h.offline.unwrap_or(false) {
+            None
+        } else {
+            self.clients
+                .consumer_group(&h.src_group)
+                .map(|info| info.subscriptions)
+                .filter(|subs| !subs.is_empty())
+        };
+        topics
+            .into_iter()
+            .filter(|topic| {
+                if self.topics.get(topic).is_none() {
+                    tracing::warn!(topic, "clone group offsets: topic config does not exist");
+                    return false;
+                }
+                subscriptions.as_ref().is_none_or(|s| s.contains_key(topic))
+            })
+            .filter(|topic| {
+                self.offsets
+                    .clone_offsets(&h.src_group, &h.dest_group, topic)
+            })
+            .collect()
     }
 }

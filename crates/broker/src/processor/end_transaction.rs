@@ -16,6 +16,7 @@ use apogee_store::MessageStore;
 
 use super::{Handler, Identity, redirect_delay, success};
 use crate::BrokerError;
+use crate::live::LiveSettings;
 use crate::transaction::{
     HALF_TOPIC, committed_message, immunity_ms, op_message, properties_of, property,
 };
@@ -25,8 +26,8 @@ pub struct EndTransactionProcessor {
     pub store: Arc<MessageStore>,
     pub identity: Identity,
     pub clock: Arc<dyn Clock>,
-    /// `transactionTimeOut`: the immunity of a message whose property is unreadable.
-    pub transaction_timeout_ms: i64,
+    /// `transactionTimeOut` (the immunity of a message whose property is unreadable).
+    pub live: LiveSettings,
 }
 
 impl Handler for EndTransactionProcessor {
@@ -88,7 +89,7 @@ impl EndTransactionProcessor {
         let props = properties_of(&half);
         if !from_check && let Some(value) = props.get(property::CHECK_IMMUNITY_SECONDS) {
             let age = self.clock.now_ms() - half.born_timestamp;
-            if age > immunity_ms(value, self.transaction_timeout_ms) {
+            if age > immunity_ms(value, self.live.transaction_timeout_ms()) {
                 return Err(BrokerError::IllegalOperation(
                     "the check immunity time has passed; the transaction waits for its check"
                         .into(),

@@ -3,8 +3,11 @@
 //! `error::respond`, the only place codes are chosen. Every request first passes the
 //! [`AuthHook`] (where ACL will plug in).
 
+mod admin_config;
+mod admin_consumer;
 mod admin_group;
 mod admin_reset;
+mod admin_runtime;
 mod admin_stats;
 mod admin_topic;
 mod client;
@@ -19,12 +22,14 @@ use std::future::Future;
 use std::net::SocketAddr;
 use std::sync::Arc;
 
-use apogee_model::Perm;
 use apogee_protocol::{RemotingCommand, RequestCode, ResponseCode};
 use apogee_remoting::{BoxFuture, Connection, Dispatcher, RequestProcessor};
 
+pub use admin_config::ConfigAdminProcessor;
+pub use admin_consumer::ConsumerCallProcessor;
 pub use admin_group::GroupAdminProcessor;
 pub use admin_reset::ResetOffsetProcessor;
+pub use admin_runtime::RuntimeInfoProcessor;
 pub use admin_stats::StatsProcessor;
 pub use admin_topic::TopicAdminProcessor;
 pub use client::ClientProcessor;
@@ -51,7 +56,6 @@ pub struct Identity {
     pub broker_name: String,
     /// Client-reachable address, written into records and message ids.
     pub store_host: SocketAddr,
-    pub permission: Perm,
 }
 
 /// A handler family.

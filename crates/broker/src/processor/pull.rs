@@ -25,11 +25,13 @@ use tokio::time::Instant;
 use super::{Handler, Identity};
 use crate::BrokerError;
 use crate::config::Limits;
+use crate::live::LiveSettings;
 use crate::manager::client_registry::ClientRegistry;
 use crate::manager::consumer_offset::ConsumerOffsets;
 use crate::manager::subscription_group::SubscriptionGroups;
 use crate::manager::topic_config::TopicConfigs;
 use crate::service::long_polling::PullWaiters;
+use crate::stats::BrokerStats;
 
 /// The pull family.
 pub struct PullProcessor {
@@ -41,6 +43,9 @@ pub struct PullProcessor {
     pub waiters: PullWaiters,
     pub identity: Identity,
     pub limits: Arc<Limits>,
+    pub stats: BrokerStats,
+    /// Permission and polling settings, which UPDATE_BROKER_CONFIG may change.
+    pub live: LiveSettings,
 }
 
 /// What one read needs besides the store.
@@ -80,12 +85,12 @@ impl Handler for PullProcessor {
             );
         }
         let suspend = header.sys_flag & pull_sys_flag::SUSPEND != 0;
-        let hold = if self.limits.long_polling {
+        let hold = if self.live.long_polling() {
             std::time::Duration::from_millis(
                 u64::try_from(header.suspend_timeout_millis).unwrap_or(0),
             )
         } else {
-            self.limits.short_polling
+            self.live.short_polling()
         };
         let deadline = Instant::now() + hold;
         let notify = self.waiters.notifier(&header.topic, header.queue_id);
@@ -102,12 +107,12 @@ impl Handler for PullProcessor {
             let result = self.read(&header, &plan);
             let code = response_code(&result, header.queue_offset);
             if !(suspend && code == ResponseCode::PULL_NOT_FOUND && Instant::now() < deadline) {
-                return Ok(self.response(request, &plan, result, code));
+                return Ok(self.response(request, &header.topic, &plan, result, code));
             }
             if tokio::time::timeout_at(deadline, notified).await.is_err() {
                 let result = self.read(&header, &plan);
                 let code = response_code(&result, header.queue_offset);
-                return Ok(self.response(request, &plan, result, code));
+                return Ok(self.response(request, &header.topic, &plan, result, code));
             }
         }
     }
@@ -116,7 +121,7 @@ impl Handler for PullProcessor {
 impl PullProcessor {
     /// Every check of §3.2 that can refuse a pull, in Java's order.
     fn plan(&self, header: &PullMessageRequestHeader) -> Result<PullPlan, BrokerError> {
-        if !self.identity.permission.is_readable() {
+        if !self.live.permission().is_readable() {
             return Err(BrokerError::NoPermission(format!(
                 "the broker[{}] pulling message is forbidden",
                 self.identity.store_host
@@ -231,7 +236,9 @@ impl PullProcessor {
             (count, bytes),
             filter.as_ref().map(|f| f as &dyn Fn(i64) -> bool),
         );
-        if matches!(result.status, GetMessageStatus::Found) {
+        let found = matches!(result.status, GetMessageStatus::Found);
+        self.stats.record_get(found);
+        if found {
             self.offsets.note_pulled(
                 &header.consumer_group,
                 &header.topic,
@@ -283,6 +290,7 @@ impl PullProcessor {
     fn response(
         &self,
         request: &RemotingCommand,
+        topic: &str,
         plan: &PullPlan,
         result: GetMessageResult,
         code: ResponseCode,
@@ -303,6 +311,8 @@ impl PullProcessor {
         if code != ResponseCode::SUCCESS {
             return response;
         }
+        self.stats
+            .record_transferred(topic, u64::try_from(result.messages.len()).unwrap_or(0));
         // One copy into a single body: the frame carries one contiguous body.
         let mut body = BytesMut::with_capacity(result.total_bytes());
         for message in &result.messages {

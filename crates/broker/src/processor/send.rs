@@ -26,10 +26,12 @@ use tokio::sync::{OwnedSemaphorePermit, Semaphore};
 use super::{Handler, Identity};
 use crate::BrokerError;
 use crate::config::Limits;
+use crate::live::LiveSettings;
 use crate::manager::client_registry::ClientRegistry;
 use crate::manager::dlq_topic;
 use crate::manager::subscription_group::SubscriptionGroups;
 use crate::manager::topic_config::{SEND_FORBIDDEN, TopicConfigs};
+use crate::stats::BrokerStats;
 use crate::transaction::{is_transactional, make_half};
 
 /// Java's `MessageConst` limit on the properties string.
@@ -55,6 +57,11 @@ impl SendGate {
             wait,
             page_cache_busy_ms,
         }
+    }
+
+    /// Sends waiting for their turn now.
+    pub fn queued(&self) -> usize {
+        self.queued.load(Ordering::Relaxed)
     }
 
     /// A permit to append, or SYSTEM_BUSY: at once when the CommitLog append in progress has
@@ -92,6 +99,9 @@ pub struct SendProcessor {
     pub gate: SendGate,
     pub uniq_ids: Arc<UniqIdGenerator>,
     pub clock: Arc<dyn Clock>,
+    pub stats: BrokerStats,
+    /// Permission and `maxMessageSize`, which UPDATE_BROKER_CONFIG may change.
+    pub live: LiveSettings,
 }
 
 impl Handler for SendProcessor {
@@ -119,10 +129,24 @@ impl Handler for SendProcessor {
             self.single_message(&header, &mut target, request, &connection)?
         };
         let _permit = self.gate.enter(self.store.append_lock_held_ms()).await?;
-        let outcome = self.store.append(&messages)?;
+        let started_ms = self.clock.now_ms();
+        let outcome = self.store.append(&messages).inspect_err(|_| {
+            self.stats.record_put_failed();
+        })?;
         drop(_permit);
         self.clients.note_sender(&header.topic, &connection);
         let status = self.store.durable(&outcome).await;
+        let bytes: i64 = outcome
+            .records
+            .iter()
+            .map(|(_, size)| i64::from(*size))
+            .sum();
+        self.stats.record_put(
+            &header.topic,
+            u64::try_from(outcome.count).unwrap_or(0),
+            u64::try_from(bytes).unwrap_or(0),
+            self.clock.now_ms() - started_ms,
+        );
         Ok(self.response(request, &target, &messages, &outcome, status))
     }
 }
@@ -138,7 +162,7 @@ struct Target {
 impl SendProcessor {
     /// Steps 1–5 of §3.1: permission, name, forbidden topics, auto-creation, queue id.
     fn resolve(&self, header: &SendMessageRequestHeader) -> Result<Target, BrokerError> {
-        if !self.identity.permission.is_writeable() {
+        if !self.live.permission().is_writeable() {
             return Err(BrokerError::NoPermission(format!(
                 "the broker[{}] sending message is forbidden",
                 self.identity.store_host
@@ -203,7 +227,7 @@ impl SendProcessor {
         request: &RemotingCommand,
         connection: &Connection,
     ) -> Result<Vec<MessageToStore>, BrokerError> {
-        check_body(&request.body, self.limits.max_message_size)?;
+        check_body(&request.body, self.live.max_message_size())?;
         let mut props = header.properties.clone().unwrap_or_default();
         let reconsume_times = header.reconsume_times.unwrap_or(0);
         // Java skips the half path for a retried delay message of a pre-4.6.1 client.
@@ -309,7 +333,7 @@ impl SendProcessor {
         entries
             .into_iter()
             .map(|entry| {
-                check_body(&entry.body, self.limits.max_message_size)?;
+                check_body(&entry.body, self.live.max_message_size())?;
                 let mut props = entry.properties;
                 if find_property(&props, "DELAY").is_some() {
                     return Err(BrokerError::MessageIllegal(

@@ -6,6 +6,7 @@ use std::time::Duration;
 
 use apogee_runtime::{Clock, Shutdown};
 
+use crate::live::LiveSettings;
 use crate::manager::client_registry::ClientRegistry;
 use crate::manager::consumer_offset::ConsumerOffsets;
 use crate::manager::subscription_group::SubscriptionGroups;
@@ -18,16 +19,19 @@ pub struct Housekeeping {
     pub offsets: ConsumerOffsets,
     pub clock: Arc<dyn Clock>,
     pub channel_expired: Duration,
-    pub flush_interval: Duration,
+    /// `flushConsumerOffsetInterval`, which UPDATE_BROKER_CONFIG may change.
+    pub live: LiveSettings,
 }
 
 impl Housekeeping {
     pub async fn run(self, shutdown: Shutdown) {
-        let mut ticker = tokio::time::interval(self.flush_interval.min(Duration::from_secs(10)));
-        ticker.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
         loop {
+            let period = self
+                .live
+                .flush_offsets_interval()
+                .min(Duration::from_secs(10));
             tokio::select! {
-                _ = ticker.tick() => {}
+                () = tokio::time::sleep(period) => {}
                 () = shutdown.wait() => break,
             }
             self.expire_clients();

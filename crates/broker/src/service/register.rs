@@ -5,7 +5,7 @@
 
 use std::time::Duration;
 
-use apogee_model::{BrokerName, ClusterName};
+use apogee_model::{BrokerName, ClusterName, Perm};
 use apogee_protocol::body::register::RegisterBrokerBody;
 use apogee_protocol::header::namesrv::{
     RegisterBrokerRequestHeader, UnRegisterBrokerRequestHeader,
@@ -14,6 +14,7 @@ use apogee_protocol::{RemotingCommand, RequestCode, ResponseCode};
 use apogee_remoting::RemotingClient;
 use apogee_runtime::Shutdown;
 
+use crate::live::LiveSettings;
 use crate::manager::topic_config::TopicConfigs;
 
 /// Java's `registerBrokerTimeoutMills`.
@@ -30,6 +31,9 @@ pub struct Registration {
     pub heartbeat_timeout_ms: i64,
     pub period: Duration,
     pub topics: TopicConfigs,
+    /// `brokerPermission`: below read-write, every topic is registered with its permission
+    /// masked by it (Java's `registerBrokerAll`).
+    pub live: LiveSettings,
 }
 
 impl Registration {
@@ -51,9 +55,16 @@ impl Registration {
 
     /// One REGISTER_BROKER to each NameServer, concurrently; failures are logged.
     pub async fn register_all(&self) {
+        let mut topics = self.topics.snapshot();
+        let permission = self.live.permission();
+        if permission != Perm::READ_WRITE {
+            for config in topics.topic_config_table.values_mut() {
+                config.perm &= permission.0;
+            }
+        }
         let body = RegisterBrokerBody {
             filter_server_list: Vec::new(),
-            topic_config_serialize_wrapper: self.topics.snapshot(),
+            topic_config_serialize_wrapper: topics,
         }
         .to_json();
         let crc = i32::try_from(crc32fast::hash(&body) & 0x7FFF_FFFF).unwrap_or(0);

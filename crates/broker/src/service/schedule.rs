@@ -20,6 +20,7 @@ use apogee_store::dispatch::SCHEDULE_TOPIC;
 use apogee_store::{MessageStore, MessageToStore};
 use serde::{Deserialize, Serialize};
 
+use crate::live::LiveSettings;
 use crate::{BrokerError, persist};
 
 /// How often levels are scanned when nothing is due sooner.
@@ -60,14 +61,15 @@ impl ScheduleService {
         })
     }
 
-    /// Delivers due messages until `shutdown`, writing offsets every `persist_every`.
-    pub async fn run(self: Arc<Self>, shutdown: Shutdown, persist_every: Duration) {
+    /// Delivers due messages until `shutdown`, writing offsets every
+    /// `flushConsumerOffsetInterval`.
+    pub async fn run(self: Arc<Self>, shutdown: Shutdown, live: LiveSettings) {
         let mut last_persist = tokio::time::Instant::now();
         loop {
             if let Err(e) = self.deliver_due() {
                 tracing::warn!(error = %e, "delay delivery failed; retrying");
             }
-            if last_persist.elapsed() >= persist_every {
+            if last_persist.elapsed() >= live.flush_offsets_interval() {
                 self.persist_logged();
                 last_persist = tokio::time::Instant::now();
             }
@@ -166,6 +168,14 @@ impl ScheduleService {
             body: record.body.clone(),
             properties: encode_properties(&props),
         })
+    }
+
+    /// Delivered offset per delay level (levels with no progress yet are absent, as in Java).
+    pub fn level_offsets(&self) -> BTreeMap<i32, i64> {
+        self.offsets
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .clone()
     }
 
     fn offset(&self, level: i32) -> i64 {

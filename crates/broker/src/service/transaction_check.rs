@@ -35,6 +35,7 @@ use apogee_store::MessageStore;
 
 use crate::BrokerError;
 use crate::config::TransactionLimits;
+use crate::live::LiveSettings;
 use crate::manager::client_registry::ClientRegistry;
 use crate::manager::consumer_offset::ConsumerOffsets;
 use crate::manager::topic_config::TopicConfigs;
@@ -176,7 +177,9 @@ pub struct TransactionCheckService {
     pub clients: ClientRegistry,
     pub clock: Arc<dyn Clock>,
     pub identity: Identity,
+    /// The start-up limits; the timeout, interval and reserved time come from `live`.
     pub limits: TransactionLimits,
+    pub live: LiveSettings,
     /// One pass at a time (the timer and [`check_now`](Self::check_now) callers).
     pub pass: tokio::sync::Mutex<()>,
 }
@@ -186,7 +189,7 @@ impl TransactionCheckService {
     pub async fn run(self: Arc<Self>, shutdown: Shutdown) {
         loop {
             tokio::select! {
-                () = tokio::time::sleep(self.limits.check_interval) => {}
+                () = tokio::time::sleep(self.current_limits().check_interval) => {}
                 () = shutdown.wait() => break,
             }
             let report = self.check_now().await;
@@ -197,6 +200,10 @@ impl TransactionCheckService {
         if let Err(e) = self.offsets.persist() {
             tracing::warn!(error = %e, "cannot write the transaction check progress");
         }
+    }
+
+    fn current_limits(&self) -> TransactionLimits {
+        self.live.transaction_limits(self.limits)
     }
 
     /// One pass now; the checks it decides are handed to the producers' connections before
@@ -291,7 +298,7 @@ impl TransactionCheckService {
         let decision = decide(
             &HalfFacts::of(half, &props),
             &pass.resolved,
-            &self.limits,
+            &self.current_limits(),
             pass.now_ms,
         );
         let host = self.identity.store_host;

@@ -7,6 +7,7 @@ mod offset_store;
 mod process_queue;
 mod push;
 mod rebalance;
+mod status;
 
 use std::path::PathBuf;
 use std::time::Duration;

@@ -7,6 +7,7 @@ use std::sync::atomic::{AtomicBool, AtomicI64, AtomicU64, Ordering};
 use std::sync::{Mutex, MutexGuard, PoisonError};
 use std::time::Instant;
 
+use apogee_protocol::body::admin::ProcessQueueInfo;
 use apogee_protocol::body::client::MessageQueue;
 
 use crate::MessageExt;
@@ -22,6 +23,9 @@ pub(crate) struct ProcessQueue {
     /// Orderly: one consume loop per queue at a time.
     pub(crate) consume_lock: tokio::sync::Mutex<()>,
     flow_control_times: AtomicU64,
+    /// When the last pull answered and the last listener call started (ms).
+    last_pull_ms: AtomicI64,
+    last_consume_ms: AtomicI64,
 }
 
 #[derive(Debug, Default)]
@@ -61,6 +65,8 @@ impl ProcessQueue {
             last_lock_ms: AtomicI64::new(0),
             consume_lock: tokio::sync::Mutex::new(()),
             flow_control_times: AtomicU64::new(0),
+            last_pull_ms: AtomicI64::new(0),
+            last_consume_ms: AtomicI64::new(0),
         }
     }
 
@@ -214,6 +220,44 @@ impl ProcessQueue {
         over
     }
 
+    pub(crate) fn note_pulled(&self, now_ms: i64) {
+        self.last_pull_ms.store(now_ms, Ordering::Relaxed);
+    }
+
+    pub(crate) fn note_consumed(&self, now_ms: i64) {
+        self.last_consume_ms.store(now_ms, Ordering::Relaxed);
+    }
+
+    /// Java's `ProcessQueue.fillProcessQueueInfo`: the held messages (the orderly ones taken
+    /// out for the listener count as its "transaction" messages), lock and timestamps.
+    pub(crate) fn info(&self, commit_offset: i64) -> ProcessQueueInfo {
+        let s = self.state();
+        fn first<V>(m: &BTreeMap<i64, V>) -> i64 {
+            m.keys().next().copied().unwrap_or(0)
+        }
+        fn last<V>(m: &BTreeMap<i64, V>) -> i64 {
+            m.keys().next_back().copied().unwrap_or(0)
+        }
+        let dropped = self.is_dropped();
+        ProcessQueueInfo {
+            cached_msg_count: i32::try_from(s.msgs.len()).unwrap_or(i32::MAX),
+            cached_msg_max_offset: last(&s.msgs),
+            cached_msg_min_offset: first(&s.msgs),
+            cached_msg_size_in_mib: i32::try_from(s.bytes / (1024 * 1024)).unwrap_or(i32::MAX),
+            commit_offset,
+            droped: dropped,
+            dropped,
+            last_consume_timestamp: self.last_consume_ms.load(Ordering::Relaxed),
+            last_lock_timestamp: self.last_lock_ms.load(Ordering::SeqCst),
+            last_pull_timestamp: self.last_pull_ms.load(Ordering::Relaxed),
+            locked: self.locked.load(Ordering::SeqCst),
+            transaction_msg_count: i32::try_from(s.consuming.len()).unwrap_or(i32::MAX),
+            transaction_msg_max_offset: last(&s.consuming),
+            transaction_msg_min_offset: first(&s.consuming),
+            try_unlock_times: 0,
+        }
+    }
+
     pub(crate) fn stat(&self, now_ms: i64) -> QueueStat {
         let s = self.state();
         QueueStat {
@@ -292,6 +336,31 @@ mod tests {
         assert_eq!(q.take(1)[0].queue_offset, 0, "put back in front");
         assert_eq!(q.commit(), Some(1));
         assert!(q.has_available());
+    }
+
+    #[test]
+    fn given_held_and_taken_messages_should_report_them_like_java() {
+        let q = pq();
+        q.put(&[msg(4), msg(5), msg(6)]);
+        let taken = q.take(1);
+        q.note_pulled(77);
+        let info = q.info(4);
+        assert_eq!(
+            (
+                info.cached_msg_count,
+                info.cached_msg_min_offset,
+                info.cached_msg_max_offset
+            ),
+            (2, 5, 6)
+        );
+        assert_eq!(
+            (info.transaction_msg_count, info.transaction_msg_min_offset),
+            (1, taken[0].queue_offset)
+        );
+        assert_eq!((info.commit_offset, info.last_pull_timestamp), (4, 77));
+        assert!(!info.is_dropped());
+        q.set_dropped();
+        assert!(q.info(4).droped && q.info(4).dropped);
     }
 
     #[test]

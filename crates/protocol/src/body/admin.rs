@@ -17,7 +17,7 @@ use crate::fastjson::{self, JsonStyle, mq_key_map};
 pub use crate::body::register::TopicConfigSerializeWrapper;
 
 /// Map fields whose keys are `MessageQueue` objects in the bodies of this module.
-pub const MQ_KEY_MAPS: &[&str] = &["offsetTable"];
+pub const MQ_KEY_MAPS: &[&str] = &["offsetTable", "mqTable", "mqPopTable"];
 
 /// Writes an admin body exactly as Java's fastjson does: MessageQueue map keys as bare
 /// objects, keys in alphabetical order (field order), UTF-8 as is.
@@ -209,6 +209,109 @@ pub struct ResetOffsetBody {
 #[serde(rename_all = "camelCase", default)]
 pub struct GroupList {
     pub group_list: BTreeSet<String>,
+}
+
+/// One queue as a push consumer holds it (`ProcessQueueInfo`, a value of
+/// [`ConsumerRunningInfo::mq_table`]). Fields in fastjson's order.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase", default)]
+pub struct ProcessQueueInfo {
+    pub cached_msg_count: i32,
+    pub cached_msg_max_offset: i64,
+    pub cached_msg_min_offset: i64,
+    #[serde(rename = "cachedMsgSizeInMiB")]
+    pub cached_msg_size_in_mib: i32,
+    /// The offset the member will commit next.
+    pub commit_offset: i64,
+    /// The queue was taken away (rebalance or shutdown). Java ≤ 4.x spells it `droped` and
+    /// 5.x `dropped`; Apogee writes both, see [`ProcessQueueInfo::is_dropped`].
+    pub droped: bool,
+    pub dropped: bool,
+    pub last_consume_timestamp: i64,
+    pub last_lock_timestamp: i64,
+    pub last_pull_timestamp: i64,
+    /// Orderly: the broker lock is held.
+    pub locked: bool,
+    pub transaction_msg_count: i32,
+    pub transaction_msg_max_offset: i64,
+    pub transaction_msg_min_offset: i64,
+    pub try_unlock_times: i64,
+}
+
+impl ProcessQueueInfo {
+    /// Dropped, whichever spelling the writer used.
+    pub fn is_dropped(&self) -> bool {
+        self.droped || self.dropped
+    }
+}
+
+/// Per-topic consumption figures of a client (`ConsumeStatus`, a value of
+/// [`ConsumerRunningInfo::status_table`]): RTs in ms, TPS per second.
+#[derive(Debug, Clone, Copy, PartialEq, Default, Serialize, Deserialize)]
+#[serde(default)]
+pub struct ConsumeStatus {
+    #[serde(rename = "consumeFailedMsgs")]
+    pub consume_failed_msgs: i64,
+    #[serde(rename = "consumeFailedTPS")]
+    pub consume_failed_tps: f64,
+    #[serde(rename = "consumeOKTPS")]
+    pub consume_ok_tps: f64,
+    #[serde(rename = "consumeRT")]
+    pub consume_rt: f64,
+    #[serde(rename = "pullRT")]
+    pub pull_rt: f64,
+    #[serde(rename = "pullTPS")]
+    pub pull_tps: f64,
+}
+
+/// GET_CONSUMER_RUNNING_INFO (307) response: what one consumer client reports about one of
+/// its groups. Fields in fastjson's order.
+#[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase", default)]
+pub struct ConsumerRunningInfo {
+    /// A Java client's thread dump, when asked for.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub jstack: Option<String>,
+    /// POP consumers' queues (`PopProcessQueueInfo`), kept as sent.
+    #[serde(with = "mq_key_map")]
+    pub mq_pop_table: BTreeMap<MessageQueue, serde_json::Value>,
+    #[serde(with = "mq_key_map")]
+    pub mq_table: BTreeMap<MessageQueue, ProcessQueueInfo>,
+    /// `PROP_*` keys (see the constants on this type) and the consumer's settings. Java writes
+    /// some values as non-strings; they are read as their JSON text.
+    #[serde(deserialize_with = "scalar_strings")]
+    pub properties: BTreeMap<String, String>,
+    /// Topic → figures.
+    pub status_table: BTreeMap<String, ConsumeStatus>,
+    pub subscription_set: Vec<SubscriptionData>,
+    pub user_consumer_info: BTreeMap<String, String>,
+}
+
+impl ConsumerRunningInfo {
+    pub const PROP_NAMESERVER_ADDR: &'static str = "PROP_NAMESERVER_ADDR";
+    pub const PROP_THREADPOOL_CORE_SIZE: &'static str = "PROP_THREADPOOL_CORE_SIZE";
+    /// Java's constant is `PROP_CONSUME_ORDERLY`; the key it writes has no underscore.
+    pub const PROP_CONSUME_ORDERLY: &'static str = "PROP_CONSUMEORDERLY";
+    /// `CONSUME_PASSIVELY` (push) or `CONSUME_ACTIVELY` (pull).
+    pub const PROP_CONSUME_TYPE: &'static str = "PROP_CONSUME_TYPE";
+    pub const PROP_CLIENT_VERSION: &'static str = "PROP_CLIENT_VERSION";
+    pub const PROP_CONSUMER_START_TIMESTAMP: &'static str = "PROP_CONSUMER_START_TIMESTAMP";
+}
+
+/// A string map whose values may be any JSON scalar (Java `Properties` holding an enum or a
+/// number): strings as they are, anything else as its JSON text.
+fn scalar_strings<'de, D>(deserializer: D) -> Result<BTreeMap<String, String>, D::Error>
+where
+    D: serde::Deserializer<'de>,
+{
+    let raw = BTreeMap::<String, serde_json::Value>::deserialize(deserializer)?;
+    Ok(raw
+        .into_iter()
+        .map(|(k, v)| match v {
+            serde_json::Value::String(s) => (k, s),
+            other => (k, other.to_string()),
+        })
+        .collect())
 }
 
 #[cfg(test)]

@@ -185,3 +185,60 @@ fn given_java_subscription_group_config_should_keep_retry_policy_and_subscriptio
         from_json("SubscriptionGroupConfig", br#"{"groupName":"G2"}"#).unwrap();
     assert_eq!(sparse, SubscriptionGroupConfig::named("G2"));
 }
+
+#[test]
+fn given_consumer_running_info_should_round_trip_in_java_form() {
+    let mut info = ConsumerRunningInfo::default();
+    info.properties.insert(
+        ConsumerRunningInfo::PROP_CONSUME_TYPE.into(),
+        "CONSUME_PASSIVELY".into(),
+    );
+    info.subscription_set
+        .push(SubscriptionData::from_tag_expression("T", "*", 3));
+    info.mq_table.insert(
+        mq("T", 0),
+        ProcessQueueInfo {
+            cached_msg_count: 2,
+            cached_msg_max_offset: 11,
+            cached_msg_min_offset: 10,
+            commit_offset: 10,
+            last_pull_timestamp: 5,
+            ..ProcessQueueInfo::default()
+        },
+    );
+    info.status_table.insert(
+        "T".into(),
+        ConsumeStatus {
+            consume_ok_tps: 1.5,
+            ..ConsumeStatus::default()
+        },
+    );
+    assert_java_round_trip(
+        &info,
+        concat!(
+            r#"{"mqPopTable":{},"mqTable":{{"brokerName":"broker-a","queueId":0,"topic":"T"}:"#,
+            r#"{"cachedMsgCount":2,"cachedMsgMaxOffset":11,"cachedMsgMinOffset":10,"cachedMsgSizeInMiB":0,"#,
+            r#""commitOffset":10,"droped":false,"dropped":false,"lastConsumeTimestamp":0,"lastLockTimestamp":0,"#,
+            r#""lastPullTimestamp":5,"locked":false,"transactionMsgCount":0,"transactionMsgMaxOffset":0,"#,
+            r#""transactionMsgMinOffset":0,"tryUnlockTimes":0}},"#,
+            r#""properties":{"PROP_CONSUME_TYPE":"CONSUME_PASSIVELY"},"#,
+            r#""statusTable":{"T":{"consumeFailedMsgs":0,"consumeFailedTPS":0.0,"consumeOKTPS":1.5,"consumeRT":0.0,"pullRT":0.0,"pullTPS":0.0}},"#,
+            r#""subscriptionSet":[{"classFilterMode":false,"codeSet":[],"expressionType":"TAG","subString":"*","subVersion":3,"tagsSet":[],"topic":"T"}],"#,
+            r#""userConsumerInfo":{}}"#
+        ),
+    );
+}
+
+#[test]
+fn given_java_4x_running_info_should_read_droped_and_non_string_properties() {
+    let java = br#"{"jstack":"dump","mqTable":{{"brokerName":"b","queueId":1,"topic":"T"}:{"commitOffset":7,"droped":true,"locked":true}},"properties":{"PROP_CONSUMER_START_TIMESTAMP":1700000000000,"consumeThreadMax":20,"PROP_CONSUME_TYPE":"CONSUME_PASSIVELY"},"statusTable":{},"subscriptionSet":[]}"#;
+    let info: ConsumerRunningInfo = from_json("ConsumerRunningInfo", java).unwrap();
+    let pq = info.mq_table.values().next().unwrap();
+    assert!(pq.is_dropped() && pq.locked);
+    assert_eq!(pq.commit_offset, 7);
+    assert_eq!(
+        info.properties[ConsumerRunningInfo::PROP_CONSUMER_START_TIMESTAMP],
+        "1700000000000"
+    );
+    assert_eq!(info.jstack.as_deref(), Some("dump"));
+}

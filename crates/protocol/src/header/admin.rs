@@ -99,6 +99,35 @@ pub struct QueryTopicConsumeByWhoRequestHeader {
     pub topic: String,
 }
 
+/// CLONE_GROUP_OFFSET (314): copy `src_group`'s committed offsets to `dest_group`.
+#[derive(Debug, Clone, PartialEq, Eq, CommandHeader)]
+pub struct CloneGroupOffsetRequestHeader {
+    pub src_group: String,
+    pub dest_group: String,
+    /// Absent or blank: every topic `src_group` has offsets for.
+    pub topic: Option<String>,
+    /// When false, topics the online `src_group` does not subscribe to are skipped. Java
+    /// always sends it (a primitive boolean); absent reads as false.
+    pub offline: Option<bool>,
+}
+
+/// GET_CONSUMER_RUNNING_INFO (307), sent by admin tools to a broker and relayed by the broker
+/// to the client.
+#[derive(Debug, Clone, PartialEq, Eq, CommandHeader)]
+pub struct GetConsumerRunningInfoRequestHeader {
+    pub consumer_group: String,
+    pub client_id: String,
+    /// Ask a Java client for its thread dump (`jstack`); Apogee clients send none.
+    pub jstack_enable: Option<bool>,
+}
+
+/// GET_BROKER_CONFIG (26) response header.
+#[derive(Debug, Clone, PartialEq, Eq, CommandHeader)]
+pub struct GetBrokerConfigResponseHeader {
+    /// The config's `DataVersion` as JSON text (`{"counter":1,"stateVersion":0,"timestamp":…}`).
+    pub version: String,
+}
+
 /// Why an attribute change list was refused.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum AttributeError {
@@ -171,6 +200,36 @@ mod tests {
             Err(AttributeError::Duplicate("a".into()))
         );
         assert_eq!(parse_attribute_changes("+=1"), Err(AttributeError::BadKey));
+    }
+
+    #[test]
+    fn given_clone_and_running_info_headers_should_use_java_keys() {
+        let mut ext = ExtFields::new();
+        CloneGroupOffsetRequestHeader {
+            src_group: "A".into(),
+            dest_group: "B".into(),
+            topic: None,
+            offline: Some(false),
+        }
+        .write_ext_fields(&mut ext);
+        assert_eq!(
+            ext.keys().map(String::as_str).collect::<Vec<_>>(),
+            ["destGroup", "offline", "srcGroup"]
+        );
+        ext.remove("offline");
+        let h = CloneGroupOffsetRequestHeader::from_ext_fields(&ext).unwrap();
+        assert_eq!((h.topic, h.offline), (None, None));
+        let mut ext = ExtFields::new();
+        GetConsumerRunningInfoRequestHeader {
+            consumer_group: "G".into(),
+            client_id: "c".into(),
+            jstack_enable: Some(false),
+        }
+        .write_ext_fields(&mut ext);
+        assert_eq!(
+            ext.keys().map(String::as_str).collect::<Vec<_>>(),
+            ["clientId", "consumerGroup", "jstackEnable"]
+        );
     }
 
     #[test]

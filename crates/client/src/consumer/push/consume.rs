@@ -54,7 +54,9 @@ impl Core {
             }
             let offsets: Vec<i64> = batch.iter().map(|m| m.queue_offset).collect();
             pq.mark_consuming(&offsets);
-            let started = now_ms().to_string();
+            let began_ms = now_ms();
+            pq.note_consumed(began_ms);
+            let started = began_ms.to_string();
             for m in &mut batch {
                 m.properties
                     .insert(property::CONSUME_START_TIME.into(), started.clone());
@@ -70,6 +72,7 @@ impl Core {
                 });
             batch = take_back(input);
             drop(_permit);
+            self.note_consumed(&batch, result == ConsumeResult::Success, began_ms);
             if pq.is_dropped() {
                 return;
             }
@@ -120,6 +123,15 @@ impl Core {
             }
         }
         failed
+    }
+
+    /// Feeds the status table: one listener call over `batch`, begun at `began_ms`.
+    fn note_consumed(&self, batch: &[MessageExt], ok: bool, began_ms: i64) {
+        if let Some(first) = batch.first() {
+            let now = now_ms();
+            self.status
+                .consumed(&first.topic, batch.len(), ok, now - began_ms, now);
+        }
     }
 
     async fn send_back(&self, msg: &MessageExt, delay_level: i32) -> Result<()> {
@@ -206,6 +218,8 @@ impl Core {
                 return false;
             };
             let l = Arc::clone(listener);
+            let began_ms = now_ms();
+            pq.note_consumed(began_ms);
             let input = Arc::new(batch);
             let shared = Arc::clone(&input);
             let result = tokio::task::spawn_blocking(move || l.consume(&shared))
@@ -216,6 +230,7 @@ impl Core {
                 });
             let batch = take_back(input);
             drop(permit);
+            self.note_consumed(&batch, result == OrderlyResult::Success, began_ms);
             if pq.is_dropped() {
                 return false;
             }

@@ -7,17 +7,20 @@ use std::path::PathBuf;
 use std::sync::{Arc, Mutex, PoisonError};
 use std::time::Duration;
 
+use apogee_protocol::body::admin::ConsumerRunningInfo;
 use apogee_protocol::body::client::{ConsumerData, MessageModel, MessageQueue, SubscriptionData};
 use apogee_protocol::header::message::{PullMessageRequestHeader, pull_sys_flag};
 use apogee_runtime::Shutdown;
 use tokio::sync::{Notify, Semaphore};
 
 mod consume;
+mod running_info;
 
 use super::api::PullStatus;
 use super::offset_store::OffsetStore;
 use super::process_queue::{ProcessQueue, QueueStat};
 use super::rebalance::AllocateStrategy;
+use super::status::StatusBook;
 use super::{
     BROKER_SUSPEND_MAX, ConsumeFrom, PULL_DELAY_ON_ERROR, PULL_DELAY_ON_FLOW_CONTROL,
     PULL_RPC_TIMEOUT,
@@ -172,6 +175,8 @@ struct Core {
     workers: Arc<Semaphore>,
     shutdown: Shutdown,
     max_reconsume_times: i32,
+    /// Consumption figures; its start is `PROP_CONSUMER_START_TIMESTAMP`.
+    status: StatusBook,
 }
 
 /// Client-side lock validity for orderly queues (`lockMaxLiveTime`, 30 s).
@@ -299,10 +304,8 @@ impl PushConsumerBuilder {
             )?,
         };
         let orderly = matches!(listener, Listener::Orderly(_));
-        let max_reconsume_times =
-            config
-                .max_reconsume_times
-                .unwrap_or(if orderly { i32::MAX } else { 16 });
+        let default_max_reconsume = if orderly { i32::MAX } else { 16 };
+        let max_reconsume_times = config.max_reconsume_times.unwrap_or(default_max_reconsume);
         let core = Arc::new(Core {
             workers: Arc::new(Semaphore::new(config.consume_threads)),
             config,
@@ -315,6 +318,7 @@ impl PushConsumerBuilder {
             rebalancing: tokio::sync::Mutex::new(()),
             shutdown: Shutdown::new(),
             max_reconsume_times,
+            status: StatusBook::new(version),
         });
         instance.register_consumer(&core.config.group, Arc::new(Handle(Arc::downgrade(&core))))?;
         for topic in core.subscriptions.keys() {
@@ -362,6 +366,10 @@ impl ConsumerHandle for Handle {
         if let Some(core) = self.0.upgrade() {
             tokio::spawn(async move { core.reset_offsets(&topic, offsets).await });
         }
+    }
+
+    fn running_info(&self) -> Option<ConsumerRunningInfo> {
+        self.0.upgrade().map(|core| core.running_info())
     }
 }
 
@@ -672,10 +680,8 @@ impl Core {
                 continue;
             };
             let commit = self.offsets.cached(&queue).filter(|o| clustering && *o > 0);
-            let mut sys_flag = pull_sys_flag::SUSPEND | pull_sys_flag::SUBSCRIPTION;
-            if commit.is_some() {
-                sys_flag |= pull_sys_flag::COMMIT_OFFSET;
-            }
+            let commit_flag = commit.map_or(0, |_| pull_sys_flag::COMMIT_OFFSET);
+            let sys_flag = pull_sys_flag::SUSPEND | pull_sys_flag::SUBSCRIPTION | commit_flag;
             let header = PullMessageRequestHeader {
                 consumer_group: self.config.group.clone(),
                 topic: queue.topic.clone(),
@@ -694,6 +700,7 @@ impl Core {
                 proxy_forward_client_id: None,
                 broker_name: Some(queue.broker_name.clone()),
             };
+            let began_ms = now_ms();
             let pulled = tokio::select! {
                 r = self.instance.pull(&addr, header, &subscription.tags_set, PULL_RPC_TIMEOUT) => r,
                 () = self.shutdown.wait() => return,
@@ -712,6 +719,7 @@ impl Core {
             if pq.is_dropped() {
                 return;
             }
+            self.note_pull(&pq, result.status, result.messages.len(), began_ms);
             broker_id = result.suggest_which_broker_id;
             match result.status {
                 PullStatus::Found => {
@@ -751,6 +759,16 @@ impl Core {
                     }
                 }
             }
+        }
+    }
+
+    /// Feeds the queue's pull timestamp and the status table (pull RT and TPS of found pulls).
+    fn note_pull(&self, pq: &ProcessQueue, status: PullStatus, found: usize, began_ms: i64) {
+        let now = now_ms();
+        pq.note_pulled(now);
+        if status == PullStatus::Found {
+            self.status
+                .pulled(&pq.queue.topic, found, now - began_ms, now);
         }
     }
 

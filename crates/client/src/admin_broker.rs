@@ -1,0 +1,133 @@
+//! The admin API's broker-level calls: runtime statistics (GET_BROKER_RUNTIME_INFO), the
+//! broker's configuration (GET/UPDATE_BROKER_CONFIG), copying a group's offsets
+//! (CLONE_GROUP_OFFSET) and asking a consumer how it is doing (GET_CONSUMER_RUNNING_INFO,
+//! relayed by a broker to the client). The bodies are those of `apogee_protocol::body`.
+
+use std::collections::BTreeMap;
+
+use apogee_protocol::body::admin::ConsumerRunningInfo;
+use apogee_protocol::body::{KvTable, from_json, properties};
+use apogee_protocol::header::admin::{
+    CloneGroupOffsetRequestHeader, GetConsumerRunningInfoRequestHeader,
+};
+use apogee_protocol::{RemotingCommand, RequestCode};
+
+use crate::admin::Admin;
+use crate::{ClientError, Result};
+
+impl Admin {
+    /// The broker's runtime statistics (`brokerStatus`): Java's keys, every value a string —
+    /// e.g. `putTps` is `"<10 s> <1 min> <10 min>"` rates, each empty until the broker has
+    /// sampled that long.
+    pub async fn broker_runtime_info(&self, broker_addr: &str) -> Result<BTreeMap<String, String>> {
+        let response = self
+            .call(
+                broker_addr,
+                RemotingCommand::bare_request(RequestCode::GET_BROKER_RUNTIME_INFO),
+            )
+            .await?;
+        let table: KvTable = from_json("KVTable", &response.body)
+            .map_err(|e| ClientError::bad_response(broker_addr, e))?;
+        Ok(table.table)
+    }
+
+    /// The broker's effective configuration (`getBrokerConfig`), by Java key name where Java
+    /// has one, in key order.
+    pub async fn broker_config(&self, broker_addr: &str) -> Result<BTreeMap<String, String>> {
+        let response = self
+            .call(
+                broker_addr,
+                RemotingCommand::bare_request(RequestCode::GET_BROKER_CONFIG),
+            )
+            .await?;
+        let text = String::from_utf8_lossy(&response.body);
+        properties::parse(&text).map_err(|line| {
+            ClientError::bad_response(broker_addr, format!("bad properties line {line:?}"))
+        })
+    }
+
+    /// Changes broker settings while it runs (`updateBrokerConfig`), all or none. An Apogee
+    /// broker refuses protected keys (paths, names, addresses) with NO_PERMISSION and keys it
+    /// cannot change at runtime with SYSTEM_ERROR; accepted changes survive a restart.
+    pub async fn update_broker_config(
+        &self,
+        broker_addr: &str,
+        changes: &BTreeMap<String, String>,
+    ) -> Result<()> {
+        let body = properties::render(changes).into_bytes();
+        self.call(
+            broker_addr,
+            RemotingCommand::bare_request(RequestCode::UPDATE_BROKER_CONFIG).with_body(body),
+        )
+        .await
+        .map(|_| ())
+    }
+
+    /// Copies `src_group`'s committed offsets to `dest_group` (`cloneGroupOffset`) on every
+    /// master hosting `topic`, or, without a topic, every topic `src_group` has offsets for on
+    /// the brokers of its retry topic. Unless `offline`, topics the online source group does
+    /// not subscribe to are skipped.
+    pub async fn clone_group_offset(
+        &self,
+        src_group: &str,
+        dest_group: &str,
+        topic: Option<&str>,
+        offline: bool,
+    ) -> Result<()> {
+        let route_topic = topic.map_or_else(|| format!("%RETRY%{src_group}"), str::to_owned);
+        let header = CloneGroupOffsetRequestHeader {
+            src_group: src_group.to_owned(),
+            dest_group: dest_group.to_owned(),
+            topic: topic.map(str::to_owned),
+            offline: Some(offline),
+        };
+        for addr in self.masters_of(&route_topic).await? {
+            self.call(
+                &addr,
+                RemotingCommand::request(RequestCode::CLONE_GROUP_OFFSET, &header),
+            )
+            .await?;
+        }
+        Ok(())
+    }
+
+    /// What one consumer client reports about `group` (`consumerStatus`): its settings,
+    /// subscriptions, held queues and per-topic figures. Asked through a master of the group's
+    /// retry topic, which relays the request to the client.
+    pub async fn consumer_running_info(
+        &self,
+        group: &str,
+        client_id: &str,
+    ) -> Result<ConsumerRunningInfo> {
+        let retry = format!("%RETRY%{group}");
+        let addr = self
+            .masters_of(&retry)
+            .await?
+            .into_iter()
+            .next()
+            .ok_or_else(|| self.instance().no_route(&retry))?;
+        let header = GetConsumerRunningInfoRequestHeader {
+            consumer_group: group.to_owned(),
+            client_id: client_id.to_owned(),
+            jstack_enable: Some(false),
+        };
+        let response = self
+            .call(
+                &addr,
+                RemotingCommand::request(RequestCode::GET_CONSUMER_RUNNING_INFO, &header),
+            )
+            .await?;
+        from_json("ConsumerRunningInfo", &response.body)
+            .map_err(|e| ClientError::bad_response(&addr, e))
+    }
+
+    /// Master addresses in `topic`'s route.
+    async fn masters_of(&self, topic: &str) -> Result<Vec<String>> {
+        let route = self.topic_route(topic).await?;
+        Ok(route
+            .broker_datas
+            .iter()
+            .filter_map(|b| b.broker_addrs.get(&apogee_model::MASTER_ID).cloned())
+            .collect())
+    }
+}
