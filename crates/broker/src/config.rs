@@ -74,6 +74,7 @@ pub struct RawBrokerConfig {
     pub transaction_check_interval_ms: u64,
     pub transaction_timeout_ms: u64,
     pub transaction_check_max: i32,
+    pub use_server_side_reset_offset: bool,
 }
 
 impl Default for RawBrokerConfig {
@@ -126,6 +127,7 @@ impl Default for RawBrokerConfig {
             transaction_check_interval_ms: 30_000,
             transaction_timeout_ms: 6000,
             transaction_check_max: 15,
+            use_server_side_reset_offset: true,
         }
     }
 }
@@ -199,6 +201,7 @@ const JAVA_KEYS: &[(&str, &str)] = &[
     ("transactionCheckInterval", "transaction_check_interval_ms"),
     ("transactionTimeOut", "transaction_timeout_ms"),
     ("transactionCheckMax", "transaction_check_max"),
+    ("useServerSideResetOffset", "use_server_side_reset_offset"),
 ];
 
 /// A Java `broker.conf` turned into the TOML table the loader takes.
@@ -302,6 +305,8 @@ pub struct Limits {
     pub region_id: String,
     pub trace_on: bool,
     pub reject_transaction_message: bool,
+    /// Resets are kept for the next pull (true) or pushed to online clients (false).
+    pub server_side_reset: bool,
     pub transaction: TransactionLimits,
 }
 
@@ -444,6 +449,7 @@ impl Limits {
             region_id: raw.region_id.clone(),
             trace_on: raw.trace_on,
             reject_transaction_message: raw.reject_transaction_message,
+            server_side_reset: raw.use_server_side_reset_offset,
             transaction: TransactionLimits {
                 check_interval: Duration::from_millis(raw.transaction_check_interval_ms),
                 timeout_ms: i64::try_from(raw.transaction_timeout_ms).unwrap_or(i64::MAX),

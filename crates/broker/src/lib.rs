@@ -543,6 +543,8 @@ fn register_admin(
             groups: m.groups.clone(),
             offsets: m.offsets.clone(),
             waiters: m.waiters.clone(),
+            clients: m.clients.clone(),
+            live: m.live.clone(),
             identity: identity.clone(),
         },
         auth,

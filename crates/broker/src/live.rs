@@ -47,6 +47,7 @@ pub const LIVE_KEYS: &[&str] = &[
     "transaction_timeout_ms",
     "transaction_check_interval_ms",
     "flush_consumer_offset_interval_ms",
+    "use_server_side_reset_offset",
 ];
 
 /// Keys refused with NO_PERMISSION: Java's `configBlackList` default
@@ -104,6 +105,7 @@ struct Settings {
     transaction_check_interval_ms: AtomicU64,
     file_reserved_ms: AtomicI64,
     flush_offsets_interval_ms: AtomicU64,
+    server_side_reset: AtomicBool,
 }
 
 fn millis(d: Duration) -> u64 {
@@ -122,6 +124,7 @@ impl LiveSettings {
             transaction_check_interval_ms: AtomicU64::new(millis(l.transaction.check_interval)),
             file_reserved_ms: AtomicI64::new(l.transaction.file_reserved_ms),
             flush_offsets_interval_ms: AtomicU64::new(millis(l.flush_offsets_interval)),
+            server_side_reset: AtomicBool::new(l.server_side_reset),
         }))
     }
 
@@ -139,6 +142,7 @@ impl LiveSettings {
         s.file_reserved_ms.store(l.transaction.file_reserved_ms, r);
         s.flush_offsets_interval_ms
             .store(millis(l.flush_offsets_interval), r);
+        s.server_side_reset.store(l.server_side_reset, r);
     }
 
     /// `brokerPermission`: 2 write, 4 read.
@@ -164,6 +168,11 @@ impl LiveSettings {
 
     pub fn flush_offsets_interval(&self) -> Duration {
         Duration::from_millis(self.0.flush_offsets_interval_ms.load(Ordering::Relaxed))
+    }
+
+    /// `useServerSideResetOffset`: resets wait for the next pull (true) or go to online clients.
+    pub fn server_side_reset(&self) -> bool {
+        self.0.server_side_reset.load(Ordering::Relaxed)
     }
 
     /// `base` (for what cannot change) with the live timeout, interval and reserved time.

@@ -167,3 +167,79 @@ async fn given_live_consumer_should_report_progress_connections_and_follow_a_res
     producer.shutdown().await;
     admin.delete_topic(CLUSTER, &topic, true).await.unwrap();
 }
+
+#[tokio::test]
+async fn given_legacy_reset_mode_should_push_the_reset_to_online_consumers_and_refuse_without_them()
+{
+    let cluster = cluster_with(|raw| raw.use_server_side_reset_offset = false).await;
+    let ns = &cluster.namesrv_addr;
+    let admin = Admin::start(client(ns)).await.unwrap();
+    let topic = unique("Legacy");
+    let producer = create_topic(ns, &topic).await;
+    let group = unique("lg");
+    let seen = Seen::default();
+    let s = seen.clone();
+    let mut config = PushConsumerConfig::new(&group);
+    config.consume_from = ConsumeFrom::FirstOffset;
+    let consumer = PushConsumer::builder(client(ns), config)
+        .subscribe(&topic, "*")
+        .listener(move |msgs: &[apogee_client::MessageExt]| {
+            s.push(msgs);
+            ConsumeResult::Success
+        })
+        .start()
+        .await
+        .unwrap();
+    for i in 0..6 {
+        producer
+            .send(Message::new(&topic, format!("l-{i}")))
+            .await
+            .unwrap();
+    }
+    // create_topic sent one message too.
+    seen.wait_for("7 consumed", 7).await;
+    wait_until("committed", || {
+        let admin = admin.clone();
+        let (group, topic) = (group.clone(), topic.clone());
+        async move {
+            let stats = admin.consume_stats(&group, Some(&topic)).await.unwrap();
+            stats
+                .offset_table
+                .values()
+                .map(|o| o.consumer_offset)
+                .sum::<i64>()
+                == 7
+        }
+    })
+    .await;
+
+    let offsets = admin
+        .reset_offset_by_time(&group, &topic, 0, true)
+        .await
+        .unwrap();
+    assert!(offsets.values().all(|o| *o == 0), "{offsets:?}");
+    // The broker pushed RESET_CONSUMER_CLIENT_OFFSET; the consumer commits and re-reads.
+    seen.wait_for("all 7 again", 14).await;
+    wait_until("re-committed", || {
+        let admin = admin.clone();
+        let (group, topic) = (group.clone(), topic.clone());
+        async move {
+            let stats = admin.consume_stats(&group, Some(&topic)).await.unwrap();
+            stats.total_diff() == 0
+        }
+    })
+    .await;
+
+    consumer.shutdown().await;
+    let err = admin
+        .reset_offset_by_time(&group, &topic, 0, true)
+        .await
+        .unwrap_err();
+    assert_eq!(
+        err.response_code(),
+        Some(apogee_protocol::ResponseCode::CONSUMER_NOT_ONLINE),
+        "{err}"
+    );
+    assert!(err.to_string().contains("Consumer not online"), "{err}");
+    producer.shutdown().await;
+}

@@ -10,8 +10,10 @@
 //! consumer ─PULL─► PULL_OFFSET_MOVED, nextBeginOffset = target (the reset is then taken)
 //! ```
 //!
-//! The legacy path (the broker pushes RESET_CONSUMER_CLIENT_OFFSET to online clients) is not
-//! implemented; `isForce` only matters there.
+//! With `useServerSideResetOffset=false` the 4.x way is taken instead: targets (not moved
+//! forward past the committed offset unless `isForce`) are pushed to every online consumer of
+//! the group with RESET_CONSUMER_CLIENT_OFFSET (220, oneway), and the clients commit them;
+//! with none online the reset is refused with CONSUMER_NOT_ONLINE.
 
 use std::collections::BTreeMap;
 use std::sync::Arc;
@@ -19,12 +21,16 @@ use std::sync::Arc;
 use apogee_protocol::body::admin::{ResetOffsetBody, to_java_json};
 use apogee_protocol::body::client::MessageQueue;
 use apogee_protocol::header::admin::ResetOffsetRequestHeader;
+use std::time::Duration;
+
 use apogee_protocol::{RemotingCommand, RequestCode};
 use apogee_remoting::Connection;
 use apogee_store::MessageStore;
 
 use super::{Handler, Identity, success};
 use crate::BrokerError;
+use crate::live::LiveSettings;
+use crate::manager::client_registry::ClientRegistry;
 use crate::manager::consumer_offset::ConsumerOffsets;
 use crate::manager::subscription_group::SubscriptionGroups;
 use crate::manager::topic_config::TopicConfigs;
@@ -37,6 +43,8 @@ pub struct ResetOffsetProcessor {
     pub groups: SubscriptionGroups,
     pub offsets: ConsumerOffsets,
     pub waiters: PullWaiters,
+    pub clients: ClientRegistry,
+    pub live: LiveSettings,
     pub identity: Identity,
 }
 
@@ -49,12 +57,19 @@ impl Handler for ResetOffsetProcessor {
         request: &RemotingCommand,
     ) -> Result<RemotingCommand, BrokerError> {
         let h: ResetOffsetRequestHeader = request.header()?;
-        let targets = self.targets(&h)?;
+        let server_side = self.live.server_side_reset();
+        let targets = if server_side {
+            self.targets(&h)?
+        } else {
+            self.legacy_targets(&h)?
+        };
         let mut body = ResetOffsetBody::default();
         for (&queue_id, &offset) in &targets {
-            self.offsets
-                .assign_reset(&h.group, &h.topic, queue_id, offset);
-            self.waiters.arrived(&h.topic, queue_id);
+            if server_side {
+                self.offsets
+                    .assign_reset(&h.group, &h.topic, queue_id, offset);
+                self.waiters.arrived(&h.topic, queue_id);
+            }
             body.offset_table.insert(
                 MessageQueue {
                     broker_name: self.identity.broker_name.clone(),
@@ -64,7 +79,10 @@ impl Handler for ResetOffsetProcessor {
                 offset,
             );
         }
-        tracing::info!(topic = h.topic, group = h.group, timestamp = h.timestamp, caller = %connection.peer(), ?targets, "reset offsets");
+        if !server_side {
+            self.push_to_clients(&h, &body)?;
+        }
+        tracing::info!(topic = h.topic, group = h.group, timestamp = h.timestamp, server_side, caller = %connection.peer(), ?targets, "reset offsets");
         Ok(success(request).with_body(to_java_json(&body)))
     }
 }
@@ -107,6 +125,78 @@ impl ResetOffsetProcessor {
             None => self.offset_at(&h.topic, queue_id, h.timestamp),
         };
         Ok(BTreeMap::from([(queue_id, offset)]))
+    }
+
+    /// The 4.x targets: every queue by time, kept at the committed offset when that is
+    /// earlier unless `isForce`; a queue the group never committed on is an error, as in Java.
+    fn legacy_targets(
+        &self,
+        h: &ResetOffsetRequestHeader,
+    ) -> Result<BTreeMap<i32, i64>, BrokerError> {
+        let config = self.topics.get(&h.topic).ok_or_else(|| {
+            BrokerError::SystemError(format!(
+                "[reset-offset] reset offset failed, no topic in this broker. topic={}",
+                h.topic
+            ))
+        })?;
+        (0..config.write_queue_nums)
+            .map(|queue_id| {
+                let committed = self
+                    .offsets
+                    .query(&h.group, &h.topic, queue_id)
+                    .ok_or_else(|| {
+                        BrokerError::SystemError(format!(
+                            "The consumer group <{}> has no offset on {} queue {queue_id}",
+                            h.group, h.topic
+                        ))
+                    })?;
+                let by_time = self.offset_at(&h.topic, queue_id, h.timestamp).max(0);
+                let offset = if h.is_force || by_time < committed {
+                    by_time
+                } else {
+                    committed
+                };
+                Ok((queue_id, offset))
+            })
+            .collect()
+    }
+
+    /// RESET_CONSUMER_CLIENT_OFFSET (oneway) to every online consumer of the group.
+    fn push_to_clients(
+        &self,
+        h: &ResetOffsetRequestHeader,
+        body: &ResetOffsetBody,
+    ) -> Result<(), BrokerError> {
+        let connections = self.clients.consumer_connections(&h.group);
+        if connections.is_empty() {
+            return Err(BrokerError::ConsumerNotOnline(format!(
+                "Consumer not online, so can not reset offset, Group: {} Topic: {} Timestamp: {}",
+                h.group, h.topic, h.timestamp
+            )));
+        }
+        let header = ResetOffsetRequestHeader {
+            topic: h.topic.clone(),
+            group: h.group.clone(),
+            queue_id: None,
+            offset: None,
+            timestamp: h.timestamp,
+            is_force: h.is_force,
+        };
+        let payload = bytes::Bytes::from(to_java_json(body));
+        for connection in connections {
+            let request =
+                RemotingCommand::request(RequestCode::RESET_CONSUMER_CLIENT_OFFSET, &header)
+                    .with_body(payload.clone());
+            tokio::spawn(async move {
+                if let Err(e) = connection
+                    .send_oneway(request, Duration::from_secs(3))
+                    .await
+                {
+                    tracing::warn!(peer = %connection.peer(), error = %e, "RESET_CONSUMER_CLIENT_OFFSET not delivered");
+                }
+            });
+        }
+        Ok(())
     }
 
     /// The first offset stored at or after `timestamp`; a negative timestamp means the end.
