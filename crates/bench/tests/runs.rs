@@ -14,6 +14,34 @@ use apogee_runtime::Shutdown;
 
 const RUN_WAIT: Duration = Duration::from_secs(60);
 
+/// A NameServer and broker with their data in RAM when the host has `/dev/shm`: the broker
+/// refuses writes when its disk is over 90 % used, and these tests must not depend on how
+/// full the host's disk happens to be.
+async fn cluster(sync_flush: bool) -> apogee_testkit::InProcess {
+    let shm = std::path::Path::new("/dev/shm");
+    let dir = if shm.is_dir() {
+        tempfile::tempdir_in(shm).or_else(|_| tempfile::tempdir())
+    } else {
+        tempfile::tempdir()
+    }
+    .unwrap();
+    let namesrv = apogee_testkit::start_namesrv(&dir.path().join("namesrv")).await;
+    let namesrv_addr = namesrv.local_addr().to_string();
+    let mut raw = apogee_testkit::broker_config(dir.path(), &namesrv_addr);
+    if sync_flush {
+        raw.flush_disk_type = "SYNC_FLUSH".into();
+    }
+    let broker = apogee_testkit::start_broker(raw.clone()).await;
+    apogee_testkit::InProcess {
+        broker_addr: broker.advertised_addr().to_string(),
+        namesrv,
+        namesrv_addr,
+        broker,
+        raw,
+        dir,
+    }
+}
+
 fn target(namesrv: &str, topic: &str) -> Target {
     Target {
         namesrv: namesrv.to_owned(),
@@ -38,7 +66,7 @@ fn assert_ordered(l: &LatencySummary, count: u64) {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn given_new_topic_when_produced_then_consumed_should_count_every_message() {
-    let cluster = apogee_testkit::start(|_| {}).await;
+    let cluster = cluster(false).await;
     let target = target(&cluster.namesrv_addr, "BenchCreated");
     let produce = ProduceConfig {
         target: target.clone(),
@@ -79,7 +107,7 @@ async fn given_new_topic_when_produced_then_consumed_should_count_every_message(
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn given_sync_batched_rate_limited_sends_should_store_them_all() {
-    let cluster = apogee_testkit::start(|raw| raw.flush_disk_type = "SYNC_FLUSH".into()).await;
+    let cluster = cluster(true).await;
     let config = ProduceConfig {
         target: target(&cluster.namesrv_addr, "BenchSync"),
         limit: Limit::messages(205),
@@ -102,7 +130,7 @@ async fn given_sync_batched_rate_limited_sends_should_store_them_all() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn given_e2e_should_receive_this_runs_messages_only() {
-    let cluster = apogee_testkit::start(|_| {}).await;
+    let cluster = cluster(false).await;
     let target = target(&cluster.namesrv_addr, "BenchE2e");
     let settings = ProducerSettings {
         size: 128,

@@ -10,6 +10,7 @@ use apogee_runtime::Shutdown;
 use apogee_runtime::config::{Layers, load_layered};
 use clap::{Args, Parser, Subcommand};
 
+mod bench;
 mod broker;
 
 #[derive(Parser)]
@@ -27,6 +28,8 @@ enum Command {
     Broker(broker::BrokerArgs),
     /// Run a NameServer and a broker in one process: everything a client needs, data in ./apogee-data.
     Standalone(broker::StandaloneArgs),
+    /// Load generator (produce, consume, e2e) and the machine's raw limits (raw-tcp, raw-disk).
+    Bench(bench::BenchArgs),
 }
 
 #[derive(Args)]
@@ -76,6 +79,7 @@ fn main() -> anyhow::Result<()> {
         Command::Namesrv(args) => namesrv(args),
         Command::Broker(args) => broker::broker(args),
         Command::Standalone(args) => broker::standalone(args),
+        Command::Bench(args) => bench::bench(args),
     }
 }
 
