@@ -240,8 +240,9 @@ pub struct ConsumeConfig {
 
 /// `e2e`: consumers start first, then producers; latency is measured from the send
 /// timestamp in each body to its receipt. The limit applies to the producers; consumers run
-/// until they have every message of this run or go idle.
-#[derive(Debug, Clone, Default, PartialEq, Eq)]
+/// until they have every message of this run or go idle. The default consumer group is
+/// [`E2eConfig::DEFAULT_GROUP`], so e2e runs do not move the offsets `consume` runs use.
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub struct E2eConfig {
     pub target: Target,
     pub limit: Limit,
@@ -284,7 +285,24 @@ impl ConsumeConfig {
     }
 }
 
+impl Default for E2eConfig {
+    fn default() -> Self {
+        Self {
+            target: Target::default(),
+            limit: Limit::default(),
+            producer: ProducerSettings::default(),
+            consumer: ConsumerSettings {
+                group: Self::DEFAULT_GROUP.into(),
+                ..ConsumerSettings::default()
+            },
+            progress: false,
+        }
+    }
+}
+
 impl E2eConfig {
+    pub const DEFAULT_GROUP: &str = "apogee_bench_e2e";
+
     pub fn validate(&self) -> Result<()> {
         check_target(&self.target)?;
         self.limit.validate()?;

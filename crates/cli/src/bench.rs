@@ -139,9 +139,9 @@ struct ConsumerArgs {
     /// Push consumers in the group (they share the queues).
     #[arg(short = 'c', long, default_value_t = 1)]
     consumers: usize,
-    /// Consumer group.
-    #[arg(short = 'g', long, default_value = "apogee_bench_consumer")]
-    group: String,
+    /// Consumer group [default: apogee_bench_consumer; e2e: apogee_bench_e2e].
+    #[arg(short = 'g', long)]
+    group: Option<String>,
     /// Where a group with no committed offset starts [default: first for consume, last for e2e].
     #[arg(long, value_enum)]
     from: Option<StartAt>,
@@ -297,10 +297,10 @@ fn producer(a: &ProducerArgs) -> ProducerSettings {
     }
 }
 
-fn consumer(a: &ConsumerArgs) -> ConsumerSettings {
+fn consumer(a: &ConsumerArgs, default_group: &str) -> ConsumerSettings {
     ConsumerSettings {
         consumers: a.consumers,
-        group: a.group.clone(),
+        group: a.group.clone().unwrap_or_else(|| default_group.to_owned()),
         from: a.from.map(|f| match f {
             StartAt::First => StartFrom::First,
             StartAt::Last => StartFrom::Last,
@@ -322,7 +322,7 @@ fn consume_config(a: &ConsumeArgs) -> ConsumeConfig {
     ConsumeConfig {
         target: target(&a.target),
         limit: limit(&a.limit),
-        consumer: consumer(&a.consumer),
+        consumer: consumer(&a.consumer, &ConsumerSettings::default().group),
         progress: progress(&a.output),
     }
 }
@@ -332,7 +332,7 @@ fn e2e_config(a: &E2eArgs) -> E2eConfig {
         target: target(&a.target),
         limit: limit(&a.limit),
         producer: producer(&a.producer),
-        consumer: consumer(&a.consumer),
+        consumer: consumer(&a.consumer, E2eConfig::DEFAULT_GROUP),
         progress: progress(&a.output),
     }
 }
@@ -456,6 +456,13 @@ mod tests {
         };
         let defaults = ConsumeConfig::default();
         assert_eq!(consume_config(&a).consumer, defaults.consumer);
+        let BenchCommand::E2e(a) = parse(&["e2e"]) else {
+            panic!("e2e")
+        };
+        let defaults = E2eConfig::default();
+        let config = e2e_config(&a);
+        assert_eq!(config.consumer, defaults.consumer);
+        assert_eq!(config.producer, defaults.producer);
         let BenchCommand::RawTcp(a) = parse(&["raw-tcp"]) else {
             panic!("raw-tcp")
         };
