@@ -24,8 +24,20 @@ fn scratch_dir() -> tempfile::TempDir {
     tempfile::tempdir().unwrap()
 }
 
+/// A running `apogee standalone`, killed if a failing test drops it without [`stop`].
+struct Standalone(Option<Child>);
+
+impl Drop for Standalone {
+    fn drop(&mut self) {
+        if let Some(mut child) = self.0.take() {
+            let _ = child.kill();
+            let _ = child.wait();
+        }
+    }
+}
+
 /// Starts `apogee standalone` on free ports in `dir`; returns it and the NameServer address.
-fn start_standalone(dir: &std::path::Path) -> (Child, String) {
+fn start_standalone(dir: &std::path::Path) -> (Standalone, String) {
     let mut child = Command::new(BIN)
         .args([
             "standalone",
@@ -55,6 +67,7 @@ fn start_standalone(dir: &std::path::Path) -> (Child, String) {
             }
         }
     });
+    let child = Standalone(Some(child));
     let addr = rx
         .recv_timeout(WAIT)
         .expect("standalone printed its addresses");
@@ -62,7 +75,11 @@ fn start_standalone(dir: &std::path::Path) -> (Child, String) {
     (child, format!("127.0.0.1:{port}"))
 }
 
-fn stop(mut child: Child) {
+/// Stops the standalone with SIGTERM, as a user would, and waits (bounded) for it to exit.
+fn stop(mut standalone: Standalone) {
+    let Some(mut child) = standalone.0.take() else {
+        return;
+    };
     let _ = Command::new("kill")
         .args(["-TERM", &child.id().to_string()])
         .status();
