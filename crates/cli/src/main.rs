@@ -11,6 +11,7 @@ use apogee_runtime::config::{Layers, load_layered};
 use clap::{Args, Parser, Subcommand};
 
 mod admin;
+mod bench;
 mod broker;
 
 #[derive(Parser)]
@@ -30,6 +31,8 @@ enum Command {
     Standalone(broker::StandaloneArgs),
     /// Administer a cluster with mqadmin's commands and flags, e.g. `apogee admin clusterList -n 127.0.0.1:9876`.
     Admin(admin::AdminArgs),
+    /// Load generator (produce, consume, e2e) and the machine's raw limits (raw-tcp, raw-disk).
+    Bench(bench::BenchArgs),
 }
 
 #[derive(Args)]
@@ -80,6 +83,7 @@ fn main() -> std::process::ExitCode {
         Command::Broker(args) => broker::broker(args),
         Command::Standalone(args) => broker::standalone(args),
         Command::Admin(args) => admin::run(args),
+        Command::Bench(args) => bench::bench(args),
     };
     match outcome {
         Ok(()) => std::process::ExitCode::SUCCESS,

@@ -1,0 +1,14 @@
+//! The machine's own limits, measured the same way in the same run as the broker, so the
+//! broker's figures can be read as a fraction of what the hardware allows:
+//!
+//! * [`tcp`]: frames of the message size echoed over loopback TCP by N connections, each with
+//!   a window of frames in flight: the ceiling for acknowledged sends and for deliveries.
+//! * [`disk`]: appends of the message size to a temp file, flushed only at the end (the
+//!   async-flush limit) or with `fdatasync` after every batch (the sync-flush, group-commit
+//!   limit).
+
+mod disk;
+mod tcp;
+
+pub use disk::{DISK_BYTES_MAX, DiskConfig, DiskFlush, disk};
+pub use tcp::{TcpConfig, tcp};

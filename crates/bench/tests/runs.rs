@@ -1,0 +1,188 @@
+//! Bench runs against an in-process NameServer and broker: produce (async, sync, batched,
+//! rate-limited) then consume, and e2e, with counts, errors and latency shapes checked
+//! (never timings).
+
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
+use std::time::Duration;
+
+use apogee_bench::{
+    ConsumeConfig, ConsumerSettings, E2eConfig, LatencySummary, Limit, ProduceConfig,
+    ProducerSettings, Report, SendMode, StartFrom, Target,
+};
+use apogee_runtime::Shutdown;
+
+const RUN_WAIT: Duration = Duration::from_secs(60);
+
+/// A NameServer and broker with their data in RAM when the host has `/dev/shm`: the broker
+/// refuses writes when its disk is over 90 % used, and these tests must not depend on how
+/// full the host's disk happens to be.
+async fn cluster(sync_flush: bool) -> apogee_testkit::InProcess {
+    let shm = std::path::Path::new("/dev/shm");
+    let dir = if shm.is_dir() {
+        tempfile::tempdir_in(shm).or_else(|_| tempfile::tempdir())
+    } else {
+        tempfile::tempdir()
+    }
+    .unwrap();
+    let namesrv = apogee_testkit::start_namesrv(&dir.path().join("namesrv")).await;
+    let namesrv_addr = namesrv.local_addr().to_string();
+    let mut raw = apogee_testkit::broker_config(dir.path(), &namesrv_addr);
+    if sync_flush {
+        raw.flush_disk_type = "SYNC_FLUSH".into();
+    }
+    let broker = apogee_testkit::start_broker(raw.clone()).await;
+    apogee_testkit::InProcess {
+        broker_addr: broker.advertised_addr().to_string(),
+        namesrv,
+        namesrv_addr,
+        broker,
+        raw,
+        dir,
+    }
+}
+
+fn target(namesrv: &str, topic: &str) -> Target {
+    Target {
+        namesrv: namesrv.to_owned(),
+        topic: topic.to_owned(),
+        queues: 4,
+        ..Target::default()
+    }
+}
+
+async fn bounded(run: impl std::future::Future<Output = apogee_bench::Result<Report>>) -> Report {
+    tokio::time::timeout(RUN_WAIT, run)
+        .await
+        .expect("run finished in time")
+        .expect("run succeeded")
+}
+
+fn assert_ordered(l: &LatencySummary, count: u64) {
+    assert_eq!(l.count, count);
+    assert!(l.p50_us <= l.p90_us && l.p90_us <= l.p99_us, "{l:?}");
+    assert!(l.p99_us <= l.p999_us && l.p999_us <= l.max_us, "{l:?}");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn given_new_topic_when_produced_then_consumed_should_count_every_message() {
+    let cluster = cluster(false).await;
+    let target = target(&cluster.namesrv_addr, "BenchCreated");
+    let produce = ProduceConfig {
+        target: target.clone(),
+        limit: Limit::messages(600),
+        producer: ProducerSettings {
+            size: 200,
+            producers: 3,
+            in_flight: 8,
+            ..ProducerSettings::default()
+        },
+        progress: false,
+    };
+    let report = bounded(apogee_bench::produce(&produce, Shutdown::new())).await;
+    assert_eq!(report.error_total, 0, "{report}");
+    let sent = report.sent.unwrap();
+    assert_eq!((sent.messages, sent.bytes), (600, 120_000));
+    assert_ordered(&report.send_latency.unwrap(), 600);
+
+    let consume = ConsumeConfig {
+        target,
+        limit: Limit::messages(600),
+        consumer: ConsumerSettings {
+            consumers: 2,
+            group: "bench_created_readers".into(),
+            ..ConsumerSettings::default()
+        },
+        progress: false,
+    };
+    let report = bounded(apogee_bench::consume(&consume, Shutdown::new())).await;
+    let received = report.received.unwrap();
+    // At least once: a queue that moves from the first consumer to the second as it joins
+    // may deliver some messages twice.
+    assert!(received.messages >= 600, "{report}");
+    assert_eq!(received.bytes, received.messages * 200);
+    assert_ordered(&report.e2e_latency.unwrap(), received.messages);
+    assert!(report.notes.is_empty(), "{report}");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn given_sync_batched_rate_limited_sends_should_store_them_all() {
+    let cluster = cluster(true).await;
+    let config = ProduceConfig {
+        target: target(&cluster.namesrv_addr, "BenchSync"),
+        limit: Limit::messages(205),
+        producer: ProducerSettings {
+            size: 64,
+            producers: 2,
+            batch: 10,
+            rate: 5000,
+            mode: SendMode::Sync,
+            ..ProducerSettings::default()
+        },
+        progress: false,
+    };
+    let report = bounded(apogee_bench::produce(&config, Shutdown::new())).await;
+    assert_eq!(report.error_total, 0, "{report}");
+    assert_eq!(report.sent.unwrap().messages, 205);
+    // Every message of a batch is recorded with the batch's latency.
+    assert_ordered(&report.send_latency.unwrap(), 205);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn given_e2e_should_receive_this_runs_messages_only() {
+    let cluster = cluster(false).await;
+    let target = target(&cluster.namesrv_addr, "BenchE2e");
+    let settings = ProducerSettings {
+        size: 128,
+        producers: 2,
+        ..ProducerSettings::default()
+    };
+    // An earlier run leaves messages behind; e2e (from the first offset, to see them) must
+    // skip them.
+    let earlier = ProduceConfig {
+        target: target.clone(),
+        limit: Limit::messages(50),
+        producer: settings.clone(),
+        progress: false,
+    };
+    bounded(apogee_bench::produce(&earlier, Shutdown::new())).await;
+    let config = E2eConfig {
+        target,
+        limit: Limit::messages(400),
+        producer: settings,
+        // One consumer: no queue moves between members, so every count is exact.
+        consumer: ConsumerSettings {
+            consumers: 1,
+            group: "bench_e2e".into(),
+            from: Some(StartFrom::First),
+            ..ConsumerSettings::default()
+        },
+        progress: false,
+    };
+    let report = bounded(apogee_bench::e2e(&config, Shutdown::new())).await;
+    assert_eq!(report.error_total, 0, "{report}");
+    assert_eq!(report.sent.unwrap().messages, 400);
+    assert_eq!(report.received.unwrap().messages, 400, "{report}");
+    assert_ordered(&report.e2e_latency.unwrap(), 400);
+    assert!(
+        report
+            .notes
+            .iter()
+            .any(|n| n == "skipped 50 bench messages of earlier runs"),
+        "{report}"
+    );
+}
+
+#[tokio::test]
+async fn given_no_nameserver_should_fail_with_an_error_not_a_panic() {
+    // Nothing listens on port 1.
+    let config = ProduceConfig {
+        target: target("127.0.0.1:1", "BenchNowhere"),
+        limit: Limit::messages(1),
+        ..ProduceConfig::default()
+    };
+    let result = tokio::time::timeout(RUN_WAIT, apogee_bench::produce(&config, Shutdown::new()))
+        .await
+        .unwrap();
+    assert!(result.is_err());
+}
