@@ -14,32 +14,14 @@ use apogee_runtime::Shutdown;
 
 const RUN_WAIT: Duration = Duration::from_secs(60);
 
-/// A NameServer and broker with their data in RAM when the host has `/dev/shm`: the broker
-/// refuses writes when its disk is over 90 % used, and these tests must not depend on how
-/// full the host's disk happens to be.
+/// A NameServer and broker (testkit's: small files, indifferent to how full the host disk is).
 async fn cluster(sync_flush: bool) -> apogee_testkit::InProcess {
-    let shm = std::path::Path::new("/dev/shm");
-    let dir = if shm.is_dir() {
-        tempfile::tempdir_in(shm).or_else(|_| tempfile::tempdir())
-    } else {
-        tempfile::tempdir()
-    }
-    .unwrap();
-    let namesrv = apogee_testkit::start_namesrv(&dir.path().join("namesrv")).await;
-    let namesrv_addr = namesrv.local_addr().to_string();
-    let mut raw = apogee_testkit::broker_config(dir.path(), &namesrv_addr);
-    if sync_flush {
-        raw.flush_disk_type = "SYNC_FLUSH".into();
-    }
-    let broker = apogee_testkit::start_broker(raw.clone()).await;
-    apogee_testkit::InProcess {
-        broker_addr: broker.advertised_addr().to_string(),
-        namesrv,
-        namesrv_addr,
-        broker,
-        raw,
-        dir,
-    }
+    apogee_testkit::start(|raw| {
+        if sync_flush {
+            raw.flush_disk_type = "SYNC_FLUSH".into();
+        }
+    })
+    .await
 }
 
 fn target(namesrv: &str, topic: &str) -> Target {

@@ -3,95 +3,17 @@
 
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
-use std::io::{BufRead, BufReader, Read};
-use std::process::{Child, Command, Stdio};
+mod common;
+
+use std::io::Read;
+use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
 use serde_json::Value;
 
-const BIN: &str = env!("CARGO_BIN_EXE_apogee");
+use common::{BIN, Standalone};
+
 const WAIT: Duration = Duration::from_secs(60);
-
-/// A temp dir in RAM when the host has `/dev/shm`: the broker refuses writes when its disk is
-/// over 90 % used, and these tests must not depend on how full the host's disk happens to be.
-fn scratch_dir() -> tempfile::TempDir {
-    let shm = std::path::Path::new("/dev/shm");
-    if shm.is_dir()
-        && let Ok(dir) = tempfile::tempdir_in(shm)
-    {
-        return dir;
-    }
-    tempfile::tempdir().unwrap()
-}
-
-/// A running `apogee standalone`, killed if a failing test drops it without [`stop`].
-struct Standalone(Option<Child>);
-
-impl Drop for Standalone {
-    fn drop(&mut self) {
-        if let Some(mut child) = self.0.take() {
-            let _ = child.kill();
-            let _ = child.wait();
-        }
-    }
-}
-
-/// Starts `apogee standalone` on free ports in `dir`; returns it and the NameServer address.
-fn start_standalone(dir: &std::path::Path) -> (Standalone, String) {
-    let mut child = Command::new(BIN)
-        .args([
-            "standalone",
-            "--namesrv-port",
-            "0",
-            "-p",
-            "0",
-            "--set",
-            "broker_ip1=\"127.0.0.1\"",
-            // Commit-log files are allocated in full: keep this one small.
-            "--set",
-            "mapped_file_size_commit_log=67108864",
-            "--data-dir",
-        ])
-        .arg(dir)
-        .stdout(Stdio::piped())
-        .stderr(std::fs::File::create(dir.join("stderr.log")).unwrap())
-        .spawn()
-        .unwrap();
-    let stdout = child.stdout.take().unwrap();
-    let (tx, rx) = std::sync::mpsc::channel();
-    std::thread::spawn(move || {
-        for line in BufReader::new(stdout).lines() {
-            let Ok(line) = line else { break };
-            if let Some(addr) = line.split("NameServer listening on ").nth(1) {
-                let _ = tx.send(addr.trim().to_owned());
-            }
-        }
-    });
-    let child = Standalone(Some(child));
-    let addr = rx
-        .recv_timeout(WAIT)
-        .expect("standalone printed its addresses");
-    let port = addr.rsplit(':').next().unwrap();
-    (child, format!("127.0.0.1:{port}"))
-}
-
-/// Stops the standalone with SIGTERM, as a user would, and waits (bounded) for it to exit.
-fn stop(mut standalone: Standalone) {
-    let Some(mut child) = standalone.0.take() else {
-        return;
-    };
-    let _ = Command::new("kill")
-        .args(["-TERM", &child.id().to_string()])
-        .status();
-    let deadline = Instant::now() + WAIT;
-    while child.try_wait().unwrap().is_none() {
-        if Instant::now() > deadline {
-            let _ = child.kill();
-            panic!("standalone did not exit on SIGTERM");
-        }
-        std::thread::sleep(Duration::from_millis(20));
-    }
-}
 
 /// Runs `apogee bench <args>` to completion (bounded); returns its stdout.
 fn bench(args: &[&str]) -> String {
@@ -146,10 +68,11 @@ fn assert_ordered(latency: &Value, count: u64) {
     assert!(latency["mean_us"].as_f64().unwrap() > 0.0);
 }
 
-#[test]
-fn given_standalone_when_bench_produces_then_consumes_should_report_every_message() {
-    let dir = scratch_dir();
-    let (standalone, namesrv) = start_standalone(dir.path());
+#[tokio::test]
+async fn given_standalone_when_bench_produces_then_consumes_should_report_every_message() {
+    let standalone = Standalone::start(&[]).await;
+    let namesrv = standalone.namesrv.clone();
+    let dir = &standalone.dir;
 
     let produced = json(&bench(&[
         "produce",
@@ -193,7 +116,7 @@ fn given_standalone_when_bench_produces_then_consumes_should_report_every_messag
         serde_json::from_str(&std::fs::read_to_string(&report_file).unwrap()).unwrap();
     assert_eq!(written, consumed, "--json-out holds the same report");
 
-    stop(standalone);
+    standalone.stop().await;
 }
 
 #[test]

@@ -29,6 +29,10 @@ async fn given_standalone_when_started_should_route_store_and_deliver_then_stop_
             "0",
             "--set",
             "broker_ip1=\"127.0.0.1\"",
+            "--set",
+            "mapped_file_size_commit_log=16777216",
+            "--set",
+            "disk_space_warning_level_ratio=99",
             "--data-dir",
         ])
         .arg(dir.path())

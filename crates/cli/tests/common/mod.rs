@@ -81,8 +81,16 @@ impl Standalone {
                 "0",
                 "--set",
                 "broker_ip1=\"127.0.0.1\"",
+                // Small files (they are allocated in full), and a host disk that happens to
+                // be nearly full must not make the broker refuse writes or delete files.
                 "--set",
-                "mapped_file_size_commit_log=67108864",
+                "mapped_file_size_commit_log=16777216",
+                "--set",
+                "mapped_file_size_consume_queue=200000",
+                "--set",
+                "disk_space_warning_level_ratio=99",
+                "--set",
+                "clean_file_forcibly_enable=false",
             ])
             .args(extra)
             .arg("--data-dir")
