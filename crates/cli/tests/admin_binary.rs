@@ -107,7 +107,7 @@ async fn given_standalone_admin_commands_should_manage_topics_groups_and_message
     );
     assert_eq!(
         (pinned["queueId"].as_i64(), pinned["queueOffset"].as_i64()),
-        (Some(3), Some(0))
+        (Some(3), Some(i64::from(qid == 3)))
     );
 
     let status = admin_json(ns, &["topicStatus", "-t", "AdminT"]);
@@ -122,7 +122,8 @@ async fn given_standalone_admin_commands_should_manage_topics_groups_and_message
         &admin(ns, &["topicStatus", "-t", "AdminT"]).stdout,
     ));
     assert_eq!(rows.len(), 4);
-    assert_eq!(rows[3]["Max Offset"], "1");
+    let in_3 = 1 + i64::from(qid == 3);
+    assert_eq!(rows[3]["Max Offset"], in_3.to_string());
 
     let by_offset_id = admin_json(ns, &["queryMsgById", "-i", &offset_id]);
     assert_eq!(by_offset_id["messages"][0]["body"], "hello admin");
@@ -189,7 +190,7 @@ async fn given_standalone_admin_commands_should_manage_topics_groups_and_message
             "3",
         ],
     );
-    assert_eq!(one["messages"].as_array().unwrap().len(), 1);
+    assert_eq!(one["messages"].as_array().unwrap().len(), in_3 as usize);
     // Reading through the tools commits nothing.
     let progress = admin_json(
         ns,
@@ -249,7 +250,9 @@ async fn given_standalone_admin_commands_should_manage_topics_groups_and_message
     s.stop().await;
 }
 
-#[tokio::test]
+// In-process clients must keep running while the test thread waits on an `apogee admin`
+// process (the broker relays consumerStatus to them), so they get their own worker threads.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn given_live_consumer_admin_should_show_it_reset_it_and_refuse_to_delete_its_topic() {
     let s = Standalone::start(&[]).await;
     let ns = s.namesrv.as_str();
@@ -331,6 +334,45 @@ async fn given_live_consumer_admin_should_show_it_reset_it_and_refuse_to_delete_
     let producers = admin_json(ns, &["producerConnection", "-g", "LivePG", "-t", "LiveT"]);
     assert_eq!(producers["connections"].as_array().unwrap().len(), 1);
 
+    // What the live client reports about itself, relayed by the broker.
+    let status = admin_json(ns, &["consumerStatus", "-g", "LiveG"]);
+    let (client_id, info) = status.as_object().unwrap().iter().next().unwrap();
+    assert!(client_id.ends_with("@admin-test"), "{status}");
+    assert_eq!(info["properties"]["PROP_CONSUME_TYPE"], "CONSUME_PASSIVELY");
+    assert!(
+        info["subscriptionSet"].to_string().contains("LiveT"),
+        "{info}"
+    );
+    let held = info["mqTable"]
+        .as_object()
+        .unwrap()
+        .keys()
+        .filter(|mq| mq.contains("\"LiveT\""))
+        .count();
+    assert_eq!(held, 2, "{info}");
+
+    // Offsets copied to a new group.
+    admin_json(
+        ns,
+        &[
+            "cloneGroupOffset",
+            "-s",
+            "LiveG",
+            "-d",
+            "LiveG2",
+            "-t",
+            "LiveT",
+        ],
+    );
+    let cloned = admin_json(ns, &["consumerProgress", "-g", "LiveG2", "-t", "LiveT"]);
+    let committed: i64 = cloned["queues"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|q| q["consumerOffset"].as_i64().unwrap())
+        .sum();
+    assert_eq!(committed, 10, "{cloned}");
+
     // Deleting a topic with a consumer online is refused and keeps the topic.
     let err = admin_err(ns, &["deleteTopic", "-c", CLUSTER, "-t", "LiveT"]);
     assert!(err.contains("LiveT"), "{err}");
@@ -377,5 +419,127 @@ async fn given_live_consumer_admin_should_show_it_reset_it_and_refuse_to_delete_
     assert!(admin_err(ns, &["topicRoute", "-t", "LiveT"]).contains("No route info"));
     consumer.shutdown().await;
     producer.shutdown().await;
+    s.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn given_standalone_admin_should_report_broker_status_and_change_its_config_live() {
+    let s = Standalone::start(&[]).await;
+    let ns = s.namesrv.as_str();
+    let b = s.broker.as_str();
+    admin_json(ns, &["updateTopic", "-b", b, "-t", "StatusT"]);
+
+    // Sends keep running while the broker's 10 s put TPS is read.
+    let mut client = ClientConfig::new(ns).instance_name("status-test");
+    client.heartbeat_interval = Duration::from_secs(1);
+    let producer = Producer::start(client, ProducerConfig::new("StatusPG"))
+        .await
+        .unwrap();
+    let sending = tokio::spawn(async move {
+        loop {
+            if producer
+                .send(Message::new("StatusT", "tick"))
+                .await
+                .is_err()
+            {
+                break;
+            }
+            tokio::time::sleep(Duration::from_millis(5)).await;
+        }
+    });
+    let put_tps = |ns: String, b: String| async move {
+        let status = admin_json(&ns, &["brokerStatus", "-b", &b]);
+        let tps = status[b.as_str()]["putTps"]
+            .as_str()
+            .unwrap_or("")
+            .to_owned();
+        tps.split(' ')
+            .next()
+            .and_then(|f| f.parse::<f64>().ok())
+            .unwrap_or(0.0)
+    };
+    wait_until("putTps > 0 while sending", || {
+        let check = put_tps(ns.to_owned(), b.to_owned());
+        async move { check.await > 0.0 }
+    })
+    .await;
+    sending.abort();
+    let status = admin_json(ns, &["brokerStatus", "-b", b]);
+    let stats = &status[b];
+    assert!(
+        stats["msgPutTotalTodayNow"]
+            .as_str()
+            .unwrap()
+            .parse::<i64>()
+            .unwrap()
+            > 0,
+        "{stats}"
+    );
+    assert!(
+        stats["runtime"].as_str().unwrap().contains("days"),
+        "{stats}"
+    );
+    assert!(
+        stats["bootTimestamp"]
+            .as_str()
+            .unwrap()
+            .parse::<i64>()
+            .unwrap()
+            > 0
+    );
+    let rows = table(&String::from_utf8_lossy(
+        &admin(ns, &["clusterList"]).stdout,
+    ));
+    assert!(!rows[0]["Version"].is_empty(), "{rows:?}");
+    assert!(rows[0]["InTPS"].parse::<f64>().is_ok(), "{rows:?}");
+    let human = String::from_utf8_lossy(&admin(ns, &["brokerStatus", "-b", b]).stdout).into_owned();
+    assert!(human.lines().any(|l| l.starts_with("putTps")), "{human}");
+
+    // Broker config: read, change live, refuse protected keys.
+    let config = admin_json(ns, &["getBrokerConfig", "-b", b]);
+    assert_eq!(config[b]["fileReservedTime"], "72");
+    admin_json(
+        ns,
+        &[
+            "updateBrokerConfig",
+            "-b",
+            b,
+            "-k",
+            "fileReservedTime",
+            "-v",
+            "48",
+        ],
+    );
+    let config = admin_json(ns, &["getBrokerConfig", "-c", CLUSTER]);
+    assert_eq!(config[b]["fileReservedTime"], "48");
+    let err = admin_err(
+        ns,
+        &[
+            "updateBrokerConfig",
+            "-b",
+            b,
+            "-k",
+            "storePathRootDir",
+            "-v",
+            "/tmp/x",
+        ],
+    );
+    assert!(err.contains("black list"), "{err}");
+    let err = admin_err(
+        ns,
+        &[
+            "updateBrokerConfig",
+            "-b",
+            b,
+            "-k",
+            "fileReservedTime",
+            "-v",
+            "soon",
+        ],
+    );
+    assert!(
+        err.contains("fileReservedTime") || err.contains("bad value"),
+        "{err}"
+    );
     s.stop().await;
 }

@@ -263,7 +263,7 @@ impl Admin {
     }
 
     /// Master addresses of the brokers in `topic`'s route.
-    async fn route_masters(&self, topic: &str) -> Result<Vec<String>> {
+    pub(crate) async fn route_masters(&self, topic: &str) -> Result<Vec<String>> {
         let route = self.topic_route(topic).await?;
         Ok(route
             .broker_datas

@@ -81,7 +81,7 @@ impl Admin {
             topic: topic.map(str::to_owned),
             offline: Some(offline),
         };
-        for addr in self.masters_of(&route_topic).await? {
+        for addr in self.route_masters(&route_topic).await? {
             self.call(
                 &addr,
                 RemotingCommand::request(RequestCode::CLONE_GROUP_OFFSET, &header),
@@ -101,7 +101,7 @@ impl Admin {
     ) -> Result<ConsumerRunningInfo> {
         let retry = format!("%RETRY%{group}");
         let addr = self
-            .masters_of(&retry)
+            .route_masters(&retry)
             .await?
             .into_iter()
             .next()
@@ -119,15 +119,5 @@ impl Admin {
             .await?;
         from_json("ConsumerRunningInfo", &response.body)
             .map_err(|e| ClientError::bad_response(&addr, e))
-    }
-
-    /// Master addresses in `topic`'s route.
-    async fn masters_of(&self, topic: &str) -> Result<Vec<String>> {
-        let route = self.topic_route(topic).await?;
-        Ok(route
-            .broker_datas
-            .iter()
-            .filter_map(|b| b.broker_addrs.get(&apogee_model::MASTER_ID).cloned())
-            .collect())
     }
 }

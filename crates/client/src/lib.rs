@@ -33,8 +33,8 @@ mod route;
 
 pub use admin::{Admin, TopicSpec};
 pub use apogee_protocol::body::admin::{
-    ConsumeStats, ConsumerConnection, OffsetWrapper, ProducerConnection, SubscriptionGroupConfig,
-    TopicStatsTable,
+    ConsumeStats, ConsumerConnection, ConsumerRunningInfo, OffsetWrapper, ProducerConnection,
+    SubscriptionGroupConfig, TopicStatsTable,
 };
 pub use apogee_protocol::body::client::{MessageModel, MessageQueue};
 pub use config::{ClientConfig, DEFAULT_INSTANCE_NAME, NameServerSource};

@@ -391,3 +391,112 @@ impl ResetOffsetByTime {
         ))
     }
 }
+
+#[derive(Args)]
+pub struct CloneGroupOffset {
+    /// Group whose offsets are copied.
+    #[arg(short = 's', long = "srcGroup")]
+    src: String,
+    /// Group that receives them.
+    #[arg(short = 'd', long = "destGroup")]
+    dest: String,
+    /// Only this topic [default: every topic of the source group].
+    #[arg(short = 't', long = "topic")]
+    topic: Option<String>,
+    /// Also copy topics an online source group does not subscribe to.
+    #[arg(short = 'o', long = "offline", default_value_t = false, action = ArgAction::Set)]
+    offline: bool,
+}
+
+impl CloneGroupOffset {
+    pub async fn run(self, admin: &Admin) -> anyhow::Result<Report> {
+        admin
+            .clone_group_offset(&self.src, &self.dest, self.topic.as_deref(), self.offline)
+            .await?;
+        Ok(Report::new(
+            format!(
+                "clone group offset success. srcGroup[{}], destGroup[{}], topic[{}]\n",
+                self.src,
+                self.dest,
+                self.topic.as_deref().unwrap_or("*")
+            ),
+            json!({ "srcGroup": self.src, "destGroup": self.dest, "topic": self.topic }),
+        ))
+    }
+}
+
+#[derive(Args)]
+pub struct ConsumerStatus {
+    #[arg(short = 'g', long = "consumerGroup")]
+    group: String,
+    /// One client [default: every online member].
+    #[arg(short = 'i', long = "clientId")]
+    client_id: Option<String>,
+}
+
+impl ConsumerStatus {
+    pub async fn run(self, admin: &Admin) -> anyhow::Result<Report> {
+        let ids: Vec<String> = match &self.client_id {
+            Some(id) => vec![id.clone()],
+            None => admin
+                .consumer_connection(&self.group)
+                .await?
+                .connection_set
+                .into_iter()
+                .map(|c| c.client_id)
+                .collect(),
+        };
+        let mut human = String::new();
+        let mut json = serde_json::Map::new();
+        for id in ids {
+            let info = admin.consumer_running_info(&self.group, &id).await?;
+            human.push_str(&format!("#ClientId: {id}\n"));
+            for (k, v) in &info.properties {
+                human.push_str(&format!("{k:<40}: {v}\n"));
+            }
+            let mut queues = Table::new(&[
+                "Topic",
+                "Broker Name",
+                "QID",
+                "Commit Offset",
+                "Cached Msgs",
+                "Cached MiB",
+                "Locked",
+                "Last Pull",
+            ]);
+            for (mq, q) in &info.mq_table {
+                queues.row(vec![
+                    mq.topic.clone(),
+                    mq.broker_name.clone(),
+                    mq.queue_id.to_string(),
+                    q.commit_offset.to_string(),
+                    q.cached_msg_count.to_string(),
+                    q.cached_msg_size_in_mib.to_string(),
+                    q.locked.to_string(),
+                    human_time(q.last_pull_timestamp),
+                ]);
+            }
+            let mut rates = Table::new(&[
+                "Topic",
+                "Pull TPS",
+                "Pull RT",
+                "Consume OK TPS",
+                "Consume RT",
+                "Failed TPS",
+            ]);
+            for (topic, s) in &info.status_table {
+                rates.row(vec![
+                    topic.clone(),
+                    format!("{:.2}", s.pull_tps),
+                    format!("{:.2}", s.pull_rt),
+                    format!("{:.2}", s.consume_ok_tps),
+                    format!("{:.2}", s.consume_rt),
+                    format!("{:.2}", s.consume_failed_tps),
+                ]);
+            }
+            human.push_str(&format!("\n{}\n{}\n", queues.render(), rates.render()));
+            json.insert(id, serde_json::to_value(&info)?);
+        }
+        Ok(Report::new(human, serde_json::Value::Object(json)))
+    }
+}

@@ -47,6 +47,12 @@ enum AdminCommand {
     TopicStatus(topic::TopicStatus),
     /// Brokers of every cluster with their load.
     ClusterList(cluster::ClusterList),
+    /// A broker's runtime statistics (TPS, today's totals, put latency, disk, flush backlog …).
+    BrokerStatus(cluster::BrokerStatus),
+    /// A broker's configuration (Java key names).
+    GetBrokerConfig(cluster::GetBrokerConfig),
+    /// Change one broker configuration key while it runs (e.g. fileReservedTime).
+    UpdateBrokerConfig(cluster::UpdateBrokerConfig),
     /// Create or update a subscription (consumer) group.
     UpdateSubGroup(group::UpdateSubGroup),
     /// Delete a subscription group.
@@ -57,6 +63,10 @@ enum AdminCommand {
     ConsumerConnection(group::ConsumerConnection),
     /// The online producers of a group.
     ProducerConnection(group::ProducerConnection),
+    /// Copy one group's committed offsets to another.
+    CloneGroupOffset(group::CloneGroupOffset),
+    /// What one consumer client reports about itself: subscriptions, queues held, rates.
+    ConsumerStatus(group::ConsumerStatus),
     /// Move a group's offsets on a topic back (or forward) to a point in time, live consumers included.
     ResetOffsetByTime(group::ResetOffsetByTime),
     /// Look a message up by its id (offset message id, or client id with -t).
@@ -124,6 +134,11 @@ async fn dispatch(
         C::TopicRoute(a) => a.run(admin).await,
         C::TopicStatus(a) => a.run(admin).await,
         C::ClusterList(a) => a.run(admin).await,
+        C::BrokerStatus(a) => a.run(admin).await,
+        C::GetBrokerConfig(a) => a.run(admin).await,
+        C::UpdateBrokerConfig(a) => a.run(admin).await,
+        C::CloneGroupOffset(a) => a.run(admin).await,
+        C::ConsumerStatus(a) => a.run(admin).await,
         C::UpdateSubGroup(a) => a.run(admin).await,
         C::DeleteSubGroup(a) => a.run(admin).await,
         C::ConsumerProgress(a) => a.run(admin).await,
