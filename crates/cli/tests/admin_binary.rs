@@ -21,7 +21,7 @@ const CLUSTER: &str = "DefaultCluster";
 
 #[tokio::test]
 async fn given_standalone_admin_commands_should_manage_topics_groups_and_messages() {
-    let s = Standalone::start(&[]).await;
+    let mut s = Standalone::start(&[]).await;
     let ns = s.namesrv.as_str();
 
     let clusters = admin_json(ns, &["clusterList"]);
@@ -254,7 +254,7 @@ async fn given_standalone_admin_commands_should_manage_topics_groups_and_message
 // process (the broker relays consumerStatus to them), so they get their own worker threads.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn given_live_consumer_admin_should_show_it_reset_it_and_refuse_to_delete_its_topic() {
-    let s = Standalone::start(&[]).await;
+    let mut s = Standalone::start(&[]).await;
     let ns = s.namesrv.as_str();
     admin_json(
         ns,
@@ -424,7 +424,7 @@ async fn given_live_consumer_admin_should_show_it_reset_it_and_refuse_to_delete_
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn given_standalone_admin_should_report_broker_status_and_change_its_config_live() {
-    let s = Standalone::start(&[]).await;
+    let mut s = Standalone::start(&[]).await;
     let ns = s.namesrv.as_str();
     let b = s.broker.as_str();
     admin_json(ns, &["updateTopic", "-b", b, "-t", "StatusT"]);

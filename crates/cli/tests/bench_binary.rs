@@ -70,7 +70,7 @@ fn assert_ordered(latency: &Value, count: u64) {
 
 #[tokio::test]
 async fn given_standalone_when_bench_produces_then_consumes_should_report_every_message() {
-    let standalone = Standalone::start(&[]).await;
+    let mut standalone = Standalone::start(&[]).await;
     let namesrv = standalone.namesrv.clone();
     let dir = &standalone.dir;
 

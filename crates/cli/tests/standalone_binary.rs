@@ -6,68 +6,21 @@
 mod common;
 
 use std::process::{Command, Stdio};
-use std::time::Duration;
 
-use common::{BIN, WAIT, listening_addrs, local, stop};
+use common::{BIN, Standalone, WAIT, listening_addrs, stop};
 
 use apogee_protocol::header::message::{
     PullMessageRequestHeader, SendMessageRequestHeader, SendMessageRequestHeaderV2, pull_sys_flag,
 };
-use apogee_protocol::header::namesrv::GetRouteInfoRequestHeader;
 use apogee_protocol::{RemotingCommand, RequestCode, ResponseCode};
 use apogee_remoting::{Dispatcher, RemotingClient, TransportConfig};
 
 #[tokio::test]
 async fn given_standalone_when_started_should_route_store_and_deliver_then_stop_on_sigterm() {
-    let dir = tempfile::tempdir().unwrap();
-    let mut child = Command::new(BIN)
-        .args([
-            "standalone",
-            "--namesrv-port",
-            "0",
-            "-p",
-            "0",
-            "--set",
-            "broker_ip1=\"127.0.0.1\"",
-            "--set",
-            "mapped_file_size_commit_log=16777216",
-            "--set",
-            "disk_space_warning_level_ratio=99",
-            "--data-dir",
-        ])
-        .arg(dir.path())
-        .stdout(Stdio::piped())
-        .stderr(std::fs::File::create(dir.path().join("stderr.log")).unwrap())
-        .spawn()
-        .unwrap();
-    let addrs = listening_addrs(&mut child, 2).await;
-    let (namesrv, broker) = (local(&addrs[0]), local(&addrs[1]));
+    // Started and waited for (the broker's route is served) by the shared harness.
+    let mut standalone = Standalone::start(&[]).await;
+    let broker = standalone.broker.clone();
     let client = RemotingClient::new(Dispatcher::new(), TransportConfig::default());
-
-    let deadline = tokio::time::Instant::now() + WAIT;
-    loop {
-        let route = RemotingCommand::request(
-            RequestCode::GET_ROUTEINFO_BY_TOPIC,
-            &GetRouteInfoRequestHeader {
-                topic: "TBW102".into(),
-                accept_standard_json_only: None,
-            },
-        );
-        if client
-            .invoke(&namesrv, route, WAIT)
-            .await
-            .unwrap()
-            .response_code()
-            == ResponseCode::SUCCESS
-        {
-            break;
-        }
-        assert!(
-            tokio::time::Instant::now() < deadline,
-            "broker never registered"
-        );
-        tokio::time::sleep(Duration::from_millis(20)).await;
-    }
     let header = SendMessageRequestHeader {
         producer_group: "pg".into(),
         topic: "Hello".into(),
@@ -120,9 +73,10 @@ async fn given_standalone_when_started_should_route_store_and_deliver_then_stop_
     let r = client.invoke(&broker, pull, WAIT).await.unwrap();
     assert_eq!(r.response_code(), ResponseCode::SUCCESS, "{:?}", r.remark);
     assert!(r.body.windows(12).any(|w| w == b"hello apogee"));
-    stop(child, &dir.path().join("stderr.log")).await;
-    assert!(dir.path().join("store/config/topics.json").exists());
-    assert!(dir.path().join("store/commitlog").is_dir());
+    standalone.stop().await;
+    let dir = standalone.dir.path();
+    assert!(dir.join("store/config/topics.json").exists());
+    assert!(dir.join("store/commitlog").is_dir());
 }
 
 #[tokio::test]

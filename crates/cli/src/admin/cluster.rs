@@ -8,7 +8,7 @@ use clap::Args;
 use serde_json::json;
 
 use super::table::Table;
-use super::{Report, target_brokers};
+use super::{BrokerTarget, Report};
 
 #[derive(Args)]
 pub struct ClusterList {
@@ -114,18 +114,13 @@ fn key_values(map: &BTreeMap<String, String>) -> String {
 
 #[derive(Args)]
 pub struct BrokerStatus {
-    /// Broker address (ip:port).
-    #[arg(short = 'b', long = "brokerAddr", required_unless_present = "cluster")]
-    broker: Option<String>,
-    /// Every master of this cluster.
-    #[arg(short = 'c', long = "clusterName")]
-    cluster: Option<String>,
+    #[command(flatten)]
+    target: BrokerTarget,
 }
 
 impl BrokerStatus {
     pub async fn run(self, admin: &Admin) -> anyhow::Result<Report> {
-        let brokers =
-            target_brokers(admin, self.broker.as_deref(), self.cluster.as_deref()).await?;
+        let brokers = self.target.addrs(admin).await?;
         let mut human = String::new();
         let mut json = serde_json::Map::new();
         for addr in &brokers {
@@ -142,18 +137,13 @@ impl BrokerStatus {
 
 #[derive(Args)]
 pub struct GetBrokerConfig {
-    /// Broker address (ip:port).
-    #[arg(short = 'b', long = "brokerAddr", required_unless_present = "cluster")]
-    broker: Option<String>,
-    /// Every master of this cluster.
-    #[arg(short = 'c', long = "clusterName")]
-    cluster: Option<String>,
+    #[command(flatten)]
+    target: BrokerTarget,
 }
 
 impl GetBrokerConfig {
     pub async fn run(self, admin: &Admin) -> anyhow::Result<Report> {
-        let brokers =
-            target_brokers(admin, self.broker.as_deref(), self.cluster.as_deref()).await?;
+        let brokers = self.target.addrs(admin).await?;
         let mut human = String::new();
         let mut json = serde_json::Map::new();
         for addr in &brokers {
@@ -168,12 +158,8 @@ impl GetBrokerConfig {
 
 #[derive(Args)]
 pub struct UpdateBrokerConfig {
-    /// Broker address (ip:port).
-    #[arg(short = 'b', long = "brokerAddr", required_unless_present = "cluster")]
-    broker: Option<String>,
-    /// Every master of this cluster.
-    #[arg(short = 'c', long = "clusterName")]
-    cluster: Option<String>,
+    #[command(flatten)]
+    target: BrokerTarget,
     /// Config key (Java name, e.g. fileReservedTime).
     #[arg(short = 'k', long = "key")]
     key: String,
@@ -183,8 +169,7 @@ pub struct UpdateBrokerConfig {
 
 impl UpdateBrokerConfig {
     pub async fn run(self, admin: &Admin) -> anyhow::Result<Report> {
-        let brokers =
-            target_brokers(admin, self.broker.as_deref(), self.cluster.as_deref()).await?;
+        let brokers = self.target.addrs(admin).await?;
         let change = BTreeMap::from([(self.key.clone(), self.value.clone())]);
         let mut human = String::new();
         for addr in &brokers {

@@ -6,16 +6,12 @@ use clap::{ArgAction, Args};
 use serde_json::json;
 
 use super::table::Table;
-use super::{Report, human_time, parse_time, target_brokers};
+use super::{BrokerTarget, Report, human_time, parse_time};
 
 #[derive(Args)]
 pub struct UpdateSubGroup {
-    /// Broker address (ip:port).
-    #[arg(short = 'b', long = "brokerAddr", required_unless_present = "cluster")]
-    broker: Option<String>,
-    /// Cluster whose every master gets the group.
-    #[arg(short = 'c', long = "clusterName")]
-    cluster: Option<String>,
+    #[command(flatten)]
+    target: BrokerTarget,
     #[arg(short = 'g', long = "groupName")]
     group: String,
     #[arg(short = 's', long = "consumeEnable", action = ArgAction::Set)]
@@ -68,8 +64,7 @@ impl UpdateSubGroup {
         if let Some(v) = self.notify_consumer_ids_changed {
             config.notify_consumer_ids_changed_enable = v;
         }
-        let brokers =
-            target_brokers(admin, self.broker.as_deref(), self.cluster.as_deref()).await?;
+        let brokers = self.target.addrs(admin).await?;
         let mut human = String::new();
         for addr in &brokers {
             admin.create_subscription_group(addr, &config).await?;
@@ -97,12 +92,8 @@ impl UpdateSubGroup {
 
 #[derive(Args)]
 pub struct DeleteSubGroup {
-    /// Broker address (ip:port).
-    #[arg(short = 'b', long = "brokerAddr", required_unless_present = "cluster")]
-    broker: Option<String>,
-    /// Cluster whose every master drops the group.
-    #[arg(short = 'c', long = "clusterName")]
-    cluster: Option<String>,
+    #[command(flatten)]
+    target: BrokerTarget,
     #[arg(short = 'g', long = "groupName")]
     group: String,
     /// Also delete the group's committed offsets.
@@ -112,8 +103,7 @@ pub struct DeleteSubGroup {
 
 impl DeleteSubGroup {
     pub async fn run(self, admin: &Admin) -> anyhow::Result<Report> {
-        let brokers =
-            target_brokers(admin, self.broker.as_deref(), self.cluster.as_deref()).await?;
+        let brokers = self.target.addrs(admin).await?;
         let mut human = String::new();
         for addr in &brokers {
             admin

@@ -154,15 +154,23 @@ async fn dispatch(
 }
 
 /// Brokers a command acts on: one address (-b) or every master of a cluster (-c).
-async fn target_brokers(
-    admin: &Admin,
-    broker: Option<&str>,
-    cluster: Option<&str>,
-) -> anyhow::Result<Vec<String>> {
-    match (broker, cluster) {
-        (Some(b), _) => Ok(vec![b.to_owned()]),
-        (None, Some(c)) => Ok(admin.cluster_masters(c).await?),
-        (None, None) => anyhow::bail!("give a broker address (-b) or a cluster name (-c)"),
+#[derive(Args)]
+pub struct BrokerTarget {
+    /// Broker address (ip:port).
+    #[arg(short = 'b', long = "brokerAddr", required_unless_present = "cluster")]
+    broker: Option<String>,
+    /// Every master of this cluster.
+    #[arg(short = 'c', long = "clusterName")]
+    cluster: Option<String>,
+}
+
+impl BrokerTarget {
+    pub async fn addrs(&self, admin: &Admin) -> anyhow::Result<Vec<String>> {
+        match (&self.broker, &self.cluster) {
+            (Some(b), _) => Ok(vec![b.clone()]),
+            (None, Some(c)) => Ok(admin.cluster_masters(c).await?),
+            (None, None) => anyhow::bail!("give a broker address (-b) or a cluster name (-c)"),
+        }
     }
 }
 

@@ -5,16 +5,12 @@ use clap::{ArgAction, Args};
 use serde_json::json;
 
 use super::table::Table;
-use super::{Report, human_time, target_brokers};
+use super::{BrokerTarget, Report, human_time};
 
 #[derive(Args)]
 pub struct UpdateTopic {
-    /// Broker address (ip:port) to create the topic on.
-    #[arg(short = 'b', long = "brokerAddr", required_unless_present = "cluster")]
-    broker: Option<String>,
-    /// Cluster whose every master gets the topic.
-    #[arg(short = 'c', long = "clusterName")]
-    cluster: Option<String>,
+    #[command(flatten)]
+    target: BrokerTarget,
     #[arg(short = 't', long = "topic")]
     topic: String,
     #[arg(short = 'r', long = "readQueueNums", default_value_t = 8)]
@@ -48,8 +44,7 @@ impl UpdateTopic {
             order: self.order,
             attributes: self.attributes.clone(),
         };
-        let brokers =
-            target_brokers(admin, self.broker.as_deref(), self.cluster.as_deref()).await?;
+        let brokers = self.target.addrs(admin).await?;
         let mut human = String::new();
         for addr in &brokers {
             admin.create_topic(addr, &spec).await?;

@@ -115,9 +115,11 @@ impl Standalone {
         standalone
     }
 
-    pub async fn stop(mut self) {
-        let child = self.child.take().unwrap();
-        stop(child, &self.dir.path().join("stderr.log")).await;
+    /// SIGTERM and a clean exit expected; the data dir stays until `self` is dropped.
+    pub async fn stop(&mut self) {
+        if let Some(child) = self.child.take() {
+            stop(child, &self.dir.path().join("stderr.log")).await;
+        }
     }
 }
 
