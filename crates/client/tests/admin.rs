@@ -6,10 +6,7 @@ mod common;
 
 use std::time::Duration;
 
-use apogee_client::{
-    Admin, ClientError, ConsumeFrom, ConsumeResult, Message, PushConsumer, PushConsumerConfig,
-    SubscriptionGroupConfig, TopicSpec,
-};
+use apogee_client::{Admin, ClientError, Message, SubscriptionGroupConfig, TopicSpec};
 use common::*;
 
 const CLUSTER: &str = "DefaultCluster";
@@ -80,18 +77,7 @@ async fn given_live_consumer_should_report_progress_connections_and_follow_a_res
     let producer = create_topic(ns, &topic).await;
     let group = unique("pg");
     let seen = Seen::default();
-    let s = seen.clone();
-    let mut config = PushConsumerConfig::new(&group);
-    config.consume_from = ConsumeFrom::FirstOffset;
-    let consumer = PushConsumer::builder(client(ns), config)
-        .subscribe(&topic, "*")
-        .listener(move |msgs: &[apogee_client::MessageExt]| {
-            s.push(msgs);
-            ConsumeResult::Success
-        })
-        .start()
-        .await
-        .unwrap();
+    let consumer = consumer(ns, from_first(&group), &topic, &seen).await;
     for i in 0..10 {
         producer
             .send(Message::new(&topic, format!("p-{i}")))
@@ -178,18 +164,7 @@ async fn given_legacy_reset_mode_should_push_the_reset_to_online_consumers_and_r
     let producer = create_topic(ns, &topic).await;
     let group = unique("lg");
     let seen = Seen::default();
-    let s = seen.clone();
-    let mut config = PushConsumerConfig::new(&group);
-    config.consume_from = ConsumeFrom::FirstOffset;
-    let consumer = PushConsumer::builder(client(ns), config)
-        .subscribe(&topic, "*")
-        .listener(move |msgs: &[apogee_client::MessageExt]| {
-            s.push(msgs);
-            ConsumeResult::Success
-        })
-        .start()
-        .await
-        .unwrap();
+    let consumer = consumer(ns, from_first(&group), &topic, &seen).await;
     for i in 0..6 {
         producer
             .send(Message::new(&topic, format!("l-{i}")))

@@ -10,9 +10,7 @@ use std::collections::BTreeMap;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
 
-use apogee_client::{
-    Admin, ConsumeFrom, ConsumeResult, Message, MessageExt, PushConsumer, PushConsumerConfig,
-};
+use apogee_client::{Admin, Message};
 use apogee_protocol::ResponseCode;
 use apogee_protocol::body::admin::ConsumerRunningInfo;
 use common::*;
@@ -119,22 +117,6 @@ async fn given_config_updates_should_apply_live_keys_and_refuse_protected_ones()
     );
 }
 
-/// A clustering push consumer of `topic` from its first offset, recording what it sees.
-async fn consumer(ns: &str, group: &str, topic: &str, seen: &Seen) -> PushConsumer {
-    let s = seen.clone();
-    let mut config = PushConsumerConfig::new(group);
-    config.consume_from = ConsumeFrom::FirstOffset;
-    PushConsumer::builder(client(ns), config)
-        .subscribe(topic, "*")
-        .listener(move |msgs: &[MessageExt]| {
-            s.push(msgs);
-            ConsumeResult::Success
-        })
-        .start()
-        .await
-        .unwrap()
-}
-
 /// Queue → committed offset, as GET_CONSUME_STATS reports it.
 async fn committed(admin: &Admin, group: &str, topic: &str) -> BTreeMap<i32, i64> {
     admin
@@ -162,7 +144,7 @@ async fn given_a_consumed_topic_when_offsets_cloned_should_give_the_new_group_th
     }
     let (src, dest) = (unique("src"), unique("dest"));
     let seen = Seen::default();
-    let source = consumer(ns, &src, &topic, &seen).await;
+    let source = consumer(ns, from_first(&src), &topic, &seen).await;
     seen.wait_for("13 consumed", 13).await;
     wait_until("the source's lag is 0", || {
         let admin = admin.clone();
@@ -207,7 +189,7 @@ async fn given_a_live_push_consumer_should_report_its_subscriptions_queues_and_f
     let producer = create_topic(ns, &topic).await;
     let group = unique("running");
     let seen = Seen::default();
-    let live = consumer(ns, &group, &topic, &seen).await;
+    let live = consumer(ns, from_first(&group), &topic, &seen).await;
     for i in 0..5 {
         producer
             .send(Message::new(&topic, format!("r-{i}")))

@@ -15,19 +15,6 @@ use apogee_client::{
 };
 use common::*;
 
-async fn consumer(ns: &str, config: PushConsumerConfig, topic: &str, seen: &Seen) -> PushConsumer {
-    let seen = seen.clone();
-    PushConsumer::builder(client(ns), config)
-        .subscribe(topic, "*")
-        .listener(move |msgs: &[apogee_client::MessageExt]| {
-            seen.push(msgs);
-            ConsumeResult::Success
-        })
-        .start()
-        .await
-        .unwrap()
-}
-
 async fn send_n(producer: &Producer, topic: &str, prefix: &str, n: usize) {
     for i in 0..n {
         producer

@@ -129,3 +129,29 @@ impl Seen {
         .await;
     }
 }
+
+/// A push consumer of `topic` ("*") that records everything it is given and acknowledges it.
+pub async fn consumer(
+    ns: &str,
+    config: apogee_client::PushConsumerConfig,
+    topic: &str,
+    seen: &Seen,
+) -> apogee_client::PushConsumer {
+    let seen = seen.clone();
+    apogee_client::PushConsumer::builder(client(ns), config)
+        .subscribe(topic, "*")
+        .listener(move |msgs: &[apogee_client::MessageExt]| {
+            seen.push(msgs);
+            apogee_client::ConsumeResult::Success
+        })
+        .start()
+        .await
+        .unwrap()
+}
+
+/// Clustering settings for `group`, starting at the first stored message.
+pub fn from_first(group: &str) -> apogee_client::PushConsumerConfig {
+    let mut config = apogee_client::PushConsumerConfig::new(group);
+    config.consume_from = apogee_client::ConsumeFrom::FirstOffset;
+    config
+}
