@@ -120,6 +120,15 @@ impl Seen {
     pub fn all(&self) -> Vec<apogee_client::MessageExt> {
         self.0.lock().unwrap().clone()
     }
+    /// Waits until `n` different bodies were seen (redeliveries are allowed: at least once).
+    pub async fn wait_for_distinct(&self, what: &str, n: usize) {
+        let me = self.clone();
+        wait_until(what, move || {
+            let distinct: std::collections::BTreeSet<String> = me.bodies().into_iter().collect();
+            async move { distinct.len() >= n }
+        })
+        .await;
+    }
     pub async fn wait_for(&self, what: &str, n: usize) {
         let me = self.clone();
         wait_until(what, move || {
