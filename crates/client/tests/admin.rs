@@ -11,6 +11,23 @@ use common::*;
 
 const CLUSTER: &str = "DefaultCluster";
 
+/// Waits until `group` has committed all `messages` stored in `topic` (lag 0).
+async fn wait_caught_up(admin: &Admin, group: &str, topic: &str, messages: i64) {
+    wait_until(
+        &format!("{group} caught up with {messages} on {topic}"),
+        || {
+            let admin = admin.clone();
+            let (group, topic) = (group.to_owned(), topic.to_owned());
+            async move {
+                let stats = admin.consume_stats(&group, Some(&topic)).await.unwrap();
+                let stored: i64 = stats.offset_table.values().map(|o| o.broker_offset).sum();
+                stored == messages && stats.total_diff() == 0
+            }
+        },
+    )
+    .await;
+}
+
 #[tokio::test]
 async fn given_admin_should_manage_topics_and_groups() {
     let cluster = cluster().await;
@@ -87,16 +104,7 @@ async fn given_live_consumer_should_report_progress_connections_and_follow_a_res
     seen.wait_for("11 consumed", 11).await;
 
     // Progress: lag drops to 0 once the 300 ms commit loop has run.
-    wait_until("lag 0", || {
-        let admin = admin.clone();
-        let (group, topic) = (group.clone(), topic.clone());
-        async move {
-            let stats = admin.consume_stats(&group, Some(&topic)).await.unwrap();
-            let broker: i64 = stats.offset_table.values().map(|o| o.broker_offset).sum();
-            broker == 11 && stats.total_diff() == 0
-        }
-    })
-    .await;
+    wait_caught_up(&admin, &group, &topic, 11).await;
     let connection = admin.consumer_connection(&group).await.unwrap();
     assert_eq!(connection.connection_set.len(), 1);
     assert!(connection.subscription_table.contains_key(&topic));
@@ -173,20 +181,7 @@ async fn given_legacy_reset_mode_should_push_the_reset_to_online_consumers_and_r
     }
     // create_topic sent one message too.
     seen.wait_for("7 consumed", 7).await;
-    wait_until("committed", || {
-        let admin = admin.clone();
-        let (group, topic) = (group.clone(), topic.clone());
-        async move {
-            let stats = admin.consume_stats(&group, Some(&topic)).await.unwrap();
-            stats
-                .offset_table
-                .values()
-                .map(|o| o.consumer_offset)
-                .sum::<i64>()
-                == 7
-        }
-    })
-    .await;
+    wait_caught_up(&admin, &group, &topic, 7).await;
 
     let offsets = admin
         .reset_offset_by_time(&group, &topic, 0, true)
@@ -195,15 +190,7 @@ async fn given_legacy_reset_mode_should_push_the_reset_to_online_consumers_and_r
     assert!(offsets.values().all(|o| *o == 0), "{offsets:?}");
     // The broker pushed RESET_CONSUMER_CLIENT_OFFSET; the consumer commits and re-reads.
     seen.wait_for("all 7 again", 14).await;
-    wait_until("re-committed", || {
-        let admin = admin.clone();
-        let (group, topic) = (group.clone(), topic.clone());
-        async move {
-            let stats = admin.consume_stats(&group, Some(&topic)).await.unwrap();
-            stats.total_diff() == 0
-        }
-    })
-    .await;
+    wait_caught_up(&admin, &group, &topic, 7).await;
 
     consumer.shutdown().await;
     let err = admin
