@@ -12,6 +12,8 @@ use apogee_protocol::record::{BLANK_BYTES, RecordAt, decode_record};
 use apogee_runtime::ManualClock;
 use apogee_store::MessageToStore;
 use apogee_store::commit_log::CommitLog;
+use apogee_store::io::FileIo;
+use apogee_store::quarantine::Quarantine;
 use apogee_store::mapped_file::offset_to_file_name;
 use bytes::Bytes;
 use libfuzzer_sys::fuzz_target;
@@ -24,11 +26,14 @@ const BODY: &[u8] = b"fuzz-body";
 const TOPIC: &str = "FuzzTopic";
 
 fn open(dir: &Path) -> CommitLog {
+    let io = FileIo::default();
+    let quarantine = Quarantine::new(dir.parent().unwrap_or(dir), io.clone());
     CommitLog::open(
         dir,
         FILE_SIZE,
         FILE_SIZE,
         Arc::new(ManualClock::new(NOW_MS)),
+        (&io, &quarantine),
     )
     .expect("files of the configured size and name must open")
 }
@@ -107,8 +112,9 @@ fuzz_target!(|data: &[u8]| {
 
     let log = open(&dir);
     let end = log
-        .recover(0, true)
-        .expect("recovery must not fail on bad data");
+        .recover(0, true, 0)
+        .expect("recovery must not fail on bad data")
+        .end;
     assert_eq!(end, log.max_offset(), "recover's end != max_offset");
     assert!(
         (0..=stored_bytes).contains(&end),
@@ -150,7 +156,7 @@ fuzz_target!(|data: &[u8]| {
     // Reopened, the log recovers to just past the new record.
     drop(log);
     let log = open(&dir);
-    let again = log.recover(0, true).expect("second recovery");
+    let again = log.recover(0, true, 0).expect("second recovery").end;
     assert_eq!(
         again, outcome.end_offset,
         "reopened log recovered elsewhere"

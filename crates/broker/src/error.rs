@@ -56,6 +56,14 @@ pub enum BrokerError {
 }
 
 impl BrokerError {
+    /// A stored message whose flush failed: it may never reach the disk.
+    pub fn flush_failed() -> Self {
+        Self::ServiceNotAvailable(
+            "the message was not made durable: a disk flush failed and the broker refuses writes until restarted"
+                .into(),
+        )
+    }
+
     /// The one place an error becomes a response code.
     pub fn response_code(&self) -> ResponseCode {
         match self {
@@ -76,6 +84,7 @@ impl BrokerError {
                 StoreError::RecordTooLarge { .. }
                 | StoreError::PropertiesTooLarge { .. }
                 | StoreError::TopicTooLong { .. } => ResponseCode::MESSAGE_ILLEGAL,
+                StoreError::InvalidTopic(_) => ResponseCode::INVALID_PARAMETER,
                 StoreError::DiskFull { .. } | StoreError::NotWritable(_) => {
                     ResponseCode::SERVICE_NOT_AVAILABLE
                 }

@@ -9,6 +9,7 @@ use std::path::Path;
 use std::sync::atomic::Ordering as AtomicOrdering;
 use std::sync::{Arc, Mutex, PoisonError};
 
+use apogee_model::TopicName;
 use apogee_protocol::record::{
     BLANK_BYTES, BLANK_MAGIC, MAGIC_V1, MAGIC_V2, RecordAt, StoredRecord, body_crc, decode_record,
     sys_flag,
@@ -17,8 +18,10 @@ use apogee_runtime::Clock;
 use bytes::{BufMut, Bytes};
 
 use crate::StoreError;
+use crate::io::FileIo;
 use crate::mapped_file::MappedFile;
 use crate::mapped_file_queue::MappedFileQueue;
+use crate::quarantine::Quarantine;
 
 /// A message as the broker hands it to the store (`MessageExtBrokerInner`).
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -54,11 +57,12 @@ pub struct AppendOutcome {
 
 /// The log itself.
 pub struct CommitLog {
-    files: MappedFileQueue,
+    pub(crate) files: MappedFileQueue,
     append: Mutex<AppendState>,
     record_bytes_max: usize,
     clock: Arc<dyn Clock>,
-    append_prop_crc: bool,
+    pub(crate) append_prop_crc: bool,
+    pub(crate) quarantine: Quarantine,
     /// When the append in progress took the lock (ms), 0 when none is: the broker's
     /// page-cache-busy check (`osPageCacheBusyTimeOutMills`) reads it.
     locked_since_ms: std::sync::atomic::AtomicI64,
@@ -68,6 +72,7 @@ pub struct CommitLog {
 /// `__CRC32#` 0x01, ten ASCII digits least-significant first, 0x02 — the last 20 bytes of the
 /// properties, covering every byte of the record before them.
 const CRC_PROPERTY_PREFIX: &[u8] = b"__CRC32#\x01";
+const CRC_PROPERTY_KEY: &str = "__CRC32#";
 const CRC_PROPERTY_BYTES: usize = 20;
 
 fn write_prop_crc(record: &mut [u8]) {
@@ -81,7 +86,7 @@ fn write_prop_crc(record: &mut [u8]) {
 }
 
 /// `Some(valid)` when the record carries the CRC property, `None` when it does not.
-fn check_prop_crc(record: &[u8]) -> Option<bool> {
+pub(crate) fn check_prop_crc(record: &[u8]) -> Option<bool> {
     let split = record.len().checked_sub(CRC_PROPERTY_BYTES)?;
     let tail = &record[split..];
     if !tail.starts_with(CRC_PROPERTY_PREFIX) || tail.last() != Some(&0x02) {
@@ -92,6 +97,31 @@ fn check_prop_crc(record: &[u8]) -> Option<bool> {
     let mut copy = record.to_vec();
     write_prop_crc(&mut copy);
     Some(copy[split..] == expected)
+}
+
+/// A client's properties string as the store keeps it: every `__CRC32#` entry dropped (only
+/// the store writes that one, at the very end, when `enabledAppendPropCRC` is on) and the final
+/// 0x02 separator added when missing (RocketMQ 5.x clients may omit it). Borrowed when nothing
+/// needs changing, which is the common case.
+pub fn normalize_properties(props: &str) -> std::borrow::Cow<'_, str> {
+    use std::borrow::Cow;
+    let terminated = props.is_empty() || props.ends_with('\u{2}');
+    if !props.contains(CRC_PROPERTY_KEY) {
+        return if terminated {
+            Cow::Borrowed(props)
+        } else {
+            Cow::Owned(format!("{props}\u{2}"))
+        };
+    }
+    let mut out = String::with_capacity(props.len() + 1);
+    for piece in props.split('\u{2}').filter(|p| !p.is_empty()) {
+        let key = piece.split_once('\u{1}').map_or(piece, |(k, _)| k);
+        if key != CRC_PROPERTY_KEY {
+            out.push_str(piece);
+            out.push('\u{2}');
+        }
+    }
+    Cow::Owned(out)
 }
 
 #[derive(Default)]
@@ -149,20 +179,27 @@ fn consumes_queue_offset(sys: i32) -> bool {
 }
 
 impl CommitLog {
+    /// Opens the log in `dir`; `io` runs its file operations and `quarantine` keeps what
+    /// recovery cuts off.
     pub fn open(
         dir: &Path,
         file_size: usize,
         record_bytes_max: usize,
         clock: Arc<dyn Clock>,
+        (io, quarantine): (&FileIo, &Quarantine),
     ) -> Result<Self, StoreError> {
-        let files = MappedFileQueue::open(dir, file_size)
+        let (files, report) = MappedFileQueue::open(dir, file_size, io, quarantine)
             .map_err(StoreError::io(dir.display().to_string()))?;
+        for event in report.recovered {
+            tracing::warn!(event, "commit log: leftover file handled at open");
+        }
         Ok(Self {
             files,
             append: Mutex::new(AppendState::default()),
             record_bytes_max,
             clock,
             append_prop_crc: false,
+            quarantine: quarantine.clone(),
             locked_since_ms: std::sync::atomic::AtomicI64::new(0),
         })
     }
@@ -190,6 +227,15 @@ impl CommitLog {
             .queue_offsets = nested;
     }
 
+    /// Forgets the queue offsets of `topic` (deleted): a topic created again starts at 0.
+    pub fn forget_topic(&self, topic: &str) {
+        self.append
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .queue_offsets
+            .remove(topic);
+    }
+
     /// Next queue offset of one queue, as the CommitLog will assign it.
     pub fn next_queue_offset(&self, topic: &str, queue_id: i32) -> i64 {
         let state = self.append.lock().unwrap_or_else(PoisonError::into_inner);
@@ -202,7 +248,10 @@ impl CommitLog {
     }
 
     fn build(&self, msg: &MessageToStore) -> Result<StoredRecord, StoreError> {
-        let mut properties = msg.properties.as_bytes().to_vec();
+        TopicName::new(msg.topic.as_str()).map_err(|e| StoreError::InvalidTopic(e.to_string()))?;
+        let mut properties = normalize_properties(&msg.properties)
+            .into_owned()
+            .into_bytes();
         if self.append_prop_crc {
             properties.extend_from_slice(CRC_PROPERTY_PREFIX);
             properties.extend_from_slice(b"0000000000\x02");
@@ -352,70 +401,6 @@ impl CommitLog {
         }
     }
 
-    /// Recovery: files before `scan_from` are taken as complete; from the file holding it on,
-    /// records are decoded and checked (sizes, magic, optionally CRC) until the first that is
-    /// not valid, and everything from there on is truncated. Returns the end of valid data.
-    pub fn recover(&self, scan_from: i64, check_crc: bool) -> Result<i64, StoreError> {
-        let files = self.files.files();
-        let Some(first) = files.first() else {
-            return Ok(0);
-        };
-        let scan_from = scan_from.max(first.start_offset());
-        let mut end = first.start_offset();
-        for file in &files {
-            let file_end = file.start_offset() + i64::try_from(file.size()).unwrap_or(i64::MAX);
-            if file_end <= scan_from {
-                file.mark_full();
-                end = file_end;
-                continue;
-            }
-            let bytes = file.read_all();
-            let mut pos = 0usize;
-            let complete = loop {
-                // Appends always leave room for the 8-byte blank marker; less than that left
-                // means the file is complete (found by the store_recovery fuzz target).
-                if bytes.len() - pos < BLANK_BYTES {
-                    break true;
-                }
-                match decode_record(&bytes, pos, check_crc) {
-                    Ok((RecordAt::Message(record), size))
-                        if is_whole(&record)
-                            && check_prop_crc(&bytes[pos..pos + size]) != Some(false) =>
-                    {
-                        pos += size;
-                    }
-                    Ok((RecordAt::Message(_), _)) => {
-                        let at = file.start_offset() + i64::try_from(pos).unwrap_or(0);
-                        tracing::warn!(
-                            offset = at,
-                            "commit log: torn record (zeroed fields); truncating here"
-                        );
-                        break false;
-                    }
-                    Ok((RecordAt::Blank { .. }, _)) => break true,
-                    Err(e) => {
-                        let at = file.start_offset() + i64::try_from(pos).unwrap_or(0);
-                        if bytes[pos..].iter().take(8).any(|b| *b != 0) {
-                            tracing::warn!(offset = at, error = %e, "commit log: invalid record; truncating here");
-                        }
-                        break false;
-                    }
-                }
-            };
-            if complete {
-                file.mark_full();
-                end = file_end;
-            } else {
-                end = file.start_offset() + i64::try_from(pos).unwrap_or(0);
-                break;
-            }
-        }
-        self.files
-            .truncate_from(end)
-            .map_err(StoreError::io("truncating the commit log"))?;
-        Ok(end)
-    }
-
     pub fn min_offset(&self) -> i64 {
         self.files.min_offset()
     }
@@ -423,13 +408,6 @@ impl CommitLog {
     pub fn max_offset(&self) -> i64 {
         self.files.max_offset()
     }
-}
-
-/// Structural checks beyond sizes and body CRC that catch a record whose tail or header page
-/// never reached the disk: the store always writes a positive store timestamp and ends a
-/// non-empty properties string with the 0x02 separator.
-fn is_whole(record: &StoredRecord) -> bool {
-    record.store_timestamp > 0 && record.properties.last().is_none_or(|b| *b == 0x02)
 }
 
 #[cfg(test)]

@@ -1,6 +1,7 @@
 use apogee_runtime::ManualClock;
 
 use super::*;
+use crate::io::FileIo;
 
 pub(crate) fn message(topic: &str, queue_id: i32, body: &[u8]) -> MessageToStore {
     MessageToStore {
@@ -19,13 +20,24 @@ pub(crate) fn message(topic: &str, queue_id: i32, body: &[u8]) -> MessageToStore
 }
 
 fn open(dir: &Path, file_size: usize) -> CommitLog {
+    let quarantine = Quarantine::new(dir, FileIo::default());
     CommitLog::open(
         dir,
         file_size,
         4 * 1024 * 1024,
         Arc::new(ManualClock::new(1_000)),
+        (&FileIo::default(), &quarantine),
     )
     .unwrap()
+}
+
+fn quarantined(dir: &Path) -> Vec<Vec<u8>> {
+    let Ok(entries) = std::fs::read_dir(dir.join("quarantine")) else {
+        return Vec::new();
+    };
+    entries
+        .map(|e| std::fs::read(e.unwrap().path()).unwrap())
+        .collect()
 }
 
 #[test]
@@ -99,7 +111,7 @@ fn given_prepared_transaction_should_not_consume_a_queue_offset() {
 }
 
 #[test]
-fn given_torn_tail_when_recovered_should_keep_every_whole_record_and_cut_the_rest() {
+fn given_torn_body_when_recovered_should_keep_every_whole_record_and_quarantine_the_rest() {
     let dir = tempfile::tempdir().unwrap();
     let log = open(dir.path(), 512);
     let body = vec![1u8; 200];
@@ -109,15 +121,25 @@ fn given_torn_tail_when_recovered_should_keep_every_whole_record_and_cut_the_res
     assert_eq!(b.physical_offset, 512);
     log.files().flush().unwrap();
     drop(log);
-    // Tear the last record: zero its final bytes on disk.
+    // Tear the last record: zero bytes of its body on disk (the body CRC fails).
     let path = dir.path().join("00000000000000000512");
     let mut raw = std::fs::read(&path).unwrap();
-    let tear_at = usize::try_from(c.end_offset - 512).unwrap() - 3;
+    let tear_at = usize::try_from(c.end_offset - 512).unwrap() - 14;
     raw[tear_at..tear_at + 3].fill(0);
     std::fs::write(&path, &raw).unwrap();
     let log = open(dir.path(), 512);
-    let end = log.recover(0, true).unwrap();
-    assert_eq!(end, c.physical_offset, "the torn record is cut");
+    let report = log.recover(0, true, 0).unwrap();
+    assert_eq!(report.end, c.physical_offset, "the torn record is cut");
+    let cut = report.cut.unwrap();
+    assert!(cut.reason.contains("CRC"), "{}", cut.reason);
+    let kept = quarantined(dir.path());
+    assert_eq!(kept.len(), 1);
+    let c_len = usize::try_from(c.end_offset - c.physical_offset).unwrap();
+    assert_eq!(
+        &kept[0][..c_len],
+        &raw[tear_at + 14 - c_len..tear_at + 14],
+        "the cut bytes are kept"
+    );
     assert_eq!(log.max_offset(), c.physical_offset);
     assert!(log.read_record(a.physical_offset).is_some());
     assert!(log.read_record(b.physical_offset).is_some());
@@ -156,9 +178,9 @@ fn given_prop_crc_enabled_should_write_java_layout_and_catch_header_damage_on_re
     let mut bytes = std::fs::read(&path).unwrap();
     bytes[usize::try_from(b.physical_offset).unwrap() + 41] ^= 0xFF;
     std::fs::write(&path, &bytes).unwrap();
-    let log = open(dir.path(), 4096);
+    let log = open(dir.path(), 4096).with_prop_crc(true);
     assert_eq!(
-        log.recover(0, true).unwrap(),
+        log.recover(0, true, 0).unwrap().end,
         b.physical_offset,
         "the damaged record is cut"
     );
@@ -196,11 +218,131 @@ fn given_file_with_less_than_a_marker_left_when_recovered_should_append_to_the_n
     std::fs::write(dir.path().join("00000000000000000000"), &raw).unwrap();
     let log = open(dir.path(), 4096);
     assert_eq!(
-        log.recover(0, true).unwrap(),
+        log.recover(0, true, 0).unwrap().end,
         4096,
         "the file counts as complete"
     );
     let next = log.append(&[message("T", 0, b"x")]).unwrap();
     assert_eq!(next.physical_offset, 4096);
     assert_eq!(&log.read_record(4096).unwrap().body[..], b"x");
+}
+
+#[test]
+fn given_client_shaped_properties_when_recovered_should_keep_every_record() {
+    let dir = tempfile::tempdir().unwrap();
+    let log = open(dir.path(), 4096);
+    let shapes = [
+        "UNIQ_KEY\u{1}x\u{2}CLUSTER\u{1}c",
+        "TAGS\u{1}A\u{2}__CRC32#\u{1}9999999999\u{2}",
+        "__CRC32#\u{1}12\u{2}KEYS\u{1}k",
+        "",
+        "\u{2}\u{2}",
+    ];
+    let mut ends = Vec::new();
+    for (i, shape) in shapes.iter().enumerate() {
+        let mut m = message("T", 0, format!("body{i}").as_bytes());
+        m.properties = (*shape).to_owned();
+        ends.push(log.append(&[m]).unwrap());
+    }
+    let tail = log.append(&[message("T", 0, b"tail")]).unwrap();
+    log.files().flush().unwrap();
+    drop(log);
+    for prop_crc in [false, true] {
+        let log = open(dir.path(), 4096).with_prop_crc(prop_crc);
+        let report = log.recover(0, true, tail.end_offset).unwrap();
+        assert_eq!(
+            report.end, tail.end_offset,
+            "prop crc {prop_crc}: nothing is cut"
+        );
+        assert_eq!(report.cut, None);
+        drop(log);
+    }
+    let log = open(dir.path(), 4096);
+    log.recover(0, true, 0).unwrap();
+    let first = log.read_record(ends[0].physical_offset).unwrap();
+    assert_eq!(
+        &first.properties[..],
+        b"UNIQ_KEY\x01x\x02CLUSTER\x01c\x02",
+        "the separator is added"
+    );
+    let second = log.read_record(ends[1].physical_offset).unwrap();
+    assert_eq!(
+        &second.properties[..],
+        b"TAGS\x01A\x02",
+        "a client's __CRC32# is dropped"
+    );
+    let third = log.read_record(ends[2].physical_offset).unwrap();
+    assert_eq!(&third.properties[..], b"KEYS\x01k\x02");
+    assert!(
+        log.read_record(ends[3].physical_offset)
+            .unwrap()
+            .properties
+            .is_empty()
+    );
+}
+
+#[test]
+fn given_a_stale_record_at_the_wrong_position_should_end_the_log_there() {
+    // Bytes of an older record copied to another position (a stale tail after a cut) pass
+    // every length and CRC check but name a different physical offset.
+    let dir = tempfile::tempdir().unwrap();
+    let log = open(dir.path(), 4096);
+    let a = log.append(&[message("T", 0, b"a")]).unwrap();
+    log.files().flush().unwrap();
+    drop(log);
+    let path = dir.path().join("00000000000000000000");
+    let mut raw = std::fs::read(&path).unwrap();
+    let len = usize::try_from(a.end_offset).unwrap();
+    let copy = raw[..len].to_vec();
+    raw[len..2 * len].copy_from_slice(&copy);
+    std::fs::write(&path, &raw).unwrap();
+    let log = open(dir.path(), 4096);
+    let report = log.recover(0, true, a.end_offset).unwrap();
+    assert_eq!(report.end, a.end_offset);
+    let cut = report.cut.unwrap();
+    assert!(
+        cut.reason.contains("names physical offset 0"),
+        "{}",
+        cut.reason
+    );
+    assert!(
+        !cut.below_durable,
+        "past the durable offset: a torn, unsynced tail"
+    );
+    let kept = quarantined(dir.path());
+    assert_eq!(kept.len(), 1);
+    assert_eq!(&kept[0][..len], &copy[..], "the stale bytes are kept");
+}
+
+#[test]
+fn given_damage_below_the_durable_offset_should_report_it_and_quarantine_later_files() {
+    let dir = tempfile::tempdir().unwrap();
+    let log = open(dir.path(), 512);
+    let body = vec![9u8; 300];
+    let a = log.append(&[message("T", 0, &body)]).unwrap();
+    let b = log.append(&[message("T", 0, &body)]).unwrap();
+    log.files().flush().unwrap();
+    drop(log);
+    let second = std::fs::read(dir.path().join("00000000000000000512")).unwrap();
+    let first = dir.path().join("00000000000000000000");
+    let mut raw = std::fs::read(&first).unwrap();
+    raw[4] ^= 0x55; // the magic code
+    std::fs::write(&first, &raw).unwrap();
+    let log = open(dir.path(), 512);
+    let report = log.recover(0, true, b.end_offset).unwrap();
+    assert_eq!(report.end, a.physical_offset);
+    let cut = report.cut.unwrap();
+    assert!(cut.below_durable);
+    assert_eq!(
+        cut.quarantined.len(),
+        2,
+        "the cut tail and the later file: {cut:?}"
+    );
+    assert!(!dir.path().join("00000000000000000512").exists());
+    let kept = quarantined(dir.path());
+    assert!(kept.contains(&second), "the later file is kept whole");
+    assert!(
+        kept.iter().any(|k| k[..8] == raw[..8]),
+        "the damaged record is kept"
+    );
 }

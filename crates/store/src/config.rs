@@ -57,6 +57,10 @@ pub struct StoreConfig {
     /// Delay of each classic delay level in ms (`messageDelayLevel`); the dispatcher writes
     /// delivery times into `SCHEDULE_TOPIC_XXXX`'s consume queues with it.
     pub delay_levels_ms: Vec<i64>,
+    /// Messages further behind the newest than this percentage of the host's memory are
+    /// likely on disk, not in the page cache (`accessMessageInMemoryMaxRatio`, 40): reads of
+    /// them are "cold" (see `MessageStore::is_cold`).
+    pub access_in_memory_ratio: u32,
 }
 
 /// RocketMQ's default `messageDelayLevel`.
@@ -103,6 +107,7 @@ impl StoreConfig {
             retention: crate::retention::RetentionConfig::default(),
             delay_levels_ms: parse_delay_levels(DEFAULT_DELAY_LEVELS)
                 .expect("the default delay levels parse"),
+            access_in_memory_ratio: 40,
         }
     }
 
@@ -116,6 +121,15 @@ impl StoreConfig {
 
     pub fn index_dir(&self) -> PathBuf {
         self.root.join("index")
+    }
+
+    /// How far behind the newest message a read may start and still count as served from
+    /// memory: `access_in_memory_ratio` percent of the host's RAM.
+    pub fn hot_read_bytes(&self) -> i64 {
+        let info = rustix::system::sysinfo();
+        let total = u128::from(info.totalram) * u128::from(info.mem_unit.max(1));
+        let hot = total * u128::from(self.access_in_memory_ratio.min(100)) / 100;
+        i64::try_from(hot).unwrap_or(i64::MAX).max(64 * 1024 * 1024)
     }
 }
 

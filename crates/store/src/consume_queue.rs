@@ -8,8 +8,12 @@ use std::sync::{Arc, PoisonError, RwLock};
 
 use bytes::{Buf, BufMut, Bytes};
 
+use apogee_model::TopicName;
+
 use crate::StoreError;
+use crate::io::FileIo;
 use crate::mapped_file_queue::MappedFileQueue;
+use crate::quarantine::Quarantine;
 
 /// Bytes per unit.
 pub const UNIT_BYTES: usize = 20;
@@ -63,8 +67,12 @@ pub struct ConsumeQueue {
 }
 
 impl ConsumeQueue {
-    pub fn open(dir: &Path, units_per_file: usize) -> Result<Self, StoreError> {
-        let files = MappedFileQueue::open(dir, units_per_file * UNIT_BYTES)
+    pub fn open(
+        dir: &Path,
+        units_per_file: usize,
+        (io, quarantine): (&FileIo, &Quarantine),
+    ) -> Result<Self, StoreError> {
+        let (files, _) = MappedFileQueue::open(dir, units_per_file * UNIT_BYTES, io, quarantine)
             .map_err(StoreError::io(dir.display().to_string()))?;
         Ok(Self {
             files,
@@ -96,11 +104,19 @@ impl ConsumeQueue {
     }
 
     /// Writes the unit for `queue_offset`. Re-dispatch of an offset already present is
-    /// ignored (replay after recovery); a gap is filled with blank units and logged.
+    /// ignored (replay after recovery); a gap is filled with blank units and logged. A gap
+    /// wider than one file cannot come from the CommitLog's own numbering (it is a damaged
+    /// record) and is refused, so a flipped bit can never drive an unbounded fill.
     pub fn put(&self, queue_offset: i64, unit: CqUnit) -> Result<(), StoreError> {
         let max = self.max_offset();
-        if queue_offset < max && self.files.last().is_some() {
+        if queue_offset >= 0 && queue_offset < max && self.files.last().is_some() {
             return Ok(());
+        }
+        let per_file = self.units_per_file();
+        if queue_offset < 0 || (self.files.last().is_some() && queue_offset - max > per_file) {
+            return Err(StoreError::Corrupt(format!(
+                "queue offset {queue_offset} is not the next one ({max}) of its consume queue"
+            )));
         }
         if self.files.last().is_none() && queue_offset > 0 {
             tracing::debug!(
@@ -125,10 +141,13 @@ impl ConsumeQueue {
         self.append(queue_offset, unit)
     }
 
+    fn units_per_file(&self) -> i64 {
+        i64::try_from(self.files.file_size()).expect("a file size fits in i64")
+            / Self::unit_bytes_i64()
+    }
+
     fn first_file_start(&self, queue_offset: i64) -> i64 {
-        let per_file =
-            i64::try_from(self.files.file_size()).unwrap_or(i64::MAX) / Self::unit_bytes_i64();
-        queue_offset - queue_offset % per_file
+        queue_offset - queue_offset % self.units_per_file()
     }
 
     fn append(&self, queue_offset: i64, unit: CqUnit) -> Result<(), StoreError> {
@@ -171,10 +190,19 @@ impl ConsumeQueue {
     }
 
     /// Recovery: the first invalid unit ends the data; units pointing at or past
-    /// `commit_log_end` are dropped too (the CommitLog lost them). Returns the max offset.
+    /// `commit_log_end` are dropped too (the CommitLog lost them). Only the last three files
+    /// are read (as Java does): units are written in CommitLog order, so earlier files cannot
+    /// point further. Returns the max offset.
     pub fn recover(&self, commit_log_end: i64) -> Result<i64, StoreError> {
-        let mut end = self.files.min_offset();
-        for file in self.files.files() {
+        let files = self.files.files();
+        let skip = files.len().saturating_sub(3);
+        for file in &files[..skip] {
+            file.mark_full();
+        }
+        let mut end = files
+            .get(skip)
+            .map_or_else(|| self.files.min_offset(), |f| f.start_offset());
+        for file in &files[skip..] {
             let bytes = file.read_all();
             let mut pos = 0;
             let mut complete = true;
@@ -183,20 +211,22 @@ impl ConsumeQueue {
                 let blank = unit == CqUnit::BLANK;
                 if !blank
                     && (!unit.is_valid()
-                        || unit.commit_log_offset + i64::from(unit.size) > commit_log_end)
+                        || unit.commit_log_offset.saturating_add(i64::from(unit.size))
+                            > commit_log_end)
                 {
                     complete = false;
                     break;
                 }
                 pos += UNIT_BYTES;
             }
-            end = file.start_offset() + i64::try_from(pos).unwrap_or(0);
+            end = file.start_offset() + i64::try_from(pos).expect("a file position fits in i64");
             if !complete {
                 break;
             }
         }
+        let file_size = self.files.file_size();
         self.files
-            .truncate_from(end)
+            .truncate_from(end, file_size, None)
             .map_err(StoreError::io("truncating a consume queue"))?;
         Ok(self.max_offset())
     }
@@ -212,8 +242,9 @@ impl ConsumeQueue {
             .delete_oldest_while(|file| {
                 let wrote = file.wrote();
                 wrote >= UNIT_BYTES
-                    && Self::read_unit(file, wrote - UNIT_BYTES)
-                        .is_some_and(|u| u.commit_log_offset + i64::from(u.size) <= commit_log_min)
+                    && Self::read_unit(file, wrote - UNIT_BYTES).is_some_and(|u| {
+                        u.commit_log_offset.saturating_add(i64::from(u.size)) <= commit_log_min
+                    })
             })
             .map_err(StoreError::io("deleting consume-queue files"))
             .inspect(|_| self.correct_min_offset(commit_log_min))
@@ -251,11 +282,29 @@ pub struct ConsumeQueueStore {
     root: PathBuf,
     units_per_file: usize,
     queues: RwLock<HashMap<(String, i32), Arc<ConsumeQueue>>>,
+    io: FileIo,
+    quarantine: Quarantine,
+}
+
+/// Why `<topic>/<queue id>` cannot be a consume queue directory: the topic must be a valid
+/// topic name (so it can never be a path such as `..` or `/x`) and the queue id not negative.
+fn check_queue_name(topic: &str, queue_id: i32) -> Result<(), StoreError> {
+    TopicName::new(topic).map_err(|e| StoreError::InvalidTopic(e.to_string()))?;
+    if queue_id < 0 {
+        return Err(StoreError::InvalidTopic(format!(
+            "queue id {queue_id} of topic {topic} is negative"
+        )));
+    }
+    Ok(())
 }
 
 impl ConsumeQueueStore {
-    /// Opens every `<root>/<topic>/<queueId>/` directory.
-    pub fn open(root: &Path, units_per_file: usize) -> Result<Self, StoreError> {
+    /// Opens every `<root>/<topic>/<queueId>/` directory (others are ignored, with a warning).
+    pub fn open(
+        root: &Path,
+        units_per_file: usize,
+        (io, quarantine): (&FileIo, &Quarantine),
+    ) -> Result<Self, StoreError> {
         std::fs::create_dir_all(root).map_err(StoreError::io(root.display().to_string()))?;
         let mut queues = HashMap::new();
         for topic_dir in
@@ -270,7 +319,12 @@ impl ConsumeQueueStore {
                 let Ok(queue_id) = queue_dir.file_name().to_string_lossy().parse::<i32>() else {
                     continue;
                 };
-                let queue = ConsumeQueue::open(&queue_dir.path(), units_per_file)?;
+                if let Err(e) = check_queue_name(&topic, queue_id) {
+                    tracing::warn!(dir = %queue_dir.path().display(), error = %e, "not a consume queue; ignored");
+                    continue;
+                }
+                let queue =
+                    ConsumeQueue::open(&queue_dir.path(), units_per_file, (io, quarantine))?;
                 queues.insert((topic.clone(), queue_id), Arc::new(queue));
             }
         }
@@ -278,6 +332,8 @@ impl ConsumeQueueStore {
             root: root.to_owned(),
             units_per_file,
             queues: RwLock::new(queues),
+            io: io.clone(),
+            quarantine: quarantine.clone(),
         })
     }
 
@@ -297,14 +353,35 @@ impl ConsumeQueueStore {
         if let Some(queue) = self.get(topic, queue_id) {
             return Ok(queue);
         }
-        let mut queues = self.queues.write().unwrap_or_else(PoisonError::into_inner);
-        if let Some(queue) = queues.get(&(topic.to_owned(), queue_id)) {
-            return Ok(Arc::clone(queue));
-        }
+        check_queue_name(topic, queue_id)?;
         let dir = self.root.join(topic).join(queue_id.to_string());
-        let queue = Arc::new(ConsumeQueue::open(&dir, self.units_per_file)?);
-        queues.insert((topic.to_owned(), queue_id), Arc::clone(&queue));
-        Ok(queue)
+        // Opening creates the directory (file I/O): done before taking the map's write lock.
+        let opened = Arc::new(ConsumeQueue::open(
+            &dir,
+            self.units_per_file,
+            (&self.io, &self.quarantine),
+        )?);
+        let mut queues = self.queues.write().unwrap_or_else(PoisonError::into_inner);
+        Ok(Arc::clone(
+            queues.entry((topic.to_owned(), queue_id)).or_insert(opened),
+        ))
+    }
+
+    /// Forgets every queue of `topic` and deletes their files (DELETE_TOPIC); returns how many
+    /// queues there were.
+    pub fn delete_topic(&self, topic: &str) -> Result<usize, StoreError> {
+        check_queue_name(topic, 0)?;
+        let removed: Vec<Arc<ConsumeQueue>> = {
+            let mut queues = self.queues.write().unwrap_or_else(PoisonError::into_inner);
+            let keys: Vec<(String, i32)> =
+                queues.keys().filter(|(t, _)| t == topic).cloned().collect();
+            keys.iter().filter_map(|k| queues.remove(k)).collect()
+        };
+        let dir = self.root.join(topic);
+        if dir.exists() {
+            std::fs::remove_dir_all(&dir).map_err(StoreError::io(dir.display().to_string()))?;
+        }
+        Ok(removed.len())
     }
 
     /// Every queue, for recovery and retention.
@@ -322,6 +399,11 @@ impl ConsumeQueueStore {
 mod tests {
     use super::*;
 
+    fn open_queue(dir: &Path) -> ConsumeQueue {
+        let q = Quarantine::new(dir, FileIo::default());
+        ConsumeQueue::open(&dir.join("q"), 4, (&FileIo::default(), &q)).unwrap()
+    }
+
     fn unit(offset: i64) -> CqUnit {
         CqUnit {
             commit_log_offset: offset * 100,
@@ -333,7 +415,7 @@ mod tests {
     #[test]
     fn given_units_when_put_and_read_should_be_dense_and_twenty_bytes_each() {
         let dir = tempfile::tempdir().unwrap();
-        let queue = ConsumeQueue::open(dir.path(), 4).unwrap();
+        let queue = open_queue(dir.path());
         for offset in 0..10 {
             queue.put(offset, unit(offset)).unwrap();
         }
@@ -345,7 +427,7 @@ mod tests {
         assert_eq!(raw.len(), 4 * UNIT_BYTES, "one file at most");
         assert_eq!(&raw[..8], &400i64.to_be_bytes());
         assert_eq!(
-            std::fs::metadata(dir.path().join("00000000000000000080"))
+            std::fs::metadata(dir.path().join("q").join("00000000000000000080"))
                 .unwrap()
                 .len(),
             80
@@ -355,7 +437,7 @@ mod tests {
     #[test]
     fn given_queue_starting_late_should_fill_front_with_blank_units() {
         let dir = tempfile::tempdir().unwrap();
-        let queue = ConsumeQueue::open(dir.path(), 4).unwrap();
+        let queue = open_queue(dir.path());
         queue.put(6, unit(6)).unwrap();
         assert_eq!(queue.max_offset(), 7);
         assert_eq!(queue.min_offset(), 6);
@@ -366,14 +448,54 @@ mod tests {
     #[test]
     fn given_units_beyond_commit_log_end_when_recovered_should_drop_them() {
         let dir = tempfile::tempdir().unwrap();
-        let queue = ConsumeQueue::open(dir.path(), 4).unwrap();
+        let queue = open_queue(dir.path());
         for offset in 0..6 {
             queue.put(offset, unit(offset)).unwrap();
         }
         drop(queue);
-        let queue = ConsumeQueue::open(dir.path(), 4).unwrap();
+        let queue = open_queue(dir.path());
         assert_eq!(queue.recover(350).unwrap(), 3);
         queue.put(3, unit(3)).unwrap();
         assert_eq!(queue.max_offset(), 4);
+    }
+
+    #[test]
+    fn given_a_queue_offset_far_past_the_end_should_refuse_instead_of_filling_the_gap() {
+        let dir = tempfile::tempdir().unwrap();
+        let queue = open_queue(dir.path());
+        queue.put(0, unit(0)).unwrap();
+        let err = queue.put(1 << 40, unit(1)).unwrap_err();
+        assert!(matches!(err, StoreError::Corrupt(_)), "{err}");
+        assert!(queue.put(-5, unit(1)).is_err());
+        assert_eq!(queue.max_offset(), 1);
+        assert_eq!(
+            queue.files().files().len(),
+            1,
+            "no file was created for the gap"
+        );
+        queue.put(3, unit(3)).unwrap();
+        assert_eq!(
+            queue.max_offset(),
+            4,
+            "a gap within one file is still filled"
+        );
+    }
+
+    #[test]
+    fn given_path_like_topics_should_refuse_to_create_their_queues() {
+        let dir = tempfile::tempdir().unwrap();
+        let q = Quarantine::new(dir.path(), FileIo::default());
+        let store =
+            ConsumeQueueStore::open(&dir.path().join("cq"), 4, (&FileIo::default(), &q)).unwrap();
+        for topic in ["..", "/var/tmp/x", "../../etc", "a/b", ""] {
+            let err = store.get_or_create(topic, 0).unwrap_err();
+            assert!(matches!(err, StoreError::InvalidTopic(_)), "{topic}: {err}");
+        }
+        assert!(store.get_or_create("T", -1).is_err());
+        assert!(store.get_or_create("%RETRY%g", 1).is_ok());
+        assert_eq!(std::fs::read_dir(dir.path().join("cq")).unwrap().count(), 1);
+        assert_eq!(store.delete_topic("%RETRY%g").unwrap(), 1);
+        assert!(store.get("%RETRY%g", 1).is_none());
+        assert_eq!(std::fs::read_dir(dir.path().join("cq")).unwrap().count(), 0);
     }
 }

@@ -1,13 +1,20 @@
 //! Reput: one thread tails the CommitLog and hands every record to a list of dispatchers
 //! (consume queues, index, and whatever later features add: timers, transactions). This is
 //! the only way derived stores are written, so recovery is just a replay.
+//!
+//! One bad record never stops dispatch for everyone: bytes that do not decode are skipped
+//! (counted and logged), a dispatcher that refuses or panics on a record skips it for itself
+//! only, and a consume queue that cannot be written keeps its records for a retry while the
+//! others go on (see [`ConsumeQueueDispatcher`]).
 
-use std::sync::atomic::{AtomicBool, AtomicI64, Ordering};
+use std::collections::{HashMap, VecDeque};
+use std::sync::atomic::{AtomicBool, AtomicI64, AtomicU64, Ordering};
 use std::sync::{Arc, Condvar, Mutex, PoisonError};
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use apogee_protocol::record::{
-    BLANK_MAGIC, RecordAt, StoredRecord, decode_record, find_property, sys_flag, tags_code,
+    BLANK_BYTES, BLANK_MAGIC, RecordAt, StoredRecord, decode_record, find_property, sys_flag,
+    tags_code,
 };
 
 use crate::StoreError;
@@ -72,23 +79,56 @@ impl DispatchRequest {
 
 /// A derived store fed by the reput thread.
 pub trait Dispatcher: Send + Sync {
+    /// Writes one record's entry. An `Err` means this record can never be written here (a
+    /// damaged record, an invalid name): the reput counts it and moves on. A dispatcher that
+    /// can retry later (a full disk) keeps the record itself and answers `Ok`.
     fn dispatch(&self, request: &DispatchRequest) -> Result<(), StoreError>;
 
     /// Makes everything dispatched so far durable.
     fn flush(&self) -> std::io::Result<()> {
         Ok(())
     }
+
+    /// Retries the records kept for later; returns those written now.
+    fn retry_deferred(&self) -> Vec<DispatchRequest> {
+        Vec::new()
+    }
+
+    /// CommitLog offset of the oldest record kept for later, and how many are kept.
+    fn deferred(&self) -> Option<(i64, usize)> {
+        None
+    }
 }
 
-/// Writes consume-queue units.
-pub struct ConsumeQueueDispatcher(pub Arc<ConsumeQueueStore>);
+/// Most records the consume-queue dispatcher keeps for later before the reput waits.
+const DEFERRED_MAX: usize = 100_000;
 
-impl Dispatcher for ConsumeQueueDispatcher {
-    fn dispatch(&self, request: &DispatchRequest) -> Result<(), StoreError> {
-        if !request.is_consumable() {
-            return Ok(());
+/// Writes consume-queue units. A queue whose file cannot be created or written (no space,
+/// too many open files) does not hold up the others: its records wait in memory, in order,
+/// and are retried; the checkpoint never moves past the oldest of them.
+pub struct ConsumeQueueDispatcher {
+    queues: Arc<ConsumeQueueStore>,
+    deferred: Mutex<Deferred>,
+}
+
+#[derive(Default)]
+struct Deferred {
+    queues: HashMap<(String, i32), VecDeque<DispatchRequest>>,
+    count: usize,
+}
+
+impl ConsumeQueueDispatcher {
+    pub fn new(queues: Arc<ConsumeQueueStore>) -> Self {
+        Self {
+            queues,
+            deferred: Mutex::new(Deferred::default()),
         }
-        let queue = self.0.get_or_create(&request.topic, request.queue_id)?;
+    }
+
+    fn put(&self, request: &DispatchRequest) -> Result<(), StoreError> {
+        let queue = self
+            .queues
+            .get_or_create(&request.topic, request.queue_id)?;
         let unit = CqUnit {
             commit_log_offset: request.commit_log_offset,
             size: request.size,
@@ -97,16 +137,120 @@ impl Dispatcher for ConsumeQueueDispatcher {
         queue.put(request.queue_offset, unit)
     }
 
+    fn lock(&self) -> std::sync::MutexGuard<'_, Deferred> {
+        self.deferred.lock().unwrap_or_else(PoisonError::into_inner)
+    }
+}
+
+impl Dispatcher for ConsumeQueueDispatcher {
+    fn dispatch(&self, request: &DispatchRequest) -> Result<(), StoreError> {
+        if !request.is_consumable() {
+            return Ok(());
+        }
+        let key = (request.topic.clone(), request.queue_id);
+        let mut deferred = self.lock();
+        if let Some(waiting) = deferred.queues.get_mut(&key) {
+            waiting.push_back(request.clone());
+            deferred.count += 1;
+            return Ok(());
+        }
+        drop(deferred);
+        match self.put(request) {
+            Err(StoreError::Io { what, source }) => {
+                tracing::error!(
+                    topic = request.topic,
+                    queue = request.queue_id,
+                    offset = request.commit_log_offset,
+                    %what, error = %source,
+                    "consume queue not writable; its records wait and are retried, other queues go on"
+                );
+                let mut deferred = self.lock();
+                deferred
+                    .queues
+                    .entry(key)
+                    .or_default()
+                    .push_back(request.clone());
+                deferred.count += 1;
+                Ok(())
+            }
+            other => other,
+        }
+    }
+
     fn flush(&self) -> std::io::Result<()> {
-        for (_, queue) in self.0.all() {
+        for (_, queue) in self.queues.all() {
             queue.files().flush()?;
         }
         Ok(())
+    }
+
+    fn retry_deferred(&self) -> Vec<DispatchRequest> {
+        let mut landed = Vec::new();
+        let mut deferred = self.lock();
+        let Deferred { queues, count } = &mut *deferred;
+        queues.retain(|_, waiting| {
+            while let Some(request) = waiting.front() {
+                match self.put(request) {
+                    Ok(()) => {}
+                    Err(StoreError::Io { .. }) => return true,
+                    Err(e) => tracing::error!(error = %e, "deferred record dropped from its consume queue"),
+                }
+                if let Some(done) = waiting.pop_front() {
+                    landed.push(done);
+                }
+                *count -= 1;
+            }
+            false
+        });
+        landed
+    }
+
+    fn deferred(&self) -> Option<(i64, usize)> {
+        let deferred = self.lock();
+        let oldest = deferred
+            .queues
+            .values()
+            .filter_map(|w| w.front().map(|r| r.commit_log_offset))
+            .min()?;
+        Some((oldest, deferred.count))
     }
 }
 
 /// Called after each record is dispatched (long polling wakes suspended pulls here).
 pub type ArrivalListener = Arc<dyn Fn(&DispatchRequest) + Send + Sync>;
+
+/// What went wrong while dispatching, for logs and runtime figures.
+#[derive(Debug, Default)]
+pub struct DispatchHealth {
+    /// Records that could not be decoded and were skipped.
+    pub corrupt_records: AtomicU64,
+    /// Records a dispatcher refused or panicked on (that dispatcher skipped them).
+    pub dispatch_errors: AtomicU64,
+    pub last_error: Mutex<Option<String>>,
+}
+
+impl DispatchHealth {
+    fn note(&self, counter: &AtomicU64, message: String) {
+        let n = counter.fetch_add(1, Ordering::Relaxed) + 1;
+        // Loud but bounded: the first ten, then every power of two.
+        if n <= 10 || n.is_power_of_two() {
+            tracing::error!(count = n, "{message}");
+        }
+        *self
+            .last_error
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner) = Some(message);
+    }
+}
+
+/// What lies at a CommitLog offset, for the reput.
+enum Next {
+    Record(Box<DispatchRequest>, usize),
+    /// Nothing to dispatch before this offset (end-of-file marker, unwritten rest of a file).
+    SkipTo(i64),
+    /// Bytes that are not a record; dispatch resumes at the offset given.
+    Corrupt(String, i64),
+}
 
 /// The reput position and its dispatchers.
 pub struct Reput {
@@ -116,6 +260,8 @@ pub struct Reput {
     offset: AtomicI64,
     wake: (Mutex<bool>, Condvar),
     delay_levels_ms: Vec<i64>,
+    health: DispatchHealth,
+    last_retry: Mutex<Option<Instant>>,
 }
 
 impl Reput {
@@ -132,6 +278,8 @@ impl Reput {
             listeners: Mutex::new(Vec::new()),
             offset: AtomicI64::new(from),
             wake: (Mutex::new(false), Condvar::new()),
+            health: DispatchHealth::default(),
+            last_retry: Mutex::new(None),
         }
     }
 
@@ -145,6 +293,28 @@ impl Reput {
     /// Next CommitLog offset to dispatch.
     pub fn offset(&self) -> i64 {
         self.offset.load(Ordering::Acquire)
+    }
+
+    /// The offset below which every record is in every derived store (or was refused for
+    /// good): the dispatch position, held back by records kept for a retry. The checkpoint
+    /// records this, so a restart replays whatever is still waiting.
+    pub fn settled_offset(&self) -> i64 {
+        self.dispatchers
+            .iter()
+            .filter_map(|d| d.deferred().map(|(oldest, _)| oldest))
+            .fold(self.offset(), i64::min)
+    }
+
+    /// Records kept for a retry by the dispatchers.
+    pub fn deferred_count(&self) -> usize {
+        self.dispatchers
+            .iter()
+            .filter_map(|d| d.deferred().map(|(_, n)| n))
+            .sum()
+    }
+
+    pub fn health(&self) -> &DispatchHealth {
+        &self.health
     }
 
     /// Flushes every dispatcher's data.
@@ -162,56 +332,126 @@ impl Reput {
         cv.notify_one();
     }
 
-    /// Dispatches everything appended so far; returns how many records.
+    fn file_end(&self, offset: i64) -> i64 {
+        let file_size =
+            i64::try_from(self.commit_log.files().file_size()).expect("a file size fits in i64");
+        offset - offset.rem_euclid(file_size) + file_size
+    }
+
+    fn next(&self, offset: i64) -> Next {
+        let Some(head) = self.commit_log.read(offset, 8) else {
+            return Next::SkipTo(self.file_end(offset));
+        };
+        let size = i32::from_be_bytes([head[0], head[1], head[2], head[3]]);
+        let magic = i32::from_be_bytes([head[4], head[5], head[6], head[7]]);
+        if magic == BLANK_MAGIC {
+            return Next::SkipTo(self.file_end(offset));
+        }
+        let Some(size) = usize::try_from(size).ok().filter(|s| *s > BLANK_BYTES) else {
+            return Next::Corrupt(
+                format!("record size {size} at {offset}"),
+                self.file_end(offset),
+            );
+        };
+        let Some(bytes) = self.commit_log.read(offset, size) else {
+            return Next::Corrupt(
+                format!("record of {size} bytes at {offset} runs past the written data"),
+                self.file_end(offset),
+            );
+        };
+        let next = offset + i64::try_from(size).expect("a record size fits in i64");
+        match decode_record(&bytes, 0, false) {
+            Ok((RecordAt::Message(record), _)) => Next::Record(
+                Box::new(DispatchRequest::from_record(
+                    &record,
+                    size,
+                    &self.delay_levels_ms,
+                )),
+                size,
+            ),
+            Ok((RecordAt::Blank { .. }, _)) => Next::SkipTo(self.file_end(offset)),
+            Err(e) => Next::Corrupt(format!("record at {offset}: {e}"), next),
+        }
+    }
+
+    /// Hands one record to every dispatcher; a dispatcher's refusal or panic skips the record
+    /// for that dispatcher only.
+    fn dispatch_all(&self, request: &DispatchRequest) {
+        for dispatcher in &self.dispatchers {
+            let outcome = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+                dispatcher.dispatch(request)
+            }));
+            let problem = match outcome {
+                Ok(Ok(())) => continue,
+                Ok(Err(e)) => e.to_string(),
+                Err(_) => "a dispatcher panicked".to_owned(),
+            };
+            self.health.note(
+                &self.health.dispatch_errors,
+                format!(
+                    "dispatch skipped the record at {} ({}:{}): {problem}",
+                    request.commit_log_offset, request.topic, request.queue_id
+                ),
+            );
+        }
+    }
+
+    /// Retries deferred records (at most once a second) and tells the listeners about those
+    /// that landed.
+    fn retry_deferred(&self, listeners: &[ArrivalListener]) {
+        let mut last = self
+            .last_retry
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner);
+        if last.is_some_and(|t| t.elapsed() < Duration::from_secs(1)) || self.deferred_count() == 0
+        {
+            return;
+        }
+        *last = Some(Instant::now());
+        drop(last);
+        for dispatcher in &self.dispatchers {
+            for landed in dispatcher.retry_deferred() {
+                for listener in listeners {
+                    listener(&landed);
+                }
+            }
+        }
+    }
+
+    /// Dispatches everything appended so far (unless too many records wait for a retry);
+    /// returns how many records.
     pub fn run_once(&self) -> Result<usize, StoreError> {
         let mut count = 0;
-        let file_size = i64::try_from(self.commit_log.files().file_size()).unwrap_or(i64::MAX);
         let listeners = self
             .listeners
             .lock()
             .unwrap_or_else(PoisonError::into_inner)
             .clone();
+        self.retry_deferred(&listeners);
         loop {
             let offset = self.offset();
-            if offset >= self.commit_log.max_offset() {
+            if offset >= self.commit_log.max_offset() || self.deferred_count() >= DEFERRED_MAX {
                 return Ok(count);
             }
-            let Some(head) = self.commit_log.read(offset, 8) else {
-                // Nothing readable here: the rest of this file is unused.
-                self.offset
-                    .store(offset - offset % file_size + file_size, Ordering::Release);
-                continue;
+            let next = match self.next(offset) {
+                Next::SkipTo(to) => to,
+                Next::Corrupt(reason, to) => {
+                    self.health.note(
+                        &self.health.corrupt_records,
+                        format!("dispatch skipped unreadable bytes: {reason}"),
+                    );
+                    to
+                }
+                Next::Record(request, size) => {
+                    self.dispatch_all(&request);
+                    for listener in &listeners {
+                        listener(&request);
+                    }
+                    count += 1;
+                    offset + i64::try_from(size).expect("a record size fits in i64")
+                }
             };
-            let magic = i32::from_be_bytes([head[4], head[5], head[6], head[7]]);
-            let size = i32::from_be_bytes([head[0], head[1], head[2], head[3]]);
-            if magic == BLANK_MAGIC {
-                self.offset
-                    .store(offset - offset % file_size + file_size, Ordering::Release);
-                continue;
-            }
-            let size = usize::try_from(size)
-                .map_err(|_| StoreError::Corrupt(format!("negative record size at {offset}")))?;
-            let bytes = self
-                .commit_log
-                .read(offset, size)
-                .ok_or_else(|| StoreError::Corrupt(format!("short record at {offset}")))?;
-            let (RecordAt::Message(record), _) = decode_record(&bytes, 0, false)
-                .map_err(|e| StoreError::Corrupt(format!("record at {offset}: {e}")))?
-            else {
-                return Err(StoreError::Corrupt(format!(
-                    "blank marker inside a record at {offset}"
-                )));
-            };
-            let request = DispatchRequest::from_record(&record, size, &self.delay_levels_ms);
-            for dispatcher in &self.dispatchers {
-                dispatcher.dispatch(&request)?;
-            }
-            self.offset
-                .store(offset + i64::try_from(size).unwrap_or(0), Ordering::Release);
-            for listener in &listeners {
-                listener(&request);
-            }
-            count += 1;
+            self.offset.store(next, Ordering::Release);
         }
     }
 
@@ -224,17 +464,21 @@ impl Reput {
             .name("apogee-reput".into())
             .spawn(move || {
                 while !stop.load(Ordering::Acquire) {
-                    match self.run_once() {
-                        Ok(_) => {}
-                        Err(e) => {
-                            tracing::error!(error = %e, offset = self.offset(), "dispatch failed; retrying");
-                            std::thread::sleep(Duration::from_millis(100));
-                        }
+                    let outcome =
+                        std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| self.run_once()));
+                    if !matches!(outcome, Ok(Ok(_))) {
+                        tracing::error!(offset = self.offset(), "dispatch pass failed; retrying");
+                        std::thread::sleep(Duration::from_millis(100));
                     }
                     let (flag, cv) = &self.wake;
                     let mut woken = flag.lock().unwrap_or_else(PoisonError::into_inner);
-                    if !*woken && self.offset() >= self.commit_log.max_offset() {
-                        woken = cv.wait_timeout(woken, Duration::from_millis(10)).unwrap_or_else(PoisonError::into_inner).0;
+                    let waiting = self.deferred_count() > 0;
+                    if !*woken && (self.offset() >= self.commit_log.max_offset() || waiting) {
+                        let pause = Duration::from_millis(if waiting { 100 } else { 10 });
+                        woken = cv
+                            .wait_timeout(woken, pause)
+                            .unwrap_or_else(PoisonError::into_inner)
+                            .0;
                     }
                     *woken = false;
                 }

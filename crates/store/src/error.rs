@@ -9,6 +9,8 @@ pub enum StoreError {
     PropertiesTooLarge { size: usize },
     #[error("topic of {size} bytes is too long for a stored record")]
     TopicTooLong { size: usize },
+    #[error("not a valid topic for the store: {0}")]
+    InvalidTopic(String),
     #[error(
         "service not available: disk full ({used_percent}% used, writes refused above {limit_percent}%)"
     )]

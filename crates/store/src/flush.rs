@@ -3,6 +3,10 @@
 //!
 //! Group commit: appenders publish the offset they need; the flush thread fsyncs once for
 //! everything appended so far and wakes every waiter whose offset is now covered.
+//!
+//! A failed msync is never retried into a false success (Linux reports a lost write-back once
+//! and then marks the pages clean): the first failure is kept, every waiter is answered with
+//! it, and the store refuses further appends until it is restarted.
 
 use std::path::PathBuf;
 use std::sync::atomic::{AtomicBool, Ordering};
@@ -32,6 +36,18 @@ pub struct Flusher {
     durable_tx: watch::Sender<i64>,
     durable: (Mutex<i64>, Condvar),
     clock: Arc<dyn Clock>,
+    /// The first flush failure; once set, nothing more counts as durable.
+    failure: Mutex<Option<String>>,
+    failed: AtomicBool,
+}
+
+/// How a wait for durability ended.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Durability {
+    Durable,
+    TimedOut,
+    /// A flush failed: the bytes may never reach the disk.
+    Failed,
 }
 
 impl Flusher {
@@ -54,7 +70,34 @@ impl Flusher {
             durable_tx: watch::Sender::new(start),
             durable: (Mutex::new(start), Condvar::new()),
             clock,
+            failure: Mutex::new(None),
+            failed: AtomicBool::new(false),
         }
+    }
+
+    /// The first flush failure, if one happened.
+    pub fn failure(&self) -> Option<String> {
+        if !self.failed.load(Ordering::Acquire) {
+            return None;
+        }
+        self.failure
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .clone()
+    }
+
+    fn fail(&self, error: &std::io::Error) {
+        let mut failure = self.failure.lock().unwrap_or_else(PoisonError::into_inner);
+        if failure.is_none() {
+            tracing::error!(error = %error, "commit log flush failed: writes stop until restart; nothing unsynced counts as durable");
+            *failure = Some(error.to_string());
+        }
+        self.failed.store(true, Ordering::Release);
+        drop(failure);
+        self.durable_tx.send_modify(|_| {});
+        let (lock, cv) = &self.durable;
+        let _guard = lock.lock().unwrap_or_else(PoisonError::into_inner);
+        cv.notify_all();
     }
 
     /// Offset up to which the CommitLog is durable.
@@ -81,28 +124,47 @@ impl Flusher {
         self.requested.1.notify_all();
     }
 
-    /// Waits (async) until `offset` is durable; false on timeout.
-    pub async fn wait_durable(&self, offset: i64, timeout: Duration) -> bool {
-        self.request(offset);
-        let mut rx = self.durable_tx.subscribe();
-        matches!(
-            tokio::time::timeout(timeout, rx.wait_for(|d| *d >= offset)).await,
-            Ok(Ok(_))
-        )
+    fn outcome(&self, durable: i64, offset: i64) -> Durability {
+        if durable >= offset {
+            Durability::Durable
+        } else if self.failed.load(Ordering::Acquire) {
+            Durability::Failed
+        } else {
+            Durability::TimedOut
+        }
     }
 
-    /// Waits (blocking the thread) until `offset` is durable; false on timeout.
-    pub fn wait_durable_blocking(&self, offset: i64, timeout: Duration) -> bool {
+    /// Waits (async) until `offset` is durable, a flush fails, or `timeout` passes.
+    pub async fn wait_durable(&self, offset: i64, timeout: Duration) -> Durability {
+        self.request(offset);
+        let mut rx = self.durable_tx.subscribe();
+        let failed = &self.failed;
+        let _ = tokio::time::timeout(
+            timeout,
+            rx.wait_for(|d| *d >= offset || failed.load(Ordering::Acquire)),
+        )
+        .await;
+        let durable = *rx.borrow();
+        self.outcome(durable, offset)
+    }
+
+    /// Waits (blocking the thread) until `offset` is durable, a flush fails, or `timeout`.
+    pub fn wait_durable_blocking(&self, offset: i64, timeout: Duration) -> Durability {
         self.request(offset);
         let (lock, cv) = &self.durable;
         let guard = lock.lock().unwrap_or_else(PoisonError::into_inner);
         let (guard, _) = cv
-            .wait_timeout_while(guard, timeout, |durable| *durable < offset)
+            .wait_timeout_while(guard, timeout, |durable| {
+                *durable < offset && !self.failed.load(Ordering::Acquire)
+            })
             .unwrap_or_else(PoisonError::into_inner);
-        *guard >= offset
+        self.outcome(*guard, offset)
     }
 
     fn flush_commit_log(&self) {
+        if self.failed.load(Ordering::Acquire) {
+            return;
+        }
         match self.commit_log.files().flush() {
             Ok(durable) => {
                 self.durable_tx.send_replace(durable);
@@ -110,14 +172,14 @@ impl Flusher {
                 *lock.lock().unwrap_or_else(PoisonError::into_inner) = durable;
                 cv.notify_all();
             }
-            Err(e) => tracing::error!(error = %e, "commit log flush failed"),
+            Err(e) => self.fail(&e),
         }
     }
 
     /// Flushes every dispatcher (consume queues, index) and records the durable CommitLog
     /// and dispatch positions in the checkpoint.
     pub fn flush_derived(&self) {
-        let dispatched = self.reput.offset();
+        let dispatched = self.reput.settled_offset();
         if let Err(e) = self.reput.flush_dispatchers() {
             tracing::error!(error = %e, "flushing consume queues and index failed");
             return;
@@ -161,7 +223,9 @@ impl Flusher {
                     let requested = lock.lock().unwrap_or_else(PoisonError::into_inner);
                     let durable = self.durable_offset();
                     let (requested, _) = cv
-                        .wait_timeout_while(requested, Duration::from_millis(10), |r| *r <= durable)
+                        .wait_timeout_while(requested, Duration::from_millis(10), |r| {
+                            *r <= durable || self.failed.load(Ordering::Acquire)
+                        })
                         .unwrap_or_else(PoisonError::into_inner);
                     let pending = *requested > durable;
                     drop(requested);

@@ -18,7 +18,13 @@ fn request(topic: &str, keys: &str, uniq: &str, phy: i64, ts: i64) -> DispatchRe
 }
 
 fn service(dir: &Path, sizing: IndexSizing) -> IndexService {
-    IndexService::open(dir, sizing, Arc::new(ManualClock::new(1_700_000_000_000))).unwrap()
+    IndexService::open(
+        dir,
+        sizing,
+        Arc::new(ManualClock::new(1_700_000_000_000)),
+        FileIo::default(),
+    )
+    .unwrap()
 }
 
 #[test]
@@ -143,4 +149,18 @@ fn given_one_entry_when_written_should_match_remoting_md_6_4_layout() {
     assert_eq!(i64_at(entry + 4), 4242);
     assert_eq!(i32_at(entry + 12), 0, "seconds since begin");
     assert_eq!(i32_at(entry + 16), 0, "end of the slot chain");
+}
+
+#[test]
+fn given_a_clock_behind_the_newest_file_name_should_name_the_next_file_one_ms_later_at_once() {
+    let newest = file_name(1_700_000_000_000 + 86_400_000 * 365);
+    assert_eq!(name_ms(&newest), Some(1_700_000_000_000 + 86_400_000 * 365));
+    let next = next_file_name(1_700_000_000_000, Some(&newest));
+    assert!(next > newest);
+    assert_eq!(name_ms(&next), name_ms(&newest).map(|ms| ms + 1));
+    assert_eq!(next_file_name(5_000, Some("nonsense")), file_name(5_000));
+    assert_eq!(next_file_name(5_000, None), file_name(5_000));
+    for ms in [0, 951_782_400_123, 1_700_000_000_000, 4_102_444_799_999] {
+        assert_eq!(name_ms(&file_name(ms)), Some(ms), "{ms}");
+    }
 }

@@ -10,6 +10,7 @@
 //! No sockets here: the store can be tested, fuzzed and benchmarked alone.
 
 pub mod checkpoint;
+mod cleaner;
 pub mod commit_log;
 pub mod config;
 pub mod consume_queue;
@@ -17,14 +18,18 @@ pub mod dispatch;
 mod error;
 pub mod flush;
 pub mod index;
+pub mod io;
 pub mod mapped_file;
 pub mod mapped_file_queue;
+pub mod quarantine;
 pub mod read;
+pub mod recovery;
 pub mod retention;
 mod store;
 
-pub use commit_log::{AppendOutcome, MessageToStore};
+pub use cleaner::{CleanReport, local_hour};
+pub use commit_log::{AppendOutcome, MessageToStore, normalize_properties};
 pub use config::{FlushMode, StoreConfig};
 pub use error::StoreError;
 pub use read::{GetMessageResult, GetMessageStatus};
-pub use store::{CleanReport, MessageStore, PutStatus};
+pub use store::{MessageStore, PutStatus, StoreHealth};

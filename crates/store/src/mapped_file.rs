@@ -14,24 +14,30 @@
 
 use std::fs::{File, OpenOptions};
 use std::path::{Path, PathBuf};
-use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex, PoisonError};
 
 use bytes::Bytes;
 use fs4::fs_std::FileExt;
 use memmap2::MmapRaw;
 
+use crate::io::{FileIo, FileOp};
+
 /// One mapped file of a log, starting at logical offset `start_offset`.
 #[derive(Debug)]
 pub struct MappedFile {
     path: PathBuf,
-    _file: File,
+    file: File,
     map: MmapRaw,
     start_offset: i64,
     size: usize,
     wrote: AtomicUsize,
     flushed: AtomicUsize,
     writer: Mutex<()>,
+    io: FileIo,
+    /// False until the directory entry of a newly created file has been fsynced; the first
+    /// flush does it before any of the file's bytes can count as durable.
+    dir_synced: AtomicBool,
 }
 
 /// 20-digit zero-padded decimal file name of a start offset (`UtilAll.offset2FileName`).
@@ -39,13 +45,57 @@ pub fn offset_to_file_name(offset: i64) -> String {
     format!("{offset:020}")
 }
 
+/// Why a flush could not make bytes durable.
+fn flush_error(path: &Path, e: &std::io::Error) -> std::io::Error {
+    std::io::Error::new(e.kind(), format!("{}: {e}", path.display()))
+}
+
 impl MappedFile {
-    /// Creates (allocating `size` bytes) or opens the file at `path`. A new file starts empty;
-    /// an opened one starts with `wrote == 0` until recovery says how much is valid.
-    pub fn open(path: &Path, start_offset: i64, size: usize) -> std::io::Result<Arc<Self>> {
-        if !path.exists() {
-            create_allocated(path, size)?;
-        }
+    /// Opens the existing file at `path`, which must not be longer than `size` (a shorter
+    /// one is allocated up to it). It starts with `wrote == 0` until recovery says how much is
+    /// valid.
+    pub fn open(
+        path: &Path,
+        start_offset: i64,
+        size: usize,
+        io: &FileIo,
+    ) -> std::io::Result<Arc<Self>> {
+        Self::map(path, start_offset, size, io, true)
+    }
+
+    /// Creates a new, fully allocated file at `path`: under a temporary name, renamed into
+    /// place; the directory is fsynced by the first flush.
+    pub fn create(
+        path: &Path,
+        start_offset: i64,
+        size: usize,
+        io: &FileIo,
+    ) -> std::io::Result<Arc<Self>> {
+        let spare = spare_path(path);
+        io.create_allocated(&spare, size)?;
+        Self::adopt(&spare, path, start_offset, size, io)
+    }
+
+    /// Renames an allocated spare file to `path` and maps it (the roll-over to a file the
+    /// allocator prepared ahead of time); the directory is fsynced by the first flush.
+    pub fn adopt(
+        spare: &Path,
+        path: &Path,
+        start_offset: i64,
+        size: usize,
+        io: &FileIo,
+    ) -> std::io::Result<Arc<Self>> {
+        io.rename(spare, path)?;
+        Self::map(path, start_offset, size, io, false)
+    }
+
+    fn map(
+        path: &Path,
+        start_offset: i64,
+        size: usize,
+        io: &FileIo,
+        dir_synced: bool,
+    ) -> std::io::Result<Arc<Self>> {
         let file = OpenOptions::new().read(true).write(true).open(path)?;
         let len = file.metadata()?.len();
         let size_u64 = u64::try_from(size).unwrap_or(u64::MAX);
@@ -60,13 +110,15 @@ impl MappedFile {
         let map = MmapRaw::map_raw(&file)?;
         Ok(Arc::new(Self {
             path: path.to_owned(),
-            _file: file,
+            file,
             map,
             start_offset,
             size,
             wrote: AtomicUsize::new(0),
             flushed: AtomicUsize::new(0),
             writer: Mutex::new(()),
+            io: io.clone(),
+            dir_synced: AtomicBool::new(dir_synced),
         }))
     }
 
@@ -165,31 +217,88 @@ impl MappedFile {
         })
     }
 
-    /// Makes everything written so far durable (msync); returns the new flushed position.
+    /// Where the file's stored data ends at or after `from`: allocated-but-never-written
+    /// ranges are holes to `SEEK_HOLE` on ext4, xfs and btrfs, so a recovery scan need not
+    /// read (and page in) the empty rest of a 1 GiB file. Filesystems without hole reporting
+    /// answer "the whole file".
+    pub(crate) fn data_end(&self, from: usize) -> usize {
+        use rustix::fs::{SeekFrom, seek};
+        let size = self.size as u64;
+        let mut end = from as u64;
+        let mut pos = end;
+        while pos < size {
+            match seek(&self.file, SeekFrom::Data(pos)) {
+                Ok(data) => {
+                    let hole = seek(&self.file, SeekFrom::Hole(data)).map_or(size, |h| h.min(size));
+                    end = hole.max(end);
+                    pos = hole.max(pos + 1);
+                }
+                Err(rustix::io::Errno::NXIO) => break,
+                Err(_) => return self.size,
+            }
+        }
+        usize::try_from(end).map_or(self.size, |end| end.min(self.size))
+    }
+
+    /// Makes everything written so far durable (the directory entry first, if new; then an
+    /// msync of the written range); returns the new flushed position. On error nothing is
+    /// counted as flushed.
     pub fn flush(&self) -> std::io::Result<usize> {
+        self.sync_dir_once()?;
         let wrote = self.wrote();
         let flushed = self.flushed();
         if wrote > flushed {
-            self.map.flush_range(flushed, wrote - flushed)?;
+            self.io
+                .run(
+                    || FileOp::Msync {
+                        path: self.path.clone(),
+                        offset: flushed,
+                        len: wrote - flushed,
+                    },
+                    || self.map.flush_range(flushed, wrote - flushed),
+                )
+                .map_err(|e| flush_error(&self.path, &e))?;
             self.flushed.fetch_max(wrote, Ordering::AcqRel);
         }
         Ok(wrote)
     }
 
-    /// Sets the write position after recovery (or truncation of a torn tail), zeroing what
-    /// lies beyond it so stale bytes can never be read as records later.
-    pub fn reset_to(&self, pos: usize) -> std::io::Result<()> {
+    fn sync_dir_once(&self) -> std::io::Result<()> {
+        if self.dir_synced.load(Ordering::Acquire) {
+            return Ok(());
+        }
+        let dir = self.path.parent().unwrap_or(Path::new("."));
+        self.io
+            .sync_dir(dir)
+            .map_err(|e| flush_error(&self.path, &e))?;
+        self.dir_synced.store(true, Ordering::Release);
+        Ok(())
+    }
+
+    /// Sets the write position after recovery, zeroing `[pos, zero_end)` (where bytes of a
+    /// cut-off tail lie; the caller has copied them aside first) so stale bytes can never be
+    /// read as records after later appends.
+    pub(crate) fn truncate_to(&self, pos: usize, zero_end: usize) -> std::io::Result<()> {
         let _writer = self.writer.lock().unwrap_or_else(PoisonError::into_inner);
         let pos = pos.min(self.size);
-        let scan_end = self.size;
-        // SAFETY: the region is inside the mapping and above the new write position, which no
-        // reader can see; the writer lock excludes concurrent appends.
-        let tail = unsafe {
-            std::slice::from_raw_parts_mut(self.map.as_mut_ptr().add(pos), scan_end - pos)
-        };
-        if tail.iter().any(|b| *b != 0) {
-            tail.fill(0);
-            self.map.flush_range(pos, scan_end - pos)?;
+        let zero_end = zero_end.clamp(pos, self.size);
+        if zero_end > pos {
+            // SAFETY: the region is inside the mapping and at or above the new write position,
+            // which no reader can see; the writer lock excludes concurrent appends.
+            let tail = unsafe {
+                std::slice::from_raw_parts_mut(self.map.as_mut_ptr().add(pos), zero_end - pos)
+            };
+            if tail.iter().any(|b| *b != 0) {
+                tail.fill(0);
+                self.io.run(
+                    || FileOp::Msync {
+                        path: self.path.clone(),
+                        offset: pos,
+                        len: zero_end - pos,
+                    },
+                    || self.map.flush_range(pos, zero_end - pos),
+                )?;
+            }
         }
         self.wrote.store(pos, Ordering::Release);
         self.flushed.store(pos, Ordering::Release);
@@ -203,40 +312,80 @@ impl MappedFile {
     }
 }
 
-/// Creates a fully allocated file under a temporary name and renames it into place, so a
-/// crash never leaves a short file under a real name.
-fn create_allocated(path: &Path, size: usize) -> std::io::Result<()> {
-    let mut tmp = path.as_os_str().to_owned();
-    tmp.push(".tmp");
-    let tmp = PathBuf::from(tmp);
-    let file = OpenOptions::new()
-        .read(true)
-        .write(true)
-        .create(true)
-        .truncate(true)
-        .open(&tmp)?;
-    file.allocate(u64::try_from(size).unwrap_or(u64::MAX))?;
-    drop(file);
-    std::fs::rename(&tmp, path)
+/// `<name>.spare`: where a file is allocated before it is renamed into use.
+pub(crate) fn spare_path(path: &Path) -> PathBuf {
+    let mut name = path.as_os_str().to_owned();
+    name.push(".spare");
+    PathBuf::from(name)
 }
 
-/// Maps a whole file for random-access writes (index files). The caller owns the only
-/// mapping and guards it with a lock, so safe Rust borrows govern every access.
-pub(crate) fn map_for_random_access(path: &Path, size: usize) -> std::io::Result<memmap2::MmapMut> {
-    let file = OpenOptions::new()
-        .read(true)
-        .write(true)
-        .create(true)
-        .truncate(false)
-        .open(path)?;
-    let len = file.metadata()?.len();
-    let size_u64 = u64::try_from(size).unwrap_or(u64::MAX);
-    if len < size_u64 {
-        file.allocate(size_u64)?;
+/// A whole file mapped for random-access writes (index files): readers and the one writer
+/// take a lock around their access; msync needs none, so a flush never holds up either.
+pub(crate) struct RandomAccessMap {
+    path: PathBuf,
+    map: MmapRaw,
+    len: usize,
+    lock: std::sync::RwLock<()>,
+    io: FileIo,
+}
+
+impl RandomAccessMap {
+    /// Maps `path`, created and allocated (`size` bytes, directory fsynced) when missing.
+    pub(crate) fn open(path: &Path, size: usize, io: &FileIo) -> std::io::Result<Self> {
+        if !path.exists() {
+            let spare = spare_path(path);
+            io.create_allocated(&spare, size)?;
+            io.rename(&spare, path)?;
+            io.sync_dir(path.parent().unwrap_or(Path::new(".")))?;
+        }
+        let file = OpenOptions::new().read(true).write(true).open(path)?;
+        let len = file.metadata()?.len();
+        let size_u64 = u64::try_from(size).unwrap_or(u64::MAX);
+        if len < size_u64 {
+            file.allocate(size_u64)?;
+        }
+        let map = MmapRaw::map_raw(&file)?;
+        let len = map.len();
+        Ok(Self {
+            path: path.to_owned(),
+            map,
+            len,
+            lock: std::sync::RwLock::new(()),
+            io: io.clone(),
+        })
     }
-    // SAFETY: the file belongs to this store (the store directory is locked against other
-    // Apogee processes), so nothing else resizes or writes it while mapped.
-    unsafe { memmap2::MmapMut::map_mut(&file) }
+
+    pub(crate) fn path(&self) -> &Path {
+        &self.path
+    }
+
+    /// Runs `f` over the mapped bytes under the shared lock.
+    pub(crate) fn read<R>(&self, f: impl FnOnce(&[u8]) -> R) -> R {
+        let _shared = self.lock.read().unwrap_or_else(PoisonError::into_inner);
+        // SAFETY: the mapping is `len` bytes and lives as long as `self`; the shared lock
+        // excludes the writer, so no `&mut` to these bytes exists meanwhile.
+        f(unsafe { std::slice::from_raw_parts(self.map.as_ptr(), self.len) })
+    }
+
+    /// Runs `f` over the mapped bytes under the exclusive lock.
+    pub(crate) fn write<R>(&self, f: impl FnOnce(&mut [u8]) -> R) -> R {
+        let _exclusive = self.lock.write().unwrap_or_else(PoisonError::into_inner);
+        // SAFETY: as in `read`; the exclusive lock makes this the only reference.
+        f(unsafe { std::slice::from_raw_parts_mut(self.map.as_mut_ptr(), self.len) })
+    }
+
+    /// Writes the whole mapping back to disk (msync) without taking the lock: the kernel
+    /// writes pages while the writer goes on.
+    pub(crate) fn flush(&self) -> std::io::Result<()> {
+        self.io.run(
+            || FileOp::Msync {
+                path: self.path.clone(),
+                offset: 0,
+                len: self.len,
+            },
+            || self.map.flush(),
+        )
+    }
 }
 
 struct FileSlice {
@@ -262,7 +411,7 @@ mod tests {
     fn given_new_file_when_appended_and_read_should_return_written_bytes_only() {
         let dir = tempfile::tempdir().unwrap();
         let path = dir.path().join(offset_to_file_name(0));
-        let file = MappedFile::open(&path, 0, 64).unwrap();
+        let file = MappedFile::create(&path, 0, 64, &FileIo::default()).unwrap();
         assert_eq!(std::fs::metadata(&path).unwrap().len(), 64);
         assert_eq!(file.append(b"hello"), Some(0));
         assert_eq!(file.append(b"world"), Some(5));
@@ -276,7 +425,7 @@ mod tests {
     fn given_reader_slice_when_file_deleted_should_stay_readable() {
         let dir = tempfile::tempdir().unwrap();
         let path = dir.path().join("f");
-        let file = MappedFile::open(&path, 0, 16).unwrap();
+        let file = MappedFile::create(&path, 0, 16, &FileIo::default()).unwrap();
         file.append(b"abc").unwrap();
         let slice = file.read(0, 3).unwrap();
         drop(file);
@@ -288,9 +437,9 @@ mod tests {
     fn given_torn_tail_when_reset_should_zero_and_rewrite_from_there() {
         let dir = tempfile::tempdir().unwrap();
         let path = dir.path().join("f");
-        let file = MappedFile::open(&path, 0, 16).unwrap();
+        let file = MappedFile::create(&path, 0, 16, &FileIo::default()).unwrap();
         file.append(b"0123456789").unwrap();
-        file.reset_to(4).unwrap();
+        file.truncate_to(4, 16).unwrap();
         assert_eq!(file.wrote(), 4);
         assert_eq!(&file.read_all()[4..10], &[0u8; 6]);
         file.append(b"xy").unwrap();

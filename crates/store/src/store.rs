@@ -2,9 +2,10 @@
 //! cleanly. The broker talks to the store only through this type.
 //!
 //! Start-up: lock → detect crash (`abort` file) → CommitLog recovery from the checkpoint's
-//! durable offset (CRC-checked) → consume queues cut back to the CommitLog end → replay
-//! dispatch from the checkpoint's dispatched offset → restore queue offsets → start the
-//! reput and flush threads → write `abort`. Clean shutdown flushes and removes `abort`.
+//! durable offset (CRC-checked; a cut keeps the bytes in `quarantine/`) → consume queues cut
+//! back to the CommitLog end → replay dispatch from the checkpoint's dispatched offset →
+//! restore queue offsets → start the reput, flush, retention and allocator threads → write
+//! `abort`. Clean shutdown flushes and removes `abort`.
 
 use std::fs::File;
 use std::path::PathBuf;
@@ -18,14 +19,18 @@ use bytes::Bytes;
 
 use crate::StoreError;
 use crate::checkpoint::Checkpoint;
+use crate::cleaner::{CleanReport, Cleaner, spawn_allocator};
 use crate::commit_log::{AppendOutcome, CommitLog, MessageToStore};
 use crate::config::{FlushMode, StoreConfig};
 use crate::consume_queue::ConsumeQueueStore;
 use crate::dispatch::{ArrivalListener, ConsumeQueueDispatcher, Dispatcher, Reput};
-use crate::flush::Flusher;
+use crate::flush::{Durability, Flusher};
 use crate::index::IndexService;
+use crate::io::FileIo;
+use crate::quarantine::Quarantine;
 use crate::read::{GetMessageResult, get_messages};
-use crate::retention::{CleanDecision, DiskGuard, decide};
+use crate::recovery::RecoveryReport;
+use crate::retention::DiskGuard;
 
 /// Whether an acknowledged append met its durability promise.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -34,15 +39,25 @@ pub enum PutStatus {
     Ok,
     /// Stored, but the sync flush did not finish within its timeout (FLUSH_DISK_TIMEOUT).
     FlushDiskTimeout,
+    /// Stored in memory, but a flush failed: it may never reach the disk, and the store now
+    /// refuses writes.
+    FlushFailed,
 }
 
-/// What a retention pass did.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct CleanReport {
-    pub decision: CleanDecision,
-    pub commit_log_files: usize,
-    pub consume_queue_files: usize,
-    pub index_files: usize,
+/// What is wrong with the store, if anything (runtime info shows it).
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct StoreHealth {
+    /// What start-up recovery found (a cut, and where its bytes were kept).
+    pub recovery: RecoveryReport,
+    /// Records the reput skipped because they do not decode.
+    pub corrupt_records: u64,
+    /// Records a dispatcher refused (invalid name, damaged header) or panicked on.
+    pub dispatch_errors: u64,
+    /// Records waiting for a consume queue that cannot be written yet.
+    pub deferred_records: usize,
+    pub last_dispatch_error: Option<String>,
+    /// Set once a flush failed; the store refuses writes from then on.
+    pub flush_failure: Option<String>,
 }
 
 /// An open store.
@@ -61,6 +76,8 @@ pub struct MessageStore {
     lock: File,
     abort_path: PathBuf,
     recovered_after_crash: bool,
+    recovery: RecoveryReport,
+    hot_read_bytes: i64,
 }
 
 impl MessageStore {
@@ -70,6 +87,17 @@ impl MessageStore {
         config: StoreConfig,
         clock: Arc<dyn Clock>,
         dispatchers: Vec<Arc<dyn Dispatcher>>,
+    ) -> Result<Self, StoreError> {
+        Self::open_with_io(config, clock, dispatchers, FileIo::default())
+    }
+
+    /// [`open`](Self::open) with the file operations going through `io` (tests record or
+    /// fail them).
+    pub fn open_with_io(
+        config: StoreConfig,
+        clock: Arc<dyn Clock>,
+        dispatchers: Vec<Arc<dyn Dispatcher>>,
+        io: FileIo,
     ) -> Result<Self, StoreError> {
         let root = config.root.clone();
         std::fs::create_dir_all(&root).map_err(StoreError::io(root.display().to_string()))?;
@@ -81,7 +109,8 @@ impl MessageStore {
             queues,
             index,
             reput,
-        } = recover(&config, &clock, dispatchers, crashed)?;
+            report,
+        } = recover(&config, &clock, dispatchers, crashed, &io)?;
         std::fs::write(&abort_path, std::process::id().to_string())
             .map_err(StoreError::io(abort_path.display().to_string()))?;
         let flusher = Arc::new(Flusher::new(
@@ -103,6 +132,7 @@ impl MessageStore {
             clock: Arc::clone(&clock),
         });
         let stop = Arc::new(AtomicBool::new(false));
+        let hot_read_bytes = config.hot_read_bytes();
         let threads = vec![
             Arc::clone(&reput)
                 .spawn(Arc::clone(&stop))
@@ -113,6 +143,8 @@ impl MessageStore {
             Arc::clone(&cleaner)
                 .spawn(Arc::clone(&stop))
                 .map_err(StoreError::io("starting the retention thread"))?,
+            spawn_allocator(Arc::clone(&commit_log), Arc::clone(&stop))
+                .map_err(StoreError::io("starting the allocator thread"))?,
         ];
         Ok(Self {
             config,
@@ -129,7 +161,26 @@ impl MessageStore {
             lock,
             abort_path,
             recovered_after_crash: crashed,
+            recovery: report,
+            hot_read_bytes,
         })
+    }
+
+    /// What start-up recovery found and what has gone wrong since.
+    pub fn health(&self) -> StoreHealth {
+        let dispatch = self.reput.health();
+        StoreHealth {
+            recovery: self.recovery.clone(),
+            corrupt_records: dispatch.corrupt_records.load(Ordering::Relaxed),
+            dispatch_errors: dispatch.dispatch_errors.load(Ordering::Relaxed),
+            deferred_records: self.reput.deferred_count(),
+            last_dispatch_error: dispatch
+                .last_error
+                .lock()
+                .unwrap_or_else(PoisonError::into_inner)
+                .clone(),
+            flush_failure: self.flusher.failure(),
+        }
     }
 
     /// Whether this open followed a crash (the `abort` file was present).
@@ -150,6 +201,11 @@ impl MessageStore {
     pub fn append(&self, messages: &[MessageToStore]) -> Result<AppendOutcome, StoreError> {
         if self.stop.load(Ordering::Acquire) {
             return Err(StoreError::NotWritable("the store is shutting down".into()));
+        }
+        if let Some(failure) = self.flusher.failure() {
+            return Err(StoreError::NotWritable(format!(
+                "a commit-log flush failed ({failure}); writes stay refused until the broker is restarted"
+            )));
         }
         self.guard.check(self.clock.now_ms())?;
         let outcome = self
@@ -204,11 +260,7 @@ impl MessageStore {
         match self.config.flush {
             FlushMode::Async { .. } => PutStatus::Ok,
             FlushMode::Sync { timeout } => {
-                if self.flusher.wait_durable(outcome.end_offset, timeout).await {
-                    PutStatus::Ok
-                } else {
-                    PutStatus::FlushDiskTimeout
-                }
+                put_status(self.flusher.wait_durable(outcome.end_offset, timeout).await)
             }
         }
     }
@@ -217,16 +269,10 @@ impl MessageStore {
     pub fn durable_blocking(&self, outcome: &AppendOutcome) -> PutStatus {
         match self.config.flush {
             FlushMode::Async { .. } => PutStatus::Ok,
-            FlushMode::Sync { timeout } => {
-                if self
-                    .flusher
-                    .wait_durable_blocking(outcome.end_offset, timeout)
-                {
-                    PutStatus::Ok
-                } else {
-                    PutStatus::FlushDiskTimeout
-                }
-            }
+            FlushMode::Sync { timeout } => put_status(
+                self.flusher
+                    .wait_durable_blocking(outcome.end_offset, timeout),
+            ),
         }
     }
 
@@ -271,9 +317,68 @@ impl MessageStore {
             .map_or(0, |q| q.max_offset())
     }
 
-    /// The record at a physical offset.
+    /// The record at a physical offset, as stored, without checks: for offsets the store
+    /// itself produced (consume-queue units, append outcomes). Offsets from a client go
+    /// through [`lookup_record`](Self::lookup_record).
     pub fn record_at(&self, commit_log_offset: i64) -> Option<StoredRecord> {
         self.commit_log.read_record(commit_log_offset)
+    }
+
+    /// Whether reading `queue` from `queue_offset` will likely touch the disk: its message
+    /// lies further behind the newest than the page cache is expected to hold. Callers on an
+    /// async worker run such reads on a blocking thread.
+    pub fn is_cold(&self, topic: &str, queue_id: i32, queue_offset: i64) -> bool {
+        let Some(unit) = self
+            .queues
+            .get(topic, queue_id)
+            .and_then(|q| q.get(queue_offset))
+        else {
+            return false;
+        };
+        self.commit_log.max_offset() - unit.commit_log_offset > self.hot_read_bytes
+    }
+
+    /// The message stored at `commit_log_offset`, only if one really starts there: the bytes
+    /// decode with a matching body CRC, name that offset as their own, and the consume queue
+    /// of their topic and queue points back at it. Whatever a client names by offset
+    /// (send-back, end-transaction, view by id) is looked up here, so forged bytes inside a
+    /// message body are never taken for a message.
+    pub fn lookup_record(&self, commit_log_offset: i64) -> Option<StoredRecord> {
+        let header = self.commit_log.read(commit_log_offset, 4)?;
+        let size = usize::try_from(i32::from_be_bytes([
+            header[0], header[1], header[2], header[3],
+        ]))
+        .ok()?;
+        let bytes = self.commit_log.read(commit_log_offset, size)?;
+        let record = match apogee_protocol::record::decode_record(&bytes, 0, true) {
+            Ok((apogee_protocol::record::RecordAt::Message(record), _)) => record,
+            _ => return None,
+        };
+        if record.physical_offset != commit_log_offset {
+            return None;
+        }
+        let unit = self
+            .queues
+            .get(record.topic_str(), record.queue_id)?
+            .get(record.queue_offset)?;
+        (unit.commit_log_offset == commit_log_offset).then_some(record)
+    }
+
+    /// Deletes the consume queues of `topic` (DELETE_TOPIC), after dispatching everything
+    /// stored so far, and forgets its queue offsets, so a topic created again under the same
+    /// name starts empty. The checkpoint is written at once, so a restart does not replay the
+    /// deleted topic's records into new queues.
+    pub fn delete_topic(&self, topic: &str) -> Result<usize, StoreError> {
+        let end = self.commit_log.max_offset();
+        let deadline = std::time::Instant::now() + std::time::Duration::from_secs(5);
+        while self.reput.offset() < end && std::time::Instant::now() < deadline {
+            self.reput.wake();
+            std::thread::sleep(std::time::Duration::from_millis(1));
+        }
+        let removed = self.queues.delete_topic(topic)?;
+        self.commit_log.forget_topic(topic);
+        self.flusher.flush_derived();
+        Ok(removed)
     }
 
     /// Raw bytes of the record at a physical offset (what VIEW_MESSAGE_BY_ID returns).
@@ -359,7 +464,9 @@ impl MessageStore {
             tracing::error!(error = %e, "final dispatch failed; the next start will replay");
         }
         self.flusher.flush_all();
-        if let Err(e) = std::fs::remove_file(&self.abort_path) {
+        if self.flusher.failure().is_some() {
+            tracing::error!("a flush failed while running: the next start runs crash recovery");
+        } else if let Err(e) = std::fs::remove_file(&self.abort_path) {
             tracing::warn!(error = %e, "cannot remove the abort file; the next start will run crash recovery");
         }
         let _ = self.lock.unlock();
@@ -372,12 +479,21 @@ impl Drop for MessageStore {
     }
 }
 
+fn put_status(durability: Durability) -> PutStatus {
+    match durability {
+        Durability::Durable => PutStatus::Ok,
+        Durability::TimedOut => PutStatus::FlushDiskTimeout,
+        Durability::Failed => PutStatus::FlushFailed,
+    }
+}
+
 /// What recovery hands to the running store.
 struct Recovered {
     commit_log: Arc<CommitLog>,
     queues: Arc<ConsumeQueueStore>,
     index: Arc<IndexService>,
     reput: Arc<Reput>,
+    report: RecoveryReport,
 }
 
 /// CommitLog recovery from the checkpoint, consume queues cut back to its end, dispatch
@@ -387,24 +503,30 @@ fn recover(
     clock: &Arc<dyn Clock>,
     dispatchers: Vec<Arc<dyn Dispatcher>>,
     crashed: bool,
+    io: &FileIo,
 ) -> Result<Recovered, StoreError> {
     let checkpoint = Checkpoint::load(&config.root.join("checkpoint"))?;
+    let quarantine = Quarantine::new(&config.root, io.clone());
     let commit_log = CommitLog::open(
         &config.commit_log_dir(),
         config.commit_log_file_bytes,
         config.record_bytes_max,
         Arc::clone(clock),
+        (io, &quarantine),
     )?
     .with_prop_crc(config.append_prop_crc);
     let commit_log = Arc::new(commit_log);
     let last_start = commit_log.files().last().map_or(0, |f| f.start_offset());
-    let end = commit_log.recover(
+    let report = commit_log.recover(
         checkpoint.flushed_offset.min(last_start),
         config.check_crc_on_recover,
+        checkpoint.flushed_offset,
     )?;
+    let end = report.end;
     let queues = Arc::new(ConsumeQueueStore::open(
         &config.consume_queue_dir(),
         config.consume_queue_units_per_file,
+        (io, &quarantine),
     )?);
     for (_, queue) in queues.all() {
         queue.recover(end)?;
@@ -413,9 +535,10 @@ fn recover(
         &config.index_dir(),
         config.index,
         Arc::clone(clock),
+        io.clone(),
     )?);
     let mut all: Vec<Arc<dyn Dispatcher>> = vec![
-        Arc::new(ConsumeQueueDispatcher(Arc::clone(&queues))),
+        Arc::new(ConsumeQueueDispatcher::new(Arc::clone(&queues))),
         Arc::clone(&index) as Arc<dyn Dispatcher>,
     ];
     all.extend(dispatchers);
@@ -448,112 +571,8 @@ fn recover(
         queues,
         index,
         reput,
+        report,
     })
-}
-
-/// The retention pass and its background loop; holds only what it touches. The settings are
-/// read at every pass, so they can change while the store runs.
-struct Cleaner {
-    retention: RwLock<crate::retention::RetentionConfig>,
-    commit_log: Arc<CommitLog>,
-    queues: Arc<ConsumeQueueStore>,
-    index: Arc<IndexService>,
-    reput: Arc<Reput>,
-    guard: Arc<DiskGuard>,
-    clock: Arc<dyn Clock>,
-}
-
-impl Cleaner {
-    /// One retention pass: measures the disk, deletes what the rules allow (expired files, or
-    /// the oldest ones when the disk is nearly full; `manual` deletes expired files at any
-    /// hour), then drops consume-queue and index files that only covered deleted data.
-    fn retention(&self) -> crate::retention::RetentionConfig {
-        self.retention
-            .read()
-            .unwrap_or_else(PoisonError::into_inner)
-            .clone()
-    }
-
-    fn clean(&self, manual: bool) -> Result<CleanReport, StoreError> {
-        let retention = &self.retention();
-        let now = self.clock.now_ms();
-        let used = self.guard.measure(now);
-        let hour = u32::try_from(now.rem_euclid(86_400_000) / 3_600_000).unwrap_or(0);
-        let decision = decide(retention, hour, used, manual);
-        let reserved_ms = i64::try_from(retention.file_reserved_hours)
-            .unwrap_or(i64::MAX / 3_600_001)
-            * 3_600_000;
-        let dispatched = self.reput.offset();
-        let file_size = i64::try_from(self.commit_log.files().file_size()).unwrap_or(i64::MAX);
-        let mut deleted = 0usize;
-        let mut budget = 10usize;
-        let deletable =
-            |file: &crate::mapped_file::MappedFile| file.start_offset() + file_size <= dispatched;
-        let removed = match decision {
-            CleanDecision::Nothing => Ok(0),
-            CleanDecision::Expired => self.commit_log.files().delete_oldest_while(|file| {
-                let expired = file
-                    .modified_ms()
-                    .is_some_and(|m| m.saturating_add(reserved_ms) <= now);
-                let go = budget > 0 && expired && deletable(file);
-                budget = budget.saturating_sub(1);
-                go
-            }),
-            CleanDecision::Forcibly => self.commit_log.files().delete_oldest_while(|file| {
-                let go = budget > 0
-                    && deletable(file)
-                    && (deleted == 0
-                        || crate::retention::disk_usage(file.path()).unwrap_or(0.0)
-                            > retention.force_clean_ratio);
-                budget = budget.saturating_sub(1);
-                deleted += usize::from(go);
-                go
-            }),
-        }
-        .map_err(StoreError::io("deleting commit-log files"))?;
-        let min = self.commit_log.min_offset();
-        let mut queue_files = 0;
-        for (_, queue) in self.queues.all() {
-            queue_files += queue.delete_before(min)?;
-        }
-        let index_files = self.index.delete_before(min);
-        if removed > 0 {
-            tracing::info!(
-                removed,
-                queue_files,
-                index_files,
-                used_percent = (used * 100.0) as u32,
-                ?decision,
-                "retention deleted files"
-            );
-        }
-        self.guard.measure(self.clock.now_ms());
-        Ok(CleanReport {
-            decision,
-            commit_log_files: removed,
-            consume_queue_files: queue_files,
-            index_files,
-        })
-    }
-
-    fn spawn(self: Arc<Self>, stop: Arc<AtomicBool>) -> std::io::Result<JoinHandle<()>> {
-        std::thread::Builder::new()
-            .name("apogee-clean".into())
-            .spawn(move || {
-                let step = std::time::Duration::from_millis(50);
-                let mut waited = std::time::Duration::ZERO;
-                while !stop.load(Ordering::Acquire) {
-                    std::thread::sleep(step);
-                    waited += step;
-                    if waited >= self.retention().check_interval {
-                        waited = std::time::Duration::ZERO;
-                        if let Err(e) = self.clean(false) {
-                            tracing::error!(error = %e, "retention pass failed");
-                        }
-                    }
-                }
-            })
-    }
 }
 
 fn lock_root(root: &std::path::Path) -> Result<File, StoreError> {

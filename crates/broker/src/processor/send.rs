@@ -136,6 +136,9 @@ impl Handler for SendProcessor {
         drop(_permit);
         self.clients.note_sender(&header.topic, &connection);
         let status = self.store.durable(&outcome).await;
+        if status == PutStatus::FlushFailed {
+            return Err(BrokerError::flush_failed());
+        }
         let bytes: i64 = outcome
             .records
             .iter()
@@ -392,7 +395,9 @@ impl SendProcessor {
             .map(str::to_owned);
         let code = match status {
             PutStatus::Ok => ResponseCode::SUCCESS,
-            PutStatus::FlushDiskTimeout => ResponseCode::FLUSH_DISK_TIMEOUT,
+            PutStatus::FlushDiskTimeout | PutStatus::FlushFailed => {
+                ResponseCode::FLUSH_DISK_TIMEOUT
+            }
         };
         let mut response = RemotingCommand::response_to(request, code, None).with_header(
             &SendMessageResponseHeader {

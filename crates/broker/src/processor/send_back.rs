@@ -113,6 +113,7 @@ impl Handler for SendBackProcessor {
             PutStatus::FlushDiskTimeout => {
                 Err(BrokerError::SystemError("FLUSH_DISK_TIMEOUT".into()))
             }
+            PutStatus::FlushFailed => Err(BrokerError::flush_failed()),
         }
     }
 }
