@@ -154,6 +154,20 @@ impl Connection {
     }
 }
 
+tokio::task_local! {
+    /// The in-flight slot of the request this task serves (see [`release_in_flight_slot`]).
+    static IN_FLIGHT_SLOT: std::cell::RefCell<Option<tokio::sync::OwnedSemaphorePermit>>;
+}
+
+/// Gives back the per-connection in-flight slot held by the request the current task serves.
+/// A handler about to park for a long time (a long-polling pull) calls it, so the requests
+/// the same client sends meanwhile (heartbeats, offset commits, other pulls) are not held up
+/// behind it. The handler's own limits then bound how many may park. Does nothing outside a
+/// request task or when already released.
+pub fn release_in_flight_slot() {
+    let _ = IN_FLIGHT_SLOT.try_with(|slot| slot.borrow_mut().take());
+}
+
 /// Starts the reader and writer tasks for `stream`; `parent` closes the connection when fired.
 pub(crate) fn spawn(
     stream: TcpStream,
@@ -213,14 +227,14 @@ async fn read_loop(
                         break 'outer;
                     };
                     let (conn, dispatcher) = (conn.clone(), Arc::clone(&dispatcher));
-                    tokio::spawn(async move {
+                    let slot = std::cell::RefCell::new(Some(permit));
+                    tokio::spawn(IN_FLIGHT_SLOT.scope(slot, async move {
                         let oneway = cmd.is_oneway();
                         let response = dispatcher.dispatch(conn.clone(), cmd).await;
                         if !oneway {
                             let _ = conn.inner.outbound.send(response).await;
                         }
-                        drop(permit);
-                    });
+                    }));
                 }
                 Ok(None) => break,
                 Err(e) => {

@@ -20,7 +20,7 @@ mod error;
 mod server;
 
 pub use client::RemotingClient;
-pub use connection::{Connection, ConnectionId};
+pub use connection::{Connection, ConnectionId, release_in_flight_slot};
 pub use dispatch::{BoxFuture, Dispatcher, RequestProcessor};
 pub use error::RemotingError;
 pub use server::{RemotingServer, ServerHandle};

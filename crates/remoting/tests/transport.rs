@@ -321,3 +321,75 @@ async fn given_short_idle_timeout_when_peer_is_silent_should_close_the_connectio
     let read = tokio::time::timeout(WAIT, idle.read_to_end(&mut sink)).await;
     assert!(read.is_ok(), "idle connection was not closed");
 }
+
+const PARK: RequestCode = RequestCode(9005);
+
+/// Parks every PARK request until `release` fires, giving back its in-flight slot first.
+struct ParkingProcessor {
+    parked: Arc<tokio::sync::Notify>,
+    release: Arc<tokio::sync::Notify>,
+}
+
+impl RequestProcessor for ParkingProcessor {
+    fn process(
+        &self,
+        _connection: Connection,
+        request: RemotingCommand,
+    ) -> BoxFuture<RemotingCommand> {
+        let (parked, release) = (Arc::clone(&self.parked), Arc::clone(&self.release));
+        Box::pin(async move {
+            if request.request_code() == PARK {
+                apogee_remoting::release_in_flight_slot();
+                let released = release.notified();
+                parked.notify_one();
+                released.await;
+            }
+            RemotingCommand::response_to(&request, ResponseCode::SUCCESS, None)
+        })
+    }
+}
+
+#[tokio::test]
+async fn given_a_parked_request_that_gave_back_its_slot_should_serve_the_next_on_a_one_slot_connection()
+ {
+    let parked = Arc::new(tokio::sync::Notify::new());
+    let release = Arc::new(tokio::sync::Notify::new());
+    let mut dispatcher = Dispatcher::new();
+    dispatcher.register(
+        &[PARK, ECHO],
+        Arc::new(ParkingProcessor {
+            parked: Arc::clone(&parked),
+            release: Arc::clone(&release),
+        }),
+    );
+    let config = TransportConfig {
+        in_flight_requests_max: 1,
+        ..TransportConfig::default()
+    };
+    let server = RemotingServer::bind("127.0.0.1:0", dispatcher, config, &Shutdown::new())
+        .await
+        .unwrap();
+    let addr = server.local_addr().to_string();
+    let client = client();
+    let park = {
+        let (client, addr) = (client.clone(), addr.clone());
+        tokio::spawn(async move {
+            client
+                .invoke(&addr, RemotingCommand::bare_request(PARK), WAIT)
+                .await
+        })
+    };
+    tokio::time::timeout(WAIT, parked.notified()).await.unwrap();
+    let echo = client
+        .invoke(&addr, RemotingCommand::bare_request(ECHO), WAIT)
+        .await
+        .unwrap();
+    assert_eq!(
+        echo.response_code(),
+        ResponseCode::SUCCESS,
+        "answered while the first is parked"
+    );
+    release.notify_one();
+    let parked_reply = park.await.unwrap().unwrap();
+    assert_eq!(parked_reply.response_code(), ResponseCode::SUCCESS);
+}
