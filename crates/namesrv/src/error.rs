@@ -27,6 +27,8 @@ pub enum NamesrvError {
     ConfigBlackListed,
     #[error("{0}")]
     BadConfigUpdate(String),
+    #[error("{0}")]
+    LimitExceeded(String),
     #[error("cannot persist {path}: {source}")]
     Persist {
         path: String,

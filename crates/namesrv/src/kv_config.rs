@@ -14,6 +14,13 @@ use crate::NamesrvError;
 /// The namespace that carries `orderTopicConf` per topic.
 pub const ORDER_TOPIC_CONFIG: &str = "ORDER_TOPIC_CONFIG";
 
+/// Longest namespace or key (bytes).
+pub const KV_NAME_BYTES_MAX: usize = 255;
+/// Longest value (bytes).
+pub const KV_VALUE_BYTES_MAX: usize = 64 * 1024;
+/// Most entries across all namespaces (RocketMQ has no limit; every put rewrites the file).
+pub const KV_ENTRIES_MAX: usize = 10_000;
+
 type Table = BTreeMap<String, BTreeMap<String, String>>;
 
 #[derive(Serialize, Deserialize, Default)]
@@ -35,11 +42,17 @@ struct Inner {
     table: RwLock<Table>,
     /// Serialises file writes so the last change always reaches disk last.
     persist: Mutex<()>,
+    entries_max: usize,
 }
 
 impl KvConfig {
     /// Loads `path` if it exists; a corrupt file is an error, never silently discarded.
     pub fn load(path: &Path) -> Result<Self, NamesrvError> {
+        Self::load_with_limit(path, KV_ENTRIES_MAX)
+    }
+
+    /// [`load`](Self::load), holding at most `entries_max` entries.
+    pub fn load_with_limit(path: &Path, entries_max: usize) -> Result<Self, NamesrvError> {
         let table = match std::fs::read(path) {
             Ok(bytes) if bytes.iter().all(u8::is_ascii_whitespace) => Table::new(),
             Ok(bytes) => {
@@ -63,6 +76,7 @@ impl KvConfig {
                 path: path.to_owned(),
                 table: RwLock::new(table),
                 persist: Mutex::new(()),
+                entries_max,
             }),
         })
     }
@@ -75,11 +89,36 @@ impl KvConfig {
         self.read().get(namespace).cloned()
     }
 
+    /// Sets one entry; refused (nothing changed) past the size limits.
     pub fn put(&self, namespace: &str, key: &str, value: &str) -> Result<(), NamesrvError> {
+        if namespace.is_empty() || key.is_empty() {
+            return Err(NamesrvError::LimitExceeded(
+                "namespace or key is null".into(),
+            ));
+        }
+        if namespace.len() > KV_NAME_BYTES_MAX || key.len() > KV_NAME_BYTES_MAX {
+            return Err(NamesrvError::LimitExceeded(format!(
+                "KV namespace and key are limited to {KV_NAME_BYTES_MAX} bytes"
+            )));
+        }
+        if value.len() > KV_VALUE_BYTES_MAX {
+            return Err(NamesrvError::LimitExceeded(format!(
+                "KV value of {} bytes; the limit is {KV_VALUE_BYTES_MAX}",
+                value.len()
+            )));
+        }
         self.change(|t| {
+            let entries: usize = t.values().map(BTreeMap::len).sum();
+            let exists = t.get(namespace).is_some_and(|m| m.contains_key(key));
+            if !exists && entries >= self.inner.entries_max {
+                return Err(NamesrvError::LimitExceeded(format!(
+                    "the KV config holds {entries} entries, its limit"
+                )));
+            }
             t.entry(namespace.to_owned())
                 .or_default()
                 .insert(key.to_owned(), value.to_owned());
+            Ok(())
         })
     }
 
@@ -91,6 +130,7 @@ impl KvConfig {
                     t.remove(namespace);
                 }
             }
+            Ok(())
         })
     }
 
@@ -101,27 +141,27 @@ impl KvConfig {
             .unwrap_or_else(PoisonError::into_inner)
     }
 
-    fn change(&self, edit: impl FnOnce(&mut Table)) -> Result<(), NamesrvError> {
+    /// Applies `edit` to a copy, writes the copy, and only then makes it the table: a
+    /// failed write (or a refused edit) changes nothing.
+    fn change(
+        &self,
+        edit: impl FnOnce(&mut Table) -> Result<(), NamesrvError>,
+    ) -> Result<(), NamesrvError> {
         let _serial = self
             .inner
             .persist
             .lock()
             .unwrap_or_else(PoisonError::into_inner);
-        let snapshot = {
-            let mut table = self
-                .inner
-                .table
-                .write()
-                .unwrap_or_else(PoisonError::into_inner);
-            edit(&mut table);
-            table.clone()
-        };
-        write_atomically(
-            &self.inner.path,
-            &KvConfigFile {
-                config_table: snapshot,
-            },
-        )
+        let mut next = self.read().clone();
+        edit(&mut next)?;
+        let file = KvConfigFile { config_table: next };
+        write_atomically(&self.inner.path, &file)?;
+        *self
+            .inner
+            .table
+            .write()
+            .unwrap_or_else(PoisonError::into_inner) = file.config_table;
+        Ok(())
     }
 }
 
@@ -138,7 +178,14 @@ fn write_atomically(path: &Path, file: &KvConfigFile) -> Result<(), NamesrvError
     let mut out = std::fs::File::create(&tmp).map_err(fail)?;
     out.write_all(&bytes).map_err(fail)?;
     out.sync_all().map_err(fail)?;
-    std::fs::rename(&tmp, path).map_err(fail)
+    std::fs::rename(&tmp, path).map_err(fail)?;
+    if let Some(dir) = path.parent()
+        && let Ok(dir) = std::fs::File::open(dir)
+    {
+        // The rename survives power loss only once the directory is synced.
+        let _ = dir.sync_all();
+    }
+    Ok(())
 }
 
 #[cfg(test)]
@@ -170,5 +217,26 @@ mod tests {
         std::fs::write(&path, "{not json").unwrap();
         let err = KvConfig::load(&path).unwrap_err();
         assert!(err.to_string().contains("kvConfig.json"), "{err}");
+    }
+
+    #[test]
+    fn given_oversize_or_too_many_entries_should_refuse_and_change_nothing() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("kvConfig.json");
+        let kv = KvConfig::load_with_limit(&path, 20).unwrap();
+        assert!(kv.put("ns", &"k".repeat(256), "v").is_err());
+        assert!(
+            kv.put("ns", "k", &"v".repeat(KV_VALUE_BYTES_MAX + 1))
+                .is_err()
+        );
+        assert!(kv.put("", "k", "v").is_err());
+        for i in 0..20 {
+            kv.put("ns", &format!("k{i}"), "v").unwrap();
+        }
+        let err = kv.put("ns", "one-more", "v").unwrap_err();
+        assert!(err.to_string().contains("limit"), "{err}");
+        kv.put("ns", "k0", "replaced").unwrap();
+        assert_eq!(kv.get("ns", "k0").as_deref(), Some("replaced"));
+        assert!(kv.get("ns", "one-more").is_none());
     }
 }

@@ -96,7 +96,14 @@ pub struct RouteTable {
     cluster_addr: BTreeMap<ClusterName, BTreeSet<BrokerName>>,
     broker_live: HashMap<BrokerAddrInfo, BrokerLiveInfo>,
     filter_server: HashMap<BrokerAddrInfo, Vec<String>>,
+    /// A master's DataVersion that changed recently, and until when (ms): the batches of a
+    /// split registration all carry it, and each batch's topics are applied, not only the
+    /// first's (Java applies later batches' changes only at the next version change).
+    applying: HashMap<BrokerAddrInfo, (DataVersion, i64)>,
 }
+
+/// How long after a version change its registrations count as one round of batches.
+const SPLIT_ROUND_MS: i64 = 60_000;
 
 impl RouteTable {
     pub fn new() -> Self {
@@ -124,9 +131,23 @@ impl RouteTable {
         };
         let is_master = reg.broker_id == MASTER_ID;
         if is_master {
-            let changed = self
-                .is_broker_topic_config_changed(&key, reg.topics.as_ref().map(|t| &t.data_version));
-            self.update_topics(&reg, register_first || changed, delete_missing_topics);
+            let version = reg.topics.as_ref().map(|t| t.data_version);
+            let changed = self.is_broker_topic_config_changed(&key, version.as_ref());
+            if changed && let Some(version) = version {
+                self.applying.insert(
+                    key.clone(),
+                    (version, now_ms.saturating_add(SPLIT_ROUND_MS)),
+                );
+            }
+            let in_round = self
+                .applying
+                .get(&key)
+                .is_some_and(|(v, until)| Some(*v) == version && now_ms < *until);
+            self.update_topics(
+                &reg,
+                register_first || changed || in_round,
+                delete_missing_topics,
+            );
         }
         self.record_liveness(key, &reg, now_ms);
         Ok(if is_master {
@@ -480,6 +501,8 @@ impl RouteTable {
     /// Clears (wipe) or restores (add: perm = READ|WRITE) write permission of every topic on
     /// `broker`; returns how many topics were touched.
     pub fn operate_write_perm(&mut self, broker: &BrokerName, op: WritePermOp) -> i32 {
+        // A wipe must survive the broker's next registrations with the same version.
+        self.applying.clear();
         let mut count = 0;
         for queues in self.topic_queue.values_mut() {
             if let Some(queue) = queues.get_mut(broker) {

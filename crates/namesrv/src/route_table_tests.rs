@@ -262,3 +262,47 @@ fn given_member_group_query_should_return_addresses_or_empty() {
             .is_empty()
     );
 }
+
+#[test]
+fn given_split_registration_batches_with_one_new_version_should_apply_every_batch() {
+    let mut table = RouteTable::new();
+    table
+        .register_broker(reg("a", "m:1", 0, topics(1, &["T", "U"])), false, 0)
+        .unwrap();
+    // Version 2 changes both topics; the broker sends them in two batches of one topic each,
+    // both carrying version 2 (as Java's split registration does).
+    let mut first = topics(2, &["T"]);
+    first
+        .topic_config_table
+        .get_mut("T")
+        .unwrap()
+        .write_queue_nums = 8;
+    let mut second = topics(2, &["U"]);
+    second
+        .topic_config_table
+        .get_mut("U")
+        .unwrap()
+        .write_queue_nums = 8;
+    table
+        .register_broker(reg("a", "m:1", 0, first), false, 100)
+        .unwrap();
+    table
+        .register_broker(reg("a", "m:1", 0, second.clone()), false, 200)
+        .unwrap();
+    assert_eq!(table.route("T").unwrap().queue_datas[0].write_queue_nums, 8);
+    assert_eq!(
+        table.route("U").unwrap().queue_datas[0].write_queue_nums,
+        8,
+        "the second batch's change applies too"
+    );
+    // Long after the change, a registration with the same version changes nothing.
+    assert_eq!(table.operate_write_perm(&broker("a"), WritePermOp::Wipe), 2);
+    table
+        .register_broker(reg("a", "m:1", 0, second), false, 300)
+        .unwrap();
+    assert_eq!(
+        table.route("U").unwrap().queue_datas[0].perm,
+        4,
+        "a wipe still stands"
+    );
+}

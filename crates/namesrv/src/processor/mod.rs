@@ -40,7 +40,25 @@ impl<H: Handler> RequestProcessor for SyncProcessor<H> {
         connection: Connection,
         request: RemotingCommand,
     ) -> BoxFuture<RemotingCommand> {
-        let response = respond(&request, self.0.handle(&connection, &request));
+        // The handler runs here, before the future exists, so the dispatcher's own panic
+        // guard would not cover it: a panic is caught here and answered like the broker's.
+        let handled = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+            self.0.handle(&connection, &request)
+        }));
+        let response = match handled {
+            Ok(outcome) => respond(&request, outcome),
+            Err(_) => {
+                tracing::error!(code = %request.request_code(), "handler panicked; answering SYSTEM_ERROR");
+                RemotingCommand::response_to(
+                    &request,
+                    ResponseCode::SYSTEM_ERROR,
+                    Some(format!(
+                        "internal error while processing {}",
+                        request.request_code()
+                    )),
+                )
+            }
+        };
         Box::pin(std::future::ready(response))
     }
 }
