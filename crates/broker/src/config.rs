@@ -75,6 +75,13 @@ pub struct RawBrokerConfig {
     pub transaction_timeout_ms: u64,
     pub transaction_check_max: i32,
     pub use_server_side_reset_offset: bool,
+    pub topic_queue_nums_max: i32,
+    pub topics_max: usize,
+    pub subscription_groups_max: usize,
+    pub heartbeat_groups_max: usize,
+    pub long_polling_suspend_max_ms: u64,
+    pub suspended_pulls_max: usize,
+    pub access_message_in_memory_max_ratio: u32,
 }
 
 impl Default for RawBrokerConfig {
@@ -128,6 +135,13 @@ impl Default for RawBrokerConfig {
             transaction_timeout_ms: 6000,
             transaction_check_max: 15,
             use_server_side_reset_offset: true,
+            topic_queue_nums_max: 1024,
+            topics_max: 100_000,
+            subscription_groups_max: 100_000,
+            heartbeat_groups_max: 1000,
+            long_polling_suspend_max_ms: 60_000,
+            suspended_pulls_max: 100_000,
+            access_message_in_memory_max_ratio: 40,
         }
     }
 }
@@ -202,6 +216,10 @@ const JAVA_KEYS: &[(&str, &str)] = &[
     ("transactionTimeOut", "transaction_timeout_ms"),
     ("transactionCheckMax", "transaction_check_max"),
     ("useServerSideResetOffset", "use_server_side_reset_offset"),
+    (
+        "accessMessageInMemoryMaxRatio",
+        "access_message_in_memory_max_ratio",
+    ),
 ];
 
 /// A Java `broker.conf` turned into the TOML table the loader takes.
@@ -308,6 +326,18 @@ pub struct Limits {
     /// Resets are kept for the next pull (true) or pushed to online clients (false).
     pub server_side_reset: bool,
     pub transaction: TransactionLimits,
+    pub growth: GrowthLimits,
+}
+
+/// Bounds on what requests can make the broker hold (Apogee's own; RocketMQ has none).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct GrowthLimits {
+    pub topic_queue_nums_max: i32,
+    pub topics_max: usize,
+    pub groups_max: usize,
+    pub heartbeat_groups_max: usize,
+    pub suspend_max: Duration,
+    pub suspended_pulls_max: usize,
 }
 
 /// What the transaction check service reads (REMOTING.md §6.10, §7.1).
@@ -409,6 +439,11 @@ impl Limits {
                 "default_topic_queue_nums must be within 1..=1024".into(),
             ));
         }
+        if !(1..=100).contains(&raw.access_message_in_memory_max_ratio) {
+            return Err(BrokerError::Config(
+                "access_message_in_memory_max_ratio must be within 1..=100".into(),
+            ));
+        }
         if raw.max_message_size == 0 || raw.max_message_size > 64 * 1024 * 1024 {
             return Err(BrokerError::Config(
                 "max_message_size must be within 1 byte..64 MiB".into(),
@@ -422,6 +457,25 @@ impl Limits {
         if raw.transaction_check_interval_ms < 100 || raw.transaction_check_max < 1 {
             return Err(BrokerError::Config(
                 "transaction_check_interval_ms must be >= 100 and transaction_check_max >= 1"
+                    .into(),
+            ));
+        }
+        if !(1..=65_535).contains(&raw.topic_queue_nums_max)
+            || raw.default_topic_queue_nums > raw.topic_queue_nums_max
+        {
+            return Err(BrokerError::Config(
+                "topic_queue_nums_max must be within 1..=65535 and at least default_topic_queue_nums"
+                    .into(),
+            ));
+        }
+        if raw.topics_max < 16
+            || raw.subscription_groups_max < 16
+            || raw.heartbeat_groups_max == 0
+            || raw.suspended_pulls_max == 0
+            || raw.long_polling_suspend_max_ms < 1000
+        {
+            return Err(BrokerError::Config(
+                "topics_max and subscription_groups_max must be >= 16, heartbeat_groups_max and suspended_pulls_max > 0, long_polling_suspend_max_ms >= 1000"
                     .into(),
             ));
         }
@@ -457,6 +511,14 @@ impl Limits {
                 file_reserved_ms: i64::try_from(raw.file_reserved_time)
                     .unwrap_or(i64::MAX / 3_600_000)
                     .saturating_mul(3_600_000),
+            },
+            growth: GrowthLimits {
+                topic_queue_nums_max: raw.topic_queue_nums_max,
+                topics_max: raw.topics_max,
+                groups_max: raw.subscription_groups_max,
+                heartbeat_groups_max: raw.heartbeat_groups_max,
+                suspend_max: Duration::from_millis(raw.long_polling_suspend_max_ms),
+                suspended_pulls_max: raw.suspended_pulls_max,
             },
         })
     }
@@ -512,6 +574,7 @@ fn store_config(raw: &RawBrokerConfig, flush: FlushMode) -> Result<StoreConfig, 
         slots: raw.max_hash_slot_num,
         entries: raw.max_index_num,
     };
+    store.access_in_memory_ratio = raw.access_message_in_memory_max_ratio;
     store.retention = RetentionConfig {
         file_reserved_hours: raw.file_reserved_time,
         delete_when_hours: parse_delete_when(&raw.delete_when)

@@ -67,6 +67,9 @@ pub struct Broker {
     schedule: Arc<ScheduleService>,
     transactions: Arc<TransactionCheckService>,
     stats: BrokerStats,
+    waiters: PullWaiters,
+    /// Saved once more at shutdown (their writer threads save as they change).
+    tables: (TopicConfigs, SubscriptionGroups),
 }
 
 /// Runs a broker until `shutdown` fires.
@@ -165,7 +168,14 @@ impl Broker {
             schedule,
             transactions,
             stats: managers.stats,
+            waiters: managers.waiters,
+            tables: (managers.topics, managers.groups),
         })
+    }
+
+    /// Pulls parked by long polling now (tests wait for a pull to be parked before acting).
+    pub fn parked_pulls(&self) -> usize {
+        self.waiters.parked()
     }
 
     /// The bound address.
@@ -212,8 +222,14 @@ impl Broker {
             let _ = task.await;
         }
         self.server.stop().await;
-        let store = self.store;
-        let _ = tokio::task::spawn_blocking(move || store.shutdown()).await;
+        let (store, tables) = (self.store, self.tables);
+        let _ = tokio::task::spawn_blocking(move || {
+            if let Err(e) = tables.0.save_now().and_then(|()| tables.1.save_now()) {
+                tracing::error!(error = %e, "config tables not written at shutdown");
+            }
+            store.shutdown();
+        })
+        .await;
     }
 
     /// Triggers shutdown and waits for it.
@@ -273,16 +289,21 @@ fn registration(config: &BrokerConfig, advertised: SocketAddr, m: &Managers) -> 
 
 fn load_managers(config: &BrokerConfig, clock: &Arc<dyn Clock>) -> Result<Managers, BrokerError> {
     Ok(Managers {
-        topics: TopicConfigs::load(&config.config_dir, Arc::clone(clock))?,
-        groups: SubscriptionGroups::load(
+        topics: TopicConfigs::load_with_limit(
+            &config.config_dir,
+            Arc::clone(clock),
+            config.limits.growth.topics_max,
+        )?,
+        groups: SubscriptionGroups::load_with_limit(
             &config.config_dir,
             Arc::clone(clock),
             config.limits.auto_create_group,
+            config.limits.growth.groups_max,
         )?,
         offsets: ConsumerOffsets::load(&config.config_dir)?,
         clients: ClientRegistry::default(),
         locks: QueueLocks::default(),
-        waiters: PullWaiters::default(),
+        waiters: PullWaiters::new(config.limits.growth.suspended_pulls_max),
         stats: BrokerStats::new(Arc::clone(clock)),
         live: LiveSettings::new(config),
         gate: SendGate::new(
@@ -374,6 +395,7 @@ fn build_dispatcher(
             store: Arc::clone(store),
             offsets: m.offsets.clone(),
             topics: m.topics.clone(),
+            groups: m.groups.clone(),
         },
         auth,
     );
@@ -385,6 +407,7 @@ fn build_dispatcher(
             topics: m.topics.clone(),
             locks: m.locks.clone(),
             clock: Arc::clone(clock),
+            heartbeat_groups_max: config.limits.growth.heartbeat_groups_max,
         },
         auth,
     );
@@ -414,6 +437,7 @@ fn register_store_families(
             topics: m.topics.clone(),
             groups: m.groups.clone(),
             identity: identity.clone(),
+            live: m.live.clone(),
         },
         auth,
     );
@@ -421,6 +445,7 @@ fn register_store_families(
         dispatcher,
         processor::EndTransactionProcessor {
             store: Arc::clone(store),
+            topics: m.topics.clone(),
             identity: identity.clone(),
             clock: Arc::clone(clock),
             live: m.live.clone(),
@@ -506,11 +531,13 @@ fn register_admin(
     processor::register(
         dispatcher,
         processor::TopicAdminProcessor {
+            store: Arc::clone(store),
             topics: m.topics.clone(),
             offsets: m.offsets.clone(),
             clients: m.clients.clone(),
             registration: registration.clone(),
             identity: identity.clone(),
+            queue_nums_max: admin.config.limits.growth.topic_queue_nums_max,
         },
         auth,
     );
@@ -521,6 +548,7 @@ fn register_admin(
             offsets: m.offsets.clone(),
             topics: m.topics.clone(),
             clients: m.clients.clone(),
+            queue_nums_max: admin.config.limits.growth.topic_queue_nums_max,
         },
         auth,
     );

@@ -1,7 +1,8 @@
 //! RocketMQ's config-file procedure (REMOTING.md §6.11) for `topics.json` and friends: write
 //! the new content to a temporary file and fsync it, keep the previous file as `<name>.bak`,
 //! move the new one into place, fsync the directory. Loading falls back to `.bak` when the
-//! file is missing or unreadable, so a crash at any step leaves one good copy.
+//! file is missing or unreadable, so a crash at any step leaves one good copy. Tables are
+//! written by a thread of their own ([`JsonTable`]), never on a request path.
 
 use std::io::Write;
 use std::path::{Path, PathBuf};
@@ -99,45 +100,169 @@ pub fn write_json<T: serde::Serialize>(
 }
 
 /// A JSON config document held in memory and saved whole: the shape of `topics.json` and
-/// `subscriptionGroup.json`. Readers take the read lock; a save serialises under the read lock
-/// and writes the file under a separate lock, so request paths never wait on file IO.
+/// `subscriptionGroup.json`. A change asks for a save and returns at once; a writer thread
+/// saves the newest content (many changes in a burst become one write), serialising under the
+/// read lock and writing with no lock held, so request paths never wait on file I/O.
+/// Callers that must answer only once the change is on disk (admin creates) await
+/// [`saved`](Self::saved).
 pub struct JsonTable<T> {
-    value: std::sync::RwLock<T>,
-    path: std::path::PathBuf,
-    saving: std::sync::Mutex<()>,
+    inner: std::sync::Arc<TableInner<T>>,
 }
 
-impl<T: serde::Serialize + serde::de::DeserializeOwned> JsonTable<T> {
-    /// Loads `path` (or its backup), or starts from `fresh()`.
+struct TableInner<T> {
+    value: std::sync::RwLock<T>,
+    path: std::path::PathBuf,
+    /// Generation asked for (bumped by each change) and the one on disk.
+    requested: std::sync::atomic::AtomicU64,
+    saved: tokio::sync::watch::Sender<u64>,
+    wake: std::sync::Arc<(std::sync::Mutex<bool>, std::sync::Condvar)>,
+    /// One writer of the file at a time (the thread, or `save_now`).
+    writing: std::sync::Mutex<()>,
+}
+
+/// How long [`JsonTable::saved`] waits for the writer before reporting failure.
+const SAVE_WAIT: std::time::Duration = std::time::Duration::from_secs(30);
+
+impl<T> JsonTable<T>
+where
+    T: serde::Serialize + serde::de::DeserializeOwned + Send + Sync + 'static,
+{
+    /// Loads `path` (or its backup), or starts from `fresh()`; starts the writer thread.
     pub fn load(path: std::path::PathBuf, fresh: impl FnOnce() -> T) -> Result<Self, BrokerError> {
         let value = load_json::<T>(&path)?.unwrap_or_else(fresh);
-        Ok(Self {
+        let inner = std::sync::Arc::new(TableInner {
             value: std::sync::RwLock::new(value),
             path,
-            saving: std::sync::Mutex::new(()),
-        })
+            requested: std::sync::atomic::AtomicU64::new(0),
+            saved: tokio::sync::watch::Sender::new(0),
+            wake: std::sync::Arc::default(),
+            writing: std::sync::Mutex::new(()),
+        });
+        spawn_writer(&inner)?;
+        Ok(Self { inner })
     }
 
     pub fn read(&self) -> std::sync::RwLockReadGuard<'_, T> {
-        self.value
+        self.inner
+            .value
             .read()
             .unwrap_or_else(std::sync::PoisonError::into_inner)
     }
 
     pub fn write(&self) -> std::sync::RwLockWriteGuard<'_, T> {
-        self.value
+        self.inner
+            .value
             .write()
             .unwrap_or_else(std::sync::PoisonError::into_inner)
     }
 
-    /// Writes the current content to disk (atomically, keeping a `.bak`).
-    pub fn save(&self) -> Result<(), BrokerError> {
-        let _saving = self
-            .saving
+    /// Asks the writer to save the current content; returns the generation to wait for.
+    pub fn request_save(&self) -> u64 {
+        let generation = self
+            .inner
+            .requested
+            .fetch_add(1, std::sync::atomic::Ordering::AcqRel)
+            + 1;
+        let (flag, cv) = &*self.inner.wake;
+        *flag
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner) = true;
+        cv.notify_one();
+        generation
+    }
+
+    /// Waits until everything asked so far is on disk.
+    pub async fn saved(&self) -> Result<(), BrokerError> {
+        let target = self
+            .inner
+            .requested
+            .load(std::sync::atomic::Ordering::Acquire);
+        let mut rx = self.inner.saved.subscribe();
+        match tokio::time::timeout(SAVE_WAIT, rx.wait_for(|saved| *saved >= target)).await {
+            Ok(Ok(_)) => Ok(()),
+            _ => Err(BrokerError::Persist {
+                path: self.inner.path.display().to_string(),
+                source: std::io::Error::other("not written yet; see the broker log"),
+            }),
+        }
+    }
+
+    /// Writes the current content now, on this thread (shutdown, tests).
+    pub fn save_now(&self) -> Result<(), BrokerError> {
+        self.inner.save()
+    }
+}
+
+impl<T: serde::Serialize> TableInner<T> {
+    /// Serialises under the read lock, writes with no lock held.
+    fn save(&self) -> Result<(), BrokerError> {
+        let _writing = self
+            .writing
             .lock()
             .unwrap_or_else(std::sync::PoisonError::into_inner);
-        write_json(&self.path, &*self.read(), &[])
+        let generation = self.requested.load(std::sync::atomic::Ordering::Acquire);
+        let bytes = {
+            let value = self
+                .value
+                .read()
+                .unwrap_or_else(std::sync::PoisonError::into_inner);
+            apogee_protocol::fastjson::to_json(
+                &*value,
+                apogee_protocol::fastjson::JsonStyle::Legacy,
+                &[],
+            )
+        };
+        write_atomically(&self.path, &bytes)?;
+        self.saved.send_if_modified(|saved| {
+            let newer = generation > *saved;
+            *saved = (*saved).max(generation);
+            newer
+        });
+        Ok(())
     }
+}
+
+/// The writer thread of one table: saves whenever a newer generation is asked for; ends soon
+/// after the table is dropped (whoever drops it saves first, as the broker does at shutdown).
+fn spawn_writer<T>(inner: &std::sync::Arc<TableInner<T>>) -> Result<(), BrokerError>
+where
+    T: serde::Serialize + Send + Sync + 'static,
+{
+    let weak = std::sync::Arc::downgrade(inner);
+    let wake = std::sync::Arc::clone(&inner.wake);
+    let name = inner
+        .path
+        .file_name()
+        .map_or_else(|| "config".into(), |n| n.to_string_lossy().into_owned());
+    std::thread::Builder::new()
+        .name(format!("apogee-save-{name}"))
+        .spawn(move || {
+            loop {
+                {
+                    let (flag, cv) = &*wake;
+                    let woken = flag
+                        .lock()
+                        .unwrap_or_else(std::sync::PoisonError::into_inner);
+                    let (mut woken, _) = cv
+                        .wait_timeout_while(woken, std::time::Duration::from_millis(500), |w| !*w)
+                        .unwrap_or_else(std::sync::PoisonError::into_inner);
+                    *woken = false;
+                }
+                let Some(inner) = weak.upgrade() else { break };
+                let pending = inner.requested.load(std::sync::atomic::Ordering::Acquire)
+                    > *inner.saved.borrow();
+                if pending && let Err(e) = inner.save() {
+                    tracing::error!(error = %e, "config file not written; retrying");
+                    drop(inner);
+                    std::thread::sleep(std::time::Duration::from_secs(1));
+                }
+            }
+        })
+        .map(drop)
+        .map_err(|source| BrokerError::Persist {
+            path: inner.path.display().to_string(),
+            source,
+        })
 }
 
 #[cfg(test)]

@@ -122,9 +122,12 @@ pub fn properties_of(record: &StoredRecord) -> BTreeMap<String, String> {
     props
 }
 
-/// The real topic and queue a half message was sent to.
+/// The real topic and queue a half message was sent to; `None` unless the topic is a valid
+/// topic name (the property is stored bytes, never trusted as a path or a system topic name
+/// it is not).
 pub fn real_destination(props: &BTreeMap<String, String>) -> Option<(String, i32)> {
     let topic = props.get(property::REAL_TOPIC)?.clone();
+    apogee_model::TopicName::new(topic.as_str()).ok()?;
     let queue_id = props.get(property::REAL_QUEUE_ID)?.trim().parse().ok()?;
     Some((topic, queue_id))
 }

@@ -21,6 +21,8 @@ struct Inner {
     table: JsonTable<Wrapper>,
     clock: Arc<dyn Clock>,
     auto_create: bool,
+    /// Most groups the table may hold (`subscription_groups_max`).
+    groups_max: usize,
 }
 
 /// Groups every broker has (`SubscriptionGroupManager.init`).
@@ -40,6 +42,16 @@ impl SubscriptionGroups {
         clock: Arc<dyn Clock>,
         auto_create: bool,
     ) -> Result<Self, BrokerError> {
+        Self::load_with_limit(config_dir, clock, auto_create, 100_000)
+    }
+
+    /// Loads `subscriptionGroup.json`; new groups are refused once `groups_max` exist.
+    pub fn load_with_limit(
+        config_dir: &std::path::Path,
+        clock: Arc<dyn Clock>,
+        auto_create: bool,
+        groups_max: usize,
+    ) -> Result<Self, BrokerError> {
         let table = JsonTable::load(config_dir.join("subscriptionGroup.json"), || Wrapper {
             data_version: DataVersion::new(clock.now_ms()),
             subscription_group_table: std::collections::BTreeMap::new(),
@@ -56,6 +68,7 @@ impl SubscriptionGroups {
                 table,
                 clock,
                 auto_create,
+                groups_max,
             }),
         })
     }
@@ -83,12 +96,34 @@ impl SubscriptionGroups {
     pub fn put(&self, config: SubscriptionGroupConfig) -> Result<(), BrokerError> {
         {
             let mut table = self.inner.table.write();
+            let count = table.subscription_group_table.len();
+            if !table
+                .subscription_group_table
+                .contains_key(&config.group_name)
+                && count >= self.inner.groups_max
+            {
+                return Err(BrokerError::SystemError(format!(
+                    "cannot create group {}: the broker already holds {count} groups, its limit (subscription_groups_max)",
+                    config.group_name
+                )));
+            }
             table
                 .subscription_group_table
                 .insert(config.group_name.clone(), config);
             table.data_version.next(self.inner.clock.now_ms());
         }
-        self.inner.table.save()
+        self.inner.table.request_save();
+        Ok(())
+    }
+
+    /// Waits until every change so far is on disk (admin changes answer after it).
+    pub async fn persisted(&self) -> Result<(), BrokerError> {
+        self.inner.table.saved().await
+    }
+
+    /// Writes the table now, on this thread (shutdown, tests).
+    pub fn save_now(&self) -> Result<(), BrokerError> {
+        self.inner.table.save_now()
     }
 
     /// Removes a group and persists; false when it did not exist (not an error, as in Java).
@@ -100,7 +135,7 @@ impl SubscriptionGroups {
             }
             table.data_version.next(self.inner.clock.now_ms());
         }
-        self.inner.table.save()?;
+        self.inner.table.request_save();
         Ok(true)
     }
 
@@ -125,6 +160,7 @@ mod tests {
         let clock = Arc::new(ManualClock::new(5));
         let groups = SubscriptionGroups::load(dir.path(), clock.clone(), true).unwrap();
         let g = groups.find_or_create("g1").unwrap();
+        groups.save_now().unwrap();
         assert_eq!(
             (g.retry_max_times, g.retry_queue_nums, g.consume_enable),
             (16, 1, true)
@@ -148,6 +184,7 @@ mod tests {
         assert!(groups.delete("g1").unwrap());
         assert!(!groups.delete("g1").unwrap());
         assert_eq!(groups.snapshot().data_version.counter, before + 1);
+        groups.save_now().unwrap();
         let again = SubscriptionGroups::load(dir.path(), clock, false).unwrap();
         assert!(again.get("g1").is_none());
         assert!(

@@ -57,11 +57,22 @@ struct Inner {
     table: JsonTable<TopicConfigSerializeWrapper>,
     clock: Arc<dyn Clock>,
     changed: Notify,
+    /// Most topics the table may hold (`topics_max`).
+    topics_max: usize,
 }
 
 impl TopicConfigs {
-    /// Loads `topics.json` (or its backup) from `config_dir`.
+    /// Loads `topics.json` (or its backup) from `config_dir`, with room for 100,000 topics.
     pub fn load(config_dir: &std::path::Path, clock: Arc<dyn Clock>) -> Result<Self, BrokerError> {
+        Self::load_with_limit(config_dir, clock, 100_000)
+    }
+
+    /// Loads `topics.json`; new topics are refused once `topics_max` exist.
+    pub fn load_with_limit(
+        config_dir: &std::path::Path,
+        clock: Arc<dyn Clock>,
+        topics_max: usize,
+    ) -> Result<Self, BrokerError> {
         let table = JsonTable::load(config_dir.join("topics.json"), || {
             TopicConfigSerializeWrapper {
                 data_version: DataVersion::new(clock.now_ms()),
@@ -73,6 +84,7 @@ impl TopicConfigs {
                 table,
                 clock,
                 changed: Notify::new(),
+                topics_max,
             }),
         })
     }
@@ -91,13 +103,15 @@ impl TopicConfigs {
         self.inner.changed.notified().await;
     }
 
-    /// Inserts or replaces a topic and persists the table.
+    /// Inserts or replaces a topic and asks for the table to be saved.
     pub fn put(&self, config: TopicConfig) -> Result<(), BrokerError> {
         {
             let mut table = self.write();
-            table
-                .topic_config_table
-                .insert(config.topic_name.as_str().to_owned(), config);
+            let name = config.topic_name.as_str();
+            if !table.topic_config_table.contains_key(name) {
+                self.check_room(table.topic_config_table.len(), name)?;
+            }
+            table.topic_config_table.insert(name.to_owned(), config);
             table.data_version.next(self.inner.clock.now_ms());
         }
         self.persist()?;
@@ -147,6 +161,7 @@ impl TopicConfigs {
             if let Some(raced) = table.topic_config_table.get(topic) {
                 return Ok(raced.clone());
             }
+            self.check_room(table.topic_config_table.len(), topic)?;
             table
                 .topic_config_table
                 .insert(topic.to_owned(), config.clone());
@@ -202,8 +217,39 @@ impl TopicConfigs {
         })
     }
 
+    /// Refuses a new topic once `topics_max` exist.
+    fn check_room(&self, count: usize, topic: &str) -> Result<(), BrokerError> {
+        if count >= self.inner.topics_max {
+            return Err(BrokerError::SystemError(format!(
+                "cannot create topic {topic}: the broker already holds {count} topics, its limit (topics_max)"
+            )));
+        }
+        Ok(())
+    }
+
+    /// Asks the writer thread to save the table (never blocks on file I/O).
     fn persist(&self) -> Result<(), BrokerError> {
-        self.inner.table.save()
+        self.inner.table.request_save();
+        Ok(())
+    }
+
+    /// Waits until every change so far is on disk (admin changes answer after it).
+    pub async fn persisted(&self) -> Result<(), BrokerError> {
+        self.inner.table.saved().await
+    }
+
+    /// Writes the table now, on this thread (shutdown, tests).
+    pub fn save_now(&self) -> Result<(), BrokerError> {
+        self.inner.table.save_now()
+    }
+
+    /// How many topics the table holds.
+    pub fn len(&self) -> usize {
+        self.read().topic_config_table.len()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.len() == 0
     }
 
     fn read(&self) -> std::sync::RwLockReadGuard<'_, TopicConfigSerializeWrapper> {
@@ -233,6 +279,7 @@ mod tests {
         let name = TopicName::new("Orders").unwrap();
         let created = t.create_from_template(&name, TBW102, 16).unwrap();
         assert_eq!((created.write_queue_nums, created.perm), (8, 6));
+        t.save_now().unwrap();
         let reloaded = topics(dir.path());
         assert_eq!(reloaded.get("Orders"), Some(created));
         assert!(reloaded.snapshot().data_version.counter >= 2);
@@ -245,6 +292,7 @@ mod tests {
         let created = t.ensure("Gone", 2, Perm::READ_WRITE.0).unwrap();
         assert_eq!(t.delete("Gone").unwrap(), Some(created));
         assert_eq!(t.delete("Gone").unwrap(), None);
+        t.save_now().unwrap();
         assert!(topics(dir.path()).get("Gone").is_none());
         assert!(is_system_topic("rmq_sys_wheel") && is_system_topic(TBW102));
         assert!(!is_system_topic("%RETRY%g"));
@@ -273,5 +321,34 @@ mod tests {
         let t = topics(dir.path());
         assert_eq!(t.get("T").unwrap().read_queue_nums, 4);
         assert_eq!(t.snapshot().data_version.counter, 3);
+    }
+
+    #[test]
+    fn given_the_topic_limit_should_refuse_new_topics_but_update_existing_ones() {
+        let dir = tempfile::tempdir().unwrap();
+        let t =
+            TopicConfigs::load_with_limit(dir.path(), Arc::new(ManualClock::new(1)), 16).unwrap();
+        for i in 0..16 {
+            t.ensure(&format!("T{i}"), 1, Perm::READ_WRITE.0).unwrap();
+        }
+        let err = t.ensure("T16", 1, Perm::READ_WRITE.0).unwrap_err();
+        assert!(err.to_string().contains("topics_max"), "{err}");
+        let mut existing = t.get("T3").unwrap();
+        existing.write_queue_nums = 2;
+        t.put(existing).unwrap();
+        assert_eq!(t.len(), 16);
+    }
+
+    #[tokio::test]
+    async fn given_a_burst_of_creates_should_be_saved_by_the_writer_thread() {
+        let dir = tempfile::tempdir().unwrap();
+        let t = topics(dir.path());
+        for i in 0..200 {
+            t.ensure(&format!("Burst{i}"), 1, Perm::READ_WRITE.0)
+                .unwrap();
+        }
+        t.persisted().await.unwrap();
+        let text = std::fs::read_to_string(dir.path().join("topics.json")).unwrap();
+        assert!(text.contains("\"Burst199\""));
     }
 }

@@ -43,11 +43,17 @@ impl Handler for ConfigAdminProcessor {
         }
         let text = String::from_utf8_lossy(&request.body);
         tracing::info!(caller = %connection.peer(), request = %text.trim(), "update broker config");
-        let applied = self.config.update(&text).inspect_err(|e| {
-            tracing::warn!(caller = %connection.peer(), error = %e, "broker config update refused");
-        })?;
+        // The accepted change is written to broker.properties: a blocking thread does it.
+        let (service, owned) = (Arc::clone(&self.config), text.into_owned());
+        let applied = tokio::task::spawn_blocking(move || service.update(&owned))
+            .await
+            .map_err(|e| BrokerError::SystemError(format!("config update failed: {e}")))?
+            .inspect_err(|e| {
+                tracing::warn!(caller = %connection.peer(), error = %e, "broker config update refused");
+            })?;
         if applied.permission_changed {
             self.topics.touch()?;
+            self.topics.persisted().await?;
             self.registration.register_all().await;
         }
         Ok(success(request))

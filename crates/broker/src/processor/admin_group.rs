@@ -26,6 +26,8 @@ pub struct GroupAdminProcessor {
     pub offsets: ConsumerOffsets,
     pub topics: TopicConfigs,
     pub clients: ClientRegistry,
+    /// `topic_queue_nums_max` (bounds a group's retry queues).
+    pub queue_nums_max: i32,
 }
 
 impl Handler for GroupAdminProcessor {
@@ -47,8 +49,15 @@ impl Handler for GroupAdminProcessor {
                     from_json("SubscriptionGroupConfig", &request.body)?;
                 GroupName::new(config.group_name.as_str())
                     .map_err(|e| BrokerError::SystemError(e.to_string()))?;
+                if !(0..=self.queue_nums_max).contains(&config.retry_queue_nums) {
+                    return Err(BrokerError::SystemError(format!(
+                        "retryQueueNums {} is outside 0..={} (topic_queue_nums_max)",
+                        config.retry_queue_nums, self.queue_nums_max
+                    )));
+                }
                 tracing::info!(group = config.group_name, caller = %connection.peer(), "create or update subscription group");
                 self.groups.put(config)?;
+                self.groups.persisted().await?;
                 Ok(success(request))
             }
             RequestCode::DELETE_SUBSCRIPTIONGROUP => {
@@ -58,6 +67,7 @@ impl Handler for GroupAdminProcessor {
                 if clean_offset {
                     self.offsets.remove_group(&h.group_name);
                 }
+                self.groups.persisted().await?;
                 tracing::info!(group = h.group_name, existed, clean_offset, caller = %connection.peer(), "delete subscription group");
                 Ok(success(request))
             }

@@ -8,6 +8,7 @@
 //! topic's consumer offsets go with it.
 
 use std::collections::BTreeMap;
+use std::sync::Arc;
 
 use apogee_model::{TopicConfig, TopicFilterType, TopicName};
 use apogee_protocol::body::admin::to_java_json;
@@ -16,6 +17,7 @@ use apogee_protocol::header::admin::{
 };
 use apogee_protocol::{RemotingCommand, RequestCode};
 use apogee_remoting::Connection;
+use apogee_store::MessageStore;
 
 use super::{Handler, Identity, success};
 use crate::BrokerError;
@@ -26,11 +28,14 @@ use crate::service::register::Registration;
 
 /// The topic administration family.
 pub struct TopicAdminProcessor {
+    pub store: Arc<MessageStore>,
     pub topics: TopicConfigs,
     pub offsets: ConsumerOffsets,
     pub clients: ClientRegistry,
     pub registration: Registration,
     pub identity: Identity,
+    /// `topic_queue_nums_max`.
+    pub queue_nums_max: i32,
 }
 
 impl Handler for TopicAdminProcessor {
@@ -50,6 +55,7 @@ impl Handler for TopicAdminProcessor {
                 let config = self.topic_config(&request.header()?)?;
                 tracing::info!(topic = %config.topic_name, caller = %connection.peer(), "create or update topic");
                 self.topics.put(config)?;
+                self.topics.persisted().await?;
                 self.registration.register_all().await;
                 Ok(success(request))
             }
@@ -62,6 +68,14 @@ impl Handler for TopicAdminProcessor {
                 tracing::info!(topic = h.topic, caller = %connection.peer(), force = ?h.force, "delete topic");
                 self.topics.delete(&h.topic)?;
                 self.offsets.remove_topic(&h.topic);
+                self.topics.persisted().await?;
+                // Its consume queues go too, so a topic created again starts empty.
+                let (store, topic) = (Arc::clone(&self.store), h.topic.clone());
+                tokio::task::spawn_blocking(move || store.delete_topic(&topic))
+                    .await
+                    .map_err(|e| {
+                        BrokerError::SystemError(format!("topic deletion failed: {e}"))
+                    })??;
                 self.registration.register_all().await;
                 Ok(success(request))
             }
@@ -94,10 +108,14 @@ impl TopicAdminProcessor {
                 h.topic_filter_type
             ))
         })?;
-        if h.read_queue_nums < 0 || h.write_queue_nums < 0 || !(0..=15).contains(&h.perm) {
+        let queues = 0..=self.queue_nums_max;
+        if !queues.contains(&h.read_queue_nums)
+            || !queues.contains(&h.write_queue_nums)
+            || !(0..=15).contains(&h.perm)
+        {
             return Err(BrokerError::SystemError(format!(
-                "invalid topic settings: readQueueNums={} writeQueueNums={} perm={}",
-                h.read_queue_nums, h.write_queue_nums, h.perm
+                "invalid topic settings: readQueueNums={} writeQueueNums={} (each 0..={}, topic_queue_nums_max) perm={}",
+                h.read_queue_nums, h.write_queue_nums, self.queue_nums_max, h.perm
             )));
         }
         let current = self.topics.get(&h.topic).map(|c| c.attributes);

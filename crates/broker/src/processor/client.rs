@@ -31,6 +31,8 @@ pub struct ClientProcessor {
     pub topics: TopicConfigs,
     pub locks: QueueLocks,
     pub clock: Arc<dyn Clock>,
+    /// `heartbeat_groups_max`: groups per heartbeat, and subscriptions per consumer group.
+    pub heartbeat_groups_max: usize,
 }
 
 impl Handler for ClientProcessor {
@@ -104,12 +106,37 @@ impl Handler for ClientProcessor {
 }
 
 impl ClientProcessor {
+    /// Refuses a heartbeat carrying more groups (or one consumer more subscriptions) than
+    /// `heartbeat_groups_max`: each group costs the broker state and a persisted config.
+    fn check_heartbeat_size(&self, data: &HeartbeatData) -> Result<(), BrokerError> {
+        let max = self.heartbeat_groups_max;
+        let groups = data.consumer_data_set.len() + data.producer_data_set.len();
+        if groups > max {
+            return Err(BrokerError::SystemError(format!(
+                "the heartbeat carries {groups} producer and consumer groups; the broker takes at most {max} (heartbeat_groups_max)"
+            )));
+        }
+        if let Some(consumer) = data
+            .consumer_data_set
+            .iter()
+            .find(|c| c.subscription_data_set.len() > max)
+        {
+            return Err(BrokerError::SystemError(format!(
+                "consumer group {} subscribes to {} topics in one heartbeat; the broker takes at most {max} (heartbeat_groups_max)",
+                consumer.group_name,
+                consumer.subscription_data_set.len()
+            )));
+        }
+        Ok(())
+    }
+
     fn heartbeat(
         &self,
         connection: &Connection,
         request: &RemotingCommand,
     ) -> Result<RemotingCommand, BrokerError> {
         let data: HeartbeatData = from_json("HeartbeatData", &request.body)?;
+        self.check_heartbeat_size(&data)?;
         let channel = ClientChannel {
             connection: connection.clone(),
             client_id: data.client_id.clone(),
@@ -125,12 +152,14 @@ impl ClientProcessor {
                     continue;
                 }
             };
-            if group.retry_queue_nums > 0 {
-                self.topics.ensure(
+            if group.retry_queue_nums > 0
+                && let Err(e) = self.topics.ensure(
                     &retry_topic(&consumer.group_name),
                     group.retry_queue_nums,
                     Perm::READ_WRITE.0,
-                )?;
+                )
+            {
+                tracing::warn!(group = consumer.group_name, error = %e, "retry topic not created");
             }
             if self.clients.register_consumer(consumer, channel.clone())
                 && group.notify_consumer_ids_changed_enable

@@ -1,12 +1,15 @@
 //! END_TRANSACTION (37, REMOTING.md §3.6): the producer's verdict on a half message. The half
-//! message is found by its CommitLog offset and must match the request (producer group, queue
-//! offset, CommitLog offset; SYSTEM_ERROR with Java's remarks otherwise). Commit stores the
+//! message is found by its CommitLog offset — only a record that really starts there and that
+//! the half queue lists (a forged record inside some message body is never one) — and must
+//! match the request (producer group, queue offset, CommitLog offset; SYSTEM_ERROR with
+//! Java's remarks otherwise). Its real topic must be a valid, existing, writable topic. Commit stores the
 //! real message then an op record; rollback only the op record; "unknown" changes nothing and
 //! leaves the half message to the check service. Producers send it oneway, so the response
 //! is usually dropped by the transport.
 
 use std::sync::Arc;
 
+use apogee_model::{Perm, TopicName};
 use apogee_protocol::header::transaction::{EndTransactionRequestHeader, TransactionResolution};
 use apogee_protocol::record::StoredRecord;
 use apogee_protocol::{RemotingCommand, RequestCode};
@@ -17,6 +20,7 @@ use apogee_store::MessageStore;
 use super::{Handler, Identity, redirect_delay, success};
 use crate::BrokerError;
 use crate::live::LiveSettings;
+use crate::manager::topic_config::TopicConfigs;
 use crate::transaction::{
     HALF_TOPIC, committed_message, immunity_ms, op_message, properties_of, property,
 };
@@ -24,6 +28,7 @@ use crate::transaction::{
 /// The END_TRANSACTION family.
 pub struct EndTransactionProcessor {
     pub store: Arc<MessageStore>,
+    pub topics: TopicConfigs,
     pub identity: Identity,
     pub clock: Arc<dyn Clock>,
     /// `transactionTimeOut` (the immunity of a message whose property is unreadable).
@@ -72,6 +77,28 @@ impl Handler for EndTransactionProcessor {
 }
 
 impl EndTransactionProcessor {
+    /// The committed message's topic must be a valid topic this broker has, writable, and its
+    /// queue one of the topic's.
+    fn check_real_destination(&self, topic: &str, queue_id: i32) -> Result<(), BrokerError> {
+        TopicName::new(topic)
+            .map_err(|e| BrokerError::SystemError(format!("illegal REAL_TOPIC: {e}")))?;
+        let config = self
+            .topics
+            .get(topic)
+            .ok_or_else(|| BrokerError::TopicNotExist(topic.to_owned()))?;
+        if !Perm(config.perm).is_writeable() {
+            return Err(BrokerError::NoPermission(format!(
+                "the topic[{topic}] sending message is forbidden"
+            )));
+        }
+        if queue_id < 0 || queue_id >= config.write_queue_nums.max(config.read_queue_nums) {
+            return Err(BrokerError::SystemError(format!(
+                "REAL_QID {queue_id} is not a queue of topic {topic}"
+            )));
+        }
+        Ok(())
+    }
+
     /// The half message the request names, checked against it (Java's `checkPrepareMessage`,
     /// plus that the record really is on the half queue).
     fn prepared(
@@ -81,14 +108,14 @@ impl EndTransactionProcessor {
     ) -> Result<StoredRecord, BrokerError> {
         let half = self
             .store
-            .record_at(h.commit_log_offset)
+            .lookup_record(h.commit_log_offset)
             .filter(|r| r.topic_str() == HALF_TOPIC)
             .ok_or_else(|| {
                 BrokerError::SystemError("Find prepared transaction message failed".into())
             })?;
         let props = properties_of(&half);
         if !from_check && let Some(value) = props.get(property::CHECK_IMMUNITY_SECONDS) {
-            let age = self.clock.now_ms() - half.born_timestamp;
+            let age = self.clock.now_ms().saturating_sub(half.born_timestamp);
             if age > immunity_ms(value, self.live.transaction_timeout_ms()) {
                 return Err(BrokerError::IllegalOperation(
                     "the check immunity time has passed; the transaction waits for its check"
@@ -115,9 +142,16 @@ impl EndTransactionProcessor {
     /// Stores the real message (a `DELAY` it carries takes effect now, as a COMMIT-type put
     /// does in Java's CommitLog). A flush timeout still counts as stored, as in Java.
     async fn commit(&self, half: &StoredRecord) -> Result<(), BrokerError> {
+        if !self.live.permission().is_writeable() {
+            return Err(BrokerError::NoPermission(format!(
+                "the broker[{}] sending message is forbidden",
+                self.identity.store_host
+            )));
+        }
         let mut message = committed_message(half, self.identity.store_host).ok_or_else(|| {
             BrokerError::SystemError("the half message names no REAL_TOPIC/REAL_QID".into())
         })?;
+        self.check_real_destination(&message.topic, message.queue_id)?;
         redirect_delay(
             &mut message.properties,
             (&mut message.topic, &mut message.queue_id),

@@ -15,6 +15,7 @@ use apogee_store::MessageStore;
 use super::{Handler, success};
 use crate::BrokerError;
 use crate::manager::consumer_offset::ConsumerOffsets;
+use crate::manager::subscription_group::SubscriptionGroups;
 use crate::manager::topic_config::TopicConfigs;
 
 /// The offset family.
@@ -22,6 +23,7 @@ pub struct OffsetProcessor {
     pub store: Arc<MessageStore>,
     pub offsets: ConsumerOffsets,
     pub topics: TopicConfigs,
+    pub groups: SubscriptionGroups,
 }
 
 impl Handler for OffsetProcessor {
@@ -48,6 +50,8 @@ impl Handler for OffsetProcessor {
             RequestCode::UPDATE_CONSUMER_OFFSET => {
                 let h: UpdateConsumerOffsetRequestHeader = request.header()?;
                 self.check_queue(&h.topic, h.queue_id)?;
+                // Only a real group (created now if auto-creation allows) gets an offset entry.
+                self.groups.find_or_create(&h.consumer_group)?;
                 if self.offsets.commit_unless_reset(
                     &h.consumer_group,
                     &h.topic,
@@ -68,14 +72,19 @@ impl Handler for OffsetProcessor {
                 let h: QueueRequestHeader = request.header()?;
                 Ok(offset(self.store.min_offset_in_queue(&h.topic, h.queue_id)))
             }
-            RequestCode::SEARCH_OFFSET_BY_TIMESTAMP => Ok(offset(self.search(request.header()?))),
+            // Both read records that may be on disk: a blocking thread does it.
+            RequestCode::SEARCH_OFFSET_BY_TIMESTAMP => {
+                let (store, h) = (Arc::clone(&self.store), request.header()?);
+                Ok(offset(blocking(move || search(&store, &h)).await?))
+            }
             _ => {
                 let h: QueueRequestHeader = request.header()?;
-                let min = self.store.min_offset_in_queue(&h.topic, h.queue_id);
-                let timestamp = self
-                    .store
-                    .store_time_at(&h.topic, h.queue_id, min)
-                    .unwrap_or(-1);
+                let store = Arc::clone(&self.store);
+                let timestamp = blocking(move || {
+                    let min = store.min_offset_in_queue(&h.topic, h.queue_id);
+                    store.store_time_at(&h.topic, h.queue_id, min).unwrap_or(-1)
+                })
+                .await?;
                 Ok(
                     RemotingCommand::response_to(request, ResponseCode::SUCCESS, None)
                         .with_header(&GetEarliestMsgStoretimeResponseHeader { timestamp }),
@@ -101,23 +110,6 @@ impl OffsetProcessor {
         ))
     }
 
-    /// LOWER: the first offset stored at or after `timestamp`; UPPER: the last stored at or
-    /// before it.
-    fn search(&self, h: SearchOffsetRequestHeader) -> i64 {
-        let upper = h
-            .boundary_type
-            .as_deref()
-            .is_some_and(|b| b.eq_ignore_ascii_case("UPPER"));
-        if upper {
-            let after =
-                self.store
-                    .offset_by_time(&h.topic, h.queue_id, h.timestamp.saturating_add(1));
-            (after - 1).max(self.store.min_offset_in_queue(&h.topic, h.queue_id))
-        } else {
-            self.store.offset_by_time(&h.topic, h.queue_id, h.timestamp)
-        }
-    }
-
     fn check_queue(&self, topic: &str, queue_id: i32) -> Result<(), BrokerError> {
         let config = self
             .topics
@@ -130,4 +122,27 @@ impl OffsetProcessor {
         }
         Ok(())
     }
+}
+
+/// LOWER: the first offset stored at or after `timestamp`; UPPER: the last stored at or
+/// before it.
+fn search(store: &MessageStore, h: &SearchOffsetRequestHeader) -> i64 {
+    let upper = h
+        .boundary_type
+        .as_deref()
+        .is_some_and(|b| b.eq_ignore_ascii_case("UPPER"));
+    if upper {
+        let after = store.offset_by_time(&h.topic, h.queue_id, h.timestamp.saturating_add(1));
+        (after - 1).max(store.min_offset_in_queue(&h.topic, h.queue_id))
+    } else {
+        store.offset_by_time(&h.topic, h.queue_id, h.timestamp)
+    }
+}
+
+async fn blocking<T: Send + 'static>(
+    work: impl FnOnce() -> T + Send + 'static,
+) -> Result<T, BrokerError> {
+    tokio::task::spawn_blocking(work)
+        .await
+        .map_err(|e| BrokerError::SystemError(format!("offset lookup failed: {e}")))
 }

@@ -62,7 +62,7 @@ impl Handler for PullProcessor {
 
     async fn handle(
         &self,
-        _connection: Connection,
+        connection: Connection,
         request: &RemotingCommand,
     ) -> Result<RemotingCommand, BrokerError> {
         let header: PullMessageRequestHeader = request.header()?;
@@ -84,16 +84,10 @@ impl Handler for PullProcessor {
                 header.commit_offset,
             );
         }
-        let suspend = header.sys_flag & pull_sys_flag::SUSPEND != 0;
-        let hold = if self.live.long_polling() {
-            std::time::Duration::from_millis(
-                u64::try_from(header.suspend_timeout_millis).unwrap_or(0),
-            )
-        } else {
-            self.live.short_polling()
-        };
-        let deadline = Instant::now() + hold;
+        let suspend = header.sys_flag & pull_sys_flag::SUSPEND != 0 && parkable(request);
+        let deadline = Instant::now() + self.hold(&header);
         let notify = self.waiters.notifier(&header.topic, header.queue_id);
+        let mut ticket = None;
         loop {
             let notified = notify.notified();
             tokio::pin!(notified);
@@ -104,21 +98,61 @@ impl Handler for PullProcessor {
             {
                 return Ok(self.reset_response(request, &header, &plan, target));
             }
-            let result = self.read(&header, &plan);
+            let result = self.read(&header, &plan).await?;
             let code = response_code(&result, header.queue_offset);
             if !(suspend && code == ResponseCode::PULL_NOT_FOUND && Instant::now() < deadline) {
                 return Ok(self.response(request, &header.topic, &plan, result, code));
             }
-            if tokio::time::timeout_at(deadline, notified).await.is_err() {
-                let result = self.read(&header, &plan);
-                let code = response_code(&result, header.queue_offset);
-                return Ok(self.response(request, &header.topic, &plan, result, code));
+            if ticket.is_none() {
+                let Some(parked) = self.waiters.try_park() else {
+                    // Too many pulls wait already: answer now; the client pulls again.
+                    return Ok(self.response(request, &header.topic, &plan, result, code));
+                };
+                ticket = Some(parked);
+                // A parked pull does not hold up its connection's other requests.
+                apogee_remoting::release_in_flight_slot();
+            }
+            tokio::select! {
+                woken = tokio::time::timeout_at(deadline, notified) => {
+                    if woken.is_err() {
+                        let result = self.read(&header, &plan).await?;
+                        let code = response_code(&result, header.queue_offset);
+                        return Ok(self.response(request, &header.topic, &plan, result, code));
+                    }
+                }
+                // Nobody is left to answer: stop waiting (and free the parking place).
+                () = connection.closed() => {
+                    return Ok(self.response(request, &header.topic, &plan, result, code));
+                }
             }
         }
     }
 }
 
+/// Whether a pull may park: its frame carries no body (a pull never needs one) and small
+/// headers, so a parked pull holds little memory.
+fn parkable(request: &RemotingCommand) -> bool {
+    const PARKED_HEADER_BYTES_MAX: usize = 16 * 1024;
+    let header_bytes: usize = request
+        .ext_fields
+        .iter()
+        .map(|(k, v)| k.len() + v.len())
+        .sum::<usize>()
+        + request.remark.as_ref().map_or(0, String::len);
+    request.body.is_empty() && header_bytes <= PARKED_HEADER_BYTES_MAX
+}
+
 impl PullProcessor {
+    /// How long a pull that finds nothing may wait: the client's suspend time, cut to
+    /// `long_polling_suspend_max_ms`; or the short-polling time when long polling is off.
+    fn hold(&self, header: &PullMessageRequestHeader) -> std::time::Duration {
+        if !self.live.long_polling() {
+            return self.live.short_polling();
+        }
+        let asked = u64::try_from(header.suspend_timeout_millis).unwrap_or(0);
+        std::time::Duration::from_millis(asked).min(self.limits.growth.suspend_max)
+    }
+
     /// Every check of §3.2 that can refuse a pull, in Java's order.
     fn plan(&self, header: &PullMessageRequestHeader) -> Result<PullPlan, BrokerError> {
         if !self.live.permission().is_readable() {
@@ -214,7 +248,13 @@ impl PullProcessor {
         Ok(sub)
     }
 
-    fn read(&self, header: &PullMessageRequestHeader, plan: &PullPlan) -> GetMessageResult {
+    /// Reads the queue; a read of messages likely on disk (not in the page cache) runs on a
+    /// blocking thread so it never stalls the network workers.
+    async fn read(
+        &self,
+        header: &PullMessageRequestHeader,
+        plan: &PullPlan,
+    ) -> Result<GetMessageResult, BrokerError> {
         let count = usize::try_from(header.max_msg_nums.max(1))
             .unwrap_or(1)
             .min(self.limits.pull_messages_max);
@@ -225,17 +265,28 @@ impl PullProcessor {
             .map_or(self.limits.pull_bytes_max, |b| {
                 b.min(self.limits.pull_bytes_max)
             });
-        let filter = plan
-            .codes
-            .as_ref()
-            .map(|codes| move |code: i64| codes.contains(&code));
-        let result = self.store.get_messages(
-            &header.topic,
-            header.queue_id,
-            header.queue_offset,
-            (count, bytes),
-            filter.as_ref().map(|f| f as &dyn Fn(i64) -> bool),
-        );
+        let (topic, queue_id, offset) = (&header.topic, header.queue_id, header.queue_offset);
+        let result = if self.store.is_cold(topic, queue_id, offset) {
+            let (store, topic, codes) =
+                (Arc::clone(&self.store), topic.clone(), plan.codes.clone());
+            tokio::task::spawn_blocking(move || {
+                read_queue(
+                    &store,
+                    (&topic, queue_id, offset),
+                    (count, bytes),
+                    codes.as_ref(),
+                )
+            })
+            .await
+            .map_err(|e| BrokerError::SystemError(format!("pull read failed: {e}")))?
+        } else {
+            read_queue(
+                &self.store,
+                (topic, queue_id, offset),
+                (count, bytes),
+                plan.codes.as_ref(),
+            )
+        };
         let found = matches!(result.status, GetMessageStatus::Found);
         self.stats.record_get(found);
         if found {
@@ -246,7 +297,7 @@ impl PullProcessor {
                 result.next_begin_offset,
             );
         }
-        result
+        Ok(result)
     }
 
     /// PULL_OFFSET_MOVED to a reset's target (Java's `OFFSET_RESET` status).
@@ -320,6 +371,23 @@ impl PullProcessor {
         }
         response.with_body(body.freeze())
     }
+}
+
+/// One store read with the plan's tag filter.
+fn read_queue(
+    store: &MessageStore,
+    (topic, queue_id, offset): (&str, i32, i64),
+    limits: (usize, usize),
+    codes: Option<&HashSet<i64>>,
+) -> GetMessageResult {
+    let filter = codes.map(|codes| move |code: i64| codes.contains(&code));
+    store.get_messages(
+        topic,
+        queue_id,
+        offset,
+        limits,
+        filter.as_ref().map(|f| f as &dyn Fn(i64) -> bool),
+    )
 }
 
 /// §3.2's status → response code table.

@@ -34,18 +34,12 @@ impl Handler for QueryProcessor {
         _connection: Connection,
         request: &RemotingCommand,
     ) -> Result<RemotingCommand, BrokerError> {
+        // Both walk files that may be on disk (index chains, old records): a blocking thread
+        // does it, never a network worker.
+        let store = Arc::clone(&self.store);
         if request.request_code() == RequestCode::VIEW_MESSAGE_BY_ID {
             let h: ViewMessageRequestHeader = request.header()?;
-            let bytes = self
-                .store
-                .record_at(h.offset)
-                .and_then(|r| self.store.record_bytes_at(h.offset, r.encoded_len()))
-                .ok_or_else(|| {
-                    BrokerError::SystemError(format!(
-                        "can not find message by the offset, {}",
-                        h.offset
-                    ))
-                })?;
+            let bytes = blocking(move || view(&store, h.offset)).await??;
             return Ok(success(request).with_body(bytes));
         }
         let h: QueryMessageRequestHeader = request.header()?;
@@ -60,24 +54,7 @@ impl Handler for QueryProcessor {
                 .unwrap_or(0)
                 .clamp(1, KEY_QUERY_MAX)
         };
-        let mut body = BytesMut::new();
-        for offset in
-            self.store
-                .query_by_key(&h.topic, &h.key, max, h.begin_timestamp, h.end_timestamp)
-        {
-            let Some(record) = self.store.record_at(offset) else {
-                continue;
-            };
-            let props = std::str::from_utf8(&record.properties).unwrap_or("");
-            let key_matches = find_property(props, "UNIQ_KEY") == Some(h.key.as_str())
-                || find_property(props, "KEYS").is_some_and(|k| k.split(' ').any(|k| k == h.key));
-            if record.topic_str() != h.topic || !key_matches {
-                continue;
-            }
-            if let Some(bytes) = self.store.record_bytes_at(offset, record.encoded_len()) {
-                body.extend_from_slice(&bytes);
-            }
-        }
+        let body = blocking(move || query(&store, &h, max)).await?;
         if body.is_empty() {
             return Err(BrokerError::QueryNotFound(
                 "can not find message, maybe time range not correct".into(),
@@ -89,7 +66,45 @@ impl Handler for QueryProcessor {
                     index_last_update_timestamp: 0,
                     index_last_update_phyoffset: self.store.dispatched_offset(),
                 })
-                .with_body(body.freeze()),
+                .with_body(body),
         )
     }
+}
+
+async fn blocking<T: Send + 'static>(
+    work: impl FnOnce() -> T + Send + 'static,
+) -> Result<T, BrokerError> {
+    tokio::task::spawn_blocking(work)
+        .await
+        .map_err(|e| BrokerError::SystemError(format!("query failed: {e}")))
+}
+
+/// The record starting at `offset` (only a real one: see `MessageStore::lookup_record`).
+fn view(store: &MessageStore, offset: i64) -> Result<bytes::Bytes, BrokerError> {
+    store
+        .lookup_record(offset)
+        .and_then(|r| store.record_bytes_at(offset, r.encoded_len()))
+        .ok_or_else(|| {
+            BrokerError::SystemError(format!("can not find message by the offset, {offset}"))
+        })
+}
+
+/// The stored records of `h.topic` whose key or UNIQ_KEY is `h.key`, concatenated.
+fn query(store: &MessageStore, h: &QueryMessageRequestHeader, max: usize) -> bytes::Bytes {
+    let mut body = BytesMut::new();
+    for offset in store.query_by_key(&h.topic, &h.key, max, h.begin_timestamp, h.end_timestamp) {
+        let Some(record) = store.record_at(offset) else {
+            continue;
+        };
+        let props = std::str::from_utf8(&record.properties).unwrap_or("");
+        let key_matches = find_property(props, "UNIQ_KEY") == Some(h.key.as_str())
+            || find_property(props, "KEYS").is_some_and(|k| k.split(' ').any(|k| k == h.key));
+        if record.topic_str() != h.topic || !key_matches {
+            continue;
+        }
+        if let Some(bytes) = store.record_bytes_at(offset, record.encoded_len()) {
+            body.extend_from_slice(&bytes);
+        }
+    }
+    body.freeze()
 }

@@ -1,6 +1,12 @@
 //! CONSUMER_SEND_MSG_BACK (36, REMOTING.md §3.6): a message a consumer failed goes back to
 //! `%RETRY%<group>` with delay level `3 + reconsumeTimes` (or the one asked for), or to
 //! `%DLQ%<group>` once it has been retried `maxReconsumeTimes` times.
+//!
+//! The message is looked up by the client's offset only if a record really starts there and
+//! its queue lists it, and only if it is one the group can have consumed: on the request's
+//! `originTopic` (or the group's own retry topic), never on an internal topic. (Java decodes
+//! whatever bytes sit at the offset, so a client could copy any record, a half message
+//! included, into its retry topic and read it.)
 
 use std::sync::Arc;
 
@@ -14,8 +20,9 @@ use apogee_store::{MessageStore, MessageToStore, PutStatus};
 
 use super::{Handler, Identity, success};
 use crate::BrokerError;
+use crate::live::LiveSettings;
 use crate::manager::subscription_group::SubscriptionGroups;
-use crate::manager::topic_config::TopicConfigs;
+use crate::manager::topic_config::{SEND_FORBIDDEN, TopicConfigs};
 use crate::manager::{dlq_topic, retry_topic};
 
 /// The send-back family.
@@ -24,6 +31,8 @@ pub struct SendBackProcessor {
     pub topics: TopicConfigs,
     pub groups: SubscriptionGroups,
     pub identity: Identity,
+    /// The broker's permission (a read-only broker takes no messages back).
+    pub live: LiveSettings,
 }
 
 impl Handler for SendBackProcessor {
@@ -42,9 +51,19 @@ impl Handler for SendBackProcessor {
         if group.retry_queue_nums <= 0 {
             return Ok(success(request));
         }
-        let original = self.store.record_at(h.offset).ok_or_else(|| {
-            BrokerError::SystemError(format!("look message by offset failed, {}", h.offset))
-        })?;
+        if !self.live.permission().is_writeable() {
+            return Err(BrokerError::NoPermission(format!(
+                "the broker[{}] sending message is forbidden",
+                self.identity.store_host
+            )));
+        }
+        let original = self
+            .store
+            .lookup_record(h.offset)
+            .filter(|record| consumable_by(record.topic_str(), &h))
+            .ok_or_else(|| {
+                BrokerError::SystemError(format!("look message by offset failed, {}", h.offset))
+            })?;
         let mut props = parse_properties(std::str::from_utf8(&original.properties).unwrap_or(""));
         let original_topic = original.topic_str().to_owned();
         props
@@ -71,13 +90,18 @@ impl Handler for SendBackProcessor {
                 let config =
                     self.topics
                         .ensure(&retry, group.retry_queue_nums, Perm::READ_WRITE.0)?;
+                if !Perm(config.perm).is_writeable() {
+                    return Err(BrokerError::NoPermission(format!(
+                        "the topic[{retry}] sending message is forbidden"
+                    )));
+                }
                 let queue = i32::try_from(
                     original.queue_offset.unsigned_abs()
                         % u64::try_from(config.write_queue_nums.max(1)).unwrap_or(1),
                 )
                 .unwrap_or(0);
                 let level = if h.delay_level == 0 {
-                    3 + original.reconsume_times
+                    original.reconsume_times.saturating_add(3)
                 } else {
                     h.delay_level
                 };
@@ -101,7 +125,7 @@ impl Handler for SendBackProcessor {
             born_timestamp: original.born_timestamp,
             born_host: original.born_host,
             store_host: self.identity.store_host,
-            reconsume_times: original.reconsume_times + 1,
+            reconsume_times: original.reconsume_times.saturating_add(1),
             prepared_transaction_offset: 0,
             body: original.body.clone(),
             properties: encode_properties(&props),
@@ -116,4 +140,19 @@ impl Handler for SendBackProcessor {
             PutStatus::FlushFailed => Err(BrokerError::flush_failed()),
         }
     }
+}
+
+/// Whether a group sending a message back could have consumed it: it is on the request's
+/// `originTopic` (when given) or on the group's retry topic, and not on an internal topic.
+fn consumable_by(topic: &str, h: &ConsumerSendMsgBackRequestHeader) -> bool {
+    if SEND_FORBIDDEN.contains(&topic) || topic.starts_with("rmq_sys_") {
+        return false;
+    }
+    if topic == retry_topic(&h.group) {
+        return true;
+    }
+    h.origin_topic
+        .as_deref()
+        .filter(|t| !t.is_empty())
+        .is_none_or(|origin| origin == topic)
 }

@@ -35,12 +35,18 @@ impl Housekeeping {
                 () = shutdown.wait() => break,
             }
             self.expire_clients();
-            if let Err(e) = self.offsets.persist() {
-                tracing::warn!(error = %e, "cannot write consumerOffset.json");
-            }
+            self.persist_offsets().await;
         }
-        if let Err(e) = self.offsets.persist() {
-            tracing::warn!(error = %e, "cannot write consumerOffset.json at shutdown");
+        self.persist_offsets().await;
+    }
+
+    /// Writes `consumerOffset.json` on a blocking thread (it fsyncs).
+    async fn persist_offsets(&self) {
+        let offsets = self.offsets.clone();
+        match tokio::task::spawn_blocking(move || offsets.persist()).await {
+            Ok(Ok(())) => {}
+            Ok(Err(e)) => tracing::warn!(error = %e, "cannot write consumerOffset.json"),
+            Err(e) => tracing::error!(error = %e, "writing consumerOffset.json panicked"),
         }
     }
 

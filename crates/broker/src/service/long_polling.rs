@@ -7,8 +7,12 @@
 //!                                                                        │
 //! pull processor: arm ─► read ─► nothing? ─► wait(until wake or deadline) ┘─► read again
 //! ```
+//!
+//! Parking is bounded: at most `suspended_pulls_max` pulls wait at once (a [`ParkTicket`]
+//! each); past it a pull is answered at once.
 
 use std::collections::HashMap;
+use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, PoisonError, RwLock};
 
 use tokio::sync::Notify;
@@ -17,12 +21,50 @@ use tokio::sync::Notify;
 type Notifiers = HashMap<String, HashMap<i32, Arc<Notify>>>;
 
 /// Per-queue wake-ups for suspended pulls.
-#[derive(Clone, Default)]
+#[derive(Clone)]
 pub struct PullWaiters {
     queues: Arc<RwLock<Notifiers>>,
+    parked: Arc<AtomicUsize>,
+    parked_max: usize,
+}
+
+impl Default for PullWaiters {
+    fn default() -> Self {
+        Self::new(100_000)
+    }
+}
+
+/// One parked pull; dropping it frees its place.
+pub struct ParkTicket(Arc<AtomicUsize>);
+
+impl Drop for ParkTicket {
+    fn drop(&mut self) {
+        self.0.fetch_sub(1, Ordering::AcqRel);
+    }
 }
 
 impl PullWaiters {
+    /// At most `parked_max` pulls may wait at once.
+    pub fn new(parked_max: usize) -> Self {
+        Self {
+            queues: Arc::default(),
+            parked: Arc::new(AtomicUsize::new(0)),
+            parked_max,
+        }
+    }
+
+    /// A place for one more parked pull, unless `parked_max` already wait.
+    pub fn try_park(&self) -> Option<ParkTicket> {
+        let previous = self.parked.fetch_add(1, Ordering::AcqRel);
+        let ticket = ParkTicket(Arc::clone(&self.parked));
+        (previous < self.parked_max).then_some(ticket)
+    }
+
+    /// Pulls parked now.
+    pub fn parked(&self) -> usize {
+        self.parked.load(Ordering::Acquire)
+    }
+
     /// The queue's notifier, created on first use (one per queue ever pulled).
     pub fn notifier(&self, topic: &str, queue_id: i32) -> Arc<Notify> {
         if let Some(found) = self

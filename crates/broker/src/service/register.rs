@@ -2,23 +2,36 @@
 //! NameServer at start, every `registerNameServerPeriod` and whenever the topic table changes;
 //! UNREGISTER_BROKER at shutdown. Typed calls over `remoting`: the broker does not depend on
 //! the client crate.
+//!
+//! A topic table whose JSON would pass [`SPLIT_ABOVE_BYTES`] is sent as Java's split
+//! registration does it: batches of 800 topics, each carrying the table's DataVersion, in
+//! order (the NameServer adds each batch's topics). A batch over [`COMPRESS_ABOVE_BYTES`] is
+//! sent in the zlib form with `compressed=true`. Without this a large broker's body passes
+//! the 16 MiB frame limit, every registration fails and the NameServer drops the broker.
 
 use std::time::Duration;
 
 use apogee_model::{BrokerName, ClusterName, Perm};
-use apogee_protocol::body::register::RegisterBrokerBody;
+use apogee_protocol::body::register::{RegisterBrokerBody, TopicConfigSerializeWrapper};
 use apogee_protocol::header::namesrv::{
     RegisterBrokerRequestHeader, UnRegisterBrokerRequestHeader,
 };
 use apogee_protocol::{RemotingCommand, RequestCode, ResponseCode};
 use apogee_remoting::RemotingClient;
 use apogee_runtime::Shutdown;
+use bytes::Bytes;
 
 use crate::live::LiveSettings;
 use crate::manager::topic_config::TopicConfigs;
 
 /// Java's `registerBrokerTimeoutMills`.
 const REGISTER_TIMEOUT: Duration = Duration::from_secs(24);
+/// Bodies larger than this are split into batches (a quarter of the default frame limit).
+pub const SPLIT_ABOVE_BYTES: usize = 4 * 1024 * 1024;
+/// Topics per batch of a split registration (Java's `splitRegistrationSize`).
+pub const SPLIT_TOPICS: usize = 800;
+/// A batch body larger than this is sent compressed.
+pub const COMPRESS_ABOVE_BYTES: usize = 1024 * 1024;
 
 /// Who registers, where, and how often.
 #[derive(Clone)]
@@ -53,7 +66,8 @@ impl Registration {
         self.unregister_all().await;
     }
 
-    /// One REGISTER_BROKER to each NameServer, concurrently; failures are logged.
+    /// REGISTER_BROKER to each NameServer, concurrently (the batches of a split registration
+    /// one after another); failures are logged.
     pub async fn register_all(&self) {
         let mut topics = self.topics.snapshot();
         let permission = self.live.permission();
@@ -62,11 +76,32 @@ impl Registration {
                 config.perm &= permission.0;
             }
         }
-        let body = RegisterBrokerBody {
-            filter_server_list: Vec::new(),
-            topic_config_serialize_wrapper: topics,
-        }
-        .to_json();
+        let bodies = registration_bodies(topics);
+        let calls = self.namesrv_addrs.iter().map(|addr| {
+            let bodies = &bodies;
+            async move {
+                for (body, compressed) in bodies {
+                    let request = self.register_request(body.clone(), *compressed);
+                    match self.client.invoke(addr, request, REGISTER_TIMEOUT).await {
+                        Ok(r) if r.response_code() == ResponseCode::SUCCESS => {
+                            tracing::debug!(namesrv = addr, "registered");
+                        }
+                        Ok(r) => {
+                            tracing::warn!(namesrv = addr, code = %r.response_code(), remark = ?r.remark, "registration refused");
+                            return;
+                        }
+                        Err(e) => {
+                            tracing::warn!(namesrv = addr, error = %e, "registration failed");
+                            return;
+                        }
+                    }
+                }
+            }
+        });
+        futures::future::join_all(calls).await;
+    }
+
+    fn register_request(&self, body: Bytes, compressed: bool) -> RemotingCommand {
         let crc = i32::try_from(crc32fast::hash(&body) & 0x7FFF_FFFF).unwrap_or(0);
         let header = RegisterBrokerRequestHeader {
             broker_name: self.broker_name.clone(),
@@ -76,23 +111,10 @@ impl Registration {
             broker_id: apogee_model::MASTER_ID,
             heartbeat_timeout_millis: Some(self.heartbeat_timeout_ms),
             enable_acting_master: Some(false),
-            compressed: Some(false),
+            compressed: Some(compressed),
             body_crc32: Some(crc),
         };
-        let calls = self.namesrv_addrs.iter().map(|addr| {
-            let request = RemotingCommand::request(RequestCode::REGISTER_BROKER, &header)
-                .with_body(body.clone());
-            async move {
-                match self.client.invoke(addr, request, REGISTER_TIMEOUT).await {
-                    Ok(r) if r.response_code() == ResponseCode::SUCCESS => {
-                        tracing::debug!(namesrv = addr, "registered");
-                    }
-                    Ok(r) => tracing::warn!(namesrv = addr, code = %r.response_code(), remark = ?r.remark, "registration refused"),
-                    Err(e) => tracing::warn!(namesrv = addr, error = %e, "registration failed"),
-                }
-            }
-        });
-        futures::future::join_all(calls).await;
+        RemotingCommand::request(RequestCode::REGISTER_BROKER, &header).with_body(body)
     }
 
     async fn unregister_all(&self) {
@@ -115,5 +137,99 @@ impl Registration {
             }
         });
         futures::future::join_all(calls).await;
+    }
+}
+
+/// The bodies one registration sends, in order, each with whether it is compressed: the whole
+/// table as JSON, or — when that passes [`SPLIT_ABOVE_BYTES`] — batches of [`SPLIT_TOPICS`]
+/// topics with the same DataVersion (compressed past [`COMPRESS_ABOVE_BYTES`]).
+pub fn registration_bodies(topics: TopicConfigSerializeWrapper) -> Vec<(Bytes, bool)> {
+    let whole = RegisterBrokerBody {
+        filter_server_list: Vec::new(),
+        topic_config_serialize_wrapper: topics,
+    };
+    let json = whole.to_json();
+    if json.len() <= SPLIT_ABOVE_BYTES {
+        return vec![(Bytes::from(json), false)];
+    }
+    let TopicConfigSerializeWrapper {
+        data_version,
+        topic_config_table,
+    } = whole.topic_config_serialize_wrapper;
+    let mut bodies = Vec::new();
+    let mut batch = std::collections::BTreeMap::new();
+    let total = topic_config_table.len();
+    for (i, (name, config)) in topic_config_table.into_iter().enumerate() {
+        batch.insert(name, config);
+        if batch.len() == SPLIT_TOPICS || i + 1 == total {
+            let body = RegisterBrokerBody {
+                filter_server_list: Vec::new(),
+                topic_config_serialize_wrapper: TopicConfigSerializeWrapper {
+                    data_version,
+                    topic_config_table: std::mem::take(&mut batch),
+                },
+            };
+            let json = body.to_json();
+            bodies.push(if json.len() > COMPRESS_ABOVE_BYTES {
+                (Bytes::from(body.encode_compressed()), true)
+            } else {
+                (Bytes::from(json), false)
+            });
+        }
+    }
+    bodies
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use apogee_model::{DataVersion, TopicConfig, TopicName};
+    use apogee_protocol::FrameLimits;
+
+    fn table(topics: usize, name_len: usize) -> TopicConfigSerializeWrapper {
+        let mut wrapper = TopicConfigSerializeWrapper {
+            data_version: DataVersion::new(7),
+            ..TopicConfigSerializeWrapper::default()
+        };
+        for i in 0..topics {
+            let name = format!("{i:0>width$}", width = name_len);
+            let config = TopicConfig::new(TopicName::new(name.as_str()).unwrap());
+            wrapper.topic_config_table.insert(name, config);
+        }
+        wrapper
+    }
+
+    #[test]
+    fn given_a_small_table_should_send_one_json_body() {
+        let bodies = registration_bodies(table(100, 20));
+        assert_eq!(bodies.len(), 1);
+        assert!(!bodies[0].1);
+    }
+
+    #[test]
+    fn given_a_table_past_the_frame_limit_should_split_into_versioned_batches_that_decode() {
+        let topics = 50_000;
+        let original = table(topics, 127);
+        let whole = RegisterBrokerBody {
+            filter_server_list: Vec::new(),
+            topic_config_serialize_wrapper: original.clone(),
+        };
+        assert!(
+            whole.to_json().len() > FrameLimits::DEFAULT_FRAME_BYTES_MAX,
+            "the case the split is for"
+        );
+        let bodies = registration_bodies(original.clone());
+        assert_eq!(bodies.len(), topics.div_ceil(SPLIT_TOPICS));
+        let mut seen = 0;
+        for (body, compressed) in &bodies {
+            assert!(body.len() < SPLIT_ABOVE_BYTES);
+            let decoded =
+                RegisterBrokerBody::decode(body, *compressed, &FrameLimits::default()).unwrap();
+            let wrapper = decoded.topic_config_serialize_wrapper;
+            assert_eq!(wrapper.data_version, original.data_version);
+            assert!(wrapper.topic_config_table.len() <= SPLIT_TOPICS);
+            seen += wrapper.topic_config_table.len();
+        }
+        assert_eq!(seen, topics);
     }
 }

@@ -5,6 +5,14 @@
 //! level is kept in `delayOffset.json` (`{"offsetTable":{1:12,2:0}}`), so delivery resumes
 //! after a restart; a crash between delivery and the offset write delivers again (at least
 //! once, as in RocketMQ).
+//!
+//! At start, each level's offset is pulled back into its queue's bounds (Java's
+//! `correctDelayOffset`): after a crash the offsets file may be ahead of the recovered queue,
+//! and new messages in that gap would never be delivered. A level's offset moves only past
+//! messages whose copies are stored — and durable, under SYNC_FLUSH — so a failed or lost
+//! re-put is retried, and one that succeeded is not repeated. Passes run on a blocking thread
+//! and deliver at most a bounded number per level each, so a long backlog never holds a
+//! worker.
 
 use std::collections::BTreeMap;
 use std::path::PathBuf;
@@ -17,7 +25,7 @@ use apogee_protocol::record::{
 };
 use apogee_runtime::{Clock, Shutdown};
 use apogee_store::dispatch::SCHEDULE_TOPIC;
-use apogee_store::{MessageStore, MessageToStore};
+use apogee_store::{AppendOutcome, MessageStore, MessageToStore, PutStatus};
 use serde::{Deserialize, Serialize};
 
 use crate::live::LiveSettings;
@@ -26,12 +34,23 @@ use crate::{BrokerError, persist};
 /// How often levels are scanned when nothing is due sooner.
 const TICK: Duration = Duration::from_millis(100);
 const BATCH: usize = 32;
+/// Most messages one pass delivers per level (the rest go on the next pass).
+const PASS_PER_LEVEL_MAX: usize = 4096;
 
 #[derive(Debug, Clone, Default, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase", default)]
 struct Document {
     data_version: DataVersion,
     offset_table: BTreeMap<i32, i64>,
+}
+
+/// What one read batch of a level delivered.
+#[derive(Default)]
+struct Batch {
+    /// Queue offset just past the last message handled (stored, skipped or unreadable).
+    done: i64,
+    last: Option<AppendOutcome>,
+    failed: Option<BrokerError>,
 }
 
 /// The delay-level delivery service.
@@ -52,13 +71,35 @@ impl ScheduleService {
     ) -> Result<Self, BrokerError> {
         let path = config_dir.join("delayOffset.json");
         let doc = persist::load_json::<Document>(&path)?.unwrap_or_default();
-        Ok(Self {
+        let service = Self {
             store,
             clock,
             offsets: Mutex::new(doc.offset_table),
             path,
             store_host,
-        })
+        };
+        service.correct_offsets();
+        Ok(service)
+    }
+
+    /// Pulls every level's offset into its queue's `[min, max]` (Java's `correctDelayOffset`).
+    fn correct_offsets(&self) {
+        let mut offsets = self.offsets.lock().unwrap_or_else(PoisonError::into_inner);
+        for (level, offset) in offsets.iter_mut() {
+            let queue_id = level - 1;
+            let min = self.store.min_offset_in_queue(SCHEDULE_TOPIC, queue_id);
+            let max = self.store.max_offset_in_queue(SCHEDULE_TOPIC, queue_id);
+            let corrected = (*offset).clamp(min, max.max(min));
+            if corrected != *offset {
+                tracing::warn!(
+                    level,
+                    from = *offset,
+                    to = corrected,
+                    "delay offset outside its queue (a crash lost the queue's tail); corrected"
+                );
+                *offset = corrected;
+            }
+        }
     }
 
     /// Delivers due messages until `shutdown`, writing offsets every
@@ -66,11 +107,20 @@ impl ScheduleService {
     pub async fn run(self: Arc<Self>, shutdown: Shutdown, live: LiveSettings) {
         let mut last_persist = tokio::time::Instant::now();
         loop {
-            if let Err(e) = self.deliver_due() {
-                tracing::warn!(error = %e, "delay delivery failed; retrying");
+            let persist = last_persist.elapsed() >= live.flush_offsets_interval();
+            let service = Arc::clone(&self);
+            let pass = tokio::task::spawn_blocking(move || {
+                if let Err(e) = service.deliver_due() {
+                    tracing::warn!(error = %e, "delay delivery failed; retrying");
+                }
+                if persist {
+                    service.persist_logged();
+                }
+            });
+            if let Err(e) = pass.await {
+                tracing::error!(error = %e, "delay delivery pass panicked");
             }
-            if last_persist.elapsed() >= live.flush_offsets_interval() {
-                self.persist_logged();
+            if persist {
                 last_persist = tokio::time::Instant::now();
             }
             tokio::select! {
@@ -78,7 +128,8 @@ impl ScheduleService {
                 () = shutdown.wait() => break,
             }
         }
-        self.persist_logged();
+        let service = Arc::clone(&self);
+        let _ = tokio::task::spawn_blocking(move || service.persist_logged()).await;
     }
 
     /// One pass over every level; returns how many messages were delivered.
@@ -96,7 +147,7 @@ impl ScheduleService {
         let queue_id = level - 1;
         let mut offset = self.offset(level);
         let mut delivered = 0;
-        loop {
+        while delivered < PASS_PER_LEVEL_MAX {
             let result = self.store.get_messages(
                 SCHEDULE_TOPIC,
                 queue_id,
@@ -112,26 +163,58 @@ impl ScheduleService {
                 return Ok(delivered);
             }
             let now = self.clock.now_ms();
+            let mut batch = Batch::default();
+            let mut waiting = false;
             for (bytes, queue_offset) in result.messages.iter().zip(&result.queue_offsets) {
                 let record = match decode_record(bytes, 0, false) {
                     Ok((RecordAt::Message(record), _)) => record,
                     _ => {
                         tracing::warn!(level, queue_offset, "unreadable delay record skipped");
-                        offset = queue_offset + 1;
+                        batch.done = queue_offset + 1;
                         continue;
                     }
                 };
-                if record.store_timestamp + delay_ms > now {
-                    self.set_offset(level, offset);
-                    return Ok(delivered);
+                if record.store_timestamp.saturating_add(delay_ms) > now {
+                    waiting = true;
+                    break;
                 }
                 if let Some(message) = self.real_message(&record) {
-                    self.store.append(std::slice::from_ref(&message))?;
+                    match self.store.append(std::slice::from_ref(&message)) {
+                        Ok(outcome) => batch.last = Some(outcome),
+                        Err(e) => {
+                            batch.failed = Some(BrokerError::from(e));
+                            break;
+                        }
+                    }
                     delivered += 1;
                 }
-                offset = queue_offset + 1;
+                batch.done = queue_offset + 1;
             }
-            self.set_offset(level, offset);
+            offset = self.settle(level, offset, batch)?;
+            if waiting {
+                return Ok(delivered);
+            }
+        }
+        Ok(delivered)
+    }
+
+    /// Moves a level's offset past what a batch stored, once that is durable (SYNC_FLUSH);
+    /// returns the new offset, or the batch's error after moving past what did succeed.
+    fn settle(&self, level: i32, offset: i64, batch: Batch) -> Result<i64, BrokerError> {
+        let durable = batch
+            .last
+            .as_ref()
+            .is_none_or(|outcome| self.store.durable_blocking(outcome) == PutStatus::Ok);
+        if !durable {
+            return Err(BrokerError::SystemError(
+                "delivered delay messages are not durable yet; retried".into(),
+            ));
+        }
+        let done = batch.done.max(offset);
+        self.set_offset(level, done);
+        match batch.failed {
+            Some(e) => Err(e),
+            None => Ok(done),
         }
     }
 

@@ -31,7 +31,7 @@ use apogee_protocol::record::{RecordAt, StoredRecord, decode_record, find_proper
 use apogee_protocol::{RemotingCommand, RequestCode};
 use apogee_remoting::Connection;
 use apogee_runtime::{Clock, Shutdown};
-use apogee_store::MessageStore;
+use apogee_store::{MessageStore, PutStatus};
 
 use crate::BrokerError;
 use crate::config::TransactionLimits;
@@ -116,7 +116,7 @@ pub fn decide(
     let times = half
         .check_times
         .map(|t| t.trim().parse::<i32>().unwrap_or(0));
-    let age = now_ms - half.born_timestamp;
+    let age = now_ms.saturating_sub(half.born_timestamp);
     if times.is_some_and(|t| t >= limits.check_max) || age > limits.file_reserved_ms {
         return Decision::Discard;
     }
@@ -187,6 +187,7 @@ pub struct TransactionCheckService {
 impl TransactionCheckService {
     /// A pass every `check_interval` until `shutdown`; the progress is written at the end.
     pub async fn run(self: Arc<Self>, shutdown: Shutdown) {
+        self.correct_progress();
         loop {
             tokio::select! {
                 () = tokio::time::sleep(self.current_limits().check_interval) => {}
@@ -197,8 +198,32 @@ impl TransactionCheckService {
                 tracing::info!(?report, "transaction check pass");
             }
         }
-        if let Err(e) = self.offsets.persist() {
-            tracing::warn!(error = %e, "cannot write the transaction check progress");
+        let offsets = self.offsets.clone();
+        let persisted = tokio::task::spawn_blocking(move || offsets.persist()).await;
+        if !matches!(persisted, Ok(Ok(()))) {
+            tracing::warn!("cannot write the transaction check progress");
+        }
+    }
+
+    /// Pulls the stored half and op progress into their queues' bounds, as the delay service
+    /// does: after a crash the offsets file may be ahead of the recovered queues, and half
+    /// messages in that gap would never be checked.
+    pub fn correct_progress(&self) {
+        for topic in [HALF_TOPIC, OP_TOPIC] {
+            let Some(stored) = self.offsets.query(CHECK_GROUP, topic, HALF_QUEUE_ID) else {
+                continue;
+            };
+            let corrected = self.progress(topic);
+            if corrected != stored {
+                tracing::warn!(
+                    topic,
+                    from = stored,
+                    to = corrected,
+                    "transaction check progress outside its queue; corrected"
+                );
+                self.offsets
+                    .commit(CHECK_GROUP, topic, HALF_QUEUE_ID, corrected);
+            }
         }
     }
 
@@ -207,10 +232,16 @@ impl TransactionCheckService {
     }
 
     /// One pass now; the checks it decides are handed to the producers' connections before
-    /// it returns.
-    pub async fn check_now(&self) -> CheckReport {
+    /// it returns. The scan (store reads and re-puts) runs on a blocking thread.
+    pub async fn check_now(self: &Arc<Self>) -> CheckReport {
         let _pass = self.pass.lock().await;
-        let (report, outgoing) = self.scan(self.clock.now_ms());
+        let service = Arc::clone(self);
+        let scanned =
+            tokio::task::spawn_blocking(move || service.scan(service.clock.now_ms())).await;
+        let Ok((report, outgoing)) = scanned else {
+            tracing::error!("transaction check pass panicked");
+            return CheckReport::default();
+        };
         for (connection, request) in outgoing {
             if let Err(e) = connection.send_oneway(request, SEND_TIMEOUT).await {
                 tracing::debug!(error = %e, "CHECK_TRANSACTION_STATE not delivered");
@@ -234,8 +265,17 @@ impl TransactionCheckService {
             resolved,
             report: CheckReport::default(),
             outgoing: Vec::new(),
+            last_append: None,
         };
-        let half_progress = self.walk(half_start, half_end, &mut pass);
+        let mut half_progress = self.walk(half_start, half_end, &mut pass);
+        // Progress moves past re-put copies only once they are durable (SYNC_FLUSH): a lost
+        // copy must leave its original to be checked again.
+        if let Some(last) = &pass.last_append
+            && self.store.durable_blocking(last) != PutStatus::Ok
+        {
+            pass.report.stopped_by = Some("re-put half messages not durable yet".into());
+            half_progress = half_start;
+        }
         if half_progress != half_start {
             self.offsets
                 .commit(CHECK_GROUP, HALF_TOPIC, HALF_QUEUE_ID, half_progress);
@@ -316,7 +356,7 @@ impl TransactionCheckService {
                 self.topics
                     .ensure(CHECK_MAX_TIME_TOPIC, 1, Perm::READ_WRITE.0)?;
                 let copy = copy_to(half, CHECK_MAX_TIME_TOPIC, 0, &props, host);
-                self.store.append(std::slice::from_ref(&copy))?;
+                pass.last_append = Some(self.store.append(std::slice::from_ref(&copy))?);
                 tracing::warn!(
                     queue_offset = half.queue_offset,
                     uniq_key = props.get(property::UNIQ_KEY).map(String::as_str),
@@ -332,7 +372,7 @@ impl TransactionCheckService {
                     prepared_queue_offset.to_string(),
                 );
                 let copy = copy_to(half, HALF_TOPIC, HALF_QUEUE_ID, &props, host);
-                self.store.append(std::slice::from_ref(&copy))?;
+                pass.last_append = Some(self.store.append(std::slice::from_ref(&copy))?);
                 pass.report.renewed += 1;
             }
             Decision::Check { check_times } => {
@@ -343,6 +383,7 @@ impl TransactionCheckService {
                 if let Some(stored) = self.store.record_at(outcome.physical_offset) {
                     pass.outgoing.extend(self.check_request(&stored, &props));
                 }
+                pass.last_append = Some(outcome);
             }
         }
         Ok(true)
@@ -441,6 +482,8 @@ struct Pass {
     resolved: HashSet<i64>,
     report: CheckReport,
     outgoing: Vec<(Connection, RemotingCommand)>,
+    /// The last copy this pass stored (durability is waited for once, for all).
+    last_append: Option<apogee_store::AppendOutcome>,
 }
 
 #[cfg(test)]
