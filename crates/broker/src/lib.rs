@@ -508,6 +508,7 @@ fn register_broker_admin(
             stats: m.stats.clone(),
             schedule: Arc::clone(admin.schedule),
             gate: m.gate.clone(),
+            waiters: m.waiters.clone(),
         },
         auth,
     );

@@ -138,7 +138,7 @@ async fn given_suspended_pull_when_a_message_arrives_should_answer_found_before_
             .await
             .unwrap()
     });
-    tokio::time::sleep(Duration::from_millis(200)).await;
+    c.wait_parked(1).await;
     assert_eq!(
         c.call(send_v2("Waits", 0, "", b"second"))
             .await

@@ -401,6 +401,29 @@ impl CommitLog {
         }
     }
 
+    /// Whether walking record by record from `from` (a record boundary: the dispatch
+    /// position) reaches `target` exactly.
+    pub fn is_record_boundary(&self, from: i64, target: i64) -> bool {
+        let file_size = i64::try_from(self.files.file_size()).expect("a file size fits in i64");
+        let mut pos = from;
+        while pos < target {
+            let Some(head) = self.read(pos, 8) else {
+                pos = pos - pos.rem_euclid(file_size) + file_size;
+                continue;
+            };
+            let size = i32::from_be_bytes([head[0], head[1], head[2], head[3]]);
+            let magic = i32::from_be_bytes([head[4], head[5], head[6], head[7]]);
+            if magic == BLANK_MAGIC {
+                pos = pos - pos.rem_euclid(file_size) + file_size;
+            } else if size <= 0 {
+                return false;
+            } else {
+                pos += i64::from(size);
+            }
+        }
+        pos == target
+    }
+
     pub fn min_offset(&self) -> i64 {
         self.files.min_offset()
     }

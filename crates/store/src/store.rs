@@ -357,6 +357,15 @@ impl MessageStore {
         if record.physical_offset != commit_log_offset {
             return None;
         }
+        let dispatched = self.reput.offset();
+        if commit_log_offset >= dispatched {
+            // Not in its queue yet (dispatch runs behind appends): a record starts here only
+            // if the walk over record boundaries from the dispatch position lands here.
+            return self
+                .commit_log
+                .is_record_boundary(dispatched, commit_log_offset)
+                .then_some(record);
+        }
         let unit = self
             .queues
             .get(record.topic_str(), record.queue_id)?

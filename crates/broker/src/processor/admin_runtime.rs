@@ -5,6 +5,11 @@
 //! Apogee has no request thread pools: `sendThreadPoolQueueSize` is the number of sends
 //! waiting at the send gate, the other queue sizes and head wait times are 0, and the
 //! capacities are Java's defaults so that tools computing ratios stay sane.
+//!
+//! Apogee adds what an operator must see when the store is damaged or degraded (keys Java
+//! does not have): `storeRecoveryCut`, `storeFlushFailure`, `storeWritable`,
+//! `dispatchCorruptRecords`, `dispatchErrors`, `dispatchDeferredRecords`,
+//! `dispatchLastError` and `pullSuspendedCount`.
 
 use std::collections::BTreeMap;
 use std::path::Path;
@@ -13,12 +18,13 @@ use std::sync::Arc;
 use apogee_protocol::body::KvTable;
 use apogee_protocol::{RemotingCommand, RequestCode, version};
 use apogee_remoting::Connection;
-use apogee_store::MessageStore;
 use apogee_store::dispatch::SCHEDULE_TOPIC;
 use apogee_store::retention::{disk_space, disk_usage};
+use apogee_store::{MessageStore, StoreHealth};
 
 use super::{Handler, SendGate, success};
 use crate::BrokerError;
+use crate::service::long_polling::PullWaiters;
 use crate::service::schedule::ScheduleService;
 use crate::stats::{BrokerStats, human_bytes, java_double};
 
@@ -37,6 +43,7 @@ pub struct RuntimeInfoProcessor {
     pub stats: BrokerStats,
     pub schedule: Arc<ScheduleService>,
     pub gate: SendGate,
+    pub waiters: PullWaiters,
 }
 
 impl Handler for RuntimeInfoProcessor {
@@ -72,6 +79,8 @@ impl RuntimeInfoProcessor {
         put("brokerVersionDesc", version::CURRENT_DESC.into());
         put("brokerVersion", version::CURRENT.to_string());
         self.store_info(&mut put);
+        health_info(&self.store.health(), &mut put);
+        put("pullSuspendedCount", self.waiters.parked().to_string());
         for (level, delivered) in self.schedule.level_offsets() {
             let max = self.store.max_offset_in_queue(SCHEDULE_TOPIC, level - 1);
             put(
@@ -155,6 +164,44 @@ impl RuntimeInfoProcessor {
             );
         }
     }
+}
+
+/// Apogee's store-health keys: recovery damage, dispatch trouble, a failed flush.
+fn health_info(health: &StoreHealth, put: &mut impl FnMut(&str, String)) {
+    let cut = health
+        .recovery
+        .cut
+        .as_ref()
+        .map_or_else(String::new, |cut| {
+            let kept: Vec<String> = cut
+                .quarantined
+                .iter()
+                .map(|p| p.display().to_string())
+                .collect();
+            format!(
+                "offset={} belowDurable={} reason={} kept=[{}]",
+                cut.offset,
+                cut.below_durable,
+                cut.reason,
+                kept.join(",")
+            )
+        });
+    put("storeRecoveryCut", cut);
+    put(
+        "storeFlushFailure",
+        health.flush_failure.clone().unwrap_or_default(),
+    );
+    put("storeWritable", health.flush_failure.is_none().to_string());
+    put("dispatchCorruptRecords", health.corrupt_records.to_string());
+    put("dispatchErrors", health.dispatch_errors.to_string());
+    put(
+        "dispatchDeferredRecords",
+        health.deferred_records.to_string(),
+    );
+    put(
+        "dispatchLastError",
+        health.last_dispatch_error.clone().unwrap_or_default(),
+    );
 }
 
 /// Java 5.x `getDiskPartitionSpaceUsedPercent`: the used share rounded up to a whole percent,

@@ -201,3 +201,19 @@ impl Cluster {
         }
     }
 }
+
+impl Cluster {
+    /// Waits until `count` pulls are parked by long polling (observed in the broker, not
+    /// guessed from a sleep).
+    pub async fn wait_parked(&self, count: usize) {
+        let deadline = tokio::time::Instant::now() + WAIT;
+        while self.broker().parked_pulls() != count {
+            assert!(
+                tokio::time::Instant::now() < deadline,
+                "{} pulls parked, waiting for {count}",
+                self.broker().parked_pulls()
+            );
+            tokio::time::sleep(Duration::from_millis(2)).await;
+        }
+    }
+}

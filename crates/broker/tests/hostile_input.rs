@@ -1,0 +1,402 @@
+//! Hostile input over real sockets, one row per case: every row gets a clear RocketMQ code and
+//! remark, the broker keeps serving other clients throughout, and afterwards — after a
+//! restart, too — every acknowledged message is still readable.
+
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
+mod common;
+
+use std::time::Duration;
+
+use apogee_protocol::body::client::{ConsumerData, HeartbeatData, MessageModel};
+use apogee_protocol::header::admin::CreateTopicRequestHeader;
+use apogee_protocol::header::consumer::{
+    ConsumerSendMsgBackRequestHeader, UpdateConsumerOffsetRequestHeader, ViewMessageRequestHeader,
+};
+use apogee_protocol::header::message::SendMessageResponseHeader;
+use apogee_protocol::header::transaction::EndTransactionRequestHeader;
+use apogee_protocol::message_id::decode_offset_msg_id;
+use apogee_protocol::record::{MAGIC_V1, StoredRecord, body_crc};
+use apogee_protocol::{RemotingCommand, RequestCode, ResponseCode};
+use bytes::Bytes;
+use common::{Cluster, cluster, pull, records, send_v2};
+use tokio::io::{AsyncReadExt, AsyncWriteExt};
+
+/// One hostile request and what the broker must answer.
+struct Row {
+    what: &'static str,
+    request: RemotingCommand,
+    code: ResponseCode,
+    remark: &'static str,
+}
+
+fn row(
+    what: &'static str,
+    request: RemotingCommand,
+    code: ResponseCode,
+    remark: &'static str,
+) -> Row {
+    Row {
+        what,
+        request,
+        code,
+        remark,
+    }
+}
+
+fn create_topic(topic: &str, queues: i32) -> RemotingCommand {
+    RemotingCommand::request(
+        RequestCode::UPDATE_AND_CREATE_TOPIC,
+        &CreateTopicRequestHeader {
+            topic: topic.into(),
+            default_topic: "TBW102".into(),
+            read_queue_nums: queues,
+            write_queue_nums: queues,
+            perm: 6,
+            topic_filter_type: "SINGLE_TAG".into(),
+            topic_sys_flag: None,
+            order: false,
+            attributes: None,
+            force: None,
+        },
+    )
+}
+
+fn heartbeat(groups: usize) -> RemotingCommand {
+    let data = HeartbeatData {
+        client_id: "hostile@1".into(),
+        consumer_data_set: (0..groups)
+            .map(|i| ConsumerData {
+                consume_from_where: "CONSUME_FROM_LAST_OFFSET".into(),
+                consume_type: "CONSUME_PASSIVELY".into(),
+                group_name: format!("flood{i}"),
+                message_model: MessageModel::Clustering,
+                subscription_data_set: Vec::new(),
+                unit_mode: false,
+            })
+            .collect(),
+        ..HeartbeatData::default()
+    };
+    RemotingCommand::bare_request(RequestCode::HEART_BEAT)
+        .with_body(serde_json::to_vec(&data).unwrap())
+}
+
+fn commit_offset(group: String, topic: &str) -> RemotingCommand {
+    RemotingCommand::request(
+        RequestCode::UPDATE_CONSUMER_OFFSET,
+        &UpdateConsumerOffsetRequestHeader {
+            consumer_group: group,
+            topic: topic.into(),
+            queue_id: 0,
+            commit_offset: 1,
+            broker_name: None,
+        },
+    )
+}
+
+fn end_transaction(commit_log_offset: i64, queue_offset: i64) -> RemotingCommand {
+    RemotingCommand::request(
+        RequestCode::END_TRANSACTION,
+        &EndTransactionRequestHeader {
+            topic: None,
+            producer_group: "pg".into(),
+            tran_state_table_offset: queue_offset,
+            commit_log_offset,
+            commit_or_rollback: 8,
+            from_transaction_check: Some(true),
+            msg_id: "forged".into(),
+            transaction_id: None,
+            broker_name: None,
+        },
+    )
+}
+
+fn send_back(offset: i64, origin_topic: &str) -> RemotingCommand {
+    RemotingCommand::request(
+        RequestCode::CONSUMER_SEND_MSG_BACK,
+        &ConsumerSendMsgBackRequestHeader {
+            offset,
+            group: "cg".into(),
+            delay_level: 0,
+            origin_msg_id: None,
+            origin_topic: Some(origin_topic.into()),
+            unit_mode: None,
+            max_reconsume_times: None,
+            broker_name: None,
+        },
+    )
+}
+
+fn view(offset: i64) -> RemotingCommand {
+    RemotingCommand::request(
+        RequestCode::VIEW_MESSAGE_BY_ID,
+        &ViewMessageRequestHeader {
+            topic: None,
+            offset,
+        },
+    )
+}
+
+/// A complete stored record claiming to sit at `physical_offset`, as a forger would put it in
+/// a message body.
+fn forged_record(topic: &str, physical_offset: i64, props: &str) -> Vec<u8> {
+    let record = StoredRecord {
+        magic: MAGIC_V1,
+        body_crc: body_crc(b"forged"),
+        queue_id: 0,
+        flag: 0,
+        queue_offset: 0,
+        physical_offset,
+        sys_flag: 0,
+        born_timestamp: 1,
+        born_host: "10.9.9.9:1".parse().unwrap(),
+        store_timestamp: 2,
+        store_host: "10.9.9.9:2".parse().unwrap(),
+        reconsume_times: 0,
+        prepared_transaction_offset: 0,
+        body: Bytes::from_static(b"forged"),
+        topic: Bytes::copy_from_slice(topic.as_bytes()),
+        properties: Bytes::copy_from_slice(props.as_bytes()),
+    };
+    let mut out = Vec::new();
+    record.encode(&mut out);
+    out
+}
+
+/// CommitLog offset of an acknowledged send.
+fn offset_of(response: &RemotingCommand) -> i64 {
+    let header: SendMessageResponseHeader = response.header().unwrap();
+    decode_offset_msg_id(&header.msg_id).unwrap().1
+}
+
+/// Sends a message whose body is a forged record that names the offset its body lands at
+/// (the next record starts after `Anchor`'s; its body 88 bytes later, IPv4 hosts). Returns
+/// that offset.
+async fn plant_forgery(c: &Cluster, topic: &str, props: &str) -> i64 {
+    let anchor = c.call(send_v2("Anchor", 0, "", b"anchor")).await;
+    assert_eq!(anchor.response_code(), ResponseCode::SUCCESS);
+    let anchor_at = offset_of(&anchor);
+    let anchor_len = c.call(view(anchor_at)).await.body.len() as i64;
+    let body_at = anchor_at + anchor_len + 88;
+    let forged = forged_record(topic, body_at, props);
+    let mut carrier = send_v2("Anchor", 0, "", b"");
+    carrier.body = Bytes::from(forged);
+    let r = c.call(carrier).await;
+    assert_eq!(r.response_code(), ResponseCode::SUCCESS);
+    assert_eq!(
+        offset_of(&r),
+        anchor_at + anchor_len,
+        "the carrier follows the anchor"
+    );
+    body_at
+}
+
+/// Writes raw bytes on a fresh connection and reports whether the broker closed it.
+async fn raw_frame(addr: &str, bytes: &[u8]) -> bool {
+    let mut stream = tokio::net::TcpStream::connect(addr).await.unwrap();
+    stream.write_all(bytes).await.unwrap();
+    let _ = stream.shutdown().await;
+    let mut buf = [0u8; 64];
+    matches!(
+        tokio::time::timeout(Duration::from_secs(10), stream.read(&mut buf)).await,
+        Ok(Ok(0) | Err(_))
+    )
+}
+
+#[tokio::test]
+async fn given_hostile_requests_should_answer_each_clearly_keep_serving_and_lose_nothing() {
+    let mut c = cluster(|raw| {
+        raw.long_polling_suspend_max_ms = 1000;
+        raw.heartbeat_groups_max = 100;
+    })
+    .await;
+    let mut acked = Vec::new();
+    for i in 0..20 {
+        let body: &'static [u8] = Box::leak(format!("kept-{i}").into_bytes().into_boxed_slice());
+        let r = c.call(send_v2("Kept", 0, "", body)).await;
+        assert_eq!(r.response_code(), ResponseCode::SUCCESS);
+        acked.push(body);
+    }
+    let forged_half = plant_forgery(
+        &c,
+        "RMQ_SYS_TRANS_HALF_TOPIC",
+        "PGROUP\u{1}pg\u{2}REAL_TOPIC\u{1}../../escape\u{2}REAL_QID\u{1}0\u{2}",
+    )
+    .await;
+    let forged_secret = plant_forgery(&c, "Secret", "").await;
+    // Group `cg` exists (a real consumer pulled with it), so send-back reaches its checks.
+    c.wait_max_offset("Kept", 0, 20).await;
+    assert_eq!(
+        c.call(pull("Kept", 0, 0, "*", 0)).await.response_code(),
+        ResponseCode::SUCCESS
+    );
+    let rows = vec![
+        row(
+            "path-like topic",
+            send_v2("../../escape", 0, "", b"x"),
+            ResponseCode::INVALID_PARAMETER,
+            "illegal topic",
+        ),
+        row(
+            "absolute topic",
+            send_v2("/var/tmp/x", 0, "", b"x"),
+            ResponseCode::INVALID_PARAMETER,
+            "illegal topic",
+        ),
+        row(
+            "oversize topic",
+            send_v2(Box::leak("t".repeat(300).into_boxed_str()), 0, "", b"x"),
+            ResponseCode::INVALID_PARAMETER,
+            "limit is 127",
+        ),
+        row(
+            "oversize group on commit",
+            commit_offset("g".repeat(300), "Kept"),
+            ResponseCode::INVALID_PARAMETER,
+            "limit is 255",
+        ),
+        row(
+            "path-like group on commit",
+            commit_offset("../x".into(), "Kept"),
+            ResponseCode::INVALID_PARAMETER,
+            "contains '.'",
+        ),
+        row(
+            "2^31 queues",
+            create_topic("Huge", i32::MAX),
+            ResponseCode::SYSTEM_ERROR,
+            "topic_queue_nums_max",
+        ),
+        row(
+            "negative queues",
+            create_topic("Negative", -1),
+            ResponseCode::SYSTEM_ERROR,
+            "topic_queue_nums_max",
+        ),
+        row(
+            "thousands of groups in one heartbeat",
+            heartbeat(5000),
+            ResponseCode::SYSTEM_ERROR,
+            "heartbeat_groups_max",
+        ),
+        row(
+            "END_TRANSACTION on a forged half",
+            end_transaction(forged_half, 0),
+            ResponseCode::SYSTEM_ERROR,
+            "Find prepared transaction message failed",
+        ),
+        row(
+            "END_TRANSACTION mid-record",
+            end_transaction(forged_half + 3, 0),
+            ResponseCode::SYSTEM_ERROR,
+            "Find prepared transaction message failed",
+        ),
+        row(
+            "send-back of a forged record",
+            send_back(forged_secret, "Secret"),
+            ResponseCode::SYSTEM_ERROR,
+            "look message by offset failed",
+        ),
+        row(
+            "send-back of a half message's offset",
+            send_back(forged_half, "RMQ_SYS_TRANS_HALF_TOPIC"),
+            ResponseCode::SYSTEM_ERROR,
+            "look message by offset failed",
+        ),
+        row(
+            "view a forged record",
+            view(forged_secret),
+            ResponseCode::SYSTEM_ERROR,
+            "can not find message by the offset",
+        ),
+        row(
+            "view past the end",
+            view(i64::MAX),
+            ResponseCode::SYSTEM_ERROR,
+            "can not find message by the offset",
+        ),
+        row(
+            "unknown code",
+            RemotingCommand::bare_request(RequestCode(31_999)),
+            ResponseCode::REQUEST_CODE_NOT_SUPPORTED,
+            "not supported",
+        ),
+        row(
+            "send without a header",
+            RemotingCommand::bare_request(RequestCode::SEND_MESSAGE),
+            ResponseCode::SYSTEM_ERROR,
+            "",
+        ),
+    ];
+    for Row {
+        what,
+        request,
+        code,
+        remark,
+    } in rows
+    {
+        let r = c.call(request).await;
+        assert_eq!(r.response_code(), code, "{what}: {:?}", r.remark);
+        let text = r.remark.clone().unwrap_or_default();
+        assert!(
+            text.contains(remark),
+            "{what}: remark {text:?} lacks {remark:?}"
+        );
+        assert!(!text.is_empty() || remark.is_empty(), "{what}: no remark");
+        // Another client is served between rows.
+        let other = c.call(send_v2("Other", 0, "", b"still here")).await;
+        assert_eq!(other.response_code(), ResponseCode::SUCCESS, "after {what}");
+    }
+    // A pull asking to be held "forever" is held for the configured maximum, then answered.
+    c.wait_max_offset("Kept", 0, 20).await;
+    let held = c.call(pull("Kept", 0, 20, "*", i64::MAX)).await;
+    assert_eq!(
+        held.response_code(),
+        ResponseCode::PULL_NOT_FOUND,
+        "{:?}",
+        held.remark
+    );
+    // A pull padded with a body is answered at once instead of being parked.
+    let mut padded = pull("Kept", 0, 20, "*", 20_000);
+    padded.body = Bytes::from(vec![0u8; 8 * 1024 * 1024]);
+    let r = c
+        .client
+        .invoke(&c.addr, padded, Duration::from_secs(5))
+        .await
+        .unwrap();
+    assert_eq!(r.response_code(), ResponseCode::PULL_NOT_FOUND);
+    assert_eq!(c.broker().parked_pulls(), 0);
+    // Frames past the limit, and frames cut short, close only their own connection.
+    let mut oversize = (16 * 1024 * 1024 + 1u32).to_be_bytes().to_vec();
+    oversize.extend_from_slice(&[0u8; 64]);
+    assert!(
+        raw_frame(&c.addr, &oversize).await,
+        "an oversize frame closes its connection"
+    );
+    assert!(raw_frame(&c.addr, &[0, 0, 0, 100, 0, 0, 0, 20, 1, 2, 3]).await);
+    assert!(
+        raw_frame(&c.addr, &[0xFF, 0xFF, 0xFF, 0xFF]).await,
+        "a negative length"
+    );
+    // Nothing escaped the store directory, and no forged message reached a topic.
+    let root = c.dir.path();
+    for escaped in ["escape", "store/escape", "store/consumequeue/../escape"] {
+        assert!(!root.join(escaped).exists(), "{escaped}");
+    }
+    let forged = c.call(pull("Secret", 0, 0, "*", 0)).await;
+    assert_ne!(forged.response_code(), ResponseCode::SUCCESS);
+    // Every acknowledged message is readable, before and after a restart.
+    for round in ["before restart", "after restart"] {
+        c.wait_max_offset("Kept", 0, 20).await;
+        let r = c.call(pull("Kept", 0, 0, "*", 0)).await;
+        let bodies: Vec<Vec<u8>> = records(&r.body)
+            .into_iter()
+            .map(|m| m.body.to_vec())
+            .collect();
+        let want: Vec<Vec<u8>> = acked.iter().map(|b| b.to_vec()).collect();
+        assert_eq!(bodies, want, "{round}");
+        if round == "before restart" {
+            c.restart_broker().await;
+        }
+    }
+}
