@@ -37,10 +37,13 @@ pub enum FileOp {
     Remove { path: PathBuf },
 }
 
-/// Sees every [`FileOp`] before it runs; an `Err` makes the operation fail with that error
-/// instead of running.
+/// Sees every [`FileOp`] before it runs (an `Err` makes the operation fail with that error
+/// instead of running) and after it ran.
 pub trait FileHooks: Send + Sync {
     fn before(&self, op: &FileOp) -> std::io::Result<()>;
+
+    /// Called once the operation finished; `ok` tells whether it succeeded.
+    fn after(&self, _op: &FileOp, _ok: bool) {}
 }
 
 /// Runs file operations, telling the hooks first.
@@ -68,10 +71,14 @@ impl FileIo {
         op: impl FnOnce() -> FileOp,
         run: impl FnOnce() -> std::io::Result<T>,
     ) -> std::io::Result<T> {
-        if let Some(hooks) = &self.hooks {
-            hooks.before(&op())?;
-        }
-        run()
+        let Some(hooks) = &self.hooks else {
+            return run();
+        };
+        let op = op();
+        hooks.before(&op)?;
+        let outcome = run();
+        hooks.after(&op, outcome.is_ok());
+        outcome
     }
 
     /// Creates `path` fully allocated (`bytes` long) and fsyncs it. The caller gives it a
