@@ -432,53 +432,58 @@ impl TryFrom<RawBrokerConfig> for BrokerConfig {
     }
 }
 
+/// The limits' ranges, each refusal naming its key.
+fn check_limits(raw: &RawBrokerConfig) -> Result<(), BrokerError> {
+    if raw.default_topic_queue_nums < 1 || raw.default_topic_queue_nums > 1024 {
+        return Err(BrokerError::Config(
+            "default_topic_queue_nums must be within 1..=1024".into(),
+        ));
+    }
+    if !(1..=100).contains(&raw.access_message_in_memory_max_ratio) {
+        return Err(BrokerError::Config(
+            "access_message_in_memory_max_ratio must be within 1..=100".into(),
+        ));
+    }
+    if raw.max_message_size == 0 || raw.max_message_size > 64 * 1024 * 1024 {
+        return Err(BrokerError::Config(
+            "max_message_size must be within 1 byte..64 MiB".into(),
+        ));
+    }
+    if raw.pull_messages_max == 0 || raw.pull_bytes_max == 0 || raw.send_concurrency == 0 {
+        return Err(BrokerError::Config(
+            "pull_messages_max, pull_bytes_max and send_concurrency must be > 0".into(),
+        ));
+    }
+    if raw.transaction_check_interval_ms < 100 || raw.transaction_check_max < 1 {
+        return Err(BrokerError::Config(
+            "transaction_check_interval_ms must be >= 100 and transaction_check_max >= 1".into(),
+        ));
+    }
+    if !(1..=65_535).contains(&raw.topic_queue_nums_max)
+        || raw.default_topic_queue_nums > raw.topic_queue_nums_max
+    {
+        return Err(BrokerError::Config(
+            "topic_queue_nums_max must be within 1..=65535 and at least default_topic_queue_nums"
+                .into(),
+        ));
+    }
+    if raw.topics_max < 16
+        || raw.subscription_groups_max < 16
+        || raw.heartbeat_groups_max == 0
+        || raw.suspended_pulls_max == 0
+        || raw.long_polling_suspend_max_ms < 1000
+    {
+        return Err(BrokerError::Config(
+            "topics_max and subscription_groups_max must be >= 16, heartbeat_groups_max and suspended_pulls_max > 0, long_polling_suspend_max_ms >= 1000"
+                .into(),
+        ));
+    }
+    Ok(())
+}
+
 impl Limits {
     fn from_raw(raw: &RawBrokerConfig) -> Result<Self, BrokerError> {
-        if raw.default_topic_queue_nums < 1 || raw.default_topic_queue_nums > 1024 {
-            return Err(BrokerError::Config(
-                "default_topic_queue_nums must be within 1..=1024".into(),
-            ));
-        }
-        if !(1..=100).contains(&raw.access_message_in_memory_max_ratio) {
-            return Err(BrokerError::Config(
-                "access_message_in_memory_max_ratio must be within 1..=100".into(),
-            ));
-        }
-        if raw.max_message_size == 0 || raw.max_message_size > 64 * 1024 * 1024 {
-            return Err(BrokerError::Config(
-                "max_message_size must be within 1 byte..64 MiB".into(),
-            ));
-        }
-        if raw.pull_messages_max == 0 || raw.pull_bytes_max == 0 || raw.send_concurrency == 0 {
-            return Err(BrokerError::Config(
-                "pull_messages_max, pull_bytes_max and send_concurrency must be > 0".into(),
-            ));
-        }
-        if raw.transaction_check_interval_ms < 100 || raw.transaction_check_max < 1 {
-            return Err(BrokerError::Config(
-                "transaction_check_interval_ms must be >= 100 and transaction_check_max >= 1"
-                    .into(),
-            ));
-        }
-        if !(1..=65_535).contains(&raw.topic_queue_nums_max)
-            || raw.default_topic_queue_nums > raw.topic_queue_nums_max
-        {
-            return Err(BrokerError::Config(
-                "topic_queue_nums_max must be within 1..=65535 and at least default_topic_queue_nums"
-                    .into(),
-            ));
-        }
-        if raw.topics_max < 16
-            || raw.subscription_groups_max < 16
-            || raw.heartbeat_groups_max == 0
-            || raw.suspended_pulls_max == 0
-            || raw.long_polling_suspend_max_ms < 1000
-        {
-            return Err(BrokerError::Config(
-                "topics_max and subscription_groups_max must be >= 16, heartbeat_groups_max and suspended_pulls_max > 0, long_polling_suspend_max_ms >= 1000"
-                    .into(),
-            ));
-        }
+        check_limits(raw)?;
         Ok(Self {
             auto_create_topic: raw.auto_create_topic_enable,
             auto_create_group: raw.auto_create_subscription_group,

@@ -12,7 +12,7 @@ use std::sync::Arc;
 
 use apogee_model::Perm;
 use apogee_protocol::header::consumer::ConsumerSendMsgBackRequestHeader;
-use apogee_protocol::record::{encode_properties, find_property, parse_properties};
+use apogee_protocol::record::{StoredRecord, encode_properties, find_property, parse_properties};
 use apogee_protocol::{RemotingCommand, RequestCode};
 use apogee_remoting::Connection;
 use apogee_store::dispatch::SCHEDULE_TOPIC;
@@ -21,7 +21,7 @@ use apogee_store::{MessageStore, MessageToStore, PutStatus};
 use super::{Handler, Identity, success};
 use crate::BrokerError;
 use crate::live::LiveSettings;
-use crate::manager::subscription_group::SubscriptionGroups;
+use crate::manager::subscription_group::{SubscriptionGroupConfig, SubscriptionGroups};
 use crate::manager::topic_config::{SEND_FORBIDDEN, TopicConfigs};
 use crate::manager::{dlq_topic, retry_topic};
 
@@ -64,49 +64,8 @@ impl Handler for SendBackProcessor {
             .ok_or_else(|| {
                 BrokerError::SystemError(format!("look message by offset failed, {}", h.offset))
             })?;
-        let mut props = parse_properties(std::str::from_utf8(&original.properties).unwrap_or(""));
-        let original_topic = original.topic_str().to_owned();
-        props
-            .entry("RETRY_TOPIC".into())
-            .or_insert_with(|| original_topic.clone());
-        let original_id = find_property(
-            std::str::from_utf8(&original.properties).unwrap_or(""),
-            "UNIQ_KEY",
-        )
-        .map(str::to_owned)
-        .or(h.origin_msg_id.clone())
-        .unwrap_or_default();
-        props
-            .entry("ORIGIN_MESSAGE_ID".into())
-            .or_insert(original_id);
-        let max = h.max_reconsume_times.unwrap_or(group.retry_max_times);
-        let (mut topic, mut queue_id, delay) =
-            if original.reconsume_times >= max || h.delay_level < 0 {
-                let dlq = dlq_topic(&h.group);
-                self.topics.ensure(&dlq, 1, Perm::READ_WRITE.0)?;
-                (dlq, 0, 0)
-            } else {
-                let retry = retry_topic(&h.group);
-                let config =
-                    self.topics
-                        .ensure(&retry, group.retry_queue_nums, Perm::READ_WRITE.0)?;
-                if !Perm(config.perm).is_writeable() {
-                    return Err(BrokerError::NoPermission(format!(
-                        "the topic[{retry}] sending message is forbidden"
-                    )));
-                }
-                let queue = i32::try_from(
-                    original.queue_offset.unsigned_abs()
-                        % u64::try_from(config.write_queue_nums.max(1)).unwrap_or(1),
-                )
-                .unwrap_or(0);
-                let level = if h.delay_level == 0 {
-                    original.reconsume_times.saturating_add(3)
-                } else {
-                    h.delay_level
-                };
-                (retry, queue, level)
-            };
+        let mut props = back_properties(&original, &h);
+        let (mut topic, mut queue_id, delay) = self.destination(&original, &h, &group)?;
         props.remove("DELAY");
         if delay > 0 {
             let levels = i32::try_from(self.store.config().delay_levels_ms.len()).unwrap_or(18);
@@ -140,6 +99,66 @@ impl Handler for SendBackProcessor {
             PutStatus::FlushFailed => Err(BrokerError::flush_failed()),
         }
     }
+}
+
+impl SendBackProcessor {
+    /// `%DLQ%<group>` (queue 0, no delay) once the message has been retried `max` times or
+    /// the client asks for it; otherwise `%RETRY%<group>`, a queue picked by its queue offset,
+    /// and the delay level (`3 + reconsumeTimes` unless the client named one).
+    fn destination(
+        &self,
+        original: &StoredRecord,
+        h: &ConsumerSendMsgBackRequestHeader,
+        group: &SubscriptionGroupConfig,
+    ) -> Result<(String, i32, i32), BrokerError> {
+        let max = h.max_reconsume_times.unwrap_or(group.retry_max_times);
+        if original.reconsume_times >= max || h.delay_level < 0 {
+            let dlq = dlq_topic(&h.group);
+            self.topics.ensure(&dlq, 1, Perm::READ_WRITE.0)?;
+            return Ok((dlq, 0, 0));
+        }
+        let retry = retry_topic(&h.group);
+        let config = self
+            .topics
+            .ensure(&retry, group.retry_queue_nums, Perm::READ_WRITE.0)?;
+        if !Perm(config.perm).is_writeable() {
+            return Err(BrokerError::NoPermission(format!(
+                "the topic[{retry}] sending message is forbidden"
+            )));
+        }
+        let queue = i32::try_from(
+            original.queue_offset.unsigned_abs()
+                % u64::try_from(config.write_queue_nums.max(1)).unwrap_or(1),
+        )
+        .unwrap_or(0);
+        let level = if h.delay_level == 0 {
+            original.reconsume_times.saturating_add(3)
+        } else {
+            h.delay_level
+        };
+        Ok((retry, queue, level))
+    }
+}
+
+/// The original's properties plus `RETRY_TOPIC` (its topic) and `ORIGIN_MESSAGE_ID` (its
+/// UNIQ_KEY, else the client's `originMsgId`), each kept when already present.
+fn back_properties(
+    original: &StoredRecord,
+    h: &ConsumerSendMsgBackRequestHeader,
+) -> std::collections::BTreeMap<String, String> {
+    let text = std::str::from_utf8(&original.properties).unwrap_or("");
+    let mut props = parse_properties(text);
+    props
+        .entry("RETRY_TOPIC".into())
+        .or_insert_with(|| original.topic_str().to_owned());
+    let original_id = find_property(text, "UNIQ_KEY")
+        .map(str::to_owned)
+        .or(h.origin_msg_id.clone())
+        .unwrap_or_default();
+    props
+        .entry("ORIGIN_MESSAGE_ID".into())
+        .or_insert(original_id);
+    props
 }
 
 /// Whether a group sending a message back could have consumed it: it is on the request's
