@@ -100,6 +100,12 @@ impl ConsumeQueue {
                 _ => break,
             }
         }
+        // Blank units never change once written: remember the walk so later calls (one per
+        // pull) start past it.
+        if offset > start {
+            self.min_logical
+                .fetch_max(offset, std::sync::atomic::Ordering::AcqRel);
+        }
         offset
     }
 

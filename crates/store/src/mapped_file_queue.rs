@@ -131,7 +131,12 @@ impl MappedFileQueue {
             Some((spare_start, spare)) if spare_start == start => {
                 MappedFile::adopt(&spare, &path, start, self.file_size, &self.io)?
             }
-            _ => MappedFile::create(&path, start, self.file_size, &self.io)?,
+            stale => {
+                if let Some((_, stale)) = stale {
+                    let _ = self.io.remove(&stale);
+                }
+                MappedFile::create(&path, start, self.file_size, &self.io)?
+            }
         };
         files.push(Arc::clone(&file));
         Ok(file)
@@ -151,6 +156,10 @@ impl MappedFileQueue {
         let mut spare = self.spare.lock().unwrap_or_else(PoisonError::into_inner);
         if spare.as_ref().is_some_and(|(s, _)| *s == start) {
             return Ok(());
+        }
+        if let Some((_, stale)) = spare.take() {
+            // Prepared for a file the writer created itself meanwhile.
+            let _ = self.io.remove(&stale);
         }
         let path = spare_path(&self.dir.join(offset_to_file_name(start)));
         self.io.create_allocated(&path, self.file_size)?;
