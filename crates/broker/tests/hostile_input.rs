@@ -423,3 +423,47 @@ async fn given_hostile_requests_should_answer_each_clearly_keep_serving_and_lose
     );
     check_acknowledged(&mut c, &acked).await;
 }
+
+#[tokio::test]
+async fn given_the_parked_pull_limit_should_answer_the_next_pull_system_busy_and_serve_the_parked_one()
+ {
+    let c = cluster(|raw| raw.suspended_pulls_max = 1).await;
+    assert_eq!(
+        c.call(send_v2("Parked", 0, "", b"first"))
+            .await
+            .response_code(),
+        ResponseCode::SUCCESS
+    );
+    c.wait_max_offset("Parked", 0, 1).await;
+    let (client, addr) = (c.client.clone(), c.addr.clone());
+    let parked = tokio::spawn(async move {
+        client
+            .invoke(
+                &addr,
+                pull("Parked", 0, 1, "*", 20_000),
+                Duration::from_secs(25),
+            )
+            .await
+            .unwrap()
+    });
+    c.wait_parked(1).await;
+    let refused = c.call(pull("Parked", 0, 1, "*", 20_000)).await;
+    assert_eq!(refused.response_code(), ResponseCode::SYSTEM_BUSY);
+    assert!(
+        refused
+            .remark
+            .unwrap_or_default()
+            .contains("suspended_pulls_max"),
+        "the remark names the limit"
+    );
+    assert_eq!(
+        c.call(send_v2("Parked", 0, "", b"second"))
+            .await
+            .response_code(),
+        ResponseCode::SUCCESS
+    );
+    let woken = parked.await.unwrap();
+    assert_eq!(woken.response_code(), ResponseCode::SUCCESS);
+    assert_eq!(&records(&woken.body)[0].body[..], b"second");
+    c.wait_parked(0).await;
+}

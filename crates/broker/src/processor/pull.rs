@@ -105,8 +105,12 @@ impl Handler for PullProcessor {
             }
             if ticket.is_none() {
                 let Some(parked) = self.waiters.try_park() else {
-                    // Too many pulls wait already: answer now; the client pulls again.
-                    return Ok(self.response(request, &header.topic, &plan, result, code));
+                    // Too many pulls wait already. SYSTEM_BUSY, not an empty answer: clients
+                    // retry an empty answer at once (a busy loop), an error only after a pause.
+                    return Err(BrokerError::SystemBusy(format!(
+                        "[PULL_SUSPEND_FULL]broker busy: {} pulls already wait for messages (suspended_pulls_max); pull again later",
+                        self.waiters.parked()
+                    )));
                 };
                 ticket = Some(parked);
                 // A parked pull does not hold up its connection's other requests.

@@ -9,7 +9,7 @@
 //! ```
 //!
 //! Parking is bounded: at most `suspended_pulls_max` pulls wait at once (a [`ParkTicket`]
-//! each); past it a pull is answered at once.
+//! each); past it a pull that finds nothing is answered SYSTEM_BUSY.
 
 use std::collections::HashMap;
 use std::sync::atomic::{AtomicUsize, Ordering};
