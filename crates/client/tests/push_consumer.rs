@@ -4,7 +4,7 @@
 
 mod common;
 
-use std::collections::BTreeSet;
+use std::collections::{BTreeMap, BTreeSet};
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, AtomicU32, Ordering};
 use std::time::Duration;
@@ -15,13 +15,23 @@ use apogee_client::{
 };
 use common::*;
 
-async fn send_n(producer: &Producer, topic: &str, prefix: &str, n: usize) {
+/// Sends `prefix-0` … `prefix-{n-1}`; returns the offset just past the last one sent to each
+/// queue.
+async fn send_n(
+    producer: &Producer,
+    topic: &str,
+    prefix: &str,
+    n: usize,
+) -> BTreeMap<MessageQueue, i64> {
+    let mut ends = BTreeMap::new();
     for i in 0..n {
-        producer
+        let sent = producer
             .send(Message::new(topic, format!("{prefix}-{i}")))
             .await
             .unwrap();
+        ends.insert(sent.queue, sent.queue_offset + 1);
     }
+    ends
 }
 
 async fn wait_assignments(consumers: &[&PushConsumer], total: usize) {
@@ -141,9 +151,18 @@ async fn given_broadcasting_should_deliver_to_all_and_resume_from_local_offsets_
         async move { na == 4 && nb == 4 }
     })
     .await;
-    send_n(&producer, &topic, "first", 10).await;
+    let first = send_n(&producer, &topic, "first", 10).await;
     seen_a.wait_for("a gets 10", 10).await;
     seen_b.wait_for("b gets 10", 10).await;
+    // Its listener has seen the 10; a stops once it has also finished them (its offsets
+    // passed them), so what it saves is everything it consumed.
+    wait_until("a finished the 10", || {
+        let done = first
+            .iter()
+            .all(|(q, end)| a.committed_offset(q).is_some_and(|o| o >= *end));
+        async move { done }
+    })
+    .await;
     a.shutdown().await;
     assert!(
         dir.path()
@@ -156,8 +175,12 @@ async fn given_broadcasting_should_deliver_to_all_and_resume_from_local_offsets_
     let again = Seen::default();
     let a2 = start(again.clone(), instance_a.clone()).await;
     again.wait_for("restarted a gets the 5 new", 5).await;
-    tokio::time::sleep(Duration::from_millis(500)).await;
-    let mut bodies = again.bodies();
+    // Nothing old comes later: the restarted a consumes every queue through a sentinel sent
+    // after the 5.
+    let queues = wait_holds(&a2, &topic, 4).await;
+    let sentinels = send_sentinels(&producer, &queues).await;
+    wait_through_sentinels(&a2, &again, &sentinels).await;
+    let mut bodies = again.bodies_but_sentinels();
     bodies.sort();
     assert_eq!(
         bodies,
@@ -420,6 +443,7 @@ async fn given_consume_from_settings_should_start_where_asked() {
     let run = |from: ConsumeFrom, expected: usize| {
         let ns = ns.clone();
         let topic = topic.clone();
+        let producer = &producer;
         async move {
             let mut config = PushConsumerConfig::new(unique("cf"));
             config.consume_from = from;
@@ -428,9 +452,14 @@ async fn given_consume_from_settings_should_start_where_asked() {
             if expected > 0 {
                 seen.wait_for(&format!("{from:?}"), expected).await;
             }
-            tokio::time::sleep(Duration::from_millis(500)).await;
+            // Nothing more comes: the consumer consumes every queue through a sentinel sent
+            // once it holds the queue (so after its start offset was chosen). Earlier runs'
+            // sentinels are left out with these.
+            let queues = wait_holds(&c, &topic, 4).await;
+            let sentinels = send_sentinels(producer, &queues).await;
+            wait_through_sentinels(&c, &seen, &sentinels).await;
             c.shutdown().await;
-            seen.bodies()
+            seen.bodies_but_sentinels()
         }
     };
     assert_eq!(run(ConsumeFrom::FirstOffset, 9).await.len(), 9);

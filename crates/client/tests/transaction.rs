@@ -7,10 +7,10 @@ mod common;
 
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU32, Ordering};
-use std::time::Duration;
 
+use apogee_broker::transaction::{CHECK_GROUP, HALF_TOPIC};
 use apogee_client::{
-    ConsumeFrom, ConsumeResult, LocalTransactionState, Message, MessageExt, ProducerConfig,
+    Admin, ConsumeFrom, ConsumeResult, LocalTransactionState, Message, MessageExt, ProducerConfig,
     PushConsumer, PushConsumerConfig, TransactionListener, TransactionProducer,
 };
 use common::*;
@@ -41,6 +41,28 @@ impl TransactionListener for Listener {
     }
 }
 
+/// Nothing more can come: no transaction can still be committed once the broker's check has
+/// resolved every half message. Its progress on the half queue (group CHECK_GROUP) moves past
+/// a message only once an op record resolves it, and past the copy it stores for a check only
+/// once the producer's answer did.
+async fn wait_all_halves_resolved(ns: &str) {
+    let admin = Admin::start(client(ns)).await.unwrap();
+    wait_until("the check resolved every half message", || {
+        let admin = admin.clone();
+        async move {
+            // An error (no route to the half topic yet) counts as not yet.
+            admin
+                .consume_stats(CHECK_GROUP, Some(HALF_TOPIC))
+                .await
+                .is_ok_and(|stats| {
+                    let stored: i64 = stats.offset_table.values().map(|o| o.broker_offset).sum();
+                    stored >= 3 && stats.total_diff() == 0
+                })
+        }
+    })
+    .await;
+}
+
 #[tokio::test]
 async fn given_transactions_should_commit_roll_back_and_resolve_unknown_by_check() {
     let cluster = cluster_with(|raw| {
@@ -50,7 +72,7 @@ async fn given_transactions_should_commit_roll_back_and_resolve_unknown_by_check
     .await;
     let ns = &cluster.namesrv_addr;
     let topic = unique("Tx");
-    let _creator = create_topic(ns, &topic).await;
+    let creator = create_topic(ns, &topic).await;
     let seen = Seen::default();
     let s = seen.clone();
     let mut config = PushConsumerConfig::new(unique("txg"));
@@ -93,9 +115,14 @@ async fn given_transactions_should_commit_roll_back_and_resolve_unknown_by_check
     assert_eq!(unknown.state, LocalTransactionState::Unknown);
 
     seen.wait_for("commit + the checked one", 3).await;
-    tokio::time::sleep(Duration::from_secs(1)).await;
-    let all = seen.all();
-    let bodies: Vec<String> = seen.bodies();
+    wait_all_halves_resolved(ns).await;
+    // And everything stored before has been delivered: the consumer consumes every queue
+    // through a sentinel sent now.
+    let queues = wait_holds(&consumer, &topic, 4).await;
+    let sentinels = send_sentinels(&creator, &queues).await;
+    wait_through_sentinels(&consumer, &seen, &sentinels).await;
+    let all = seen.all_but_sentinels();
+    let bodies: Vec<String> = seen.bodies_but_sentinels();
     assert!(!bodies.contains(&"rollback".to_owned()), "{bodies:?}");
     assert_eq!(bodies.iter().filter(|b| *b == "commit").count(), 1);
     assert_eq!(bodies.iter().filter(|b| *b == "unknown").count(), 1);
@@ -108,4 +135,5 @@ async fn given_transactions_should_commit_roll_back_and_resolve_unknown_by_check
     assert_eq!(c.topic, topic);
     producer.shutdown().await;
     consumer.shutdown().await;
+    creator.shutdown().await;
 }

@@ -25,9 +25,6 @@ use rocketmq_model::common::message::message_queue::MessageQueue;
 use rocketmq_model::common::message::message_single::Message;
 use rocketmq_protocol::protocol::heartbeat::message_model::MessageModel;
 
-/// After the expected messages arrived, how long to keep listening for duplicates.
-const SETTLE: Duration = Duration::from_secs(2);
-
 fn our_client(apogee: &Apogee) -> OurClientConfig {
     let mut c = OurClientConfig::new(&apogee.namesrv_addr).instance_name(unique("ours"));
     c.heartbeat_interval = Duration::from_secs(2);
@@ -105,10 +102,14 @@ async fn given_apogee_producer_should_reach_a_third_party_consumer() {
     );
     consumer.start().await.unwrap();
     wait_for(&log, 31, "30 + the large body").await;
-    tokio::time::sleep(SETTLE).await;
+    // Nothing more comes: every queue is consumed through a sentinel sent after the 31.
+    let sentinels = apogee.send_sentinels(&topic, "TagA").await;
+    apogee
+        .wait_sentinels_consumed(&group, &["only"], &sentinels, &[&log])
+        .await;
     consumer.shutdown().await;
 
-    let log = log.lock().unwrap().clone();
+    let log = without_sentinels(&log);
     assert_eq!(
         log.len(),
         31,
@@ -183,9 +184,12 @@ async fn given_third_party_producer_should_reach_apogee_consumers() {
     // Concurrent consumer with a tag expression.
     let log: Log = Arc::default();
     let sink = Arc::clone(&log);
-    let mut config = PushConsumerConfig::new(unique("cg_ours"));
+    let group = unique("cg_ours");
+    let mut config = PushConsumerConfig::new(&group);
     config.consume_from = ConsumeFrom::FirstOffset;
-    let consumer = PushConsumer::builder(our_client(&apogee), config)
+    let our_config = our_client(&apogee);
+    let our_instance = our_config.instance_name.clone();
+    let consumer = PushConsumer::builder(our_config, config)
         .subscribe(&topic, "TagA || TagB")
         .listener(move |msgs: &[apogee_client::MessageExt]| {
             sink.lock().unwrap().extend(msgs.iter().map(seen_ours));
@@ -195,9 +199,13 @@ async fn given_third_party_producer_should_reach_apogee_consumers() {
         .await
         .unwrap();
     wait_for(&log, 31, "30 + the large body").await;
-    tokio::time::sleep(SETTLE).await;
+    // Nothing more comes: every queue is consumed through a sentinel sent after the 31.
+    let sentinels = apogee.send_sentinels(&topic, "TagA").await;
+    apogee
+        .wait_sentinels_consumed(&group, &[&our_instance], &sentinels, &[&log])
+        .await;
     consumer.shutdown().await;
-    let got = log.lock().unwrap().clone();
+    let got = without_sentinels(&log);
     assert_eq!(
         got.len(),
         31,
@@ -271,7 +279,9 @@ async fn given_one_group_with_both_clients_should_split_the_queues_between_them(
     let sink = Arc::clone(&ours);
     let mut config = PushConsumerConfig::new(&group);
     config.consume_from = ConsumeFrom::FirstOffset;
-    let our_consumer = PushConsumer::builder(our_client(&apogee), config)
+    let our_config = our_client(&apogee);
+    let our_instance = our_config.instance_name.clone();
+    let our_consumer = PushConsumer::builder(our_config, config)
         .subscribe(&topic, "*")
         .listener(move |msgs: &[apogee_client::MessageExt]| {
             sink.lock().unwrap().extend(msgs.iter().map(seen_ours));
@@ -280,24 +290,12 @@ async fn given_one_group_with_both_clients_should_split_the_queues_between_them(
         .start()
         .await
         .unwrap();
-    // Both members must have rebalanced to the same two-member view before sending.
-    let deadline = tokio::time::Instant::now() + WAIT;
-    loop {
-        let mine = our_consumer
-            .assignment()
-            .into_iter()
-            .filter(|q| q.topic == topic)
-            .count();
-        if mine == 2 {
-            break;
-        }
-        assert!(
-            tokio::time::Instant::now() < deadline,
-            "our member holds {mine} queues"
-        );
-        tokio::time::sleep(Duration::from_millis(100)).await;
-    }
-    tokio::time::sleep(Duration::from_secs(12)).await; // their rebalance period is 10 s
+    // Both members must have rebalanced to the same two-member view before sending: as
+    // each reports its queues, they split the 4 between them (theirs may take up to its
+    // 10 s rebalance period).
+    apogee
+        .wait_split(&group, &topic, &[&our_instance, "theirs"], 4)
+        .await;
     for i in 0..40 {
         producer
             .send(OurMessage::new(&topic, format!("m-{i}")))
@@ -324,7 +322,16 @@ async fn given_one_group_with_both_clients_should_split_the_queues_between_them(
         );
         tokio::time::sleep(Duration::from_millis(100)).await;
     }
-    tokio::time::sleep(SETTLE).await;
+    // Nothing more comes: every queue is consumed through a sentinel sent after the 40.
+    let sentinels = apogee.send_sentinels(&topic, "TagA").await;
+    apogee
+        .wait_sentinels_consumed(
+            &group,
+            &[&our_instance, "theirs"],
+            &sentinels,
+            &[&ours, &theirs],
+        )
+        .await;
     let our_queues: BTreeSet<i32> = ours
         .lock()
         .unwrap()

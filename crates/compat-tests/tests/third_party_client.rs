@@ -21,9 +21,6 @@ use rocketmq_model::common::message::message_queue::MessageQueue;
 use rocketmq_model::common::message::message_single::Message;
 use rocketmq_protocol::protocol::heartbeat::message_model::MessageModel;
 
-/// After the expected messages arrived, how long to keep listening for duplicates.
-const SETTLE: Duration = Duration::from_secs(2);
-
 fn logging_listener(
     log: &Log,
 ) -> impl Fn(
@@ -117,10 +114,15 @@ async fn given_sync_async_oneway_and_batch_sends_should_reach_a_clustering_consu
     consumer.register_message_listener_concurrently(logging_listener(&log));
     consumer.start().await.unwrap();
     wait_for(&log, 40, "sync+async+oneway+batch").await;
-    tokio::time::sleep(SETTLE).await;
+    // Nothing more comes: every queue is consumed through a sentinel sent after the 40.
+    let sentinels = apogee.send_sentinels(topic, "TagA").await;
+    apogee
+        .wait_sentinels_consumed(&group, &["only"], &sentinels, &[&log])
+        .await;
     consumer.shutdown().await;
-    let bodies: BTreeSet<String> = log.lock().unwrap().iter().map(|s| s.body.clone()).collect();
-    assert_eq!(log.lock().unwrap().len(), 40, "delivered more than once");
+    let log = without_sentinels(&log);
+    let bodies: BTreeSet<String> = log.iter().map(|s| s.body.clone()).collect();
+    assert_eq!(log.len(), 40, "delivered more than once");
     assert_eq!(bodies.len(), 40);
     for kind in ["sync", "async", "oneway", "batch"] {
         assert_eq!(
@@ -147,8 +149,9 @@ async fn given_two_consumers_in_one_group_should_split_the_queues() {
         consumer.start().await.unwrap();
         consumers.push(consumer);
     }
-    // Both members rebalance when the second joins (NOTIFY_CONSUMER_IDS_CHANGED).
-    tokio::time::sleep(SETTLE).await;
+    // Both members rebalance when the second joins (NOTIFY_CONSUMER_IDS_CHANGED): wait
+    // until, as each reports its queues, they split the 4 between them.
+    apogee.wait_split(&group, topic, &["a", "b"], 4).await;
     let mut producer = apogee.producer(&unique("pg")).await;
     for i in 0..40 {
         producer
@@ -157,35 +160,27 @@ async fn given_two_consumers_in_one_group_should_split_the_queues() {
             .unwrap();
     }
     producer.shutdown().await;
-    let all: Log = Arc::default();
     let deadline = tokio::time::Instant::now() + WAIT;
     while log_a.lock().unwrap().len() + log_b.lock().unwrap().len() < 40 {
         assert!(tokio::time::Instant::now() < deadline, "not all delivered");
         tokio::time::sleep(Duration::from_millis(50)).await;
     }
-    tokio::time::sleep(SETTLE).await;
+    // Nothing more comes: every queue is consumed through a sentinel sent after the 40.
+    let sentinels = apogee.send_sentinels(topic, "TagA").await;
+    apogee
+        .wait_sentinels_consumed(&group, &["a", "b"], &sentinels, &[&log_a, &log_b])
+        .await;
     for consumer in &mut consumers {
         consumer.shutdown().await;
     }
-    all.lock()
-        .unwrap()
-        .extend(log_a.lock().unwrap().iter().cloned());
-    all.lock()
-        .unwrap()
-        .extend(log_b.lock().unwrap().iter().cloned());
+    let (got_a, got_b) = (without_sentinels(&log_a), without_sentinels(&log_b));
     assert_eq!(
-        all.lock().unwrap().len(),
+        got_a.len() + got_b.len(),
         40,
         "a message was delivered twice"
     );
-    let queues = |log: &Log| {
-        log.lock()
-            .unwrap()
-            .iter()
-            .map(|s| s.queue_id)
-            .collect::<BTreeSet<_>>()
-    };
-    let (qa, qb) = (queues(&log_a), queues(&log_b));
+    let queues = |log: &[Seen]| log.iter().map(|s| s.queue_id).collect::<BTreeSet<_>>();
+    let (qa, qb) = (queues(&got_a), queues(&got_b));
     assert!(
         !qa.is_empty() && !qb.is_empty(),
         "both members consume: {qa:?} {qb:?}"
@@ -219,12 +214,19 @@ async fn given_broadcasting_should_deliver_every_message_to_both_consumers_with_
     producer.shutdown().await;
     wait_for(&log_a, 10, "broadcast a").await;
     wait_for(&log_b, 10, "broadcast b").await;
-    tokio::time::sleep(SETTLE).await;
+    // Nothing more comes: each member consumes every queue through a sentinel sent after
+    // the 15 (each keeps its own offsets, so each is asked).
+    let sentinels = apogee.send_sentinels(topic, "TagA").await;
+    for (instance, log) in [("a", &log_a), ("b", &log_b)] {
+        apogee
+            .wait_sentinels_consumed(&group, &[instance], &sentinels, &[log])
+            .await;
+    }
     for consumer in &mut consumers {
         consumer.shutdown().await;
     }
     for log in [&log_a, &log_b] {
-        let log = log.lock().unwrap();
+        let log = without_sentinels(log);
         assert_eq!(
             log.len(),
             10,
@@ -396,6 +398,12 @@ async fn given_restarted_consumer_should_resume_from_its_committed_offset_losing
             .unwrap();
     }
     wait_for(&first, 10, "before restart").await;
+    // Its listener has seen the 10; it stops once it has also finished them (consumed every
+    // queue through a sentinel sent after them), so the offsets it commits cover all 10.
+    let sentinels = apogee.send_sentinels(topic, "TagA").await;
+    apogee
+        .wait_sentinels_consumed(&group, &["one"], &sentinels, &[&first])
+        .await;
     consumer.shutdown().await;
     for i in 0..10 {
         producer
@@ -410,20 +418,22 @@ async fn given_restarted_consumer_should_resume_from_its_committed_offset_losing
     consumer.register_message_listener_concurrently(logging_listener(&second));
     consumer.start().await.unwrap();
     wait_for(&second, 10, "after restart").await;
-    tokio::time::sleep(SETTLE).await;
+    // Nothing more comes: every queue is consumed through a sentinel sent after the 10.
+    let sentinels = apogee.send_sentinels(topic, "TagA").await;
+    apogee
+        .wait_sentinels_consumed(&group, &["two"], &sentinels, &[&second])
+        .await;
     consumer.shutdown().await;
-    let bodies: BTreeSet<String> = second
-        .lock()
-        .unwrap()
-        .iter()
-        .map(|s| s.body.clone())
+    let bodies: BTreeSet<String> = without_sentinels(&second)
+        .into_iter()
+        .map(|s| s.body)
         .collect();
     let expected: BTreeSet<String> = (0..10).map(|i| format!("after-{i}")).collect();
     assert_eq!(
         bodies, expected,
         "resumed exactly where the first consumer stopped"
     );
-    assert_eq!(first.lock().unwrap().len(), 10);
+    assert_eq!(without_sentinels(&first).len(), 10);
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

@@ -1,14 +1,16 @@
 //! Harness for the client's integration tests: an in-process NameServer + broker (the code
-//! `apogee standalone` runs) on ephemeral ports, client settings with short periods, and
-//! deadline-bounded waiting.
+//! `apogee standalone` runs) on ephemeral ports, client settings with short periods,
+//! deadline-bounded waiting, and sentinels: the way to check "nothing more arrives" without
+//! sleeping.
 
 #![allow(dead_code, clippy::unwrap_used, clippy::expect_used)]
 
+use std::collections::{BTreeMap, BTreeSet};
 use std::future::Future;
 use std::sync::atomic::{AtomicU32, Ordering};
 use std::time::Duration;
 
-use apogee_client::{ClientConfig, Message, Producer, ProducerConfig};
+use apogee_client::{ClientConfig, Message, MessageQueue, Producer, ProducerConfig, PushConsumer};
 
 /// Every wait in these tests is bounded by this.
 pub const WAIT: Duration = Duration::from_secs(60);
@@ -120,6 +122,17 @@ impl Seen {
     pub fn all(&self) -> Vec<apogee_client::MessageExt> {
         self.0.lock().unwrap().clone()
     }
+    /// What was seen, without sentinels.
+    pub fn all_but_sentinels(&self) -> Vec<apogee_client::MessageExt> {
+        self.all().into_iter().filter(|m| !is_sentinel(m)).collect()
+    }
+    /// The bodies seen, without sentinels.
+    pub fn bodies_but_sentinels(&self) -> Vec<String> {
+        self.bodies()
+            .into_iter()
+            .filter(|b| !b.starts_with(SENTINEL))
+            .collect()
+    }
     /// Waits until `n` different bodies were seen (redeliveries are allowed: at least once).
     pub async fn wait_for_distinct(&self, what: &str, n: usize) {
         let me = self.clone();
@@ -163,4 +176,92 @@ pub fn from_first(group: &str) -> apogee_client::PushConsumerConfig {
     let mut config = apogee_client::PushConsumerConfig::new(group);
     config.consume_from = apogee_client::ConsumeFrom::FirstOffset;
     config
+}
+
+/// Bodies of sentinel messages start with this.
+pub const SENTINEL: &str = "sentinel-";
+
+pub fn is_sentinel(m: &apogee_client::MessageExt) -> bool {
+    m.body.starts_with(SENTINEL.as_bytes())
+}
+
+/// One sentinel message per queue, sent after everything a test expects. A queue delivers in
+/// order, so once a consumer has consumed a queue through its sentinel it has been given
+/// everything stored there before it: a duplicate or an extra delivery would have come first.
+/// This replaces sleeping "long enough" before asserting that nothing more arrived.
+#[derive(Debug, Default)]
+pub struct Sentinels {
+    pub bodies: BTreeSet<String>,
+    /// The offset just past each queue's sentinel.
+    pub ends: BTreeMap<MessageQueue, i64>,
+}
+
+impl Sentinels {
+    /// Every sentinel is among `bodies`.
+    pub fn all_in(&self, bodies: impl IntoIterator<Item = String>) -> bool {
+        let bodies: BTreeSet<String> = bodies.into_iter().collect();
+        self.bodies.is_subset(&bodies)
+    }
+}
+
+/// Sends one sentinel to each of `queues`.
+pub async fn send_sentinels<'a>(
+    producer: &Producer,
+    queues: impl IntoIterator<Item = &'a MessageQueue>,
+) -> Sentinels {
+    let mut sentinels = Sentinels::default();
+    for queue in queues {
+        let body = format!("{SENTINEL}{}-{}", queue.queue_id, unique("of"));
+        let sent = producer
+            .send_to_queue(Message::new(&queue.topic, body.clone()), queue)
+            .await
+            .unwrap();
+        sentinels.bodies.insert(body);
+        sentinels.ends.insert(queue.clone(), sent.queue_offset + 1);
+    }
+    sentinels
+}
+
+/// The queues of `topic` `consumer` holds, once it holds `n` of them.
+pub async fn wait_holds(consumer: &PushConsumer, topic: &str, n: usize) -> BTreeSet<MessageQueue> {
+    let held = || -> BTreeSet<MessageQueue> {
+        consumer
+            .assignment()
+            .into_iter()
+            .filter(|q| q.topic == topic)
+            .collect()
+    };
+    wait_until(&format!("the consumer holds {n} queues of {topic}"), || {
+        let count = held().len();
+        async move { count == n }
+    })
+    .await;
+    held()
+}
+
+/// Waits until `seen` holds every sentinel and `consumer` has finished with everything up to
+/// each: the offset it will commit for a queue moves only past messages whose listener has
+/// returned, so by then every delivery of a message stored before the sentinels was seen.
+pub async fn wait_through_sentinels(consumer: &PushConsumer, seen: &Seen, sentinels: &Sentinels) {
+    let deadline = tokio::time::Instant::now() + WAIT;
+    loop {
+        let offsets: BTreeMap<&MessageQueue, Option<i64>> = sentinels
+            .ends
+            .keys()
+            .map(|q| (q, consumer.committed_offset(q)))
+            .collect();
+        let through = sentinels
+            .ends
+            .iter()
+            .all(|(q, end)| offsets[q].is_some_and(|o| o >= *end));
+        if through && sentinels.all_in(seen.bodies()) {
+            return;
+        }
+        assert!(
+            tokio::time::Instant::now() < deadline,
+            "the consumer never consumed through the sentinels {sentinels:?}: its offsets are \
+             {offsets:?}"
+        );
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
 }

@@ -1,13 +1,20 @@
 //! Harness: an in-process NameServer + broker on ephemeral ports and a temp dir, a process-wide
-//! runtime for the third-party client (it never uses the caller's runtime), and raw remoting
-//! calls for checks the client cannot make (routes, DLQ contents).
+//! runtime for the third-party client (it never uses the caller's runtime), raw remoting
+//! calls for checks the client cannot make (routes, DLQ contents, a group's members and what
+//! each holds and has consumed), and sentinels: the way to check "nothing more arrives"
+//! without sleeping.
 
 #![allow(dead_code)]
 
+use std::collections::{BTreeMap, BTreeSet};
 use std::sync::{Arc, LazyLock, Mutex};
 use std::time::Duration;
 
 use apogee_broker::RawBrokerConfig;
+use apogee_protocol::body::admin::{ConsumerConnection, ConsumerRunningInfo, ProcessQueueInfo};
+use apogee_protocol::header::admin::{
+    GetConsumerConnectionListRequestHeader, GetConsumerRunningInfoRequestHeader,
+};
 use apogee_protocol::header::namesrv::GetRouteInfoRequestHeader;
 use apogee_protocol::{RemotingCommand, RequestCode, ResponseCode};
 use apogee_remoting::{Dispatcher, RemotingClient, TransportConfig};
@@ -25,14 +32,20 @@ use rocketmq_runtime::{RuntimeConfig, RuntimeOwner};
 pub const WAIT: Duration = Duration::from_secs(60);
 
 static OWNER: LazyLock<RuntimeOwner> = LazyLock::new(|| {
-    RuntimeOwner::plan(RuntimeConfig {
+    let mut config = RuntimeConfig {
         thread_name: "rmq-compat".into(),
         worker_threads: 2,
         ..Default::default()
-    })
-    .expect("valid runtime config")
-    .build()
-    .expect("client runtime starts")
+    };
+    // The client runs listener calls on this blocking lane, shared by every test in the
+    // binary. Sized from the CPU count it queues only 16 calls on 2 cores; past that it
+    // refuses a call and the consumer sends the message back, to be redelivered from the
+    // retry topic 10 s later, which breaks the tests' exactly-once checks.
+    config.blocking_lane_policies.metadata_io.max_queue_depth = 1024;
+    RuntimeOwner::plan(config)
+        .expect("valid runtime config")
+        .build()
+        .expect("client runtime starts")
 });
 
 pub fn client_runtime(scope: &'static str) -> Arc<ClientRuntime> {
@@ -175,6 +188,176 @@ impl Apogee {
         out
     }
 
+    /// The client ids (`ip@instance`) of `group`'s online members; none while the broker
+    /// knows no member.
+    pub async fn consumer_ids(&self, group: &str) -> Vec<String> {
+        let request = RemotingCommand::request(
+            RequestCode::GET_CONSUMER_CONNECTION_LIST,
+            &GetConsumerConnectionListRequestHeader {
+                consumer_group: group.into(),
+            },
+        );
+        let r = self
+            .raw
+            .invoke(&self.broker_addr, request, WAIT)
+            .await
+            .unwrap();
+        if r.response_code() != ResponseCode::SUCCESS {
+            return Vec::new();
+        }
+        let connection: ConsumerConnection =
+            apogee_protocol::body::from_json("consumer connection", &r.body).unwrap();
+        connection
+            .connection_set
+            .into_iter()
+            .map(|c| c.client_id)
+            .collect()
+    }
+
+    /// The queues of `topic` (by id) that member `instance` of `group` holds now, as the
+    /// member itself reports them (GET_CONSUMER_RUNNING_INFO, relayed by the broker): its
+    /// cached messages and the offset it will commit next. `None` while no such member is
+    /// online or answering.
+    pub async fn member_queues(
+        &self,
+        group: &str,
+        instance: &str,
+        topic: &str,
+    ) -> Option<BTreeMap<i32, ProcessQueueInfo>> {
+        let id = self
+            .consumer_ids(group)
+            .await
+            .into_iter()
+            .find(|id| id.split('@').nth(1) == Some(instance))?;
+        let request = RemotingCommand::request(
+            RequestCode::GET_CONSUMER_RUNNING_INFO,
+            &GetConsumerRunningInfoRequestHeader {
+                consumer_group: group.into(),
+                client_id: id,
+                jstack_enable: Some(false),
+            },
+        );
+        let r = self
+            .raw
+            .invoke(&self.broker_addr, request, WAIT)
+            .await
+            .unwrap();
+        if r.response_code() != ResponseCode::SUCCESS {
+            return None;
+        }
+        let info: ConsumerRunningInfo =
+            apogee_protocol::body::from_json("consumer running info", &r.body).unwrap();
+        Some(
+            info.mq_table
+                .into_iter()
+                .filter(|(q, pq)| q.topic == topic && !pq.is_dropped())
+                .map(|(q, pq)| (q.queue_id, pq))
+                .collect(),
+        )
+    }
+
+    /// Waits until the members `instances` of `group` hold disjoint, non-empty shares of
+    /// `topic` that together cover its `queues` queues: every member has rebalanced to the
+    /// same view of the group.
+    pub async fn wait_split(&self, group: &str, topic: &str, instances: &[&str], queues: usize) {
+        let mut last = Vec::new();
+        let deadline = tokio::time::Instant::now() + WAIT;
+        loop {
+            last.clear();
+            for instance in instances {
+                let held: BTreeSet<i32> = self
+                    .member_queues(group, instance, topic)
+                    .await
+                    .map(|q| q.into_keys().collect())
+                    .unwrap_or_default();
+                last.push(held);
+            }
+            let union: BTreeSet<i32> = last.iter().flatten().copied().collect();
+            let sum: usize = last.iter().map(BTreeSet::len).sum();
+            if union.len() == queues && sum == queues && last.iter().all(|s| !s.is_empty()) {
+                return;
+            }
+            assert!(
+                tokio::time::Instant::now() < deadline,
+                "members {instances:?} of {group} never split the {queues} queues of {topic}; \
+                 they hold {last:?}"
+            );
+            tokio::time::sleep(Duration::from_millis(100)).await;
+        }
+    }
+
+    /// Sends one sentinel message (tagged `tag`) to each queue of `topic`, with Apogee's own
+    /// producer, after everything a test expects was sent.
+    pub async fn send_sentinels(&self, topic: &str, tag: &str) -> Sentinels {
+        let config =
+            apogee_client::ClientConfig::new(&self.namesrv_addr).instance_name(unique("sentinels"));
+        let producer = apogee_client::Producer::start(
+            config,
+            apogee_client::ProducerConfig::new(unique("pg_sentinels")),
+        )
+        .await
+        .unwrap();
+        let route = producer.instance().refresh_route(topic).await.unwrap();
+        let mut sentinels = Sentinels {
+            topic: topic.into(),
+            ..Sentinels::default()
+        };
+        for queue in &route.subscribe_queues {
+            let body = format!("{SENTINEL}{}-{}", queue.queue_id, unique("of"));
+            let sent = producer
+                .send_to_queue(
+                    apogee_client::Message::new(topic, body.clone()).with_tags(tag),
+                    queue,
+                )
+                .await
+                .unwrap();
+            sentinels.bodies.insert(body);
+            sentinels.ends.insert(queue.queue_id, sent.queue_offset + 1);
+        }
+        producer.shutdown().await;
+        sentinels
+    }
+
+    /// Waits until every sentinel is in one of `logs` and the members `instances` of `group`
+    /// report (GET_CONSUMER_RUNNING_INFO) each queue consumed through its sentinel. A member's
+    /// offset for a queue moves only past messages whose listener has returned, so by then
+    /// every delivery of a message stored before the sentinels has been logged. (The offsets
+    /// the broker holds would do too, but a member sends them on its own schedule.)
+    pub async fn wait_sentinels_consumed(
+        &self,
+        group: &str,
+        instances: &[&str],
+        sentinels: &Sentinels,
+        logs: &[&Log],
+    ) {
+        let mut offsets = BTreeMap::new();
+        let deadline = tokio::time::Instant::now() + WAIT;
+        loop {
+            if sentinels.all_in(logs) {
+                offsets.clear();
+                for instance in instances {
+                    let held = self
+                        .member_queues(group, instance, &sentinels.topic)
+                        .await
+                        .unwrap_or_default();
+                    for (id, pq) in held {
+                        let offset = offsets.entry(id).or_insert(pq.commit_offset);
+                        *offset = pq.commit_offset.max(*offset);
+                    }
+                }
+                if sentinels.reached(&offsets) {
+                    return;
+                }
+            }
+            assert!(
+                tokio::time::Instant::now() < deadline,
+                "members {instances:?} of {group} never consumed through the sentinels \
+                 {sentinels:?}: they report the offsets {offsets:?}"
+            );
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
+    }
+
     pub async fn producer(&self, group: &str) -> DefaultMQProducer {
         let mut producer = DefaultMQProducer::builder(client_runtime("producer"))
             .producer_group(group)
@@ -256,4 +439,48 @@ pub async fn wait_for(log: &Log, count: usize, what: &str) {
         );
         tokio::time::sleep(Duration::from_millis(50)).await;
     }
+}
+
+/// Bodies of sentinel messages start with this.
+pub const SENTINEL: &str = "sentinel-";
+
+/// One sentinel message per queue of a topic, sent after everything a test expects. A queue
+/// delivers in order, so once a consumer has consumed a queue through its sentinel it has been
+/// given everything stored there before it: a duplicate or an extra delivery would have come
+/// first. This replaces sleeping "long enough" before asserting that nothing more arrived.
+#[derive(Debug, Default)]
+pub struct Sentinels {
+    pub topic: String,
+    pub bodies: BTreeSet<String>,
+    /// The offset just past each queue's sentinel, by queue id.
+    pub ends: BTreeMap<i32, i64>,
+}
+
+impl Sentinels {
+    /// Every sentinel is in one of `logs`.
+    pub fn all_in(&self, logs: &[&Log]) -> bool {
+        let seen: BTreeSet<String> = logs
+            .iter()
+            .flat_map(|log| log.lock().unwrap().clone())
+            .map(|s| s.body)
+            .collect();
+        self.bodies.is_subset(&seen)
+    }
+
+    /// Every queue's offset (by queue id) is past its sentinel.
+    pub fn reached(&self, offsets: &BTreeMap<i32, i64>) -> bool {
+        self.ends
+            .iter()
+            .all(|(id, end)| offsets.get(id).is_some_and(|o| o >= end))
+    }
+}
+
+/// What `log` holds, without sentinels.
+pub fn without_sentinels(log: &Log) -> Vec<Seen> {
+    log.lock()
+        .unwrap()
+        .iter()
+        .filter(|s| !s.body.starts_with(SENTINEL))
+        .cloned()
+        .collect()
 }
