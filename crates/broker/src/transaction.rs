@@ -127,7 +127,7 @@ pub fn properties_of(record: &StoredRecord) -> BTreeMap<String, String> {
 /// it is not).
 pub fn real_destination(props: &BTreeMap<String, String>) -> Option<(String, i32)> {
     let topic = props.get(property::REAL_TOPIC)?.clone();
-    apogee_model::TopicName::new(topic.as_str()).ok()?;
+    apogee_model::TopicName::check(&topic).ok()?;
     let queue_id = props.get(property::REAL_QUEUE_ID)?.trim().parse().ok()?;
     Some((topic, queue_id))
 }

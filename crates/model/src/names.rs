@@ -65,9 +65,14 @@ macro_rules! name_type {
             /// Validates and wraps a name.
             pub fn new(name: impl Into<String>) -> Result<Self, NameError> {
                 let name = name.into();
-                let check: fn(&str) -> Result<(), NameError> = $check;
-                check(&name)?;
+                Self::check(&name)?;
                 Ok(Self(name))
+            }
+
+            /// Validates a name without wrapping (or allocating) it.
+            pub fn check(name: &str) -> Result<(), NameError> {
+                let check: fn(&str) -> Result<(), NameError> = $check;
+                check(name)
             }
 
             pub fn as_str(&self) -> &str {

@@ -248,7 +248,7 @@ impl CommitLog {
     }
 
     fn build(&self, msg: &MessageToStore) -> Result<StoredRecord, StoreError> {
-        TopicName::new(msg.topic.as_str()).map_err(|e| StoreError::InvalidTopic(e.to_string()))?;
+        TopicName::check(&msg.topic).map_err(|e| StoreError::InvalidTopic(e.to_string()))?;
         let mut properties = normalize_properties(&msg.properties)
             .into_owned()
             .into_bytes();

@@ -295,7 +295,7 @@ pub struct ConsumeQueueStore {
 /// Why `<topic>/<queue id>` cannot be a consume queue directory: the topic must be a valid
 /// topic name (so it can never be a path such as `..` or `/x`) and the queue id not negative.
 fn check_queue_name(topic: &str, queue_id: i32) -> Result<(), StoreError> {
-    TopicName::new(topic).map_err(|e| StoreError::InvalidTopic(e.to_string()))?;
+    TopicName::check(topic).map_err(|e| StoreError::InvalidTopic(e.to_string()))?;
     if queue_id < 0 {
         return Err(StoreError::InvalidTopic(format!(
             "queue id {queue_id} of topic {topic} is negative"
