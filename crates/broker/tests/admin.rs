@@ -75,24 +75,6 @@ fn ok(r: &RemotingCommand) {
     assert_eq!(r.response_code(), ResponseCode::SUCCESS, "{:?}", r.remark);
 }
 
-fn create_topic(topic: &str, queues: i32, attributes: Option<&str>) -> RemotingCommand {
-    RemotingCommand::request(
-        RequestCode::UPDATE_AND_CREATE_TOPIC,
-        &CreateTopicRequestHeader {
-            topic: topic.into(),
-            default_topic: "TBW102".into(),
-            read_queue_nums: queues,
-            write_queue_nums: queues,
-            perm: 6,
-            topic_filter_type: "SINGLE_TAG".into(),
-            topic_sys_flag: Some(0),
-            order: false,
-            attributes: attributes.map(String::from),
-            force: None,
-        },
-    )
-}
-
 fn delete_topic(topic: &str, force: Option<bool>) -> RemotingCommand {
     RemotingCommand::request(
         RequestCode::DELETE_TOPIC_IN_BROKER,

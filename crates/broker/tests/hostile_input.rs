@@ -9,7 +9,6 @@ mod common;
 use std::time::Duration;
 
 use apogee_protocol::body::client::{ConsumerData, HeartbeatData, MessageModel};
-use apogee_protocol::header::admin::CreateTopicRequestHeader;
 use apogee_protocol::header::consumer::{
     ConsumerSendMsgBackRequestHeader, UpdateConsumerOffsetRequestHeader, ViewMessageRequestHeader,
 };
@@ -19,7 +18,7 @@ use apogee_protocol::message_id::decode_offset_msg_id;
 use apogee_protocol::record::{MAGIC_V1, StoredRecord, body_crc};
 use apogee_protocol::{RemotingCommand, RequestCode, ResponseCode};
 use bytes::Bytes;
-use common::{Cluster, cluster, pull, records, send_v2};
+use common::{Cluster, cluster, create_topic, pull, records, send_v2};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 
 /// One hostile request and what the broker must answer.
@@ -42,24 +41,6 @@ fn row(
         code,
         remark,
     }
-}
-
-fn create_topic(topic: &str, queues: i32) -> RemotingCommand {
-    RemotingCommand::request(
-        RequestCode::UPDATE_AND_CREATE_TOPIC,
-        &CreateTopicRequestHeader {
-            topic: topic.into(),
-            default_topic: "TBW102".into(),
-            read_queue_nums: queues,
-            write_queue_nums: queues,
-            perm: 6,
-            topic_filter_type: "SINGLE_TAG".into(),
-            topic_sys_flag: None,
-            order: false,
-            attributes: None,
-            force: None,
-        },
-    )
 }
 
 fn heartbeat(groups: usize) -> RemotingCommand {
@@ -239,13 +220,13 @@ fn limit_rows() -> Vec<Row> {
         ),
         row(
             "2^31 queues",
-            create_topic("Huge", i32::MAX),
+            create_topic("Huge", i32::MAX, None),
             ResponseCode::SYSTEM_ERROR,
             "topic_queue_nums_max",
         ),
         row(
             "negative queues",
-            create_topic("Negative", -1),
+            create_topic("Negative", -1, None),
             ResponseCode::SYSTEM_ERROR,
             "topic_queue_nums_max",
         ),

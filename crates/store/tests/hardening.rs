@@ -30,6 +30,16 @@ fn config(dir: &std::path::Path, flush: FlushMode) -> StoreConfig {
     config
 }
 
+/// A store with asynchronous flush on `dir`.
+fn open_async(dir: &std::path::Path) -> MessageStore {
+    MessageStore::open(
+        config(dir, FlushMode::java_async_default()),
+        Arc::new(SystemClock),
+        Vec::new(),
+    )
+    .unwrap()
+}
+
 fn sync_flush() -> FlushMode {
     FlushMode::Sync {
         timeout: Duration::from_secs(5),
@@ -208,12 +218,7 @@ fn given_a_store_written_by_rocketmq_should_recover_every_record_and_serve_them(
         records.push(r);
     }
     write_log(dir.path(), 64 * 1024, &records);
-    let store = MessageStore::open(
-        config(dir.path(), FlushMode::java_async_default()),
-        Arc::new(SystemClock),
-        Vec::new(),
-    )
-    .unwrap();
+    let store = open_async(dir.path());
     assert_eq!(store.health().recovery.cut, None);
     assert_eq!(store.commit_log_max_offset(), at);
     common::caught_up(&store);
@@ -240,12 +245,7 @@ fn given_records_with_invalid_topics_or_queue_offsets_should_skip_them_and_dispa
         records.push(r);
     }
     write_log(dir.path(), 64 * 1024, &records);
-    let store = MessageStore::open(
-        config(dir.path(), FlushMode::java_async_default()),
-        Arc::new(SystemClock),
-        Vec::new(),
-    )
-    .unwrap();
+    let store = open_async(dir.path());
     common::caught_up(&store);
     assert_eq!(
         store.max_offset_in_queue("Good", 0),
@@ -273,12 +273,7 @@ fn given_records_with_invalid_topics_or_queue_offsets_should_skip_them_and_dispa
 #[test]
 fn given_a_record_forged_inside_a_message_body_should_not_be_found_by_offset() {
     let dir = tempfile::tempdir().unwrap();
-    let store = MessageStore::open(
-        config(dir.path(), FlushMode::java_async_default()),
-        Arc::new(SystemClock),
-        Vec::new(),
-    )
-    .unwrap();
+    let store = open_async(dir.path());
     let carrier = store.append(&[msg("T", 0, "carrier")]).unwrap();
     // A body holding a complete record claiming to sit where the body lands: the next
     // record starts at the carrier's end, and its body after the 88 bytes of fixed fields.
@@ -316,12 +311,7 @@ fn given_a_record_forged_inside_a_message_body_should_not_be_found_by_offset() {
 fn given_a_deleted_topic_when_created_again_should_start_empty_even_after_restart() {
     let dir = tempfile::tempdir().unwrap();
     {
-        let store = MessageStore::open(
-            config(dir.path(), FlushMode::java_async_default()),
-            Arc::new(SystemClock),
-            Vec::new(),
-        )
-        .unwrap();
+        let store = open_async(dir.path());
         for i in 0..3 {
             store.append(&[msg("Gone", 0, &format!("old{i}"))]).unwrap();
         }
@@ -332,12 +322,7 @@ fn given_a_deleted_topic_when_created_again_should_start_empty_even_after_restar
         assert_eq!(again.queue_offset, 0, "offsets start over");
         common::caught_up(&store);
     }
-    let store = MessageStore::open(
-        config(dir.path(), FlushMode::java_async_default()),
-        Arc::new(SystemClock),
-        Vec::new(),
-    )
-    .unwrap();
+    let store = open_async(dir.path());
     common::caught_up(&store);
     let read = store.get_messages("Gone", 0, 0, (10, 1 << 20), None);
     assert_eq!(read.messages.len(), 1, "only the new message");

@@ -9,7 +9,7 @@ use apogee_protocol::header::admin::GetBrokerConfigResponseHeader;
 use apogee_protocol::{RemotingCommand, RequestCode};
 use apogee_remoting::Connection;
 
-use super::{Handler, success};
+use super::{Handler, blocking, success};
 use crate::BrokerError;
 use crate::live::ConfigService;
 use crate::manager::topic_config::TopicConfigs;
@@ -45,9 +45,8 @@ impl Handler for ConfigAdminProcessor {
         tracing::info!(caller = %connection.peer(), request = %text.trim(), "update broker config");
         // The accepted change is written to broker.properties: a blocking thread does it.
         let (service, owned) = (Arc::clone(&self.config), text.into_owned());
-        let applied = tokio::task::spawn_blocking(move || service.update(&owned))
-            .await
-            .map_err(|e| BrokerError::SystemError(format!("config update failed: {e}")))?
+        let applied = blocking(move || service.update(&owned))
+            .await?
             .inspect_err(|e| {
                 tracing::warn!(caller = %connection.peer(), error = %e, "broker config update refused");
             })?;

@@ -19,7 +19,7 @@ use apogee_protocol::{RemotingCommand, RequestCode};
 use apogee_remoting::Connection;
 use apogee_store::MessageStore;
 
-use super::{Handler, Identity, success};
+use super::{Handler, Identity, blocking, success};
 use crate::BrokerError;
 use crate::manager::client_registry::ClientRegistry;
 use crate::manager::consumer_offset::ConsumerOffsets;
@@ -71,11 +71,7 @@ impl Handler for TopicAdminProcessor {
                 self.topics.persisted().await?;
                 // Its consume queues go too, so a topic created again starts empty.
                 let (store, topic) = (Arc::clone(&self.store), h.topic.clone());
-                tokio::task::spawn_blocking(move || store.delete_topic(&topic))
-                    .await
-                    .map_err(|e| {
-                        BrokerError::SystemError(format!("topic deletion failed: {e}"))
-                    })??;
+                blocking(move || store.delete_topic(&topic)).await??;
                 self.registration.register_all().await;
                 Ok(success(request))
             }

@@ -109,6 +109,16 @@ pub fn allow_all() -> AuthHook {
     Arc::new(|_, _| Ok(()))
 }
 
+/// Runs `work` (store reads that may touch the disk) on a blocking thread, never on a network
+/// worker.
+pub(crate) async fn blocking<T: Send + 'static>(
+    work: impl FnOnce() -> T + Send + 'static,
+) -> Result<T, BrokerError> {
+    tokio::task::spawn_blocking(work)
+        .await
+        .map_err(|e| BrokerError::SystemError(format!("a blocking read failed: {e}")))
+}
+
 /// SUCCESS with no header and no body.
 pub(crate) fn success(request: &RemotingCommand) -> RemotingCommand {
     RemotingCommand::response_to(request, ResponseCode::SUCCESS, None)

@@ -12,7 +12,7 @@ use apogee_protocol::{RemotingCommand, RequestCode, ResponseCode};
 use apogee_remoting::Connection;
 use apogee_store::MessageStore;
 
-use super::{Handler, success};
+use super::{Handler, blocking, success};
 use crate::BrokerError;
 use crate::manager::consumer_offset::ConsumerOffsets;
 use crate::manager::subscription_group::SubscriptionGroups;
@@ -137,12 +137,4 @@ fn search(store: &MessageStore, h: &SearchOffsetRequestHeader) -> i64 {
     } else {
         store.offset_by_time(&h.topic, h.queue_id, h.timestamp)
     }
-}
-
-async fn blocking<T: Send + 'static>(
-    work: impl FnOnce() -> T + Send + 'static,
-) -> Result<T, BrokerError> {
-    tokio::task::spawn_blocking(work)
-        .await
-        .map_err(|e| BrokerError::SystemError(format!("offset lookup failed: {e}")))
 }

@@ -22,7 +22,7 @@ use apogee_store::{GetMessageResult, GetMessageStatus, MessageStore};
 use bytes::BytesMut;
 use tokio::time::Instant;
 
-use super::{Handler, Identity};
+use super::{Handler, Identity, blocking};
 use crate::BrokerError;
 use crate::config::Limits;
 use crate::live::LiveSettings;
@@ -273,7 +273,7 @@ impl PullProcessor {
         let result = if self.store.is_cold(topic, queue_id, offset) {
             let (store, topic, codes) =
                 (Arc::clone(&self.store), topic.clone(), plan.codes.clone());
-            tokio::task::spawn_blocking(move || {
+            blocking(move || {
                 read_queue(
                     &store,
                     (&topic, queue_id, offset),
@@ -281,8 +281,7 @@ impl PullProcessor {
                     codes.as_ref(),
                 )
             })
-            .await
-            .map_err(|e| BrokerError::SystemError(format!("pull read failed: {e}")))?
+            .await?
         } else {
             read_queue(
                 &self.store,

@@ -12,7 +12,7 @@ use apogee_remoting::Connection;
 use apogee_store::MessageStore;
 use bytes::BytesMut;
 
-use super::{Handler, success};
+use super::{Handler, blocking, success};
 use crate::BrokerError;
 
 /// `defaultQueryMaxNum`, used for UNIQ_KEY lookups.
@@ -69,14 +69,6 @@ impl Handler for QueryProcessor {
                 .with_body(body),
         )
     }
-}
-
-async fn blocking<T: Send + 'static>(
-    work: impl FnOnce() -> T + Send + 'static,
-) -> Result<T, BrokerError> {
-    tokio::task::spawn_blocking(work)
-        .await
-        .map_err(|e| BrokerError::SystemError(format!("query failed: {e}")))
 }
 
 /// The record starting at `offset` (only a real one: see `MessageStore::lookup_record`).

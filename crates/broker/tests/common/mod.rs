@@ -217,3 +217,22 @@ impl Cluster {
         }
     }
 }
+
+/// UPDATE_AND_CREATE_TOPIC for `queues` read and write queues, read-write.
+pub fn create_topic(topic: &str, queues: i32, attributes: Option<&str>) -> RemotingCommand {
+    RemotingCommand::request(
+        RequestCode::UPDATE_AND_CREATE_TOPIC,
+        &apogee_protocol::header::admin::CreateTopicRequestHeader {
+            topic: topic.into(),
+            default_topic: "TBW102".into(),
+            read_queue_nums: queues,
+            write_queue_nums: queues,
+            perm: 6,
+            topic_filter_type: "SINGLE_TAG".into(),
+            topic_sys_flag: Some(0),
+            order: false,
+            attributes: attributes.map(String::from),
+            force: None,
+        },
+    )
+}
