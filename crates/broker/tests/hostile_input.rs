@@ -448,3 +448,76 @@ async fn given_the_parked_pull_limit_should_answer_the_next_pull_system_busy_and
     assert_eq!(&records(&woken.body)[0].body[..], b"second");
     c.wait_parked(0).await;
 }
+
+/// The case that opened the hardening issue: one send whose properties already carry
+/// `UNIQ_KEY` and `CLUSTER` but lack the final 0x02 (as 5.x clients may send them), then 19
+/// ordinary sends; after a clean restart all 20 must still be there (recovery once cut the log
+/// at the first of them).
+#[tokio::test]
+async fn given_client_properties_without_a_final_separator_should_keep_every_message_across_restarts()
+ {
+    let mut c = cluster(|_| {}).await;
+    let shaped = send_v2("Shaped", 0, "UNIQ_KEY\u{1}AC1\u{2}CLUSTER\u{1}c", b"shaped");
+    assert_eq!(c.call(shaped).await.response_code(), ResponseCode::SUCCESS);
+    let forged_crc = send_v2(
+        "Shaped",
+        0,
+        "TAGS\u{1}A\u{2}__CRC32#\u{1}9999999999\u{2}",
+        b"crc",
+    );
+    assert_eq!(
+        c.call(forged_crc).await.response_code(),
+        ResponseCode::SUCCESS
+    );
+    for _ in 0..18 {
+        let plain = send_v2("Shaped", 0, "TAGS\u{1}A\u{2}", b"plain");
+        assert_eq!(c.call(plain).await.response_code(), ResponseCode::SUCCESS);
+    }
+    for _ in 0..2 {
+        c.restart_broker().await;
+        c.wait_max_offset("Shaped", 0, 20).await;
+        let r = c.call(pull("Shaped", 0, 0, "*", 0)).await;
+        let stored = records(&r.body);
+        assert_eq!(stored.len(), 20);
+        assert_eq!(&stored[0].body[..], b"shaped");
+        assert_eq!(stored[0].properties_map()["CLUSTER"], "c");
+        assert!(!stored[1].properties_map().contains_key("__CRC32#"));
+    }
+}
+
+/// A message stored with `reconsumeTimes = i32::MAX` (a client's number) is sent back to the
+/// DLQ without an overflow (which panicked in debug builds and wrapped negative in release).
+#[tokio::test]
+async fn given_a_client_reconsume_count_at_the_maximum_should_send_it_back_to_the_dlq() {
+    let c = cluster(|_| {}).await;
+    let mut header = common::send_header("Maxed", 0, "");
+    header.reconsume_times = Some(i32::MAX);
+    let request = RemotingCommand::request(RequestCode::SEND_MESSAGE, &header)
+        .with_body(Bytes::from_static(b"maxed"));
+    let sent = c.call(request).await;
+    assert_eq!(
+        sent.response_code(),
+        ResponseCode::SUCCESS,
+        "{:?}",
+        sent.remark
+    );
+    c.wait_max_offset("Maxed", 0, 1).await;
+    assert_eq!(
+        c.call(pull("Maxed", 0, 0, "*", 0)).await.response_code(),
+        ResponseCode::SUCCESS
+    );
+    let back = c.call(send_back(offset_of(&sent), "Maxed")).await;
+    assert_eq!(
+        back.response_code(),
+        ResponseCode::SUCCESS,
+        "{:?}",
+        back.remark
+    );
+    c.wait_max_offset("%DLQ%cg", 0, 1).await;
+    let dlq = c.call(pull("%DLQ%cg", 0, 0, "*", 0)).await;
+    assert_eq!(
+        records(&dlq.body)[0].reconsume_times,
+        i32::MAX,
+        "saturated, not wrapped"
+    );
+}

@@ -591,3 +591,49 @@ async fn given_garbage_connections_should_close_each_and_keep_serving_brokers() 
         );
     }
 }
+
+/// A handler that panics on every request (a bug stand-in).
+struct PanickingHandler;
+
+impl apogee_namesrv::processor::Handler for PanickingHandler {
+    const CODES: &'static [RequestCode] = &[RequestCode(31_998)];
+
+    fn handle(
+        &self,
+        _connection: &apogee_remoting::Connection,
+        _request: &RemotingCommand,
+    ) -> Result<RemotingCommand, apogee_namesrv::NamesrvError> {
+        panic!("handler bug");
+    }
+}
+
+#[tokio::test]
+async fn given_a_panicking_handler_should_answer_system_error_and_keep_serving() {
+    let mut dispatcher = apogee_remoting::Dispatcher::new();
+    apogee_namesrv::processor::register(&mut dispatcher, PanickingHandler);
+    let server = apogee_remoting::RemotingServer::bind(
+        "127.0.0.1:0",
+        dispatcher,
+        apogee_remoting::TransportConfig::default(),
+        &apogee_runtime::Shutdown::new(),
+    )
+    .await
+    .unwrap();
+    let addr = server.local_addr().to_string();
+    let client = apogee_remoting::RemotingClient::new(
+        apogee_remoting::Dispatcher::new(),
+        apogee_remoting::TransportConfig::default(),
+    );
+    for _ in 0..2 {
+        let r = client
+            .invoke(
+                &addr,
+                RemotingCommand::bare_request(RequestCode(31_998)),
+                std::time::Duration::from_secs(5),
+            )
+            .await
+            .expect("answered, not dropped");
+        assert_eq!(r.response_code(), ResponseCode::SYSTEM_ERROR);
+        assert!(r.remark.unwrap_or_default().contains("internal error"));
+    }
+}
