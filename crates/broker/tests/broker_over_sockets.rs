@@ -783,3 +783,26 @@ async fn given_auto_create_off_should_refuse_unknown_groups_and_topics_with_thei
     assert_eq!(r.response_code(), ResponseCode::SYSTEM_ERROR);
     assert!(r.remark.unwrap().contains('b'), "names the missing field");
 }
+
+/// The C++ SDK sends a batch as SEND_MESSAGE (10) with the header's `batch` written `1`
+/// (rocketmq-client-cpp issue #363: Java reads `1` as false and stores the encoded batch as one
+/// message). Apogee stores its messages.
+#[tokio::test]
+async fn given_a_cpp_style_batch_should_store_each_of_its_messages() {
+    let c = cluster(|_| {}).await;
+    let mut request = send_batch("CppBatch", 0, &["a", "b", "c"]);
+    let mut header = send_header("CppBatch", 0, "");
+    header.batch = Some(true);
+    let mut cpp = RemotingCommand::request(RequestCode::SEND_MESSAGE, &header);
+    cpp.ext_fields.insert("batch".into(), "1".into());
+    cpp.body = std::mem::take(&mut request.body);
+    let r = c.call(cpp).await;
+    assert_eq!(r.response_code(), ResponseCode::SUCCESS, "{:?}", r.remark);
+    c.wait_max_offset("CppBatch", 0, 3).await;
+    let pulled = c.call(pull("CppBatch", 0, 0, "*", 0)).await;
+    let bodies: Vec<Vec<u8>> = records(&pulled.body)
+        .into_iter()
+        .map(|m| m.body.to_vec())
+        .collect();
+    assert_eq!(bodies, [b"a".to_vec(), b"b".to_vec(), b"c".to_vec()]);
+}

@@ -123,7 +123,10 @@ impl Handler for SendProcessor {
             request.header::<SendMessageRequestHeaderV2>()?.into()
         };
         let mut target = self.resolve(&header)?;
-        let messages = if code == RequestCode::SEND_BATCH_MESSAGE {
+        // Java decides by the header's `batch` flag; C++ clients send batches with code 10 or
+        // 310 and `batch=1`.
+        let batch = code == RequestCode::SEND_BATCH_MESSAGE || header.batch == Some(true);
+        let messages = if batch {
             self.batch_messages(&header, &target, request, &connection)?
         } else {
             self.single_message(&header, &mut target, request, &connection)?

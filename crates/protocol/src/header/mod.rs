@@ -57,14 +57,17 @@ impl HeaderValue for String {
     }
 }
 
-/// Java's `Boolean.parseBoolean`: "true" in any case is true, everything else false.
+/// Java's `Boolean.parseBoolean` ("true" in any case is true, everything else false), and
+/// `1` as true too: the C++ SDK writes booleans as `1`/`0`, which Java reads as false (so a
+/// C++ batch reached a Java broker as one message: rocketmq-client-cpp issue #363).
 impl HeaderValue for bool {
     fn to_header_value(&self) -> String {
         self.to_string()
     }
 
     fn from_header_value(text: &str) -> Option<Self> {
-        Some(text.trim().eq_ignore_ascii_case("true"))
+        let text = text.trim();
+        Some(text == "1" || text.eq_ignore_ascii_case("true"))
     }
 }
 

@@ -76,4 +76,10 @@ fn given_java_booleans_when_decoded_should_follow_parse_boolean() {
     ext.insert("acceptStandardJsonOnly".into(), "yes".into());
     let h = GetRouteInfoRequestHeader::from_ext_fields(&ext).unwrap();
     assert_eq!(h.accept_standard_json_only, Some(false));
+    // The C++ SDK writes booleans as 1/0.
+    for (text, want) in [("1", true), ("0", false), (" 1 ", true)] {
+        ext.insert("acceptStandardJsonOnly".into(), text.into());
+        let h = GetRouteInfoRequestHeader::from_ext_fields(&ext).unwrap();
+        assert_eq!(h.accept_standard_json_only, Some(want), "{text:?}");
+    }
 }
