@@ -1,10 +1,14 @@
 //! Client registration and rebalance bodies (REMOTING.md §3.4, §3.8): HEART_BEAT's
-//! `HeartbeatData`, the consumer id list, and the queue-lock bodies. Readers are lenient
-//! (every field defaults) because clients of many languages write these.
+//! `HeartbeatData`, the consumer id list, and the queue-lock bodies. Readers are as lenient as
+//! fastjson (every field defaults; enums by name or ordinal; numbers as numbers or strings; see
+//! `body::lenient`) because clients of many languages write these: the C++ SDK sends enum
+//! ordinals and a string `subVersion`, the Go SDK string `codeSet`s.
 
 use std::collections::BTreeSet;
 
 use serde::{Deserialize, Serialize};
+
+use super::lenient;
 
 /// A queue of a topic on a broker. Ordered like Java's `MessageQueue.compareTo`: topic, then
 /// broker name, then queue id.
@@ -33,7 +37,9 @@ impl PartialOrd for MessageQueue {
 }
 
 /// CLUSTERING shares a group's queues among its members; BROADCASTING gives every member all.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
+/// Read by name (any case) or ordinal (C++ writes `0`/`1`); an unknown value reads as
+/// CLUSTERING.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize)]
 #[serde(rename_all = "SCREAMING_SNAKE_CASE")]
 pub enum MessageModel {
     Broadcasting,
@@ -41,16 +47,30 @@ pub enum MessageModel {
     Clustering,
 }
 
+impl<'de> Deserialize<'de> for MessageModel {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        Ok(match lenient::enum_name(d, lenient::MESSAGE_MODELS)? {
+            Some("BROADCASTING") => MessageModel::Broadcasting,
+            _ => MessageModel::Clustering,
+        })
+    }
+}
+
 /// One subscription of a consumer group (`SubscriptionData`).
 #[derive(Debug, Clone, PartialEq, Eq, Default, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase", default)]
 pub struct SubscriptionData {
+    #[serde(deserialize_with = "lenient::bool_or_string")]
     pub class_filter_mode: bool,
+    #[serde(deserialize_with = "lenient::int_set")]
     pub code_set: BTreeSet<i32>,
     pub expression_type: Option<String>,
+    #[serde(deserialize_with = "lenient::string_or_null")]
     pub sub_string: String,
+    #[serde(deserialize_with = "lenient::i64_or_string")]
     pub sub_version: i64,
     pub tags_set: BTreeSet<String>,
+    #[serde(deserialize_with = "lenient::string_or_null")]
     pub topic: String,
 }
 
@@ -121,12 +141,18 @@ pub fn parse_tag_expression(expression: &str) -> BTreeSet<String> {
 #[derive(Debug, Clone, PartialEq, Eq, Default, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase", default)]
 pub struct ConsumerData {
+    /// The name of a `ConsumeFromWhere` constant (ordinals are read as their names); empty
+    /// when unknown.
+    #[serde(deserialize_with = "lenient::consume_from_where")]
     pub consume_from_where: String,
     /// `CONSUME_ACTIVELY` (pull), `CONSUME_PASSIVELY` (push) or `CONSUME_POP`.
+    #[serde(deserialize_with = "lenient::consume_type")]
     pub consume_type: String,
+    #[serde(deserialize_with = "lenient::string_or_null")]
     pub group_name: String,
     pub message_model: MessageModel,
     pub subscription_data_set: Vec<SubscriptionData>,
+    #[serde(deserialize_with = "lenient::bool_or_string")]
     pub unit_mode: bool,
 }
 
@@ -134,6 +160,7 @@ pub struct ConsumerData {
 #[derive(Debug, Clone, PartialEq, Eq, Default, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase", default)]
 pub struct ProducerData {
+    #[serde(deserialize_with = "lenient::string_or_null")]
     pub group_name: String,
 }
 
@@ -141,11 +168,13 @@ pub struct ProducerData {
 #[derive(Debug, Clone, PartialEq, Eq, Default, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase", default)]
 pub struct HeartbeatData {
-    #[serde(rename = "clientID")]
+    #[serde(rename = "clientID", deserialize_with = "lenient::string_or_null")]
     pub client_id: String,
     pub consumer_data_set: Vec<ConsumerData>,
+    #[serde(deserialize_with = "lenient::i32_or_string")]
     pub heartbeat_fingerprint: i32,
     pub producer_data_set: Vec<ProducerData>,
+    #[serde(deserialize_with = "lenient::bool_or_string")]
     pub without_sub: bool,
 }
 
@@ -160,9 +189,12 @@ pub struct ConsumerIdList {
 #[derive(Debug, Clone, PartialEq, Eq, Default, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase", default)]
 pub struct LockBatchRequestBody {
+    #[serde(deserialize_with = "lenient::string_or_null")]
     pub client_id: String,
+    #[serde(deserialize_with = "lenient::string_or_null")]
     pub consumer_group: String,
     pub mq_set: BTreeSet<MessageQueue>,
+    #[serde(deserialize_with = "lenient::bool_or_string")]
     pub only_this_broker: bool,
 }
 
@@ -240,6 +272,88 @@ mod tests {
         assert_eq!(
             serde_json::to_string(&body).unwrap(),
             r#"{"lockOKMQSet":[{"brokerName":"b","queueId":1,"topic":"T"}]}"#
+        );
+    }
+
+    /// What each SDK sends, as `docs/protocol-notes.md` records it: Java (names, numbers), C++
+    /// master (ordinals, a string `subVersion`, `codeSet` of `atoi(tag)`, keys left out, a
+    /// trailing newline), Go v2 (string `codeSet`, a nanosecond `subVersion`, `UNKNOWN`), the
+    /// Rust SDK's nulls.
+    #[test]
+    fn given_heartbeats_of_every_sdk_should_decode_to_the_same_registration() {
+        let java = br#"{"clientID":"c@1","consumerDataSet":[{"consumeFromWhere":"CONSUME_FROM_LAST_OFFSET","consumeType":"CONSUME_PASSIVELY","groupName":"g","messageModel":"CLUSTERING","subscriptionDataSet":[{"classFilterMode":false,"codeSet":[2598919],"expressionType":"TAG","subString":"TagA","subVersion":1700000000000,"tagsSet":["TagA"],"topic":"T"}],"unitMode":false}],"heartbeatFingerprint":0,"producerDataSet":[{"groupName":"pg"}],"withoutSub":false}"#;
+        let cpp = b"{\"clientID\":\"c@1\",\"consumerDataSet\":[{\"consumeFromWhere\":0,\"consumeType\":1,\"groupName\":\"g\",\"messageModel\":1,\"subscriptionDataSet\":[{\"codeSet\":[0],\"subString\":\"TagA\",\"subVersion\":\"1700000000000\",\"tagsSet\":[\"TagA\"],\"topic\":\"T\"}]}],\"producerDataSet\":[{\"groupName\":\"pg\"}]}\n";
+        let go = br#"{"clientID":"c@1","producerDataSet":[{"groupName":"pg"}],"consumerDataSet":[{"groupName":"g","consumeType":"CONSUME_PASSIVELY","messageModel":"CLUSTERING","consumeFromWhere":"CONSUME_FROM_LAST_OFFSET","subscriptionDataSet":[{"classFilterMode":false,"topic":"T","subString":"TagA","tagsSet":["TagA"],"codeSet":["2598919"],"subVersion":1700000000000000000,"expressionType":"TAG"}],"unitMode":false}]}"#;
+        for (sdk, json) in [("java", &java[..]), ("cpp", &cpp[..]), ("go", &go[..])] {
+            let hb: HeartbeatData = crate::body::from_json("HeartbeatData", json)
+                .unwrap_or_else(|e| panic!("{sdk}: {e}"));
+            assert_eq!(hb.client_id, "c@1", "{sdk}");
+            let consumer = &hb.consumer_data_set[0];
+            assert_eq!(consumer.consume_type, "CONSUME_PASSIVELY", "{sdk}");
+            assert_eq!(
+                consumer.consume_from_where, "CONSUME_FROM_LAST_OFFSET",
+                "{sdk}"
+            );
+            assert_eq!(consumer.message_model, MessageModel::Clustering, "{sdk}");
+            let sub = &consumer.subscription_data_set[0];
+            assert_eq!(sub.topic, "T", "{sdk}");
+            assert!(
+                sub.is_tag_type(),
+                "{sdk}: a missing expressionType means TAG"
+            );
+            assert_eq!(
+                sub.tag_codes(),
+                [crate::record::java_string_hash("TagA")].into(),
+                "{sdk}: the codes come from the tags"
+            );
+            assert_eq!(hb.producer_data_set[0].group_name, "pg", "{sdk}");
+        }
+        let go_codes: HeartbeatData = crate::body::from_json("HeartbeatData", go).unwrap();
+        assert_eq!(
+            go_codes.consumer_data_set[0].subscription_data_set[0].code_set,
+            [2_598_919].into(),
+            "string codes read as numbers"
+        );
+        let odd = br#"{"clientID":null,"consumerDataSet":[{"consumeFromWhere":"UNKNOWN","consumeType":0,"groupName":"g","messageModel":"broadcasting","subscriptionDataSet":[],"unitMode":"1"}],"heartbeatFingerprint":"7","withoutSub":"true"}"#;
+        let hb: HeartbeatData = crate::body::from_json("HeartbeatData", odd).unwrap();
+        assert_eq!(hb.client_id, "");
+        let consumer = &hb.consumer_data_set[0];
+        assert_eq!(
+            consumer.consume_from_where, "",
+            "an unknown name reads as none"
+        );
+        assert_eq!(consumer.consume_type, "CONSUME_ACTIVELY");
+        assert_eq!(consumer.message_model, MessageModel::Broadcasting);
+        assert!(consumer.unit_mode && hb.without_sub);
+        assert_eq!(hb.heartbeat_fingerprint, 7);
+        for ordinal in 0..6 {
+            let json = format!(r#"{{"consumerDataSet":[{{"consumeFromWhere":{ordinal}}}]}}"#);
+            let hb: HeartbeatData =
+                crate::body::from_json("HeartbeatData", json.as_bytes()).unwrap();
+            assert_eq!(
+                hb.consumer_data_set[0].consume_from_where,
+                crate::body::lenient::CONSUME_FROM_WHERE[ordinal]
+            );
+        }
+        let out_of_range = br#"{"consumerDataSet":[{"consumeType":9,"messageModel":7}]}"#;
+        let hb: HeartbeatData = crate::body::from_json("HeartbeatData", out_of_range).unwrap();
+        assert_eq!(hb.consumer_data_set[0].consume_type, "");
+        assert_eq!(
+            hb.consumer_data_set[0].message_model,
+            MessageModel::Clustering
+        );
+    }
+
+    #[test]
+    fn given_lock_bodies_of_every_sdk_should_decode() {
+        let cpp = b"{\"clientId\":\"c@1\",\"consumerGroup\":\"g\",\"mqSet\":[{\"brokerName\":\"b\",\"queueId\":0,\"topic\":\"T\"}]}\n";
+        let rust = br#"{"clientId":null,"consumerGroup":"g","mqSet":[],"onlyThisBroker":false}"#;
+        let body: LockBatchRequestBody = crate::body::from_json("lock", cpp).unwrap();
+        assert_eq!((body.client_id.as_str(), body.mq_set.len()), ("c@1", 1));
+        let body: LockBatchRequestBody = crate::body::from_json("lock", rust).unwrap();
+        assert_eq!(
+            (body.client_id.as_str(), body.consumer_group.as_str()),
+            ("", "g")
         );
     }
 }
