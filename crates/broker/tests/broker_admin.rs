@@ -410,3 +410,50 @@ async fn given_online_consumer_when_running_info_asked_should_relay_its_answer_e
         Some("The Consumer <RunG> <client-2> not online")
     );
 }
+
+/// GET_TOPIC_CONFIG (351) and GET_SUBSCRIPTIONGROUP_CONFIG (352): mqadmin 5.x sends 351 to
+/// every broker of a route before topicStatus, consumerProgress and statsAll, and fails on any
+/// answer but SUCCESS or TOPIC_NOT_EXIST.
+#[tokio::test]
+async fn given_one_topic_or_group_asked_for_should_answer_its_config_or_its_not_exist_code() {
+    let c = cluster(|_| {}).await;
+    let r = c.call(create_topic("Asked", 3, None)).await;
+    assert_eq!(r.response_code(), ResponseCode::SUCCESS);
+    let topic = |name: &str| {
+        RemotingCommand::request(
+            RequestCode::GET_TOPIC_CONFIG,
+            &apogee_protocol::header::admin::GetTopicConfigRequestHeader {
+                topic: name.into(),
+                lo: Some(true),
+            },
+        )
+    };
+    let r = c.call(topic("Asked")).await;
+    assert_eq!(r.response_code(), ResponseCode::SUCCESS, "{:?}", r.remark);
+    let config: apogee_model::TopicConfig = from_json("TopicConfig", &r.body).unwrap();
+    assert_eq!(
+        (config.topic_name.as_str(), config.write_queue_nums),
+        ("Asked", 3)
+    );
+    assert_eq!(
+        c.call(topic("Nowhere")).await.response_code(),
+        ResponseCode::TOPIC_NOT_EXIST
+    );
+    let group = |name: &str| {
+        RemotingCommand::request(
+            RequestCode::GET_SUBSCRIPTIONGROUP_CONFIG,
+            &apogee_protocol::header::admin::GetSubscriptionGroupConfigRequestHeader {
+                group: name.into(),
+            },
+        )
+    };
+    let r = c.call(group("TOOLS_CONSUMER")).await;
+    assert_eq!(r.response_code(), ResponseCode::SUCCESS, "{:?}", r.remark);
+    let config: apogee_protocol::body::admin::SubscriptionGroupConfig =
+        from_json("SubscriptionGroupConfig", &r.body).unwrap();
+    assert_eq!(config.group_name, "TOOLS_CONSUMER");
+    assert_eq!(
+        c.call(group("NoSuchGroup")).await.response_code(),
+        ResponseCode::SUBSCRIPTION_GROUP_NOT_EXIST
+    );
+}

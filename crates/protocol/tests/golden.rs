@@ -618,3 +618,18 @@ fn given_transaction_headers_should_match_golden_fixtures() {
         },
     );
 }
+
+#[test]
+fn given_config_lookup_headers_should_match_golden_fixtures() {
+    header_fixture(
+        "GetTopicConfigRequestHeader",
+        &GetTopicConfigRequestHeader {
+            topic: "TopicTest".into(),
+            lo: Some(true),
+        },
+    );
+    header_fixture(
+        "GetSubscriptionGroupConfigRequestHeader",
+        &GetSubscriptionGroupConfigRequestHeader { group: "G".into() },
+    );
+}

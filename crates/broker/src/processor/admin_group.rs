@@ -9,6 +9,7 @@ use apogee_protocol::body::admin::{SubscriptionGroupConfig, to_java_json};
 use apogee_protocol::body::from_json;
 use apogee_protocol::header::admin::{
     CloneGroupOffsetRequestHeader, DeleteSubscriptionGroupRequestHeader,
+    GetSubscriptionGroupConfigRequestHeader,
 };
 use apogee_protocol::{RemotingCommand, RequestCode};
 use apogee_remoting::Connection;
@@ -36,6 +37,7 @@ impl Handler for GroupAdminProcessor {
         RequestCode::GET_ALL_SUBSCRIPTIONGROUP_CONFIG,
         RequestCode::DELETE_SUBSCRIPTIONGROUP,
         RequestCode::CLONE_GROUP_OFFSET,
+        RequestCode::GET_SUBSCRIPTIONGROUP_CONFIG,
     ];
 
     async fn handle(
@@ -76,6 +78,14 @@ impl Handler for GroupAdminProcessor {
                 let cloned = self.clone_offsets(&h);
                 tracing::info!(src = h.src_group, dest = h.dest_group, topic = ?h.topic, ?cloned, caller = %connection.peer(), "clone group offsets");
                 Ok(success(request))
+            }
+            RequestCode::GET_SUBSCRIPTIONGROUP_CONFIG => {
+                let h: GetSubscriptionGroupConfigRequestHeader = request.header()?;
+                let config = self
+                    .groups
+                    .get(&h.group)
+                    .ok_or_else(|| BrokerError::GroupNotExist(h.group.clone()))?;
+                Ok(success(request).with_body(to_java_json(&config)))
             }
             _ => Ok(success(request).with_body(to_java_json(&self.groups.snapshot()))),
         }

@@ -13,7 +13,8 @@ use std::sync::Arc;
 use apogee_model::{TopicConfig, TopicFilterType, TopicName};
 use apogee_protocol::body::admin::to_java_json;
 use apogee_protocol::header::admin::{
-    CreateTopicRequestHeader, DeleteTopicRequestHeader, parse_attribute_changes,
+    CreateTopicRequestHeader, DeleteTopicRequestHeader, GetTopicConfigRequestHeader,
+    parse_attribute_changes,
 };
 use apogee_protocol::{RemotingCommand, RequestCode};
 use apogee_remoting::Connection;
@@ -43,6 +44,7 @@ impl Handler for TopicAdminProcessor {
         RequestCode::UPDATE_AND_CREATE_TOPIC,
         RequestCode::DELETE_TOPIC_IN_BROKER,
         RequestCode::GET_ALL_TOPIC_CONFIG,
+        RequestCode::GET_TOPIC_CONFIG,
     ];
 
     async fn handle(
@@ -74,6 +76,16 @@ impl Handler for TopicAdminProcessor {
                 blocking(move || store.delete_topic(&topic)).await??;
                 self.registration.register_all().await;
                 Ok(success(request))
+            }
+            RequestCode::GET_TOPIC_CONFIG => {
+                // mqadmin 5.x asks every broker of a route for this before topicStatus,
+                // consumerProgress and statsAll; only TOPIC_NOT_EXIST counts as "not here".
+                let h: GetTopicConfigRequestHeader = request.header()?;
+                let config = self
+                    .topics
+                    .get(&h.topic)
+                    .ok_or_else(|| BrokerError::TopicNotExist(h.topic.clone()))?;
+                Ok(success(request).with_body(to_java_json(&config)))
             }
             _ => Ok(success(request).with_body(to_java_json(&self.topics.snapshot()))),
         }

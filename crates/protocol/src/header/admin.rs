@@ -33,6 +33,20 @@ pub struct DeleteTopicRequestHeader {
     pub force: Option<bool>,
 }
 
+/// GET_TOPIC_CONFIG (351): one topic's config. Clients also send `lo=true` (logic queues),
+/// which Apogee has none of.
+#[derive(Debug, Clone, PartialEq, Eq, CommandHeader)]
+pub struct GetTopicConfigRequestHeader {
+    pub topic: String,
+    pub lo: Option<bool>,
+}
+
+/// GET_SUBSCRIPTIONGROUP_CONFIG (352): one group's config.
+#[derive(Debug, Clone, PartialEq, Eq, CommandHeader)]
+pub struct GetSubscriptionGroupConfigRequestHeader {
+    pub group: String,
+}
+
 /// DELETE_SUBSCRIPTIONGROUP (207).
 #[derive(Debug, Clone, PartialEq, Eq, CommandHeader)]
 pub struct DeleteSubscriptionGroupRequestHeader {
