@@ -82,6 +82,7 @@ pub struct RawBrokerConfig {
     pub long_polling_suspend_max_ms: u64,
     pub suspended_pulls_max: usize,
     pub access_message_in_memory_max_ratio: u32,
+    pub vip_channel_enable: bool,
 }
 
 impl Default for RawBrokerConfig {
@@ -142,6 +143,7 @@ impl Default for RawBrokerConfig {
             long_polling_suspend_max_ms: 60_000,
             suspended_pulls_max: 100_000,
             access_message_in_memory_max_ratio: 40,
+            vip_channel_enable: true,
         }
     }
 }
@@ -297,6 +299,9 @@ pub struct BrokerConfig {
     /// `topics.json`, `subscriptionGroup.json`, `consumerOffset.json`, `delayOffset.json`.
     pub config_dir: PathBuf,
     pub broker_permission: Perm,
+    /// The VIP listener (`listenPort − 2`, or an ephemeral port when `listenPort` is 0), or
+    /// `None` when `vip_channel_enable` is off.
+    pub vip_bind: Option<String>,
     pub transport: apogee_remoting::TransportConfig,
     pub limits: Limits,
     pub raw: RawBrokerConfig,
@@ -414,6 +419,13 @@ impl TryFrom<RawBrokerConfig> for BrokerConfig {
             broker_name,
             broker_id: raw.broker_id,
             bind: format!("{}:{}", raw.listen_address, raw.listen_port),
+            vip_bind: raw.vip_channel_enable.then(|| {
+                format!(
+                    "{}:{}",
+                    raw.listen_address,
+                    raw.listen_port.saturating_sub(2)
+                )
+            }),
             broker_ip,
             namesrv_addrs: raw
                 .namesrv_addr

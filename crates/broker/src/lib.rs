@@ -59,6 +59,8 @@ use crate::stats::BrokerStats;
 /// A started broker.
 pub struct Broker {
     server: ServerHandle,
+    /// The VIP listener (`listenPort − 2`): everything but pulls.
+    vip: Option<ServerHandle>,
     store: Arc<MessageStore>,
     shutdown: Shutdown,
     tasks: Vec<JoinHandle<()>>,
@@ -147,6 +149,7 @@ impl Broker {
             clock: &clock,
         };
         register_admin(&mut dispatcher, &admin, &managers, &auth);
+        let vip = serve_vip(&config, &dispatcher, &shutdown).await?;
         let server = RemotingServer::serve(listener, dispatcher, config.transport, &shutdown)?;
         let transactions = check_service(&config, &store, &managers, &identity, &clock);
         let tasks = spawn_services(
@@ -160,6 +163,7 @@ impl Broker {
         tracing::info!(%advertised, cluster = %config.cluster, broker = %config.broker_name, "broker started");
         Ok(Self {
             server,
+            vip,
             store,
             shutdown,
             tasks,
@@ -181,6 +185,11 @@ impl Broker {
     /// The bound address.
     pub fn local_addr(&self) -> SocketAddr {
         self.server.local_addr()
+    }
+
+    /// The bound VIP address (`listenPort − 2`), when it is on.
+    pub fn vip_addr(&self) -> Option<SocketAddr> {
+        self.vip.as_ref().map(ServerHandle::local_addr)
     }
 
     /// The address clients are given (`brokerIP1:port`).
@@ -222,6 +231,9 @@ impl Broker {
             let _ = task.await;
         }
         self.server.stop().await;
+        if let Some(vip) = self.vip {
+            vip.stop().await;
+        }
         let (store, tables) = (self.store, self.tables);
         let _ = tokio::task::spawn_blocking(move || {
             if let Err(e) = tables.0.save_now().and_then(|()| tables.1.save_now()) {
@@ -237,6 +249,31 @@ impl Broker {
         self.shutdown.trigger();
         self.wait().await;
     }
+}
+
+/// The VIP listener: Java clients up to 4.4 and rocketmq-dashboard (`vipChannelEnabled`) send
+/// to `listenPort − 2`; it serves every family but pulls, as Java's fast server does.
+async fn serve_vip(
+    config: &BrokerConfig,
+    dispatcher: &Dispatcher,
+    shutdown: &Shutdown,
+) -> Result<Option<ServerHandle>, BrokerError> {
+    let Some(addr) = &config.vip_bind else {
+        return Ok(None);
+    };
+    let pulls = [
+        apogee_protocol::RequestCode::PULL_MESSAGE,
+        apogee_protocol::RequestCode::LITE_PULL_MESSAGE,
+    ];
+    let vip = RemotingServer::bind(addr, dispatcher.without(&pulls), config.transport, shutdown)
+        .await
+        .map_err(|e| {
+            BrokerError::Config(format!(
+                "cannot open the VIP port {addr} (listen_port − 2): {e}; set vip_channel_enable = false to run without it"
+            ))
+        })?;
+    tracing::info!(addr = %vip.local_addr(), "VIP channel listening");
+    Ok(Some(vip))
 }
 
 /// Opens (and recovers) the store on a blocking thread.

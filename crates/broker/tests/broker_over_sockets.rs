@@ -806,3 +806,51 @@ async fn given_a_cpp_style_batch_should_store_each_of_its_messages() {
         .collect();
     assert_eq!(bodies, [b"a".to_vec(), b"b".to_vec(), b"c".to_vec()]);
 }
+
+/// Java clients up to 4.4 and rocketmq-dashboard (`vipChannelEnabled=true`) send through
+/// `listenPort − 2`. It serves sends (and everything else) but not pulls, as Java's broker.
+#[tokio::test]
+async fn given_a_java_4x_style_send_to_the_vip_port_should_store_it_and_refuse_pulls_there() {
+    let c = cluster(|_| {}).await;
+    let vip = c
+        .broker()
+        .vip_addr()
+        .expect("the VIP port is on by default")
+        .to_string();
+    let r = c
+        .client
+        .invoke(&vip, send_v2("ViaVip", 0, "", b"vip"), WAIT)
+        .await
+        .unwrap();
+    assert_eq!(r.response_code(), ResponseCode::SUCCESS, "{:?}", r.remark);
+    let refused = c
+        .client
+        .invoke(&vip, pull("ViaVip", 0, 0, "*", 0), WAIT)
+        .await
+        .unwrap();
+    assert_eq!(
+        refused.response_code(),
+        ResponseCode::REQUEST_CODE_NOT_SUPPORTED
+    );
+    c.wait_max_offset("ViaVip", 0, 1).await;
+    let pulled = c.call(pull("ViaVip", 0, 0, "*", 0)).await;
+    assert_eq!(&records(&pulled.body)[0].body[..], b"vip");
+    let off = cluster(|raw| raw.vip_channel_enable = false).await;
+    assert!(off.broker().vip_addr().is_none());
+}
+
+/// With a fixed listen port the VIP port is that port minus 2.
+#[tokio::test]
+async fn given_a_fixed_listen_port_should_open_the_vip_port_two_below() {
+    // A port that is free, with its VIP port free too.
+    let port = (0..100)
+        .find_map(|_| {
+            let main = std::net::TcpListener::bind("127.0.0.1:0").ok()?;
+            let port = main.local_addr().ok()?.port();
+            std::net::TcpListener::bind(("127.0.0.1", port.checked_sub(2)?)).ok()?;
+            Some(port)
+        })
+        .expect("a free pair of ports");
+    let c = cluster(|raw| raw.listen_port = port).await;
+    assert_eq!(c.broker().vip_addr().unwrap().port(), port - 2);
+}

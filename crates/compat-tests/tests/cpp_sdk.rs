@@ -30,7 +30,9 @@ fn target_dir() -> PathBuf {
 /// test binaries that run at once from installing twice).
 fn python() -> PathBuf {
     static READY: Mutex<Option<PathBuf>> = Mutex::new(None);
-    let mut ready = READY.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
+    let mut ready = READY
+        .lock()
+        .unwrap_or_else(std::sync::PoisonError::into_inner);
     if let Some(python) = ready.as_ref() {
         return python.clone();
     }
@@ -58,7 +60,10 @@ fn python() -> PathBuf {
             .args(["install", "--quiet", WHEEL])
             .status()
             .expect("pip install");
-        assert!(installed.success(), "pip install {WHEEL} failed (PyPI unreachable?)");
+        assert!(
+            installed.success(),
+            "pip install {WHEEL} failed (PyPI unreachable?)"
+        );
         assert!(importable(&python), "{WHEEL} installed but does not import");
     }
     *ready = Some(python.clone());

@@ -46,6 +46,17 @@ impl Dispatcher {
         }
     }
 
+    /// This table without `codes` (they get REQUEST_CODE_NOT_SUPPORTED), for a second listener
+    /// that serves all but them (the broker's VIP port serves everything but pulls).
+    #[must_use]
+    pub fn without(&self, codes: &[RequestCode]) -> Self {
+        let mut copy = self.clone();
+        for code in codes {
+            copy.processors.remove(code);
+        }
+        copy
+    }
+
     /// Called once when any connection served by this dispatcher closes.
     pub fn on_close(&mut self, hook: impl Fn(&Connection) + Send + Sync + 'static) {
         self.on_close = Some(Arc::new(hook));
