@@ -540,6 +540,19 @@ fn register_broker_admin(
     );
     processor::register(
         dispatcher,
+        processor::InspectProcessor {
+            store: Arc::clone(admin.store),
+            topics: m.topics.clone(),
+            offsets: m.offsets.clone(),
+            clients: m.clients.clone(),
+            schedule: Arc::clone(admin.schedule),
+            identity: admin.identity.clone(),
+            clock: Arc::clone(admin.clock),
+        },
+        auth,
+    );
+    processor::register(
+        dispatcher,
         processor::RuntimeInfoProcessor {
             store: Arc::clone(admin.store),
             stats: m.stats.clone(),

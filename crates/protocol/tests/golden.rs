@@ -632,4 +632,25 @@ fn given_config_lookup_headers_should_match_golden_fixtures() {
         "GetSubscriptionGroupConfigRequestHeader",
         &GetSubscriptionGroupConfigRequestHeader { group: "G".into() },
     );
+    header_fixture(
+        "QueryConsumeTimeSpanRequestHeader",
+        &QueryConsumeTimeSpanRequestHeader {
+            topic: "TopicTest".into(),
+            group: "G".into(),
+        },
+    );
+    header_fixture(
+        "QueryConsumeQueueRequestHeader",
+        &QueryConsumeQueueRequestHeader {
+            topic: "TopicTest".into(),
+            queue_id: 1,
+            index: 10,
+            count: 5,
+            consumer_group: Some("G".into()),
+        },
+    );
+    header_fixture(
+        "QueryTopicsByConsumerRequestHeader",
+        &QueryTopicsByConsumerRequestHeader { group: "G".into() },
+    );
 }

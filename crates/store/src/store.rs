@@ -395,6 +395,27 @@ impl MessageStore {
         self.commit_log.read(commit_log_offset, size)
     }
 
+    /// Up to `count` consume-queue units of a queue from `from`, with their queue offsets
+    /// (QUERY_CONSUME_QUEUE); blank units are skipped.
+    pub fn queue_units(
+        &self,
+        topic: &str,
+        queue_id: i32,
+        from: i64,
+        count: usize,
+    ) -> Vec<(i64, crate::consume_queue::CqUnit)> {
+        let Some(queue) = self.queues.get(topic, queue_id) else {
+            return Vec::new();
+        };
+        let end = queue
+            .max_offset()
+            .min(from.saturating_add(i64::try_from(count).unwrap_or(i64::MAX)));
+        (from.max(0)..end)
+            .filter_map(|offset| queue.get(offset).map(|unit| (offset, unit)))
+            .filter(|(_, unit)| unit.size != i32::MAX)
+            .collect()
+    }
+
     /// Store time of the message at `queue_offset`.
     pub fn store_time_at(&self, topic: &str, queue_id: i32, queue_offset: i64) -> Option<i64> {
         let unit = self.queues.get(topic, queue_id)?.get(queue_offset)?;

@@ -265,6 +265,16 @@ impl ClientRegistry {
     }
 
     /// Online consumer groups whose subscriptions include `topic`.
+    /// Every producer group with its connections (GET_ALL_PRODUCER_INFO).
+    pub fn producer_groups(&self) -> Vec<(String, Vec<ClientChannel>)> {
+        let registry = self.lock();
+        registry
+            .producers
+            .iter()
+            .map(|(group, channels)| (group.clone(), channels.values().cloned().collect()))
+            .collect()
+    }
+
     pub fn groups_subscribed_to(&self, topic: &str) -> BTreeSet<String> {
         self.lock()
             .consumers

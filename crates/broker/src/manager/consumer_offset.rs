@@ -212,7 +212,15 @@ impl ConsumerOffsets {
         if !self.inner.dirty.swap(false, Ordering::AcqRel) {
             return Ok(());
         }
-        let doc = Document {
+        persist::write_json(&self.inner.path, &self.document(), &["offsetTable"]).inspect_err(
+            |_| {
+                self.inner.dirty.store(true, Ordering::Release);
+            },
+        )
+    }
+
+    fn document(&self) -> Document {
+        Document {
             data_version: DataVersion::default(),
             offset_table: self
                 .lock()
@@ -220,9 +228,19 @@ impl ConsumerOffsets {
                 .iter()
                 .map(|(k, v)| (k.clone(), v.clone()))
                 .collect(),
-        };
-        persist::write_json(&self.inner.path, &doc, &["offsetTable"]).inspect_err(|_| {
-            self.inner.dirty.store(true, Ordering::Release);
+        }
+    }
+
+    /// The committed table as `consumerOffset.json` holds it (GET_ALL_CONSUMER_OFFSET);
+    /// `None` when it is empty (Java answers "No consumer offset in this broker").
+    pub fn encode_java(&self) -> Option<Vec<u8>> {
+        let doc = self.document();
+        (!doc.offset_table.is_empty()).then(|| {
+            apogee_protocol::fastjson::to_json(
+                &doc,
+                apogee_protocol::fastjson::JsonStyle::Legacy,
+                &["offsetTable"],
+            )
         })
     }
 

@@ -12,6 +12,8 @@ use std::sync::Arc;
 
 use apogee_model::{TopicConfig, TopicFilterType, TopicName};
 use apogee_protocol::body::admin::to_java_json;
+use apogee_protocol::body::from_json;
+use apogee_protocol::body::inspect::CreateTopicListRequestBody;
 use apogee_protocol::header::admin::{
     CreateTopicRequestHeader, DeleteTopicRequestHeader, GetTopicConfigRequestHeader,
     parse_attribute_changes,
@@ -45,6 +47,7 @@ impl Handler for TopicAdminProcessor {
         RequestCode::DELETE_TOPIC_IN_BROKER,
         RequestCode::GET_ALL_TOPIC_CONFIG,
         RequestCode::GET_TOPIC_CONFIG,
+        RequestCode::UPDATE_AND_CREATE_TOPIC_LIST,
     ];
 
     async fn handle(
@@ -74,6 +77,27 @@ impl Handler for TopicAdminProcessor {
                 // Its consume queues go too, so a topic created again starts empty.
                 let (store, topic) = (Arc::clone(&self.store), h.topic.clone());
                 blocking(move || store.delete_topic(&topic)).await??;
+                self.registration.register_all().await;
+                Ok(success(request))
+            }
+            RequestCode::UPDATE_AND_CREATE_TOPIC_LIST => {
+                // Every topic is checked before any is applied, and all are applied (Java
+                // stops at the first unchanged one and skips the rest of the list).
+                let body: CreateTopicListRequestBody =
+                    from_json("CreateTopicListRequestBody", &request.body)?;
+                for config in &body.topic_config_list {
+                    self.checked_name(config.topic_name.as_str())?;
+                    self.check_settings(
+                        config.read_queue_nums,
+                        config.write_queue_nums,
+                        config.perm,
+                    )?;
+                }
+                tracing::info!(topics = body.topic_config_list.len(), caller = %connection.peer(), "create or update topics");
+                for config in body.topic_config_list {
+                    self.topics.put(config)?;
+                }
+                self.topics.persisted().await?;
                 self.registration.register_all().await;
                 Ok(success(request))
             }
@@ -107,6 +131,18 @@ impl TopicAdminProcessor {
         Ok(name)
     }
 
+    /// Queue counts within `0..=topic_queue_nums_max` and permission bits within 0..=15.
+    fn check_settings(&self, read: i32, write: i32, perm: i32) -> Result<(), BrokerError> {
+        let queues = 0..=self.queue_nums_max;
+        if !queues.contains(&read) || !queues.contains(&write) || !(0..=15).contains(&perm) {
+            return Err(BrokerError::SystemError(format!(
+                "invalid topic settings: readQueueNums={read} writeQueueNums={write} (each 0..={}, topic_queue_nums_max) perm={perm}",
+                self.queue_nums_max
+            )));
+        }
+        Ok(())
+    }
+
     /// The config a create/update request asks for, attributes merged into the current ones.
     fn topic_config(&self, h: &CreateTopicRequestHeader) -> Result<TopicConfig, BrokerError> {
         let name = self.checked_name(&h.topic)?;
@@ -116,16 +152,7 @@ impl TopicAdminProcessor {
                 h.topic_filter_type
             ))
         })?;
-        let queues = 0..=self.queue_nums_max;
-        if !queues.contains(&h.read_queue_nums)
-            || !queues.contains(&h.write_queue_nums)
-            || !(0..=15).contains(&h.perm)
-        {
-            return Err(BrokerError::SystemError(format!(
-                "invalid topic settings: readQueueNums={} writeQueueNums={} (each 0..={}, topic_queue_nums_max) perm={}",
-                h.read_queue_nums, h.write_queue_nums, self.queue_nums_max, h.perm
-            )));
-        }
+        self.check_settings(h.read_queue_nums, h.write_queue_nums, h.perm)?;
         let current = self.topics.get(&h.topic).map(|c| c.attributes);
         let attributes = merge_attributes(current, h.attributes.as_deref().unwrap_or(""))?;
         Ok(TopicConfig {

@@ -6,6 +6,7 @@
 mod admin_config;
 mod admin_consumer;
 mod admin_group;
+mod admin_inspect;
 mod admin_reset;
 mod admin_runtime;
 mod admin_stats;
@@ -28,6 +29,7 @@ use apogee_remoting::{BoxFuture, Connection, Dispatcher, RequestProcessor};
 pub use admin_config::ConfigAdminProcessor;
 pub use admin_consumer::ConsumerCallProcessor;
 pub use admin_group::GroupAdminProcessor;
+pub use admin_inspect::InspectProcessor;
 pub use admin_reset::ResetOffsetProcessor;
 pub use admin_runtime::RuntimeInfoProcessor;
 pub use admin_stats::StatsProcessor;

@@ -279,15 +279,31 @@ impl ScheduleService {
 
     /// Writes `delayOffset.json`.
     pub fn persist(&self) -> Result<(), BrokerError> {
-        let doc = Document {
+        persist::write_json(&self.path, &self.document(), &["offsetTable"])
+    }
+
+    fn document(&self) -> Document {
+        Document {
             data_version: DataVersion::new(self.clock.now_ms()),
             offset_table: self
                 .offsets
                 .lock()
                 .unwrap_or_else(PoisonError::into_inner)
                 .clone(),
-        };
-        persist::write_json(&self.path, &doc, &["offsetTable"])
+        }
+    }
+
+    /// The level offsets as `delayOffset.json` holds them (GET_ALL_DELAY_OFFSET); `None` when
+    /// no level has progress yet (Java answers "No delay offset in this broker").
+    pub fn encode_java(&self) -> Option<Vec<u8>> {
+        let doc = self.document();
+        (!doc.offset_table.is_empty()).then(|| {
+            apogee_protocol::fastjson::to_json(
+                &doc,
+                apogee_protocol::fastjson::JsonStyle::Legacy,
+                &["offsetTable"],
+            )
+        })
     }
 
     fn persist_logged(&self) {

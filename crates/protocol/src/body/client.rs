@@ -12,7 +12,7 @@ use super::lenient;
 
 /// A queue of a topic on a broker. Ordered like Java's `MessageQueue.compareTo`: topic, then
 /// broker name, then queue id.
-#[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Hash, Default, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub struct MessageQueue {
     pub broker_name: String,

@@ -3,6 +3,7 @@
 
 pub mod admin;
 pub mod client;
+pub mod inspect;
 pub mod lenient;
 pub mod properties;
 pub mod register;

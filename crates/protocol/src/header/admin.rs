@@ -47,6 +47,30 @@ pub struct GetSubscriptionGroupConfigRequestHeader {
     pub group: String,
 }
 
+/// QUERY_CONSUME_TIME_SPAN (303).
+#[derive(Debug, Clone, PartialEq, Eq, CommandHeader)]
+pub struct QueryConsumeTimeSpanRequestHeader {
+    pub topic: String,
+    pub group: String,
+}
+
+/// QUERY_CONSUME_QUEUE (321): `count` units from `index` of one queue, judged against the
+/// subscription of `consumerGroup` when given.
+#[derive(Debug, Clone, PartialEq, Eq, CommandHeader)]
+pub struct QueryConsumeQueueRequestHeader {
+    pub topic: String,
+    pub queue_id: i32,
+    pub index: i64,
+    pub count: i32,
+    pub consumer_group: Option<String>,
+}
+
+/// QUERY_TOPICS_BY_CONSUMER (343).
+#[derive(Debug, Clone, PartialEq, Eq, CommandHeader)]
+pub struct QueryTopicsByConsumerRequestHeader {
+    pub group: String,
+}
+
 /// DELETE_SUBSCRIPTIONGROUP (207).
 #[derive(Debug, Clone, PartialEq, Eq, CommandHeader)]
 pub struct DeleteSubscriptionGroupRequestHeader {
