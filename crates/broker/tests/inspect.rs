@@ -221,3 +221,56 @@ async fn given_a_consume_queue_query_should_list_units_marked_by_the_groups_tags
     let table: ProducerTableInfo = from_json("producers", &producers.body).unwrap();
     assert_eq!(table.data["inspect_pg"][0].client_id, "inspect@1");
 }
+
+#[tokio::test]
+async fn given_a_group_list_and_a_system_topic_query_should_create_the_groups_and_list_system_topics()
+ {
+    use apogee_protocol::body::admin::SubscriptionGroupConfig;
+    use apogee_protocol::body::inspect::SubscriptionGroupList;
+    let c = cluster(|_| {}).await;
+    let list = |groups: Vec<SubscriptionGroupConfig>| {
+        RemotingCommand::bare_request(RequestCode::UPDATE_AND_CREATE_SUBSCRIPTIONGROUP_LIST)
+            .with_body(
+                serde_json::to_vec(&SubscriptionGroupList {
+                    group_config_list: groups,
+                })
+                .unwrap(),
+            )
+    };
+    ok(&c
+        .call(list(vec![
+            SubscriptionGroupConfig::named("ListedA"),
+            SubscriptionGroupConfig::named("ListedB"),
+        ]))
+        .await);
+    let mut bad = SubscriptionGroupConfig::named("ListedC");
+    bad.retry_queue_nums = 1_000_000;
+    let refused = c
+        .call(list(vec![SubscriptionGroupConfig::named("ListedD"), bad]))
+        .await;
+    assert_eq!(refused.response_code(), ResponseCode::SYSTEM_ERROR);
+    let all = c
+        .call(RemotingCommand::bare_request(
+            RequestCode::GET_ALL_SUBSCRIPTIONGROUP_CONFIG,
+        ))
+        .await;
+    let text = String::from_utf8_lossy(&all.body).into_owned();
+    assert!(text.contains("\"ListedA\"") && text.contains("\"ListedB\""));
+    assert!(
+        !text.contains("\"ListedD\""),
+        "nothing of a refused list is applied"
+    );
+    let system = c
+        .call(RemotingCommand::bare_request(
+            RequestCode::GET_SYSTEM_TOPIC_LIST_FROM_BROKER,
+        ))
+        .await;
+    ok(&system);
+    let list: TopicList = from_json("topics", &system.body).unwrap();
+    assert!(list.topic_list.iter().any(|t| t == "SCHEDULE_TOPIC_XXXX"));
+    assert!(
+        list.topic_list
+            .iter()
+            .any(|t| t == "RMQ_SYS_TRANS_HALF_TOPIC")
+    );
+}

@@ -7,6 +7,7 @@
 use apogee_model::GroupName;
 use apogee_protocol::body::admin::{SubscriptionGroupConfig, to_java_json};
 use apogee_protocol::body::from_json;
+use apogee_protocol::body::inspect::SubscriptionGroupList;
 use apogee_protocol::header::admin::{
     CloneGroupOffsetRequestHeader, DeleteSubscriptionGroupRequestHeader,
     GetSubscriptionGroupConfigRequestHeader,
@@ -38,6 +39,7 @@ impl Handler for GroupAdminProcessor {
         RequestCode::DELETE_SUBSCRIPTIONGROUP,
         RequestCode::CLONE_GROUP_OFFSET,
         RequestCode::GET_SUBSCRIPTIONGROUP_CONFIG,
+        RequestCode::UPDATE_AND_CREATE_SUBSCRIPTIONGROUP_LIST,
     ];
 
     async fn handle(
@@ -49,16 +51,23 @@ impl Handler for GroupAdminProcessor {
             RequestCode::UPDATE_AND_CREATE_SUBSCRIPTIONGROUP => {
                 let config: SubscriptionGroupConfig =
                     from_json("SubscriptionGroupConfig", &request.body)?;
-                GroupName::new(config.group_name.as_str())
-                    .map_err(|e| BrokerError::SystemError(e.to_string()))?;
-                if !(0..=self.queue_nums_max).contains(&config.retry_queue_nums) {
-                    return Err(BrokerError::SystemError(format!(
-                        "retryQueueNums {} is outside 0..={} (topic_queue_nums_max)",
-                        config.retry_queue_nums, self.queue_nums_max
-                    )));
-                }
+                self.check_group(&config)?;
                 tracing::info!(group = config.group_name, caller = %connection.peer(), "create or update subscription group");
                 self.groups.put(config)?;
+                self.groups.persisted().await?;
+                Ok(success(request))
+            }
+            RequestCode::UPDATE_AND_CREATE_SUBSCRIPTIONGROUP_LIST => {
+                // Every group is checked before any is applied.
+                let list: SubscriptionGroupList =
+                    from_json("SubscriptionGroupList", &request.body)?;
+                for config in &list.group_config_list {
+                    self.check_group(config)?;
+                }
+                tracing::info!(groups = list.group_config_list.len(), caller = %connection.peer(), "create or update subscription groups");
+                for config in list.group_config_list {
+                    self.groups.put(config)?;
+                }
                 self.groups.persisted().await?;
                 Ok(success(request))
             }
@@ -93,6 +102,19 @@ impl Handler for GroupAdminProcessor {
 }
 
 impl GroupAdminProcessor {
+    /// A valid group name and retry queues within `0..=topic_queue_nums_max`.
+    fn check_group(&self, config: &SubscriptionGroupConfig) -> Result<(), BrokerError> {
+        GroupName::new(config.group_name.as_str())
+            .map_err(|e| BrokerError::SystemError(e.to_string()))?;
+        if !(0..=self.queue_nums_max).contains(&config.retry_queue_nums) {
+            return Err(BrokerError::SystemError(format!(
+                "retryQueueNums {} is outside 0..={} (topic_queue_nums_max)",
+                config.retry_queue_nums, self.queue_nums_max
+            )));
+        }
+        Ok(())
+    }
+
     /// Java's `cloneGroupOffset`: the requested topic, or every topic the source group has
     /// offsets for; topics without a config are skipped, and unless `offline`, so are topics
     /// an online source group does not subscribe to. Returns the topics cloned. (Java passes

@@ -48,6 +48,7 @@ impl Handler for TopicAdminProcessor {
         RequestCode::GET_ALL_TOPIC_CONFIG,
         RequestCode::GET_TOPIC_CONFIG,
         RequestCode::UPDATE_AND_CREATE_TOPIC_LIST,
+        RequestCode::GET_SYSTEM_TOPIC_LIST_FROM_BROKER,
     ];
 
     async fn handle(
@@ -100,6 +101,24 @@ impl Handler for TopicAdminProcessor {
                 self.topics.persisted().await?;
                 self.registration.register_all().await;
                 Ok(success(request))
+            }
+            RequestCode::GET_SYSTEM_TOPIC_LIST_FROM_BROKER => {
+                let topic_list = self
+                    .topics
+                    .snapshot()
+                    .topic_config_table
+                    .into_keys()
+                    .filter(|t| {
+                        is_system_topic(t)
+                            || *t == self.identity.cluster
+                            || *t == self.identity.broker_name
+                    })
+                    .collect();
+                let list = apogee_protocol::body::TopicList {
+                    broker_addr: None,
+                    topic_list,
+                };
+                Ok(success(request).with_body(serde_json::to_vec(&list).unwrap_or_default()))
             }
             RequestCode::GET_TOPIC_CONFIG => {
                 // mqadmin 5.x asks every broker of a route for this before topicStatus,

@@ -86,3 +86,10 @@ pub struct QueryConsumeQueueResponseBody {
 pub struct CreateTopicListRequestBody {
     pub topic_config_list: Vec<TopicConfig>,
 }
+
+/// UPDATE_AND_CREATE_SUBSCRIPTIONGROUP_LIST (225) request body (`SubscriptionGroupList`).
+#[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase", default)]
+pub struct SubscriptionGroupList {
+    pub group_config_list: Vec<super::admin::SubscriptionGroupConfig>,
+}
