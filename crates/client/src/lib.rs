@@ -21,6 +21,7 @@
 
 mod admin;
 mod admin_broker;
+mod admin_ops;
 mod config;
 mod consumer;
 mod error;
@@ -32,11 +33,16 @@ mod query;
 mod route;
 
 pub use admin::{Admin, TopicSpec};
+pub use admin_ops::{CqQuery, ORDER_TOPIC_CONFIG};
+pub use apogee_model::TopicConfig;
 pub use apogee_protocol::body::admin::{
     ConsumeStats, ConsumerConnection, ConsumerRunningInfo, OffsetWrapper, ProducerConnection,
     SubscriptionGroupConfig, TopicStatsTable,
 };
 pub use apogee_protocol::body::client::{MessageModel, MessageQueue};
+pub use apogee_protocol::body::inspect::{
+    ProducerInfo, ProducerTableInfo, QueryConsumeQueueResponseBody,
+};
 pub use config::{ClientConfig, DEFAULT_INSTANCE_NAME, NameServerSource};
 pub use consumer::{
     AllocateStrategy, ConsumeFrom, ConsumeResult, LitePullConsumer, LitePullConsumerConfig,

@@ -82,42 +82,11 @@ impl Handler for TopicAdminProcessor {
                 Ok(success(request))
             }
             RequestCode::UPDATE_AND_CREATE_TOPIC_LIST => {
-                // Every topic is checked before any is applied, and all are applied (Java
-                // stops at the first unchanged one and skips the rest of the list).
-                let body: CreateTopicListRequestBody =
-                    from_json("CreateTopicListRequestBody", &request.body)?;
-                for config in &body.topic_config_list {
-                    self.checked_name(config.topic_name.as_str())?;
-                    self.check_settings(
-                        config.read_queue_nums,
-                        config.write_queue_nums,
-                        config.perm,
-                    )?;
-                }
-                tracing::info!(topics = body.topic_config_list.len(), caller = %connection.peer(), "create or update topics");
-                for config in body.topic_config_list {
-                    self.topics.put(config)?;
-                }
-                self.topics.persisted().await?;
-                self.registration.register_all().await;
+                self.create_list(request, &connection).await?;
                 Ok(success(request))
             }
             RequestCode::GET_SYSTEM_TOPIC_LIST_FROM_BROKER => {
-                let topic_list = self
-                    .topics
-                    .snapshot()
-                    .topic_config_table
-                    .into_keys()
-                    .filter(|t| {
-                        is_system_topic(t)
-                            || *t == self.identity.cluster
-                            || *t == self.identity.broker_name
-                    })
-                    .collect();
-                let list = apogee_protocol::body::TopicList {
-                    broker_addr: None,
-                    topic_list,
-                };
+                let list = self.system_topics();
                 Ok(success(request).with_body(serde_json::to_vec(&list).unwrap_or_default()))
             }
             RequestCode::GET_TOPIC_CONFIG => {
@@ -136,6 +105,45 @@ impl Handler for TopicAdminProcessor {
 }
 
 impl TopicAdminProcessor {
+    /// UPDATE_AND_CREATE_TOPIC_LIST: every topic is checked before any is applied, and all are
+    /// applied (Java stops at the first unchanged one and skips the rest of the list).
+    async fn create_list(
+        &self,
+        request: &RemotingCommand,
+        connection: &Connection,
+    ) -> Result<(), BrokerError> {
+        let body: CreateTopicListRequestBody =
+            from_json("CreateTopicListRequestBody", &request.body)?;
+        for config in &body.topic_config_list {
+            self.checked_name(config.topic_name.as_str())?;
+            self.check_settings(config.read_queue_nums, config.write_queue_nums, config.perm)?;
+        }
+        tracing::info!(topics = body.topic_config_list.len(), caller = %connection.peer(), "create or update topics");
+        for config in body.topic_config_list {
+            self.topics.put(config)?;
+        }
+        self.topics.persisted().await?;
+        self.registration.register_all().await;
+        Ok(())
+    }
+
+    /// The system topics this broker holds (GET_SYSTEM_TOPIC_LIST_FROM_BROKER).
+    fn system_topics(&self) -> apogee_protocol::body::TopicList {
+        let topic_list = self
+            .topics
+            .snapshot()
+            .topic_config_table
+            .into_keys()
+            .filter(|t| {
+                is_system_topic(t) || *t == self.identity.cluster || *t == self.identity.broker_name
+            })
+            .collect();
+        apogee_protocol::body::TopicList {
+            broker_addr: None,
+            topic_list,
+        }
+    }
+
     /// A legal topic name that is not a system topic (Java answers SYSTEM_ERROR for both).
     fn checked_name(&self, topic: &str) -> Result<TopicName, BrokerError> {
         let name = TopicName::new(topic).map_err(|e| BrokerError::SystemError(e.to_string()))?;

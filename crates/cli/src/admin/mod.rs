@@ -5,6 +5,7 @@
 mod cluster;
 mod group;
 mod message;
+mod ops;
 mod table;
 mod topic;
 
@@ -79,6 +80,22 @@ enum AdminCommand {
     SendMessage(message::SendMessage),
     /// Read messages from a topic's queues without committing anything.
     ConsumeMessage(message::ConsumeMessage),
+    /// Set a NameServer KV config entry (on every NameServer).
+    UpdateKvConfig(ops::UpdateKvConfig),
+    /// Delete a NameServer KV config entry (on every NameServer).
+    DeleteKvConfig(ops::DeleteKvConfig),
+    /// Get, put or delete an ordered topic's queue layout (the NameServer's ORDER_TOPIC_CONFIG).
+    UpdateOrderConf(ops::UpdateOrderConf),
+    /// Take write permission away from every topic of a broker (on every NameServer).
+    WipeWritePerm(ops::WritePerm),
+    /// Give write permission back to every topic of a broker (on every NameServer).
+    AddWritePerm(ops::WritePerm),
+    /// Show a queue's consume-queue units.
+    QueryCq(ops::QueryCq),
+    /// List the producer groups a broker knows and their connections.
+    Producer(ops::ProducerList),
+    /// Create or update the topics of a JSON file in one request per broker.
+    UpdateTopicList(ops::UpdateTopicList),
 }
 
 /// What a command prints: tables for people, one JSON value for scripts.
@@ -150,6 +167,14 @@ async fn dispatch(
         C::QueryMsgByOffset(a) => a.run(admin).await,
         C::SendMessage(a) => a.run(client).await,
         C::ConsumeMessage(a) => a.run(admin).await,
+        C::UpdateKvConfig(a) => a.run(admin).await,
+        C::DeleteKvConfig(a) => a.run(admin).await,
+        C::UpdateOrderConf(a) => a.run(admin).await,
+        C::WipeWritePerm(a) => a.run(admin, false).await,
+        C::AddWritePerm(a) => a.run(admin, true).await,
+        C::QueryCq(a) => a.run(admin).await,
+        C::Producer(a) => a.run(admin).await,
+        C::UpdateTopicList(a) => a.run(admin).await,
     }
 }
 
@@ -165,6 +190,11 @@ pub struct BrokerTarget {
 }
 
 impl BrokerTarget {
+    /// Whether the command names a cluster (-c) rather than one broker.
+    pub fn is_cluster(&self) -> bool {
+        self.broker.is_none() && self.cluster.is_some()
+    }
+
     pub async fn addrs(&self, admin: &Admin) -> anyhow::Result<Vec<String>> {
         match (&self.broker, &self.cluster) {
             (Some(b), _) => Ok(vec![b.clone()]),

@@ -50,6 +50,10 @@ impl UpdateTopic {
             admin.create_topic(addr, &spec).await?;
             human.push_str(&format!("create topic to {addr} success.\n"));
         }
+        if self.order {
+            let conf = self.write_order_conf(admin, &brokers).await?;
+            human.push_str(&format!("set cluster orderConf. orderConf=[{conf}]\n"));
+        }
         human.push_str(&format!(
             "TopicConfig [topicName={}, readQueueNums={}, writeQueueNums={}, perm={}, order={}]\n",
             spec.topic, spec.read_queue_nums, spec.write_queue_nums, spec.perm, spec.order
@@ -65,6 +69,48 @@ impl UpdateTopic {
                 "order": spec.order,
             }),
         ))
+    }
+}
+
+impl UpdateTopic {
+    /// mqadmin's `-o true`: the NameServers' `ORDER_TOPIC_CONFIG` entry for the topic lists
+    /// `brokerName:writeQueueNums` of each broker serving it — every master of the cluster
+    /// with `-c` (the entry replaced), or this broker merged into the entry with `-b`.
+    async fn write_order_conf(&self, admin: &Admin, brokers: &[String]) -> anyhow::Result<String> {
+        let info = admin.cluster_info().await?;
+        let name_of = |addr: &str| {
+            info.broker_addr_table
+                .iter()
+                .find(|(_, b)| b.broker_addrs.values().any(|a| a == addr))
+                .map(|(name, _)| name.as_str().to_owned())
+        };
+        let mut entries: Vec<(String, i32)> = if self.target.is_cluster() {
+            Vec::new()
+        } else {
+            admin
+                .kv_config(apogee_client::ORDER_TOPIC_CONFIG, &self.topic)
+                .await?
+                .unwrap_or_default()
+                .split(';')
+                .filter_map(|e| e.split_once(':'))
+                .filter_map(|(b, n)| Some((b.to_owned(), n.trim().parse().ok()?)))
+                .collect()
+        };
+        for addr in brokers {
+            let name = name_of(addr)
+                .ok_or_else(|| anyhow::anyhow!("no broker at {addr} is registered"))?;
+            entries.retain(|(b, _)| *b != name);
+            entries.push((name, self.write_queue_nums));
+        }
+        let conf = entries
+            .iter()
+            .map(|(b, n)| format!("{b}:{n}"))
+            .collect::<Vec<_>>()
+            .join(";");
+        admin
+            .put_kv_config(apogee_client::ORDER_TOPIC_CONFIG, &self.topic, &conf)
+            .await?;
+        Ok(conf)
     }
 }
 
