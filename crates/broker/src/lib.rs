@@ -509,7 +509,7 @@ struct AdminContext<'a> {
 }
 
 /// The broker-wide families: configuration (25/26), runtime info (28) and the calls relayed
-/// to consumer clients (307).
+/// to consumer clients (307, 309).
 fn register_broker_admin(
     dispatcher: &mut Dispatcher,
     admin: &AdminContext<'_>,
@@ -535,6 +535,10 @@ fn register_broker_admin(
         dispatcher,
         processor::ConsumerCallProcessor {
             clients: m.clients.clone(),
+            store: Arc::clone(admin.store),
+            topics: m.topics.clone(),
+            groups: m.groups.clone(),
+            identity: admin.identity.clone(),
         },
         auth,
     );

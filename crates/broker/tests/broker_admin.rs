@@ -1,6 +1,6 @@
 //! Broker-level administration over real sockets: GET_BROKER_RUNTIME_INFO (28),
-//! GET/UPDATE_BROKER_CONFIG (26/25), CLONE_GROUP_OFFSET (314) and GET_CONSUMER_RUNNING_INFO
-//! (307, relayed to the client's connection).
+//! GET/UPDATE_BROKER_CONFIG (26/25), CLONE_GROUP_OFFSET (314), GET_CONSUMER_RUNNING_INFO
+//! (307) and CONSUME_MESSAGE_DIRECTLY (309), both relayed to the client's connection.
 
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
@@ -10,13 +10,15 @@ use std::collections::BTreeMap;
 use std::sync::Arc;
 
 use apogee_model::DataVersion;
-use apogee_protocol::body::admin::{ConsumerRunningInfo, to_java_json};
+use apogee_protocol::body::admin::{
+    ConsumeMessageDirectlyResult, ConsumerRunningInfo, to_java_json,
+};
 use apogee_protocol::body::client::{ConsumerData, HeartbeatData, SubscriptionData};
 use apogee_protocol::body::route::TopicRouteData;
 use apogee_protocol::body::{KvTable, from_json, properties};
 use apogee_protocol::header::admin::{
-    CloneGroupOffsetRequestHeader, GetBrokerConfigResponseHeader,
-    GetConsumerRunningInfoRequestHeader,
+    CloneGroupOffsetRequestHeader, ConsumeMessageDirectlyResultRequestHeader,
+    GetBrokerConfigResponseHeader, GetConsumerRunningInfoRequestHeader,
 };
 use apogee_protocol::header::consumer::{
     OffsetResponseHeader, QueryConsumerOffsetRequestHeader, UpdateConsumerOffsetRequestHeader,
@@ -341,12 +343,32 @@ async fn given_committed_offsets_when_cloned_should_copy_one_topic_or_all() {
     );
 }
 
-/// Answers GET_CONSUMER_RUNNING_INFO like a client, echoing what it was asked.
+/// Answers GET_CONSUMER_RUNNING_INFO like a client, echoing what it was asked; answers
+/// CONSUME_MESSAGE_DIRECTLY with a remark naming the broker, flags and message it was given.
 struct RunningInfoClient;
 
 impl RequestProcessor for RunningInfoClient {
     fn process(&self, _c: Connection, request: RemotingCommand) -> BoxFuture<RemotingCommand> {
         Box::pin(async move {
+            if request.request_code() == RequestCode::CONSUME_MESSAGE_DIRECTLY {
+                let h: ConsumeMessageDirectlyResultRequestHeader = request.header().unwrap();
+                let record = match apogee_protocol::record::decode_record(&request.body, 0, true) {
+                    Ok((apogee_protocol::record::RecordAt::Message(r), _)) => r,
+                    other => panic!("not a stored message: {other:?}"),
+                };
+                let result = ConsumeMessageDirectlyResult {
+                    remark: Some(format!(
+                        "{}/{:?}/{:?}/{}",
+                        h.broker_name.unwrap_or_default(),
+                        h.topic_sys_flag,
+                        h.group_sys_flag,
+                        String::from_utf8_lossy(&record.body)
+                    )),
+                    ..ConsumeMessageDirectlyResult::default()
+                };
+                return RemotingCommand::response_to(&request, ResponseCode::SUCCESS, None)
+                    .with_body(to_java_json(&result));
+            }
             let h: GetConsumerRunningInfoRequestHeader = request.header().unwrap();
             let mut info = ConsumerRunningInfo::default();
             info.properties.insert(
@@ -375,7 +397,10 @@ async fn given_online_consumer_when_running_info_asked_should_relay_its_answer_e
     let c = cluster(|_| {}).await;
     let mut dispatcher = Dispatcher::new();
     dispatcher.register(
-        &[RequestCode::GET_CONSUMER_RUNNING_INFO],
+        &[
+            RequestCode::GET_CONSUMER_RUNNING_INFO,
+            RequestCode::CONSUME_MESSAGE_DIRECTLY,
+        ],
         Arc::new(RunningInfoClient),
     );
     let consumer = RemotingClient::new(dispatcher, TransportConfig::default());
@@ -409,6 +434,52 @@ async fn given_online_consumer_when_running_info_asked_should_relay_its_answer_e
         r.remark.as_deref(),
         Some("The Consumer <RunG> <client-2> not online")
     );
+    consume_directly_relays(&c).await;
+}
+
+fn consume_directly(client_id: &str, msg_id: &str) -> RemotingCommand {
+    RemotingCommand::request(
+        RequestCode::CONSUME_MESSAGE_DIRECTLY,
+        &ConsumeMessageDirectlyResultRequestHeader {
+            consumer_group: "RunG".into(),
+            client_id: Some(client_id.into()),
+            msg_id: Some(msg_id.into()),
+            broker_name: None,
+            topic: Some("RunT".into()),
+            topic_sys_flag: None,
+            group_sys_flag: None,
+        },
+    )
+}
+
+/// 309 to the client registered by the running-info test: the body it gets is the stored
+/// message, with the broker's name and the topic's and group's flags added.
+async fn consume_directly_relays(c: &Cluster) {
+    let r = c.call(send_v2("RunT", 0, "", b"diagnose me")).await;
+    assert_eq!(r.response_code(), ResponseCode::SUCCESS, "{:?}", r.remark);
+    let sent: apogee_protocol::header::message::SendMessageResponseHeader = r.header().unwrap();
+    let r = c.call(consume_directly("client-1", &sent.msg_id)).await;
+    assert_eq!(r.response_code(), ResponseCode::SUCCESS, "{:?}", r.remark);
+    let result: ConsumeMessageDirectlyResult = from_json("result", &r.body).unwrap();
+    assert_eq!(
+        result.remark.as_deref(),
+        Some("broker-a/Some(0)/Some(0)/diagnose me")
+    );
+    let r = c.call(consume_directly("client-2", &sent.msg_id)).await;
+    assert_eq!(r.response_code(), ResponseCode::SYSTEM_ERROR);
+    assert!(r.remark.unwrap().contains("not online"));
+    let r = c.call(consume_directly("client-1", "not-an-id")).await;
+    assert_eq!(r.response_code(), ResponseCode::SYSTEM_ERROR);
+    assert_eq!(
+        r.remark.as_deref(),
+        Some("msgId <not-an-id> is not an offset message id")
+    );
+    // A well-formed id whose offset is inside the message, not at its start.
+    let (host, offset) = apogee_protocol::message_id::decode_offset_msg_id(&sent.msg_id).unwrap();
+    let inside = apogee_protocol::message_id::offset_msg_id(host, offset + 8);
+    let r = c.call(consume_directly("client-1", &inside)).await;
+    assert_eq!(r.response_code(), ResponseCode::SYSTEM_ERROR);
+    assert!(r.remark.unwrap().contains("can not find message"));
 }
 
 /// GET_TOPIC_CONFIG (351) and GET_SUBSCRIPTIONGROUP_CONFIG (352): mqadmin 5.x sends 351 to

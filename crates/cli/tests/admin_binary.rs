@@ -278,11 +278,13 @@ async fn given_live_consumer_admin_should_show_it_reset_it_and_refuse_to_delete_
     let producer = Producer::start(client.clone(), ProducerConfig::new("LivePG"))
         .await
         .unwrap();
+    let mut sent = Vec::new();
     for i in 0..10 {
-        producer
+        let r = producer
             .send(Message::new("LiveT", format!("m{i}")))
             .await
             .unwrap();
+        sent.push(r);
     }
     let received = Arc::new(AtomicUsize::new(0));
     let mut config = PushConsumerConfig::new("LiveG");
@@ -350,6 +352,47 @@ async fn given_live_consumer_admin_should_show_it_reset_it_and_refuse_to_delete_
         .filter(|mq| mq.contains("\"LiveT\""))
         .count();
     assert_eq!(held, 2, "{info}");
+
+    // The live client runs its listener once more on a stored message, relayed by the broker.
+    let before = received.load(Ordering::SeqCst);
+    let direct = admin_json(
+        ns,
+        &[
+            "queryMsgById",
+            "-i",
+            &sent[3].offset_msg_id,
+            "-g",
+            "LiveG",
+            "-d",
+            client_id,
+        ],
+    );
+    assert_eq!(
+        direct["results"][0]["result"]["consumeResult"], "CR_SUCCESS",
+        "{direct}"
+    );
+    assert_eq!(received.load(Ordering::SeqCst), before + 1);
+    let out = admin(
+        ns,
+        &[
+            "queryMsgById",
+            "-i",
+            &sent[3].msg_id,
+            "-t",
+            "LiveT",
+            "-g",
+            "LiveG",
+            "-d",
+            client_id,
+        ],
+    );
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        text.starts_with(
+            "ConsumeMessageDirectlyResult [order=false, autoCommit=true, consumeResult=CR_SUCCESS"
+        ),
+        "{text}"
+    );
 
     // Offsets copied to a new group.
     admin_json(

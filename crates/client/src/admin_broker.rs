@@ -1,14 +1,17 @@
 //! The admin API's broker-level calls: runtime statistics (GET_BROKER_RUNTIME_INFO), the
 //! broker's configuration (GET/UPDATE_BROKER_CONFIG), copying a group's offsets
 //! (CLONE_GROUP_OFFSET) and asking a consumer how it is doing (GET_CONSUMER_RUNNING_INFO,
-//! relayed by a broker to the client). The bodies are those of `apogee_protocol::body`.
+//! relayed by a broker to the client) or to run its listener on one message
+//! (CONSUME_MESSAGE_DIRECTLY, relayed the same way). The bodies are those of
+//! `apogee_protocol::body`.
 
 use std::collections::BTreeMap;
 
-use apogee_protocol::body::admin::ConsumerRunningInfo;
+use apogee_protocol::body::admin::{ConsumeMessageDirectlyResult, ConsumerRunningInfo};
 use apogee_protocol::body::{KvTable, from_json, properties};
 use apogee_protocol::header::admin::{
-    CloneGroupOffsetRequestHeader, GetConsumerRunningInfoRequestHeader,
+    CloneGroupOffsetRequestHeader, ConsumeMessageDirectlyResultRequestHeader,
+    GetConsumerRunningInfoRequestHeader,
 };
 use apogee_protocol::{RemotingCommand, RequestCode};
 
@@ -118,6 +121,45 @@ impl Admin {
             )
             .await?;
         from_json("ConsumerRunningInfo", &response.body)
+            .map_err(|e| ClientError::bad_response(&addr, e))
+    }
+
+    /// Has one consumer client of `group` run its listener on a message (`queryMsgById -g -d`):
+    /// the message is found by either kind of id (a client id needs `topic`), and the broker
+    /// that stores it relays the call to the client. Nothing is acknowledged: the result says
+    /// how the listener took it.
+    pub async fn consume_message_directly(
+        &self,
+        group: &str,
+        client_id: &str,
+        topic: Option<&str>,
+        msg_id: &str,
+    ) -> Result<ConsumeMessageDirectlyResult> {
+        let msg = self
+            .query_message_by_id(topic, msg_id)
+            .await?
+            .into_iter()
+            .next()
+            .ok_or_else(|| {
+                ClientError::InvalidArgument(format!("no message with id `{msg_id}`"))
+            })?;
+        let addr = msg.store_host.to_string();
+        let header = ConsumeMessageDirectlyResultRequestHeader {
+            consumer_group: group.to_owned(),
+            client_id: Some(client_id.to_owned()),
+            msg_id: Some(msg.offset_msg_id.clone()),
+            broker_name: None,
+            topic: Some(msg.topic.clone()),
+            topic_sys_flag: None,
+            group_sys_flag: None,
+        };
+        let response = self
+            .call(
+                &addr,
+                RemotingCommand::request(RequestCode::CONSUME_MESSAGE_DIRECTLY, &header),
+            )
+            .await?;
+        from_json("ConsumeMessageDirectlyResult", &response.body)
             .map_err(|e| ClientError::bad_response(&addr, e))
     }
 }

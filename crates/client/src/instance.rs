@@ -9,21 +9,21 @@ use std::net::IpAddr;
 use std::sync::{Arc, LazyLock, Mutex, PoisonError, Weak};
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
-use apogee_protocol::body::admin::{ConsumerRunningInfo, ResetOffsetBody, to_java_json};
+use apogee_protocol::body::admin::{ConsumeDirectlyOutcome, ConsumerRunningInfo, to_java_json};
 use apogee_protocol::body::client::{ConsumerData, HeartbeatData, MessageQueue, ProducerData};
 use apogee_protocol::body::route::TopicRouteData;
-use apogee_protocol::header::admin::{
-    GetConsumerRunningInfoRequestHeader, ResetOffsetRequestHeader,
-};
-use apogee_protocol::header::consumer::{ConsumerGroupHeader, UnregisterClientRequestHeader};
+use apogee_protocol::header::admin::GetConsumerRunningInfoRequestHeader;
+use apogee_protocol::header::consumer::UnregisterClientRequestHeader;
 use apogee_protocol::header::namesrv::GetRouteInfoRequestHeader;
 use apogee_protocol::message_id::{UniqIdGenerator, ms_since_month_start};
 use apogee_protocol::{RemotingCommand, RequestCode, ResponseCode};
-use apogee_remoting::{BoxFuture, Connection, Dispatcher, RemotingClient, RequestProcessor};
+use apogee_remoting::{Dispatcher, RemotingClient};
 use apogee_runtime::Shutdown;
 use tokio::sync::mpsc;
 
 use crate::config::ClientConfig;
+use crate::inbound::InboundProcessor;
+use crate::message::MessageExt;
 use crate::namesrv::NameServers;
 use crate::route::TopicRoute;
 use crate::{ClientError, Result};
@@ -43,6 +43,18 @@ pub(crate) trait ConsumerHandle: Send + Sync + 'static {
     fn running_info(&self) -> Option<ConsumerRunningInfo> {
         None
     }
+    /// CONSUME_MESSAGE_DIRECTLY: the listener call to run on `msg` (`None`: this consumer has
+    /// no listener to run).
+    fn consume_directly(&self, _msg: MessageExt) -> Option<DirectConsume> {
+        None
+    }
+}
+
+/// One listener call asked for by CONSUME_MESSAGE_DIRECTLY, run on a blocking thread.
+pub(crate) struct DirectConsume {
+    /// An orderly listener.
+    pub order: bool,
+    pub run: Box<dyn FnOnce() -> ConsumeDirectlyOutcome + Send>,
 }
 
 /// What the instance needs from a producer group registered with it.
@@ -143,15 +155,8 @@ impl ClientInstance {
         let instance = Arc::new_cyclic(|weak: &Weak<ClientInstance>| {
             let mut dispatcher = Dispatcher::new();
             dispatcher.register(
-                &[
-                    RequestCode::NOTIFY_CONSUMER_IDS_CHANGED,
-                    RequestCode::CHECK_TRANSACTION_STATE,
-                    RequestCode::RESET_CONSUMER_CLIENT_OFFSET,
-                    RequestCode::GET_CONSUMER_RUNNING_INFO,
-                ],
-                Arc::new(InboundProcessor {
-                    instance: weak.clone(),
-                }),
+                InboundProcessor::CODES,
+                Arc::new(InboundProcessor::new(weak.clone())),
             );
             ClientInstance {
                 uniq: UniqIdGenerator::new(config.client_ip, std::process::id(), random as i32),
@@ -251,11 +256,11 @@ impl ClientInstance {
         }
     }
 
-    fn consumer(&self, group: &str) -> Option<Arc<dyn ConsumerHandle>> {
+    pub(crate) fn consumer(&self, group: &str) -> Option<Arc<dyn ConsumerHandle>> {
         lock(&self.consumers).get(group).cloned()
     }
 
-    fn producer(&self, group: &str) -> Option<Arc<dyn ProducerHandle>> {
+    pub(crate) fn producer(&self, group: &str) -> Option<Arc<dyn ProducerHandle>> {
         lock(&self.producers).get(group).cloned()
     }
 
@@ -567,7 +572,7 @@ impl ClientInstance {
 
     /// GET_CONSUMER_RUNNING_INFO from a broker (Java's `MQClientInstance.consumerRunningInfo`):
     /// the group's own report plus the NameServer address, consume type and client version.
-    fn answer_running_info(&self, request: &RemotingCommand) -> RemotingCommand {
+    pub(crate) fn answer_running_info(&self, request: &RemotingCommand) -> RemotingCommand {
         let h = match request.header::<GetConsumerRunningInfoRequestHeader>() {
             Ok(h) => h,
             Err(e) => {
@@ -653,93 +658,4 @@ fn spawn_loops(instance: &Arc<ClientInstance>) {
 enum Loop {
     Routes,
     Heartbeat,
-}
-
-/// Serves what brokers send to clients.
-struct InboundProcessor {
-    instance: Weak<ClientInstance>,
-}
-
-impl RequestProcessor for InboundProcessor {
-    fn process(
-        &self,
-        connection: Connection,
-        request: RemotingCommand,
-    ) -> BoxFuture<RemotingCommand> {
-        let instance = self.instance.upgrade();
-        Box::pin(async move {
-            let Some(instance) = instance else {
-                return RemotingCommand::response_to(
-                    &request,
-                    ResponseCode::SYSTEM_ERROR,
-                    Some("client is shutting down".into()),
-                );
-            };
-            match request.request_code() {
-                RequestCode::NOTIFY_CONSUMER_IDS_CHANGED => {
-                    if let Ok(h) = request.header::<ConsumerGroupHeader>() {
-                        tracing::debug!(group = %h.consumer_group, "consumer ids changed");
-                        if let Some(consumer) = instance.consumer(&h.consumer_group) {
-                            consumer.ids_changed();
-                        }
-                    }
-                    RemotingCommand::response_to(&request, ResponseCode::SUCCESS, None)
-                }
-                RequestCode::CHECK_TRANSACTION_STATE => {
-                    let group = apogee_protocol::record::decode_record(&request.body, 0, false)
-                        .ok()
-                        .and_then(|(record, _)| match record {
-                            apogee_protocol::record::RecordAt::Message(r) => r
-                                .properties_map()
-                                .get(crate::message::property::PGROUP)
-                                .cloned(),
-                            apogee_protocol::record::RecordAt::Blank { .. } => None,
-                        });
-                    let producer = group.as_deref().and_then(|g| instance.producer(g));
-                    match producer {
-                        Some(p) => {
-                            p.check_transaction(connection.peer().to_string(), request.clone())
-                        }
-                        None => tracing::warn!(
-                            ?group,
-                            "transaction check for a producer group not in this process"
-                        ),
-                    }
-                    RemotingCommand::response_to(&request, ResponseCode::SUCCESS, None)
-                }
-                RequestCode::RESET_CONSUMER_CLIENT_OFFSET => {
-                    let header = request.header::<ResetOffsetRequestHeader>();
-                    let body = apogee_protocol::body::from_json::<ResetOffsetBody>(
-                        "reset offset",
-                        &request.body,
-                    );
-                    match (header, body) {
-                        (Ok(h), Ok(body)) => {
-                            tracing::info!(group = %h.group, topic = %h.topic, timestamp = h.timestamp, "broker resets offsets");
-                            if let Some(consumer) = instance.consumer(&h.group) {
-                                consumer.reset_offsets(h.topic, body.offset_table);
-                            }
-                            RemotingCommand::response_to(&request, ResponseCode::SUCCESS, None)
-                        }
-                        (Err(e), _) => RemotingCommand::response_to(
-                            &request,
-                            ResponseCode::SYSTEM_ERROR,
-                            Some(format!("bad reset header: {e}")),
-                        ),
-                        (_, Err(e)) => RemotingCommand::response_to(
-                            &request,
-                            ResponseCode::SYSTEM_ERROR,
-                            Some(format!("bad reset body: {e}")),
-                        ),
-                    }
-                }
-                RequestCode::GET_CONSUMER_RUNNING_INFO => instance.answer_running_info(&request),
-                other => RemotingCommand::response_to(
-                    &request,
-                    ResponseCode::REQUEST_CODE_NOT_SUPPORTED,
-                    Some(format!("{other} is not supported by this client")),
-                ),
-            }
-        })
-    }
 }

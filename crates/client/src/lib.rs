@@ -25,6 +25,7 @@ mod admin_ops;
 mod config;
 mod consumer;
 mod error;
+mod inbound;
 mod instance;
 mod message;
 mod namesrv;
@@ -36,8 +37,9 @@ pub use admin::{Admin, TopicSpec};
 pub use admin_ops::{CqQuery, ORDER_TOPIC_CONFIG};
 pub use apogee_model::TopicConfig;
 pub use apogee_protocol::body::admin::{
-    ConsumeStats, ConsumerConnection, ConsumerRunningInfo, OffsetWrapper, ProducerConnection,
-    SubscriptionGroupConfig, TopicStatsTable,
+    ConsumeDirectlyOutcome, ConsumeMessageDirectlyResult, ConsumeStats, ConsumerConnection,
+    ConsumerRunningInfo, OffsetWrapper, ProducerConnection, SubscriptionGroupConfig,
+    TopicStatsTable,
 };
 pub use apogee_protocol::body::client::{MessageModel, MessageQueue};
 pub use apogee_protocol::body::inspect::{

@@ -27,7 +27,6 @@ const FN_RATCHET: &[&str] = &[
     "crates/client/examples/throughput.rs::main",
     "crates/client/src/consumer/lite_pull.rs::pull_loop",
     "crates/client/src/consumer/push/mod.rs::pull_loop",
-    "crates/client/src/instance.rs::process",
     "crates/client/tests/broker_admin.rs::given_a_live_push_consumer_should_report_its_subscriptions_queues_and_figures",
     "crates/compat-tests/examples/third_party_throughput.rs::main",
     "crates/compat-tests/tests/interop.rs::given_third_party_producer_should_reach_apogee_consumers",

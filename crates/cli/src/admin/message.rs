@@ -73,17 +73,42 @@ pub struct QueryMsgById {
     /// Topic, needed to look a client message id up.
     #[arg(short = 't', long = "topic")]
     topic: Option<String>,
+    /// With -d: the consumer group whose client should consume the message(s) directly.
+    #[arg(short = 'g', long = "consumerGroup", requires = "client_id")]
+    group: Option<String>,
+    /// With -g: the client id (see consumerConnection) that runs its listener on them.
+    #[arg(short = 'd', long = "clientId", requires = "group")]
+    client_id: Option<String>,
 }
 
 impl QueryMsgById {
     pub async fn run(self, admin: &Admin) -> anyhow::Result<Report> {
-        let mut found = Vec::new();
-        for id in self
+        let ids = self
             .msg_id
             .split(',')
             .map(str::trim)
-            .filter(|i| !i.is_empty())
-        {
+            .filter(|i| !i.is_empty());
+        if let (Some(group), Some(client_id)) = (&self.group, &self.client_id) {
+            let mut human = String::new();
+            let mut json = Vec::new();
+            for id in ids {
+                let r = admin
+                    .consume_message_directly(group, client_id, self.topic.as_deref(), id)
+                    .await?;
+                human.push_str(&format!(
+                    "ConsumeMessageDirectlyResult [order={}, autoCommit={}, consumeResult={}, remark={}, spentTimeMills={}]\n",
+                    r.order,
+                    r.auto_commit,
+                    serde_json::to_value(r.consume_result)?.as_str().unwrap_or_default(),
+                    r.remark.as_deref().unwrap_or("null"),
+                    r.spent_time_mills
+                ));
+                json.push(json!({ "msgId": id, "result": r }));
+            }
+            return Ok(Report::new(human, json!({ "results": json })));
+        }
+        let mut found = Vec::new();
+        for id in ids {
             let messages = admin.query_message_by_id(self.topic.as_deref(), id).await?;
             if messages.is_empty() {
                 anyhow::bail!(

@@ -298,6 +298,45 @@ impl ConsumerRunningInfo {
     pub const PROP_CONSUMER_START_TIMESTAMP: &'static str = "PROP_CONSUMER_START_TIMESTAMP";
 }
 
+/// How a client's listener took a message handed to it by CONSUME_MESSAGE_DIRECTLY (Java's
+/// `CMResult`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
+#[serde(rename_all = "SCREAMING_SNAKE_CASE")]
+pub enum ConsumeDirectlyOutcome {
+    #[default]
+    CrSuccess,
+    CrLater,
+    CrRollback,
+    CrCommit,
+    CrThrowException,
+    CrReturnNull,
+}
+
+/// CONSUME_MESSAGE_DIRECTLY (309) response body (`ConsumeMessageDirectlyResult`).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase", default)]
+pub struct ConsumeMessageDirectlyResult {
+    pub auto_commit: bool,
+    pub consume_result: ConsumeDirectlyOutcome,
+    pub order: bool,
+    /// The listener's error, when it failed (fastjson leaves a null out).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub remark: Option<String>,
+    pub spent_time_mills: i64,
+}
+
+impl Default for ConsumeMessageDirectlyResult {
+    fn default() -> Self {
+        Self {
+            auto_commit: true,
+            consume_result: ConsumeDirectlyOutcome::CrSuccess,
+            order: false,
+            remark: None,
+            spent_time_mills: 0,
+        }
+    }
+}
+
 /// A string map whose values may be any JSON scalar (Java `Properties` holding an enum or a
 /// number): strings as they are, anything else as its JSON text.
 fn scalar_strings<'de, D>(deserializer: D) -> Result<BTreeMap<String, String>, D::Error>

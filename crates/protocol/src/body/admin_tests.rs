@@ -242,3 +242,26 @@ fn given_java_4x_running_info_should_read_droped_and_non_string_properties() {
     );
     assert_eq!(info.jstack.as_deref(), Some("dump"));
 }
+
+#[test]
+fn given_consume_directly_results_should_use_java_names_and_defaults() {
+    let failed = ConsumeMessageDirectlyResult {
+        order: true,
+        consume_result: ConsumeDirectlyOutcome::CrThrowException,
+        remark: Some("boom".into()),
+        spent_time_mills: 33,
+        ..ConsumeMessageDirectlyResult::default()
+    };
+    assert_java_round_trip(
+        &failed,
+        r#"{"autoCommit":true,"consumeResult":"CR_THROW_EXCEPTION","order":true,"remark":"boom","spentTimeMills":33}"#,
+    );
+    assert_java_round_trip(
+        &ConsumeMessageDirectlyResult::default(),
+        r#"{"autoCommit":true,"consumeResult":"CR_SUCCESS","order":false,"spentTimeMills":0}"#,
+    );
+    let partial: ConsumeMessageDirectlyResult =
+        from_json("result", br#"{"consumeResult":"CR_LATER"}"#).unwrap();
+    assert!(partial.auto_commit);
+    assert_eq!(partial.consume_result, ConsumeDirectlyOutcome::CrLater);
+}

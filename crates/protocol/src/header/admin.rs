@@ -159,6 +159,22 @@ pub struct GetConsumerRunningInfoRequestHeader {
     pub jstack_enable: Option<bool>,
 }
 
+/// CONSUME_MESSAGE_DIRECTLY (309): an admin tool asks the broker holding a message to have one
+/// consumer client run its listener on it. The broker adds `brokerName` (and the flags) and
+/// replaces the body with the stored message before relaying it to the client.
+#[derive(Debug, Clone, PartialEq, Eq, CommandHeader)]
+pub struct ConsumeMessageDirectlyResultRequestHeader {
+    pub consumer_group: String,
+    pub client_id: Option<String>,
+    /// The message's offset message id (store host + CommitLog offset).
+    pub msg_id: Option<String>,
+    /// Set by the broker when relaying.
+    pub broker_name: Option<String>,
+    pub topic: Option<String>,
+    pub topic_sys_flag: Option<i32>,
+    pub group_sys_flag: Option<i32>,
+}
+
 /// GET_BROKER_CONFIG (26) response header.
 #[derive(Debug, Clone, PartialEq, Eq, CommandHeader)]
 pub struct GetBrokerConfigResponseHeader {

@@ -14,6 +14,7 @@ use apogee_runtime::Shutdown;
 use tokio::sync::{Notify, Semaphore};
 
 mod consume;
+mod direct;
 mod running_info;
 
 use super::api::PullStatus;
@@ -370,6 +371,10 @@ impl ConsumerHandle for Handle {
 
     fn running_info(&self) -> Option<ConsumerRunningInfo> {
         self.0.upgrade().map(|core| core.running_info())
+    }
+
+    fn consume_directly(&self, msg: MessageExt) -> Option<crate::instance::DirectConsume> {
+        self.0.upgrade().map(|core| core.consume_directly(msg))
     }
 }
 
