@@ -16,6 +16,10 @@ pub enum BrokerError {
     TopicNotExist(String),
     #[error("{0}")]
     NoPermission(String),
+    /// A pull refused by a permission: NO_PERMISSION with the `forbiddenType` response header
+    /// (Java's `ForbiddenType`: 1 broker, 2 group, 3 topic, 4 broadcasting, 5 subscription).
+    #[error("{remark}")]
+    PullForbidden { remark: String, forbidden_type: i32 },
     #[error("{0}")]
     MessageIllegal(String),
     #[error("{0}")]
@@ -68,7 +72,7 @@ impl BrokerError {
     pub fn response_code(&self) -> ResponseCode {
         match self {
             Self::TopicNotExist(_) => ResponseCode::TOPIC_NOT_EXIST,
-            Self::NoPermission(_) => ResponseCode::NO_PERMISSION,
+            Self::NoPermission(_) | Self::PullForbidden { .. } => ResponseCode::NO_PERMISSION,
             Self::MessageIllegal(_) => ResponseCode::MESSAGE_ILLEGAL,
             Self::InvalidParameter(_) => ResponseCode::INVALID_PARAMETER,
             Self::GroupNotExist(_) => ResponseCode::SUBSCRIPTION_GROUP_NOT_EXIST,
@@ -95,7 +99,14 @@ impl BrokerError {
     }
 
     pub fn into_response(self, request: &RemotingCommand) -> RemotingCommand {
-        RemotingCommand::response_to(request, self.response_code(), Some(self.to_string()))
+        let mut response =
+            RemotingCommand::response_to(request, self.response_code(), Some(self.to_string()));
+        if let Self::PullForbidden { forbidden_type, .. } = self {
+            response
+                .ext_fields
+                .insert("forbiddenType".into(), forbidden_type.to_string());
+        }
+        response
     }
 }
 

@@ -544,6 +544,14 @@ fn register_broker_admin(
     );
     processor::register(
         dispatcher,
+        processor::MaintenanceProcessor {
+            store: Arc::clone(admin.store),
+            topics: m.topics.clone(),
+        },
+        auth,
+    );
+    processor::register(
+        dispatcher,
         processor::InspectProcessor {
             store: Arc::clone(admin.store),
             topics: m.topics.clone(),

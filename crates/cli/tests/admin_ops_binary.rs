@@ -1,6 +1,7 @@
 //! The operations commands of `apogee admin` against a real `apogee standalone`:
 //! updateKvConfig/deleteKvConfig, wipeWritePerm/addWritePerm, updateTopic -o and
-//! updateOrderConf (the NameServer's ORDER_TOPIC_CONFIG), updateTopicList, queryCq and producer.
+//! updateOrderConf (the NameServer's ORDER_TOPIC_CONFIG), updateTopicList, queryCq, producer,
+//! and the store cleanings cleanExpiredCQ, cleanUnusedTopic and deleteExpiredCommitLog.
 
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
@@ -126,5 +127,28 @@ async fn given_standalone_operations_commands_should_change_and_show_what_mqadmi
         ],
     );
     assert!(missing.contains("is not exist"), "{missing}");
+    check_cleanings(ns, &s.broker);
     s.stop().await;
+}
+
+/// Every cleaning to one broker, a cluster and every broker; nothing live goes, and a broker
+/// that cannot be reached fails the command.
+fn check_cleanings(ns: &str, broker: &str) {
+    for command in [
+        "cleanExpiredCQ",
+        "cleanUnusedTopic",
+        "deleteExpiredCommitLog",
+    ] {
+        for target in [&["-b", broker][..], &["-c", CLUSTER], &[]] {
+            let out = admin(ns, &[&[command][..], target].concat());
+            let human = String::from_utf8_lossy(&out.stdout);
+            assert!(
+                out.status.success() && human == "success\n",
+                "{command} {target:?}: {human}"
+            );
+        }
+    }
+    assert!(one_unit_in(ns, "ListedT1"), "a live queue stays");
+    let err = admin_err(ns, &["cleanUnusedTopic", "-b", "127.0.0.1:1"]);
+    assert!(err.contains("false: 127.0.0.1:1"), "{err}");
 }

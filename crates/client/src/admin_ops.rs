@@ -1,14 +1,18 @@
 //! The admin API's operations calls: NameServer KV config and write permission (sent to every
 //! NameServer, as mqadmin does), and the broker inspection codes — a queue's raw units
-//! (QUERY_CONSUME_QUEUE), the producers a broker knows (GET_ALL_PRODUCER_INFO) and topics
-//! created from a list (UPDATE_AND_CREATE_TOPIC_LIST).
+//! (QUERY_CONSUME_QUEUE), the producers a broker knows (GET_ALL_PRODUCER_INFO), topics
+//! created from a list (UPDATE_AND_CREATE_TOPIC_LIST), the store cleanings an operator asks
+//! for, and a group's read permission on a topic (UPDATE_AND_GET_GROUP_FORBIDDEN).
 
 use apogee_model::{BrokerName, TopicConfig};
+use apogee_protocol::body::admin::GroupForbidden;
 use apogee_protocol::body::from_json;
 use apogee_protocol::body::inspect::{
     CreateTopicListRequestBody, ProducerTableInfo, QueryConsumeQueueResponseBody,
 };
-use apogee_protocol::header::admin::QueryConsumeQueueRequestHeader;
+use apogee_protocol::header::admin::{
+    QueryConsumeQueueRequestHeader, UpdateGroupForbiddenRequestHeader,
+};
 use apogee_protocol::header::namesrv::{
     AddWritePermOfBrokerResponseHeader, GetKvConfigResponseHeader, KvConfigKeyHeader,
     PutKvConfigRequestHeader, WipeWritePermOfBrokerResponseHeader, WritePermOfBrokerRequestHeader,
@@ -32,7 +36,79 @@ pub struct CqQuery {
     pub group: Option<String>,
 }
 
+/// A store cleaning an operator asks a broker for.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum StoreCleaning {
+    /// `cleanExpiredCQ`: consume queues whose every message has expired.
+    ExpiredConsumeQueues,
+    /// `cleanUnusedTopic`: consume queues of topics the broker has no config for.
+    UnusedTopics,
+    /// `deleteExpiredCommitLog`: expired CommitLog files, whatever the `deleteWhen` hour.
+    ExpiredCommitLog,
+}
+
+impl StoreCleaning {
+    fn code(self) -> RequestCode {
+        match self {
+            Self::ExpiredConsumeQueues => RequestCode::CLEAN_EXPIRED_CONSUMEQUEUE,
+            Self::UnusedTopics => RequestCode::CLEAN_UNUSED_TOPIC,
+            Self::ExpiredCommitLog => RequestCode::DELETE_EXPIRED_COMMITLOG,
+        }
+    }
+}
+
 impl Admin {
+    /// Asks the broker at `broker_addr` for a store cleaning.
+    pub async fn clean_store(&self, broker_addr: &str, cleaning: StoreCleaning) -> Result<()> {
+        self.call(broker_addr, RemotingCommand::bare_request(cleaning.code()))
+            .await
+            .map(drop)
+    }
+
+    /// Every broker address (masters and slaves) of `cluster`, or of every cluster when
+    /// `None` — where mqadmin's cleaning commands go without `-b`.
+    pub async fn cluster_broker_addrs(&self, cluster: Option<&str>) -> Result<Vec<String>> {
+        let info = self.cluster_info().await?;
+        let names: Vec<&BrokerName> = match cluster {
+            Some(c) => info
+                .cluster_addr_table
+                .get(c)
+                .ok_or_else(|| ClientError::Config(format!("cluster `{c}` is unknown to the NameServer; `clusterList` shows the clusters")))?
+                .iter()
+                .collect(),
+            None => info.broker_addr_table.keys().collect(),
+        };
+        Ok(names
+            .into_iter()
+            .filter_map(|n| info.broker_addr_table.get(n))
+            .flat_map(|b| b.broker_addrs.values().cloned())
+            .collect())
+    }
+
+    /// Forbids (`Some(false)`) or allows (`Some(true)`) `group` to pull `topic` on one broker,
+    /// or only asks (`None`); answers the state in force (`updateAndGetGroupReadForbidden`).
+    pub async fn group_read_forbidden(
+        &self,
+        broker_addr: &str,
+        group: &str,
+        topic: &str,
+        readable: Option<bool>,
+    ) -> Result<GroupForbidden> {
+        let header = UpdateGroupForbiddenRequestHeader {
+            group: group.to_owned(),
+            topic: topic.to_owned(),
+            readable,
+        };
+        let response = self
+            .call(
+                broker_addr,
+                RemotingCommand::request(RequestCode::UPDATE_AND_GET_GROUP_FORBIDDEN, &header),
+            )
+            .await?;
+        from_json("GroupForbidden", &response.body)
+            .map_err(|e| ClientError::bad_response(broker_addr, e))
+    }
+
     /// Sends `request` to every NameServer; returns each one's response, failing on the first
     /// refusal.
     async fn every_namesrv(&self, request: &RemotingCommand) -> Result<Vec<RemotingCommand>> {

@@ -34,12 +34,12 @@ mod query;
 mod route;
 
 pub use admin::{Admin, TopicSpec};
-pub use admin_ops::{CqQuery, ORDER_TOPIC_CONFIG};
+pub use admin_ops::{CqQuery, ORDER_TOPIC_CONFIG, StoreCleaning};
 pub use apogee_model::TopicConfig;
 pub use apogee_protocol::body::admin::{
     ConsumeDirectlyOutcome, ConsumeMessageDirectlyResult, ConsumeStats, ConsumerConnection,
-    ConsumerRunningInfo, OffsetWrapper, ProducerConnection, SubscriptionGroupConfig,
-    TopicStatsTable,
+    ConsumerRunningInfo, GroupForbidden, OffsetWrapper, ProducerConnection,
+    SubscriptionGroupConfig, TopicStatsTable,
 };
 pub use apogee_protocol::body::client::{MessageModel, MessageQueue};
 pub use apogee_protocol::body::inspect::{

@@ -4,7 +4,7 @@
 //! consume-queue and index files that only covered deleted data. Settings are read at every
 //! pass, so they can change while the store runs.
 
-use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU32, Ordering};
 use std::sync::{Arc, PoisonError, RwLock};
 use std::thread::JoinHandle;
 
@@ -35,7 +35,13 @@ pub(crate) struct Cleaner {
     pub(crate) reput: Arc<Reput>,
     pub(crate) guard: Arc<DiskGuard>,
     pub(crate) clock: Arc<dyn Clock>,
+    /// Passes left that delete expired files at any hour (DELETE_EXPIRED_COMMITLOG).
+    pub(crate) manual_passes: AtomicU32,
 }
+
+/// How many passes one DELETE_EXPIRED_COMMITLOG makes manual (Java's
+/// `MAX_MANUAL_DELETE_FILE_TIMES`).
+const MANUAL_PASSES: u32 = 20;
 
 /// The local hour of day of `now_ms` (the host's time zone, as Java's `Calendar`), UTC when the
 /// zone cannot be read.
@@ -116,18 +122,40 @@ impl Cleaner {
         })
     }
 
+    /// Makes the next [`MANUAL_PASSES`] passes manual; the first runs within a step.
+    pub(crate) fn request_manual_passes(&self) {
+        self.manual_passes.store(MANUAL_PASSES, Ordering::Release);
+        tracing::info!(
+            "expired commit-log files will be deleted at any hour for the next {MANUAL_PASSES} passes"
+        );
+    }
+
+    /// Takes one manual pass if any is left.
+    fn take_manual_pass(&self) -> bool {
+        self.manual_passes
+            .fetch_update(Ordering::AcqRel, Ordering::Acquire, |n| n.checked_sub(1))
+            .is_ok()
+    }
+
     pub(crate) fn spawn(self: Arc<Self>, stop: Arc<AtomicBool>) -> std::io::Result<JoinHandle<()>> {
         std::thread::Builder::new()
             .name("apogee-clean".into())
             .spawn(move || {
                 let step = std::time::Duration::from_millis(50);
                 let mut waited = std::time::Duration::ZERO;
+                // A request for manual passes runs the first one at once.
+                let mut seen_manual = 0;
                 while !stop.load(Ordering::Acquire) {
                     std::thread::sleep(step);
                     waited += step;
-                    if waited >= self.retention().check_interval {
+                    let manual_now = self.manual_passes.load(Ordering::Acquire);
+                    let requested = manual_now > seen_manual;
+                    seen_manual = manual_now;
+                    if requested || waited >= self.retention().check_interval {
                         waited = std::time::Duration::ZERO;
-                        if let Err(e) = self.clean(false) {
+                        let manual = self.take_manual_pass();
+                        seen_manual = self.manual_passes.load(Ordering::Acquire);
+                        if let Err(e) = self.clean(manual) {
                             tracing::error!(error = %e, "retention pass failed");
                         }
                     }

@@ -390,6 +390,42 @@ impl ConsumeQueueStore {
         Ok(removed.len())
     }
 
+    /// CLEAN_EXPIRED_CONSUMEQUEUE for one queue: deletes it when its last unit names a message
+    /// wholly before `commit_log_min` (everything it indexes has left the CommitLog) and
+    /// `next_offset` — the CommitLog's next offset for the queue — equals its max offset (no
+    /// message of it is on its way). The check and the deletion happen under the map's write
+    /// lock, so no dispatch can reach the old queue afterwards: a later message of the queue
+    /// creates a fresh one at the offset it was given. Returns whether it was deleted.
+    pub fn remove_if_expired(
+        &self,
+        (topic, queue_id): (&str, i32),
+        commit_log_min: i64,
+        next_offset: i64,
+    ) -> Result<bool, StoreError> {
+        check_queue_name(topic, queue_id)?;
+        let key = (topic.to_owned(), queue_id);
+        let mut queues = self.queues.write().unwrap_or_else(PoisonError::into_inner);
+        let Some(queue) = queues.get(&key) else {
+            return Ok(false);
+        };
+        let max = queue.max_offset();
+        let expired = max > 0
+            && next_offset == max
+            && queue.get(max - 1).is_some_and(|u| {
+                u != CqUnit::BLANK
+                    && u.commit_log_offset.saturating_add(i64::from(u.size)) <= commit_log_min
+            });
+        if !expired {
+            return Ok(false);
+        }
+        queues.remove(&key);
+        let dir = self.root.join(topic).join(queue_id.to_string());
+        std::fs::remove_dir_all(&dir).map_err(StoreError::io(dir.display().to_string()))?;
+        // The topic's directory goes with its last queue (fails harmlessly while others stay).
+        let _ = std::fs::remove_dir(self.root.join(topic));
+        Ok(true)
+    }
+
     /// Every queue, for recovery and retention.
     pub fn all(&self) -> Vec<((String, i32), Arc<ConsumeQueue>)> {
         self.queues

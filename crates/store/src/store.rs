@@ -130,6 +130,7 @@ impl MessageStore {
             reput: Arc::clone(&reput),
             guard: Arc::clone(&guard),
             clock: Arc::clone(&clock),
+            manual_passes: std::sync::atomic::AtomicU32::new(0),
         });
         let stop = Arc::new(AtomicBool::new(false));
         let hot_read_bytes = config.hot_read_bytes();
@@ -253,6 +254,12 @@ impl MessageStore {
     /// `manual` deletes expired files at any hour (TRIGGER_DELETE_FILES).
     pub fn clean_now(&self, manual: bool) -> Result<CleanReport, StoreError> {
         self.cleaner.clean(manual)
+    }
+
+    /// DELETE_EXPIRED_COMMITLOG: the retention thread's next passes (Java's 20, the first at
+    /// once) delete expired files whatever the hour, as if `deleteWhen` had come.
+    pub fn delete_expired_files_manually(&self) {
+        self.cleaner.request_manual_passes();
     }
 
     /// Waits until `outcome` meets the flush mode's promise (async).
@@ -387,6 +394,49 @@ impl MessageStore {
         let removed = self.queues.delete_topic(topic)?;
         self.commit_log.forget_topic(topic);
         self.flusher.flush_derived();
+        Ok(removed)
+    }
+
+    /// CLEAN_EXPIRED_CONSUMEQUEUE: deletes the queues of topics `eligible` accepts whose every
+    /// message has left the CommitLog (retention keeps a queue's last file; this frees it).
+    /// The queue's offsets go on from where they were while the store runs; after a restart a
+    /// queue deleted this way starts again at 0, as in RocketMQ. Returns how many queues went.
+    pub fn clean_expired_queues(
+        &self,
+        eligible: impl Fn(&str) -> bool,
+    ) -> Result<usize, StoreError> {
+        let min = self.commit_log.min_offset();
+        let mut removed = 0;
+        for ((topic, queue_id), _) in self.queues.all() {
+            if !eligible(&topic) {
+                continue;
+            }
+            let next = self.commit_log.next_queue_offset(&topic, queue_id);
+            if self
+                .queues
+                .remove_if_expired((&topic, queue_id), min, next)?
+            {
+                tracing::info!(topic, queue_id, "expired consume queue deleted");
+                removed += 1;
+            }
+        }
+        if removed > 0 {
+            self.flusher.flush_derived();
+        }
+        Ok(removed)
+    }
+
+    /// CLEAN_UNUSED_TOPIC: deletes the consume queues of every topic `unused` accepts (those
+    /// with no topic config, the broker decides); returns how many topics went.
+    pub fn clean_unused_topics(&self, unused: impl Fn(&str) -> bool) -> Result<usize, StoreError> {
+        let topics: std::collections::BTreeSet<String> =
+            self.queues.all().into_iter().map(|((t, _), _)| t).collect();
+        let mut removed = 0;
+        for topic in topics.into_iter().filter(|t| unused(t)) {
+            self.delete_topic(&topic)?;
+            tracing::info!(topic, "unused topic's consume queues deleted");
+            removed += 1;
+        }
         Ok(removed)
     }
 

@@ -54,6 +54,7 @@ impl SubscriptionGroups {
     ) -> Result<Self, BrokerError> {
         let table = JsonTable::load(config_dir.join("subscriptionGroup.json"), || Wrapper {
             data_version: DataVersion::new(clock.now_ms()),
+            forbidden_table: std::collections::BTreeMap::new(),
             subscription_group_table: std::collections::BTreeMap::new(),
         })?;
         for group in SYSTEM_GROUPS {
@@ -139,6 +140,62 @@ impl SubscriptionGroups {
         Ok(true)
     }
 
+    /// Whether `group` may not pull `topic` (UPDATE_AND_GET_GROUP_FORBIDDEN).
+    pub fn read_forbidden(&self, group: &str, topic: &str) -> bool {
+        self.read()
+            .forbidden_table
+            .get(group)
+            .and_then(|topics| topics.get(topic))
+            .is_some_and(|bits| bits & Wrapper::READ_FORBIDDEN != 0)
+    }
+
+    /// Forbids or allows `group` to pull `topic`, and persists. Allowing clears only this
+    /// topic's bit (Java drops every topic of the group). Pairs are bounded by
+    /// `subscription_groups_max`.
+    pub fn set_read_forbidden(
+        &self,
+        group: &str,
+        topic: &str,
+        forbidden: bool,
+    ) -> Result<(), BrokerError> {
+        {
+            let mut table = self.inner.table.write();
+            let old = table
+                .forbidden_table
+                .get(group)
+                .and_then(|t| t.get(topic))
+                .copied()
+                .unwrap_or(0);
+            let bits = if forbidden {
+                old | Wrapper::READ_FORBIDDEN
+            } else {
+                old & !Wrapper::READ_FORBIDDEN
+            };
+            if bits == old {
+                return Ok(());
+            }
+            let pairs: usize = table.forbidden_table.values().map(|t| t.len()).sum();
+            if old == 0 && pairs >= self.inner.groups_max {
+                return Err(BrokerError::SystemError(format!(
+                    "cannot forbid {group}@{topic}: the broker already holds {pairs} forbidden pairs, its limit (subscription_groups_max)"
+                )));
+            }
+            let topics = table.forbidden_table.entry(group.to_owned()).or_default();
+            if bits == 0 {
+                topics.remove(topic);
+                if topics.is_empty() {
+                    table.forbidden_table.remove(group);
+                }
+            } else {
+                topics.insert(topic.to_owned(), bits);
+            }
+            table.data_version.next(self.inner.clock.now_ms());
+        }
+        tracing::info!(group, topic, forbidden, "group read permission changed");
+        self.inner.table.request_save();
+        Ok(())
+    }
+
     /// The whole table with its version (GET_ALL_SUBSCRIPTIONGROUP_CONFIG).
     pub fn snapshot(&self) -> Wrapper {
         self.read().clone()
@@ -193,6 +250,27 @@ mod tests {
                 .subscription_group_table
                 .contains_key("TOOLS_CONSUMER")
         );
+    }
+
+    #[test]
+    fn given_forbidden_pairs_should_persist_clear_one_topic_only_and_stay_bounded() {
+        let dir = tempfile::tempdir().unwrap();
+        let clock = Arc::new(ManualClock::new(5));
+        let groups =
+            SubscriptionGroups::load_with_limit(dir.path(), clock.clone(), true, 2).unwrap();
+        groups.set_read_forbidden("g", "A", true).unwrap();
+        groups.set_read_forbidden("g", "B", true).unwrap();
+        assert!(groups.set_read_forbidden("h", "A", true).is_err(), "limit");
+        groups.set_read_forbidden("g", "B", true).unwrap();
+        groups.set_read_forbidden("g", "A", false).unwrap();
+        assert!(!groups.read_forbidden("g", "A"));
+        assert!(groups.read_forbidden("g", "B"), "only A was allowed again");
+        groups.save_now().unwrap();
+        let again = SubscriptionGroups::load(dir.path(), clock, false).unwrap();
+        assert!(again.read_forbidden("g", "B"));
+        assert!(!again.read_forbidden("g", "A"));
+        again.set_read_forbidden("g", "B", false).unwrap();
+        assert!(again.snapshot().forbidden_table.is_empty());
     }
 
     #[test]

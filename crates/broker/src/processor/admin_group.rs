@@ -2,15 +2,16 @@
 //! UPDATE_AND_CREATE_SUBSCRIPTIONGROUP (200, body = SubscriptionGroupConfig JSON),
 //! GET_ALL_SUBSCRIPTIONGROUP_CONFIG (201), DELETE_SUBSCRIPTIONGROUP (207, optionally with the
 //! group's offsets), CLONE_GROUP_OFFSET (314: one group's committed offsets copied to another,
-//! for one topic or all the source group has).
+//! for one topic or all the source group has), UPDATE_AND_GET_GROUP_FORBIDDEN (353: forbid or
+//! allow a group to pull one topic, answered with the state in force).
 
-use apogee_model::GroupName;
-use apogee_protocol::body::admin::{SubscriptionGroupConfig, to_java_json};
+use apogee_model::{GroupName, TopicName};
+use apogee_protocol::body::admin::{GroupForbidden, SubscriptionGroupConfig, to_java_json};
 use apogee_protocol::body::from_json;
 use apogee_protocol::body::inspect::SubscriptionGroupList;
 use apogee_protocol::header::admin::{
     CloneGroupOffsetRequestHeader, DeleteSubscriptionGroupRequestHeader,
-    GetSubscriptionGroupConfigRequestHeader,
+    GetSubscriptionGroupConfigRequestHeader, UpdateGroupForbiddenRequestHeader,
 };
 use apogee_protocol::{RemotingCommand, RequestCode};
 use apogee_remoting::Connection;
@@ -40,6 +41,7 @@ impl Handler for GroupAdminProcessor {
         RequestCode::CLONE_GROUP_OFFSET,
         RequestCode::GET_SUBSCRIPTIONGROUP_CONFIG,
         RequestCode::UPDATE_AND_CREATE_SUBSCRIPTIONGROUP_LIST,
+        RequestCode::UPDATE_AND_GET_GROUP_FORBIDDEN,
     ];
 
     async fn handle(
@@ -95,6 +97,28 @@ impl Handler for GroupAdminProcessor {
                     .get(&h.group)
                     .ok_or_else(|| BrokerError::GroupNotExist(h.group.clone()))?;
                 Ok(success(request).with_body(to_java_json(&config)))
+            }
+            RequestCode::UPDATE_AND_GET_GROUP_FORBIDDEN => {
+                let h: UpdateGroupForbiddenRequestHeader = request.header()?;
+                GroupName::new(h.group.as_str())
+                    .map_err(|e| BrokerError::InvalidParameter(e.to_string()))?;
+                TopicName::check(&h.topic)
+                    .map_err(|e| BrokerError::InvalidParameter(e.to_string()))?;
+                if let Some(readable) = h.readable {
+                    tracing::info!(group = h.group, topic = h.topic, readable, caller = %connection.peer(), "update group forbidden");
+                    self.groups
+                        .set_read_forbidden(&h.group, &h.topic, !readable)?;
+                    self.groups.persisted().await?;
+                }
+                let body = GroupForbidden {
+                    readable: !self.groups.read_forbidden(&h.group, &h.topic),
+                    group: h.group,
+                    topic: h.topic,
+                };
+                // Java answers with an empty remark.
+                let mut response = success(request).with_body(to_java_json(&body));
+                response.remark = Some(String::new());
+                Ok(response)
             }
             _ => Ok(success(request).with_body(to_java_json(&self.groups.snapshot()))),
         }

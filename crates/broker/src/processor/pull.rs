@@ -133,6 +133,22 @@ impl Handler for PullProcessor {
     }
 }
 
+/// Java's `ForbiddenType`, sent with NO_PERMISSION answers to pulls.
+mod forbidden_type {
+    pub const BROKER: i32 = 1;
+    pub const GROUP: i32 = 2;
+    pub const TOPIC: i32 = 3;
+    pub const BROADCASTING: i32 = 4;
+    pub const SUBSCRIPTION: i32 = 5;
+}
+
+fn forbidden(remark: String, forbidden_type: i32) -> BrokerError {
+    BrokerError::PullForbidden {
+        remark,
+        forbidden_type,
+    }
+}
+
 /// Whether a pull may park: its frame carries no body (a pull never needs one) and small
 /// headers, so a parked pull holds little memory.
 fn parkable(request: &RemotingCommand) -> bool {
@@ -160,27 +176,33 @@ impl PullProcessor {
     /// Every check of §3.2 that can refuse a pull, in Java's order.
     fn plan(&self, header: &PullMessageRequestHeader) -> Result<PullPlan, BrokerError> {
         if !self.live.permission().is_readable() {
-            return Err(BrokerError::NoPermission(format!(
-                "the broker[{}] pulling message is forbidden",
-                self.identity.store_host
-            )));
+            return Err(forbidden(
+                format!(
+                    "the broker[{}] pulling message is forbidden",
+                    self.identity.store_host
+                ),
+                forbidden_type::BROKER,
+            ));
         }
         let group = self.groups.find_or_create(&header.consumer_group)?;
         if !group.consume_enable {
-            return Err(BrokerError::NoPermission(format!(
-                "subscription group no permission, {}",
-                header.consumer_group
-            )));
+            return Err(forbidden(
+                format!(
+                    "subscription group no permission, {}",
+                    header.consumer_group
+                ),
+                forbidden_type::GROUP,
+            ));
         }
         let topic = self
             .topics
             .get(&header.topic)
             .ok_or_else(|| BrokerError::TopicNotExist(header.topic.clone()))?;
         if !Perm(topic.perm).is_readable() {
-            return Err(BrokerError::NoPermission(format!(
-                "the topic[{}] pulling message is forbidden",
-                header.topic
-            )));
+            return Err(forbidden(
+                format!("the topic[{}] pulling message is forbidden", header.topic),
+                forbidden_type::TOPIC,
+            ));
         }
         if header.queue_id < 0 || header.queue_id >= topic.read_queue_nums {
             return Err(BrokerError::InvalidParameter(format!(
@@ -189,6 +211,19 @@ impl PullProcessor {
             )));
         }
         let subscription = self.subscription(header, group.consume_broadcast_enable)?;
+        // Java checks this only for subscriptions registered by heartbeat; it holds for all.
+        if self
+            .groups
+            .read_forbidden(&header.consumer_group, &header.topic)
+        {
+            return Err(forbidden(
+                format!(
+                    "the consumer group[{}] is forbidden for topic[{}]",
+                    header.consumer_group, header.topic
+                ),
+                forbidden_type::SUBSCRIPTION,
+            ));
+        }
         if !subscription.is_tag_type() {
             return Err(BrokerError::SystemError(
                 "The broker does not support consumer to filter message by SQL92".into(),
@@ -233,10 +268,13 @@ impl PullProcessor {
             .consumer_group(&header.consumer_group)
             .ok_or_else(not_exist)?;
         if info.message_model == MessageModel::Broadcasting && !broadcast_enabled {
-            return Err(BrokerError::NoPermission(format!(
-                "the consumer group[{}] can not consume by broadcast way",
-                header.consumer_group
-            )));
+            return Err(forbidden(
+                format!(
+                    "the consumer group[{}] can not consume by broadcast way",
+                    header.consumer_group
+                ),
+                forbidden_type::BROADCASTING,
+            ));
         }
         let sub = info
             .subscriptions

@@ -10,7 +10,7 @@ mod table;
 mod topic;
 
 use anyhow::Context;
-use apogee_client::{Admin, ClientConfig};
+use apogee_client::{Admin, ClientConfig, StoreCleaning};
 use clap::{Args, Subcommand};
 
 use crate::say;
@@ -96,6 +96,13 @@ enum AdminCommand {
     Producer(ops::ProducerList),
     /// Create or update the topics of a JSON file in one request per broker.
     UpdateTopicList(ops::UpdateTopicList),
+    /// Delete the consume queues whose every message has expired.
+    #[command(name = "cleanExpiredCQ")]
+    CleanExpiredCq(ops::CleaningTarget),
+    /// Delete the consume queues of topics a broker has no config for.
+    CleanUnusedTopic(ops::CleaningTarget),
+    /// Delete expired CommitLog files now, whatever the deleteWhen hour.
+    DeleteExpiredCommitLog(ops::CleaningTarget),
 }
 
 /// What a command prints: tables for people, one JSON value for scripts.
@@ -175,6 +182,9 @@ async fn dispatch(
         C::QueryCq(a) => a.run(admin).await,
         C::Producer(a) => a.run(admin).await,
         C::UpdateTopicList(a) => a.run(admin).await,
+        C::CleanExpiredCq(a) => a.run(admin, StoreCleaning::ExpiredConsumeQueues).await,
+        C::CleanUnusedTopic(a) => a.run(admin, StoreCleaning::UnusedTopics).await,
+        C::DeleteExpiredCommitLog(a) => a.run(admin, StoreCleaning::ExpiredCommitLog).await,
     }
 }
 

@@ -1,8 +1,9 @@
 //! Operations commands with mqadmin's names and flags: updateKvConfig, deleteKvConfig,
 //! updateOrderConf, wipeWritePerm, addWritePerm (every NameServer), queryCq, producer,
-//! updateTopicList.
+//! updateTopicList, and the store cleanings cleanExpiredCQ, cleanUnusedTopic,
+//! deleteExpiredCommitLog.
 
-use apogee_client::{Admin, CqQuery, TopicConfig};
+use apogee_client::{Admin, CqQuery, StoreCleaning, TopicConfig};
 use clap::Args;
 use serde_json::json;
 
@@ -242,6 +243,43 @@ impl UpdateTopicList {
                 "submit batch of topic config to {brokers:?} success, please check the result later.\n"
             ),
             json!({"brokers": brokers, "topics": names}),
+        ))
+    }
+}
+
+/// Where a store cleaning goes: one broker (-b), every broker of a cluster (-c), or every
+/// broker the NameServer knows (neither), slaves included, as mqadmin.
+#[derive(Args)]
+pub struct CleaningTarget {
+    #[arg(short = 'b', long = "brokerAddr")]
+    broker: Option<String>,
+    #[arg(short = 'c', long = "cluster")]
+    cluster: Option<String>,
+}
+
+impl CleaningTarget {
+    /// Asks every targeted broker; prints mqadmin's `success` when all of them did it, and
+    /// fails naming each broker that did not (mqadmin prints `false` and exits 0).
+    pub async fn run(self, admin: &Admin, cleaning: StoreCleaning) -> anyhow::Result<Report> {
+        let addrs = match self.broker {
+            Some(b) => vec![b],
+            None => {
+                admin
+                    .cluster_broker_addrs(self.cluster.as_deref().map(str::trim))
+                    .await?
+            }
+        };
+        anyhow::ensure!(!addrs.is_empty(), "false: no broker to ask");
+        let mut failed = Vec::new();
+        for addr in &addrs {
+            if let Err(e) = admin.clean_store(addr, cleaning).await {
+                failed.push(format!("{addr}: {e}"));
+            }
+        }
+        anyhow::ensure!(failed.is_empty(), "false: {}", failed.join("; "));
+        Ok(Report::new(
+            "success\n",
+            json!({"success": true, "brokers": addrs}),
         ))
     }
 }

@@ -88,7 +88,24 @@ impl SubscriptionGroupConfig {
 #[serde(rename_all = "camelCase", default)]
 pub struct SubscriptionGroupWrapper {
     pub data_version: DataVersion,
+    /// Group → topic → forbidden permission bits (bit 2, `1 << PermName.INDEX_PERM_READ`:
+    /// may not pull), set by UPDATE_AND_GET_GROUP_FORBIDDEN.
+    pub forbidden_table: BTreeMap<String, BTreeMap<String, i32>>,
     pub subscription_group_table: BTreeMap<String, SubscriptionGroupConfig>,
+}
+
+impl SubscriptionGroupWrapper {
+    /// The forbidden bit for pulling (`1 << PermName.INDEX_PERM_READ`).
+    pub const READ_FORBIDDEN: i32 = 1 << 2;
+}
+
+/// UPDATE_AND_GET_GROUP_FORBIDDEN (353) response body (`GroupForbidden`).
+#[derive(Debug, Clone, PartialEq, Eq, Default, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase", default)]
+pub struct GroupForbidden {
+    pub group: String,
+    pub readable: bool,
+    pub topic: String,
 }
 
 /// One queue's progress in [`ConsumeStats`].

@@ -161,10 +161,14 @@ fn given_group_list_and_group_wrapper_should_use_java_field_names() {
     wrapper
         .subscription_group_table
         .insert("G".into(), SubscriptionGroupConfig::named("G"));
+    wrapper.forbidden_table.insert(
+        "G".into(),
+        [("T".to_owned(), SubscriptionGroupWrapper::READ_FORBIDDEN)].into(),
+    );
     assert_java_round_trip(
         &wrapper,
         concat!(
-            r#"{"dataVersion":{"counter":2,"stateVersion":0,"timestamp":9},"subscriptionGroupTable":{"G":"#,
+            r#"{"dataVersion":{"counter":2,"stateVersion":0,"timestamp":9},"forbiddenTable":{"G":{"T":4}},"subscriptionGroupTable":{"G":"#,
             r#"{"attributes":{},"brokerId":0,"consumeBroadcastEnable":true,"consumeEnable":true,"consumeFromMinEnable":true,"#,
             r#""consumeMessageOrderly":false,"consumeTimeoutMinute":15,"groupName":"G","groupSysFlag":0,"#,
             r#""notifyConsumerIdsChangedEnable":true,"retryMaxTimes":16,"retryQueueNums":1,"whichBrokerWhenConsumeSlowly":1}}}"#
@@ -264,4 +268,16 @@ fn given_consume_directly_results_should_use_java_names_and_defaults() {
         from_json("result", br#"{"consumeResult":"CR_LATER"}"#).unwrap();
     assert!(partial.auto_commit);
     assert_eq!(partial.consume_result, ConsumeDirectlyOutcome::CrLater);
+}
+
+#[test]
+fn given_group_forbidden_should_use_java_field_names() {
+    assert_java_round_trip(
+        &GroupForbidden {
+            group: "G".into(),
+            readable: false,
+            topic: "T".into(),
+        },
+        r#"{"group":"G","readable":false,"topic":"T"}"#,
+    );
 }

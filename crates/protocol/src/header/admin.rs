@@ -175,6 +175,15 @@ pub struct ConsumeMessageDirectlyResultRequestHeader {
     pub group_sys_flag: Option<i32>,
 }
 
+/// UPDATE_AND_GET_GROUP_FORBIDDEN (353): with `readable`, forbid (false) or allow (true) the
+/// group to pull the topic; without it, only ask.
+#[derive(Debug, Clone, PartialEq, Eq, CommandHeader)]
+pub struct UpdateGroupForbiddenRequestHeader {
+    pub group: String,
+    pub topic: String,
+    pub readable: Option<bool>,
+}
+
 /// GET_BROKER_CONFIG (26) response header.
 #[derive(Debug, Clone, PartialEq, Eq, CommandHeader)]
 pub struct GetBrokerConfigResponseHeader {
