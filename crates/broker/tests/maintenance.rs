@@ -1,6 +1,7 @@
 //! Operator requests over real sockets: UPDATE_AND_GET_GROUP_FORBIDDEN (353) stops and
 //! restarts one group's pulls of one topic, across a restart; CLEAN_UNUSED_TOPIC (316),
-//! CLEAN_EXPIRED_CONSUMEQUEUE (306) and DELETE_EXPIRED_COMMITLOG (329) answer SUCCESS and
+//! CLEAN_EXPIRED_CONSUMEQUEUE (306), DELETE_EXPIRED_COMMITLOG (329) and TRIGGER_DELETE_FILES
+//! (27) answer SUCCESS and
 //! delete only what they name.
 
 #![allow(clippy::unwrap_used, clippy::expect_used)]
@@ -121,6 +122,7 @@ async fn given_a_topic_without_config_when_unused_topics_cleaned_should_delete_o
     for code in [
         RequestCode::CLEAN_EXPIRED_CONSUMEQUEUE,
         RequestCode::DELETE_EXPIRED_COMMITLOG,
+        RequestCode::TRIGGER_DELETE_FILES,
     ] {
         let r = c.call(RemotingCommand::bare_request(code)).await;
         assert_eq!(r.response_code(), ResponseCode::SUCCESS, "{code}");

@@ -393,6 +393,29 @@ async fn given_live_consumer_admin_should_show_it_reset_it_and_refuse_to_delete_
         ),
         "{text}"
     );
+    let unique = admin_json(
+        ns,
+        &["queryMsgByUniqueKey", "-i", &sent[4].msg_id, "-t", "LiveT"],
+    );
+    assert_eq!(unique["messages"][0]["body"], "m4", "{unique}");
+    let direct = admin_json(
+        ns,
+        &[
+            "queryMsgByUniqueKey",
+            "-i",
+            &sent[4].msg_id,
+            "-t",
+            "LiveT",
+            "-g",
+            "LiveG",
+            "-d",
+            client_id,
+        ],
+    );
+    assert_eq!(
+        direct["results"][0]["result"]["consumeResult"], "CR_SUCCESS",
+        "{direct}"
+    );
 
     // Offsets copied to a new group.
     admin_json(

@@ -125,5 +125,9 @@ fn given_a_manual_delete_request_should_delete_expired_files_outside_delete_when
     common::wait_until("the manual pass", || store.commit_log_min_offset() > 0);
     // The file being written is never expired.
     let got = store.get_messages("Live", 0, 69, (32, 1 << 20), None);
-    assert_eq!(got.status, GetMessageStatus::Found, "the newest message stays");
+    assert_eq!(
+        got.status,
+        GetMessageStatus::Found,
+        "the newest message stays"
+    );
 }

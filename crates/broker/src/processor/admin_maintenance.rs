@@ -6,7 +6,8 @@
 //! * CLEAN_UNUSED_TOPIC (316): deletes the consume queues of topics the broker has no config
 //!   for, except system and LMQ topics.
 //! * DELETE_EXPIRED_COMMITLOG (329): the next 20 retention passes, the first at once, delete
-//!   expired CommitLog files whatever the `deleteWhen` hour.
+//!   expired CommitLog files whatever the `deleteWhen` hour. TRIGGER_DELETE_FILES (27), which
+//!   RocketMQ defines but serves nowhere, does the same here.
 //!
 //! All answer SUCCESS with no remark, as Java; the work runs on a blocking thread.
 
@@ -34,6 +35,7 @@ impl Handler for MaintenanceProcessor {
         RequestCode::CLEAN_EXPIRED_CONSUMEQUEUE,
         RequestCode::CLEAN_UNUSED_TOPIC,
         RequestCode::DELETE_EXPIRED_COMMITLOG,
+        RequestCode::TRIGGER_DELETE_FILES,
     ];
 
     async fn handle(

@@ -83,29 +83,14 @@ pub struct QueryMsgById {
 
 impl QueryMsgById {
     pub async fn run(self, admin: &Admin) -> anyhow::Result<Report> {
-        let ids = self
+        let ids: Vec<&str> = self
             .msg_id
             .split(',')
             .map(str::trim)
-            .filter(|i| !i.is_empty());
+            .filter(|i| !i.is_empty())
+            .collect();
         if let (Some(group), Some(client_id)) = (&self.group, &self.client_id) {
-            let mut human = String::new();
-            let mut json = Vec::new();
-            for id in ids {
-                let r = admin
-                    .consume_message_directly(group, client_id, self.topic.as_deref(), id)
-                    .await?;
-                human.push_str(&format!(
-                    "ConsumeMessageDirectlyResult [order={}, autoCommit={}, consumeResult={}, remark={}, spentTimeMills={}]\n",
-                    r.order,
-                    r.auto_commit,
-                    serde_json::to_value(r.consume_result)?.as_str().unwrap_or_default(),
-                    r.remark.as_deref().unwrap_or("null"),
-                    r.spent_time_mills
-                ));
-                json.push(json!({ "msgId": id, "result": r }));
-            }
-            return Ok(Report::new(human, json!({ "results": json })));
+            return consume_directly(admin, (group, client_id), self.topic.as_deref(), &ids).await;
         }
         let mut found = Vec::new();
         for id in ids {
@@ -117,6 +102,78 @@ impl QueryMsgById {
                 );
             }
             found.extend(messages);
+        }
+        Ok(details(&found))
+    }
+}
+
+/// Has one client of a group run its listener on each message (`-g -d`), printed as mqadmin
+/// prints `ConsumeMessageDirectlyResult`.
+async fn consume_directly(
+    admin: &Admin,
+    (group, client_id): (&str, &str),
+    topic: Option<&str>,
+    ids: &[&str],
+) -> anyhow::Result<Report> {
+    let mut human = String::new();
+    let mut json = Vec::new();
+    for id in ids {
+        let r = admin
+            .consume_message_directly(group, client_id, topic, id)
+            .await?;
+        human.push_str(&format!(
+            "ConsumeMessageDirectlyResult [order={}, autoCommit={}, consumeResult={}, remark={}, spentTimeMills={}]\n",
+            r.order,
+            r.auto_commit,
+            serde_json::to_value(r.consume_result)?.as_str().unwrap_or_default(),
+            r.remark.as_deref().unwrap_or("null"),
+            r.spent_time_mills
+        ));
+        json.push(json!({ "msgId": id, "result": r }));
+    }
+    Ok(Report::new(human, json!({ "results": json })))
+}
+
+#[derive(Args)]
+pub struct QueryMsgByUniqueKey {
+    /// The client message id (UNIQ_KEY).
+    #[arg(short = 'i', long = "msgId")]
+    msg_id: String,
+    #[arg(short = 't', long = "topic")]
+    topic: String,
+    /// With -d: the consumer group whose client should consume the message directly.
+    #[arg(short = 'g', long = "consumerGroup", requires = "client_id")]
+    group: Option<String>,
+    /// With -g: the client id that runs its listener on it.
+    #[arg(short = 'd', long = "clientId", requires = "group")]
+    client_id: Option<String>,
+    /// Every stored copy (a retried message is stored again), not only the first.
+    #[arg(short = 'a', long = "showAll")]
+    show_all: bool,
+}
+
+impl QueryMsgByUniqueKey {
+    pub async fn run(self, admin: &Admin) -> anyhow::Result<Report> {
+        if let (Some(group), Some(client_id)) = (&self.group, &self.client_id) {
+            return consume_directly(
+                admin,
+                (group, client_id),
+                Some(&self.topic),
+                &[&self.msg_id],
+            )
+            .await;
+        }
+        let mut found = admin
+            .query_message_by_unique_key(&self.topic, &self.msg_id)
+            .await?;
+        anyhow::ensure!(
+            !found.is_empty(),
+            "no message with unique key {} in topic {}",
+            self.msg_id,
+            self.topic
+        );
+        if !self.show_all {
+            found.truncate(1);
         }
         Ok(details(&found))
     }

@@ -72,6 +72,8 @@ enum AdminCommand {
     ResetOffsetByTime(group::ResetOffsetByTime),
     /// Look a message up by its id (offset message id, or client id with -t).
     QueryMsgById(message::QueryMsgById),
+    /// A message by its client id (UNIQ_KEY) in a topic; with -g -d, have a client consume it.
+    QueryMsgByUniqueKey(message::QueryMsgByUniqueKey),
     /// Messages of a topic with a key.
     QueryMsgByKey(message::QueryMsgByKey),
     /// The message at a queue offset.
@@ -170,6 +172,7 @@ async fn dispatch(
         C::ProducerConnection(a) => a.run(admin).await,
         C::ResetOffsetByTime(a) => a.run(admin).await,
         C::QueryMsgById(a) => a.run(admin).await,
+        C::QueryMsgByUniqueKey(a) => a.run(admin).await,
         C::QueryMsgByKey(a) => a.run(admin).await,
         C::QueryMsgByOffset(a) => a.run(admin).await,
         C::SendMessage(a) => a.run(client).await,
