@@ -120,8 +120,7 @@ impl Admin {
                 RemotingCommand::request(RequestCode::GET_CONSUMER_RUNNING_INFO, &header),
             )
             .await?;
-        from_json("ConsumerRunningInfo", &response.body)
-            .map_err(|e| ClientError::bad_response(&addr, e))
+        ConsumerRunningInfo::decode(&response.body).map_err(|e| ClientError::bad_response(&addr, e))
     }
 
     /// Has one consumer client of `group` run its listener on a message (`queryMsgById -g -d`):

@@ -239,7 +239,30 @@ def scenario_retry(ns, suffix):
     p.shutdown()
 
 
+def scenario_live(ns, suffix):
+    """A push consumer that stays online for the test to inspect through the broker (consumer
+    connection, running info, offset resets): prints `GOT <body>` for each delivery and
+    `READY <group> <topic>` once it has consumed, then runs until its stdin closes."""
+    topic, group = "CppLive_" + suffix, "cpp_g_live_" + suffix
+    p = producer(ns, suffix)
+    send_ok(p.send_sync(message(topic, "create", tags="TagA")), "first send")
+    received = Received()
+
+    def listener(msg):
+        received.add(msg)
+        # Each delivery is reported, so the test sees redeliveries (after an offset reset).
+        print("GOT " + msg.body.decode(), flush=True)
+
+    c = push_consumer(ns, group, topic, listener, "TagA || TagB")
+    wait_for("the consumer to see the first message", lambda: "create" in received.bodies())
+    print("READY %s %s" % (group, topic), flush=True)
+    sys.stdin.read()
+    c.shutdown()
+    p.shutdown()
+
+
 SCENARIOS = {
+    "live": scenario_live,
     "sends": scenario_sends,
     "batch": scenario_batch,
     "tag_filter": scenario_tag_filter,

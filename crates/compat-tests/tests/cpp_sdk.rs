@@ -128,3 +128,169 @@ async fn given_cpp_pull_consumer_should_read_every_queue_from_offset_zero() {
 async fn given_cpp_reconsume_later_should_redeliver_with_a_raised_reconsume_count() {
     run("retry").await;
 }
+
+/// The `live` scenario: a C++ push consumer that stays online, reporting each delivery.
+struct LiveCppConsumer {
+    child: tokio::process::Child,
+    lines: tokio::io::Lines<tokio::io::BufReader<tokio::process::ChildStdout>>,
+    group: String,
+    topic: String,
+    _logs: tempfile::TempDir,
+}
+
+impl LiveCppConsumer {
+    async fn start(namesrv: &str) -> Self {
+        use tokio::io::AsyncBufReadExt;
+        let python = tokio::task::spawn_blocking(python).await.unwrap();
+        let script = Path::new(env!("CARGO_MANIFEST_DIR")).join("cpp/scenarios.py");
+        let logs = tempfile::tempdir().unwrap();
+        let mut child = tokio::process::Command::new(&python)
+            .arg(&script)
+            .args([namesrv, "live", &common::unique("c")])
+            .env("HOME", logs.path())
+            .stdin(Stdio::piped())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::inherit())
+            .kill_on_drop(true)
+            .spawn()
+            .expect("python runs");
+        let lines = tokio::io::BufReader::new(child.stdout.take().unwrap()).lines();
+        let mut live = Self {
+            child,
+            lines,
+            group: String::new(),
+            topic: String::new(),
+            _logs: logs,
+        };
+        let ready = live.next_line_starting("READY ").await;
+        let mut words = ready.split(' ').skip(1);
+        live.group = words.next().unwrap().to_owned();
+        live.topic = words.next().unwrap().to_owned();
+        live
+    }
+
+    /// The next line the scenario prints that starts with `prefix` (others are skipped).
+    async fn next_line_starting(&mut self, prefix: &str) -> String {
+        let wait = async {
+            loop {
+                match self.lines.next_line().await.unwrap() {
+                    Some(line) if line.starts_with(prefix) => return line,
+                    Some(_) => {}
+                    None => panic!("the C++ scenario ended before printing `{prefix}`"),
+                }
+            }
+        };
+        tokio::time::timeout(SCENARIO_TIMEOUT, wait)
+            .await
+            .unwrap_or_else(|_| panic!("no `{prefix}` line within {SCENARIO_TIMEOUT:?}"))
+    }
+
+    /// Closes its stdin; it must then stop cleanly.
+    async fn stop(mut self) {
+        drop(self.child.stdin.take());
+        let status = tokio::time::timeout(SCENARIO_TIMEOUT, self.child.wait())
+            .await
+            .expect("the C++ consumer stops")
+            .unwrap();
+        let ok = self.next_line_starting("OK").await;
+        assert!(status.success() && ok == "OK live", "{status} {ok}");
+    }
+}
+
+fn admin_config(namesrv: &str) -> apogee_client::ClientConfig {
+    apogee_client::ClientConfig::new(namesrv).instance_name(common::unique("admin"))
+}
+
+/// A live C++ push consumer seen through the broker as mqadmin sees it: its connection
+/// (language CPP, its subscription) and its running info, which the broker relays to it
+/// (GET_CONSUMER_RUNNING_INFO) and whose jsoncpp-written JSON Apogee must read.
+#[tokio::test]
+async fn given_a_live_cpp_consumer_should_show_its_connection_and_running_info() {
+    let apogee = common::start(|_| {}).await;
+    let live = LiveCppConsumer::start(&apogee.namesrv_addr).await;
+    let (group, topic) = (live.group.as_str(), live.topic.as_str());
+    let admin = apogee_client::Admin::start(admin_config(&apogee.namesrv_addr))
+        .await
+        .unwrap();
+    let connection = admin.consumer_connection(group).await.unwrap();
+    assert_eq!(connection.connection_set.len(), 1, "{connection:?}");
+    let member = connection.connection_set.first().unwrap();
+    assert_eq!(member.language, "CPP", "{member:?}");
+    assert!(
+        connection.subscription_table.contains_key(topic),
+        "{connection:?}"
+    );
+    let info = admin
+        .consumer_running_info(group, &member.client_id)
+        .await
+        .unwrap();
+    let subscribed: Vec<&str> = info
+        .subscription_set
+        .iter()
+        .map(|s| s.topic.as_str())
+        .collect();
+    assert!(subscribed.contains(&topic), "{info:?}");
+    assert!(
+        info.mq_table.keys().any(|q| q.topic == topic),
+        "the queues it holds: {info:?}"
+    );
+    live.stop().await;
+}
+
+/// resetOffsetByTime back to the start redelivers to a live C++ consumer, by the 5.x
+/// server-side reset (the next pull answers the new offset) and by the 4.x push to the client
+/// (RESET_CONSUMER_CLIENT_OFFSET, in the array form the C++ client reads).
+async fn reset_redelivers(server_side: bool) {
+    let apogee = common::start(|raw| raw.use_server_side_reset_offset = server_side).await;
+    let mut live = LiveCppConsumer::start(&apogee.namesrv_addr).await;
+    let admin = apogee_client::Admin::start(admin_config(&apogee.namesrv_addr))
+        .await
+        .unwrap();
+    // A message in every queue, all consumed and committed: the 4.x reset refuses a group
+    // with no committed offset on a queue, as Java's broker does.
+    let producer = apogee_client::Producer::start(
+        admin_config(&apogee.namesrv_addr),
+        apogee_client::ProducerConfig::new(common::unique("pg")),
+    )
+    .await
+    .unwrap();
+    for i in 0..8 {
+        let msg = apogee_client::Message::new(&live.topic, format!("fill-{i}")).with_tags("TagB");
+        producer.send(msg).await.unwrap();
+    }
+    let deadline = tokio::time::Instant::now() + SCENARIO_TIMEOUT;
+    loop {
+        let stats = admin.consume_stats(&live.group, Some(&live.topic)).await;
+        if stats.is_ok_and(|s| {
+            !s.offset_table.is_empty()
+                && s.offset_table
+                    .values()
+                    .all(|w| w.broker_offset > 0 && w.consumer_offset == w.broker_offset)
+        }) {
+            break;
+        }
+        assert!(
+            tokio::time::Instant::now() < deadline,
+            "offsets never committed"
+        );
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    }
+    let offsets = admin
+        .reset_offset_by_time(&live.group, &live.topic, 0, true)
+        .await
+        .unwrap();
+    assert!(offsets.values().all(|o| *o == 0), "{offsets:?}");
+    // Its first delivery was before READY: this one is the reset's redelivery.
+    assert_eq!(live.next_line_starting("GOT create").await, "GOT create");
+    live.stop().await;
+}
+
+#[tokio::test]
+async fn given_a_server_side_reset_should_redeliver_to_a_live_cpp_consumer() {
+    reset_redelivers(true).await;
+}
+
+#[tokio::test]
+async fn given_a_client_side_reset_should_reach_a_live_cpp_consumer_in_its_format() {
+    reset_redelivers(false).await;
+}

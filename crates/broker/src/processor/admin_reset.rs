@@ -13,7 +13,8 @@
 //! With `useServerSideResetOffset=false` the 4.x way is taken instead: targets (not moved
 //! forward past the committed offset unless `isForce`) are pushed to every online consumer of
 //! the group with RESET_CONSUMER_CLIENT_OFFSET (220, oneway), and the clients commit them;
-//! with none online the reset is refused with CONSUMER_NOT_ONLINE.
+//! with none online the reset is refused with CONSUMER_NOT_ONLINE. C++ clients are sent the
+//! offset table in the array form they parse, where Java's broker sends them one they cannot.
 
 use std::collections::BTreeMap;
 use std::sync::Arc;
@@ -23,7 +24,7 @@ use apogee_protocol::body::client::MessageQueue;
 use apogee_protocol::header::admin::ResetOffsetRequestHeader;
 use std::time::Duration;
 
-use apogee_protocol::{RemotingCommand, RequestCode};
+use apogee_protocol::{LanguageCode, RemotingCommand, RequestCode};
 use apogee_remoting::Connection;
 use apogee_store::MessageStore;
 
@@ -167,8 +168,12 @@ impl ResetOffsetProcessor {
         h: &ResetOffsetRequestHeader,
         body: &ResetOffsetBody,
     ) -> Result<(), BrokerError> {
-        let connections = self.clients.consumer_connections(&h.group);
-        if connections.is_empty() {
+        let channels: Vec<_> = self
+            .clients
+            .consumer_group(&h.group)
+            .map(|g| g.channels.into_values().collect())
+            .unwrap_or_default();
+        if channels.is_empty() {
             return Err(BrokerError::ConsumerNotOnline(format!(
                 "Consumer not online, so can not reset offset, Group: {} Topic: {} Timestamp: {}",
                 h.group, h.topic, h.timestamp
@@ -182,11 +187,19 @@ impl ResetOffsetProcessor {
             timestamp: h.timestamp,
             is_force: h.is_force,
         };
-        let payload = bytes::Bytes::from(to_java_json(body));
-        for connection in connections {
+        let java = bytes::Bytes::from(to_java_json(body));
+        // C++ clients cannot read Java's object keys: they get the array form they parse.
+        let cpp = bytes::Bytes::from(body.to_cpp_json());
+        for channel in channels {
+            let payload = if channel.language == LanguageCode::CPP {
+                cpp.clone()
+            } else {
+                java.clone()
+            };
+            let connection = channel.connection;
             let request =
                 RemotingCommand::request(RequestCode::RESET_CONSUMER_CLIENT_OFFSET, &header)
-                    .with_body(payload.clone());
+                    .with_body(payload);
             tokio::spawn(async move {
                 if let Err(e) = connection
                     .send_oneway(request, Duration::from_secs(3))

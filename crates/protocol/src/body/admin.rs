@@ -221,6 +221,27 @@ pub struct ResetOffsetBody {
     pub offset_table: BTreeMap<MessageQueue, i64>,
 }
 
+impl ResetOffsetBody {
+    /// The form rocketmq-client-cpp reads (`ResetOffsetBody::Decode`): `offsetTable` as an
+    /// array of `{brokerName, queueId, topic, offset}`. Its JSON reader cannot parse the
+    /// object keys Java writes, so a Java broker's reset never reaches a C++ consumer.
+    pub fn to_cpp_json(&self) -> Vec<u8> {
+        let table: Vec<serde_json::Value> = self
+            .offset_table
+            .iter()
+            .map(|(q, offset)| {
+                serde_json::json!({
+                    "brokerName": q.broker_name,
+                    "queueId": q.queue_id,
+                    "topic": q.topic,
+                    "offset": offset,
+                })
+            })
+            .collect();
+        serde_json::to_vec(&serde_json::json!({ "offsetTable": table })).unwrap_or_default()
+    }
+}
+
 /// QUERY_TOPIC_CONSUME_BY_WHO (300) response.
 #[derive(Debug, Clone, PartialEq, Eq, Default, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase", default)]
@@ -229,29 +250,47 @@ pub struct GroupList {
 }
 
 /// One queue as a push consumer holds it (`ProcessQueueInfo`, a value of
-/// [`ConsumerRunningInfo::mq_table`]). Fields in fastjson's order.
+/// [`ConsumerRunningInfo::mq_table`]). Fields in fastjson's order. The C++ SDK writes the
+/// 64-bit figures as strings (unsigned: `-1` arrives as 18446744073709551615); both read.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase", default)]
 pub struct ProcessQueueInfo {
+    #[serde(deserialize_with = "super::lenient::i32_or_string")]
     pub cached_msg_count: i32,
+    #[serde(deserialize_with = "super::lenient::i64_or_string")]
     pub cached_msg_max_offset: i64,
+    #[serde(deserialize_with = "super::lenient::i64_or_string")]
     pub cached_msg_min_offset: i64,
-    #[serde(rename = "cachedMsgSizeInMiB")]
+    #[serde(
+        rename = "cachedMsgSizeInMiB",
+        deserialize_with = "super::lenient::i32_or_string"
+    )]
     pub cached_msg_size_in_mib: i32,
     /// The offset the member will commit next.
+    #[serde(deserialize_with = "super::lenient::i64_or_string")]
     pub commit_offset: i64,
     /// The queue was taken away (rebalance or shutdown). Java ≤ 4.x spells it `droped` and
     /// 5.x `dropped`; Apogee writes both, see [`ProcessQueueInfo::is_dropped`].
+    #[serde(deserialize_with = "super::lenient::bool_or_string")]
     pub droped: bool,
+    #[serde(deserialize_with = "super::lenient::bool_or_string")]
     pub dropped: bool,
+    #[serde(deserialize_with = "super::lenient::i64_or_string")]
     pub last_consume_timestamp: i64,
+    #[serde(deserialize_with = "super::lenient::i64_or_string")]
     pub last_lock_timestamp: i64,
+    #[serde(deserialize_with = "super::lenient::i64_or_string")]
     pub last_pull_timestamp: i64,
     /// Orderly: the broker lock is held.
+    #[serde(deserialize_with = "super::lenient::bool_or_string")]
     pub locked: bool,
+    #[serde(deserialize_with = "super::lenient::i32_or_string")]
     pub transaction_msg_count: i32,
+    #[serde(deserialize_with = "super::lenient::i64_or_string")]
     pub transaction_msg_max_offset: i64,
+    #[serde(deserialize_with = "super::lenient::i64_or_string")]
     pub transaction_msg_min_offset: i64,
+    #[serde(deserialize_with = "super::lenient::i64_or_string")]
     pub try_unlock_times: i64,
 }
 
@@ -305,6 +344,22 @@ pub struct ConsumerRunningInfo {
 }
 
 impl ConsumerRunningInfo {
+    /// Reads a client's answer. The C++ SDK writes a running info without queues as
+    /// `"mqTable":}` (it trims the `{` it opened); that is read as an empty table.
+    pub fn decode(body: &[u8]) -> Result<Self, crate::DecodeError> {
+        const BROKEN: &[u8] = b"\"mqTable\":}";
+        match body.windows(BROKEN.len()).position(|w| w == BROKEN) {
+            Some(at) => {
+                let mut repaired = Vec::with_capacity(body.len() + 1);
+                repaired.extend_from_slice(&body[..at + BROKEN.len() - 1]);
+                repaired.extend_from_slice(b"{}");
+                repaired.extend_from_slice(&body[at + BROKEN.len()..]);
+                super::from_json("ConsumerRunningInfo", &repaired)
+            }
+            None => super::from_json("ConsumerRunningInfo", body),
+        }
+    }
+
     pub const PROP_NAMESERVER_ADDR: &'static str = "PROP_NAMESERVER_ADDR";
     pub const PROP_THREADPOOL_CORE_SIZE: &'static str = "PROP_THREADPOOL_CORE_SIZE";
     /// Java's constant is `PROP_CONSUME_ORDERLY`; the key it writes has no underscore.

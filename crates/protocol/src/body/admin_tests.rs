@@ -281,3 +281,40 @@ fn given_group_forbidden_should_use_java_field_names() {
         r#"{"group":"G","readable":false,"topic":"T"}"#,
     );
 }
+
+/// What rocketmq-client-cpp 1.2.x writes (`ConsumerRunningInfo::encode`): the mqTable first,
+/// keyed by pretty-printed queue objects, 64-bit figures as strings, `subVersion` as a string.
+#[test]
+fn given_cpp_running_info_should_decode_with_its_queues_and_string_figures() {
+    let cpp = concat!(
+        "{\"mqTable\":{{\n   \"brokerName\" : \"broker-a\",\n   \"queueId\" : 1,\n   \"topic\" : \"T\"\n}:",
+        "{\n   \"cachedMsgCount\" : 0,\n   \"cachedMsgMaxOffset\" : \"0\",\n   \"commitOffset\" : \"7\",\n",
+        "   \"droped\" : false,\n   \"lastLockTimestamp\" : \"18446744073709551615\",\n",
+        "   \"lastPullTimestamp\" : \"1700000000000\",\n   \"locked\" : false\n}\n},",
+        "\"jstack\":\"\",\"properties\":{\"PROP_CONSUMEORDERLY\":\"false\",\"PROP_CONSUME_TYPE\":\"CONSUME_PASSIVELY\"},",
+        "\"subscriptionSet\":[{\"subString\":\"TagA || TagB\",\"subVersion\":\"1700000000000\",\"tagsSet\":[\"TagA\",\"TagB\"],\"topic\":\"T\"}]}\n"
+    );
+    let info = ConsumerRunningInfo::decode(cpp.as_bytes()).unwrap();
+    let (queue, pq) = info.mq_table.iter().next().unwrap();
+    assert_eq!((queue.topic.as_str(), queue.queue_id), ("T", 1));
+    assert_eq!(pq.commit_offset, 7);
+    assert_eq!(pq.last_lock_timestamp, -1);
+    assert_eq!(pq.last_pull_timestamp, 1_700_000_000_000);
+    assert_eq!(info.subscription_set[0].sub_version, 1_700_000_000_000);
+    assert_eq!(info.properties["PROP_CONSUME_TYPE"], "CONSUME_PASSIVELY");
+
+    let no_queues = "{\"mqTable\":},\"jstack\":\"\",\"properties\":{}}\n";
+    let info = ConsumerRunningInfo::decode(no_queues.as_bytes()).unwrap();
+    assert!(info.mq_table.is_empty());
+}
+
+#[test]
+fn given_reset_offsets_for_a_cpp_client_should_write_the_array_it_reads() {
+    let body = ResetOffsetBody {
+        offset_table: [(mq("T", 1), 5)].into(),
+    };
+    assert_eq!(
+        String::from_utf8(body.to_cpp_json()).unwrap(),
+        r#"{"offsetTable":[{"brokerName":"broker-a","queueId":1,"topic":"T","offset":5}]}"#
+    );
+}

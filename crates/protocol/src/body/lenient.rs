@@ -70,8 +70,15 @@ fn scalar<'de, D: Deserializer<'de>>(d: D) -> Result<Scalar, D::Error> {
     d.deserialize_any(ScalarVisitor)
 }
 
+/// A decimal integer; an unsigned 64-bit one past `i64::MAX` (a C++ `uint64` holding -1) is
+/// read with Java's `long` wrap-around.
 fn parse_int(text: &str) -> Option<i64> {
-    text.trim().parse::<i64>().ok()
+    let text = text.trim();
+    text.parse::<i64>().ok().or_else(|| {
+        text.parse::<u64>()
+            .ok()
+            .map(|v| i64::from_ne_bytes(v.to_ne_bytes()))
+    })
 }
 
 /// An `i64` written as a number or a string (C++ `subVersion`); 0 when unreadable.
