@@ -42,7 +42,16 @@ fn headers(command: &RemotingCommand) {
         DeleteTopicFromNamesrvRequestHeader, RegisterTopicRequestHeader,
         GetTopicsByClusterRequestHeader, BrokerHeartbeatRequestHeader,
         GetBrokerMemberGroupRequestHeader, EndTransactionRequestHeader,
-        CheckTransactionStateRequestHeader,
+        CheckTransactionStateRequestHeader, ConsumeMessageDirectlyResultRequestHeader,
+        UpdateGroupForbiddenRequestHeader, GetTopicConfigRequestHeader,
+        GetSubscriptionGroupConfigRequestHeader, QueryConsumeQueueRequestHeader,
+        QueryConsumeTimeSpanRequestHeader, QueryTopicsByConsumerRequestHeader,
+        // Response headers: what the client reads from a broker or NameServer.
+        AddWritePermOfBrokerResponseHeader, WipeWritePermOfBrokerResponseHeader,
+        GetBrokerConfigResponseHeader, GetEarliestMsgStoretimeResponseHeader,
+        GetKvConfigResponseHeader, OffsetResponseHeader, PullMessageResponseHeader,
+        QueryDataVersionResponseHeader, QueryMessageResponseHeader, RegisterBrokerResponseHeader,
+        SendMessageResponseHeader,
     );
     if let Ok(h) = command.header::<EndTransactionRequestHeader>() {
         let _ = h.resolution();
