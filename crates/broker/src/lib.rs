@@ -26,6 +26,7 @@ mod persist;
 pub mod processor;
 pub mod service;
 pub mod stats;
+pub mod stats_items;
 pub mod transaction;
 
 use std::net::SocketAddr;
@@ -341,7 +342,7 @@ fn load_managers(config: &BrokerConfig, clock: &Arc<dyn Clock>) -> Result<Manage
         clients: ClientRegistry::default(),
         locks: QueueLocks::default(),
         waiters: PullWaiters::new(config.limits.growth.suspended_pulls_max),
-        stats: BrokerStats::new(Arc::clone(clock)),
+        stats: BrokerStats::new(Arc::clone(clock), config.cluster.as_str()),
         live: LiveSettings::new(config),
         gate: SendGate::new(
             config.limits.send_concurrency,
@@ -475,6 +476,7 @@ fn register_store_families(
             groups: m.groups.clone(),
             identity: identity.clone(),
             live: m.live.clone(),
+            stats: m.stats.clone(),
         },
         auth,
     );
@@ -601,6 +603,7 @@ fn register_admin(
             registration: registration.clone(),
             identity: identity.clone(),
             queue_nums_max: admin.config.limits.growth.topic_queue_nums_max,
+            stats: m.stats.clone(),
         },
         auth,
     );
@@ -612,6 +615,7 @@ fn register_admin(
             topics: m.topics.clone(),
             clients: m.clients.clone(),
             queue_nums_max: admin.config.limits.growth.topic_queue_nums_max,
+            stats: m.stats.clone(),
         },
         auth,
     );
@@ -623,6 +627,8 @@ fn register_admin(
             offsets: m.offsets.clone(),
             clients: m.clients.clone(),
             identity: identity.clone(),
+            groups: m.groups.clone(),
+            stats: m.stats.clone(),
         },
         auth,
     );

@@ -25,6 +25,7 @@ use std::time::Duration;
 use apogee_runtime::{Clock, Shutdown};
 
 use crate::manager::topic_config::is_system_topic;
+use crate::stats_items::StatsItems;
 
 /// Snapshots kept: 10 minutes at one a second, plus the one the oldest rate starts from.
 const RING: usize = 601;
@@ -260,22 +261,35 @@ pub struct BrokerStats {
 struct Inner {
     counters: Counters,
     sampler: Mutex<Sampler>,
+    /// Per-topic and per-group windows (VIEW_BROKER_STATS_DATA).
+    items: StatsItems,
     boot_ms: i64,
     clock: Arc<dyn Clock>,
 }
 
 impl BrokerStats {
-    /// Statistics starting now (the boot time reported as `bootTimestamp`).
-    pub fn new(clock: Arc<dyn Clock>) -> Self {
+    /// Statistics of a broker of `cluster` starting now (the boot time reported as
+    /// `bootTimestamp`).
+    pub fn new(clock: Arc<dyn Clock>, cluster: &str) -> Self {
         let boot_ms = clock.now_ms();
         Self {
             inner: Arc::new(Inner {
                 counters: Counters::new(),
                 sampler: Mutex::new(Sampler::new(boot_ms)),
+                items: StatsItems::new(cluster, boot_ms),
                 boot_ms,
                 clock,
             }),
         }
+    }
+
+    /// The per-topic and per-group items.
+    pub fn items(&self) -> &StatsItems {
+        &self.inner.items
+    }
+
+    pub fn now_ms(&self) -> i64 {
+        self.inner.clock.now_ms()
     }
 
     pub fn boot_ms(&self) -> i64 {
@@ -296,6 +310,9 @@ impl BrokerStats {
             .fetch_add(1, Ordering::Relaxed);
         c.put_max_ms
             .fetch_max(u64::try_from(elapsed_ms).unwrap_or(0), Ordering::Relaxed);
+        self.inner
+            .items
+            .topic_put(topic, messages, bytes, self.now_ms());
     }
 
     /// A send the store refused.
@@ -313,13 +330,21 @@ impl BrokerStats {
         counter.fetch_add(1, Ordering::Relaxed);
     }
 
-    /// Messages handed to a consumer in a pull response.
-    pub fn record_transferred(&self, topic: &str, messages: u64) {
+    /// Messages (`bytes` in all) handed to `group` in a pull response.
+    pub fn record_transferred(&self, (topic, group): (&str, &str), messages: u64, bytes: u64) {
         let c = &self.inner.counters;
         c.transferred.fetch_add(messages, Ordering::Relaxed);
         if !is_system_topic(topic) {
             c.get_user.fetch_add(messages, Ordering::Relaxed);
         }
+        self.inner
+            .items
+            .group_get((topic, group), messages, bytes, self.now_ms());
+    }
+
+    /// A message of `topic` that `group` sent back for retry.
+    pub fn record_send_back(&self, topic: &str, group: &str) {
+        self.inner.items.send_back(topic, group, self.now_ms());
     }
 
     fn sampler(&self) -> std::sync::MutexGuard<'_, Sampler> {
@@ -337,6 +362,8 @@ impl BrokerStats {
         let mut sampler = self.sampler();
         sampler.push(snapshot);
         sampler.roll_minute(now_ms, buckets);
+        drop(sampler);
+        self.inner.items.sample_due(now_ms);
     }
 
     /// Takes one snapshot at the clock's time.

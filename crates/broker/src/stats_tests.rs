@@ -1,7 +1,10 @@
 use super::*;
 
 fn stats_at(boot_ms: i64) -> BrokerStats {
-    BrokerStats::new(Arc::new(apogee_runtime::ManualClock::new(boot_ms)))
+    BrokerStats::new(
+        Arc::new(apogee_runtime::ManualClock::new(boot_ms)),
+        "DefaultCluster",
+    )
 }
 
 const T0: i64 = 1_700_000_000_000;
@@ -77,12 +80,12 @@ fn given_gets_should_split_found_miss_and_transferred() {
     stats.sample(T0);
     for _ in 0..30 {
         stats.record_get(true);
-        stats.record_transferred("T", 2);
+        stats.record_transferred(("T", "G"), 2, 20);
     }
     for _ in 0..10 {
         stats.record_get(false);
     }
-    stats.record_transferred("SCHEDULE_TOPIC_XXXX", 5);
+    stats.record_transferred(("SCHEDULE_TOPIC_XXXX", "G"), 5, 50);
     for second in 1..=10 {
         stats.sample(T0 + second * 1000);
     }
@@ -103,7 +106,7 @@ fn given_utc_midnights_should_move_the_morning_marks() {
     let midnight = T0 - T0.rem_euclid(DAY_MS) + DAY_MS;
     let stats = stats_at(midnight - 5000);
     stats.record_put("T", 7, 0, 0);
-    stats.record_transferred("T", 3);
+    stats.record_transferred(("T", "G"), 3, 30);
     stats.sample(midnight - 1000);
     let info = table(&stats, midnight - 1000);
     assert_eq!(info["msgPutTotalTodayMorning"], "0");

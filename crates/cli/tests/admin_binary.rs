@@ -15,7 +15,7 @@ use apogee_client::{
     PushConsumerConfig,
 };
 use common::*;
-use serde_json::Value;
+use serde_json::{Value, json};
 
 const CLUSTER: &str = "DefaultCluster";
 
@@ -352,6 +352,34 @@ async fn given_live_consumer_admin_should_show_it_reset_it_and_refuse_to_delete_
         .filter(|mq| mq.contains("\"LiveT\""))
         .count();
     assert_eq!(held, 2, "{info}");
+
+    // Put and get rates and 24-hour counts per group, and every group's progress per broker.
+    let all = admin_json(ns, &["statsAll", "-t", "LiveT"]);
+    let row = &all["stats"][0];
+    assert_eq!(
+        (&row["topic"], &row["group"]),
+        (&json!("LiveT"), &json!("LiveG")),
+        "{all}"
+    );
+    assert!(row["inMsg24Hour"].as_i64().unwrap() >= 10, "{all}");
+    assert!(row["outMsg24Hour"].as_i64().unwrap() >= 10, "{all}");
+    assert_eq!(row["accumulation"], 0, "{all}");
+    let text = String::from_utf8_lossy(&admin(ns, &["statsAll", "-a"]).stdout).into_owned();
+    assert!(text.starts_with("#Topic"), "{text}");
+    assert!(
+        text.lines()
+            .any(|l| l.starts_with("LiveT ") && l.contains(" LiveG ")),
+        "{text}"
+    );
+    let broker = admin_json(ns, &["brokerConsumeStats", "-b", &s.broker]);
+    assert_eq!(broker["totalDiff"], 0, "{broker}");
+    assert!(
+        broker["consumeStatsList"].to_string().contains("LiveG"),
+        "{broker}"
+    );
+    let text = String::from_utf8_lossy(&admin(ns, &["brokerConsumeStats", "-b", &s.broker]).stdout)
+        .into_owned();
+    assert!(text.contains("Diff Total: 0"), "{text}");
 
     // The live client runs its listener once more on a stored message, relayed by the broker.
     let before = received.load(Ordering::SeqCst);

@@ -82,7 +82,7 @@ impl Admin {
             .await
     }
 
-    async fn call_json<T: DeserializeOwned>(
+    pub(crate) async fn call_json<T: DeserializeOwned>(
         &self,
         addr: &str,
         request: RemotingCommand,

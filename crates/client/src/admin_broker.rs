@@ -8,10 +8,12 @@
 use std::collections::BTreeMap;
 
 use apogee_protocol::body::admin::{ConsumeMessageDirectlyResult, ConsumerRunningInfo};
+use apogee_protocol::body::stats::{BrokerStatsData, ConsumeStatsList};
 use apogee_protocol::body::{KvTable, from_json, properties};
 use apogee_protocol::header::admin::{
     CloneGroupOffsetRequestHeader, ConsumeMessageDirectlyResultRequestHeader,
-    GetConsumerRunningInfoRequestHeader,
+    GetConsumeStatsInBrokerHeader, GetConsumerRunningInfoRequestHeader,
+    ViewBrokerStatsDataRequestHeader,
 };
 use apogee_protocol::{RemotingCommand, RequestCode};
 
@@ -160,5 +162,43 @@ impl Admin {
             .await?;
         from_json("ConsumeMessageDirectlyResult", &response.body)
             .map_err(|e| ClientError::bad_response(&addr, e))
+    }
+
+    /// One stats item of a broker (`viewBrokerStatsData`): its minute, hour and day figures,
+    /// e.g. `TOPIC_PUT_NUMS` / `<topic>` or `GROUP_GET_NUMS` / `<topic>@<group>`.
+    pub async fn view_broker_stats(
+        &self,
+        broker_addr: &str,
+        stats_name: &str,
+        stats_key: &str,
+    ) -> Result<BrokerStatsData> {
+        let header = ViewBrokerStatsDataRequestHeader {
+            stats_name: stats_name.to_owned(),
+            stats_key: stats_key.to_owned(),
+        };
+        self.call_json(
+            broker_addr,
+            RemotingCommand::request(RequestCode::VIEW_BROKER_STATS_DATA, &header),
+            "BrokerStatsData",
+        )
+        .await
+    }
+
+    /// Every group's consume stats on one broker (`fetchConsumeStatsInBroker`); ordered
+    /// topics only when `ordered_only`.
+    pub async fn broker_consume_stats(
+        &self,
+        broker_addr: &str,
+        ordered_only: bool,
+    ) -> Result<ConsumeStatsList> {
+        let header = GetConsumeStatsInBrokerHeader {
+            is_order: ordered_only,
+        };
+        self.call_json(
+            broker_addr,
+            RemotingCommand::request(RequestCode::GET_BROKER_CONSUME_STATS, &header),
+            "ConsumeStatsList",
+        )
+        .await
     }
 }

@@ -45,6 +45,7 @@ pub use apogee_protocol::body::client::{MessageModel, MessageQueue};
 pub use apogee_protocol::body::inspect::{
     ProducerInfo, ProducerTableInfo, QueryConsumeQueueResponseBody,
 };
+pub use apogee_protocol::body::stats::{BrokerStatsData, BrokerStatsItem, ConsumeStatsList};
 pub use config::{ClientConfig, DEFAULT_INSTANCE_NAME, NameServerSource};
 pub use consumer::{
     AllocateStrategy, ConsumeFrom, ConsumeResult, LitePullConsumer, LitePullConsumerConfig,

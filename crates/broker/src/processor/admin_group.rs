@@ -31,6 +31,8 @@ pub struct GroupAdminProcessor {
     pub clients: ClientRegistry,
     /// `topic_queue_nums_max` (bounds a group's retry queues).
     pub queue_nums_max: i32,
+    /// A deleted group's statistics go with it.
+    pub stats: crate::stats::BrokerStats,
 }
 
 impl Handler for GroupAdminProcessor {
@@ -77,6 +79,7 @@ impl Handler for GroupAdminProcessor {
                 let h: DeleteSubscriptionGroupRequestHeader = request.header()?;
                 let clean_offset = h.clean_offset.unwrap_or(false);
                 let existed = self.groups.delete(&h.group_name)?;
+                self.stats.items().forget_group(&h.group_name);
                 if clean_offset {
                     self.offsets.remove_group(&h.group_name);
                 }

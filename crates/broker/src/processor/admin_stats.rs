@@ -1,7 +1,9 @@
-//! Read-only administration views (REMOTING.md §2.2, §3.8): GET_CONSUME_STATS (208),
-//! GET_TOPIC_STATS_INFO (202), GET_CONSUMER_CONNECTION_LIST (203),
-//! GET_PRODUCER_CONNECTION_LIST (204), QUERY_TOPIC_CONSUME_BY_WHO (300). Bodies keyed by
-//! MessageQueue are written in Java's object-key form.
+//! Read-only administration views (REMOTING.md §2.2, §3.8): GET_CONSUME_STATS (208, its
+//! `consumeTps` the group's pulls per second over the last minute), GET_TOPIC_STATS_INFO (202),
+//! GET_CONSUMER_CONNECTION_LIST (203), GET_PRODUCER_CONNECTION_LIST (204),
+//! QUERY_TOPIC_CONSUME_BY_WHO (300), VIEW_BROKER_STATS_DATA (315: one stats item's minute,
+//! hour and day figures) and GET_BROKER_CONSUME_STATS (317: every group's consume stats).
+//! Bodies keyed by MessageQueue are written in Java's object-key form.
 
 use std::collections::BTreeSet;
 use std::sync::Arc;
@@ -11,10 +13,12 @@ use apogee_protocol::body::admin::{
     ProducerConnection, TopicOffset, TopicStatsTable, to_java_json,
 };
 use apogee_protocol::body::client::MessageQueue;
+use apogee_protocol::body::stats::ConsumeStatsList;
 use apogee_protocol::header::admin::{
-    GetConsumeStatsRequestHeader, GetConsumerConnectionListRequestHeader,
-    GetProducerConnectionListRequestHeader, GetTopicStatsInfoRequestHeader,
-    QueryTopicConsumeByWhoRequestHeader,
+    GetConsumeStatsInBrokerHeader, GetConsumeStatsRequestHeader,
+    GetConsumerConnectionListRequestHeader, GetProducerConnectionListRequestHeader,
+    GetTopicStatsInfoRequestHeader, QueryTopicConsumeByWhoRequestHeader,
+    ViewBrokerStatsDataRequestHeader,
 };
 use apogee_protocol::{RemotingCommand, RequestCode};
 use apogee_remoting::Connection;
@@ -24,7 +28,9 @@ use super::{Handler, Identity, success};
 use crate::BrokerError;
 use crate::manager::client_registry::{ClientChannel, ClientRegistry};
 use crate::manager::consumer_offset::ConsumerOffsets;
+use crate::manager::subscription_group::SubscriptionGroups;
 use crate::manager::topic_config::TopicConfigs;
+use crate::stats::BrokerStats;
 
 /// The statistics and connection-list family.
 pub struct StatsProcessor {
@@ -33,6 +39,8 @@ pub struct StatsProcessor {
     pub offsets: ConsumerOffsets,
     pub clients: ClientRegistry,
     pub identity: Identity,
+    pub groups: SubscriptionGroups,
+    pub stats: BrokerStats,
 }
 
 impl Handler for StatsProcessor {
@@ -42,6 +50,8 @@ impl Handler for StatsProcessor {
         RequestCode::GET_CONSUMER_CONNECTION_LIST,
         RequestCode::GET_PRODUCER_CONNECTION_LIST,
         RequestCode::QUERY_TOPIC_CONSUME_BY_WHO,
+        RequestCode::VIEW_BROKER_STATS_DATA,
+        RequestCode::GET_BROKER_CONSUME_STATS,
     ];
 
     async fn handle(
@@ -72,6 +82,24 @@ impl Handler for StatsProcessor {
                 to_java_json(&ProducerConnection {
                     connection_set: connections(&channels),
                 })
+            }
+            RequestCode::VIEW_BROKER_STATS_DATA => {
+                let h: ViewBrokerStatsDataRequestHeader = request.header()?;
+                let item = self
+                    .stats
+                    .items()
+                    .item(&h.stats_name, &h.stats_key)
+                    .ok_or_else(|| {
+                        BrokerError::SystemError(format!(
+                            "The stats <{}> <{}> not exist",
+                            h.stats_name, h.stats_key
+                        ))
+                    })?;
+                to_java_json(&item.data(self.stats.now_ms()))
+            }
+            RequestCode::GET_BROKER_CONSUME_STATS => {
+                let h: GetConsumeStatsInBrokerHeader = request.header()?;
+                to_java_json(&self.broker_consume_stats(h.is_order))
             }
             _ => {
                 let h: QueryTopicConsumeByWhoRequestHeader = request.header()?;
@@ -121,8 +149,55 @@ impl StatsProcessor {
                     .offset_table
                     .insert(self.queue(&topic, queue_id), wrapper);
             }
+            stats.consume_tps += self.group_tps(&topic, group);
         }
         stats
+    }
+
+    fn group_tps(&self, topic: &str, group: &str) -> f64 {
+        self.stats
+            .items()
+            .group_get_tps(topic, group, self.stats.now_ms())
+    }
+
+    /// Java's `fetchAllConsumeStatsInBroker`: for every subscription group, one ConsumeStats
+    /// per topic it has offsets for (ordered topics only when `ordered_only`), skipping topics
+    /// without a config and topics an online group does not subscribe to.
+    fn broker_consume_stats(&self, ordered_only: bool) -> ConsumeStatsList {
+        let mut list = ConsumeStatsList {
+            broker_addr: self.identity.store_host.to_string(),
+            ..ConsumeStatsList::default()
+        };
+        for group in self.groups.snapshot().subscription_group_table.into_keys() {
+            let subscribed = self
+                .clients
+                .consumer_group(&group)
+                .map(|info| info.subscriptions)
+                .filter(|subs| !subs.is_empty());
+            let mut per_topic = Vec::new();
+            for topic in self.offsets.topics_of_group(&group) {
+                let Some(config) = self.topics.get(&topic) else {
+                    continue;
+                };
+                if (ordered_only && !config.order)
+                    || subscribed.as_ref().is_some_and(|s| !s.contains_key(&topic))
+                {
+                    continue;
+                }
+                let mut stats = ConsumeStats::default();
+                for queue_id in 0..config.write_queue_nums {
+                    let wrapper = self.queue_progress(&group, &topic, queue_id);
+                    stats
+                        .offset_table
+                        .insert(self.queue(&topic, queue_id), wrapper);
+                }
+                stats.consume_tps = self.group_tps(&topic, &group);
+                list.total_diff += stats.total_diff();
+                per_topic.push(stats);
+            }
+            list.consume_stats_list.push([(group, per_topic)].into());
+        }
+        list
     }
 
     fn queue_progress(&self, group: &str, topic: &str, queue_id: i32) -> OffsetWrapper {

@@ -39,6 +39,8 @@ pub struct TopicAdminProcessor {
     pub identity: Identity,
     /// `topic_queue_nums_max`.
     pub queue_nums_max: i32,
+    /// A deleted topic's statistics go with it.
+    pub stats: crate::stats::BrokerStats,
 }
 
 impl Handler for TopicAdminProcessor {
@@ -74,6 +76,7 @@ impl Handler for TopicAdminProcessor {
                 tracing::info!(topic = h.topic, caller = %connection.peer(), force = ?h.force, "delete topic");
                 self.topics.delete(&h.topic)?;
                 self.offsets.remove_topic(&h.topic);
+                self.stats.items().forget_topic(&h.topic);
                 self.topics.persisted().await?;
                 // Its consume queues go too, so a topic created again starts empty.
                 let (store, topic) = (Arc::clone(&self.store), h.topic.clone());

@@ -101,7 +101,13 @@ impl Handler for PullProcessor {
             let result = self.read(&header, &plan).await?;
             let code = response_code(&result, header.queue_offset);
             if !(suspend && code == ResponseCode::PULL_NOT_FOUND && Instant::now() < deadline) {
-                return Ok(self.response(request, &header.topic, &plan, result, code));
+                return Ok(self.response(
+                    request,
+                    (&header.topic, &header.consumer_group),
+                    &plan,
+                    result,
+                    code,
+                ));
             }
             if ticket.is_none() {
                 let Some(parked) = self.waiters.try_park() else {
@@ -121,12 +127,12 @@ impl Handler for PullProcessor {
                     if woken.is_err() {
                         let result = self.read(&header, &plan).await?;
                         let code = response_code(&result, header.queue_offset);
-                        return Ok(self.response(request, &header.topic, &plan, result, code));
+                        return Ok(self.response(request, (&header.topic, &header.consumer_group), &plan, result, code));
                     }
                 }
                 // Nobody is left to answer: stop waiting (and free the parking place).
                 () = connection.closed() => {
-                    return Ok(self.response(request, &header.topic, &plan, result, code));
+                    return Ok(self.response(request, (&header.topic, &header.consumer_group), &plan, result, code));
                 }
             }
         }
@@ -382,7 +388,7 @@ impl PullProcessor {
     fn response(
         &self,
         request: &RemotingCommand,
-        topic: &str,
+        (topic, group): (&str, &str),
         plan: &PullPlan,
         result: GetMessageResult,
         code: ResponseCode,
@@ -403,8 +409,11 @@ impl PullProcessor {
         if code != ResponseCode::SUCCESS {
             return response;
         }
-        self.stats
-            .record_transferred(topic, u64::try_from(result.messages.len()).unwrap_or(0));
+        self.stats.record_transferred(
+            (topic, group),
+            u64::try_from(result.messages.len()).unwrap_or(0),
+            u64::try_from(result.total_bytes()).unwrap_or(0),
+        );
         // One copy into a single body: the frame carries one contiguous body.
         let mut body = BytesMut::with_capacity(result.total_bytes());
         for message in &result.messages {

@@ -33,6 +33,8 @@ pub struct SendBackProcessor {
     pub identity: Identity,
     /// The broker's permission (a read-only broker takes no messages back).
     pub live: LiveSettings,
+    /// SNDBCK_PUT_NUMS, by the message's original topic and the group.
+    pub stats: crate::stats::BrokerStats,
 }
 
 impl Handler for SendBackProcessor {
@@ -90,9 +92,16 @@ impl Handler for SendBackProcessor {
             properties: encode_properties(&props),
         };
         let _ = connection;
+        let back_topic = props
+            .get("RETRY_TOPIC")
+            .cloned()
+            .unwrap_or_else(|| original.topic_str().to_owned());
         let outcome = self.store.append(std::slice::from_ref(&message))?;
         match self.store.durable(&outcome).await {
-            PutStatus::Ok => Ok(success(request)),
+            PutStatus::Ok => {
+                self.stats.record_send_back(&back_topic, &h.group);
+                Ok(success(request))
+            }
             PutStatus::FlushDiskTimeout => {
                 Err(BrokerError::SystemError("FLUSH_DISK_TIMEOUT".into()))
             }

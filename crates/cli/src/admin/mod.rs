@@ -6,6 +6,7 @@ mod cluster;
 mod group;
 mod message;
 mod ops;
+mod stats;
 mod table;
 mod topic;
 
@@ -98,6 +99,10 @@ enum AdminCommand {
     Producer(ops::ProducerList),
     /// Create or update the topics of a JSON file in one request per broker.
     UpdateTopicList(ops::UpdateTopicList),
+    /// Every topic's put and get rates and 24-hour counts, per consumer group.
+    StatsAll(stats::StatsAll),
+    /// Every group's progress on one broker.
+    BrokerConsumeStats(stats::BrokerConsumeStats),
     /// Delete the consume queues whose every message has expired.
     #[command(name = "cleanExpiredCQ")]
     CleanExpiredCq(ops::CleaningTarget),
@@ -185,6 +190,8 @@ async fn dispatch(
         C::QueryCq(a) => a.run(admin).await,
         C::Producer(a) => a.run(admin).await,
         C::UpdateTopicList(a) => a.run(admin).await,
+        C::StatsAll(a) => a.run(admin).await,
+        C::BrokerConsumeStats(a) => a.run(admin).await,
         C::CleanExpiredCq(a) => a.run(admin, StoreCleaning::ExpiredConsumeQueues).await,
         C::CleanUnusedTopic(a) => a.run(admin, StoreCleaning::UnusedTopics).await,
         C::DeleteExpiredCommitLog(a) => a.run(admin, StoreCleaning::ExpiredCommitLog).await,

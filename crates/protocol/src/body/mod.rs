@@ -9,6 +9,7 @@ pub mod properties;
 pub mod register;
 pub mod route;
 mod simple;
+pub mod stats;
 
 pub use simple::{KvTable, TopicList};
 

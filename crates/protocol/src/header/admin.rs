@@ -184,6 +184,21 @@ pub struct UpdateGroupForbiddenRequestHeader {
     pub readable: Option<bool>,
 }
 
+/// VIEW_BROKER_STATS_DATA (315): one stats item, e.g. `TOPIC_PUT_NUMS` / `<topic>` or
+/// `GROUP_GET_NUMS` / `<topic>@<group>`.
+#[derive(Debug, Clone, PartialEq, Eq, CommandHeader)]
+pub struct ViewBrokerStatsDataRequestHeader {
+    pub stats_name: String,
+    pub stats_key: String,
+}
+
+/// GET_BROKER_CONSUME_STATS (317): every group's consume stats; `isOrder` keeps only ordered
+/// topics.
+#[derive(Debug, Clone, PartialEq, Eq, CommandHeader)]
+pub struct GetConsumeStatsInBrokerHeader {
+    pub is_order: bool,
+}
+
 /// GET_BROKER_CONFIG (26) response header.
 #[derive(Debug, Clone, PartialEq, Eq, CommandHeader)]
 pub struct GetBrokerConfigResponseHeader {
