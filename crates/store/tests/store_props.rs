@@ -41,6 +41,9 @@ fn open(dir: &Path) -> MessageStore {
         slots: 31,
         entries: 64,
     };
+    // Whatever the shared host disk's usage, neither refusal nor forced cleaning applies.
+    config.retention.reject_ratio = 1.0;
+    config.retention.clean_file_forcibly = false;
     MessageStore::open(config, Arc::new(SystemClock), Vec::new()).unwrap()
 }
 
