@@ -125,15 +125,13 @@ impl StatsItem {
         };
         let sum = last.value.saturating_sub(first.value);
         let times = last.times.saturating_sub(first.times);
-        let span_ms = last.at_ms - first.at_ms;
+        // A rate over less than a second (an item queried just after it was seeded) is
+        // taken over one second, so a fresh count never reads as zero or as a spike.
+        let span_ms = (last.at_ms - first.at_ms).max(1000);
         let as_f64 = |v: u64| v as f64;
         BrokerStatsItem {
             sum: i64::try_from(sum).unwrap_or(i64::MAX),
-            tps: if span_ms > 0 {
-                as_f64(sum) * 1000.0 / span_ms as f64
-            } else {
-                0.0
-            },
+            tps: as_f64(sum) * 1000.0 / span_ms as f64,
             avgpt: if times > 0 {
                 as_f64(sum) / as_f64(times)
             } else {

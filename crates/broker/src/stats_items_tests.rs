@@ -52,3 +52,12 @@ fn given_deleted_topics_and_groups_should_forget_their_items() {
     items.forget_topic("T");
     assert!(items.item(names::TOPIC_PUT_NUMS, "T").is_none());
 }
+
+#[test]
+fn given_a_query_in_the_same_millisecond_as_the_first_put_should_rate_over_one_second() {
+    let items = StatsItems::new("C", 0);
+    items.topic_put("T", 3, 300, 7);
+    let data = items.item(names::TOPIC_PUT_NUMS, "T").unwrap().data(7);
+    assert_eq!(data.stats_minute.sum, 3);
+    assert!((data.stats_minute.tps - 3.0).abs() < 1e-9, "{data:?}");
+}
