@@ -83,6 +83,14 @@ pub struct RawBrokerConfig {
     pub suspended_pulls_max: usize,
     pub access_message_in_memory_max_ratio: u32,
     pub vip_channel_enable: bool,
+    pub authentication_enabled: bool,
+    pub authorization_enabled: bool,
+    pub authentication_whitelist: String,
+    pub authorization_whitelist: String,
+    pub init_authentication_user: String,
+    pub inner_client_authentication_credentials: String,
+    pub acl_enable: bool,
+    pub plain_acl_file: String,
 }
 
 impl Default for RawBrokerConfig {
@@ -144,6 +152,14 @@ impl Default for RawBrokerConfig {
             suspended_pulls_max: 100_000,
             access_message_in_memory_max_ratio: 40,
             vip_channel_enable: true,
+            authentication_enabled: false,
+            authorization_enabled: false,
+            authentication_whitelist: String::new(),
+            authorization_whitelist: String::new(),
+            init_authentication_user: String::new(),
+            inner_client_authentication_credentials: String::new(),
+            acl_enable: false,
+            plain_acl_file: String::new(),
         }
     }
 }
@@ -222,6 +238,16 @@ const JAVA_KEYS: &[(&str, &str)] = &[
         "accessMessageInMemoryMaxRatio",
         "access_message_in_memory_max_ratio",
     ),
+    ("authenticationEnabled", "authentication_enabled"),
+    ("authorizationEnabled", "authorization_enabled"),
+    ("authenticationWhitelist", "authentication_whitelist"),
+    ("authorizationWhitelist", "authorization_whitelist"),
+    ("initAuthenticationUser", "init_authentication_user"),
+    (
+        "innerClientAuthenticationCredentials",
+        "inner_client_authentication_credentials",
+    ),
+    ("aclEnable", "acl_enable"),
 ];
 
 /// A Java `broker.conf` turned into the TOML table the loader takes.
@@ -445,6 +471,29 @@ impl TryFrom<RawBrokerConfig> for BrokerConfig {
 }
 
 /// The limits' ranges, each refusal naming its key.
+/// Values that would make retention delete what it should keep, refused even for an
+/// administrator (Apogee's own rule; RocketMQ takes them): at least an hour of retention, and
+/// forced cleaning (which deletes unexpired files) only above the ratio where expired files go,
+/// at no less than half the disk, and at most where writes are refused.
+fn check_retention_safety(raw: &RawBrokerConfig) -> Result<(), BrokerError> {
+    if raw.file_reserved_time == 0 {
+        return Err(BrokerError::Config(
+            "file_reserved_time must be at least 1 hour (0 would delete every CommitLog file but the active one)".into(),
+        ));
+    }
+    let forcibly = raw.disk_space_clean_forcibly_ratio;
+    if forcibly < 50
+        || forcibly < raw.disk_max_used_space_ratio
+        || forcibly > raw.disk_space_warning_level_ratio
+    {
+        return Err(BrokerError::Config(format!(
+            "disk_space_clean_forcibly_ratio = {forcibly} must be at least 50, at least disk_max_used_space_ratio ({}) and at most disk_space_warning_level_ratio ({}): below that, forced cleaning deletes unexpired messages while the disk has room",
+            raw.disk_max_used_space_ratio, raw.disk_space_warning_level_ratio
+        )));
+    }
+    Ok(())
+}
+
 fn check_limits(raw: &RawBrokerConfig) -> Result<(), BrokerError> {
     if raw.default_topic_queue_nums < 1 || raw.default_topic_queue_nums > 1024 {
         return Err(BrokerError::Config(
@@ -567,6 +616,7 @@ fn store_config(raw: &RawBrokerConfig, flush: FlushMode) -> Result<StoreConfig, 
             return Err(bad(format!("{key} must be within 10..=99")));
         }
     }
+    check_retention_safety(raw)?;
     if raw.mapped_file_size_commit_log < 1024 * 1024
         || raw.mapped_file_size_commit_log < store.record_bytes_max
     {
@@ -625,99 +675,5 @@ fn resolve_broker_ip(text: &str) -> Result<IpAddr, BrokerError> {
 }
 
 #[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn given_embedded_default_file_should_equal_the_defaults_in_code() {
-        let parsed: RawBrokerConfig = toml::from_str(DEFAULT_CONFIG_TOML).unwrap();
-        assert_eq!(parsed, RawBrokerConfig::default());
-        let text = DEFAULT_CONFIG_TOML;
-        let table = toml::Table::try_from(RawBrokerConfig::default()).unwrap();
-        for key in table.keys() {
-            assert!(
-                text.contains(&format!("\n{key} = ")),
-                "{key} missing from config/broker.toml"
-            );
-        }
-    }
-
-    #[test]
-    fn given_java_and_toml_names_should_resolve_both_ways() {
-        let table = default_table().unwrap();
-        for (java, toml_key) in JAVA_KEYS {
-            assert!(
-                table.contains_key(*toml_key),
-                "{java} maps to unknown {toml_key}"
-            );
-            assert_eq!(toml_key_of(java).as_deref(), Some(*toml_key));
-            assert_eq!(java_name(toml_key), Some(*java));
-        }
-        assert_eq!(
-            toml_key_of("frame_bytes_max").as_deref(),
-            Some("frame_bytes_max")
-        );
-        assert_eq!(toml_key_of("nope"), None);
-    }
-
-    #[test]
-    fn given_java_broker_conf_should_map_known_keys_and_report_the_rest() {
-        let text = "brokerClusterName = C1\nbrokerName=broker-b\nbrokerId=0\ndeleteWhen=04\nfileReservedTime=48\n\
-                    brokerRole=ASYNC_MASTER\nflushDiskType=SYNC_FLUSH\nnamesrvAddr=10.0.0.1:9876;10.0.0.2:9876\n\
-                    brokerIP1=10.0.0.9\nlistenPort=10921\nautoCreateTopicEnable=false\nmessageDelayLevel=1s 2s\n\
-                    storePathCommitLog=/x/commitlog\ntransactionCheckInterval=200\ntransactionTimeOut=1000\n\
-                    transactionCheckMax=3\nrejectTransactionMessage=true\ncleanFileForciblyEnable=false\n\
-                    diskSpaceWarningLevelRatio=95\ndiskSpaceCleanForciblyRatio=80\n";
-        let import = import_java_properties(text).unwrap();
-        assert_eq!(import.ignored, vec!["storePathCommitLog".to_string()]);
-        let raw: RawBrokerConfig =
-            apogee_runtime::config::load_layered(&apogee_runtime::config::Layers {
-                base: Some(import.table),
-                ..Default::default()
-            })
-            .unwrap();
-        let config = BrokerConfig::try_from(raw).unwrap();
-        assert_eq!(config.cluster.as_str(), "C1");
-        assert_eq!(config.broker_name.as_str(), "broker-b");
-        assert_eq!(config.namesrv_addrs, vec!["10.0.0.1:9876", "10.0.0.2:9876"]);
-        assert_eq!(config.broker_ip.to_string(), "10.0.0.9");
-        assert_eq!(config.bind, "0.0.0.0:10921");
-        assert!(matches!(config.store.flush, FlushMode::Sync { .. }));
-        assert_eq!(config.store.retention.file_reserved_hours, 48);
-        assert!(!config.store.retention.clean_file_forcibly);
-        assert!((config.store.retention.reject_ratio - 0.95).abs() < 1e-9);
-        assert!((config.store.retention.force_clean_ratio - 0.80).abs() < 1e-9);
-        assert_eq!(config.store.delay_levels_ms, vec![1000, 2000]);
-        assert!(!config.limits.auto_create_topic);
-        assert!(config.limits.reject_transaction_message);
-        assert_eq!(
-            config.limits.transaction.check_interval,
-            Duration::from_millis(200)
-        );
-        assert_eq!(
-            (
-                config.limits.transaction.timeout_ms,
-                config.limits.transaction.check_max
-            ),
-            (1000, 3)
-        );
-        assert_eq!(config.limits.transaction.file_reserved_ms, 48 * 3_600_000);
-    }
-
-    #[test]
-    fn given_bad_values_should_refuse_with_the_key_named() {
-        for (key, value) in [
-            ("broker_role", "SLAVE"),
-            ("flush_disk_type", "SOMETIMES"),
-            ("message_delay_level", "1x"),
-            ("broker_ip1", "not-an-ip"),
-            ("broker_name", "  "),
-        ] {
-            let mut table = toml::Table::try_from(RawBrokerConfig::default()).unwrap();
-            table.insert(key.into(), toml::Value::String(value.into()));
-            let raw: RawBrokerConfig = table.try_into().unwrap();
-            let err = BrokerConfig::try_from(raw).unwrap_err().to_string();
-            assert!(err.contains(key), "{key}: {err}");
-        }
-    }
-}
+#[path = "config_tests.rs"]
+mod tests;

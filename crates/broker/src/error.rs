@@ -48,6 +48,9 @@ pub enum BrokerError {
     Store(#[from] StoreError),
     #[error("invalid configuration: {0}")]
     Config(String),
+    /// A refusal whose code was chosen where it was decided (access-control management).
+    #[error("{remark}")]
+    Refused { code: ResponseCode, remark: String },
     #[error("cannot persist {path}: {source}")]
     Persist {
         path: String,
@@ -84,6 +87,7 @@ impl BrokerError {
             Self::ServiceNotAvailable(_) => ResponseCode::SERVICE_NOT_AVAILABLE,
             Self::ConsumerNotOnline(_) => ResponseCode::CONSUMER_NOT_ONLINE,
             Self::IllegalOperation(_) => ResponseCode::ILLEGAL_OPERATION,
+            Self::Refused { code, .. } => *code,
             Self::Store(e) => match e {
                 StoreError::RecordTooLarge { .. }
                 | StoreError::PropertiesTooLarge { .. }

@@ -18,6 +18,7 @@
 //! Registration ─REGISTER_BROKER (30 s, on topic change)─► NameServers
 //! ```
 
+pub mod access;
 pub mod config;
 mod error;
 pub mod live;
@@ -49,7 +50,7 @@ use crate::manager::consumer_offset::ConsumerOffsets;
 use crate::manager::queue_lock::QueueLocks;
 use crate::manager::subscription_group::SubscriptionGroups;
 use crate::manager::topic_config::{TBW102, TopicConfigs};
-use crate::processor::{AuthHook, Identity, SendGate};
+use crate::processor::{Identity, SendGate};
 use crate::service::housekeeping::Housekeeping;
 use crate::service::long_polling::PullWaiters;
 use crate::service::register::Registration;
@@ -77,15 +78,10 @@ pub struct Broker {
 
 /// Runs a broker until `shutdown` fires.
 pub async fn run(config: BrokerConfig, shutdown: Shutdown) -> Result<(), BrokerError> {
-    Broker::start(
-        config,
-        shutdown,
-        Arc::new(SystemClock),
-        processor::allow_all(),
-    )
-    .await?
-    .wait()
-    .await;
+    Broker::start(config, shutdown, Arc::new(SystemClock))
+        .await?
+        .wait()
+        .await;
     Ok(())
 }
 
@@ -108,7 +104,6 @@ impl Broker {
         config: BrokerConfig,
         shutdown: Shutdown,
         clock: Arc<dyn Clock>,
-        auth: AuthHook,
     ) -> Result<Self, BrokerError> {
         let config = live::apply_overlay(config)?;
         let listener = tokio::net::TcpListener::bind(&config.bind)
@@ -133,14 +128,16 @@ impl Broker {
             broker_name: config.broker_name.as_str().to_owned(),
             store_host: advertised,
         };
-        let registration = registration(&config, advertised, &managers);
+        let access = access::load(&config)?;
+        let signer = access::signer(access::inner_credentials(&config)?);
+        let registration = registration(&config, advertised, &managers, signer);
         let schedule = Arc::new(ScheduleService::load(
             Arc::clone(&store),
             Arc::clone(&clock),
             &config.config_dir,
             advertised,
         )?);
-        let mut dispatcher = build_dispatcher(&config, &store, &managers, &identity, &clock, &auth);
+        let mut dispatcher = build_dispatcher(&config, &store, &managers, &identity, &clock);
         let admin = AdminContext {
             store: &store,
             identity: &identity,
@@ -149,11 +146,12 @@ impl Broker {
             config: &config,
             clock: &clock,
         };
-        register_admin(&mut dispatcher, &admin, &managers, &auth);
+        register_admin(&mut dispatcher, &admin, &managers);
+        access::serve(&access, &config, &mut dispatcher);
         let vip = serve_vip(&config, &dispatcher, &shutdown).await?;
         let server = RemotingServer::serve(listener, dispatcher, config.transport, &shutdown)?;
         let transactions = check_service(&config, &store, &managers, &identity, &clock);
-        let tasks = spawn_services(
+        let mut tasks = spawn_services(
             &config,
             &managers,
             (&schedule, &transactions),
@@ -161,6 +159,7 @@ impl Broker {
             &clock,
             &shutdown,
         );
+        tasks.push(access::spawn_reloader(&access, &shutdown));
         tracing::info!(%advertised, cluster = %config.cluster, broker = %config.broker_name, "broker started");
         Ok(Self {
             server,
@@ -311,9 +310,18 @@ fn check_service(
     })
 }
 
-fn registration(config: &BrokerConfig, advertised: SocketAddr, m: &Managers) -> Registration {
+fn registration(
+    config: &BrokerConfig,
+    advertised: SocketAddr,
+    m: &Managers,
+    signer: Option<apogee_remoting::OutboundHook>,
+) -> Registration {
+    let mut dispatcher = Dispatcher::new();
+    if let Some(sign) = signer {
+        dispatcher.on_outbound(sign);
+    }
     Registration {
-        client: RemotingClient::new(Dispatcher::new(), config.transport),
+        client: RemotingClient::new(dispatcher, config.transport),
         namesrv_addrs: config.namesrv_addrs.clone(),
         cluster: config.cluster.clone(),
         broker_name: config.broker_name.clone(),
@@ -385,7 +393,6 @@ fn build_dispatcher(
     m: &Managers,
     identity: &Identity,
     clock: &Arc<dyn Clock>,
-    auth: &AuthHook,
 ) -> Dispatcher {
     let limits = Arc::new(config.limits.clone());
     let mut dispatcher = Dispatcher::new();
@@ -409,7 +416,6 @@ fn build_dispatcher(
             stats: m.stats.clone(),
             live: m.live.clone(),
         },
-        auth,
     );
     processor::register(
         &mut dispatcher,
@@ -425,7 +431,6 @@ fn build_dispatcher(
             stats: m.stats.clone(),
             live: m.live.clone(),
         },
-        auth,
     );
     processor::register(
         &mut dispatcher,
@@ -435,7 +440,6 @@ fn build_dispatcher(
             topics: m.topics.clone(),
             groups: m.groups.clone(),
         },
-        auth,
     );
     processor::register(
         &mut dispatcher,
@@ -447,9 +451,8 @@ fn build_dispatcher(
             clock: Arc::clone(clock),
             heartbeat_groups_max: config.limits.growth.heartbeat_groups_max,
         },
-        auth,
     );
-    register_store_families(&mut dispatcher, store, m, identity, clock, auth);
+    register_store_families(&mut dispatcher, store, m, identity, clock);
     let (clients, groups) = (m.clients.clone(), m.groups.clone());
     dispatcher.on_close(move |connection| {
         for group in clients.remove_connection(connection.id()) {
@@ -466,7 +469,6 @@ fn register_store_families(
     m: &Managers,
     identity: &Identity,
     clock: &Arc<dyn Clock>,
-    auth: &AuthHook,
 ) {
     processor::register(
         dispatcher,
@@ -478,7 +480,6 @@ fn register_store_families(
             live: m.live.clone(),
             stats: m.stats.clone(),
         },
-        auth,
     );
     processor::register(
         dispatcher,
@@ -489,14 +490,12 @@ fn register_store_families(
             clock: Arc::clone(clock),
             live: m.live.clone(),
         },
-        auth,
     );
     processor::register(
         dispatcher,
         processor::QueryProcessor {
             store: Arc::clone(store),
         },
-        auth,
     );
 }
 
@@ -512,12 +511,7 @@ struct AdminContext<'a> {
 
 /// The broker-wide families: configuration (25/26), runtime info (28) and the calls relayed
 /// to consumer clients (307, 309).
-fn register_broker_admin(
-    dispatcher: &mut Dispatcher,
-    admin: &AdminContext<'_>,
-    m: &Managers,
-    auth: &AuthHook,
-) {
+fn register_broker_admin(dispatcher: &mut Dispatcher, admin: &AdminContext<'_>, m: &Managers) {
     let service = ConfigService::new(
         admin.config.clone(),
         m.live.clone(),
@@ -531,7 +525,6 @@ fn register_broker_admin(
             topics: m.topics.clone(),
             registration: admin.registration.clone(),
         },
-        auth,
     );
     processor::register(
         dispatcher,
@@ -542,7 +535,6 @@ fn register_broker_admin(
             groups: m.groups.clone(),
             identity: admin.identity.clone(),
         },
-        auth,
     );
     processor::register(
         dispatcher,
@@ -550,7 +542,6 @@ fn register_broker_admin(
             store: Arc::clone(admin.store),
             topics: m.topics.clone(),
         },
-        auth,
     );
     processor::register(
         dispatcher,
@@ -563,7 +554,6 @@ fn register_broker_admin(
             identity: admin.identity.clone(),
             clock: Arc::clone(admin.clock),
         },
-        auth,
     );
     processor::register(
         dispatcher,
@@ -574,19 +564,13 @@ fn register_broker_admin(
             gate: m.gate.clone(),
             waiters: m.waiters.clone(),
         },
-        auth,
     );
 }
 
 /// The administration families: topics, groups, statistics, offset resets, and the
 /// broker-wide ones.
-fn register_admin(
-    dispatcher: &mut Dispatcher,
-    admin: &AdminContext<'_>,
-    m: &Managers,
-    auth: &AuthHook,
-) {
-    register_broker_admin(dispatcher, admin, m, auth);
+fn register_admin(dispatcher: &mut Dispatcher, admin: &AdminContext<'_>, m: &Managers) {
+    register_broker_admin(dispatcher, admin, m);
     let AdminContext {
         store,
         identity,
@@ -605,7 +589,6 @@ fn register_admin(
             queue_nums_max: admin.config.limits.growth.topic_queue_nums_max,
             stats: m.stats.clone(),
         },
-        auth,
     );
     processor::register(
         dispatcher,
@@ -617,7 +600,6 @@ fn register_admin(
             queue_nums_max: admin.config.limits.growth.topic_queue_nums_max,
             stats: m.stats.clone(),
         },
-        auth,
     );
     processor::register(
         dispatcher,
@@ -630,7 +612,6 @@ fn register_admin(
             groups: m.groups.clone(),
             stats: m.stats.clone(),
         },
-        auth,
     );
     processor::register(
         dispatcher,
@@ -644,7 +625,6 @@ fn register_admin(
             live: m.live.clone(),
             identity: identity.clone(),
         },
-        auth,
     );
 }
 

@@ -52,14 +52,9 @@ async fn cluster() -> Cluster {
         slots: 1024,
         entries: 4096,
     };
-    let broker = Broker::start(
-        config,
-        Shutdown::new(),
-        Arc::new(SystemClock),
-        apogee_broker::processor::allow_all(),
-    )
-    .await
-    .unwrap();
+    let broker = Broker::start(config, Shutdown::new(), Arc::new(SystemClock))
+        .await
+        .unwrap();
     Cluster {
         namesrv: Some(namesrv),
         namesrv_addr,

@@ -47,6 +47,14 @@ pub struct StandaloneArgs {
     /// NameServer port.
     #[arg(long = "namesrv-port", value_name = "PORT", default_value_t = 9876)]
     namesrv_port: u16,
+    /// Address both servers listen on. Loopback by default: only this machine can connect.
+    /// Pass 0.0.0.0 to expose them, after turning on authentication (docs/security.md).
+    #[arg(
+        long = "listen-address",
+        value_name = "IP",
+        default_value = "127.0.0.1"
+    )]
+    listen_address: String,
 }
 
 fn quoted(path: &Path) -> String {
@@ -116,14 +124,9 @@ pub fn broker(args: BrokerArgs) -> anyhow::Result<()> {
     runtime()?.block_on(async move {
         let shutdown = Shutdown::new();
         shutdown.trigger_on_signals();
-        let broker = Broker::start(
-            config,
-            shutdown,
-            Arc::new(SystemClock),
-            apogee_broker::processor::allow_all(),
-        )
-        .await
-        .context("starting the broker")?;
+        let broker = Broker::start(config, shutdown, Arc::new(SystemClock))
+            .await
+            .context("starting the broker")?;
         crate::say!(
             "Apogee broker listening on {} (clients use {}; Ctrl-C to stop)",
             broker.local_addr(),
@@ -140,6 +143,7 @@ pub fn standalone(args: StandaloneArgs) -> anyhow::Result<()> {
         return Ok(());
     }
     let namesrv_raw = RawNamesrvConfig {
+        listen_address: args.listen_address.clone(),
         listen_port: args.namesrv_port,
         data_dir: args.data_dir.join("namesrv"),
         ..RawNamesrvConfig::default()
@@ -157,6 +161,19 @@ pub fn standalone(args: StandaloneArgs) -> anyhow::Result<()> {
             quoted(&args.data_dir.join("store")),
         ));
     }
+    if !config_names(&args.broker, &["listen_address"]) {
+        overrides.push((
+            "listen_address".into(),
+            format!("{:?}", args.listen_address),
+        ));
+        let loopback = args
+            .listen_address
+            .parse::<std::net::IpAddr>()
+            .is_ok_and(|ip| ip.is_loopback());
+        if loopback && !config_names(&args.broker, &["broker_ip1", "brokerIP1"]) {
+            overrides.push(("broker_ip1".into(), format!("{:?}", args.listen_address)));
+        }
+    }
     let mut broker_config = load_broker_config(&args.broker, overrides)?;
     apogee_runtime::init_tracing();
     runtime()?.block_on(async move {
@@ -170,7 +187,7 @@ pub fn standalone(args: StandaloneArgs) -> anyhow::Result<()> {
             // The NameServer may have been given port 0: register with the port it got.
             broker_config.namesrv_addrs = vec![format!("127.0.0.1:{}", namesrv.local_addr().port())];
         }
-        let broker = Broker::start(broker_config, shutdown, clock, apogee_broker::processor::allow_all())
+        let broker = Broker::start(broker_config, shutdown, clock)
             .await
             .context("starting the broker")?;
         crate::say!("Apogee NameServer listening on {}", namesrv.local_addr());
@@ -181,6 +198,11 @@ pub fn standalone(args: StandaloneArgs) -> anyhow::Result<()> {
             broker.advertised_addr(),
             args.data_dir.display()
         );
+        if namesrv.local_addr().ip().is_loopback() {
+            crate::say!(
+                "Only this machine can connect. To expose Apogee, turn on authentication (docs/security.md) and pass --listen-address 0.0.0.0."
+            );
+        }
         broker.wait().await;
         namesrv.wait().await;
         Ok(())
@@ -189,8 +211,12 @@ pub fn standalone(args: StandaloneArgs) -> anyhow::Result<()> {
 
 /// Whether the config file itself names a store directory (then --data-dir does not move it).
 fn config_sets_store(args: &BrokerArgs) -> bool {
+    config_names(args, &["storePathRootDir", "store_path_root_dir"])
+}
+
+/// Whether the config file mentions any of `keys` (then the standalone defaults leave it be).
+fn config_names(args: &BrokerArgs, keys: &[&str]) -> bool {
     args.config.as_deref().is_some_and(|p| {
-        std::fs::read_to_string(p)
-            .is_ok_and(|t| t.contains("storePathRootDir") || t.contains("store_path_root_dir"))
+        std::fs::read_to_string(p).is_ok_and(|t| keys.iter().any(|k| t.contains(k)))
     })
 }

@@ -36,6 +36,8 @@ pub struct ClientConfig {
     pub persist_offset_interval: Duration,
     /// Rebalance period (20 s).
     pub rebalance_interval: Duration,
+    /// Every request is signed with these (RocketMQ's `AclClientRPCHook`) when set.
+    pub credentials: Option<apogee_auth::Credentials>,
 }
 
 /// The instance name meaning "use the process id".
@@ -53,6 +55,7 @@ impl ClientConfig {
             heartbeat_interval: Duration::from_secs(30),
             persist_offset_interval: Duration::from_secs(5),
             rebalance_interval: Duration::from_secs(20),
+            credentials: None,
         }
     }
 
@@ -62,6 +65,16 @@ impl ClientConfig {
             name_servers: NameServerSource::Http(url.to_owned()),
             ..Self::new("")
         }
+    }
+
+    /// Signs every request with this access key and secret (ACL 1.0 account or ACL 2.0 user).
+    pub fn credentials(
+        mut self,
+        access_key: impl Into<String>,
+        secret_key: impl Into<String>,
+    ) -> Self {
+        self.credentials = Some(apogee_auth::Credentials::new(access_key, secret_key));
+        self
     }
 
     pub fn instance_name(mut self, name: impl Into<String>) -> Self {

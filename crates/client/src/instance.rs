@@ -118,9 +118,14 @@ impl ClientInstance {
     pub async fn get(config: &ClientConfig) -> Result<Arc<ClientInstance>> {
         config.validate()?;
         let id = config.client_id();
+        // Clients of one id that sign as different users get different connections.
+        let key = match &config.credentials {
+            Some(c) => format!("{id}#{}", c.access_key),
+            None => id.clone(),
+        };
         {
             let instances = lock(&INSTANCES);
-            if let Some(existing) = instances.get(&id).and_then(Weak::upgrade)
+            if let Some(existing) = instances.get(&key).and_then(Weak::upgrade)
                 && !existing.alive.is_closed()
                 && !existing.shutdown.is_triggered()
             {
@@ -136,13 +141,13 @@ impl ClientInstance {
         }
         let mut instances = lock(&INSTANCES);
         // Another task may have won the race; prefer the registered one.
-        if let Some(existing) = instances.get(&id).and_then(Weak::upgrade)
+        if let Some(existing) = instances.get(&key).and_then(Weak::upgrade)
             && !existing.alive.is_closed()
             && !existing.shutdown.is_triggered()
         {
             return Ok(existing);
         }
-        instances.insert(id, Arc::downgrade(&instance));
+        instances.insert(key, Arc::downgrade(&instance));
         Ok(instance)
     }
 
@@ -158,6 +163,11 @@ impl ClientInstance {
                 InboundProcessor::CODES,
                 Arc::new(InboundProcessor::new(weak.clone())),
             );
+            if let Some(credentials) = config.credentials.clone() {
+                dispatcher.on_outbound(Arc::new(move |request| {
+                    apogee_auth::signature::sign_request(request, &credentials);
+                }));
+            }
             ClientInstance {
                 uniq: UniqIdGenerator::new(config.client_ip, std::process::id(), random as i32),
                 namesrv: NameServers::new(config.name_servers.clone()),

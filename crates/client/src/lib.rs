@@ -20,6 +20,7 @@
 //! ```
 
 mod admin;
+mod admin_acl;
 mod admin_broker;
 mod admin_ops;
 mod config;
@@ -41,6 +42,7 @@ pub use apogee_protocol::body::admin::{
     ConsumerRunningInfo, GroupForbidden, OffsetWrapper, ProducerConnection,
     SubscriptionGroupConfig, TopicStatsTable,
 };
+pub use apogee_protocol::body::auth::{AclInfo, PolicyEntryInfo, PolicyInfo, UserInfo};
 pub use apogee_protocol::body::client::{MessageModel, MessageQueue};
 pub use apogee_protocol::body::inspect::{
     ProducerInfo, ProducerTableInfo, QueryConsumeQueueResponseBody,

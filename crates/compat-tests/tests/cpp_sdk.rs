@@ -72,8 +72,13 @@ fn python() -> PathBuf {
 
 /// Runs `scenario` against a fresh Apogee; panics with the scenario's output when it fails.
 async fn run(scenario: &str) {
+    run_with(scenario, |_| {}).await;
+}
+
+/// [`run`] against a broker with `tweak` applied.
+async fn run_with(scenario: &str, tweak: impl FnOnce(&mut apogee_broker::RawBrokerConfig)) {
     let python = tokio::task::spawn_blocking(python).await.unwrap();
-    let apogee = common::start(|_| {}).await;
+    let apogee = common::start(tweak).await;
     let script = Path::new(env!("CARGO_MANIFEST_DIR")).join("cpp/scenarios.py");
     let logs = tempfile::tempdir().unwrap();
     let child = tokio::process::Command::new(&python)
@@ -102,6 +107,11 @@ async fn run(scenario: &str) {
 #[tokio::test]
 async fn given_cpp_sync_async_and_oneway_sends_should_reach_a_cpp_push_consumer_once_each() {
     run("sends").await;
+}
+
+#[tokio::test]
+async fn given_cpp_session_credentials_should_produce_and_consume_with_access_control_on() {
+    run_with("acl", common::guarded).await;
 }
 
 #[tokio::test]

@@ -14,8 +14,10 @@ use std::time::Duration;
 use common::*;
 use rocketmq_client_rust::{
     ConsumeConcurrentlyContext, ConsumeConcurrentlyStatus, ConsumeOrderlyContext,
-    ConsumeOrderlyStatus, MQPushConsumer, MessageQueueSelector, SelectMessageQueueByHash,
+    ConsumeOrderlyStatus, DefaultMQProducer, DefaultMQPushConsumer, MQPushConsumer,
+    MessageQueueSelector, SelectMessageQueueByHash,
 };
+use rocketmq_model::common::consumer::consume_from_where::ConsumeFromWhere;
 use rocketmq_model::common::message::message_ext::MessageExt;
 use rocketmq_model::common::message::message_queue::MessageQueue;
 use rocketmq_model::common::message::message_single::Message;
@@ -481,4 +483,64 @@ async fn given_delay_level_two_should_arrive_no_sooner_than_five_seconds() {
         "delivered after {} ms",
         stored - born
     );
+}
+
+fn acl_hook(ak: &str, sk: &str) -> Arc<dyn rocketmq_transport::api::RPCHook> {
+    Arc::new(rocketmq_client_rust::AclClientRPCHook::new(
+        rocketmq_client_rust::SessionCredentials::with_keys(ak, sk),
+    ))
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn given_acl_client_rpc_hook_should_produce_and_consume_with_access_control_on() {
+    let apogee = start(guarded).await;
+    let topic = "AclOrders";
+    let mut producer = DefaultMQProducer::builder(client_runtime("producer"))
+        .producer_group(unique("pg_acl"))
+        .name_server_addr(apogee.namesrv_addr.as_str())
+        .rpc_hook(acl_hook("alice", "alice-secret-1"))
+        .build();
+    producer.start().await.unwrap();
+    for i in 0..5 {
+        producer
+            .send(message(
+                topic,
+                "TagA",
+                &format!("k{i}"),
+                &format!("signed-{i}"),
+            ))
+            .await
+            .unwrap()
+            .unwrap();
+    }
+    apogee.wait_route(topic).await;
+
+    let log: Log = Arc::default();
+    let mut consumer = DefaultMQPushConsumer::builder(client_runtime("consumer"))
+        .name_server_addr(apogee.namesrv_addr.as_str())
+        .consumer_group(unique("cg_acl"))
+        .message_model(MessageModel::Clustering)
+        .consume_from_where(ConsumeFromWhere::ConsumeFromFirstOffset)
+        .rpc_hook(Some(acl_hook("carol", "carol-secret-1")))
+        .build();
+    consumer.subscribe(topic, "*").await.unwrap();
+    consumer.register_message_listener_concurrently(logging_listener(&log));
+    consumer.start().await.unwrap();
+    wait_for(&log, 5, "signed messages").await;
+    consumer.shutdown().await;
+
+    // The same client with a wrong secret, and without the hook, is refused.
+    let mut forger = DefaultMQProducer::builder(client_runtime("producer"))
+        .producer_group(unique("pg_acl"))
+        .name_server_addr(apogee.namesrv_addr.as_str())
+        .rpc_hook(acl_hook("alice", "guessed"))
+        .build();
+    forger.start().await.unwrap();
+    let refused = forger.send(message(topic, "TagA", "f", "forged")).await;
+    assert!(
+        format!("{refused:?}").contains("check signature failed"),
+        "{refused:?}"
+    );
+    forger.shutdown().await;
+    producer.shutdown().await;
 }

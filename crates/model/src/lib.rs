@@ -4,11 +4,13 @@
 //! never stands for a topic or a broker; permissions and topic flags are the RocketMQ bit
 //! values; [`TopicConfig`] and [`DataVersion`] carry the field names RocketMQ writes in JSON.
 
+mod access;
 mod data_version;
 mod names;
 mod perm;
 mod topic_config;
 
+pub use access::{Action, Actions, ResourceKind};
 pub use data_version::DataVersion;
 pub use names::{BrokerName, ClusterName, GroupName, NameError, TopicName};
 pub use perm::{Perm, TopicSysFlag};

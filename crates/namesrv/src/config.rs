@@ -14,6 +14,10 @@ use crate::NamesrvError;
 /// The annotated default file, embedded so `apogee namesrv` runs without one.
 pub const DEFAULT_CONFIG_TOML: &str = include_str!("../../../config/namesrv.toml");
 
+/// Codes clients send to look up routes (GET_KV_CONFIG, GET_ROUTEINFO_BY_TOPIC): served without
+/// signature by default, because the users clients sign with live on the brokers.
+const CLIENT_READS: &str = "101,105";
+
 /// Configuration as written by a person; see `config/namesrv.toml` for every key.
 #[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
 #[serde(deny_unknown_fields, default)]
@@ -31,6 +35,14 @@ pub struct RawNamesrvConfig {
     pub frame_bytes_max: usize,
     pub channel_idle_timeout_secs: u64,
     pub in_flight_requests_per_connection: usize,
+    pub authentication_enabled: bool,
+    pub authorization_enabled: bool,
+    pub authentication_whitelist: String,
+    pub authorization_whitelist: String,
+    pub init_authentication_user: String,
+    pub inner_client_authentication_credentials: String,
+    pub acl_enable: bool,
+    pub plain_acl_file: String,
 }
 
 impl Default for RawNamesrvConfig {
@@ -49,6 +61,14 @@ impl Default for RawNamesrvConfig {
             frame_bytes_max: FrameLimits::DEFAULT_FRAME_BYTES_MAX,
             channel_idle_timeout_secs: 120,
             in_flight_requests_per_connection: 256,
+            authentication_enabled: false,
+            authorization_enabled: false,
+            authentication_whitelist: CLIENT_READS.into(),
+            authorization_whitelist: CLIENT_READS.into(),
+            init_authentication_user: String::new(),
+            inner_client_authentication_credentials: String::new(),
+            acl_enable: false,
+            plain_acl_file: String::new(),
         }
     }
 }
@@ -61,6 +81,8 @@ pub struct NamesrvConfig {
     pub transport: apogee_remoting::TransportConfig,
     pub live: LiveSettings,
     pub black_list: Vec<String>,
+    /// ACL 1.0 accounts (`plain_acl_file`, default `plain_acl.yml` in the data dir).
+    pub plain_acl_path: PathBuf,
     raw: RawNamesrvConfig,
 }
 
@@ -97,6 +119,10 @@ impl TryFrom<RawNamesrvConfig> for NamesrvConfig {
         Ok(Self {
             bind: format!("{}:{}", raw.listen_address, raw.listen_port),
             kv_config_path: raw.data_dir.join("kvConfig.json"),
+            plain_acl_path: match raw.plain_acl_file.trim() {
+                "" => raw.data_dir.join("plain_acl.yml"),
+                p => PathBuf::from(p),
+            },
             transport,
             live: LiveSettings::new(&raw),
             black_list,
@@ -106,6 +132,11 @@ impl TryFrom<RawNamesrvConfig> for NamesrvConfig {
 }
 
 impl NamesrvConfig {
+    /// The access-control keys.
+    pub fn auth_keys(&self) -> apogee_auth::AuthKeys {
+        apogee_auth::auth_keys_of!(self.raw)
+    }
+
     /// All settings as Java-named properties (GET_NAMESRV_CONFIG).
     pub fn to_properties(&self) -> BTreeMap<String, String> {
         let mut out = self.live.to_properties();

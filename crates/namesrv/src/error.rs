@@ -14,6 +14,14 @@ pub enum NamesrvError {
     #[error("register broker failed")]
     RegisterFailed,
     #[error(
+        "register broker failed: {broker} id {id} is held by {holder}, which is alive; it must unregister or stop heartbeating first"
+    )]
+    BrokerIdTaken {
+        broker: String,
+        id: i64,
+        holder: String,
+    },
+    #[error(
         "No topic route info in name server for the topic: {0}\nSee https://rocketmq.apache.org/docs/bestPractice/06FAQ for further details."
     )]
     TopicNotExist(String),

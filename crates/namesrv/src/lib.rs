@@ -35,7 +35,13 @@ pub struct Namesrv {
     table: SharedRouteTable,
     shutdown: Shutdown,
     scan: tokio::task::JoinHandle<()>,
+    reload: tokio::task::JoinHandle<()>,
 }
+
+/// The cluster name `Cluster:` checks use on the NameServer, which serves many clusters.
+const NAMESRV_CLUSTER: &str = "NameServer";
+/// How often `plain_acl.yml` is looked at for changes.
+const PLAIN_ACL_RELOAD_PERIOD: std::time::Duration = std::time::Duration::from_secs(2);
 
 /// Runs the NameServer until `shutdown` fires.
 pub async fn run(config: NamesrvConfig, shutdown: Shutdown) -> Result<(), NamesrvError> {
@@ -44,6 +50,33 @@ pub async fn run(config: NamesrvConfig, shutdown: Shutdown) -> Result<(), Namesr
         .wait()
         .await;
     Ok(())
+}
+
+/// Access control: the guard every request passes when it is on (a warning when it is off and
+/// the NameServer listens beyond loopback).
+fn guard(
+    config: &NamesrvConfig,
+    dispatcher: &mut Dispatcher,
+) -> Result<Arc<apogee_auth::AccessControl>, NamesrvError> {
+    let access = apogee_auth::AccessControl::load(
+        &config.auth_keys(),
+        NAMESRV_CLUSTER,
+        apogee_auth::Managed::default(),
+        config.plain_acl_path.clone(),
+    )
+    .map(Arc::new)
+    .map_err(NamesrvError::Config)?;
+    if access.enabled() {
+        let guard = Arc::clone(access.guard());
+        dispatcher.guard(Arc::new(move |connection, request| {
+            guard
+                .check(connection.peer().ip(), request)
+                .map_err(|r| (r.code, r.remark))
+        }));
+    } else if !apogee_remoting::binds_loopback_only(&config.bind) {
+        tracing::warn!(bind = %config.bind, "listening beyond loopback with access control off: anyone who reaches the port can register brokers and change routes (set authentication_enabled and authorization_enabled)");
+    }
+    Ok(access)
 }
 
 impl Namesrv {
@@ -81,6 +114,7 @@ impl Namesrv {
                 config: config.clone(),
             },
         );
+        let access = guard(&config, &mut dispatcher)?;
         let closed_table = table.clone();
         dispatcher.on_close(move |conn| {
             for gone in closed_table.write().connection_closed(conn.id()) {
@@ -96,12 +130,18 @@ impl Namesrv {
             clock,
             shutdown.clone(),
         ));
+        let reload = apogee_runtime::spawn_periodic_blocking(
+            PLAIN_ACL_RELOAD_PERIOD,
+            &shutdown,
+            move || access.reload_plain_file(),
+        );
         tracing::info!(addr = %server.local_addr(), "NameServer started");
         Ok(Self {
             server,
             table,
             shutdown,
             scan,
+            reload,
         })
     }
 
@@ -119,6 +159,7 @@ impl Namesrv {
         self.shutdown.wait().await;
         self.server.stop().await;
         let _ = self.scan.await;
+        let _ = self.reload.await;
         tracing::info!("NameServer stopped");
     }
 

@@ -70,6 +70,9 @@ pub struct RegisterOutcome {
 pub enum RegisterRefusal {
     /// A single-topic registration from a broker id that never registered in full.
     NotRegisteredYet,
+    /// Another address holds this broker name and id and is alive: a second broker (or a
+    /// forger) may not take it over, whatever stateVersion it claims.
+    IdTaken { holder: String },
 }
 
 /// Where a registration's address landed.
@@ -121,7 +124,7 @@ impl RouteTable {
             cluster: reg.cluster.clone(),
             addr: reg.broker_addr.clone(),
         };
-        let register_first = match self.place_address(&reg)? {
+        let register_first = match self.place_address(&reg, now_ms)? {
             Placement::Stale => {
                 tracing::warn!(broker = %reg.broker_name, id = reg.broker_id, addr = %reg.broker_addr, "stale registration: a newer broker holds this id");
                 self.broker_live.remove(&key);
@@ -158,8 +161,17 @@ impl RouteTable {
     }
 
     /// Puts the broker's address under its name and id (Java's rules: one id per address, a
-    /// newer stateVersion wins, a single-topic registration needs a full one first).
-    fn place_address(&mut self, reg: &Registration) -> Result<Placement, RegisterRefusal> {
+    /// single-topic registration needs a full one first). Unlike Java, where a newer
+    /// stateVersion wins, an id held by another live address is refused: the holder must
+    /// unregister or expire first.
+    fn place_address(
+        &mut self,
+        reg: &Registration,
+        now_ms: i64,
+    ) -> Result<Placement, RegisterRefusal> {
+        if let Some(holder) = self.live_holder(reg, now_ms) {
+            return Err(RegisterRefusal::IdTaken { holder });
+        }
         self.cluster_addr
             .entry(reg.cluster.clone())
             .or_default()
@@ -212,6 +224,24 @@ impl RouteTable {
             .insert(reg.broker_id, reg.broker_addr.clone())
             .is_none();
         Ok(Placement::Placed { first })
+    }
+
+    /// The other, still-live address registered under `reg`'s broker name and id, if any.
+    fn live_holder(&self, reg: &Registration, now_ms: i64) -> Option<String> {
+        let holder = self
+            .broker_addr
+            .get(&reg.broker_name)?
+            .broker_addrs
+            .get(&reg.broker_id)
+            .filter(|a| **a != reg.broker_addr)?;
+        let key = BrokerAddrInfo {
+            cluster: reg.cluster.clone(),
+            addr: holder.clone(),
+        };
+        self.broker_live
+            .get(&key)
+            .filter(|l| l.last_update_ms.saturating_add(l.timeout_ms) >= now_ms)
+            .map(|_| holder.clone())
     }
 
     /// A master's topics become queue data; only changed (or new) entries are replaced, so a

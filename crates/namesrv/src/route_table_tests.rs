@@ -306,3 +306,31 @@ fn given_split_registration_batches_with_one_new_version_should_apply_every_batc
         "a wipe still stands"
     );
 }
+
+#[test]
+fn given_a_live_broker_should_refuse_another_address_taking_its_id_whatever_its_state_version() {
+    let mut table = RouteTable::new();
+    table
+        .register_broker(
+            reg("a", "10.0.0.1:10911", 0, topics(1, &["T", "U"])),
+            false,
+            0,
+        )
+        .unwrap();
+    let mut forged = topics(1, &["T", "U"]);
+    forged.data_version.state_version = i64::MAX;
+    let refused = table.register_broker(reg("a", "10.6.6.6:10911", 0, forged.clone()), false, 1000);
+    assert!(matches!(
+        refused,
+        Err(RegisterRefusal::IdTaken { ref holder }) if holder == "10.0.0.1:10911"
+    ));
+    let route = table.route("T").unwrap();
+    assert_eq!(route.broker_datas[0].broker_addrs[&0], "10.0.0.1:10911");
+    // Once the holder has gone silent past its timeout, the id is free again.
+    let later = DEFAULT_BROKER_TIMEOUT_MS + 1;
+    table
+        .register_broker(reg("a", "10.0.0.9:10911", 0, forged), false, later)
+        .unwrap();
+    let route = table.route("T").unwrap();
+    assert_eq!(route.broker_datas[0].broker_addrs[&0], "10.0.0.9:10911");
+}

@@ -637,3 +637,70 @@ async fn given_a_panicking_handler_should_answer_system_error_and_keep_serving()
         assert!(r.remark.unwrap_or_default().contains("internal error"));
     }
 }
+
+const INNER: (&str, &str) = ("inner", "inner-secret-1");
+
+fn signed(mut request: RemotingCommand, who: (&str, &str)) -> RemotingCommand {
+    let credentials = apogee_auth::Credentials::new(who.0, who.1);
+    apogee_auth::signature::sign_request(&mut request, &credentials);
+    request
+}
+
+#[tokio::test]
+async fn given_access_control_should_refuse_forged_registrations_and_unsigned_admin_but_serve_routes()
+ {
+    let (_ns, addr, _dir) = start(|raw| {
+        raw.authentication_enabled = true;
+        raw.authorization_enabled = true;
+        raw.inner_client_authentication_credentials =
+            format!(r#"{{"accessKey":"{}","secretKey":"{}"}}"#, INNER.0, INNER.1);
+    })
+    .await;
+    let c = client();
+    let reg = || register_request("broker-a", "10.0.0.1:10911", false, None, &["T", "U"]);
+    let refusal = |r: &RemotingCommand| {
+        assert_eq!(
+            r.response_code(),
+            ResponseCode::NO_PERMISSION,
+            "{:?}",
+            r.remark
+        );
+        r.remark.clone().unwrap()
+    };
+    assert_eq!(
+        refusal(&call(&c, &addr, reg()).await),
+        "username cannot be null."
+    );
+    assert_eq!(
+        refusal(&call(&c, &addr, signed(reg(), (INNER.0, "guessed"))).await),
+        "check signature failed."
+    );
+    let real = call(&c, &addr, signed(reg(), INNER)).await;
+    assert_eq!(
+        real.response_code(),
+        ResponseCode::SUCCESS,
+        "{:?}",
+        real.remark
+    );
+    // A forger holding the inner credentials still cannot take over the live broker's id.
+    let forged = register_request("broker-a", "10.6.6.6:10911", false, None, &["T", "U"]);
+    let r = call(&c, &addr, signed(forged, INNER)).await;
+    assert_eq!(r.response_code(), ResponseCode::SYSTEM_ERROR);
+    assert!(r.remark.unwrap().contains("is held by 10.0.0.1:10911"));
+    // Clients read routes without signing (whitelisted); the route is the real broker's.
+    let route = route(&c, &addr, "T").await;
+    assert_eq!(route.response_code(), ResponseCode::SUCCESS);
+    let data: TopicRouteData = from_json("route", &route.body).unwrap();
+    assert_eq!(data.broker_datas[0].broker_addrs[&0], "10.0.0.1:10911");
+    // Administration needs a signature.
+    let header = WritePermOfBrokerRequestHeader {
+        broker_name: BrokerName::new("broker-a").unwrap(),
+    };
+    let wipe = RemotingCommand::request(RequestCode::WIPE_WRITE_PERM_OF_BROKER, &header);
+    assert_eq!(
+        refusal(&call(&c, &addr, wipe.clone()).await),
+        "username cannot be null."
+    );
+    let r = call(&c, &addr, signed(wipe, INNER)).await;
+    assert_eq!(r.response_code(), ResponseCode::SUCCESS, "{:?}", r.remark);
+}

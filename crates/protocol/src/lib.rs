@@ -11,6 +11,7 @@
 //! of frames, and nothing here touches a socket. Facts come from `shared/protocol/REMOTING.md`
 //! §1–3; where it was silent the fact is recorded in `docs/protocol-notes.md`.
 
+pub mod access;
 pub mod batch;
 pub mod body;
 mod code;

@@ -17,6 +17,7 @@ use tokio::net::TcpStream;
 use tokio::net::tcp::{OwnedReadHalf, OwnedWriteHalf};
 use tokio::sync::{Semaphore, mpsc, oneshot};
 
+use crate::dispatch::OutboundHook;
 use crate::{Dispatcher, RemotingError, TransportConfig};
 
 /// Process-unique id of a connection.
@@ -33,6 +34,7 @@ struct Inner {
     pending: Pending,
     next_opaque: AtomicI32,
     closed: Shutdown,
+    sign: Option<OutboundHook>,
 }
 
 /// A cloneable handle to a live connection: send requests over it, or wait for it to close.
@@ -79,6 +81,9 @@ impl Connection {
         mut request: RemotingCommand,
         timeout: Duration,
     ) -> Result<RemotingCommand, RemotingError> {
+        if let Some(sign) = &self.inner.sign {
+            sign(&mut request);
+        }
         let opaque = self.inner.next_opaque.fetch_add(1, Ordering::Relaxed);
         request.opaque = opaque;
         request.flag &= !0b11;
@@ -111,6 +116,9 @@ impl Connection {
         mut request: RemotingCommand,
         timeout: Duration,
     ) -> Result<(), RemotingError> {
+        if let Some(sign) = &self.inner.sign {
+            sign(&mut request);
+        }
         request.opaque = self.inner.next_opaque.fetch_add(1, Ordering::Relaxed);
         request = request.into_oneway();
         match tokio::time::timeout(timeout, self.inner.outbound.send(request)).await {
@@ -187,6 +195,7 @@ pub(crate) fn spawn(
             pending: Mutex::new(HashMap::new()),
             next_opaque: AtomicI32::new(0),
             closed: parent.child(),
+            sign: dispatcher.outbound_hook(),
         }),
     };
     tokio::spawn(write_loop(connection.clone(), write_half, rx, config));

@@ -27,11 +27,21 @@ pub trait RequestProcessor: Send + Sync + 'static {
 
 type CloseHook = Arc<dyn Fn(&Connection) + Send + Sync>;
 
+/// Runs before every request's processor (access control): `Err((code, remark))` answers the
+/// request instead of it.
+pub type RequestGuard =
+    Arc<dyn Fn(&Connection, &RemotingCommand) -> Result<(), (ResponseCode, String)> + Send + Sync>;
+
+/// Runs on every request sent over the connections this dispatcher serves (request signing).
+pub type OutboundHook = Arc<dyn Fn(&mut RemotingCommand) + Send + Sync>;
+
 /// Code → processor table, built once before serving.
 #[derive(Default, Clone)]
 pub struct Dispatcher {
     processors: HashMap<RequestCode, Arc<dyn RequestProcessor>>,
     on_close: Option<CloseHook>,
+    guard: Option<RequestGuard>,
+    outbound: Option<OutboundHook>,
 }
 
 impl Dispatcher {
@@ -57,6 +67,20 @@ impl Dispatcher {
         copy
     }
 
+    /// Every request passes `guard` first, whatever its code (known or not).
+    pub fn guard(&mut self, guard: RequestGuard) {
+        self.guard = Some(guard);
+    }
+
+    /// Every request sent over this dispatcher's connections passes `hook` (e.g. to be signed).
+    pub fn on_outbound(&mut self, hook: OutboundHook) {
+        self.outbound = Some(hook);
+    }
+
+    pub(crate) fn outbound_hook(&self) -> Option<OutboundHook> {
+        self.outbound.clone()
+    }
+
     /// Called once when any connection served by this dispatcher closes.
     pub fn on_close(&mut self, hook: impl Fn(&Connection) + Send + Sync + 'static) {
         self.on_close = Some(Arc::new(hook));
@@ -75,6 +99,11 @@ impl Dispatcher {
         request: RemotingCommand,
     ) -> RemotingCommand {
         let code = request.request_code();
+        if let Some(guard) = &self.guard
+            && let Err((refusal, remark)) = guard(&connection, &request)
+        {
+            return RemotingCommand::response_to(&request, refusal, Some(remark));
+        }
         let Some(processor) = self.processors.get(&code) else {
             let remark = format!(" request type {} not supported", code.0);
             return RemotingCommand::response_to(

@@ -21,13 +21,20 @@ mod server;
 
 pub use client::RemotingClient;
 pub use connection::{Connection, ConnectionId, release_in_flight_slot};
-pub use dispatch::{BoxFuture, Dispatcher, RequestProcessor};
+pub use dispatch::{BoxFuture, Dispatcher, OutboundHook, RequestGuard, RequestProcessor};
 pub use error::RemotingError;
 pub use server::{RemotingServer, ServerHandle};
 
 use std::time::Duration;
 
 use apogee_protocol::FrameLimits;
+
+/// Whether a listen address (`host:port`) accepts loopback connections only.
+pub fn binds_loopback_only(bind: &str) -> bool {
+    bind.parse::<std::net::SocketAddr>()
+        .map(|a| a.ip().is_loopback())
+        .unwrap_or_else(|_| bind.starts_with("localhost:"))
+}
 
 /// Transport settings shared by server and client connections.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

@@ -4,9 +4,11 @@
 
 mod clock;
 pub mod config;
+mod periodic;
 mod shutdown;
 
 pub use clock::{Clock, ManualClock, SystemClock};
+pub use periodic::spawn_periodic_blocking;
 pub use shutdown::Shutdown;
 
 /// Installs a `tracing` subscriber that writes to stderr, filtered by `RUST_LOG`

@@ -22,13 +22,22 @@ pub struct InProcess {
 
 /// A NameServer on an ephemeral port keeping its files under `data_dir`.
 pub async fn start_namesrv(data_dir: &Path) -> Namesrv {
-    let config = NamesrvConfig::try_from(RawNamesrvConfig {
+    start_namesrv_with(data_dir, |_| {}).await
+}
+
+/// [`start_namesrv`] with `tweak` applied to its config.
+pub async fn start_namesrv_with(
+    data_dir: &Path,
+    tweak: impl FnOnce(&mut RawNamesrvConfig),
+) -> Namesrv {
+    let mut raw = RawNamesrvConfig {
         listen_address: "127.0.0.1".into(),
         listen_port: 0,
         data_dir: data_dir.to_owned(),
         ..RawNamesrvConfig::default()
-    })
-    .expect("test NameServer config is valid");
+    };
+    tweak(&mut raw);
+    let config = NamesrvConfig::try_from(raw).expect("test NameServer config is valid");
     Namesrv::start(config, Shutdown::new(), Arc::new(SystemClock))
         .await
         .expect("test NameServer starts")
@@ -57,14 +66,9 @@ pub fn broker_config(dir: &Path, namesrv_addr: &str) -> RawBrokerConfig {
 
 pub async fn start_broker(raw: RawBrokerConfig) -> Broker {
     let config = BrokerConfig::try_from(raw).expect("test broker config is valid");
-    Broker::start(
-        config,
-        Shutdown::new(),
-        Arc::new(SystemClock),
-        apogee_broker::processor::allow_all(),
-    )
-    .await
-    .expect("test broker starts")
+    Broker::start(config, Shutdown::new(), Arc::new(SystemClock))
+        .await
+        .expect("test broker starts")
 }
 
 /// A NameServer and a broker (with `tweak` applied to its config) in a fresh temp dir.

@@ -1,8 +1,9 @@
 //! Request processors, one file per family. Each handler decodes its typed header/body,
 //! calls the managers or the store, and builds a typed response; errors become responses in
-//! `error::respond`, the only place codes are chosen. Every request first passes the
-//! [`AuthHook`] (where ACL will plug in).
+//! `error::respond`, the only place codes are chosen. Access control runs before them, as the
+//! dispatcher's guard (`crate::access`).
 
+mod admin_acl;
 mod admin_config;
 mod admin_consumer;
 mod admin_group;
@@ -27,6 +28,7 @@ use std::sync::Arc;
 use apogee_protocol::{RemotingCommand, RequestCode, ResponseCode};
 use apogee_remoting::{BoxFuture, Connection, Dispatcher, RequestProcessor};
 
+pub use admin_acl::AclAdminProcessor;
 pub use admin_config::ConfigAdminProcessor;
 pub use admin_consumer::ConsumerCallProcessor;
 pub use admin_group::GroupAdminProcessor;
@@ -48,10 +50,6 @@ pub use send_back::SendBackProcessor;
 
 use crate::BrokerError;
 use crate::error::respond;
-
-/// Decides whether a request may run; `Err` becomes its response (e.g. NO_PERMISSION).
-pub type AuthHook =
-    Arc<dyn Fn(&Connection, &RemotingCommand) -> Result<(), BrokerError> + Send + Sync>;
 
 /// What every processor may know about the broker itself.
 #[derive(Debug, Clone)]
@@ -76,7 +74,6 @@ pub trait Handler: Send + Sync + 'static {
 
 struct HandlerProcessor<H> {
     handler: Arc<H>,
-    auth: AuthHook,
 }
 
 impl<H: Handler> RequestProcessor for HandlerProcessor<H> {
@@ -86,11 +83,7 @@ impl<H: Handler> RequestProcessor for HandlerProcessor<H> {
         request: RemotingCommand,
     ) -> BoxFuture<RemotingCommand> {
         let handler = Arc::clone(&self.handler);
-        let auth = Arc::clone(&self.auth);
         Box::pin(async move {
-            if let Err(e) = auth(&connection, &request) {
-                return e.into_response(&request);
-            }
             let outcome = handler.handle(connection, &request).await;
             respond(&request, outcome)
         })
@@ -98,19 +91,13 @@ impl<H: Handler> RequestProcessor for HandlerProcessor<H> {
 }
 
 /// Adds a handler family to the dispatcher under its codes.
-pub fn register<H: Handler>(dispatcher: &mut Dispatcher, handler: H, auth: &AuthHook) {
+pub fn register<H: Handler>(dispatcher: &mut Dispatcher, handler: H) {
     dispatcher.register(
         H::CODES,
         Arc::new(HandlerProcessor {
             handler: Arc::new(handler),
-            auth: Arc::clone(auth),
         }),
     );
-}
-
-/// The default hook: everything is allowed.
-pub fn allow_all() -> AuthHook {
-    Arc::new(|_, _| Ok(()))
 }
 
 /// Runs `work` (store reads that may touch the disk) on a blocking thread, never on a network

@@ -2,6 +2,7 @@
 //! cluster, `-b` broker, `-t` topic, `-g` group, …) on top of the client's admin API.
 //! Every command prints a human table by default and one JSON document with `--json`.
 
+mod acl;
 mod cluster;
 mod group;
 mod message;
@@ -27,6 +28,23 @@ pub struct AdminArgs {
         default_value = "127.0.0.1:9876"
     )]
     namesrv: String,
+    /// Access key every request is signed with (an ACL 1.0 account or ACL 2.0 user).
+    #[arg(
+        long = "accessKey",
+        global = true,
+        env = "APOGEE_ACCESS_KEY",
+        requires = "secret_key"
+    )]
+    access_key: Option<String>,
+    /// Secret of --accessKey.
+    #[arg(
+        long = "secretKey",
+        global = true,
+        env = "APOGEE_SECRET_KEY",
+        hide_env_values = true,
+        requires = "access_key"
+    )]
+    secret_key: Option<String>,
     /// Print one JSON document instead of tables (for scripts).
     #[arg(long, global = true)]
     json: bool,
@@ -110,6 +128,26 @@ enum AdminCommand {
     CleanUnusedTopic(ops::CleaningTarget),
     /// Delete expired CommitLog files now, whatever the deleteWhen hour.
     DeleteExpiredCommitLog(ops::CleaningTarget),
+    /// Create an access-control user (ACL 2.0).
+    CreateUser(acl::CreateUser),
+    /// Change a user's password, type or status.
+    UpdateUser(acl::UpdateUser),
+    /// Delete a user and its ACL.
+    DeleteUser(acl::DeleteUser),
+    /// Show one user.
+    GetUser(acl::GetUser),
+    /// List users (-f: whose name contains FILTER).
+    ListUser(acl::ListUser),
+    /// Grant or refuse actions on resources to a user (merged into its policies).
+    CreateAcl(acl::UpsertAcl),
+    /// Same as createAcl: merge entries into a user's policies.
+    UpdateAcl(acl::UpsertAcl),
+    /// Delete a user's ACL, or one resource's entry (-r).
+    DeleteAcl(acl::DeleteAcl),
+    /// Show a user's ACL.
+    GetAcl(acl::GetAcl),
+    /// List ACLs (-s: subject filter, -r: resource filter).
+    ListAcl(acl::ListAcl),
 }
 
 /// What a command prints: tables for people, one JSON value for scripts.
@@ -136,6 +174,9 @@ pub fn run(args: AdminArgs) -> anyhow::Result<()> {
     let report = runtime.block_on(async {
         let mut client = ClientConfig::new(&args.namesrv);
         client.instance_name = format!("apogee-admin-{}", std::process::id());
+        if let (Some(ak), Some(sk)) = (&args.access_key, &args.secret_key) {
+            client = client.credentials(ak.clone(), sk.clone());
+        }
         let admin = Admin::start(client.clone())
             .await
             .with_context(|| format!("connecting to the NameServer at {}", args.namesrv))?;
@@ -195,6 +236,16 @@ async fn dispatch(
         C::CleanExpiredCq(a) => a.run(admin, StoreCleaning::ExpiredConsumeQueues).await,
         C::CleanUnusedTopic(a) => a.run(admin, StoreCleaning::UnusedTopics).await,
         C::DeleteExpiredCommitLog(a) => a.run(admin, StoreCleaning::ExpiredCommitLog).await,
+        C::CreateUser(a) => a.run(admin).await,
+        C::UpdateUser(a) => a.run(admin).await,
+        C::DeleteUser(a) => a.run(admin).await,
+        C::GetUser(a) => a.run(admin).await,
+        C::ListUser(a) => a.run(admin).await,
+        C::CreateAcl(a) => a.run(admin, true).await,
+        C::UpdateAcl(a) => a.run(admin, false).await,
+        C::DeleteAcl(a) => a.run(admin).await,
+        C::GetAcl(a) => a.run(admin).await,
+        C::ListAcl(a) => a.run(admin).await,
     }
 }
 

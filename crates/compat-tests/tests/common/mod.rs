@@ -72,6 +72,26 @@ pub struct Apogee {
     pub cluster: apogee_testkit::InProcess,
 }
 
+/// Users of the access-control scenarios: alice publishes to `Acl*`, carol consumes it as
+/// `cg_acl*`.
+const ACL_USERS: &str = r#"{"users":[
+  {"username":"alice","password":"alice-secret-1","userType":"Normal","userStatus":"enable"},
+  {"username":"carol","password":"carol-secret-1","userType":"Normal","userStatus":"enable"}],
+ "acls":[
+  {"subject":"User:alice","policies":[{"entries":[{"resource":"Topic:Acl*","actions":["Pub"],"decision":"Allow"}]}]},
+  {"subject":"User:carol","policies":[{"entries":[
+    {"resource":"Topic:Acl*","actions":["Sub"],"decision":"Allow"},
+    {"resource":"Group:cg_acl*","actions":["Sub"],"decision":"Allow"}]}]}]}"#;
+
+/// A broker tweak: authentication and authorization on, with the users of [`ACL_USERS`].
+pub fn guarded(raw: &mut RawBrokerConfig) {
+    raw.authentication_enabled = true;
+    raw.authorization_enabled = true;
+    let dir = raw.store_path_root_dir.join("config");
+    std::fs::create_dir_all(&dir).unwrap();
+    std::fs::write(dir.join("acl.json"), ACL_USERS).unwrap();
+}
+
 pub async fn start(tweak: impl FnOnce(&mut RawBrokerConfig)) -> Apogee {
     if std::env::var_os("RUST_LOG").is_some() {
         let _ = tracing_subscriber::fmt()

@@ -1,7 +1,7 @@
 //! Broker-facing requests: REGISTER_BROKER, UNREGISTER_BROKER, BROKER_HEARTBEAT,
 //! QUERY_DATA_VERSION, GET_BROKER_MEMBER_GROUP.
 
-use apogee_model::DataVersion;
+use apogee_model::{BrokerName, DataVersion};
 use apogee_protocol::body::register::{RegisterBrokerBody, TopicConfigSerializeWrapper};
 use apogee_protocol::body::route::GetBrokerMemberGroupResponseBody;
 use apogee_protocol::body::{KvTable, from_json};
@@ -15,10 +15,25 @@ use apogee_remoting::Connection;
 use apogee_runtime::Clock;
 
 use super::{Handler, success};
+
+/// The error a refused registration answers with.
+fn refused(refusal: RegisterRefusal, name: &BrokerName, addr: &str, id: i64) -> NamesrvError {
+    match refusal {
+        RegisterRefusal::IdTaken { holder } => {
+            tracing::warn!(broker = %name, %addr, id, %holder, "registration refused: the id is held by a live broker");
+            NamesrvError::BrokerIdTaken {
+                broker: name.to_string(),
+                id,
+                holder,
+            }
+        }
+        RegisterRefusal::NotRegisteredYet => NamesrvError::RegisterFailed,
+    }
+}
 use crate::NamesrvError;
 use crate::config::LiveSettings;
 use crate::kv_config::{KvConfig, ORDER_TOPIC_CONFIG};
-use crate::route_table::{BrokerAddrInfo, Registration, SharedRouteTable};
+use crate::route_table::{BrokerAddrInfo, RegisterRefusal, Registration, SharedRouteTable};
 
 /// What broker requests need.
 pub struct BrokerProcessor {
@@ -140,7 +155,7 @@ impl BrokerProcessor {
                 live.delete_topic_with_broker_registration,
                 self.clock.now_ms(),
             )
-            .map_err(|_| NamesrvError::RegisterFailed)?;
+            .map_err(|refusal| refused(refusal, &name, &addr, id))?;
         tracing::debug!(broker = %name, %addr, id, "broker registered");
         let header = RegisterBrokerResponseHeader {
             ha_server_addr: outcome.ha_server_addr,

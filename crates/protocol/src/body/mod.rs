@@ -2,6 +2,7 @@
 //! the zlib registration body, and Java properties text.
 
 pub mod admin;
+pub mod auth;
 pub mod client;
 pub mod inspect;
 pub mod lenient;

@@ -3,6 +3,7 @@
 //! hand-coded. Values are formatted the way Java's `toString`/`parseX` do.
 
 pub mod admin;
+pub mod auth;
 pub mod consumer;
 pub mod message;
 pub mod namesrv;
