@@ -2,14 +2,14 @@
 //! rebuilds the guard's snapshot: the configured super users, `plain_acl.yml` (re-read when it
 //! changes) and the users and ACLs managed over the API. The server persists the managed part.
 
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex, PoisonError};
 use std::time::SystemTime;
 
 use serde::Deserialize;
 
 use crate::guard::parse_code_list;
-use crate::{Credentials, Guard, GuardSettings, Managed, PlainAcl, Registry};
+use crate::{Credentials, Guard, GuardSettings, Managed, PlainAcl, PlainAclDoc, Registry};
 
 /// RocketMQ's access-control keys as a server's config file holds them.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
@@ -105,6 +105,14 @@ struct PlainFile {
 }
 
 impl PlainFile {
+    fn read_doc(&self) -> Result<PlainAclDoc, String> {
+        match std::fs::read_to_string(&self.path) {
+            Ok(text) => PlainAclDoc::parse(&text),
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(PlainAclDoc::default()),
+            Err(e) => Err(format!("{}: {e}", self.path.display())),
+        }
+    }
+
     /// Reads the file when its modification time or length changed; `Ok(true)` when it did.
     /// A missing file holds no accounts.
     fn refresh(&mut self) -> Result<bool, String> {
@@ -228,6 +236,36 @@ impl AccessControl {
         };
         self.rebuild();
         Ok(outcome)
+    }
+
+    /// `plain_acl.yml` as a document (empty when there is no file).
+    pub fn plain_doc(&self) -> Result<PlainAclDoc, String> {
+        let plain = self.plain.lock().unwrap_or_else(PoisonError::into_inner);
+        plain.read_doc()
+    }
+
+    /// Changes `plain_acl.yml` (ACL 1.0 management): `change` edits the document, the version
+    /// is bumped, the result must still read as accounts, `write` puts it on disk, and only
+    /// then does it take effect. Returns the written document.
+    pub fn update_plain_file<E>(
+        &self,
+        now_ms: i64,
+        change: impl FnOnce(&mut PlainAclDoc) -> Result<(), E>,
+        write: impl FnOnce(&Path, &[u8]) -> Result<(), E>,
+        invalid: impl Fn(String) -> E,
+    ) -> Result<PlainAclDoc, E> {
+        let doc = {
+            let mut plain = self.plain.lock().unwrap_or_else(PoisonError::into_inner);
+            let mut doc = plain.read_doc().map_err(&invalid)?;
+            change(&mut doc)?;
+            doc.data_version.next(now_ms);
+            doc.to_model().map_err(&invalid)?;
+            write(&plain.path, doc.to_yaml().as_bytes())?;
+            plain.refresh().map_err(&invalid)?;
+            doc
+        };
+        self.rebuild();
+        Ok(doc)
     }
 
     /// The managed users and ACLs as they are now.

@@ -9,9 +9,10 @@ use std::time::Duration;
 
 use apogee_auth::{AccessControl, AuthKeys, Credentials, Managed};
 use apogee_remoting::{Dispatcher, OutboundHook};
-use apogee_runtime::Shutdown;
+use apogee_runtime::{Clock, Shutdown};
 use tokio::task::JoinHandle;
 
+use crate::processor::Identity;
 use crate::{BrokerConfig, BrokerError, RawBrokerConfig, persist};
 
 /// How often `plain_acl.yml` is looked at for changes.
@@ -48,12 +49,25 @@ pub fn inner_credentials(config: &BrokerConfig) -> Result<Option<Credentials>, B
 
 /// Serves the user and ACL management codes and makes every request pass the guard first
 /// (when access control is on; otherwise warns if the broker listens beyond loopback).
-pub fn serve(access: &Arc<AccessControl>, config: &BrokerConfig, dispatcher: &mut Dispatcher) {
+pub fn serve(
+    access: &Arc<AccessControl>,
+    config: &BrokerConfig,
+    (identity, clock): (&Identity, &Arc<dyn Clock>),
+    dispatcher: &mut Dispatcher,
+) {
     crate::processor::register(
         dispatcher,
         crate::processor::AclAdminProcessor {
             access: Arc::clone(access),
             managed_path: managed_path(config),
+        },
+    );
+    crate::processor::register(
+        dispatcher,
+        crate::processor::AclFileProcessor {
+            access: Arc::clone(access),
+            identity: identity.clone(),
+            clock: Arc::clone(clock),
         },
     );
     if !access.enabled() {

@@ -147,7 +147,7 @@ impl Broker {
             clock: &clock,
         };
         register_admin(&mut dispatcher, &admin, &managers);
-        access::serve(&access, &config, &mut dispatcher);
+        access::serve(&access, &config, (&identity, &clock), &mut dispatcher);
         let vip = serve_vip(&config, &dispatcher, &shutdown).await?;
         let server = RemotingServer::serve(listener, dispatcher, config.transport, &shutdown)?;
         let transactions = check_service(&config, &store, &managers, &identity, &clock);

@@ -1,5 +1,5 @@
 //! Access control through the binaries: `apogee standalone` with authentication and
-//! authorization on, managed by `apogee admin` signing with --accessKey/--secretKey (or the
+//! authorization on, managed by `apogee admin` signing with --authAccessKey/--authSecretKey (or the
 //! APOGEE_ACCESS_KEY/APOGEE_SECRET_KEY environment) using mqadmin's user and ACL commands.
 
 #![allow(clippy::unwrap_used, clippy::expect_used)]
@@ -8,8 +8,18 @@ mod common;
 
 use common::*;
 
-const ROOT: [&str; 4] = ["--accessKey", "root", "--secretKey", "root-secret-1"];
-const ALICE: [&str; 4] = ["--accessKey", "alice", "--secretKey", "alice-secret-1"];
+const ROOT: [&str; 4] = [
+    "--authAccessKey",
+    "root",
+    "--authSecretKey",
+    "root-secret-1",
+];
+const ALICE: [&str; 4] = [
+    "--authAccessKey",
+    "alice",
+    "--authSecretKey",
+    "alice-secret-1",
+];
 
 fn as_user(who: [&str; 4], args: &[&str]) -> Vec<String> {
     args.iter()
@@ -140,4 +150,73 @@ fn revoke_alice(ns: &str, b: &str) {
         .map(|u| u["user"]["username"].as_str().unwrap())
         .collect();
     assert_eq!(names, ["root"]);
+}
+
+#[tokio::test]
+async fn given_acl_1_commands_should_write_plain_acl_yml_and_apply_it_at_once() {
+    let mut s = Standalone::start(&[
+        "--set",
+        "acl_enable=true",
+        "--set",
+        r#"init_authentication_user='{"username":"root","password":"root-secret-1"}'"#,
+    ])
+    .await;
+    let (ns, b) = (s.namesrv.clone(), s.broker.clone());
+    let legacy = [
+        "--authAccessKey",
+        "legacy-ak",
+        "--authSecretKey",
+        "legacy-sk-1",
+    ];
+    let short = err(
+        &ns,
+        ROOT,
+        &["updateAclConfig", "-b", &b, "-a", "short", "-s", "x"],
+    );
+    assert!(short.contains("length should longer than 6"), "{short}");
+    let account = [
+        "updateAclConfig",
+        "-b",
+        &b,
+        "-a",
+        "legacy-ak",
+        "-s",
+        "legacy-sk-1",
+        "-i",
+        "DENY",
+        "-t",
+        "legacy=PUB|SUB",
+    ];
+    json(&ns, ROOT, &account);
+    json(&ns, legacy, &["sendMessage", "-t", "legacy", "-p", "v1"]);
+    let denied = err(&ns, legacy, &["sendMessage", "-t", "other", "-p", "x"]);
+    assert!(denied.contains("the decision is deny."), "{denied}");
+
+    json(
+        &ns,
+        ROOT,
+        &[
+            "updateGlobalWhiteAddr",
+            "-b",
+            &b,
+            "-g",
+            "10.9.*.*,192.168.1.1",
+        ],
+    );
+    let config = json(&ns, ROOT, &["getAclConfig", "-b", &b]);
+    let config = &config[0]["config"];
+    assert_eq!(config["globalWhiteAddrs"][0], "10.9.*.*", "{config}");
+    assert_eq!(config["plainAccessConfigs"][0]["accessKey"], "legacy-ak");
+    let version = json(&ns, ROOT, &["clusterAclConfigVersion", "-b", &b]);
+    assert_eq!(version[0]["version"]["counter"], 2, "{version}");
+
+    json(&ns, ROOT, &["deleteAclConfig", "-b", &b, "-a", "legacy-ak"]);
+    let gone = err(&ns, legacy, &["sendMessage", "-t", "legacy", "-p", "v2"]);
+    assert!(gone.contains("User:legacy-ak is not found."), "{gone}");
+    let yaml = std::fs::read_to_string(s.dir.path().join("store/config/plain_acl.yml")).unwrap();
+    assert!(
+        yaml.contains("10.9.*.*") && !yaml.contains("legacy-ak"),
+        "{yaml}"
+    );
+    s.stop().await;
 }

@@ -21,6 +21,7 @@
 
 mod admin;
 mod admin_acl;
+mod admin_acl_file;
 mod admin_broker;
 mod admin_ops;
 mod config;
@@ -42,12 +43,17 @@ pub use apogee_protocol::body::admin::{
     ConsumerRunningInfo, GroupForbidden, OffsetWrapper, ProducerConnection,
     SubscriptionGroupConfig, TopicStatsTable,
 };
-pub use apogee_protocol::body::auth::{AclInfo, PolicyEntryInfo, PolicyInfo, UserInfo};
+pub use apogee_protocol::body::auth::{
+    AclConfig, AclInfo, PlainAccessConfig, PolicyEntryInfo, PolicyInfo, UserInfo,
+};
 pub use apogee_protocol::body::client::{MessageModel, MessageQueue};
 pub use apogee_protocol::body::inspect::{
     ProducerInfo, ProducerTableInfo, QueryConsumeQueueResponseBody,
 };
 pub use apogee_protocol::body::stats::{BrokerStatsData, BrokerStatsItem, ConsumeStatsList};
+pub use apogee_protocol::header::auth::{
+    CreateAccessConfigRequestHeader, GetBrokerAclConfigResponseHeader,
+};
 pub use config::{ClientConfig, DEFAULT_INSTANCE_NAME, NameServerSource};
 pub use consumer::{
     AllocateStrategy, ConsumeFrom, ConsumeResult, LitePullConsumer, LitePullConsumerConfig,

@@ -4,6 +4,7 @@
 //! dispatcher's guard (`crate::access`).
 
 mod admin_acl;
+mod admin_acl_file;
 mod admin_config;
 mod admin_consumer;
 mod admin_group;
@@ -29,6 +30,7 @@ use apogee_protocol::{RemotingCommand, RequestCode, ResponseCode};
 use apogee_remoting::{BoxFuture, Connection, Dispatcher, RequestProcessor};
 
 pub use admin_acl::AclAdminProcessor;
+pub use admin_acl_file::AclFileProcessor;
 pub use admin_config::ConfigAdminProcessor;
 pub use admin_consumer::ConsumerCallProcessor;
 pub use admin_group::GroupAdminProcessor;

@@ -18,7 +18,7 @@ pub struct WriteTarget {
 }
 
 impl WriteTarget {
-    async fn addrs(&self, admin: &Admin) -> anyhow::Result<Vec<String>> {
+    pub(super) async fn addrs(&self, admin: &Admin) -> anyhow::Result<Vec<String>> {
         match &self.broker {
             Some(b) => Ok(vec![b.clone()]),
             None => Ok(admin.cluster_broker_addrs(self.cluster.as_deref()).await?),
@@ -26,7 +26,7 @@ impl WriteTarget {
     }
 }
 
-fn done(addrs: &[String]) -> Report {
+pub(super) fn done(addrs: &[String]) -> Report {
     Report::new("success\n", json!({"success": true, "brokers": addrs}))
 }
 

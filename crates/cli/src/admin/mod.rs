@@ -3,6 +3,7 @@
 //! Every command prints a human table by default and one JSON document with `--json`.
 
 mod acl;
+mod acl_file;
 mod cluster;
 mod group;
 mod message;
@@ -28,23 +29,24 @@ pub struct AdminArgs {
         default_value = "127.0.0.1:9876"
     )]
     namesrv: String,
-    /// Access key every request is signed with (an ACL 1.0 account or ACL 2.0 user).
+    /// Access key every request is signed with (an ACL 1.0 account or ACL 2.0 user). Not
+    /// `--accessKey`: updateAclConfig uses that for the account it writes, as mqadmin.
     #[arg(
-        long = "accessKey",
+        long = "authAccessKey",
         global = true,
         env = "APOGEE_ACCESS_KEY",
-        requires = "secret_key"
+        requires = "auth_secret_key"
     )]
-    access_key: Option<String>,
-    /// Secret of --accessKey.
+    auth_access_key: Option<String>,
+    /// Secret of --authAccessKey.
     #[arg(
-        long = "secretKey",
+        long = "authSecretKey",
         global = true,
         env = "APOGEE_SECRET_KEY",
         hide_env_values = true,
-        requires = "access_key"
+        requires = "auth_access_key"
     )]
-    secret_key: Option<String>,
+    auth_secret_key: Option<String>,
     /// Print one JSON document instead of tables (for scripts).
     #[arg(long, global = true)]
     json: bool,
@@ -148,6 +150,18 @@ enum AdminCommand {
     GetAcl(acl::GetAcl),
     /// List ACLs (-s: subject filter, -r: resource filter).
     ListAcl(acl::ListAcl),
+    /// Create or update an ACL 1.0 account in plain_acl.yml.
+    UpdateAclConfig(acl_file::UpdateAclConfig),
+    /// Delete an ACL 1.0 account.
+    #[command(alias = "deleteAccessConfig")]
+    DeleteAclConfig(acl_file::DeleteAclConfig),
+    /// Replace the ACL 1.0 global white addresses.
+    UpdateGlobalWhiteAddr(acl_file::UpdateGlobalWhiteAddr),
+    /// The version of each broker's plain_acl.yml.
+    ClusterAclConfigVersion(acl_file::ClusterAclConfigVersion),
+    /// Every ACL 1.0 account and global white address.
+    #[command(alias = "getAccessConfigSubCommand")]
+    GetAclConfig(acl_file::GetAclConfig),
 }
 
 /// What a command prints: tables for people, one JSON value for scripts.
@@ -174,7 +188,7 @@ pub fn run(args: AdminArgs) -> anyhow::Result<()> {
     let report = runtime.block_on(async {
         let mut client = ClientConfig::new(&args.namesrv);
         client.instance_name = format!("apogee-admin-{}", std::process::id());
-        if let (Some(ak), Some(sk)) = (&args.access_key, &args.secret_key) {
+        if let (Some(ak), Some(sk)) = (&args.auth_access_key, &args.auth_secret_key) {
             client = client.credentials(ak.clone(), sk.clone());
         }
         let admin = Admin::start(client.clone())
@@ -246,6 +260,11 @@ async fn dispatch(
         C::DeleteAcl(a) => a.run(admin).await,
         C::GetAcl(a) => a.run(admin).await,
         C::ListAcl(a) => a.run(admin).await,
+        C::UpdateAclConfig(a) => a.run(admin).await,
+        C::DeleteAclConfig(a) => a.run(admin).await,
+        C::UpdateGlobalWhiteAddr(a) => a.run(admin).await,
+        C::ClusterAclConfigVersion(a) => a.run(admin).await,
+        C::GetAclConfig(a) => a.run(admin).await,
     }
 }
 
