@@ -1,6 +1,8 @@
 //! A request turned into the checks it must pass: each a resource and the actions of which the
 //! caller needs one. What a code needs comes from the request code table's `access` column.
 
+use std::borrow::Cow;
+
 use apogee_model::{Actions, ResourceKind};
 use apogee_protocol::RemotingCommand;
 use apogee_protocol::access::{Access, Field};
@@ -10,16 +12,35 @@ use apogee_protocol::body::from_json;
 const RETRY_PREFIX: &str = "%RETRY%";
 const DLQ_PREFIX: &str = "%DLQ%";
 
-/// One resource and the actions needed on it (any one suffices).
+/// One resource and the actions needed on it (any one suffices). Names taken from header
+/// fields are borrowed from the request; only names read from a body are owned.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Check {
+pub struct Check<'a> {
     pub kind: ResourceKind,
-    pub name: String,
+    pub name: Cow<'a, str>,
     pub actions: Actions,
 }
 
-impl Check {
-    fn new(kind: ResourceKind, name: &str, actions: Actions) -> Self {
+impl<'a> Check<'a> {
+    fn new(kind: ResourceKind, name: &'a str, actions: Actions) -> Self {
+        let (kind, name) = Self::resolve(kind, name);
+        Self {
+            kind,
+            name: Cow::Borrowed(name),
+            actions,
+        }
+    }
+
+    fn owned(kind: ResourceKind, name: &str, actions: Actions) -> Check<'static> {
+        let (kind, name) = Self::resolve(kind, name);
+        Check {
+            kind,
+            name: Cow::Owned(name.to_owned()),
+            actions,
+        }
+    }
+
+    fn resolve(kind: ResourceKind, name: &str) -> (ResourceKind, &str) {
         // A retry or dead-letter topic belongs to its group.
         let (kind, name) = match kind {
             ResourceKind::Topic | ResourceKind::Group => match group_of_system_topic(name) {
@@ -28,11 +49,7 @@ impl Check {
             },
             _ => (kind, name),
         };
-        Self {
-            kind,
-            name: name.to_owned(),
-            actions,
-        }
+        (kind, name)
     }
 
     /// `Topic:orders`, as in refusal remarks.
@@ -48,7 +65,10 @@ fn group_of_system_topic(name: &str) -> Option<&str> {
 
 /// The checks `request` must pass on a server of cluster `cluster`; `Err` when the body a rule
 /// reads cannot be parsed.
-pub fn checks_of(request: &RemotingCommand, cluster: &str) -> Result<Vec<Check>, String> {
+pub fn checks_of<'a>(
+    request: &'a RemotingCommand,
+    cluster: &'a str,
+) -> Result<Vec<Check<'a>>, String> {
     let fields = &request.ext_fields;
     let value = |name: &str| {
         fields
@@ -56,7 +76,7 @@ pub fn checks_of(request: &RemotingCommand, cluster: &str) -> Result<Vec<Check>,
             .map(String::as_str)
             .filter(|v| !v.is_empty())
     };
-    let mut out = Vec::new();
+    let mut out = Vec::with_capacity(2);
     match request.request_code().access() {
         Access::Open => {}
         Access::Cluster(actions) => out.push(Check::new(ResourceKind::Cluster, cluster, actions)),
@@ -84,26 +104,26 @@ pub fn checks_of(request: &RemotingCommand, cluster: &str) -> Result<Vec<Check>,
             let data: HeartbeatData =
                 from_json("HeartbeatData", &request.body).map_err(|e| e.to_string())?;
             for consumer in &data.consumer_data_set {
-                out.push(Check::new(
+                out.push(Check::owned(
                     ResourceKind::Group,
                     &consumer.group_name,
                     Actions::SUB,
                 ));
                 for sub in &consumer.subscription_data_set {
-                    out.push(Check::new(ResourceKind::Topic, &sub.topic, Actions::SUB));
+                    out.push(Check::owned(ResourceKind::Topic, &sub.topic, Actions::SUB));
                 }
             }
         }
         Access::LockBatch => {
             let body: LockBatchRequestBody =
                 from_json("LockBatchRequestBody", &request.body).map_err(|e| e.to_string())?;
-            out.push(Check::new(
+            out.push(Check::owned(
                 ResourceKind::Group,
                 &body.consumer_group,
                 Actions::SUB,
             ));
             for mq in &body.mq_set {
-                out.push(Check::new(ResourceKind::Topic, &mq.topic, Actions::SUB));
+                out.push(Check::owned(ResourceKind::Topic, &mq.topic, Actions::SUB));
             }
         }
     }
@@ -111,7 +131,7 @@ pub fn checks_of(request: &RemotingCommand, cluster: &str) -> Result<Vec<Check>,
     Ok(out)
 }
 
-fn push_field(out: &mut Vec<Check>, field: &Field, value: &str, actions: Actions) {
+fn push_field<'a>(out: &mut Vec<Check<'a>>, field: &Field, value: &'a str, actions: Actions) {
     match field.split {
         Some(sep) => out.extend(
             value

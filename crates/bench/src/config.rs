@@ -28,6 +28,8 @@ pub struct Target {
     pub cluster: String,
     /// Read and write queues per broker when the topic is created.
     pub queues: u32,
+    /// Access key and secret every request is signed with, if any.
+    pub credentials: Option<(String, String)>,
 }
 
 impl Default for Target {
@@ -37,6 +39,7 @@ impl Default for Target {
             topic: "BenchTopic".into(),
             cluster: "DefaultCluster".into(),
             queues: 8,
+            credentials: None,
         }
     }
 }

@@ -21,10 +21,14 @@ const POLL: Duration = Duration::from_millis(100);
 pub(crate) fn client_config(target: &Target, role: &str, index: usize) -> ClientConfig {
     static SEQUENCE: AtomicU64 = AtomicU64::new(0);
     let seq = SEQUENCE.fetch_add(1, Ordering::Relaxed);
-    ClientConfig::new(&target.namesrv).instance_name(format!(
+    let config = ClientConfig::new(&target.namesrv).instance_name(format!(
         "apogee-bench-{}-{seq}-{role}{index}",
         std::process::id()
-    ))
+    ));
+    match &target.credentials {
+        Some((ak, sk)) => config.credentials(ak.clone(), sk.clone()),
+        None => config,
+    }
 }
 
 /// Creates `target.topic` on every master of `target.cluster` unless it has a route already.

@@ -91,6 +91,13 @@ pub struct RawBrokerConfig {
     pub inner_client_authentication_credentials: String,
     pub acl_enable: bool,
     pub plain_acl_file: String,
+    pub tls_server_mode: String,
+    pub tls_server_cert_path: String,
+    pub tls_server_key_path: String,
+    pub tls_server_need_client_auth: String,
+    pub tls_server_trust_cert_path: String,
+    pub tls_enable: bool,
+    pub tls_client_trust_cert_path: String,
 }
 
 impl Default for RawBrokerConfig {
@@ -160,6 +167,13 @@ impl Default for RawBrokerConfig {
             inner_client_authentication_credentials: String::new(),
             acl_enable: false,
             plain_acl_file: String::new(),
+            tls_server_mode: "disabled".into(),
+            tls_server_cert_path: String::new(),
+            tls_server_key_path: String::new(),
+            tls_server_need_client_auth: "none".into(),
+            tls_server_trust_cert_path: String::new(),
+            tls_enable: false,
+            tls_client_trust_cert_path: String::new(),
         }
     }
 }
@@ -248,6 +262,13 @@ const JAVA_KEYS: &[(&str, &str)] = &[
         "inner_client_authentication_credentials",
     ),
     ("aclEnable", "acl_enable"),
+    ("tls.server.mode", "tls_server_mode"),
+    ("tls.server.certPath", "tls_server_cert_path"),
+    ("tls.server.keyPath", "tls_server_key_path"),
+    ("tls.server.need.client.auth", "tls_server_need_client_auth"),
+    ("tls.server.trustCertPath", "tls_server_trust_cert_path"),
+    ("tls.enable", "tls_enable"),
+    ("tls.client.trustCertPath", "tls_client_trust_cert_path"),
 ];
 
 /// A Java `broker.conf` turned into the TOML table the loader takes.

@@ -29,6 +29,7 @@ pub mod service;
 pub mod stats;
 pub mod stats_items;
 pub mod transaction;
+mod transport_tls;
 
 use std::net::SocketAddr;
 use std::sync::Arc;
@@ -106,14 +107,7 @@ impl Broker {
         clock: Arc<dyn Clock>,
     ) -> Result<Self, BrokerError> {
         let config = live::apply_overlay(config)?;
-        let listener = tokio::net::TcpListener::bind(&config.bind)
-            .await
-            .map_err(|e| BrokerError::Config(format!("cannot listen on {}: {e}", config.bind)))?;
-        let port = listener
-            .local_addr()
-            .map_err(|e| BrokerError::Config(e.to_string()))?
-            .port();
-        let advertised = SocketAddr::new(config.broker_ip, port);
+        let (listener, advertised) = bind_listener(&config).await?;
         let store = open_store(&config, &clock).await?;
         let managers = load_managers(&config, &clock)?;
         create_system_topics(
@@ -129,8 +123,13 @@ impl Broker {
             store_host: advertised,
         };
         let access = access::load(&config)?;
-        let signer = access::signer(access::inner_credentials(&config)?);
-        let registration = registration(&config, advertised, &managers, signer);
+        let tls = transport_tls::server_tls(&config)?;
+        let registration = registration(
+            &config,
+            advertised,
+            &managers,
+            transport_tls::outbound(&config)?,
+        );
         let schedule = Arc::new(ScheduleService::load(
             Arc::clone(&store),
             Arc::clone(&clock),
@@ -148,8 +147,9 @@ impl Broker {
         };
         register_admin(&mut dispatcher, &admin, &managers);
         access::serve(&access, &config, (&identity, &clock), &mut dispatcher);
-        let vip = serve_vip(&config, &dispatcher, &shutdown).await?;
-        let server = RemotingServer::serve(listener, dispatcher, config.transport, &shutdown)?;
+        let vip = serve_vip(&config, &dispatcher, &tls, &shutdown).await?;
+        let server =
+            RemotingServer::serve_with_tls(listener, dispatcher, config.transport, tls, &shutdown)?;
         let transactions = check_service(&config, &store, &managers, &identity, &clock);
         let mut tasks = spawn_services(
             &config,
@@ -251,11 +251,26 @@ impl Broker {
     }
 }
 
+/// Binds the client port; returns the listener and the address clients are given.
+async fn bind_listener(
+    config: &BrokerConfig,
+) -> Result<(tokio::net::TcpListener, SocketAddr), BrokerError> {
+    let listener = tokio::net::TcpListener::bind(&config.bind)
+        .await
+        .map_err(|e| BrokerError::Config(format!("cannot listen on {}: {e}", config.bind)))?;
+    let port = listener
+        .local_addr()
+        .map_err(|e| BrokerError::Config(e.to_string()))?
+        .port();
+    Ok((listener, SocketAddr::new(config.broker_ip, port)))
+}
+
 /// The VIP listener: Java clients up to 4.4 and rocketmq-dashboard (`vipChannelEnabled`) send
 /// to `listenPort − 2`; it serves every family but pulls, as Java's fast server does.
 async fn serve_vip(
     config: &BrokerConfig,
     dispatcher: &Dispatcher,
+    tls: &apogee_remoting::ServerTls,
     shutdown: &Shutdown,
 ) -> Result<Option<ServerHandle>, BrokerError> {
     let Some(addr) = &config.vip_bind else {
@@ -265,7 +280,8 @@ async fn serve_vip(
         apogee_protocol::RequestCode::PULL_MESSAGE,
         apogee_protocol::RequestCode::LITE_PULL_MESSAGE,
     ];
-    let vip = RemotingServer::bind(addr, dispatcher.without(&pulls), config.transport, shutdown)
+    let vip = dispatcher.without(&pulls);
+    let vip = RemotingServer::bind_with_tls(addr, vip, config.transport, tls.clone(), shutdown)
         .await
         .map_err(|e| {
             BrokerError::Config(format!(
@@ -314,14 +330,17 @@ fn registration(
     config: &BrokerConfig,
     advertised: SocketAddr,
     m: &Managers,
-    signer: Option<apogee_remoting::OutboundHook>,
+    (signer, tls): (
+        Option<apogee_remoting::OutboundHook>,
+        Option<apogee_remoting::ClientTls>,
+    ),
 ) -> Registration {
     let mut dispatcher = Dispatcher::new();
     if let Some(sign) = signer {
         dispatcher.on_outbound(sign);
     }
     Registration {
-        client: RemotingClient::new(dispatcher, config.transport),
+        client: RemotingClient::with_tls(dispatcher, config.transport, tls),
         namesrv_addrs: config.namesrv_addrs.clone(),
         cluster: config.cluster.clone(),
         broker_name: config.broker_name.clone(),

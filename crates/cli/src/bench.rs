@@ -93,6 +93,21 @@ struct TargetArgs {
     /// Read and write queues per broker when the topic is created.
     #[arg(long, default_value_t = 8)]
     queues: u32,
+    /// Sign every request as this user (a broker with access control on).
+    #[arg(
+        long = "authAccessKey",
+        env = "APOGEE_ACCESS_KEY",
+        requires = "auth_secret_key"
+    )]
+    auth_access_key: Option<String>,
+    /// Secret of --authAccessKey.
+    #[arg(
+        long = "authSecretKey",
+        env = "APOGEE_SECRET_KEY",
+        hide_env_values = true,
+        requires = "auth_access_key"
+    )]
+    auth_secret_key: Option<String>,
 }
 
 #[derive(Args)]
@@ -271,6 +286,7 @@ fn target(a: &TargetArgs) -> Target {
         topic: a.topic.clone(),
         cluster: a.cluster.clone(),
         queues: a.queues,
+        credentials: a.auth_access_key.clone().zip(a.auth_secret_key.clone()),
     }
 }
 

@@ -38,6 +38,8 @@ pub struct ClientConfig {
     pub rebalance_interval: Duration,
     /// Every request is signed with these (RocketMQ's `AclClientRPCHook`) when set.
     pub credentials: Option<apogee_auth::Credentials>,
+    /// Connections to NameServers and brokers use TLS when set (RocketMQ's `tls.enable`).
+    pub tls: Option<apogee_remoting::ClientTls>,
 }
 
 /// The instance name meaning "use the process id".
@@ -56,6 +58,7 @@ impl ClientConfig {
             persist_offset_interval: Duration::from_secs(5),
             rebalance_interval: Duration::from_secs(20),
             credentials: None,
+            tls: None,
         }
     }
 
@@ -75,6 +78,14 @@ impl ClientConfig {
     ) -> Self {
         self.credentials = Some(apogee_auth::Credentials::new(access_key, secret_key));
         self
+    }
+
+    /// Connects over TLS, checking servers against the PEM CA certificates in `trust`, or (with
+    /// `None`) accepting any server certificate, as RocketMQ's default test mode does.
+    pub fn tls(mut self, trust: Option<&std::path::Path>) -> Result<Self> {
+        let tls = apogee_remoting::ClientTls::new(trust, None).map_err(ClientError::Config)?;
+        self.tls = Some(tls);
+        Ok(self)
     }
 
     pub fn instance_name(mut self, name: impl Into<String>) -> Self {

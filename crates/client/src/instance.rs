@@ -123,6 +123,11 @@ impl ClientInstance {
             Some(c) => format!("{id}#{}", c.access_key),
             None => id.clone(),
         };
+        let key = if config.tls.is_some() {
+            format!("{key}#tls")
+        } else {
+            key
+        };
         {
             let instances = lock(&INSTANCES);
             if let Some(existing) = instances.get(&key).and_then(Weak::upgrade)
@@ -171,9 +176,10 @@ impl ClientInstance {
             ClientInstance {
                 uniq: UniqIdGenerator::new(config.client_ip, std::process::id(), random as i32),
                 namesrv: NameServers::new(config.name_servers.clone()),
-                remoting: RemotingClient::new(
+                remoting: RemotingClient::with_tls(
                     dispatcher,
                     apogee_remoting::TransportConfig::default(),
+                    config.tls.clone(),
                 ),
                 client_id,
                 config,

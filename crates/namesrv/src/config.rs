@@ -43,6 +43,11 @@ pub struct RawNamesrvConfig {
     pub inner_client_authentication_credentials: String,
     pub acl_enable: bool,
     pub plain_acl_file: String,
+    pub tls_server_mode: String,
+    pub tls_server_cert_path: String,
+    pub tls_server_key_path: String,
+    pub tls_server_need_client_auth: String,
+    pub tls_server_trust_cert_path: String,
 }
 
 impl Default for RawNamesrvConfig {
@@ -69,6 +74,11 @@ impl Default for RawNamesrvConfig {
             inner_client_authentication_credentials: String::new(),
             acl_enable: false,
             plain_acl_file: String::new(),
+            tls_server_mode: "disabled".into(),
+            tls_server_cert_path: String::new(),
+            tls_server_key_path: String::new(),
+            tls_server_need_client_auth: "none".into(),
+            tls_server_trust_cert_path: String::new(),
         }
     }
 }
@@ -132,6 +142,21 @@ impl TryFrom<RawNamesrvConfig> for NamesrvConfig {
 }
 
 impl NamesrvConfig {
+    /// How the port treats connections (`tls_server_*`).
+    pub fn server_tls(&self) -> Result<apogee_remoting::ServerTls, NamesrvError> {
+        let raw = &self.raw;
+        apogee_remoting::ServerTls::from_settings(
+            &raw.tls_server_mode,
+            [
+                &raw.tls_server_cert_path,
+                &raw.tls_server_key_path,
+                &raw.tls_server_need_client_auth,
+                &raw.tls_server_trust_cert_path,
+            ],
+        )
+        .map_err(|e| NamesrvError::Config(format!("tls: {e}")))
+    }
+
     /// The access-control keys.
     pub fn auth_keys(&self) -> apogee_auth::AuthKeys {
         apogee_auth::auth_keys_of!(self.raw)

@@ -115,6 +115,7 @@ impl Namesrv {
             },
         );
         let access = guard(&config, &mut dispatcher)?;
+        let tls = config.server_tls()?;
         let closed_table = table.clone();
         dispatcher.on_close(move |conn| {
             for gone in closed_table.write().connection_closed(conn.id()) {
@@ -122,8 +123,14 @@ impl Namesrv {
             }
         });
         let shutdown = shutdown.child();
-        let server =
-            RemotingServer::bind(&config.bind, dispatcher, config.transport, &shutdown).await?;
+        let server = RemotingServer::bind_with_tls(
+            &config.bind,
+            dispatcher,
+            config.transport,
+            tls,
+            &shutdown,
+        )
+        .await?;
         let scan = tokio::spawn(scan_loop(
             table.clone(),
             config.live.clone(),

@@ -10,6 +10,7 @@ use apogee_protocol::RemotingCommand;
 use apogee_runtime::Shutdown;
 use tokio::net::TcpStream;
 
+use crate::tls::ClientTls;
 use crate::{Connection, Dispatcher, RemotingError, TransportConfig, connection};
 
 /// A connection pool plus request helpers. Clones share the pool.
@@ -23,18 +24,29 @@ struct ClientInner {
     dispatcher: Arc<Dispatcher>,
     config: TransportConfig,
     shutdown: Shutdown,
+    tls: Option<ClientTls>,
 }
 
 impl RemotingClient {
     /// `dispatcher` serves requests the peer sends us over our connections (the broker calls
     /// clients back); an empty one answers REQUEST_CODE_NOT_SUPPORTED.
     pub fn new(dispatcher: Dispatcher, config: TransportConfig) -> Self {
+        Self::with_tls(dispatcher, config, None)
+    }
+
+    /// [`new`](Self::new), connecting over TLS when `tls` is given.
+    pub fn with_tls(
+        dispatcher: Dispatcher,
+        config: TransportConfig,
+        tls: Option<ClientTls>,
+    ) -> Self {
         Self {
             inner: Arc::new(ClientInner {
                 pool: Mutex::new(HashMap::new()),
                 dispatcher: Arc::new(dispatcher),
                 config,
                 shutdown: Shutdown::new(),
+                tls,
             }),
         }
     }
@@ -61,13 +73,22 @@ impl RemotingClient {
         let peer: SocketAddr = stream
             .peer_addr()
             .map_err(|e| connect_error(e.to_string()))?;
-        let conn = connection::spawn(
-            stream,
-            peer,
-            Arc::clone(&self.inner.dispatcher),
-            self.inner.config,
-            &self.inner.shutdown,
-        );
+        let (dispatcher, config) = (Arc::clone(&self.inner.dispatcher), self.inner.config);
+        let conn = match &self.inner.tls {
+            None => connection::spawn(stream, peer, dispatcher, config, &self.inner.shutdown),
+            Some(tls) => {
+                let _ = stream.set_nodelay(true);
+                let name = ClientTls::server_name(addr).map_err(connect_error)?;
+                let session = tokio::time::timeout(
+                    self.inner.config.connect_timeout,
+                    tls.connector.connect(name, stream),
+                )
+                .await
+                .map_err(|_| connect_error("TLS handshake timed out".into()))?
+                .map_err(|e| connect_error(format!("TLS handshake failed: {e}")))?;
+                connection::spawn_stream(session, peer, dispatcher, config, &self.inner.shutdown)
+            }
+        };
         let mut pool = self.pool();
         match pool.get(addr) {
             Some(existing) if !existing.is_closed() => {

@@ -1,4 +1,4 @@
-//! One TCP connection, used the same way by server and client: a reader task that decodes
+//! One TCP connection (plaintext or TLS), used the same way by server and client: a reader task that decodes
 //! frames and routes them (responses to waiting callers, requests to the dispatcher), and a
 //! writer task that drains a bounded queue, batching frames into as few writes as it can.
 
@@ -12,9 +12,8 @@ use apogee_protocol::frame::{decode_frame, encode_head};
 use apogee_protocol::{RemotingCommand, ResponseCode};
 use apogee_runtime::Shutdown;
 use bytes::BytesMut;
-use tokio::io::{AsyncReadExt, AsyncWriteExt, BufWriter};
+use tokio::io::{AsyncRead, AsyncReadExt, AsyncWrite, AsyncWriteExt, BufWriter};
 use tokio::net::TcpStream;
-use tokio::net::tcp::{OwnedReadHalf, OwnedWriteHalf};
 use tokio::sync::{Semaphore, mpsc, oneshot};
 
 use crate::dispatch::OutboundHook;
@@ -176,7 +175,8 @@ pub fn release_in_flight_slot() {
     let _ = IN_FLIGHT_SLOT.try_with(|slot| slot.borrow_mut().take());
 }
 
-/// Starts the reader and writer tasks for `stream`; `parent` closes the connection when fired.
+/// Starts the reader and writer tasks for a plaintext `stream`; `parent` closes the
+/// connection when fired.
 pub(crate) fn spawn(
     stream: TcpStream,
     peer: SocketAddr,
@@ -186,6 +186,34 @@ pub(crate) fn spawn(
 ) -> Connection {
     let _ = stream.set_nodelay(true);
     let (read_half, write_half) = stream.into_split();
+    spawn_halves((read_half, write_half), peer, dispatcher, config, parent)
+}
+
+/// [`spawn`] for any stream (a TLS session), split into halves that share it.
+pub(crate) fn spawn_stream<S>(
+    stream: S,
+    peer: SocketAddr,
+    dispatcher: Arc<Dispatcher>,
+    config: TransportConfig,
+    parent: &Shutdown,
+) -> Connection
+where
+    S: AsyncRead + AsyncWrite + Send + Unpin + 'static,
+{
+    spawn_halves(tokio::io::split(stream), peer, dispatcher, config, parent)
+}
+
+fn spawn_halves<R, W>(
+    (read_half, write_half): (R, W),
+    peer: SocketAddr,
+    dispatcher: Arc<Dispatcher>,
+    config: TransportConfig,
+    parent: &Shutdown,
+) -> Connection
+where
+    R: AsyncRead + Send + Unpin + 'static,
+    W: AsyncWrite + Send + Unpin + 'static,
+{
     let (tx, rx) = mpsc::channel(config.write_queue_frames_max.max(1));
     let connection = Connection {
         inner: Arc::new(Inner {
@@ -203,9 +231,9 @@ pub(crate) fn spawn(
     connection
 }
 
-async fn read_loop(
+async fn read_loop<R: AsyncRead + Unpin>(
     conn: Connection,
-    mut reader: OwnedReadHalf,
+    mut reader: R,
     dispatcher: Arc<Dispatcher>,
     config: TransportConfig,
 ) {
@@ -258,9 +286,9 @@ async fn read_loop(
     dispatcher.connection_closed(&conn);
 }
 
-async fn write_loop(
+async fn write_loop<W: AsyncWrite + Unpin>(
     conn: Connection,
-    write_half: OwnedWriteHalf,
+    write_half: W,
     mut rx: mpsc::Receiver<RemotingCommand>,
     config: TransportConfig,
 ) {
@@ -289,9 +317,9 @@ async fn write_loop(
     let _ = writer.shutdown().await;
 }
 
-async fn write_one(
+async fn write_one<W: AsyncWrite + Unpin>(
     conn: &Connection,
-    writer: &mut BufWriter<OwnedWriteHalf>,
+    writer: &mut BufWriter<W>,
     head: &mut BytesMut,
     cmd: RemotingCommand,
     config: &TransportConfig,

@@ -18,12 +18,14 @@ mod connection;
 mod dispatch;
 mod error;
 mod server;
+mod tls;
 
 pub use client::RemotingClient;
 pub use connection::{Connection, ConnectionId, release_in_flight_slot};
 pub use dispatch::{BoxFuture, Dispatcher, OutboundHook, RequestGuard, RequestProcessor};
 pub use error::RemotingError;
 pub use server::{RemotingServer, ServerHandle};
+pub use tls::{ClientAuth, ClientTls, ServerTls, ServerTlsFiles, TlsMode};
 
 use std::time::Duration;
 

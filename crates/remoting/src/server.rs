@@ -8,7 +8,13 @@ use apogee_runtime::Shutdown;
 use tokio::net::TcpListener;
 use tokio::task::JoinHandle;
 
+use crate::tls::{ServerTls, TlsMode};
 use crate::{Dispatcher, RemotingError, TransportConfig, connection};
+
+/// How long a new connection has to show whether it speaks TLS and to finish its handshake.
+const HANDSHAKE_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(10);
+/// The first byte of a TLS record carrying a handshake.
+const TLS_HANDSHAKE_RECORD: u8 = 0x16;
 
 /// Binds listeners.
 pub struct RemotingServer;
@@ -29,13 +35,24 @@ impl RemotingServer {
         config: TransportConfig,
         shutdown: &Shutdown,
     ) -> Result<ServerHandle, RemotingError> {
+        Self::bind_with_tls(addr, dispatcher, config, ServerTls::disabled(), shutdown).await
+    }
+
+    /// [`bind`](Self::bind) with TLS in `tls`'s mode.
+    pub async fn bind_with_tls(
+        addr: &str,
+        dispatcher: Dispatcher,
+        config: TransportConfig,
+        tls: ServerTls,
+        shutdown: &Shutdown,
+    ) -> Result<ServerHandle, RemotingError> {
         let listener = TcpListener::bind(addr)
             .await
             .map_err(|source| RemotingError::Bind {
                 addr: addr.to_owned(),
                 source,
             })?;
-        Self::serve(listener, dispatcher, config, shutdown)
+        Self::serve_with_tls(listener, dispatcher, config, tls, shutdown)
     }
 
     /// Serves an already bound listener (a caller that must know its port before building
@@ -46,6 +63,23 @@ impl RemotingServer {
         config: TransportConfig,
         shutdown: &Shutdown,
     ) -> Result<ServerHandle, RemotingError> {
+        Self::serve_with_tls(
+            listener,
+            dispatcher,
+            config,
+            ServerTls::disabled(),
+            shutdown,
+        )
+    }
+
+    /// [`serve`](Self::serve) with TLS in `tls`'s mode.
+    pub fn serve_with_tls(
+        listener: TcpListener,
+        dispatcher: Dispatcher,
+        config: TransportConfig,
+        tls: ServerTls,
+        shutdown: &Shutdown,
+    ) -> Result<ServerHandle, RemotingError> {
         let local_addr = listener
             .local_addr()
             .map_err(|source| RemotingError::Bind {
@@ -53,13 +87,14 @@ impl RemotingServer {
                 source,
             })?;
         let shutdown = shutdown.child();
+        let mode = tls.mode();
         let task = tokio::spawn(accept_loop(
             listener,
             Arc::new(dispatcher),
-            config,
+            (config, tls),
             shutdown.clone(),
         ));
-        tracing::info!(%local_addr, "remoting server listening");
+        tracing::info!(%local_addr, tls = ?mode, "remoting server listening");
         Ok(ServerHandle {
             local_addr,
             shutdown,
@@ -71,7 +106,7 @@ impl RemotingServer {
 async fn accept_loop(
     listener: TcpListener,
     dispatcher: Arc<Dispatcher>,
-    config: TransportConfig,
+    (config, tls): (TransportConfig, ServerTls),
     shutdown: Shutdown,
 ) {
     loop {
@@ -80,10 +115,28 @@ async fn accept_loop(
             accepted = listener.accept() => accepted,
         };
         match accepted {
-            Ok((stream, peer)) => {
+            Ok((stream, peer)) if tls.mode == TlsMode::Disabled => {
                 let conn =
                     connection::spawn(stream, peer, Arc::clone(&dispatcher), config, &shutdown);
                 tracing::debug!(%peer, id = conn.id(), "connection accepted");
+            }
+            Ok((stream, peer)) => {
+                let (dispatcher, tls, shutdown) =
+                    (Arc::clone(&dispatcher), tls.clone(), shutdown.clone());
+                tokio::spawn(async move {
+                    let accepted = tokio::time::timeout(
+                        HANDSHAKE_TIMEOUT,
+                        accept_tls(stream, peer, dispatcher, (config, &tls), &shutdown),
+                    )
+                    .await;
+                    match accepted {
+                        Ok(Ok(())) => {}
+                        Ok(Err(reason)) => tracing::info!(%peer, %reason, "connection refused"),
+                        Err(_) => {
+                            tracing::info!(%peer, "connection closed: no TLS handshake in time")
+                        }
+                    }
+                });
             }
             Err(e) => {
                 // Typically EMFILE; back off briefly instead of spinning.
@@ -92,6 +145,41 @@ async fn accept_loop(
             }
         }
     }
+}
+
+/// Serves one connection of a TLS-enabled server: a TLS session, or (permissive mode) a
+/// plaintext connection whose first byte is not a handshake record.
+async fn accept_tls(
+    stream: tokio::net::TcpStream,
+    peer: std::net::SocketAddr,
+    dispatcher: Arc<Dispatcher>,
+    (config, tls): (TransportConfig, &ServerTls),
+    shutdown: &Shutdown,
+) -> Result<(), String> {
+    let mut first = [0u8; 1];
+    let read = stream.peek(&mut first).await.map_err(|e| e.to_string())?;
+    if read == 0 {
+        return Err("closed before sending anything".into());
+    }
+    let Some(acceptor) = tls
+        .acceptor
+        .as_ref()
+        .filter(|_| first[0] == TLS_HANDSHAKE_RECORD)
+    else {
+        if tls.mode == TlsMode::Enforcing {
+            return Err("plaintext on a TLS-only port (tls server mode enforcing)".into());
+        }
+        connection::spawn(stream, peer, dispatcher, config, shutdown);
+        return Ok(());
+    };
+    let _ = stream.set_nodelay(true);
+    let session = acceptor
+        .accept(stream)
+        .await
+        .map_err(|e| format!("TLS handshake failed: {e}"))?;
+    let conn = connection::spawn_stream(session, peer, dispatcher, config, shutdown);
+    tracing::debug!(%peer, id = conn.id(), "TLS connection accepted");
+    Ok(())
 }
 
 impl ServerHandle {

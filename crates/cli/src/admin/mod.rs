@@ -47,6 +47,13 @@ pub struct AdminArgs {
         requires = "auth_access_key"
     )]
     auth_secret_key: Option<String>,
+    /// Connect over TLS (RocketMQ's `tls.enable`).
+    #[arg(long = "tls", global = true, env = "APOGEE_TLS")]
+    tls: bool,
+    /// PEM CA certificates the servers' certificates must chain to; without it any server
+    /// certificate is accepted (RocketMQ's default test mode).
+    #[arg(long = "tlsTrustCertPath", global = true, requires = "tls")]
+    tls_trust_cert_path: Option<std::path::PathBuf>,
     /// Print one JSON document instead of tables (for scripts).
     #[arg(long, global = true)]
     json: bool,
@@ -190,6 +197,9 @@ pub fn run(args: AdminArgs) -> anyhow::Result<()> {
         client.instance_name = format!("apogee-admin-{}", std::process::id());
         if let (Some(ak), Some(sk)) = (&args.auth_access_key, &args.auth_secret_key) {
             client = client.credentials(ak.clone(), sk.clone());
+        }
+        if args.tls {
+            client = client.tls(args.tls_trust_cert_path.as_deref())?;
         }
         let admin = Admin::start(client.clone())
             .await
