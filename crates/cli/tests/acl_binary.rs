@@ -14,6 +14,15 @@ const ROOT: [&str; 4] = [
     "--authSecretKey",
     "root-secret-1",
 ];
+/// Standalone flags: authentication and authorization on, root the initial super user.
+const GUARDED: [&str; 6] = [
+    "--set",
+    "authentication_enabled=true",
+    "--set",
+    "authorization_enabled=true",
+    "--set",
+    r#"init_authentication_user='{"username":"root","password":"root-secret-1"}'"#,
+];
 const ALICE: [&str; 4] = [
     "--authAccessKey",
     "alice",
@@ -40,15 +49,7 @@ fn err(ns: &str, who: [&str; 4], args: &[&str]) -> String {
 
 #[tokio::test]
 async fn given_a_guarded_standalone_should_manage_users_and_acls_with_signed_admin_commands() {
-    let mut s = Standalone::start(&[
-        "--set",
-        "authentication_enabled=true",
-        "--set",
-        "authorization_enabled=true",
-        "--set",
-        r#"init_authentication_user='{"username":"root","password":"root-secret-1"}'"#,
-    ])
-    .await;
+    let mut s = Standalone::start(&GUARDED).await;
     let (ns, b) = (s.namesrv.clone(), s.broker.clone());
     let unsigned = admin_err(&ns, &["listUser", "-b", &b]);
     assert!(unsigned.contains("username cannot be null."), "{unsigned}");
@@ -69,9 +70,38 @@ async fn given_a_guarded_standalone_should_manage_users_and_acls_with_signed_adm
             "carol-secret-1",
         ],
     );
+    copy_to_another_broker(&ns, &b).await;
     s.stop().await;
     let acl_json = std::fs::read_to_string(s.dir.path().join("store/config/acl.json")).unwrap();
     assert!(acl_json.contains("carol"), "{acl_json}");
+}
+
+/// copyUser and copyAcl put carol and her ACL on a second guarded broker.
+async fn copy_to_another_broker(ns: &str, b: &str) {
+    let mut other = Standalone::start(&GUARDED).await;
+    let to = other.broker.clone();
+    let grant = [
+        "createAcl",
+        "-b",
+        b,
+        "-s",
+        "User:carol",
+        "-r",
+        "Group:g1",
+        "-a",
+        "Sub",
+        "-d",
+        "Allow",
+    ];
+    json(ns, ROOT, &grant);
+    json(ns, ROOT, &["copyUser", "-f", b, "-t", &to, "-u", "carol"]);
+    json(ns, ROOT, &["copyAcl", "-f", b, "-t", &to]);
+    let users = json(ns, ROOT, &["getUser", "-b", &to, "-u", "carol"]);
+    assert_eq!(users[0]["user"]["password"], "carol-secret-1", "{users}");
+    let acl = json(ns, ROOT, &["getAcl", "-b", &to, "-s", "User:carol"]);
+    let entry = &acl[0]["acl"]["policies"][0]["entries"][0];
+    assert_eq!(entry["resource"], "Group:g1", "{acl}");
+    other.stop().await;
 }
 
 /// alice is created and may do nothing; granted orders* she sends; she can neither

@@ -321,3 +321,84 @@ impl ListAcl {
         Ok(acl_table(&all))
     }
 }
+
+/// `copyUser -f FROM_BROKER -t TO_BROKER [-u NAME[,NAME]]`: users (all by default) created or
+/// updated on the target as they are on the source.
+#[derive(Args)]
+pub struct CopyUser {
+    #[arg(short = 'f', long = "fromBroker")]
+    from: String,
+    #[arg(short = 't', long = "toBroker")]
+    to: String,
+    #[arg(short = 'u', long = "usernames", value_delimiter = ',')]
+    usernames: Vec<String>,
+}
+
+impl CopyUser {
+    pub async fn run(self, admin: &Admin) -> anyhow::Result<Report> {
+        let users = if self.usernames.is_empty() {
+            admin.users(&self.from, None).await?
+        } else {
+            let mut users = Vec::new();
+            for name in &self.usernames {
+                let user = admin.user(&self.from, name.trim()).await?;
+                users.push(user.ok_or_else(|| anyhow::anyhow!("no user {name} on {}", self.from))?);
+            }
+            users
+        };
+        let mut copied = Vec::new();
+        for user in &users {
+            let name = user.username.clone().unwrap_or_default();
+            if admin.user(&self.to, &name).await?.is_some() {
+                admin.update_user(&self.to, user).await?;
+            } else {
+                admin.create_user(&self.to, user).await?;
+            }
+            copied.push(name);
+        }
+        Ok(Report::new(
+            format!("copied {} user(s) to {}\n", copied.len(), self.to),
+            json!({"to": self.to, "users": copied}),
+        ))
+    }
+}
+
+/// `copyAcl -f FROM_BROKER -t TO_BROKER [-s SUBJECT[,SUBJECT]]`: ACLs (all by default) merged
+/// into the target's.
+#[derive(Args)]
+pub struct CopyAcl {
+    #[arg(short = 'f', long = "fromBroker")]
+    from: String,
+    #[arg(short = 't', long = "toBroker")]
+    to: String,
+    #[arg(short = 's', long = "subjects", value_delimiter = ',')]
+    subjects: Vec<String>,
+}
+
+impl CopyAcl {
+    pub async fn run(self, admin: &Admin) -> anyhow::Result<Report> {
+        let acls = if self.subjects.is_empty() {
+            admin.acls(&self.from, None, None).await?
+        } else {
+            let mut acls = Vec::new();
+            for subject in &self.subjects {
+                let acl = admin.acl(&self.from, subject.trim()).await?;
+                acls.push(
+                    acl.ok_or_else(|| anyhow::anyhow!("no ACL of {subject} on {}", self.from))?,
+                );
+            }
+            acls
+        };
+        let mut copied = Vec::new();
+        for acl in &acls {
+            let subject = acl.subject.clone().unwrap_or_default();
+            let exists = admin.acl(&self.to, &subject).await?.is_some();
+            admin.upsert_acl(&self.to, acl, !exists).await?;
+            copied.push(subject);
+        }
+        Ok(Report::new(
+            format!("copied {} ACL(s) to {}\n", copied.len(), self.to),
+            json!({"to": self.to, "subjects": copied}),
+        ))
+    }
+}

@@ -157,6 +157,10 @@ enum AdminCommand {
     GetAcl(acl::GetAcl),
     /// List ACLs (-s: subject filter, -r: resource filter).
     ListAcl(acl::ListAcl),
+    /// Copy users from one broker to another (created or updated there).
+    CopyUser(acl::CopyUser),
+    /// Copy ACLs from one broker to another (merged into the target's).
+    CopyAcl(acl::CopyAcl),
     /// Create or update an ACL 1.0 account in plain_acl.yml.
     UpdateAclConfig(acl_file::UpdateAclConfig),
     /// Delete an ACL 1.0 account.
@@ -270,6 +274,8 @@ async fn dispatch(
         C::DeleteAcl(a) => a.run(admin).await,
         C::GetAcl(a) => a.run(admin).await,
         C::ListAcl(a) => a.run(admin).await,
+        C::CopyUser(a) => a.run(admin).await,
+        C::CopyAcl(a) => a.run(admin).await,
         C::UpdateAclConfig(a) => a.run(admin).await,
         C::DeleteAclConfig(a) => a.run(admin).await,
         C::UpdateGlobalWhiteAddr(a) => a.run(admin).await,
