@@ -93,7 +93,18 @@ async fn given_a_live_push_consumer_should_run_its_listener_on_the_named_message
     assert_eq!(given[0].tags(), Some("diag"));
     assert_eq!(given[0].broker_name, sent[0].queue.broker_name);
 
-    // A client message id (UNIQ_KEY) with its topic works too.
+    // A client message id (UNIQ_KEY) with its topic works too, once the index has it (the
+    // index is built after the append, as RocketMQ's).
+    wait_until("the UNIQ_KEY in the index", || {
+        let (admin, topic, id) = (&admin, &topic, &sent[1].msg_id);
+        async move {
+            admin
+                .query_message_by_unique_key(topic, id)
+                .await
+                .is_ok_and(|found| !found.is_empty())
+        }
+    })
+    .await;
     let later = admin
         .consume_message_directly(&group, &client_id, Some(&topic), &sent[1].msg_id)
         .await
