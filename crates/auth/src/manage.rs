@@ -11,6 +11,14 @@ use crate::registry::{Managed, Registry, Source};
 use crate::resource::ResourcePattern;
 use crate::user::{User, UserStatus, UserType};
 
+/// Most users the API may create, most entries one ACL may hold, longest user name and
+/// password: what management requests can make a broker keep is bounded (RocketMQ has no
+/// limits).
+pub const USERS_MAX: usize = 10_000;
+pub const ACL_ENTRIES_MAX: usize = 1_000;
+pub const NAME_BYTES_MAX: usize = 255;
+pub const PASSWORD_BYTES_MAX: usize = 1_024;
+
 /// Why a management request was refused.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct ManageError {
@@ -53,6 +61,13 @@ fn defined_elsewhere(name: &str, source: Source) -> ManageError {
     ))
 }
 
+fn invalid(remark: String) -> ManageError {
+    ManageError {
+        code: ResponseCode::INVALID_PARAMETER,
+        remark,
+    }
+}
+
 fn blank_username() -> ManageError {
     ManageError {
         code: ResponseCode::INVALID_PARAMETER,
@@ -80,6 +95,11 @@ impl<'a> UserRequest<'a> {
         if name.is_empty() {
             return Err(blank_username());
         }
+        if name.len() > NAME_BYTES_MAX {
+            return Err(invalid(format!(
+                "a user name has at most {NAME_BYTES_MAX} bytes"
+            )));
+        }
         Ok(name)
     }
 }
@@ -95,9 +115,17 @@ pub fn create_user(
     if registry.user(name).is_some() || managed.users.iter().any(|u| u.username == name) {
         return Err(denied("The user is existed"));
     }
+    if managed.users.len() >= USERS_MAX {
+        return Err(invalid(format!("at most {USERS_MAX} users can be created")));
+    }
     let password = info.password.as_deref().unwrap_or_default();
     if password.trim().is_empty() {
         return Err(denied("password can not be blank"));
+    }
+    if password.len() > PASSWORD_BYTES_MAX {
+        return Err(invalid(format!(
+            "a password has at most {PASSWORD_BYTES_MAX} bytes"
+        )));
     }
     let user_type = info
         .user_type
@@ -152,6 +180,15 @@ pub fn update_user(
         return Err(system("The super user can only be update by super user"));
     }
     let user = managed_user(managed, registry, caller, name)?;
+    if info
+        .password
+        .as_deref()
+        .is_some_and(|p| p.len() > PASSWORD_BYTES_MAX)
+    {
+        return Err(invalid(format!(
+            "a password has at most {PASSWORD_BYTES_MAX} bytes"
+        )));
+    }
     if let Some(password) = info.password.as_deref().filter(|p| !p.trim().is_empty()) {
         password.clone_into(&mut user.password);
     }
@@ -318,6 +355,12 @@ pub fn upsert_acl(
                 None => policy.entries.push(entry),
             }
         }
+    }
+    // The caller edits a copy: a refusal here leaves the stored ACL as it was.
+    if acl.entry_count() > ACL_ENTRIES_MAX {
+        return Err(invalid(format!(
+            "an ACL holds at most {ACL_ENTRIES_MAX} entries"
+        )));
     }
     Ok(())
 }

@@ -184,3 +184,37 @@ fn given_acl_requests_should_merge_entry_by_entry_and_delete_one_resource() {
         "The acl is not exist."
     );
 }
+
+#[test]
+fn given_oversized_requests_should_refuse_them_with_invalid_parameter() {
+    let mut m = Managed::default();
+    let long = "x".repeat(NAME_BYTES_MAX + 1);
+    let r = registry(&m);
+    let err = create_user(
+        &mut m,
+        &r,
+        req(Caller(None), "", &user_info(&long, "pw", None)),
+    );
+    assert_eq!(err.unwrap_err().code, ResponseCode::INVALID_PARAMETER);
+    create_user(
+        &mut m,
+        &r,
+        req(Caller(None), "", &user_info("alice", "pw", None)),
+    )
+    .unwrap();
+    let r = registry(&m);
+    let many: Vec<PolicyEntryInfo> = (0..=ACL_ENTRIES_MAX)
+        .map(|i| entry(&format!("Topic:t{i}"), &["Pub"], "Allow"))
+        .collect();
+    let err = upsert_acl(&mut m, &r, "", &acl(many)).unwrap_err();
+    assert_eq!(err.code, ResponseCode::INVALID_PARAMETER, "{err:?}");
+    m.users = (0..USERS_MAX)
+        .map(|i| User::new(format!("u{i}"), "pw", UserType::Normal))
+        .collect();
+    let err = create_user(
+        &mut m,
+        &r,
+        req(Caller(None), "", &user_info("one-more", "pw", None)),
+    );
+    assert!(err.unwrap_err().remark.contains("at most"));
+}

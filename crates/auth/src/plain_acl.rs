@@ -19,7 +19,7 @@ use apogee_protocol::body::auth::PlainAccessConfig;
 use yaml_rust2::yaml::Hash;
 use yaml_rust2::{Yaml, YamlEmitter, YamlLoader};
 
-use crate::policy::{Acl, Decision, Policy, PolicyEntry, PolicyType};
+use crate::policy::{Acl, Decision, PolicyEntry};
 use crate::resource::ResourcePattern;
 use crate::source_ip::IpRule;
 use crate::user::{User, UserType};
@@ -148,19 +148,7 @@ fn account(doc: &PlainAccessConfig) -> Result<PlainAccount, String> {
         None => Vec::new(),
     };
     Ok(PlainAccount {
-        acl: Acl {
-            subject: format!("User:{access_key}"),
-            policies: vec![
-                Policy {
-                    policy_type: PolicyType::Custom,
-                    entries: custom,
-                },
-                Policy {
-                    policy_type: PolicyType::Default,
-                    entries: defaults,
-                },
-            ],
-        },
+        acl: Acl::of(&access_key, custom, defaults),
         user: User::new(access_key, doc.secret_key.clone(), user_type),
         white,
     })

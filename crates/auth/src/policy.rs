@@ -84,6 +84,27 @@ pub struct Acl {
 }
 
 impl Acl {
+    /// The ACL of user `name` with a Custom and a Default policy.
+    pub fn of(name: &str, custom: Vec<PolicyEntry>, default: Vec<PolicyEntry>) -> Self {
+        Self {
+            subject: format!("User:{name}"),
+            policies: vec![
+                Policy {
+                    policy_type: PolicyType::Custom,
+                    entries: custom,
+                },
+                Policy {
+                    policy_type: PolicyType::Default,
+                    entries: default,
+                },
+            ],
+        }
+    }
+
+    /// Entries over all policies.
+    pub fn entry_count(&self) -> usize {
+        self.policies.iter().map(|p| p.entries.len()).sum()
+    }
     /// The decision for `need` on `kind:name` from `ip`: the most specific applicable entry of
     /// the Custom policies, else of the Default ones; `None` when nothing applies. Between
     /// equally specific entries Deny wins (RocketMQ 5.3 lets Allow win there).
@@ -166,19 +187,7 @@ mod tests {
     }
 
     fn acl(custom: Vec<PolicyEntry>, default: Vec<PolicyEntry>) -> Acl {
-        Acl {
-            subject: "User:alice".into(),
-            policies: vec![
-                Policy {
-                    policy_type: PolicyType::Custom,
-                    entries: custom,
-                },
-                Policy {
-                    policy_type: PolicyType::Default,
-                    entries: default,
-                },
-            ],
-        }
+        Acl::of("alice", custom, default)
     }
 
     const HOME: [u8; 4] = [10, 0, 0, 7];

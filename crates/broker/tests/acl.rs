@@ -153,18 +153,11 @@ async fn given_the_matrix_should_refuse_each_case_with_its_remark_and_allow_the_
 }
 
 async fn wait_stored(c: &Cluster, topic: &str, offset: &str) {
-    let deadline = tokio::time::Instant::now() + WAIT;
-    loop {
+    apogee_testkit::wait_until(&format!("{topic} at offset {offset}"), WAIT, || async {
         let r = c.call(signed(max_offset(topic), ROOT)).await;
-        if r.ext_fields.get("offset").map(String::as_str) == Some(offset) {
-            return;
-        }
-        assert!(
-            tokio::time::Instant::now() < deadline,
-            "{topic} never reached {offset}"
-        );
-        tokio::time::sleep(Duration::from_millis(20)).await;
-    }
+        r.ext_fields.get("offset").map(String::as_str) == Some(offset)
+    })
+    .await;
 }
 
 fn max_offset(topic: &str) -> RemotingCommand {
@@ -238,21 +231,13 @@ async fn given_plain_acl_yml_should_map_its_accounts_and_reload_a_change_without
     // Revoke the topic in the file: the broker applies it within seconds.
     let path = c.raw.store_path_root_dir.join("config/plain_acl.yml");
     std::fs::write(&path, PLAIN.replace("legacy=PUB|SUB", "legacy=SUB")).unwrap();
-    let deadline = tokio::time::Instant::now() + Duration::from_secs(20);
-    loop {
+    let refused = || async {
         let r = c
             .call(signed(send_v2("legacy", 0, "", b"v2"), legacy))
             .await;
-        if r.response_code() == ResponseCode::NO_PERMISSION {
-            break;
-        }
-        assert!(
-            tokio::time::Instant::now() < deadline,
-            "plain_acl.yml change not applied: {:?}",
-            r.remark
-        );
-        tokio::time::sleep(Duration::from_millis(200)).await;
-    }
+        r.response_code() == ResponseCode::NO_PERMISSION
+    };
+    apogee_testkit::wait_until("the plain_acl.yml change", Duration::from_secs(20), refused).await;
 }
 
 #[tokio::test]

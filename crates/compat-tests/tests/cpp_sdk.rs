@@ -276,23 +276,16 @@ async fn reset_redelivers(server_side: bool) {
         let msg = apogee_client::Message::new(&live.topic, format!("fill-{i}")).with_tags("TagB");
         producer.send(msg).await.unwrap();
     }
-    let deadline = tokio::time::Instant::now() + SCENARIO_TIMEOUT;
-    loop {
+    apogee_testkit::wait_until("offsets committed", SCENARIO_TIMEOUT, || async {
         let stats = admin.consume_stats(&live.group, Some(&live.topic)).await;
-        if stats.is_ok_and(|s| {
+        stats.is_ok_and(|s| {
             !s.offset_table.is_empty()
                 && s.offset_table
                     .values()
                     .all(|w| w.broker_offset > 0 && w.consumer_offset == w.broker_offset)
-        }) {
-            break;
-        }
-        assert!(
-            tokio::time::Instant::now() < deadline,
-            "offsets never committed"
-        );
-        tokio::time::sleep(Duration::from_millis(200)).await;
-    }
+        })
+    })
+    .await;
     let offsets = admin
         .reset_offset_by_time(&live.group, &live.topic, 0, true)
         .await

@@ -135,3 +135,19 @@ pub async fn loopback_round_trips(total: usize, concurrency: usize, size: usize)
     server.abort();
     rate
 }
+
+/// Polls `check` every 20 ms until it holds; panics naming `what` after `timeout`.
+pub async fn wait_until<F, Fut>(what: &str, timeout: std::time::Duration, mut check: F)
+where
+    F: FnMut() -> Fut,
+    Fut: std::future::Future<Output = bool>,
+{
+    let deadline = tokio::time::Instant::now() + timeout;
+    while !check().await {
+        assert!(
+            tokio::time::Instant::now() < deadline,
+            "timed out after {timeout:?} waiting for {what}"
+        );
+        tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+    }
+}

@@ -5,6 +5,7 @@
 use std::path::Path;
 use std::sync::Arc;
 
+use apogee_auth::manage;
 use apogee_auth::{AccessControl, IpRule, PlainAclDoc};
 use apogee_protocol::body::auth::{AclConfig, PlainAccessConfig};
 use apogee_protocol::header::auth::{
@@ -53,6 +54,12 @@ fn perms(text: Option<&str>) -> Result<Vec<String>, String> {
             ));
         }
         out.push(item.to_owned());
+    }
+    if out.len() > manage::ACL_ENTRIES_MAX {
+        return Err(format!(
+            "at most {} perms per list",
+            manage::ACL_ENTRIES_MAX
+        ));
     }
     Ok(out)
 }
@@ -164,6 +171,9 @@ impl Handler for AclFileProcessor {
                     let updated = account(&h, i.map(|i| &doc.accounts[i]))?;
                     match i {
                         Some(i) => doc.accounts[i] = updated,
+                        None if doc.accounts.len() >= manage::USERS_MAX => {
+                            return Err(format!("at most {} accounts", manage::USERS_MAX));
+                        }
                         None => doc.accounts.push(updated),
                     }
                     Ok(())
