@@ -19,6 +19,7 @@ mod command;
 mod error;
 pub mod fastjson;
 pub mod frame;
+pub mod ha;
 pub mod header;
 mod header_binary;
 mod header_json;

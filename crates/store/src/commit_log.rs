@@ -380,6 +380,53 @@ impl CommitLog {
             .map_err(StoreError::io("creating a commit-log file"))
     }
 
+    /// Appends bytes copied from a master's CommitLog at exactly `offset`, which must be this
+    /// log's end (or, for an empty log, the start of a file): the replica keeps the master's
+    /// offsets byte for byte, and the reput builds its queues from them. Bytes that run past
+    /// the end of a file continue in the next one. Returns the new end.
+    pub fn append_replica(&self, offset: i64, bytes: &[u8]) -> Result<i64, StoreError> {
+        let _state = self.append.lock().unwrap_or_else(PoisonError::into_inner);
+        let file_size = i64::try_from(self.files.file_size()).expect("a file size fits in i64");
+        let end = self.files.max_offset();
+        let empty = self.files.last().is_none();
+        if (!empty && offset != end) || (empty && offset.rem_euclid(file_size) != 0) {
+            return Err(StoreError::ReplicaOffset {
+                expected: if empty {
+                    offset - offset.rem_euclid(file_size)
+                } else {
+                    end
+                },
+                got: offset,
+            });
+        }
+        let (mut at, mut rest) = (offset, bytes);
+        while !rest.is_empty() {
+            let file = self
+                .files
+                .last_or_create(at)
+                .map_err(StoreError::io("creating a commit-log file"))?;
+            let n = rest.len().min(file.remaining());
+            file.append(&rest[..n])
+                .expect("the bytes were cut to the room left in the file");
+            at += i64::try_from(n).expect("a chunk fits in i64");
+            rest = &rest[n..];
+        }
+        Ok(at)
+    }
+
+    /// The written bytes from `offset` to the end of the data in its file, at most `max`
+    /// (what a master streams to a replica: one frame never spans two files). `None` when
+    /// nothing is written there yet or the offset is no longer stored.
+    pub fn read_replica(&self, offset: i64, max: usize) -> Option<Bytes> {
+        let file = self.files.find(offset)?;
+        let pos = usize::try_from(offset - file.start_offset()).ok()?;
+        let len = file.wrote().checked_sub(pos)?.min(max);
+        if len == 0 {
+            return None;
+        }
+        file.read(pos, len)
+    }
+
     /// The raw bytes of `size` bytes at physical `offset` (no copy).
     pub fn read(&self, offset: i64, size: usize) -> Option<Bytes> {
         let file = self.files.find(offset)?;

@@ -250,6 +250,9 @@ enum Next {
     SkipTo(i64),
     /// Bytes that are not a record; dispatch resumes at the offset given.
     Corrupt(String, i64),
+    /// The record has not been written whole yet (a replica receives the master's bytes in
+    /// frames that do not follow record boundaries): wait for the rest.
+    Incomplete,
 }
 
 /// The reput position and its dispatchers.
@@ -262,6 +265,8 @@ pub struct Reput {
     delay_levels_ms: Vec<i64>,
     health: DispatchHealth,
     last_retry: Mutex<Option<Instant>>,
+    /// Set while the reput waits at a record that is not whole yet.
+    incomplete: AtomicBool,
 }
 
 impl Reput {
@@ -280,6 +285,7 @@ impl Reput {
             wake: (Mutex::new(false), Condvar::new()),
             health: DispatchHealth::default(),
             last_retry: Mutex::new(None),
+            incomplete: AtomicBool::new(false),
         }
     }
 
@@ -338,8 +344,18 @@ impl Reput {
         offset - offset.rem_euclid(file_size) + file_size
     }
 
+    /// Whether `[offset, offset + len)` runs past the written end inside the file being
+    /// written: the bytes may still come.
+    fn still_coming(&self, offset: i64, len: usize) -> bool {
+        let end = offset.saturating_add(i64::try_from(len).unwrap_or(i64::MAX));
+        end > self.commit_log.max_offset() && end <= self.file_end(offset)
+    }
+
     fn next(&self, offset: i64) -> Next {
         let Some(head) = self.commit_log.read(offset, 8) else {
+            if self.still_coming(offset, 8) {
+                return Next::Incomplete;
+            }
             return Next::SkipTo(self.file_end(offset));
         };
         let size = i32::from_be_bytes([head[0], head[1], head[2], head[3]]);
@@ -354,6 +370,9 @@ impl Reput {
             );
         };
         let Some(bytes) = self.commit_log.read(offset, size) else {
+            if self.still_coming(offset, size) {
+                return Next::Incomplete;
+            }
             return Next::Corrupt(
                 format!("record of {size} bytes at {offset} runs past the written data"),
                 self.file_end(offset),
@@ -430,10 +449,15 @@ impl Reput {
         self.retry_deferred(&listeners);
         loop {
             let offset = self.offset();
+            self.incomplete.store(false, Ordering::Release);
             if offset >= self.commit_log.max_offset() || self.deferred_count() >= DEFERRED_MAX {
                 return Ok(count);
             }
             let next = match self.next(offset) {
+                Next::Incomplete => {
+                    self.incomplete.store(true, Ordering::Release);
+                    return Ok(count);
+                }
                 Next::SkipTo(to) => to,
                 Next::Corrupt(reason, to) => {
                     self.health.note(
@@ -473,7 +497,9 @@ impl Reput {
                     let (flag, cv) = &self.wake;
                     let mut woken = flag.lock().unwrap_or_else(PoisonError::into_inner);
                     let waiting = self.deferred_count() > 0;
-                    if !*woken && (self.offset() >= self.commit_log.max_offset() || waiting) {
+                    let caught_up = self.offset() >= self.commit_log.max_offset()
+                        || self.incomplete.load(Ordering::Acquire);
+                    if !*woken && (caught_up || waiting) {
                         let pause = Duration::from_millis(if waiting { 100 } else { 10 });
                         woken = cv
                             .wait_timeout(woken, pause)

@@ -27,6 +27,8 @@ pub enum StoreError {
         what: String,
         source: std::io::Error,
     },
+    #[error("replicated bytes at offset {got} do not continue this log (its end is {expected})")]
+    ReplicaOffset { expected: i64, got: i64 },
     #[error("corrupt store data: {0}")]
     Corrupt(String),
 }

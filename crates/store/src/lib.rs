@@ -32,4 +32,5 @@ pub use commit_log::{AppendOutcome, MessageToStore, normalize_properties};
 pub use config::{FlushMode, StoreConfig};
 pub use error::StoreError;
 pub use read::{GetMessageResult, GetMessageStatus};
+pub use store::replica::ReplicaLog;
 pub use store::{MessageStore, PutStatus, StoreHealth};

@@ -78,6 +78,8 @@ pub struct MessageStore {
     recovered_after_crash: bool,
     recovery: RecoveryReport,
     hot_read_bytes: i64,
+    /// The CommitLog's end after each append (replication's writers wait on it).
+    appended: tokio::sync::watch::Sender<i64>,
 }
 
 impl MessageStore {
@@ -164,6 +166,7 @@ impl MessageStore {
             recovered_after_crash: crashed,
             recovery: report,
             hot_read_bytes,
+            appended: tokio::sync::watch::Sender::new(0),
         })
     }
 
@@ -214,6 +217,7 @@ impl MessageStore {
             .append(messages)
             .map_err(|e| self.on_append_error(e))?;
         self.reput.wake();
+        self.appended.send_replace(outcome.end_offset);
         if matches!(self.config.flush, FlushMode::Sync { .. }) {
             self.flusher.request(outcome.end_offset);
         }
@@ -674,3 +678,6 @@ fn lock_root(root: &std::path::Path) -> Result<File, StoreError> {
         }),
     }
 }
+
+#[path = "replica.rs"]
+pub mod replica;

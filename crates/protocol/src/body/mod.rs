@@ -4,6 +4,7 @@
 pub mod admin;
 pub mod auth;
 pub mod client;
+pub mod ha;
 pub mod inspect;
 pub mod lenient;
 pub mod properties;

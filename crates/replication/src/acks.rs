@@ -1,0 +1,214 @@
+//! What the master knows of its slaves: one entry per HA connection with the offset the
+//! slave last reported, and the best of them as a watch that SYNC_MASTER sends wait on
+//! (group commit: one report releases every send it covers).
+
+use std::collections::HashMap;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Mutex, PoisonError};
+use std::time::Duration;
+
+use apogee_protocol::body::ha::HaConnectionInfo;
+
+/// The outcome of waiting for a slave (the send is stored whatever it is).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ReplicaStatus {
+    /// A slave has the bytes.
+    Ok,
+    /// No slave is connected within `haSlaveFallbehindMax` (SLAVE_NOT_AVAILABLE, 11).
+    SlaveNotAvailable,
+    /// No slave reported the bytes within `slaveTimeout` (FLUSH_SLAVE_TIMEOUT, 12).
+    Timeout,
+}
+
+#[derive(Debug, Clone)]
+struct Peer {
+    addr: String,
+    /// Last reported offset, −1 before the first report.
+    ack: i64,
+    /// Next offset to send, −1 before the first report.
+    transfer_from: i64,
+    bytes_per_second: i64,
+}
+
+/// The slaves of one master.
+#[derive(Debug)]
+pub struct Acks {
+    peers: Mutex<HashMap<u64, Peer>>,
+    best: tokio::sync::watch::Sender<i64>,
+    next_id: AtomicU64,
+}
+
+impl Default for Acks {
+    fn default() -> Self {
+        Self {
+            peers: Mutex::new(HashMap::new()),
+            best: tokio::sync::watch::Sender::new(-1),
+            next_id: AtomicU64::new(1),
+        }
+    }
+}
+
+impl Acks {
+    fn peers(&self) -> std::sync::MutexGuard<'_, HashMap<u64, Peer>> {
+        self.peers.lock().unwrap_or_else(PoisonError::into_inner)
+    }
+
+    /// A slave connected; returns its id.
+    pub(crate) fn join(&self, addr: String) -> u64 {
+        let id = self.next_id.fetch_add(1, Ordering::Relaxed);
+        self.peers().insert(
+            id,
+            Peer {
+                addr,
+                ack: -1,
+                transfer_from: -1,
+                bytes_per_second: 0,
+            },
+        );
+        id
+    }
+
+    /// A slave went away.
+    pub(crate) fn leave(&self, id: u64) {
+        let mut peers = self.peers();
+        peers.remove(&id);
+        self.publish(&peers);
+    }
+
+    /// A slave reported its end.
+    pub(crate) fn report(&self, id: u64, ack: i64) {
+        let mut peers = self.peers();
+        if let Some(peer) = peers.get_mut(&id) {
+            peer.ack = ack;
+        }
+        self.publish(&peers);
+    }
+
+    /// The writer's progress, for runtime info.
+    pub(crate) fn sending(&self, id: u64, from: i64, bytes_per_second: Option<i64>) {
+        if let Some(peer) = self.peers().get_mut(&id) {
+            peer.transfer_from = from;
+            if let Some(rate) = bytes_per_second {
+                peer.bytes_per_second = rate;
+            }
+        }
+    }
+
+    fn publish(&self, peers: &HashMap<u64, Peer>) {
+        let best = peers.values().map(|p| p.ack).max().unwrap_or(-1);
+        self.best.send_if_modified(|v| {
+            let changed = *v != best;
+            *v = best;
+            changed
+        });
+    }
+
+    /// Connected slaves.
+    pub fn connected(&self) -> usize {
+        self.peers().len()
+    }
+
+    /// The furthest offset any connected slave has (−1 when none has reported).
+    pub fn best_ack(&self) -> i64 {
+        *self.best.borrow()
+    }
+
+    /// Waits until a slave has everything below `end`. `master_end` is the master's
+    /// CommitLog end: with no slave connected, or none within `fallbehind_max` bytes of it,
+    /// the answer is immediate (a dead slave does not hold sends for the timeout).
+    pub async fn wait(
+        &self,
+        end: i64,
+        master_end: i64,
+        fallbehind_max: i64,
+        timeout: Duration,
+    ) -> ReplicaStatus {
+        let mut best = self.best.subscribe();
+        let now = *best.borrow_and_update();
+        if now >= end {
+            return ReplicaStatus::Ok;
+        }
+        if self.connected() == 0 || now < 0 || master_end - now >= fallbehind_max {
+            return ReplicaStatus::SlaveNotAvailable;
+        }
+        match tokio::time::timeout(timeout, best.wait_for(|v| *v >= end)).await {
+            Ok(Ok(_)) => ReplicaStatus::Ok,
+            _ => ReplicaStatus::Timeout,
+        }
+    }
+
+    /// One entry per connection, as GET_BROKER_HA_STATUS shows them.
+    pub fn runtime_info(&self, master_end: i64, fallbehind_max: i64) -> Vec<HaConnectionInfo> {
+        let mut out: Vec<HaConnectionInfo> = self
+            .peers()
+            .values()
+            .map(|p| {
+                let diff = if p.ack < 0 {
+                    master_end
+                } else {
+                    master_end - p.ack
+                };
+                HaConnectionInfo {
+                    addr: p.addr.clone(),
+                    slave_ack_offset: p.ack,
+                    diff,
+                    in_sync: p.ack >= 0 && diff < fallbehind_max,
+                    transferred_byte_in_second: p.bytes_per_second,
+                    transfer_from_where: p.transfer_from,
+                }
+            })
+            .collect();
+        out.sort_by(|a, b| a.addr.cmp(&b.addr));
+        out
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[tokio::test]
+    async fn given_no_slave_should_answer_not_available_at_once() {
+        let acks = Acks::default();
+        let status = acks.wait(10, 10, 1 << 20, Duration::from_secs(60)).await;
+        assert_eq!(status, ReplicaStatus::SlaveNotAvailable);
+    }
+
+    #[tokio::test]
+    async fn given_a_slave_far_behind_should_answer_not_available() {
+        let acks = Acks::default();
+        let id = acks.join("s".into());
+        acks.report(id, 0);
+        let status = acks.wait(2000, 2000, 1000, Duration::from_secs(60)).await;
+        assert_eq!(status, ReplicaStatus::SlaveNotAvailable);
+    }
+
+    #[tokio::test]
+    async fn given_one_report_should_release_every_send_it_covers() {
+        let acks = std::sync::Arc::new(Acks::default());
+        let id = acks.join("s".into());
+        acks.report(id, 0);
+        let waits: Vec<_> = (1..=50)
+            .map(|end| {
+                let acks = std::sync::Arc::clone(&acks);
+                tokio::spawn(async move { acks.wait(end, 50, 1000, Duration::from_secs(30)).await })
+            })
+            .collect();
+        tokio::task::yield_now().await;
+        acks.report(id, 50);
+        for w in waits {
+            assert_eq!(w.await.expect("joined"), ReplicaStatus::Ok);
+        }
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn given_a_silent_slave_should_time_out() {
+        let acks = Acks::default();
+        let id = acks.join("s".into());
+        acks.report(id, 5);
+        let status = acks.wait(10, 10, 1000, Duration::from_secs(3)).await;
+        assert_eq!(status, ReplicaStatus::Timeout);
+        acks.leave(id);
+        assert_eq!(acks.best_ack(), -1);
+    }
+}

@@ -1,0 +1,20 @@
+//! Master/slave replication of the CommitLog over RocketMQ's classic HA protocol
+//! (docs/ha-facts.md §1–2). Only the store's [`ReplicaLog`](apogee_store::ReplicaLog) seam is
+//! used: the master reads frames from it, the slave appends the master's bytes at the
+//! master's offsets and its own reput builds the consume queues and the index.
+//!
+//! ```text
+//! master: MessageStore::append ─appended─► HaMaster writer ─12-byte header + bytes─► slave
+//!                                             ▲ acks (8-byte offset)                    │
+//!         send ─► Acks::wait(end) ◄───────────┘            HaSlave ─append_at─► ReplicaLog
+//! ```
+
+mod acks;
+mod master;
+mod settings;
+mod slave;
+
+pub use acks::{Acks, ReplicaStatus};
+pub use master::HaMaster;
+pub use settings::HaSettings;
+pub use slave::{HaSlave, SlaveStatus};

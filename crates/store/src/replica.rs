@@ -1,0 +1,54 @@
+//! The replication seam: what master/slave replication needs from the store and nothing
+//! else. A master reads its CommitLog in frames and learns of appends; a slave appends the
+//! master's bytes at the master's offsets and lets its own reput build queues and index.
+
+use bytes::Bytes;
+
+use super::MessageStore;
+use crate::StoreError;
+
+/// A CommitLog as replication sees it.
+pub trait ReplicaLog: Send + Sync {
+    /// The next offset to be written (what a slave reports, what a master has).
+    fn max_offset(&self) -> i64;
+    /// The size of one CommitLog file (an empty slave starts at the master's last file).
+    fn file_size(&self) -> usize;
+    /// Appends a master's bytes at exactly `offset` (this log's end); returns the new end.
+    fn append_at(&self, offset: i64, bytes: &[u8]) -> Result<i64, StoreError>;
+    /// Written bytes from `offset`, at most `max`, never across a file end; `None` when
+    /// there are none (yet, or any more).
+    fn read_from(&self, offset: i64, max: usize) -> Option<Bytes>;
+    /// A receiver that sees the log's end move after every local append.
+    fn appended(&self) -> tokio::sync::watch::Receiver<i64>;
+}
+
+impl ReplicaLog for MessageStore {
+    fn max_offset(&self) -> i64 {
+        self.commit_log.max_offset()
+    }
+
+    fn file_size(&self) -> usize {
+        self.commit_log.files().file_size()
+    }
+
+    fn append_at(&self, offset: i64, bytes: &[u8]) -> Result<i64, StoreError> {
+        if self.stop.load(std::sync::atomic::Ordering::Acquire) {
+            return Err(StoreError::NotWritable("the store is shutting down".into()));
+        }
+        self.guard.check(self.clock.now_ms())?;
+        let end = self
+            .commit_log
+            .append_replica(offset, bytes)
+            .map_err(|e| self.on_append_error(e))?;
+        self.reput.wake();
+        Ok(end)
+    }
+
+    fn read_from(&self, offset: i64, max: usize) -> Option<Bytes> {
+        self.commit_log.read_replica(offset, max)
+    }
+
+    fn appended(&self) -> tokio::sync::watch::Receiver<i64> {
+        self.appended.subscribe()
+    }
+}
