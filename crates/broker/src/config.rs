@@ -19,6 +19,7 @@ use apogee_store::{FlushMode, StoreConfig};
 use serde::{Deserialize, Serialize};
 
 use crate::BrokerError;
+pub use crate::config_ha::{BrokerRole, HaConfig};
 
 /// The annotated default file, embedded so `apogee broker` runs without one.
 pub const DEFAULT_CONFIG_TOML: &str = include_str!("../../../config/broker.toml");
@@ -98,6 +99,16 @@ pub struct RawBrokerConfig {
     pub tls_server_trust_cert_path: String,
     pub tls_enable: bool,
     pub tls_client_trust_cert_path: String,
+    pub broker_ip2: String,
+    pub ha_listen_port: i32,
+    pub ha_master_address: String,
+    pub ha_send_heartbeat_interval_ms: u64,
+    pub ha_housekeeping_interval_ms: u64,
+    pub ha_transfer_batch_size: usize,
+    pub ha_slave_fallbehind_max: i64,
+    pub slave_timeout_ms: u64,
+    pub slave_read_enable: bool,
+    pub slave_sync_interval_ms: u64,
 }
 
 impl Default for RawBrokerConfig {
@@ -174,6 +185,16 @@ impl Default for RawBrokerConfig {
             tls_server_trust_cert_path: String::new(),
             tls_enable: false,
             tls_client_trust_cert_path: String::new(),
+            broker_ip2: String::new(),
+            ha_listen_port: -1,
+            ha_master_address: String::new(),
+            ha_send_heartbeat_interval_ms: 5000,
+            ha_housekeeping_interval_ms: 20_000,
+            ha_transfer_batch_size: 32 * 1024,
+            ha_slave_fallbehind_max: 256 * 1024 * 1024,
+            slave_timeout_ms: 3000,
+            slave_read_enable: false,
+            slave_sync_interval_ms: 10_000,
         }
     }
 }
@@ -269,6 +290,16 @@ const JAVA_KEYS: &[(&str, &str)] = &[
     ("tls.server.trustCertPath", "tls_server_trust_cert_path"),
     ("tls.enable", "tls_enable"),
     ("tls.client.trustCertPath", "tls_client_trust_cert_path"),
+    ("brokerIP2", "broker_ip2"),
+    ("haListenPort", "ha_listen_port"),
+    ("haMasterAddress", "ha_master_address"),
+    ("haSendHeartbeatInterval", "ha_send_heartbeat_interval_ms"),
+    ("haHousekeepingInterval", "ha_housekeeping_interval_ms"),
+    ("haTransferBatchSize", "ha_transfer_batch_size"),
+    ("haSlaveFallbehindMax", "ha_slave_fallbehind_max"),
+    ("haMaxGapNotInSync", "ha_slave_fallbehind_max"),
+    ("slaveTimeout", "slave_timeout_ms"),
+    ("slaveReadEnable", "slave_read_enable"),
 ];
 
 /// A Java `broker.conf` turned into the TOML table the loader takes.
@@ -338,6 +369,8 @@ pub struct BrokerConfig {
     pub cluster: ClusterName,
     pub broker_name: BrokerName,
     pub broker_id: i64,
+    pub role: BrokerRole,
+    pub ha: HaConfig,
     pub bind: String,
     /// The address advertised to clients and written into records (port from the bound socket).
     pub broker_ip: IpAddr,
@@ -415,25 +448,7 @@ impl TryFrom<RawBrokerConfig> for BrokerConfig {
             .map_err(|e| bad(format!("broker_cluster_name: {e}")))?;
         let broker_name =
             BrokerName::new(&raw.broker_name).map_err(|e| bad(format!("broker_name: {e}")))?;
-        match raw.broker_role.as_str() {
-            "ASYNC_MASTER" | "SYNC_MASTER" => {}
-            "SLAVE" => {
-                return Err(bad(
-                    "broker_role = SLAVE is not supported yet (replication is a later release)"
-                        .into(),
-                ));
-            }
-            other => {
-                return Err(bad(format!(
-                    "broker_role `{other}`: expected ASYNC_MASTER or SYNC_MASTER"
-                )));
-            }
-        }
-        if raw.broker_id != 0 {
-            return Err(bad(
-                "broker_id must be 0 (a master) until replication lands".into(),
-            ));
-        }
+        let role = BrokerRole::parse(&raw.broker_role, raw.broker_id)?;
         let flush = match raw.flush_disk_type.as_str() {
             "ASYNC_FLUSH" => FlushMode::java_async_default(),
             "SYNC_FLUSH" => FlushMode::Sync {
@@ -446,6 +461,7 @@ impl TryFrom<RawBrokerConfig> for BrokerConfig {
             }
         };
         let broker_ip = resolve_broker_ip(&raw.broker_ip1)?;
+        let ha = HaConfig::from_raw(&raw, broker_ip)?;
         let limits = Limits::from_raw(&raw)?;
         let store = store_config(&raw, flush)?;
         let perm = Perm(raw.broker_permission);
@@ -465,6 +481,8 @@ impl TryFrom<RawBrokerConfig> for BrokerConfig {
             cluster,
             broker_name,
             broker_id: raw.broker_id,
+            role,
+            ha,
             bind: format!("{}:{}", raw.listen_address, raw.listen_port),
             vip_bind: raw.vip_channel_enable.then(|| {
                 format!(
@@ -677,7 +695,7 @@ fn store_config(raw: &RawBrokerConfig, flush: FlushMode) -> Result<StoreConfig, 
 }
 
 /// `brokerIP1`, or this machine's primary address (the one a default route would use).
-fn resolve_broker_ip(text: &str) -> Result<IpAddr, BrokerError> {
+pub(crate) fn resolve_broker_ip(text: &str) -> Result<IpAddr, BrokerError> {
     if !text.trim().is_empty() {
         return text
             .trim()

@@ -71,6 +71,12 @@ impl BrokerError {
         )
     }
 
+    /// A write sent to a slave (RocketMQ 5.x's answer: SYSTEM_BUSY, which clients retry
+    /// elsewhere).
+    pub fn slave_refuses_writes() -> Self {
+        Self::SystemBusy("[REJECTREQUEST]system busy, start flow control for a while".into())
+    }
+
     /// The one place an error becomes a response code.
     pub fn response_code(&self) -> ResponseCode {
         match self {

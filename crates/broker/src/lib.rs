@@ -20,7 +20,9 @@
 
 pub mod access;
 pub mod config;
+mod config_ha;
 mod error;
+pub mod ha;
 pub mod live;
 pub mod manager;
 mod persist;
@@ -56,6 +58,7 @@ use crate::service::housekeeping::Housekeeping;
 use crate::service::long_polling::PullWaiters;
 use crate::service::register::Registration;
 use crate::service::schedule::ScheduleService;
+use crate::service::slave_sync::SlaveSync;
 use crate::service::transaction_check::{CheckReport, TransactionCheckService};
 use crate::stats::BrokerStats;
 
@@ -75,6 +78,9 @@ pub struct Broker {
     waiters: PullWaiters,
     /// Saved once more at shutdown (their writer threads save as they change).
     tables: (TopicConfigs, SubscriptionGroups),
+    replication: ha::Replication,
+    /// A slave's copy of its master's metadata.
+    slave_sync: Option<SlaveSync>,
 }
 
 /// Runs a broker until `shutdown` fires.
@@ -97,6 +103,7 @@ struct Managers {
     stats: BrokerStats,
     gate: SendGate,
     live: LiveSettings,
+    replication: ha::Replication,
 }
 
 impl Broker {
@@ -109,7 +116,8 @@ impl Broker {
         let config = live::apply_overlay(config)?;
         let (listener, advertised) = bind_listener(&config).await?;
         let store = open_store(&config, &clock).await?;
-        let managers = load_managers(&config, &clock)?;
+        let (replication, ha_tasks) = ha::Replication::start(&config, &store, &shutdown).await?;
+        let managers = load_managers(&config, &clock, replication)?;
         create_system_topics(
             &config,
             &managers.topics,
@@ -159,7 +167,23 @@ impl Broker {
             &clock,
             &shutdown,
         );
+        let slave_sync = managers.replication.is_slave().then(|| {
+            managers.offsets.set_slave(true);
+            SlaveSync {
+                client: registration.client.clone(),
+                replication: managers.replication.clone(),
+                topics: managers.topics.clone(),
+                groups: managers.groups.clone(),
+                offsets: managers.offsets.clone(),
+                schedule: Arc::clone(&schedule),
+                interval: config.ha.sync_interval,
+            }
+        });
+        if let Some(sync) = &slave_sync {
+            tasks.push(tokio::spawn(sync.clone().run(shutdown.clone())));
+        }
         tasks.push(access::spawn_reloader(&access, &shutdown));
+        tasks.extend(ha_tasks);
         tracing::info!(%advertised, cluster = %config.cluster, broker = %config.broker_name, "broker started");
         Ok(Self {
             server,
@@ -173,6 +197,8 @@ impl Broker {
             transactions,
             stats: managers.stats,
             waiters: managers.waiters,
+            replication: managers.replication,
+            slave_sync,
             tables: (managers.topics, managers.groups),
         })
     }
@@ -200,6 +226,25 @@ impl Broker {
     /// Registers with the NameServers now (tests use it instead of waiting for the period).
     pub async fn register_now(&self) {
         self.registration.register_all().await;
+    }
+
+    /// Replication as GET_BROKER_HA_STATUS reports it.
+    pub fn ha_status(&self) -> apogee_protocol::body::ha::HaRuntimeInfo {
+        self.replication.runtime_info()
+    }
+
+    /// This broker's HA address (`brokerIP2:haListenPort`).
+    pub fn ha_addr(&self) -> String {
+        self.replication.ha_server_addr()
+    }
+
+    /// On a slave, copies the master's topics, groups and offsets now (tests use it instead
+    /// of waiting for the period); `Ok(false)` on a master or before the master is known.
+    pub async fn sync_from_master_now(&self) -> Result<bool, BrokerError> {
+        match &self.slave_sync {
+            Some(sync) => sync.sync_now().await,
+            None => Ok(false),
+        }
     }
 
     /// Delivers due delay-level messages now (tests).
@@ -345,6 +390,8 @@ fn registration(
         cluster: config.cluster.clone(),
         broker_name: config.broker_name.clone(),
         broker_addr: advertised.to_string(),
+        broker_id: config.broker_id,
+        replication: m.replication.clone(),
         heartbeat_timeout_ms: config.limits.heartbeat_timeout_ms,
         period: config.limits.register_period,
         topics: m.topics.clone(),
@@ -352,7 +399,11 @@ fn registration(
     }
 }
 
-fn load_managers(config: &BrokerConfig, clock: &Arc<dyn Clock>) -> Result<Managers, BrokerError> {
+fn load_managers(
+    config: &BrokerConfig,
+    clock: &Arc<dyn Clock>,
+    replication: ha::Replication,
+) -> Result<Managers, BrokerError> {
     Ok(Managers {
         topics: TopicConfigs::load_with_limit(
             &config.config_dir,
@@ -376,6 +427,7 @@ fn load_managers(config: &BrokerConfig, clock: &Arc<dyn Clock>) -> Result<Manage
             config.limits.wait_in_send_queue,
             config.limits.page_cache_busy_ms,
         ),
+        replication,
     })
 }
 
@@ -434,6 +486,7 @@ fn build_dispatcher(
             clock: Arc::clone(clock),
             stats: m.stats.clone(),
             live: m.live.clone(),
+            replication: m.replication.clone(),
         },
     );
     processor::register(
@@ -449,6 +502,7 @@ fn build_dispatcher(
             limits,
             stats: m.stats.clone(),
             live: m.live.clone(),
+            replication: m.replication.clone(),
         },
     );
     processor::register(
@@ -498,6 +552,7 @@ fn register_store_families(
             identity: identity.clone(),
             live: m.live.clone(),
             stats: m.stats.clone(),
+            replication: m.replication.clone(),
         },
     );
     processor::register(
@@ -508,6 +563,7 @@ fn register_store_families(
             identity: identity.clone(),
             clock: Arc::clone(clock),
             live: m.live.clone(),
+            replication: m.replication.clone(),
         },
     );
     processor::register(
@@ -582,6 +638,13 @@ fn register_broker_admin(dispatcher: &mut Dispatcher, admin: &AdminContext<'_>, 
             schedule: Arc::clone(admin.schedule),
             gate: m.gate.clone(),
             waiters: m.waiters.clone(),
+            replication: m.replication.clone(),
+        },
+    );
+    processor::register(
+        dispatcher,
+        processor::HaStatusProcessor {
+            replication: m.replication.clone(),
         },
     );
 }
@@ -663,11 +726,18 @@ fn spawn_services(
         channel_expired: config.limits.channel_expired,
         live: m.live.clone(),
     };
-    vec![
+    let mut tasks = vec![
         tokio::spawn(housekeeping.run(shutdown.clone())),
-        tokio::spawn(Arc::clone(schedule).run(shutdown.clone(), m.live.clone())),
         tokio::spawn(registration.clone().run(shutdown.clone())),
-        tokio::spawn(Arc::clone(transactions).run(shutdown.clone())),
         tokio::spawn(m.stats.clone().run(shutdown.clone())),
-    ]
+    ];
+    // A slave only copies: delay delivery and transaction checks write, so they run on the
+    // master (the slave keeps the master's delay offsets for when it is promoted).
+    if !m.replication.is_slave() {
+        tasks.push(tokio::spawn(
+            Arc::clone(schedule).run(shutdown.clone(), m.live.clone()),
+        ));
+        tasks.push(tokio::spawn(Arc::clone(transactions).run(shutdown.clone())));
+    }
+    tasks
 }

@@ -2,7 +2,7 @@
 //! slave last reported, and the best of them as a watch that SYNC_MASTER sends wait on
 //! (group commit: one report releases every send it covers).
 
-use std::collections::HashMap;
+use std::collections::{HashMap, VecDeque};
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Mutex, PoisonError};
 use std::time::Duration;
@@ -28,7 +28,13 @@ struct Peer {
     /// Next offset to send, −1 before the first report.
     transfer_from: i64,
     bytes_per_second: i64,
+    /// (end offset, send time) of frames sent and not yet acknowledged, oldest first.
+    unacked: VecDeque<(i64, std::time::Instant)>,
 }
+
+/// Frames remembered per slave for its time lag; older ones are dropped (the lag then reads
+/// from the oldest kept).
+const UNACKED_MAX: usize = 4096;
 
 /// The slaves of one master.
 #[derive(Debug)]
@@ -63,6 +69,7 @@ impl Acks {
                 ack: -1,
                 transfer_from: -1,
                 bytes_per_second: 0,
+                unacked: VecDeque::new(),
             },
         );
         id
@@ -80,6 +87,9 @@ impl Acks {
         let mut peers = self.peers();
         if let Some(peer) = peers.get_mut(&id) {
             peer.ack = ack;
+            while peer.unacked.front().is_some_and(|(end, _)| *end <= ack) {
+                peer.unacked.pop_front();
+            }
         }
         self.publish(&peers);
     }
@@ -87,6 +97,12 @@ impl Acks {
     /// The writer's progress, for runtime info.
     pub(crate) fn sending(&self, id: u64, from: i64, bytes_per_second: Option<i64>) {
         if let Some(peer) = self.peers().get_mut(&id) {
+            if from > peer.transfer_from && peer.transfer_from >= 0 {
+                if peer.unacked.len() >= UNACKED_MAX {
+                    peer.unacked.pop_back();
+                }
+                peer.unacked.push_back((from, std::time::Instant::now()));
+            }
             peer.transfer_from = from;
             if let Some(rate) = bytes_per_second {
                 peer.bytes_per_second = rate;
@@ -135,6 +151,15 @@ impl Acks {
             Ok(Ok(_)) => ReplicaStatus::Ok,
             _ => ReplicaStatus::Timeout,
         }
+    }
+
+    /// How long the most lagging slave has had bytes sent and not acknowledged (ms).
+    pub fn lag_ms(&self) -> i64 {
+        self.peers()
+            .values()
+            .filter_map(|p| p.unacked.front().map(|(_, at)| at.elapsed().as_millis()))
+            .max()
+            .map_or(0, |ms| i64::try_from(ms).unwrap_or(i64::MAX))
     }
 
     /// One entry per connection, as GET_BROKER_HA_STATUS shows them.

@@ -1,8 +1,10 @@
 //! Dev-only harness: the same `Namesrv::start` / `Broker::start` the binary runs, on
 //! `127.0.0.1` ephemeral ports with data in a temp dir. Never a normal dependency.
 
+mod cluster;
 mod pki;
 
+pub use cluster::{Pair, fast_ha};
 pub use pki::TestPki;
 
 use std::path::Path;

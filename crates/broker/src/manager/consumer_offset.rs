@@ -34,6 +34,9 @@ struct Tables {
     committed: OffsetTable,
     pulled: OffsetTable,
     resets: OffsetTable,
+    /// On a slave: commits made here (its master was away) that the master has not caught
+    /// up with yet; copying the master's table keeps them.
+    local: OffsetTable,
 }
 
 /// Shared handle to the offset table.
@@ -44,6 +47,8 @@ pub struct ConsumerOffsets {
 
 struct Inner {
     table: Mutex<Tables>,
+    /// Set on a slave: commits are remembered as local until the master's table passes them.
+    slave: AtomicBool,
     dirty: AtomicBool,
     path: PathBuf,
     persist: Mutex<()>,
@@ -69,15 +74,57 @@ impl ConsumerOffsets {
                     ..Tables::default()
                 }),
                 dirty: AtomicBool::new(false),
+                slave: AtomicBool::new(false),
                 path,
                 persist: Mutex::new(()),
             }),
         })
     }
 
+    /// Marks this table as a slave's (see [`adopt`](Self::adopt)).
+    pub fn set_slave(&self, slave: bool) {
+        self.inner.slave.store(slave, Ordering::Release);
+    }
+
+    /// A slave copies its master's offsets: every entry is taken, except that a commit made
+    /// on this slave beyond the master's value (consumers came here while the master was
+    /// away) is kept until the master passes it; entries only this slave has are kept (Java
+    /// puts all without that exception, so a returning master's older offsets win there).
+    pub fn adopt(&self, master: BTreeMap<String, BTreeMap<i32, i64>>) {
+        let mut tables = self.lock();
+        let Tables {
+            committed, local, ..
+        } = &mut *tables;
+        for (key, queues) in master {
+            for (queue, offset) in queues {
+                let mine = local.get_mut(&key).and_then(|q| q.get(&queue).copied());
+                match mine {
+                    Some(kept) if kept > offset => continue,
+                    Some(_) => {
+                        if let Some(q) = local.get_mut(&key) {
+                            q.remove(&queue);
+                        }
+                    }
+                    None => {}
+                }
+                committed
+                    .entry(key.clone())
+                    .or_default()
+                    .insert(queue, offset);
+            }
+        }
+        local.retain(|_, q| !q.is_empty());
+        drop(tables);
+        self.inner.dirty.store(true, Ordering::Release);
+    }
+
     /// Stores the next offset to consume.
     pub fn commit(&self, group: &str, topic: &str, queue_id: i32, offset: i64) {
-        set(&mut self.lock().committed, topic, group, queue_id, offset);
+        let mut tables = self.lock();
+        if self.inner.slave.load(Ordering::Acquire) {
+            set(&mut tables.local, topic, group, queue_id, offset);
+        }
+        set(&mut tables.committed, topic, group, queue_id, offset);
         self.inner.dirty.store(true, Ordering::Release);
     }
 
@@ -93,6 +140,9 @@ impl ConsumerOffsets {
         let mut tables = self.lock();
         if get(&tables.resets, topic, group, queue_id).is_some() {
             return false;
+        }
+        if self.inner.slave.load(Ordering::Acquire) {
+            set(&mut tables.local, topic, group, queue_id, offset);
         }
         set(&mut tables.committed, topic, group, queue_id, offset);
         self.inner.dirty.store(true, Ordering::Release);

@@ -201,6 +201,20 @@ impl SubscriptionGroups {
         self.read().clone()
     }
 
+    /// A slave takes its master's groups when their version differs (Java's
+    /// SlaveSynchronize); returns whether they changed.
+    pub fn adopt(&self, master: Wrapper) -> bool {
+        {
+            let mut table = self.inner.table.write();
+            if table.data_version == master.data_version {
+                return false;
+            }
+            *table = master;
+        }
+        self.inner.table.request_save();
+        true
+    }
+
     fn read(&self) -> std::sync::RwLockReadGuard<'_, Wrapper> {
         self.inner.table.read()
     }

@@ -128,6 +128,21 @@ impl TopicConfigs {
         Ok(())
     }
 
+    /// A slave takes its master's table when its version differs (Java's SlaveSynchronize);
+    /// returns whether it changed.
+    pub fn adopt(&self, master: TopicConfigSerializeWrapper) -> bool {
+        {
+            let mut table = self.write();
+            if table.data_version == master.data_version {
+                return false;
+            }
+            *table = master;
+        }
+        self.inner.table.request_save();
+        self.inner.changed.notify_one();
+        true
+    }
+
     /// Removes a topic and persists the table; `None` when it did not exist.
     pub fn delete(&self, topic: &str) -> Result<Option<TopicConfig>, BrokerError> {
         let removed = {

@@ -44,6 +44,7 @@ pub struct RuntimeInfoProcessor {
     pub schedule: Arc<ScheduleService>,
     pub gate: SendGate,
     pub waiters: PullWaiters,
+    pub replication: crate::ha::Replication,
 }
 
 impl Handler for RuntimeInfoProcessor {
@@ -81,6 +82,9 @@ impl RuntimeInfoProcessor {
         self.store_info(&mut put);
         health_info(&self.store.health(), &mut put);
         put("pullSuspendedCount", self.waiters.parked().to_string());
+        for (key, value) in self.replication.runtime_keys() {
+            put(key, value);
+        }
         for (level, delivered) in self.schedule.level_offsets() {
             let max = self.store.max_offset_in_queue(SCHEDULE_TOPIC, level - 1);
             put(

@@ -33,6 +33,8 @@ pub struct EndTransactionProcessor {
     pub clock: Arc<dyn Clock>,
     /// `transactionTimeOut` (the immunity of a message whose property is unreadable).
     pub live: LiveSettings,
+    /// A slave answers SLAVE_NOT_AVAILABLE with no remark, as Java's does.
+    pub replication: crate::ha::Replication,
 }
 
 impl Handler for EndTransactionProcessor {
@@ -43,6 +45,13 @@ impl Handler for EndTransactionProcessor {
         connection: Connection,
         request: &RemotingCommand,
     ) -> Result<RemotingCommand, BrokerError> {
+        if self.replication.is_slave() {
+            return Ok(RemotingCommand::response_to(
+                request,
+                apogee_protocol::ResponseCode::SLAVE_NOT_AVAILABLE,
+                None,
+            ));
+        }
         let h: EndTransactionRequestHeader = request.header()?;
         let resolution = h
             .resolution()

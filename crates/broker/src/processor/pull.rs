@@ -25,6 +25,7 @@ use tokio::time::Instant;
 use super::{Handler, Identity, blocking};
 use crate::BrokerError;
 use crate::config::Limits;
+use crate::ha::Replication;
 use crate::live::LiveSettings;
 use crate::manager::client_registry::ClientRegistry;
 use crate::manager::consumer_offset::ConsumerOffsets;
@@ -46,6 +47,9 @@ pub struct PullProcessor {
     pub stats: BrokerStats,
     /// Permission and polling settings, which UPDATE_BROKER_CONFIG may change.
     pub live: LiveSettings,
+    /// The role (a slave never takes a pull's commit offset nor answers OFFSET_MOVED) and
+    /// `slaveReadEnable` (which broker id consumers are told to pull from next).
+    pub replication: Replication,
 }
 
 /// What one read needs besides the store.
@@ -75,7 +79,10 @@ impl Handler for PullProcessor {
             "pull"
         );
         let plan = self.plan(&header)?;
-        if header.sys_flag & pull_sys_flag::COMMIT_OFFSET != 0 && header.commit_offset >= 0 {
+        if header.sys_flag & pull_sys_flag::COMMIT_OFFSET != 0
+            && header.commit_offset >= 0
+            && !self.replication.is_slave()
+        {
             // Ignored while a reset is pending: the client's position is the old one.
             self.offsets.commit_unless_reset(
                 &header.consumer_group,
@@ -98,12 +105,12 @@ impl Handler for PullProcessor {
             {
                 return Ok(self.reset_response(request, &header, &plan, target));
             }
-            let result = self.read(&header, &plan).await?;
-            let code = response_code(&result, header.queue_offset);
+            let mut result = self.read(&header, &plan).await?;
+            let code = self.code_for(&mut result, header.queue_offset);
             if !(suspend && code == ResponseCode::PULL_NOT_FOUND && Instant::now() < deadline) {
                 return Ok(self.response(
                     request,
-                    (&header.topic, &header.consumer_group),
+                    (&header.topic, &header.consumer_group, header.queue_id),
                     &plan,
                     result,
                     code,
@@ -125,14 +132,14 @@ impl Handler for PullProcessor {
             tokio::select! {
                 woken = tokio::time::timeout_at(deadline, notified) => {
                     if woken.is_err() {
-                        let result = self.read(&header, &plan).await?;
-                        let code = response_code(&result, header.queue_offset);
-                        return Ok(self.response(request, (&header.topic, &header.consumer_group), &plan, result, code));
+                        let mut result = self.read(&header, &plan).await?;
+                        let code = self.code_for(&mut result, header.queue_offset);
+                        return Ok(self.response(request, (&header.topic, &header.consumer_group, header.queue_id), &plan, result, code));
                     }
                 }
                 // Nobody is left to answer: stop waiting (and free the parking place).
                 () = connection.closed() => {
-                    return Ok(self.response(request, (&header.topic, &header.consumer_group), &plan, result, code));
+                    return Ok(self.response(request, (&header.topic, &header.consumer_group, header.queue_id), &plan, result, code));
                 }
             }
         }
@@ -385,16 +392,60 @@ impl PullProcessor {
         .with_header(&response_header)
     }
 
+    /// §3.2's code, except that a slave never answers PULL_OFFSET_MOVED: it may simply not
+    /// have the data yet (Java's `offsetCheckInSlave` = false), so the consumer keeps its
+    /// offset and retries, at the master.
+    fn code_for(&self, result: &mut GetMessageResult, requested: i64) -> ResponseCode {
+        let code = response_code(result, requested);
+        if code == ResponseCode::PULL_OFFSET_MOVED && self.replication.is_slave() {
+            result.next_begin_offset = requested;
+            return ResponseCode::PULL_RETRY_IMMEDIATELY;
+        }
+        code
+    }
+
+    /// Which broker of the group the consumer should pull from next (Java's table,
+    /// docs/ha-facts.md §3.1): the master unless `slaveReadEnable`; then the group's
+    /// `whichBrokerWhenConsumeSlowly` when the data read is no longer in memory, else its
+    /// `brokerId`.
+    fn suggest(
+        &self,
+        (topic, group, queue_id): (&str, &str, i32),
+        result: &GetMessageResult,
+    ) -> i64 {
+        if !self.replication.slave_read_enable() {
+            return apogee_model::MASTER_ID;
+        }
+        let Some(config) = self.groups.get(group) else {
+            return apogee_model::MASTER_ID;
+        };
+        let slow = result
+            .queue_offsets
+            .last()
+            .is_some_and(|last| self.store.is_cold(topic, queue_id, *last));
+        if slow {
+            config.which_broker_when_consume_slowly
+        } else {
+            config.broker_id
+        }
+    }
+
     fn response(
         &self,
         request: &RemotingCommand,
-        (topic, group): (&str, &str),
+        (topic, group, queue_id): (&str, &str, i32),
         plan: &PullPlan,
         result: GetMessageResult,
         code: ResponseCode,
     ) -> RemotingCommand {
+        let suggest = if code == ResponseCode::PULL_RETRY_IMMEDIATELY && self.replication.is_slave()
+        {
+            apogee_model::MASTER_ID
+        } else {
+            self.suggest((topic, group, queue_id), &result)
+        };
         let header = PullMessageResponseHeader {
-            suggest_which_broker_id: apogee_model::MASTER_ID,
+            suggest_which_broker_id: suggest,
             next_begin_offset: result.next_begin_offset,
             min_offset: result.min_offset,
             max_offset: result.max_offset,

@@ -17,6 +17,7 @@ use apogee_protocol::message_id::{UniqIdGenerator, ms_since_month_start, offset_
 use apogee_protocol::record::find_property;
 use apogee_protocol::{RemotingCommand, RequestCode, ResponseCode};
 use apogee_remoting::Connection;
+use apogee_replication::ReplicaStatus;
 use apogee_runtime::Clock;
 use apogee_store::dispatch::SCHEDULE_TOPIC;
 use apogee_store::{AppendOutcome, MessageStore, MessageToStore, PutStatus};
@@ -26,6 +27,7 @@ use tokio::sync::{OwnedSemaphorePermit, Semaphore};
 use super::{Handler, Identity};
 use crate::BrokerError;
 use crate::config::Limits;
+use crate::ha::Replication;
 use crate::live::LiveSettings;
 use crate::manager::client_registry::ClientRegistry;
 use crate::manager::dlq_topic;
@@ -102,6 +104,8 @@ pub struct SendProcessor {
     pub stats: BrokerStats,
     /// Permission and `maxMessageSize`, which UPDATE_BROKER_CONFIG may change.
     pub live: LiveSettings,
+    /// The role (a slave refuses sends) and the SYNC_MASTER wait.
+    pub replication: Replication,
 }
 
 impl Handler for SendProcessor {
@@ -116,6 +120,9 @@ impl Handler for SendProcessor {
         connection: Connection,
         request: &RemotingCommand,
     ) -> Result<RemotingCommand, BrokerError> {
+        if self.replication.is_slave() {
+            return Err(BrokerError::slave_refuses_writes());
+        }
         let code = request.request_code();
         let header: SendMessageRequestHeader = if code == RequestCode::SEND_MESSAGE {
             request.header()?
@@ -142,6 +149,10 @@ impl Handler for SendProcessor {
         if status == PutStatus::FlushFailed {
             return Err(BrokerError::flush_failed());
         }
+        let waits = messages
+            .first()
+            .is_none_or(|m| find_property(&m.properties, "WAIT") != Some("false"));
+        let replica = self.replication.confirm(outcome.end_offset, waits).await;
         let bytes: i64 = outcome
             .records
             .iter()
@@ -153,7 +164,7 @@ impl Handler for SendProcessor {
             u64::try_from(bytes).unwrap_or(0),
             self.clock.now_ms() - started_ms,
         );
-        Ok(self.response(request, &target, &messages, &outcome, status))
+        Ok(self.response(request, &target, &messages, &outcome, (status, replica)))
     }
 }
 
@@ -384,7 +395,7 @@ impl SendProcessor {
         target: &Target,
         messages: &[MessageToStore],
         outcome: &AppendOutcome,
-        status: PutStatus,
+        (status, replica): (PutStatus, ReplicaStatus),
     ) -> RemotingCommand {
         let msg_id = outcome
             .records
@@ -396,9 +407,13 @@ impl SendProcessor {
             .first()
             .and_then(|m| find_property(&m.properties, "UNIQ_KEY"))
             .map(str::to_owned);
-        let code = match status {
-            PutStatus::Ok => ResponseCode::SUCCESS,
-            PutStatus::FlushDiskTimeout | PutStatus::FlushFailed => {
+        // The replica's status wins when both fail (Java sets it last); the message is
+        // stored and the header filled either way.
+        let code = match (replica, status) {
+            (ReplicaStatus::SlaveNotAvailable, _) => ResponseCode::SLAVE_NOT_AVAILABLE,
+            (ReplicaStatus::Timeout, _) => ResponseCode::FLUSH_SLAVE_TIMEOUT,
+            (ReplicaStatus::Ok, PutStatus::Ok) => ResponseCode::SUCCESS,
+            (ReplicaStatus::Ok, PutStatus::FlushDiskTimeout | PutStatus::FlushFailed) => {
                 ResponseCode::FLUSH_DISK_TIMEOUT
             }
         };

@@ -35,6 +35,8 @@ pub struct SendBackProcessor {
     pub live: LiveSettings,
     /// SNDBCK_PUT_NUMS, by the message's original topic and the group.
     pub stats: crate::stats::BrokerStats,
+    /// A slave refuses send-backs as it refuses sends.
+    pub replication: crate::ha::Replication,
 }
 
 impl Handler for SendBackProcessor {
@@ -45,6 +47,9 @@ impl Handler for SendBackProcessor {
         connection: Connection,
         request: &RemotingCommand,
     ) -> Result<RemotingCommand, BrokerError> {
+        if self.replication.is_slave() {
+            return Err(BrokerError::slave_refuses_writes());
+        }
         let h: ConsumerSendMsgBackRequestHeader = request.header()?;
         let group = self
             .groups

@@ -5,4 +5,5 @@ pub mod housekeeping;
 pub mod long_polling;
 pub mod register;
 pub mod schedule;
+pub mod slave_sync;
 pub mod transaction_check;

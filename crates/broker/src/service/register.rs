@@ -14,13 +14,14 @@ use std::time::Duration;
 use apogee_model::{BrokerName, ClusterName, Perm};
 use apogee_protocol::body::register::{RegisterBrokerBody, TopicConfigSerializeWrapper};
 use apogee_protocol::header::namesrv::{
-    RegisterBrokerRequestHeader, UnRegisterBrokerRequestHeader,
+    RegisterBrokerRequestHeader, RegisterBrokerResponseHeader, UnRegisterBrokerRequestHeader,
 };
 use apogee_protocol::{RemotingCommand, RequestCode, ResponseCode};
 use apogee_remoting::RemotingClient;
 use apogee_runtime::Shutdown;
 use bytes::Bytes;
 
+use crate::ha::Replication;
 use crate::live::LiveSettings;
 use crate::manager::topic_config::TopicConfigs;
 
@@ -41,6 +42,10 @@ pub struct Registration {
     pub cluster: ClusterName,
     pub broker_name: BrokerName,
     pub broker_addr: String,
+    /// 0 for a master, > 0 for a slave.
+    pub broker_id: i64,
+    /// Gives the HA address to register and learns a slave's master from the reply.
+    pub replication: Replication,
     pub heartbeat_timeout_ms: i64,
     pub period: Duration,
     pub topics: TopicConfigs,
@@ -85,6 +90,10 @@ impl Registration {
                     match self.client.invoke(addr, request, REGISTER_TIMEOUT).await {
                         Ok(r) if r.response_code() == ResponseCode::SUCCESS => {
                             tracing::debug!(namesrv = addr, "registered");
+                            if let Ok(reply) = r.header::<RegisterBrokerResponseHeader>() {
+                                self.replication
+                                    .learn_master(reply.master_addr, reply.ha_server_addr);
+                            }
                         }
                         Ok(r) => {
                             tracing::warn!(namesrv = addr, code = %r.response_code(), remark = ?r.remark, "registration refused");
@@ -107,8 +116,8 @@ impl Registration {
             broker_name: self.broker_name.clone(),
             broker_addr: self.broker_addr.clone(),
             cluster_name: self.cluster.clone(),
-            ha_server_addr: String::new(),
-            broker_id: apogee_model::MASTER_ID,
+            ha_server_addr: self.replication.ha_server_addr(),
+            broker_id: self.broker_id,
             heartbeat_timeout_millis: Some(self.heartbeat_timeout_ms),
             enable_acting_master: Some(false),
             compressed: Some(compressed),
@@ -122,7 +131,7 @@ impl Registration {
             broker_name: self.broker_name.clone(),
             broker_addr: self.broker_addr.clone(),
             cluster_name: self.cluster.clone(),
-            broker_id: apogee_model::MASTER_ID,
+            broker_id: self.broker_id,
         };
         let calls = self.namesrv_addrs.iter().map(|addr| {
             let request = RemotingCommand::request(RequestCode::UNREGISTER_BROKER, &header);

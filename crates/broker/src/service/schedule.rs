@@ -277,6 +277,14 @@ impl ScheduleService {
             .insert(level, offset);
     }
 
+    /// A slave takes its master's `delayOffset.json` (GET_ALL_DELAY_OFFSET), so a promoted
+    /// slave resumes delivery where the master was.
+    pub fn adopt(&self, json: &[u8]) -> Result<(), BrokerError> {
+        let doc: Document = apogee_protocol::body::from_json("delayOffset.json", json)?;
+        *self.offsets.lock().unwrap_or_else(PoisonError::into_inner) = doc.offset_table;
+        self.persist()
+    }
+
     /// Writes `delayOffset.json`.
     pub fn persist(&self) -> Result<(), BrokerError> {
         persist::write_json(&self.path, &self.document(), &["offsetTable"])
