@@ -36,6 +36,17 @@ impl Admin {
         Ok(table.table)
     }
 
+    /// Replication as the broker sees it (`haStatus`, GET_BROKER_HA_STATUS): a master's
+    /// slave connections, or a slave's view of its master.
+    pub async fn broker_ha_status(&self, broker_addr: &str) -> Result<crate::HaRuntimeInfo> {
+        self.call_json(
+            broker_addr,
+            RemotingCommand::bare_request(RequestCode::GET_BROKER_HA_STATUS),
+            "HA runtime info",
+        )
+        .await
+    }
+
     /// The broker's effective configuration (`getBrokerConfig`), by Java key name where Java
     /// has one, in key order.
     pub async fn broker_config(&self, broker_addr: &str) -> Result<BTreeMap<String, String>> {

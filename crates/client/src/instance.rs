@@ -462,15 +462,35 @@ impl ClientInstance {
             .cloned()
     }
 
-    /// The address of `broker_name` with id `broker_id`, else its master.
-    pub(crate) fn broker_addr_by_id(&self, broker_name: &str, broker_id: i64) -> Option<String> {
+    /// The id and address of `broker_name`'s broker `broker_id`, else its master, else any
+    /// of its brokers (a slave, while the master is gone from the route).
+    pub(crate) fn broker_addr_by_id(
+        &self,
+        broker_name: &str,
+        broker_id: i64,
+    ) -> Option<(i64, String)> {
         let brokers = lock(&self.brokers);
         let addrs = brokers.get(broker_name)?;
+        [broker_id, apogee_model::MASTER_ID]
+            .into_iter()
+            .find_map(|id| addrs.get(&id).map(|a| (id, a.clone())))
+            .or_else(|| addrs.iter().next().map(|(id, a)| (*id, a.clone())))
+    }
+
+    /// The id after `broker_id` among `broker_name`'s brokers, wrapping around: where a pull
+    /// goes after its broker could not be reached (the master may be dead before the
+    /// NameServers drop it).
+    pub(crate) fn next_broker_id(&self, broker_name: &str, broker_id: i64) -> i64 {
+        let brokers = lock(&self.brokers);
+        let Some(addrs) = brokers.get(broker_name) else {
+            return apogee_model::MASTER_ID;
+        };
         addrs
-            .get(&broker_id)
-            .or_else(|| addrs.get(&apogee_model::MASTER_ID))
-            .or_else(|| addrs.values().next())
-            .cloned()
+            .keys()
+            .copied()
+            .find(|id| *id > broker_id)
+            .or_else(|| addrs.keys().copied().next())
+            .unwrap_or(apogee_model::MASTER_ID)
     }
 
     /// The master address of `broker_name`, refreshing `topic`'s route if it is unknown.

@@ -47,6 +47,7 @@ pub use apogee_protocol::body::auth::{
     AclConfig, AclInfo, PlainAccessConfig, PolicyEntryInfo, PolicyInfo, UserInfo,
 };
 pub use apogee_protocol::body::client::{MessageModel, MessageQueue};
+pub use apogee_protocol::body::ha::{HaClientRuntimeInfo, HaConnectionInfo, HaRuntimeInfo};
 pub use apogee_protocol::body::inspect::{
     ProducerInfo, ProducerTableInfo, QueryConsumeQueueResponseBody,
 };

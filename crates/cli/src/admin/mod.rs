@@ -6,6 +6,7 @@ mod acl;
 mod acl_file;
 mod cluster;
 mod group;
+mod ha;
 mod message;
 mod ops;
 mod stats;
@@ -80,6 +81,8 @@ enum AdminCommand {
     BrokerStatus(cluster::BrokerStatus),
     /// A broker's configuration (Java key names).
     GetBrokerConfig(cluster::GetBrokerConfig),
+    /// Replication: a master's slaves (acknowledged offset, lag, in sync) or a slave's master.
+    HaStatus(ha::HaStatus),
     /// Change one broker configuration key while it runs (e.g. fileReservedTime).
     UpdateBrokerConfig(cluster::UpdateBrokerConfig),
     /// Create or update a subscription (consumer) group.
@@ -235,6 +238,7 @@ async fn dispatch(
         C::TopicStatus(a) => a.run(admin).await,
         C::ClusterList(a) => a.run(admin).await,
         C::BrokerStatus(a) => a.run(admin).await,
+        C::HaStatus(a) => a.run(admin).await,
         C::GetBrokerConfig(a) => a.run(admin).await,
         C::UpdateBrokerConfig(a) => a.run(admin).await,
         C::CloneGroupOffset(a) => a.run(admin).await,

@@ -676,7 +676,7 @@ impl Core {
                     }
                 }
             }
-            let Some(addr) = self
+            let Some((pulled_from, addr)) = self
                 .instance
                 .broker_addr_by_id(&queue.broker_name, broker_id)
             else {
@@ -684,7 +684,11 @@ impl Core {
                 self.pause(PULL_DELAY_ON_ERROR).await;
                 continue;
             };
-            let commit = self.offsets.cached(&queue).filter(|o| clustering && *o > 0);
+            // A slave never takes a pull's commit offset (Java's client clears the flag too).
+            let commit = self
+                .offsets
+                .cached(&queue)
+                .filter(|o| clustering && *o > 0 && pulled_from == apogee_model::MASTER_ID);
             let commit_flag = commit.map_or(0, |_| pull_sys_flag::COMMIT_OFFSET);
             let sys_flag = pull_sys_flag::SUSPEND | pull_sys_flag::SUBSCRIPTION | commit_flag;
             let header = PullMessageRequestHeader {
@@ -716,7 +720,11 @@ impl Core {
                     if !self.shutdown.is_triggered() {
                         tracing::debug!(?queue, error = %e, "pull failed; retrying in 3 s");
                     }
-                    broker_id = apogee_model::MASTER_ID;
+                    // Try the group's next broker: a dead master stays in the route until the
+                    // NameServers notice, while its slave can serve the queue.
+                    broker_id = self
+                        .instance
+                        .next_broker_id(&queue.broker_name, pulled_from);
                     self.pause(PULL_DELAY_ON_ERROR).await;
                     continue;
                 }
