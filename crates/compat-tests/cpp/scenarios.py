@@ -300,7 +300,19 @@ def scenario_live(ns, suffix):
     p.shutdown()
 
 
+def scenario_from_slave(ns, suffix):
+    """The master is down: a push consumer reads the 100 messages it acknowledged from the
+    slave (the Rust harness sent them and stopped the master)."""
+    topic, group = "CppSlave_" + suffix, "cpp_g_slave_" + suffix
+    expected = ["slave-%d" % i for i in range(100)]
+    received = Received()
+    c = push_consumer(ns, group, topic, received.add)
+    wait_for("every message from the slave", lambda: set(expected) <= set(received.bodies()))
+    c.shutdown()
+
+
 SCENARIOS = {
+    "from_slave": scenario_from_slave,
     "acl": scenario_acl,
     "live": scenario_live,
     "sends": scenario_sends,

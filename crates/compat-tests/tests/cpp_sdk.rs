@@ -77,13 +77,19 @@ async fn run(scenario: &str) {
 
 /// [`run`] against a broker with `tweak` applied.
 async fn run_with(scenario: &str, tweak: impl FnOnce(&mut apogee_broker::RawBrokerConfig)) {
-    let python = tokio::task::spawn_blocking(python).await.unwrap();
     let apogee = common::start(tweak).await;
+    run_against(&apogee.namesrv_addr, scenario, &common::unique("c")).await;
+}
+
+/// Runs `scenario` with `suffix` against the NameServer at `namesrv`; panics with the
+/// scenario's output when it fails.
+async fn run_against(namesrv: &str, scenario: &str, suffix: &str) {
+    let python = tokio::task::spawn_blocking(python).await.unwrap();
     let script = Path::new(env!("CARGO_MANIFEST_DIR")).join("cpp/scenarios.py");
     let logs = tempfile::tempdir().unwrap();
     let child = tokio::process::Command::new(&python)
         .arg(&script)
-        .args([&apogee.namesrv_addr, scenario, &common::unique("c")])
+        .args([namesrv, scenario, suffix])
         // The C++ client writes its logs under $HOME/logs/rocketmq-cpp.
         .env("HOME", logs.path())
         .stdout(Stdio::piped())
@@ -102,6 +108,32 @@ async fn run_with(scenario: &str, tweak: impl FnOnce(&mut apogee_broker::RawBrok
         "C++ client scenario {scenario} failed ({}):\n{stdout}\n{stderr}",
         output.status
     );
+}
+
+/// A SYNC_MASTER acknowledged 100 messages and then stopped: a C++ push consumer that
+/// starts afterwards reads them all from the slave.
+#[tokio::test]
+async fn given_the_master_down_a_cpp_consumer_should_read_every_message_from_the_slave() {
+    let mut pair = apogee_testkit::Pair::start("SYNC_MASTER", |_| {}).await;
+    let suffix = common::unique("slave");
+    let topic = format!("CppSlave_{suffix}");
+    let config =
+        apogee_client::ClientConfig::new(&pair.namesrv_addr).instance_name(common::unique("pg"));
+    let producer = apogee_client::Producer::start(
+        config,
+        apogee_client::ProducerConfig::new(common::unique("pg")),
+    )
+    .await
+    .unwrap();
+    for i in 0..100 {
+        let message = apogee_client::Message::new(&topic, format!("slave-{i}"));
+        let sent = producer.send(message).await.unwrap();
+        assert_eq!(sent.status, apogee_client::SendStatus::SendOk);
+    }
+    producer.shutdown().await;
+    assert!(pair.slave().sync_from_master_now().await.unwrap());
+    pair.stop_master().await;
+    run_against(&pair.namesrv_addr, "from_slave", &suffix).await;
 }
 
 #[tokio::test]

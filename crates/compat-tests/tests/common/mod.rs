@@ -69,7 +69,8 @@ pub struct Apogee {
     pub namesrv_addr: String,
     pub broker_addr: String,
     pub raw: RemotingClient,
-    pub cluster: apogee_testkit::InProcess,
+    /// The in-process servers, when this harness started them.
+    pub cluster: Option<apogee_testkit::InProcess>,
 }
 
 /// Users of the access-control scenarios: alice publishes to `Acl*`, carol consumes it as
@@ -104,13 +105,23 @@ pub async fn start(tweak: impl FnOnce(&mut RawBrokerConfig)) -> Apogee {
         namesrv_addr: cluster.namesrv_addr.clone(),
         broker_addr: cluster.broker_addr.clone(),
         raw: RemotingClient::new(Dispatcher::new(), TransportConfig::default()),
-        cluster,
+        cluster: Some(cluster),
     };
     apogee.wait_route("TBW102").await;
     apogee
 }
 
 impl Apogee {
+    /// The harness over servers started elsewhere (a master/slave pair).
+    pub fn over(namesrv_addr: &str, broker_addr: &str) -> Self {
+        Self {
+            namesrv_addr: namesrv_addr.into(),
+            broker_addr: broker_addr.into(),
+            raw: RemotingClient::new(Dispatcher::new(), TransportConfig::default()),
+            cluster: None,
+        }
+    }
+
     /// Waits until the NameServer serves a route for `topic`.
     pub async fn wait_route(&self, topic: &str) {
         let deadline = tokio::time::Instant::now() + WAIT;
