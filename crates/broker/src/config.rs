@@ -109,6 +109,7 @@ pub struct RawBrokerConfig {
     pub slave_timeout_ms: u64,
     pub slave_read_enable: bool,
     pub slave_sync_interval_ms: u64,
+    pub ha_linger_us: u64,
 }
 
 impl Default for RawBrokerConfig {
@@ -195,6 +196,7 @@ impl Default for RawBrokerConfig {
             slave_timeout_ms: 3000,
             slave_read_enable: false,
             slave_sync_interval_ms: 10_000,
+            ha_linger_us: 1000,
         }
     }
 }

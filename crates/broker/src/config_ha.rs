@@ -133,6 +133,12 @@ impl HaConfig {
                 batch_bytes: raw.ha_transfer_batch_size,
                 fallbehind_max: raw.ha_slave_fallbehind_max,
                 slave_timeout: Duration::from_millis(raw.slave_timeout_ms),
+                // A SYNC_MASTER's sends wait for the slave: their frames go out at once.
+                linger: if raw.broker_role == "SYNC_MASTER" {
+                    Duration::ZERO
+                } else {
+                    Duration::from_micros(raw.ha_linger_us)
+                },
                 ..HaSettings::default()
             },
             slave_read_enable: raw.slave_read_enable,

@@ -1,5 +1,5 @@
 //! What the master knows of its slaves: one entry per HA connection with the offset the
-//! slave last reported, and the best of them as a watch that SYNC_MASTER sends wait on
+//! slave last reported, and the best of them, which SYNC_MASTER sends wait on
 //! (group commit: one report releases every send it covers).
 
 use std::collections::{HashMap, VecDeque};
@@ -8,6 +8,8 @@ use std::sync::{Mutex, PoisonError};
 use std::time::Duration;
 
 use apogee_protocol::body::ha::HaConnectionInfo;
+
+use crate::waiters::AckWaiters;
 
 /// The outcome of waiting for a slave (the send is stored whatever it is).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -40,7 +42,7 @@ const UNACKED_MAX: usize = 4096;
 #[derive(Debug)]
 pub struct Acks {
     peers: Mutex<HashMap<u64, Peer>>,
-    best: tokio::sync::watch::Sender<i64>,
+    best: AckWaiters,
     next_id: AtomicU64,
 }
 
@@ -48,7 +50,7 @@ impl Default for Acks {
     fn default() -> Self {
         Self {
             peers: Mutex::new(HashMap::new()),
-            best: tokio::sync::watch::Sender::new(-1),
+            best: AckWaiters::default(),
             next_id: AtomicU64::new(1),
         }
     }
@@ -112,11 +114,7 @@ impl Acks {
 
     fn publish(&self, peers: &HashMap<u64, Peer>) {
         let best = peers.values().map(|p| p.ack).max().unwrap_or(-1);
-        self.best.send_if_modified(|v| {
-            let changed = *v != best;
-            *v = best;
-            changed
-        });
+        self.best.publish(best);
     }
 
     /// Connected slaves.
@@ -126,7 +124,7 @@ impl Acks {
 
     /// The furthest offset any connected slave has (−1 when none has reported).
     pub fn best_ack(&self) -> i64 {
-        *self.best.borrow()
+        self.best.best()
     }
 
     /// Waits until a slave has everything below `end`. `master_end` is the master's
@@ -139,17 +137,16 @@ impl Acks {
         fallbehind_max: i64,
         timeout: Duration,
     ) -> ReplicaStatus {
-        let mut best = self.best.subscribe();
-        let now = *best.borrow_and_update();
+        let now = self.best.best();
         if now >= end {
             return ReplicaStatus::Ok;
         }
         if self.connected() == 0 || now < 0 || master_end - now >= fallbehind_max {
             return ReplicaStatus::SlaveNotAvailable;
         }
-        match tokio::time::timeout(timeout, best.wait_for(|v| *v >= end)).await {
-            Ok(Ok(_)) => ReplicaStatus::Ok,
-            _ => ReplicaStatus::Timeout,
+        match tokio::time::timeout(timeout, self.best.reached(end)).await {
+            Ok(()) => ReplicaStatus::Ok,
+            Err(_) => ReplicaStatus::Timeout,
         }
     }
 

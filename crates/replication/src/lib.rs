@@ -13,6 +13,7 @@ mod acks;
 mod master;
 mod settings;
 mod slave;
+mod waiters;
 
 pub use acks::{Acks, ReplicaStatus};
 pub use master::HaMaster;

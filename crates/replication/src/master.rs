@@ -160,8 +160,13 @@ impl HaMaster {
             }
             let idle = self.settings.heartbeat.saturating_sub(last_write.elapsed());
             tokio::select! {
-                changed = appended.changed() => if changed.is_err() {
-                    return "store closed".to_owned();
+                changed = appended.changed() => {
+                    if changed.is_err() {
+                        return "store closed".to_owned();
+                    }
+                    if !self.settings.linger.is_zero() {
+                        tokio::time::sleep(self.settings.linger).await;
+                    }
                 },
                 () = tokio::time::sleep(idle) => {
                     let beat = TransferHeader { offset: next, size: 0 }.encode();

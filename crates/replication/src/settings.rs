@@ -18,6 +18,11 @@ pub struct HaSettings {
     pub slave_timeout: Duration,
     /// A slave's pause between connection attempts (Java: 5 s, fixed).
     pub reconnect: Duration,
+    /// How long a master's writer, woken by an append while its slave is caught up, waits
+    /// for more appends before sending: one frame then carries many messages instead of one
+    /// (Java's writer polls every 100 ms unless a SYNC_MASTER send wakes it). Zero sends at
+    /// once.
+    pub linger: Duration,
 }
 
 impl Default for HaSettings {
@@ -29,6 +34,7 @@ impl Default for HaSettings {
             fallbehind_max: 256 * 1024 * 1024,
             slave_timeout: Duration::from_millis(3000),
             reconnect: Duration::from_millis(1000),
+            linger: Duration::ZERO,
         }
     }
 }
