@@ -27,7 +27,7 @@ struct Inner {
     role: BrokerRole,
     settings: HaSettings,
     slave_read_enable: bool,
-    store: Arc<MessageStore>,
+    store: Arc<dyn ReplicaLog>,
     acks: Arc<Acks>,
     slave: Option<Arc<HaSlave>>,
     ha_addr: SocketAddr,
@@ -65,6 +65,7 @@ impl Replication {
             ha.settings,
         ));
         let mut tasks = vec![tokio::spawn(server.serve(listener, shutdown.clone()))];
+        let replica_log = Arc::clone(&log);
         let (master_ha, master_ha_rx) = watch::channel(ha.master_address.clone());
         let slave = config.role.is_slave().then(|| {
             let client = Arc::new(HaSlave::new(log, master_ha_rx, ha.settings));
@@ -78,7 +79,7 @@ impl Replication {
                 role: config.role,
                 settings: ha.settings,
                 slave_read_enable: ha.slave_read_enable,
-                store: Arc::clone(store),
+                store: replica_log,
                 acks,
                 slave,
                 ha_addr,

@@ -359,7 +359,7 @@ fn check_service(
     clock: &Arc<dyn Clock>,
 ) -> Arc<TransactionCheckService> {
     Arc::new(TransactionCheckService {
-        store: Arc::clone(store),
+        store: store.clone(),
         topics: m.topics.clone(),
         offsets: m.offsets.clone(),
         clients: m.clients.clone(),
@@ -471,7 +471,7 @@ fn build_dispatcher(
     processor::register(
         &mut dispatcher,
         processor::SendProcessor {
-            store: Arc::clone(store),
+            store: store.clone(),
             topics: m.topics.clone(),
             groups: m.groups.clone(),
             clients: m.clients.clone(),
@@ -492,7 +492,7 @@ fn build_dispatcher(
     processor::register(
         &mut dispatcher,
         processor::PullProcessor {
-            store: Arc::clone(store),
+            store: store.clone(),
             topics: m.topics.clone(),
             groups: m.groups.clone(),
             clients: m.clients.clone(),
@@ -508,7 +508,7 @@ fn build_dispatcher(
     processor::register(
         &mut dispatcher,
         processor::OffsetProcessor {
-            store: Arc::clone(store),
+            store: store.clone(),
             offsets: m.offsets.clone(),
             topics: m.topics.clone(),
             groups: m.groups.clone(),
@@ -546,7 +546,8 @@ fn register_store_families(
     processor::register(
         dispatcher,
         processor::SendBackProcessor {
-            store: Arc::clone(store),
+            store: store.clone(),
+            records: store.clone(),
             topics: m.topics.clone(),
             groups: m.groups.clone(),
             identity: identity.clone(),
@@ -558,7 +559,8 @@ fn register_store_families(
     processor::register(
         dispatcher,
         processor::EndTransactionProcessor {
-            store: Arc::clone(store),
+            store: store.clone(),
+            records: store.clone(),
             topics: m.topics.clone(),
             identity: identity.clone(),
             clock: Arc::clone(clock),
@@ -569,7 +571,7 @@ fn register_store_families(
     processor::register(
         dispatcher,
         processor::QueryProcessor {
-            store: Arc::clone(store),
+            store: store.clone(),
         },
     );
 }
@@ -590,7 +592,7 @@ fn register_broker_admin(dispatcher: &mut Dispatcher, admin: &AdminContext<'_>, 
     let service = ConfigService::new(
         admin.config.clone(),
         m.live.clone(),
-        Arc::clone(admin.store),
+        admin.store.clone(),
         Arc::clone(admin.clock),
     );
     processor::register(
@@ -605,7 +607,7 @@ fn register_broker_admin(dispatcher: &mut Dispatcher, admin: &AdminContext<'_>, 
         dispatcher,
         processor::ConsumerCallProcessor {
             clients: m.clients.clone(),
-            store: Arc::clone(admin.store),
+            store: admin.store.clone(),
             topics: m.topics.clone(),
             groups: m.groups.clone(),
             identity: admin.identity.clone(),
@@ -614,14 +616,14 @@ fn register_broker_admin(dispatcher: &mut Dispatcher, admin: &AdminContext<'_>, 
     processor::register(
         dispatcher,
         processor::MaintenanceProcessor {
-            store: Arc::clone(admin.store),
+            store: admin.store.clone(),
             topics: m.topics.clone(),
         },
     );
     processor::register(
         dispatcher,
         processor::InspectProcessor {
-            store: Arc::clone(admin.store),
+            store: admin.store.clone(),
             topics: m.topics.clone(),
             offsets: m.offsets.clone(),
             clients: m.clients.clone(),
@@ -633,7 +635,8 @@ fn register_broker_admin(dispatcher: &mut Dispatcher, admin: &AdminContext<'_>, 
     processor::register(
         dispatcher,
         processor::RuntimeInfoProcessor {
-            store: Arc::clone(admin.store),
+            store: admin.store.clone(),
+            queues: admin.store.clone(),
             stats: m.stats.clone(),
             schedule: Arc::clone(admin.schedule),
             gate: m.gate.clone(),
@@ -662,7 +665,7 @@ fn register_admin(dispatcher: &mut Dispatcher, admin: &AdminContext<'_>, m: &Man
     processor::register(
         dispatcher,
         processor::TopicAdminProcessor {
-            store: Arc::clone(store),
+            store: store.clone(),
             topics: m.topics.clone(),
             offsets: m.offsets.clone(),
             clients: m.clients.clone(),
@@ -686,7 +689,7 @@ fn register_admin(dispatcher: &mut Dispatcher, admin: &AdminContext<'_>, m: &Man
     processor::register(
         dispatcher,
         processor::StatsProcessor {
-            store: Arc::clone(store),
+            store: store.clone(),
             topics: m.topics.clone(),
             offsets: m.offsets.clone(),
             clients: m.clients.clone(),
@@ -698,7 +701,7 @@ fn register_admin(dispatcher: &mut Dispatcher, admin: &AdminContext<'_>, m: &Man
     processor::register(
         dispatcher,
         processor::ResetOffsetProcessor {
-            store: Arc::clone(store),
+            store: store.clone(),
             topics: m.topics.clone(),
             groups: m.groups.clone(),
             offsets: m.offsets.clone(),

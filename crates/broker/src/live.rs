@@ -24,7 +24,7 @@ use std::time::Duration;
 use apogee_model::{DataVersion, Perm};
 use apogee_protocol::body::properties;
 use apogee_runtime::Clock;
-use apogee_store::MessageStore;
+use apogee_store::StoreAdmin;
 
 use crate::config::{
     BrokerConfig, RawBrokerConfig, TransactionLimits, default_table, java_name, toml_key_of,
@@ -200,7 +200,7 @@ pub struct Applied {
 /// serialised (Java's handler is `synchronized`).
 pub struct ConfigService {
     live: LiveSettings,
-    store: Arc<MessageStore>,
+    store: Arc<dyn StoreAdmin>,
     clock: Arc<dyn Clock>,
     overlay: PathBuf,
     state: Mutex<(BrokerConfig, DataVersion)>,
@@ -210,7 +210,7 @@ impl ConfigService {
     pub fn new(
         config: BrokerConfig,
         live: LiveSettings,
-        store: Arc<MessageStore>,
+        store: Arc<dyn StoreAdmin>,
         clock: Arc<dyn Clock>,
     ) -> Self {
         let version = DataVersion::new(clock.now_ms());

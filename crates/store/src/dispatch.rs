@@ -344,16 +344,19 @@ impl Reput {
         offset - offset.rem_euclid(file_size) + file_size
     }
 
-    /// Whether `[offset, offset + len)` runs past the written end inside the file being
-    /// written: the bytes may still come.
-    fn still_coming(&self, offset: i64, len: usize) -> bool {
+    /// Whether `[offset, offset + len)` runs past `written` (the log's end, read before the
+    /// read that failed) inside one file: the bytes may still come. Taking the end first
+    /// matters: an append between a failed read and this check must not make the record
+    /// look damaged.
+    fn still_coming(&self, offset: i64, len: usize, written: i64) -> bool {
         let end = offset.saturating_add(i64::try_from(len).unwrap_or(i64::MAX));
-        end > self.commit_log.max_offset() && end <= self.file_end(offset)
+        end > written && end <= self.file_end(offset)
     }
 
     fn next(&self, offset: i64) -> Next {
+        let written = self.commit_log.max_offset();
         let Some(head) = self.commit_log.read(offset, 8) else {
-            if self.still_coming(offset, 8) {
+            if self.still_coming(offset, 8, written) {
                 return Next::Incomplete;
             }
             return Next::SkipTo(self.file_end(offset));
@@ -370,7 +373,7 @@ impl Reput {
             );
         };
         let Some(bytes) = self.commit_log.read(offset, size) else {
-            if self.still_coming(offset, size) {
+            if self.still_coming(offset, size, written) {
                 return Next::Incomplete;
             }
             return Next::Corrupt(

@@ -9,6 +9,7 @@
 //! ```
 //! No sockets here: the store can be tested, fuzzed and benchmarked alone.
 
+pub mod capability;
 pub mod checkpoint;
 mod cleaner;
 pub mod commit_log;
@@ -27,6 +28,7 @@ pub mod recovery;
 pub mod retention;
 mod store;
 
+pub use capability::{AppendLog, Durable, QueueReader, RecordReader, StoreAdmin};
 pub use cleaner::{CleanReport, local_hour};
 pub use commit_log::{AppendOutcome, MessageToStore, normalize_properties};
 pub use config::{FlushMode, StoreConfig};

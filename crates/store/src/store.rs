@@ -287,6 +287,11 @@ impl MessageStore {
         }
     }
 
+    /// The flush service (the capability layer's durability waits use it).
+    pub(crate) fn flusher(&self) -> Arc<Flusher> {
+        Arc::clone(&self.flusher)
+    }
+
     /// Offset up to which the CommitLog is on disk.
     pub fn durable_offset(&self) -> i64 {
         self.flusher.durable_offset()
@@ -563,7 +568,7 @@ impl Drop for MessageStore {
     }
 }
 
-fn put_status(durability: Durability) -> PutStatus {
+pub(crate) fn put_status(durability: Durability) -> PutStatus {
     match durability {
         Durability::Durable => PutStatus::Ok,
         Durability::TimedOut => PutStatus::FlushDiskTimeout,

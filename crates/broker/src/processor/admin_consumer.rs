@@ -21,7 +21,7 @@ use apogee_protocol::header::admin::{
 use apogee_protocol::message_id::decode_offset_msg_id;
 use apogee_protocol::{RemotingCommand, RequestCode, ResponseCode};
 use apogee_remoting::{Connection, RemotingError};
-use apogee_store::MessageStore;
+use apogee_store::RecordReader;
 
 use super::{Handler, Identity, blocking};
 use crate::BrokerError;
@@ -35,7 +35,7 @@ const CALL_TIMEOUT: Duration = Duration::from_secs(10);
 /// The calls relayed to consumer clients.
 pub struct ConsumerCallProcessor {
     pub clients: ClientRegistry,
-    pub store: Arc<MessageStore>,
+    pub store: Arc<dyn RecordReader>,
     pub topics: TopicConfigs,
     pub groups: SubscriptionGroups,
     pub identity: Identity,

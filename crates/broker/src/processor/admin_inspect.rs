@@ -21,7 +21,7 @@ use apogee_protocol::header::admin::{
 use apogee_protocol::{RemotingCommand, RequestCode};
 use apogee_remoting::Connection;
 use apogee_runtime::Clock;
-use apogee_store::MessageStore;
+use apogee_store::QueueReader;
 
 use super::{Handler, Identity, blocking, success};
 use crate::BrokerError;
@@ -35,7 +35,7 @@ const QUERY_CQ_UNITS_MAX: usize = 1024;
 
 /// The inspection family.
 pub struct InspectProcessor {
-    pub store: Arc<MessageStore>,
+    pub store: Arc<dyn QueueReader>,
     pub topics: TopicConfigs,
     pub offsets: ConsumerOffsets,
     pub clients: ClientRegistry,
@@ -117,7 +117,7 @@ impl InspectProcessor {
                 .iter()
                 .zip(0..)
                 .map(|(consumed, queue_id)| {
-                    queue_span(&store, (&h.topic, queue_id, &broker_name), *consumed, now)
+                    queue_span(&*store, (&h.topic, queue_id, &broker_name), *consumed, now)
                 })
                 .collect();
             QueryConsumeTimeSpanBody {
@@ -207,7 +207,7 @@ impl InspectProcessor {
 /// One queue's span: its first and last store times, the store time of the last message the
 /// group consumed (the first's when it consumed none), and how long the next has waited.
 fn queue_span(
-    store: &MessageStore,
+    store: &dyn QueueReader,
     (topic, queue_id, broker_name): (&str, i32, &str),
     consumed: Option<i64>,
     now_ms: i64,

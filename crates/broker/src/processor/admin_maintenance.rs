@@ -15,7 +15,7 @@ use std::sync::Arc;
 
 use apogee_protocol::{RemotingCommand, RequestCode};
 use apogee_remoting::Connection;
-use apogee_store::MessageStore;
+use apogee_store::StoreAdmin;
 
 use super::{Handler, blocking, success};
 use crate::BrokerError;
@@ -26,7 +26,7 @@ const LMQ_PREFIX: &str = "%LMQ%";
 
 /// The store-cleaning family.
 pub struct MaintenanceProcessor {
-    pub store: Arc<MessageStore>,
+    pub store: Arc<dyn StoreAdmin>,
     pub topics: TopicConfigs,
 }
 
@@ -48,13 +48,14 @@ impl Handler for MaintenanceProcessor {
         match request.request_code() {
             RequestCode::CLEAN_EXPIRED_CONSUMEQUEUE => {
                 let removed =
-                    blocking(move || store.clean_expired_queues(|t| !is_system_topic(t))).await??;
+                    blocking(move || store.clean_expired_queues(&|t| !is_system_topic(t)))
+                        .await??;
                 tracing::info!(removed, %caller, "clean expired consume queues");
             }
             RequestCode::CLEAN_UNUSED_TOPIC => {
                 let topics = self.topics.clone();
                 let removed = blocking(move || {
-                    store.clean_unused_topics(|t| {
+                    store.clean_unused_topics(&|t| {
                         topics.get(t).is_none() && !is_system_topic(t) && !t.starts_with(LMQ_PREFIX)
                     })
                 })

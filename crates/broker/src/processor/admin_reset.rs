@@ -26,7 +26,7 @@ use std::time::Duration;
 
 use apogee_protocol::{LanguageCode, RemotingCommand, RequestCode};
 use apogee_remoting::Connection;
-use apogee_store::MessageStore;
+use apogee_store::QueueReader;
 
 use super::{Handler, Identity, success};
 use crate::BrokerError;
@@ -39,7 +39,7 @@ use crate::service::long_polling::PullWaiters;
 
 /// The offset-reset family.
 pub struct ResetOffsetProcessor {
-    pub store: Arc<MessageStore>,
+    pub store: Arc<dyn QueueReader>,
     pub topics: TopicConfigs,
     pub groups: SubscriptionGroups,
     pub offsets: ConsumerOffsets,

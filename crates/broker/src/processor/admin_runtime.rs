@@ -20,7 +20,7 @@ use apogee_protocol::{RemotingCommand, RequestCode, version};
 use apogee_remoting::Connection;
 use apogee_store::dispatch::SCHEDULE_TOPIC;
 use apogee_store::retention::{disk_space, disk_usage};
-use apogee_store::{MessageStore, StoreHealth};
+use apogee_store::{QueueReader, StoreAdmin, StoreHealth};
 
 use super::{Handler, SendGate, success};
 use crate::BrokerError;
@@ -39,7 +39,9 @@ const JAVA_QUEUE_CAPACITIES: [(&str, u32); 5] = [
 
 /// The runtime-info family.
 pub struct RuntimeInfoProcessor {
-    pub store: Arc<MessageStore>,
+    pub store: Arc<dyn StoreAdmin>,
+    /// The delay levels' queues (their progress is a runtime key).
+    pub queues: Arc<dyn QueueReader>,
     pub stats: BrokerStats,
     pub schedule: Arc<ScheduleService>,
     pub gate: SendGate,
@@ -86,7 +88,7 @@ impl RuntimeInfoProcessor {
             put(key, value);
         }
         for (level, delivered) in self.schedule.level_offsets() {
-            let max = self.store.max_offset_in_queue(SCHEDULE_TOPIC, level - 1);
+            let max = self.queues.max_offset_in_queue(SCHEDULE_TOPIC, level - 1);
             put(
                 &format!("scheduleMessageOffset_{level}"),
                 format!("{delivered},{max}"),
@@ -131,10 +133,7 @@ impl RuntimeInfoProcessor {
             "dispatchBehindBytes",
             (max - store.dispatched_offset()).max(0).to_string(),
         );
-        put(
-            "pageCacheLockTimeMills",
-            store.append_lock_held_ms().to_string(),
-        );
+        put("pageCacheLockTimeMills", store.lock_held_ms().to_string());
         put(
             "earliestMessageTimeStamp",
             store.earliest_message_time().unwrap_or(-1).to_string(),

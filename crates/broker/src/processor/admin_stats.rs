@@ -22,7 +22,7 @@ use apogee_protocol::header::admin::{
 };
 use apogee_protocol::{RemotingCommand, RequestCode};
 use apogee_remoting::Connection;
-use apogee_store::MessageStore;
+use apogee_store::QueueReader;
 
 use super::{Handler, Identity, success};
 use crate::BrokerError;
@@ -34,7 +34,7 @@ use crate::stats::BrokerStats;
 
 /// The statistics and connection-list family.
 pub struct StatsProcessor {
-    pub store: Arc<MessageStore>,
+    pub store: Arc<dyn QueueReader>,
     pub topics: TopicConfigs,
     pub offsets: ConsumerOffsets,
     pub clients: ClientRegistry,

@@ -20,7 +20,7 @@ use apogee_protocol::header::admin::{
 };
 use apogee_protocol::{RemotingCommand, RequestCode};
 use apogee_remoting::Connection;
-use apogee_store::MessageStore;
+use apogee_store::StoreAdmin;
 
 use super::{Handler, Identity, blocking, success};
 use crate::BrokerError;
@@ -31,7 +31,7 @@ use crate::service::register::Registration;
 
 /// The topic administration family.
 pub struct TopicAdminProcessor {
-    pub store: Arc<MessageStore>,
+    pub store: Arc<dyn StoreAdmin>,
     pub topics: TopicConfigs,
     pub offsets: ConsumerOffsets,
     pub clients: ClientRegistry,

@@ -15,7 +15,7 @@ use apogee_protocol::record::StoredRecord;
 use apogee_protocol::{RemotingCommand, RequestCode};
 use apogee_remoting::Connection;
 use apogee_runtime::Clock;
-use apogee_store::MessageStore;
+use apogee_store::AppendLog;
 
 use super::{Handler, Identity, redirect_delay, success};
 use crate::BrokerError;
@@ -27,7 +27,9 @@ use crate::transaction::{
 
 /// The END_TRANSACTION family.
 pub struct EndTransactionProcessor {
-    pub store: Arc<MessageStore>,
+    pub store: Arc<dyn AppendLog>,
+    /// The record a request names by offset, validated before use.
+    pub records: Arc<dyn apogee_store::RecordReader>,
     pub topics: TopicConfigs,
     pub identity: Identity,
     pub clock: Arc<dyn Clock>,
@@ -116,7 +118,7 @@ impl EndTransactionProcessor {
         from_check: bool,
     ) -> Result<StoredRecord, BrokerError> {
         let half = self
-            .store
+            .records
             .lookup_record(h.commit_log_offset)
             .filter(|r| r.topic_str() == HALF_TOPIC)
             .ok_or_else(|| {
@@ -164,10 +166,10 @@ impl EndTransactionProcessor {
         redirect_delay(
             &mut message.properties,
             (&mut message.topic, &mut message.queue_id),
-            self.store.config().delay_levels_ms.len(),
+            self.store.delay_levels_ms().len(),
         )?;
         let outcome = self.store.append(std::slice::from_ref(&message))?;
-        let _ = self.store.durable(&outcome).await;
+        let _ = self.store.durability(&outcome).wait().await;
         Ok(())
     }
 }

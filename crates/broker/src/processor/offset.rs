@@ -10,7 +10,7 @@ use apogee_protocol::header::consumer::{
 };
 use apogee_protocol::{RemotingCommand, RequestCode, ResponseCode};
 use apogee_remoting::Connection;
-use apogee_store::MessageStore;
+use apogee_store::QueueReader;
 
 use super::{Handler, blocking, success};
 use crate::BrokerError;
@@ -20,7 +20,7 @@ use crate::manager::topic_config::TopicConfigs;
 
 /// The offset family.
 pub struct OffsetProcessor {
-    pub store: Arc<MessageStore>,
+    pub store: Arc<dyn QueueReader>,
     pub offsets: ConsumerOffsets,
     pub topics: TopicConfigs,
     pub groups: SubscriptionGroups,
@@ -75,7 +75,7 @@ impl Handler for OffsetProcessor {
             // Both read records that may be on disk: a blocking thread does it.
             RequestCode::SEARCH_OFFSET_BY_TIMESTAMP => {
                 let (store, h) = (Arc::clone(&self.store), request.header()?);
-                Ok(offset(blocking(move || search(&store, &h)).await?))
+                Ok(offset(blocking(move || search(&*store, &h)).await?))
             }
             _ => {
                 let h: QueueRequestHeader = request.header()?;
@@ -126,7 +126,7 @@ impl OffsetProcessor {
 
 /// LOWER: the first offset stored at or after `timestamp`; UPPER: the last stored at or
 /// before it.
-fn search(store: &MessageStore, h: &SearchOffsetRequestHeader) -> i64 {
+fn search(store: &dyn QueueReader, h: &SearchOffsetRequestHeader) -> i64 {
     let upper = h
         .boundary_type
         .as_deref()

@@ -18,7 +18,7 @@ use apogee_protocol::header::message::{
 };
 use apogee_protocol::{RemotingCommand, RequestCode, ResponseCode};
 use apogee_remoting::Connection;
-use apogee_store::{GetMessageResult, GetMessageStatus, MessageStore};
+use apogee_store::{GetMessageResult, GetMessageStatus, QueueReader};
 use bytes::BytesMut;
 use tokio::time::Instant;
 
@@ -36,7 +36,7 @@ use crate::stats::BrokerStats;
 
 /// The pull family.
 pub struct PullProcessor {
-    pub store: Arc<MessageStore>,
+    pub store: Arc<dyn QueueReader>,
     pub topics: TopicConfigs,
     pub groups: SubscriptionGroups,
     pub clients: ClientRegistry,
@@ -326,7 +326,7 @@ impl PullProcessor {
                 (Arc::clone(&self.store), topic.clone(), plan.codes.clone());
             blocking(move || {
                 read_queue(
-                    &store,
+                    &*store,
                     (&topic, queue_id, offset),
                     (count, bytes),
                     codes.as_ref(),
@@ -335,7 +335,7 @@ impl PullProcessor {
             .await?
         } else {
             read_queue(
-                &self.store,
+                &*self.store,
                 (topic, queue_id, offset),
                 (count, bytes),
                 plan.codes.as_ref(),
@@ -476,7 +476,7 @@ impl PullProcessor {
 
 /// One store read with the plan's tag filter.
 fn read_queue(
-    store: &MessageStore,
+    store: &dyn QueueReader,
     (topic, queue_id, offset): (&str, i32, i64),
     limits: (usize, usize),
     codes: Option<&HashSet<i64>>,

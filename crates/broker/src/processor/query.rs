@@ -9,7 +9,7 @@ use apogee_protocol::header::consumer::{
 use apogee_protocol::record::find_property;
 use apogee_protocol::{RemotingCommand, RequestCode, ResponseCode};
 use apogee_remoting::Connection;
-use apogee_store::MessageStore;
+use apogee_store::RecordReader;
 use bytes::BytesMut;
 
 use super::{Handler, blocking, success};
@@ -22,7 +22,7 @@ const KEY_QUERY_MAX: usize = 64;
 
 /// The query family.
 pub struct QueryProcessor {
-    pub store: Arc<MessageStore>,
+    pub store: Arc<dyn RecordReader>,
 }
 
 impl Handler for QueryProcessor {
@@ -39,7 +39,7 @@ impl Handler for QueryProcessor {
         let store = Arc::clone(&self.store);
         if request.request_code() == RequestCode::VIEW_MESSAGE_BY_ID {
             let h: ViewMessageRequestHeader = request.header()?;
-            let bytes = blocking(move || view(&store, h.offset)).await??;
+            let bytes = blocking(move || view(&*store, h.offset)).await??;
             return Ok(success(request).with_body(bytes));
         }
         let h: QueryMessageRequestHeader = request.header()?;
@@ -54,7 +54,7 @@ impl Handler for QueryProcessor {
                 .unwrap_or(0)
                 .clamp(1, KEY_QUERY_MAX)
         };
-        let body = blocking(move || query(&store, &h, max)).await?;
+        let body = blocking(move || query(&*store, &h, max)).await?;
         if body.is_empty() {
             return Err(BrokerError::QueryNotFound(
                 "can not find message, maybe time range not correct".into(),
@@ -64,7 +64,7 @@ impl Handler for QueryProcessor {
             RemotingCommand::response_to(request, ResponseCode::SUCCESS, None)
                 .with_header(&QueryMessageResponseHeader {
                     index_last_update_timestamp: 0,
-                    index_last_update_phyoffset: self.store.dispatched_offset(),
+                    index_last_update_phyoffset: self.store.indexed_offset(),
                 })
                 .with_body(body),
         )
@@ -72,7 +72,7 @@ impl Handler for QueryProcessor {
 }
 
 /// The record starting at `offset` (only a real one: see `MessageStore::lookup_record`).
-fn view(store: &MessageStore, offset: i64) -> Result<bytes::Bytes, BrokerError> {
+fn view(store: &dyn RecordReader, offset: i64) -> Result<bytes::Bytes, BrokerError> {
     store
         .lookup_record(offset)
         .and_then(|r| store.record_bytes_at(offset, r.encoded_len()))
@@ -82,7 +82,7 @@ fn view(store: &MessageStore, offset: i64) -> Result<bytes::Bytes, BrokerError> 
 }
 
 /// The stored records of `h.topic` whose key or UNIQ_KEY is `h.key`, concatenated.
-fn query(store: &MessageStore, h: &QueryMessageRequestHeader, max: usize) -> bytes::Bytes {
+fn query(store: &dyn RecordReader, h: &QueryMessageRequestHeader, max: usize) -> bytes::Bytes {
     let mut body = BytesMut::new();
     for offset in store.query_by_key(&h.topic, &h.key, max, h.begin_timestamp, h.end_timestamp) {
         let Some(record) = store.record_at(offset) else {

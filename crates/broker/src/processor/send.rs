@@ -20,7 +20,7 @@ use apogee_remoting::Connection;
 use apogee_replication::ReplicaStatus;
 use apogee_runtime::Clock;
 use apogee_store::dispatch::SCHEDULE_TOPIC;
-use apogee_store::{AppendOutcome, MessageStore, MessageToStore, PutStatus};
+use apogee_store::{AppendLog, AppendOutcome, MessageToStore, PutStatus};
 use bytes::Bytes;
 use tokio::sync::{OwnedSemaphorePermit, Semaphore};
 
@@ -91,7 +91,7 @@ impl SendGate {
 
 /// The send family.
 pub struct SendProcessor {
-    pub store: Arc<MessageStore>,
+    pub store: Arc<dyn AppendLog>,
     pub topics: TopicConfigs,
     pub groups: SubscriptionGroups,
     /// Remembers which connections send to which topic (topic deletion checks it).
@@ -145,7 +145,7 @@ impl Handler for SendProcessor {
         })?;
         drop(_permit);
         self.clients.note_sender(&header.topic, &connection);
-        let status = self.store.durable(&outcome).await;
+        let status = self.store.durability(&outcome).wait().await;
         if status == PutStatus::FlushFailed {
             return Err(BrokerError::flush_failed());
         }
@@ -261,7 +261,7 @@ impl SendProcessor {
             redirect_delay(
                 &mut props,
                 (&mut target.topic, &mut target.queue_id),
-                self.store.config().delay_levels_ms.len(),
+                self.store.delay_levels_ms().len(),
             )?;
         }
         check_properties(&props)?;

@@ -16,7 +16,7 @@ use apogee_protocol::record::{StoredRecord, encode_properties, find_property, pa
 use apogee_protocol::{RemotingCommand, RequestCode};
 use apogee_remoting::Connection;
 use apogee_store::dispatch::SCHEDULE_TOPIC;
-use apogee_store::{MessageStore, MessageToStore, PutStatus};
+use apogee_store::{AppendLog, MessageToStore, PutStatus};
 
 use super::{Handler, Identity, success};
 use crate::BrokerError;
@@ -27,7 +27,9 @@ use crate::manager::{dlq_topic, retry_topic};
 
 /// The send-back family.
 pub struct SendBackProcessor {
-    pub store: Arc<MessageStore>,
+    pub store: Arc<dyn AppendLog>,
+    /// The record a request names by offset, validated before use.
+    pub records: Arc<dyn apogee_store::RecordReader>,
     pub topics: TopicConfigs,
     pub groups: SubscriptionGroups,
     pub identity: Identity,
@@ -65,7 +67,7 @@ impl Handler for SendBackProcessor {
             )));
         }
         let original = self
-            .store
+            .records
             .lookup_record(h.offset)
             .filter(|record| consumable_by(record.topic_str(), &h))
             .ok_or_else(|| {
@@ -75,7 +77,7 @@ impl Handler for SendBackProcessor {
         let (mut topic, mut queue_id, delay) = self.destination(&original, &h, &group)?;
         props.remove("DELAY");
         if delay > 0 {
-            let levels = i32::try_from(self.store.config().delay_levels_ms.len()).unwrap_or(18);
+            let levels = i32::try_from(self.store.delay_levels_ms().len()).unwrap_or(18);
             let level = delay.min(levels);
             props.insert("DELAY".into(), level.to_string());
             props.insert("REAL_TOPIC".into(), topic.clone());
@@ -102,7 +104,7 @@ impl Handler for SendBackProcessor {
             .cloned()
             .unwrap_or_else(|| original.topic_str().to_owned());
         let outcome = self.store.append(std::slice::from_ref(&message))?;
-        match self.store.durable(&outcome).await {
+        match self.store.durability(&outcome).wait().await {
             PutStatus::Ok => {
                 self.stats.record_send_back(&back_topic, &h.group);
                 Ok(success(request))
