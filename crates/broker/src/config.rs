@@ -24,285 +24,113 @@ pub use crate::config_ha::{BrokerRole, HaConfig};
 /// The annotated default file, embedded so `apogee broker` runs without one.
 pub const DEFAULT_CONFIG_TOML: &str = include_str!("../../../config/broker.toml");
 
-/// Configuration as written by a person; see `config/broker.toml` for every key.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(deny_unknown_fields, default)]
-pub struct RawBrokerConfig {
-    pub broker_cluster_name: String,
-    pub broker_name: String,
-    pub broker_id: i64,
-    pub broker_role: String,
-    pub listen_address: String,
-    pub listen_port: u16,
-    pub broker_ip1: String,
-    pub namesrv_addr: String,
-    pub store_path_root_dir: PathBuf,
-    pub flush_disk_type: String,
-    pub sync_flush_timeout_ms: u64,
-    pub file_reserved_time: u64,
-    pub delete_when: String,
-    pub disk_max_used_space_ratio: u32,
-    pub clean_file_forcibly_enable: bool,
-    pub disk_space_warning_level_ratio: u32,
-    pub disk_space_clean_forcibly_ratio: u32,
-    pub mapped_file_size_commit_log: usize,
-    pub mapped_file_size_consume_queue: usize,
-    pub max_hash_slot_num: usize,
-    pub max_index_num: usize,
-    pub auto_create_topic_enable: bool,
-    pub auto_create_subscription_group: bool,
-    pub default_topic_queue_nums: i32,
-    pub max_message_size: usize,
-    pub message_delay_level: String,
-    pub broker_permission: i32,
-    pub long_polling_enable: bool,
-    pub short_polling_time_ms: u64,
-    pub pull_messages_max: usize,
-    pub pull_bytes_max: usize,
-    pub channel_expired_timeout_ms: u64,
-    pub register_name_server_period_ms: u64,
-    pub broker_heartbeat_timeout_ms: i64,
-    pub send_concurrency: usize,
-    pub wait_time_ms_in_send_queue: u64,
-    pub os_page_cache_busy_timeout_ms: u64,
-    pub flush_consumer_offset_interval_ms: u64,
-    pub region_id: String,
-    pub trace_on: bool,
-    pub frame_bytes_max: usize,
-    pub channel_idle_timeout_secs: u64,
-    pub in_flight_requests_per_connection: usize,
-    pub reject_transaction_message: bool,
-    pub transaction_check_interval_ms: u64,
-    pub transaction_timeout_ms: u64,
-    pub transaction_check_max: i32,
-    pub use_server_side_reset_offset: bool,
-    pub topic_queue_nums_max: i32,
-    pub topics_max: usize,
-    pub subscription_groups_max: usize,
-    pub heartbeat_groups_max: usize,
-    pub long_polling_suspend_max_ms: u64,
-    pub suspended_pulls_max: usize,
-    pub access_message_in_memory_max_ratio: u32,
-    pub vip_channel_enable: bool,
-    pub authentication_enabled: bool,
-    pub authorization_enabled: bool,
-    pub authentication_whitelist: String,
-    pub authorization_whitelist: String,
-    pub init_authentication_user: String,
-    pub inner_client_authentication_credentials: String,
-    pub acl_enable: bool,
-    pub plain_acl_file: String,
-    pub tls_server_mode: String,
-    pub tls_server_cert_path: String,
-    pub tls_server_key_path: String,
-    pub tls_server_need_client_auth: String,
-    pub tls_server_trust_cert_path: String,
-    pub tls_enable: bool,
-    pub tls_client_trust_cert_path: String,
-    pub broker_ip2: String,
-    pub ha_listen_port: i32,
-    pub ha_master_address: String,
-    pub ha_send_heartbeat_interval_ms: u64,
-    pub ha_housekeeping_interval_ms: u64,
-    pub ha_transfer_batch_size: usize,
-    pub ha_slave_fallbehind_max: i64,
-    pub slave_timeout_ms: u64,
-    pub slave_read_enable: bool,
-    pub slave_sync_interval_ms: u64,
-    pub ha_linger_us: u64,
-}
-
-impl Default for RawBrokerConfig {
-    fn default() -> Self {
-        Self {
-            broker_cluster_name: "DefaultCluster".into(),
-            broker_name: "broker-a".into(),
-            broker_id: 0,
-            broker_role: "ASYNC_MASTER".into(),
-            listen_address: "0.0.0.0".into(),
-            listen_port: 10911,
-            broker_ip1: String::new(),
-            namesrv_addr: "127.0.0.1:9876".into(),
-            store_path_root_dir: PathBuf::from("./apogee-data/store"),
-            flush_disk_type: "ASYNC_FLUSH".into(),
-            sync_flush_timeout_ms: 5000,
-            file_reserved_time: 72,
-            delete_when: "04".into(),
-            disk_max_used_space_ratio: 75,
-            clean_file_forcibly_enable: true,
-            disk_space_warning_level_ratio: 90,
-            disk_space_clean_forcibly_ratio: 85,
-            mapped_file_size_commit_log: 1024 * 1024 * 1024,
-            mapped_file_size_consume_queue: 300_000 * 20,
-            max_hash_slot_num: 5_000_000,
-            max_index_num: 20_000_000,
-            auto_create_topic_enable: true,
-            auto_create_subscription_group: true,
-            default_topic_queue_nums: 8,
-            max_message_size: 4 * 1024 * 1024,
-            message_delay_level: apogee_store::config::DEFAULT_DELAY_LEVELS.into(),
-            broker_permission: 6,
-            long_polling_enable: true,
-            short_polling_time_ms: 1000,
-            pull_messages_max: 32,
-            pull_bytes_max: 256 * 1024,
-            channel_expired_timeout_ms: 120_000,
-            register_name_server_period_ms: 30_000,
-            broker_heartbeat_timeout_ms: 120_000,
-            send_concurrency: 16,
-            wait_time_ms_in_send_queue: 200,
-            os_page_cache_busy_timeout_ms: 1000,
-            flush_consumer_offset_interval_ms: 5000,
-            region_id: "DefaultRegion".into(),
-            trace_on: true,
-            frame_bytes_max: FrameLimits::DEFAULT_FRAME_BYTES_MAX,
-            channel_idle_timeout_secs: 120,
-            in_flight_requests_per_connection: 1024,
-            reject_transaction_message: false,
-            transaction_check_interval_ms: 30_000,
-            transaction_timeout_ms: 6000,
-            transaction_check_max: 15,
-            use_server_side_reset_offset: true,
-            topic_queue_nums_max: 1024,
-            topics_max: 100_000,
-            subscription_groups_max: 100_000,
-            heartbeat_groups_max: 1000,
-            long_polling_suspend_max_ms: 60_000,
-            suspended_pulls_max: 100_000,
-            access_message_in_memory_max_ratio: 40,
-            vip_channel_enable: true,
-            authentication_enabled: false,
-            authorization_enabled: false,
-            authentication_whitelist: String::new(),
-            authorization_whitelist: String::new(),
-            init_authentication_user: String::new(),
-            inner_client_authentication_credentials: String::new(),
-            acl_enable: false,
-            plain_acl_file: String::new(),
-            tls_server_mode: "disabled".into(),
-            tls_server_cert_path: String::new(),
-            tls_server_key_path: String::new(),
-            tls_server_need_client_auth: "none".into(),
-            tls_server_trust_cert_path: String::new(),
-            tls_enable: false,
-            tls_client_trust_cert_path: String::new(),
-            broker_ip2: String::new(),
-            ha_listen_port: -1,
-            ha_master_address: String::new(),
-            ha_send_heartbeat_interval_ms: 5000,
-            ha_housekeeping_interval_ms: 20_000,
-            ha_transfer_batch_size: 32 * 1024,
-            ha_slave_fallbehind_max: 256 * 1024 * 1024,
-            slave_timeout_ms: 3000,
-            slave_read_enable: false,
-            slave_sync_interval_ms: 10_000,
-            ha_linger_us: 1000,
+/// Declares every key once: its field, type and default, and the Java `broker.conf` names
+/// that set it. Generates [`RawBrokerConfig`], its `Default` and `JAVA_KEYS`.
+macro_rules! raw_broker_config {
+    ($($field:ident: $ty:ty = $default:expr $(, java $java:literal)*;)*) => {
+        /// Configuration as written by a person; see `config/broker.toml` for every key.
+        #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+        #[serde(deny_unknown_fields, default)]
+        pub struct RawBrokerConfig {
+            $(pub $field: $ty,)*
         }
-    }
+
+        impl Default for RawBrokerConfig {
+            fn default() -> Self {
+                Self { $($field: $default,)* }
+            }
+        }
+
+        /// Java `broker.conf` keys and the TOML keys they set. Keys not listed are reported
+        /// as ignored.
+        const JAVA_KEYS: &[(&str, &str)] = &[$($(($java, stringify!($field)),)*)*];
+    };
 }
 
-/// Java `broker.conf` keys and the TOML keys they set. Keys not listed are reported as ignored.
-const JAVA_KEYS: &[(&str, &str)] = &[
-    ("brokerClusterName", "broker_cluster_name"),
-    ("brokerName", "broker_name"),
-    ("brokerId", "broker_id"),
-    ("brokerRole", "broker_role"),
-    ("listenPort", "listen_port"),
-    ("brokerIP1", "broker_ip1"),
-    ("namesrvAddr", "namesrv_addr"),
-    ("storePathRootDir", "store_path_root_dir"),
-    ("flushDiskType", "flush_disk_type"),
-    ("syncFlushTimeout", "sync_flush_timeout_ms"),
-    ("fileReservedTime", "file_reserved_time"),
-    ("deleteWhen", "delete_when"),
-    ("diskMaxUsedSpaceRatio", "disk_max_used_space_ratio"),
-    ("cleanFileForciblyEnable", "clean_file_forcibly_enable"),
-    (
-        "diskSpaceWarningLevelRatio",
-        "disk_space_warning_level_ratio",
-    ),
-    (
-        "diskSpaceCleanForciblyRatio",
-        "disk_space_clean_forcibly_ratio",
-    ),
-    ("mappedFileSizeCommitLog", "mapped_file_size_commit_log"),
-    (
-        "mappedFileSizeConsumeQueue",
-        "mapped_file_size_consume_queue",
-    ),
-    ("maxHashSlotNum", "max_hash_slot_num"),
-    ("maxIndexNum", "max_index_num"),
-    ("autoCreateTopicEnable", "auto_create_topic_enable"),
-    (
-        "autoCreateSubscriptionGroup",
-        "auto_create_subscription_group",
-    ),
-    ("defaultTopicQueueNums", "default_topic_queue_nums"),
-    ("maxMessageSize", "max_message_size"),
-    ("messageDelayLevel", "message_delay_level"),
-    ("brokerPermission", "broker_permission"),
-    ("longPollingEnable", "long_polling_enable"),
-    ("shortPollingTimeMills", "short_polling_time_ms"),
-    ("maxTransferCountOnMessageInMemory", "pull_messages_max"),
-    ("maxTransferBytesOnMessageInMemory", "pull_bytes_max"),
-    ("channelExpiredTimeout", "channel_expired_timeout_ms"),
-    ("registerNameServerPeriod", "register_name_server_period_ms"),
-    (
-        "brokerNotActiveTimeoutMillis",
-        "broker_heartbeat_timeout_ms",
-    ),
-    ("waitTimeMillsInSendQueue", "wait_time_ms_in_send_queue"),
-    (
-        "osPageCacheBusyTimeOutMills",
-        "os_page_cache_busy_timeout_ms",
-    ),
-    (
-        "flushConsumerOffsetInterval",
-        "flush_consumer_offset_interval_ms",
-    ),
-    ("regionId", "region_id"),
-    ("traceOn", "trace_on"),
-    (
-        "serverChannelMaxIdleTimeSeconds",
-        "channel_idle_timeout_secs",
-    ),
-    ("rejectTransactionMessage", "reject_transaction_message"),
-    ("transactionCheckInterval", "transaction_check_interval_ms"),
-    ("transactionTimeOut", "transaction_timeout_ms"),
-    ("transactionCheckMax", "transaction_check_max"),
-    ("useServerSideResetOffset", "use_server_side_reset_offset"),
-    (
-        "accessMessageInMemoryMaxRatio",
-        "access_message_in_memory_max_ratio",
-    ),
-    ("authenticationEnabled", "authentication_enabled"),
-    ("authorizationEnabled", "authorization_enabled"),
-    ("authenticationWhitelist", "authentication_whitelist"),
-    ("authorizationWhitelist", "authorization_whitelist"),
-    ("initAuthenticationUser", "init_authentication_user"),
-    (
-        "innerClientAuthenticationCredentials",
-        "inner_client_authentication_credentials",
-    ),
-    ("aclEnable", "acl_enable"),
-    ("tls.server.mode", "tls_server_mode"),
-    ("tls.server.certPath", "tls_server_cert_path"),
-    ("tls.server.keyPath", "tls_server_key_path"),
-    ("tls.server.need.client.auth", "tls_server_need_client_auth"),
-    ("tls.server.trustCertPath", "tls_server_trust_cert_path"),
-    ("tls.enable", "tls_enable"),
-    ("tls.client.trustCertPath", "tls_client_trust_cert_path"),
-    ("brokerIP2", "broker_ip2"),
-    ("haListenPort", "ha_listen_port"),
-    ("haMasterAddress", "ha_master_address"),
-    ("haSendHeartbeatInterval", "ha_send_heartbeat_interval_ms"),
-    ("haHousekeepingInterval", "ha_housekeeping_interval_ms"),
-    ("haTransferBatchSize", "ha_transfer_batch_size"),
-    ("haSlaveFallbehindMax", "ha_slave_fallbehind_max"),
-    ("haMaxGapNotInSync", "ha_slave_fallbehind_max"),
-    ("slaveTimeout", "slave_timeout_ms"),
-    ("slaveReadEnable", "slave_read_enable"),
-];
+raw_broker_config! {
+    broker_cluster_name: String = "DefaultCluster".into(), java "brokerClusterName";
+    broker_name: String = "broker-a".into(), java "brokerName";
+    broker_id: i64 = 0, java "brokerId";
+    broker_role: String = "ASYNC_MASTER".into(), java "brokerRole";
+    listen_address: String = "0.0.0.0".into();
+    listen_port: u16 = 10911, java "listenPort";
+    broker_ip1: String = String::new(), java "brokerIP1";
+    namesrv_addr: String = "127.0.0.1:9876".into(), java "namesrvAddr";
+    store_path_root_dir: PathBuf = PathBuf::from("./apogee-data/store"), java "storePathRootDir";
+    flush_disk_type: String = "ASYNC_FLUSH".into(), java "flushDiskType";
+    sync_flush_timeout_ms: u64 = 5000, java "syncFlushTimeout";
+    file_reserved_time: u64 = 72, java "fileReservedTime";
+    delete_when: String = "04".into(), java "deleteWhen";
+    disk_max_used_space_ratio: u32 = 75, java "diskMaxUsedSpaceRatio";
+    clean_file_forcibly_enable: bool = true, java "cleanFileForciblyEnable";
+    disk_space_warning_level_ratio: u32 = 90, java "diskSpaceWarningLevelRatio";
+    disk_space_clean_forcibly_ratio: u32 = 85, java "diskSpaceCleanForciblyRatio";
+    mapped_file_size_commit_log: usize = 1024 * 1024 * 1024, java "mappedFileSizeCommitLog";
+    mapped_file_size_consume_queue: usize = 300_000 * 20, java "mappedFileSizeConsumeQueue";
+    max_hash_slot_num: usize = 5_000_000, java "maxHashSlotNum";
+    max_index_num: usize = 20_000_000, java "maxIndexNum";
+    auto_create_topic_enable: bool = true, java "autoCreateTopicEnable";
+    auto_create_subscription_group: bool = true, java "autoCreateSubscriptionGroup";
+    default_topic_queue_nums: i32 = 8, java "defaultTopicQueueNums";
+    max_message_size: usize = 4 * 1024 * 1024, java "maxMessageSize";
+    message_delay_level: String = apogee_store::config::DEFAULT_DELAY_LEVELS.into(), java "messageDelayLevel";
+    broker_permission: i32 = 6, java "brokerPermission";
+    long_polling_enable: bool = true, java "longPollingEnable";
+    short_polling_time_ms: u64 = 1000, java "shortPollingTimeMills";
+    pull_messages_max: usize = 32, java "maxTransferCountOnMessageInMemory";
+    pull_bytes_max: usize = 256 * 1024, java "maxTransferBytesOnMessageInMemory";
+    channel_expired_timeout_ms: u64 = 120_000, java "channelExpiredTimeout";
+    register_name_server_period_ms: u64 = 30_000, java "registerNameServerPeriod";
+    broker_heartbeat_timeout_ms: i64 = 120_000, java "brokerNotActiveTimeoutMillis";
+    send_concurrency: usize = 16;
+    wait_time_ms_in_send_queue: u64 = 200, java "waitTimeMillsInSendQueue";
+    os_page_cache_busy_timeout_ms: u64 = 1000, java "osPageCacheBusyTimeOutMills";
+    flush_consumer_offset_interval_ms: u64 = 5000, java "flushConsumerOffsetInterval";
+    region_id: String = "DefaultRegion".into(), java "regionId";
+    trace_on: bool = true, java "traceOn";
+    frame_bytes_max: usize = FrameLimits::DEFAULT_FRAME_BYTES_MAX;
+    channel_idle_timeout_secs: u64 = 120, java "serverChannelMaxIdleTimeSeconds";
+    in_flight_requests_per_connection: usize = 1024;
+    reject_transaction_message: bool = false, java "rejectTransactionMessage";
+    transaction_check_interval_ms: u64 = 30_000, java "transactionCheckInterval";
+    transaction_timeout_ms: u64 = 6000, java "transactionTimeOut";
+    transaction_check_max: i32 = 15, java "transactionCheckMax";
+    use_server_side_reset_offset: bool = true, java "useServerSideResetOffset";
+    topic_queue_nums_max: i32 = 1024;
+    topics_max: usize = 100_000;
+    subscription_groups_max: usize = 100_000;
+    heartbeat_groups_max: usize = 1000;
+    long_polling_suspend_max_ms: u64 = 60_000;
+    suspended_pulls_max: usize = 100_000;
+    access_message_in_memory_max_ratio: u32 = 40, java "accessMessageInMemoryMaxRatio";
+    vip_channel_enable: bool = true;
+    authentication_enabled: bool = false, java "authenticationEnabled";
+    authorization_enabled: bool = false, java "authorizationEnabled";
+    authentication_whitelist: String = String::new(), java "authenticationWhitelist";
+    authorization_whitelist: String = String::new(), java "authorizationWhitelist";
+    init_authentication_user: String = String::new(), java "initAuthenticationUser";
+    inner_client_authentication_credentials: String = String::new(), java "innerClientAuthenticationCredentials";
+    acl_enable: bool = false, java "aclEnable";
+    plain_acl_file: String = String::new();
+    tls_server_mode: String = "disabled".into(), java "tls.server.mode";
+    tls_server_cert_path: String = String::new(), java "tls.server.certPath";
+    tls_server_key_path: String = String::new(), java "tls.server.keyPath";
+    tls_server_need_client_auth: String = "none".into(), java "tls.server.need.client.auth";
+    tls_server_trust_cert_path: String = String::new(), java "tls.server.trustCertPath";
+    tls_enable: bool = false, java "tls.enable";
+    tls_client_trust_cert_path: String = String::new(), java "tls.client.trustCertPath";
+    broker_ip2: String = String::new(), java "brokerIP2";
+    ha_listen_port: i32 = -1, java "haListenPort";
+    ha_master_address: String = String::new(), java "haMasterAddress";
+    ha_send_heartbeat_interval_ms: u64 = 5000, java "haSendHeartbeatInterval";
+    ha_housekeeping_interval_ms: u64 = 20_000, java "haHousekeepingInterval";
+    ha_transfer_batch_size: usize = 32 * 1024, java "haTransferBatchSize";
+    ha_slave_fallbehind_max: i64 = 256 * 1024 * 1024, java "haSlaveFallbehindMax", java "haMaxGapNotInSync";
+    slave_timeout_ms: u64 = 3000, java "slaveTimeout";
+    slave_read_enable: bool = false, java "slaveReadEnable";
+    slave_sync_interval_ms: u64 = 10_000;
+    ha_linger_us: u64 = 1000;
+}
 
 /// A Java `broker.conf` turned into the TOML table the loader takes.
 #[derive(Debug, Clone, Default)]

@@ -118,18 +118,9 @@ impl Broker {
         let store = open_store(&config, &clock).await?;
         let (replication, ha_tasks) = ha::Replication::start(&config, &store, &shutdown).await?;
         let managers = load_managers(&config, &clock, replication)?;
-        create_system_topics(
-            &config,
-            &managers.topics,
-            store.config().delay_levels_ms.len(),
-        )?;
         let waiters = managers.waiters.clone();
         store.add_arrival_listener(Arc::new(move |d| waiters.arrived(&d.topic, d.queue_id)));
-        let identity = Identity {
-            cluster: config.cluster.as_str().to_owned(),
-            broker_name: config.broker_name.as_str().to_owned(),
-            store_host: advertised,
-        };
+        let identity = Identity::of(&config, advertised);
         let access = access::load(&config)?;
         let tls = transport_tls::server_tls(&config)?;
         let registration = registration(
@@ -167,23 +158,14 @@ impl Broker {
             &clock,
             &shutdown,
         );
-        let slave_sync = managers.replication.is_slave().then(|| {
-            managers.offsets.set_slave(true);
-            SlaveSync {
-                client: registration.client.clone(),
-                replication: managers.replication.clone(),
-                topics: managers.topics.clone(),
-                groups: managers.groups.clone(),
-                offsets: managers.offsets.clone(),
-                schedule: Arc::clone(&schedule),
-                interval: config.ha.sync_interval,
-            }
-        });
-        if let Some(sync) = &slave_sync {
-            tasks.push(tokio::spawn(sync.clone().run(shutdown.clone())));
-        }
         tasks.push(access::spawn_reloader(&access, &shutdown));
         tasks.extend(ha_tasks);
+        let slave_sync = slave_sync(&config, &managers, &registration, &schedule);
+        tasks.extend(
+            slave_sync
+                .clone()
+                .map(|s| tokio::spawn(s.run(shutdown.clone()))),
+        );
         tracing::info!(%advertised, cluster = %config.cluster, broker = %config.broker_name, "broker started");
         Ok(Self {
             server,
@@ -404,7 +386,7 @@ fn load_managers(
     clock: &Arc<dyn Clock>,
     replication: ha::Replication,
 ) -> Result<Managers, BrokerError> {
-    Ok(Managers {
+    let managers = Managers {
         topics: TopicConfigs::load_with_limit(
             &config.config_dir,
             Arc::clone(clock),
@@ -428,7 +410,9 @@ fn load_managers(
             config.limits.page_cache_busy_ms,
         ),
         replication,
-    })
+    };
+    create_system_topics(config, &managers.topics, config.store.delay_levels_ms.len())?;
+    Ok(managers)
 }
 
 /// The topics every broker has (`TopicConfigManager` constructor).
@@ -711,6 +695,37 @@ fn register_admin(dispatcher: &mut Dispatcher, admin: &AdminContext<'_>, m: &Man
             identity: identity.clone(),
         },
     );
+}
+
+impl Identity {
+    fn of(config: &BrokerConfig, store_host: SocketAddr) -> Self {
+        Self {
+            cluster: config.cluster.as_str().to_owned(),
+            broker_name: config.broker_name.as_str().to_owned(),
+            store_host,
+        }
+    }
+}
+
+/// On a slave, what copies the master's metadata (it also marks the offset table a slave's).
+fn slave_sync(
+    config: &BrokerConfig,
+    m: &Managers,
+    registration: &Registration,
+    schedule: &Arc<ScheduleService>,
+) -> Option<SlaveSync> {
+    m.replication.is_slave().then(|| {
+        m.offsets.set_slave(true);
+        SlaveSync {
+            client: registration.client.clone(),
+            replication: m.replication.clone(),
+            topics: m.topics.clone(),
+            groups: m.groups.clone(),
+            offsets: m.offsets.clone(),
+            schedule: Arc::clone(schedule),
+            interval: config.ha.sync_interval,
+        }
+    })
 }
 
 fn spawn_services(

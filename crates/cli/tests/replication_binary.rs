@@ -84,6 +84,49 @@ fn ha_status(ns: &str, broker: &str) -> serde_json::Value {
     admin_json(ns, &["haStatus", "-b", broker])[broker].clone()
 }
 
+/// 2,000 sends to the SYNC_MASTER, each acknowledged SEND_OK (its slave is connected).
+async fn produce(ns: &str) -> BTreeSet<String> {
+    let producer = Producer::start(
+        client(ns, "replication-producer"),
+        ProducerConfig::new("RepPG"),
+    )
+    .await
+    .unwrap();
+    let mut acked = BTreeSet::new();
+    for i in 0..2000 {
+        let body = format!("k{i:04}");
+        let r = producer
+            .send(Message::new("Killed", body.clone()))
+            .await
+            .unwrap();
+        assert_eq!(r.status, SendStatus::SendOk, "a slave was connected: {r:?}");
+        acked.insert(body);
+    }
+    producer.shutdown().await;
+    acked
+}
+
+type Seen = std::sync::Arc<std::sync::Mutex<BTreeSet<String>>>;
+
+/// A push consumer of the topic that records every body it is given.
+async fn consume(ns: &str, seen: &Seen) -> PushConsumer {
+    let mut config = PushConsumerConfig::new("RepCG");
+    config.consume_from = ConsumeFrom::FirstOffset;
+    let sink = std::sync::Arc::clone(seen);
+    PushConsumer::builder(client(ns, "replication-consumer"), config)
+        .subscribe("Killed", "*")
+        .listener(move |msgs: &[MessageExt]| {
+            let mut seen = sink.lock().unwrap();
+            for m in msgs {
+                seen.insert(String::from_utf8_lossy(&m.body).into_owned());
+            }
+            ConsumeResult::Success
+        })
+        .start()
+        .await
+        .unwrap()
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn given_a_sync_master_killed_every_acknowledged_message_should_be_consumed_from_the_slave() {
     let dir = tempfile::tempdir().unwrap();
@@ -124,41 +167,11 @@ async fn given_a_sync_master_killed_every_acknowledged_message_should_be_consume
         "{human}"
     );
 
-    let producer = Producer::start(
-        client(&ns, "replication-producer"),
-        ProducerConfig::new("RepPG"),
-    )
-    .await
-    .unwrap();
-    let mut acked = BTreeSet::new();
-    for i in 0..2000 {
-        let body = format!("k{i:04}");
-        let r = producer
-            .send(Message::new("Killed", body.clone()))
-            .await
-            .unwrap();
-        assert_eq!(r.status, SendStatus::SendOk, "a slave was connected: {r:?}");
-        acked.insert(body);
-    }
-    producer.shutdown().await;
+    let acked = produce(&ns).await;
     let slave_view = ha_status(&ns, &slave);
     assert_eq!(slave_view["master"], false);
     let seen = std::sync::Arc::new(std::sync::Mutex::new(BTreeSet::new()));
-    let mut config = PushConsumerConfig::new("RepCG");
-    config.consume_from = ConsumeFrom::FirstOffset;
-    let sink = std::sync::Arc::clone(&seen);
-    let consumer = PushConsumer::builder(client(&ns, "replication-consumer"), config)
-        .subscribe("Killed", "*")
-        .listener(move |msgs: &[MessageExt]| {
-            let mut seen = sink.lock().unwrap();
-            for m in msgs {
-                seen.insert(String::from_utf8_lossy(&m.body).into_owned());
-            }
-            ConsumeResult::Success
-        })
-        .start()
-        .await
-        .unwrap();
+    let consumer = consume(&ns, &seen).await;
     let counted = std::sync::Arc::clone(&seen);
     wait_until("the consumer to start on the master", || {
         let n = counted.lock().unwrap().len();

@@ -10,7 +10,6 @@ use std::sync::{Arc, Mutex, PoisonError};
 use std::time::Duration;
 
 use apogee_protocol::body::client::{ConsumerData, MessageModel, MessageQueue, SubscriptionData};
-use apogee_protocol::header::message::{PullMessageRequestHeader, pull_sys_flag};
 use apogee_runtime::Shutdown;
 use tokio::sync::{Notify, mpsc};
 
@@ -475,24 +474,13 @@ impl Core {
             };
             let epoch = q.epoch.load(Ordering::SeqCst);
             let offset = q.next_pull.load(Ordering::SeqCst);
-            let header = PullMessageRequestHeader {
-                consumer_group: self.config.group.clone(),
-                topic: queue.topic.clone(),
-                queue_id: queue.queue_id,
-                queue_offset: offset,
-                max_msg_nums: self.config.pull_batch_size,
-                sys_flag: pull_sys_flag::SUSPEND | pull_sys_flag::SUBSCRIPTION,
-                commit_offset: 0,
-                suspend_timeout_millis: i64::try_from(self.config.long_polling.as_millis())
-                    .unwrap_or(5_000),
-                subscription: Some(subscription.sub_string.clone()),
-                sub_version: subscription.sub_version,
-                expression_type: Some("TAG".into()),
-                max_msg_bytes: None,
-                request_source: None,
-                proxy_forward_client_id: None,
-                broker_name: Some(queue.broker_name.clone()),
-            };
+            let header = super::pull_header(
+                &self.config.group,
+                &queue,
+                (offset, self.config.pull_batch_size),
+                self.config.long_polling,
+                &subscription,
+            );
             let timeout = self.config.long_polling + Duration::from_secs(10);
             let pulled = tokio::select! {
                 r = self.instance.pull(&addr, header, &subscription.tags_set, timeout) => r,

@@ -21,6 +21,35 @@ pub use push::{
 };
 pub use rebalance::AllocateStrategy;
 
+/// A suspending PULL_MESSAGE of `queue` at `offset` with a TAG subscription, naming the
+/// queue's broker; callers add a commit offset when they carry one.
+pub(crate) fn pull_header(
+    group: &str,
+    queue: &apogee_protocol::body::client::MessageQueue,
+    (offset, batch): (i64, i32),
+    suspend: Duration,
+    subscription: &apogee_protocol::body::client::SubscriptionData,
+) -> apogee_protocol::header::message::PullMessageRequestHeader {
+    use apogee_protocol::header::message::pull_sys_flag;
+    apogee_protocol::header::message::PullMessageRequestHeader {
+        consumer_group: group.to_owned(),
+        topic: queue.topic.clone(),
+        queue_id: queue.queue_id,
+        queue_offset: offset,
+        max_msg_nums: batch,
+        sys_flag: pull_sys_flag::SUSPEND | pull_sys_flag::SUBSCRIPTION,
+        commit_offset: 0,
+        suspend_timeout_millis: i64::try_from(suspend.as_millis()).unwrap_or(i64::MAX),
+        subscription: Some(subscription.sub_string.clone()),
+        sub_version: subscription.sub_version,
+        expression_type: Some("TAG".into()),
+        max_msg_bytes: None,
+        request_source: None,
+        proxy_forward_client_id: None,
+        broker_name: Some(queue.broker_name.clone()),
+    }
+}
+
 /// Where a group with no committed offset on a queue starts.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
 pub enum ConsumeFrom {

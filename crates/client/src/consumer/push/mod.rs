@@ -9,12 +9,12 @@ use std::time::Duration;
 
 use apogee_protocol::body::admin::ConsumerRunningInfo;
 use apogee_protocol::body::client::{ConsumerData, MessageModel, MessageQueue, SubscriptionData};
-use apogee_protocol::header::message::{PullMessageRequestHeader, pull_sys_flag};
 use apogee_runtime::Shutdown;
 use tokio::sync::{Notify, Semaphore};
 
 mod consume;
 mod direct;
+mod pull_header;
 mod running_info;
 
 use super::api::PullStatus;
@@ -684,31 +684,7 @@ impl Core {
                 self.pause(PULL_DELAY_ON_ERROR).await;
                 continue;
             };
-            // A slave never takes a pull's commit offset (Java's client clears the flag too).
-            let commit = self
-                .offsets
-                .cached(&queue)
-                .filter(|o| clustering && *o > 0 && pulled_from == apogee_model::MASTER_ID);
-            let commit_flag = commit.map_or(0, |_| pull_sys_flag::COMMIT_OFFSET);
-            let sys_flag = pull_sys_flag::SUSPEND | pull_sys_flag::SUBSCRIPTION | commit_flag;
-            let header = PullMessageRequestHeader {
-                consumer_group: self.config.group.clone(),
-                topic: queue.topic.clone(),
-                queue_id: queue.queue_id,
-                queue_offset: next_offset,
-                max_msg_nums: self.config.pull_batch_size,
-                sys_flag,
-                commit_offset: commit.unwrap_or(0),
-                suspend_timeout_millis: i64::try_from(BROKER_SUSPEND_MAX.as_millis())
-                    .unwrap_or(15_000),
-                subscription: Some(subscription.sub_string.clone()),
-                sub_version: subscription.sub_version,
-                expression_type: Some("TAG".into()),
-                max_msg_bytes: None,
-                request_source: None,
-                proxy_forward_client_id: None,
-                broker_name: Some(queue.broker_name.clone()),
-            };
+            let header = self.pull_header(&queue, next_offset, pulled_from, &subscription);
             let began_ms = now_ms();
             let pulled = tokio::select! {
                 r = self.instance.pull(&addr, header, &subscription.tags_set, PULL_RPC_TIMEOUT) => r,
