@@ -309,3 +309,114 @@ async fn given_metadata_on_the_master_the_slave_should_copy_it_and_keep_its_own_
     let r = call(&c, &slave, query("Meta", 0)).await;
     assert_eq!(r.ext_fields.get("offset").map(String::as_str), Some("9"));
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn given_two_groups_of_a_master_and_two_slaves_every_slave_should_copy_its_own_master() {
+    let mut cluster =
+        apogee_testkit::Cluster::start(&[("SYNC_MASTER", 2), ("ASYNC_MASTER", 2)], |_| {}).await;
+    let c = client();
+    for g in 0..2 {
+        let master = cluster.addr(g, 0);
+        for _ in 0..50 {
+            let r = call(&c, &master, send_v2("Wide", 0, "", b"to both slaves")).await;
+            assert_eq!(r.response_code(), ResponseCode::SUCCESS);
+        }
+        cluster.wait_caught_up(g).await;
+        assert_eq!(cluster.broker(g, 0).ha_status().in_sync_slave_nums, 2);
+    }
+    let a = cluster
+        .broker(0, 0)
+        .ha_status()
+        .master_commit_log_max_offset;
+    let b = cluster
+        .broker(1, 0)
+        .ha_status()
+        .master_commit_log_max_offset;
+    assert_eq!(a, b, "same sends, same bytes");
+    // A SYNC_MASTER needs one slave's report: with one of two gone, sends still succeed.
+    cluster.stop(0, 2).await;
+    cluster.wait_connected(0).await;
+    let r = call(
+        &c,
+        &cluster.addr(0, 0),
+        send_v2("Wide", 0, "", b"one is enough"),
+    )
+    .await;
+    assert_eq!(r.response_code(), ResponseCode::SUCCESS);
+    let route = RemotingCommand::request(
+        RequestCode::GET_ROUTEINFO_BY_TOPIC,
+        &apogee_protocol::header::namesrv::GetRouteInfoRequestHeader {
+            topic: "Wide".into(),
+            accept_standard_json_only: None,
+        },
+    );
+    let r = call(&c, &cluster.namesrv_addr, route).await;
+    let text = String::from_utf8_lossy(&r.body);
+    for g in 0..2 {
+        assert!(
+            text.contains(&cluster.addr(g, 1)),
+            "slave 1 of group {g} in the route: {text}"
+        );
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn given_slave_read_enable_pulls_should_suggest_the_groups_broker() {
+    let pair = Pair::start("ASYNC_MASTER", |raw| raw.slave_read_enable = true).await;
+    let (c, master) = (client(), pair.master_addr());
+    assert_eq!(
+        call(&c, &master, send_v2("Read", 0, "", b"x"))
+            .await
+            .response_code(),
+        ResponseCode::SUCCESS
+    );
+    let suggestion = |r: RemotingCommand| {
+        r.header::<PullMessageResponseHeader>()
+            .unwrap()
+            .suggest_which_broker_id
+    };
+    // Data in memory: the group's brokerId (0 by default).
+    assert_eq!(
+        suggestion(call(&c, &master, pull("Read", 0, 0, "*", 0)).await),
+        0
+    );
+    // A group that reads from its slave says so.
+    let create = create_group_with_broker_1();
+    assert_eq!(
+        call(&c, &master, create).await.response_code(),
+        ResponseCode::SUCCESS
+    );
+    assert_eq!(
+        suggestion(call(&c, &master, pull("Read", 0, 0, "*", 0)).await),
+        1
+    );
+    // Without slaveReadEnable consumers always go back to the master.
+    let off = Pair::start("ASYNC_MASTER", |_| {}).await;
+    let addr = off.master_addr();
+    assert_eq!(
+        call(&c, &addr, create_group_with_broker_1())
+            .await
+            .response_code(),
+        ResponseCode::SUCCESS
+    );
+    assert_eq!(
+        call(&c, &addr, send_v2("Read", 0, "", b"x"))
+            .await
+            .response_code(),
+        ResponseCode::SUCCESS
+    );
+    assert_eq!(
+        suggestion(call(&c, &addr, pull("Read", 0, 0, "*", 0)).await),
+        0
+    );
+}
+
+fn create_group_with_broker_1() -> RemotingCommand {
+    let group = apogee_protocol::body::admin::SubscriptionGroupConfig {
+        group_name: "cg".into(),
+        broker_id: 1,
+        ..Default::default()
+    };
+    RemotingCommand::bare_request(RequestCode::UPDATE_AND_CREATE_SUBSCRIPTIONGROUP)
+        .with_body(serde_json::to_vec(&group).unwrap())
+}

@@ -9,41 +9,18 @@ mod common;
 
 use std::collections::BTreeSet;
 use std::path::Path;
-use std::process::{Child, Command, Stdio};
 
 use apogee_client::{
     ClientConfig, ConsumeFrom, ConsumeResult, Message, MessageExt, Producer, ProducerConfig,
     PushConsumer, PushConsumerConfig, SendStatus,
 };
+use apogee_testkit::ChildServer;
 use common::*;
 
-/// A child process, killed (SIGKILL) when dropped.
-struct Proc(Option<Child>);
-
-impl Proc {
-    fn kill(&mut self) {
-        if let Some(mut child) = self.0.take() {
-            let _ = child.kill();
-            let _ = child.wait();
-        }
-    }
-}
-
-impl Drop for Proc {
-    fn drop(&mut self) {
-        self.kill();
-    }
-}
-
-async fn spawn(args: &[String], log: &Path, listening: usize) -> (Proc, Vec<String>) {
-    let mut child = Command::new(BIN)
-        .args(args)
-        .stdout(Stdio::piped())
-        .stderr(std::fs::File::create(log).unwrap())
-        .spawn()
-        .unwrap();
-    let addrs = listening_addrs(&mut child, listening).await;
-    (Proc(Some(child)), addrs.iter().map(|a| local(a)).collect())
+async fn spawn(args: &[String], log: &Path) -> (ChildServer, String) {
+    let child = ChildServer::spawn(Path::new(BIN), args, log, 1).await;
+    let addr = child.addrs[0].clone();
+    (child, addr)
 }
 
 fn broker_args(dir: &Path, ns: &str, role: &str, id: u32) -> Vec<String> {
@@ -143,13 +120,11 @@ async fn given_a_sync_master_killed_every_acknowledged_message_should_be_consume
     .map(|s| (*s).to_owned())
     .chain([ns_dir.display().to_string()])
     .collect();
-    let (_ns_proc, ns) = spawn(&ns_args, &dir.path().join("namesrv.log"), 1).await;
-    let ns = ns[0].clone();
+    let (_ns_proc, ns) = spawn(&ns_args, &dir.path().join("namesrv.log")).await;
     let master_args = broker_args(&dir.path().join("master"), &ns, "SYNC_MASTER", 0);
-    let (mut master_proc, master) = spawn(&master_args, &dir.path().join("master.log"), 1).await;
+    let (mut master_proc, master) = spawn(&master_args, &dir.path().join("master.log")).await;
     let slave_args = broker_args(&dir.path().join("slave"), &ns, "SLAVE", 1);
-    let (_slave_proc, slave) = spawn(&slave_args, &dir.path().join("slave.log"), 1).await;
-    let (master, slave) = (master[0].clone(), slave[0].clone());
+    let (_slave_proc, slave) = spawn(&slave_args, &dir.path().join("slave.log")).await;
     wait_until("the slave to connect", || {
         let (ns, master) = (ns.clone(), master.clone());
         async move {

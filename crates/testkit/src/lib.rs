@@ -3,9 +3,11 @@
 
 mod cluster;
 mod pki;
+mod process;
 
-pub use cluster::{Pair, fast_ha};
+pub use cluster::{Cluster, Member, Pair, fast_ha, group_name};
 pub use pki::TestPki;
+pub use process::ChildServer;
 
 use std::path::Path;
 use std::sync::Arc;
