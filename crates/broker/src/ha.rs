@@ -134,10 +134,11 @@ impl Replication {
         self.0.master_addr.borrow().clone()
     }
 
-    /// For a SYNC_MASTER send that waits for its store (`WAIT` not `false`): whether a slave
+    /// For a SYNC_MASTER send that waits for its store (`WAIT` not `false`, only looked at
+    /// on a SYNC_MASTER): whether a slave
     /// has everything below `end`. Other roles and sends answer `Ok` at once.
-    pub async fn confirm(&self, end: i64, wait_store_ok: bool) -> ReplicaStatus {
-        if self.0.role != BrokerRole::SyncMaster || !wait_store_ok {
+    pub async fn confirm(&self, end: i64, wait_store_ok: impl FnOnce() -> bool) -> ReplicaStatus {
+        if self.0.role != BrokerRole::SyncMaster || !wait_store_ok() {
             return ReplicaStatus::Ok;
         }
         let s = &self.0.settings;

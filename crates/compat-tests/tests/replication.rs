@@ -11,8 +11,7 @@ use std::collections::BTreeSet;
 use std::sync::Arc;
 
 use common::*;
-use rocketmq_client_rust::{ConsumeConcurrentlyContext, ConsumeConcurrentlyStatus, MQPushConsumer};
-use rocketmq_model::common::message::message_ext::MessageExt;
+use rocketmq_client_rust::MQPushConsumer;
 use rocketmq_protocol::protocol::heartbeat::message_model::MessageModel;
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -42,27 +41,14 @@ async fn given_the_master_down_a_third_party_consumer_should_read_everything_fro
     let log: Log = Arc::default();
     let mut consumer = apogee.consumer(&unique("cg_slave"), "slave", MessageModel::Clustering);
     consumer.subscribe(topic, "*").await.unwrap();
-    let sink = Arc::clone(&log);
-    consumer.register_message_listener_concurrently(
-        move |msgs: &[&MessageExt], _ctx: &ConsumeConcurrentlyContext| {
-            sink.lock().unwrap().extend(msgs.iter().map(|m| seen(m)));
-            Ok(ConsumeConcurrentlyStatus::ConsumeSuccess)
-        },
-    );
+    consumer.register_message_listener_concurrently(logging_listener(&log));
     consumer.start().await.unwrap();
-    let deadline = tokio::time::Instant::now() + WAIT;
-    loop {
-        let got: BTreeSet<String> = log.lock().unwrap().iter().map(|s| s.body.clone()).collect();
-        if expected.is_subset(&got) {
-            break;
-        }
-        assert!(
-            tokio::time::Instant::now() < deadline,
-            "{} of {} from the slave",
-            got.intersection(&expected).count(),
-            expected.len()
-        );
-        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
-    }
+    let got = Arc::clone(&log);
+    apogee_testkit::wait_until("every message, from the slave", WAIT, || {
+        let bodies: BTreeSet<String> = got.lock().unwrap().iter().map(|s| s.body.clone()).collect();
+        let done = expected.is_subset(&bodies);
+        async move { done }
+    })
+    .await;
     consumer.shutdown().await;
 }

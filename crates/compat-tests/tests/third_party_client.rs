@@ -23,22 +23,6 @@ use rocketmq_model::common::message::message_queue::MessageQueue;
 use rocketmq_model::common::message::message_single::Message;
 use rocketmq_protocol::protocol::heartbeat::message_model::MessageModel;
 
-fn logging_listener(
-    log: &Log,
-) -> impl Fn(
-    &[&MessageExt],
-    &ConsumeConcurrentlyContext,
-) -> rocketmq_client_rust::ClientResult<ConsumeConcurrentlyStatus>
-+ Send
-+ Sync
-+ 'static {
-    let log = Arc::clone(log);
-    move |msgs: &[&MessageExt], _ctx: &ConsumeConcurrentlyContext| {
-        log.lock().unwrap().extend(msgs.iter().map(|m| seen(m)));
-        Ok(ConsumeConcurrentlyStatus::ConsumeSuccess)
-    }
-}
-
 /// Sends one message so the topic exists and has a route (consumers need it at start).
 async fn create_topic(apogee: &Apogee, topic: &str) {
     let mut producer = apogee.producer(&unique("pg_create")).await;

@@ -16,6 +16,6 @@ mod slave;
 mod waiters;
 
 pub use acks::{Acks, ReplicaStatus};
-pub use master::HaMaster;
+pub use master::{HaMaster, SLAVES_MAX};
 pub use settings::HaSettings;
 pub use slave::{HaSlave, SlaveStatus};

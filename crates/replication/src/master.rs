@@ -18,6 +18,10 @@ use tokio::sync::watch;
 
 use crate::{Acks, HaSettings};
 
+/// Most slave connections a master keeps at once (RocketMQ has no bound; a broker set rarely
+/// has more than a few slaves). Further connections are closed at once.
+pub const SLAVES_MAX: usize = 64;
+
 /// Most report bytes buffered before the oldest are dropped (Java: a 1 MiB buffer).
 const READ_BUFFER_MAX: usize = 64 * 1024;
 
@@ -45,6 +49,9 @@ impl HaMaster {
                 () = shutdown.wait() => return,
             };
             match accepted {
+                Ok((_, peer)) if self.acks.connected() >= SLAVES_MAX => {
+                    tracing::warn!(%peer, "HA connection refused: {SLAVES_MAX} slaves are connected already");
+                }
                 Ok((stream, peer)) => {
                     let this = Arc::clone(&self);
                     let shutdown = shutdown.clone();

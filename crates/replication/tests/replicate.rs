@@ -56,6 +56,28 @@ async fn until(what: &str, mut check: impl FnMut() -> bool) {
     }
 }
 
+/// The CommitLog's bytes from `from` to its end.
+fn log_bytes(store: &MessageStore, from: i64) -> Vec<u8> {
+    let (mut out, mut at) = (Vec::new(), from);
+    while let Some(frame) = store.read_from(at, 1 << 20) {
+        out.extend_from_slice(&frame);
+        at += i64::try_from(frame.len()).unwrap();
+    }
+    out
+}
+
+/// Appends message `i` and waits (as a SYNC_MASTER send would) for a slave to have it.
+async fn append_and_wait(master: &MessageStore, acks: &Acks, i: usize) -> ReplicaStatus {
+    let out = master.append(&[message(i)]).unwrap();
+    acks.wait(
+        out.end_offset,
+        master.max_offset(),
+        1 << 30,
+        Duration::from_secs(10),
+    )
+    .await
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn given_master_and_slave_should_copy_every_byte_and_release_sync_waits() {
     let (a, b) = (tempfile::tempdir().unwrap(), tempfile::tempdir().unwrap());
@@ -79,32 +101,17 @@ async fn given_master_and_slave_should_copy_every_byte_and_release_sync_waits() 
     })
     .await;
     for i in 300..400 {
-        let out = master.append(&[message(i)]).unwrap();
-        let status = acks
-            .wait(
-                out.end_offset,
-                master.max_offset(),
-                1 << 30,
-                Duration::from_secs(10),
-            )
-            .await;
-        assert_eq!(status, ReplicaStatus::Ok, "send {i}");
+        assert_eq!(
+            append_and_wait(&master, &acks, i).await,
+            ReplicaStatus::Ok,
+            "send {i}"
+        );
     }
     assert!(slave.max_offset() >= master.max_offset());
     // An empty slave starts at the master's last file, as Java's does.
     let start = slave.commit_log_min_offset();
     assert!(start > 0, "the backlog spans files: {start}");
-    let (mut x, mut y) = (Vec::new(), Vec::new());
-    let mut at = start;
-    while let Some(f) = master.read_from(at, 1 << 20) {
-        x.extend_from_slice(&f);
-        at += i64::try_from(f.len()).unwrap();
-    }
-    at = start;
-    while let Some(f) = slave.read_from(at, 1 << 20) {
-        y.extend_from_slice(&f);
-        at += i64::try_from(f.len()).unwrap();
-    }
+    let (x, y) = (log_bytes(&master, start), log_bytes(&slave, start));
     assert_eq!(x, y, "the slave's CommitLog is the master's, byte for byte");
     until("the slave's index", || {
         slave.query_by_key("HA", "k399", 4, 0, i64::MAX).len() == 1
@@ -116,16 +123,41 @@ async fn given_master_and_slave_should_copy_every_byte_and_release_sync_waits() 
     client_stop.trigger();
     task.await.unwrap();
     until("the master to drop the slave", || acks.connected() == 0).await;
-    let out = master.append(&[message(400)]).unwrap();
-    let status = acks
-        .wait(
-            out.end_offset,
-            master.max_offset(),
-            1 << 30,
-            Duration::from_secs(10),
-        )
-        .await;
+    let status = append_and_wait(&master, &acks, 400).await;
     assert_eq!(status, ReplicaStatus::SlaveNotAvailable);
     drop(addr_tx);
+    shutdown.trigger();
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn given_more_connections_than_slaves_max_the_extra_ones_should_be_closed() {
+    use tokio::io::AsyncReadExt;
+    let dir = tempfile::tempdir().unwrap();
+    let acks = Arc::new(Acks::default());
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let addr = listener.local_addr().unwrap();
+    let shutdown = Shutdown::new();
+    let server = Arc::new(HaMaster::new(
+        open(dir.path()),
+        Arc::clone(&acks),
+        settings(),
+    ));
+    tokio::spawn(server.serve(listener, shutdown.clone()));
+    let mut held = Vec::new();
+    for _ in 0..apogee_replication::SLAVES_MAX {
+        held.push(tokio::net::TcpStream::connect(addr).await.unwrap());
+    }
+    until("every allowed connection to be counted", || {
+        acks.connected() == apogee_replication::SLAVES_MAX
+    })
+    .await;
+    let mut extra = tokio::net::TcpStream::connect(addr).await.unwrap();
+    let mut byte = [0u8; 1];
+    let read = tokio::time::timeout(Duration::from_secs(10), extra.read(&mut byte)).await;
+    assert!(
+        matches!(read, Ok(Ok(0)) | Ok(Err(_))),
+        "the extra connection is closed: {read:?}"
+    );
+    assert_eq!(acks.connected(), apogee_replication::SLAVES_MAX);
     shutdown.trigger();
 }

@@ -353,8 +353,8 @@ impl Reput {
         end > written && end <= self.file_end(offset)
     }
 
-    fn next(&self, offset: i64) -> Next {
-        let written = self.commit_log.max_offset();
+    /// What lies at `offset`; `written` is the log's end, read before this look.
+    fn next(&self, offset: i64, written: i64) -> Next {
         let Some(head) = self.commit_log.read(offset, 8) else {
             if self.still_coming(offset, 8, written) {
                 return Next::Incomplete;
@@ -453,10 +453,11 @@ impl Reput {
         loop {
             let offset = self.offset();
             self.incomplete.store(false, Ordering::Release);
-            if offset >= self.commit_log.max_offset() || self.deferred_count() >= DEFERRED_MAX {
+            let written = self.commit_log.max_offset();
+            if offset >= written || self.deferred_count() >= DEFERRED_MAX {
                 return Ok(count);
             }
-            let next = match self.next(offset) {
+            let next = match self.next(offset, written) {
                 Next::Incomplete => {
                     self.incomplete.store(true, Ordering::Release);
                     return Ok(count);

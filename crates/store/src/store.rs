@@ -217,7 +217,11 @@ impl MessageStore {
             .append(messages)
             .map_err(|e| self.on_append_error(e))?;
         self.reput.wake();
-        self.appended.send_replace(outcome.end_offset);
+        // Only a wake-up for replication's writers (they read the log itself): skipped when
+        // no slave is connected.
+        if self.appended.receiver_count() > 0 {
+            self.appended.send_replace(outcome.end_offset);
+        }
         if matches!(self.config.flush, FlushMode::Sync { .. }) {
             self.flusher.request(outcome.end_offset);
         }

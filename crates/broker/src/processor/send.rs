@@ -149,9 +149,11 @@ impl Handler for SendProcessor {
         if status == PutStatus::FlushFailed {
             return Err(BrokerError::flush_failed());
         }
-        let waits = messages
-            .first()
-            .is_none_or(|m| find_property(&m.properties, "WAIT") != Some("false"));
+        let waits = || {
+            messages
+                .first()
+                .is_none_or(|m| find_property(&m.properties, "WAIT") != Some("false"))
+        };
         let replica = self.replication.confirm(outcome.end_offset, waits).await;
         let bytes: i64 = outcome
             .records

@@ -22,6 +22,7 @@ use rocketmq_client_rust::{
     ClientConfig, ClientRuntime, ClientRuntimeConfig, DefaultMQProducer, DefaultMQPushConsumer,
     TelemetryHandle,
 };
+use rocketmq_client_rust::{ConsumeConcurrentlyContext, ConsumeConcurrentlyStatus};
 use rocketmq_model::common::consumer::consume_from_where::ConsumeFromWhere;
 use rocketmq_model::common::message::message_ext::MessageExt;
 use rocketmq_model::common::message::message_single::Message;
@@ -455,6 +456,23 @@ pub fn seen(m: &MessageExt) -> Seen {
 }
 
 pub type Log = Arc<Mutex<Vec<Seen>>>;
+
+/// A concurrent listener that records what it is given in `log` and acknowledges it.
+pub fn logging_listener(
+    log: &Log,
+) -> impl Fn(
+    &[&MessageExt],
+    &ConsumeConcurrentlyContext,
+) -> rocketmq_client_rust::ClientResult<ConsumeConcurrentlyStatus>
++ Send
++ Sync
++ 'static {
+    let log = Arc::clone(log);
+    move |msgs: &[&MessageExt], _ctx: &ConsumeConcurrentlyContext| {
+        log.lock().unwrap().extend(msgs.iter().map(|m| seen(m)));
+        Ok(ConsumeConcurrentlyStatus::ConsumeSuccess)
+    }
+}
 
 /// Waits until `log` holds at least `count` entries.
 pub async fn wait_for(log: &Log, count: usize, what: &str) {
