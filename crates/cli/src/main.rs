@@ -13,6 +13,7 @@ use clap::{Args, Parser, Subcommand};
 mod admin;
 mod bench;
 mod broker;
+mod controller;
 
 #[derive(Parser)]
 #[command(name = "apogee", version, about = "Apogee: a RocketMQ-compatible message broker in Rust", long_about = None)]
@@ -29,6 +30,8 @@ enum Command {
     Broker(broker::BrokerArgs),
     /// Run a NameServer and a broker in one process: everything a client needs, data in ./apogee-data.
     Standalone(broker::StandaloneArgs),
+    /// Run one node of the failover controller group: elects a new master when a master dies.
+    Controller(controller::ControllerArgs),
     /// Administer a cluster with mqadmin's commands and flags, e.g. `apogee admin clusterList -n 127.0.0.1:9876`.
     Admin(admin::AdminArgs),
     /// Load generator (produce, consume, e2e) and the machine's raw limits (raw-tcp, raw-disk).
@@ -76,12 +79,22 @@ pub(crate) fn parse_key_value(text: &str) -> Result<(String, String), String> {
         .ok_or_else(|| format!("expected KEY=VALUE, got {text:?}"))
 }
 
+/// mqadmin's two-letter `-bn` flag, which clap cannot declare, as `--brokerName`.
+fn mqadmin_flag(arg: std::ffi::OsString) -> std::ffi::OsString {
+    if arg == "-bn" {
+        "--brokerName".into()
+    } else {
+        arg
+    }
+}
+
 fn main() -> std::process::ExitCode {
-    let cli = Cli::parse();
+    let cli = Cli::parse_from(std::env::args_os().map(mqadmin_flag));
     let outcome = match cli.command {
         Command::Namesrv(args) => namesrv(args),
         Command::Broker(args) => broker::broker(args),
         Command::Standalone(args) => broker::standalone(args),
+        Command::Controller(args) => controller::controller(args),
         Command::Admin(args) => admin::run(args),
         Command::Bench(args) => bench::bench(args),
     };

@@ -23,6 +23,7 @@ mod admin;
 mod admin_acl;
 mod admin_acl_file;
 mod admin_broker;
+mod admin_controller;
 mod admin_ops;
 mod config;
 mod consumer;
@@ -36,6 +37,7 @@ mod query;
 mod route;
 
 pub use admin::{Admin, TopicSpec};
+pub use admin_controller::{ControllerMetadata, ElectedMaster};
 pub use admin_ops::{CqQuery, ORDER_TOPIC_CONFIG, StoreCleaning};
 pub use apogee_model::TopicConfig;
 pub use apogee_protocol::body::admin::{
@@ -47,6 +49,7 @@ pub use apogee_protocol::body::auth::{
     AclConfig, AclInfo, PlainAccessConfig, PolicyEntryInfo, PolicyInfo, UserInfo,
 };
 pub use apogee_protocol::body::client::{MessageModel, MessageQueue};
+pub use apogee_protocol::body::controller::{BrokerReplicasInfo, ReplicaIdentity, ReplicasInfo};
 pub use apogee_protocol::body::ha::{HaClientRuntimeInfo, HaConnectionInfo, HaRuntimeInfo};
 pub use apogee_protocol::body::inspect::{
     ProducerInfo, ProducerTableInfo, QueryConsumeQueueResponseBody,

@@ -12,9 +12,16 @@
 //! committed events in the same order, so every node holds the same state. Nothing here does
 //! I/O; the raft layer (openraft) and the remoting front end come on top.
 
+pub mod config;
 pub mod decide;
 mod event;
+pub mod live;
+mod node;
+pub mod raft;
+mod service;
 mod state;
 
+pub use config::{ControllerConfig, RawControllerConfig};
 pub use event::Event;
+pub use node::{Controller, ControllerError, run};
 pub use state::{BrokerId, BrokerSet, ControllerState, Replica};

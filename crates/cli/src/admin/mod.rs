@@ -5,6 +5,7 @@
 mod acl;
 mod acl_file;
 mod cluster;
+mod controller;
 mod group;
 mod ha;
 mod message;
@@ -85,6 +86,14 @@ enum AdminCommand {
     HaStatus(ha::HaStatus),
     /// Change one broker configuration key while it runs (e.g. fileReservedTime).
     UpdateBrokerConfig(cluster::UpdateBrokerConfig),
+    /// Who leads the controller group (-a any controller).
+    GetControllerMetaData(controller::GetControllerMetaData),
+    /// Master, epochs and in-sync replicas of broker sets (controller mode).
+    GetSyncStateSet(controller::GetSyncStateSet),
+    /// Make a chosen broker the master of its set (controller mode).
+    ElectMaster(controller::ElectMaster),
+    /// Forget a broker set, or some of its brokers, in the controller.
+    CleanBrokerMetadata(controller::CleanBrokerMetadata),
     /// Create or update a subscription (consumer) group.
     UpdateSubGroup(group::UpdateSubGroup),
     /// Delete a subscription group.
@@ -241,6 +250,10 @@ async fn dispatch(
         C::HaStatus(a) => a.run(admin).await,
         C::GetBrokerConfig(a) => a.run(admin).await,
         C::UpdateBrokerConfig(a) => a.run(admin).await,
+        C::GetControllerMetaData(a) => a.run(admin).await,
+        C::GetSyncStateSet(a) => a.run(admin).await,
+        C::ElectMaster(a) => a.run(admin).await,
+        C::CleanBrokerMetadata(a) => a.run(admin).await,
         C::CloneGroupOffset(a) => a.run(admin).await,
         C::ConsumerStatus(a) => a.run(admin).await,
         C::UpdateSubGroup(a) => a.run(admin).await,

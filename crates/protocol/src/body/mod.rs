@@ -4,6 +4,7 @@
 pub mod admin;
 pub mod auth;
 pub mod client;
+pub mod controller;
 pub mod ha;
 pub mod inspect;
 pub mod lenient;

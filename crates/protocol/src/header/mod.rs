@@ -5,6 +5,7 @@
 pub mod admin;
 pub mod auth;
 pub mod consumer;
+pub mod controller;
 pub mod message;
 pub mod namesrv;
 pub mod transaction;
