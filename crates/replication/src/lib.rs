@@ -10,12 +10,14 @@
 //! ```
 
 mod acks;
+mod epochs;
 mod master;
 mod settings;
 mod slave;
 mod waiters;
 
 pub use acks::{Acks, ReplicaStatus};
+pub use epochs::{EpochCache, common_point};
 pub use master::{HaMaster, SLAVES_MAX};
 pub use settings::HaSettings;
 pub use slave::{HaSlave, SlaveStatus};

@@ -414,6 +414,39 @@ impl CommitLog {
         Ok(at)
     }
 
+    /// Cuts the log back to `offset`, a record boundary below the end: the tail a demoted
+    /// master wrote that its new master never had (controller mode). The cut bytes are kept
+    /// in quarantine. Returns the new end.
+    pub fn truncate_tail(&self, offset: i64) -> Result<i64, StoreError> {
+        let _state = self.append.lock().unwrap_or_else(PoisonError::into_inner);
+        let end = self.files.max_offset();
+        if offset >= end {
+            return Ok(end);
+        }
+        let file_size = i64::try_from(self.files.file_size()).expect("a file size fits in i64");
+        let file_start = offset - offset.rem_euclid(file_size);
+        if offset < self.files.min_offset() || !self.is_record_boundary(file_start, offset) {
+            return Err(StoreError::ReplicaOffset {
+                expected: end,
+                got: offset,
+            });
+        }
+        let mut kept = Vec::new();
+        let mut zero_end = 0;
+        if let Some(file) = self.files.find(offset) {
+            let pos = usize::try_from(offset - file.start_offset()).expect("inside the file");
+            zero_end = file.wrote();
+            kept.extend(self.keep_tail(&file, pos, zero_end)?);
+        }
+        kept.extend(
+            self.files
+                .truncate_from(offset, zero_end, Some(&self.quarantine))
+                .map_err(StoreError::io("cutting the commit log's tail"))?,
+        );
+        tracing::warn!(from = offset, to = end, quarantined = ?kept, "commit log tail cut: the new master never had it");
+        Ok(self.files.max_offset())
+    }
+
     /// The written bytes from `offset` to the end of the data in its file, at most `max`
     /// (what a master streams to a replica: one frame never spans two files). `None` when
     /// nothing is written there yet or the offset is no longer stored.

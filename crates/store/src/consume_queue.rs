@@ -12,6 +12,7 @@ use apogee_model::TopicName;
 
 use crate::StoreError;
 use crate::io::FileIo;
+use crate::mapped_file::MappedFile;
 use crate::mapped_file_queue::MappedFileQueue;
 use crate::quarantine::Quarantine;
 
@@ -200,8 +201,31 @@ impl ConsumeQueue {
     /// are read (as Java does): units are written in CommitLog order, so earlier files cannot
     /// point further. Returns the max offset.
     pub fn recover(&self, commit_log_end: i64) -> Result<i64, StoreError> {
+        let skip = self.files.files().len().saturating_sub(3);
+        self.cut_from_file(commit_log_end, skip)
+    }
+
+    /// Drops the units of messages that end past `commit_log_end`, however far back (the
+    /// CommitLog's tail was cut at run time). Units are in CommitLog order, so the scan starts
+    /// at the newest file whose first unit is kept.
+    pub fn cut_to(&self, commit_log_end: i64) -> Result<i64, StoreError> {
         let files = self.files.files();
-        let skip = files.len().saturating_sub(3);
+        let kept_first = |f: &Arc<MappedFile>| {
+            f.read_copy(0, UNIT_BYTES).is_some_and(|b| {
+                let unit = CqUnit::decode(&b);
+                unit == CqUnit::BLANK
+                    || unit.commit_log_offset.saturating_add(i64::from(unit.size)) <= commit_log_end
+            })
+        };
+        let from = files.iter().rposition(kept_first).unwrap_or(0);
+        self.cut_from_file(commit_log_end, from)
+    }
+
+    /// Checks units from file `skip` on (earlier files are taken as whole) and cuts at the
+    /// first that is not valid or ends past `commit_log_end`.
+    fn cut_from_file(&self, commit_log_end: i64, skip: usize) -> Result<i64, StoreError> {
+        let files = self.files.files();
+        let skip = skip.min(files.len());
         for file in &files[..skip] {
             file.mark_full();
         }

@@ -267,6 +267,8 @@ pub struct Reput {
     last_retry: Mutex<Option<Instant>>,
     /// Set while the reput waits at a record that is not whole yet.
     incomplete: AtomicBool,
+    /// Held by each dispatch pass, and by a tail cut so no pass sees it half done.
+    pass: Mutex<()>,
 }
 
 impl Reput {
@@ -286,7 +288,20 @@ impl Reput {
             health: DispatchHealth::default(),
             last_retry: Mutex::new(None),
             incomplete: AtomicBool::new(false),
+            pass: Mutex::new(()),
         }
+    }
+
+    /// Runs `f` between dispatch passes (none runs meanwhile).
+    pub fn paused<R>(&self, f: impl FnOnce() -> R) -> R {
+        let _pass = self.pass.lock().unwrap_or_else(PoisonError::into_inner);
+        f()
+    }
+
+    /// Moves the dispatch position back to `end` when the log was cut below it; call inside
+    /// [`paused`](Self::paused).
+    pub fn rewind_to(&self, end: i64) {
+        self.offset.fetch_min(end, Ordering::AcqRel);
     }
 
     pub fn add_listener(&self, listener: ArrivalListener) {
@@ -443,6 +458,7 @@ impl Reput {
     /// Dispatches everything appended so far (unless too many records wait for a retry);
     /// returns how many records.
     pub fn run_once(&self) -> Result<usize, StoreError> {
+        let _pass = self.pass.lock().unwrap_or_else(PoisonError::into_inner);
         let mut count = 0;
         let listeners = self
             .listeners

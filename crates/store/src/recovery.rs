@@ -181,7 +181,7 @@ impl CommitLog {
 
     /// Copies the bytes of `file` from `pos` to `data_end` into quarantine (they are about
     /// to be zeroed); `None` when they are all zeros.
-    fn keep_tail(
+    pub(crate) fn keep_tail(
         &self,
         file: &std::sync::Arc<crate::mapped_file::MappedFile>,
         pos: usize,

@@ -20,6 +20,11 @@ pub trait ReplicaLog: Send + Sync {
     fn read_from(&self, offset: i64, max: usize) -> Option<Bytes>;
     /// A receiver that sees the log's end move after every local append.
     fn appended(&self) -> tokio::sync::watch::Receiver<i64>;
+    /// Cuts the log (and its queues) back to `offset`, a record boundary; see
+    /// [`MessageStore::truncate_tail`].
+    fn truncate_tail(&self, offset: i64) -> Result<i64, StoreError>;
+    /// Where dispatch to the queues has got to (a new master waits for it to reach the end).
+    fn dispatched(&self) -> i64;
 }
 
 impl ReplicaLog for MessageStore {
@@ -50,5 +55,13 @@ impl ReplicaLog for MessageStore {
 
     fn appended(&self) -> tokio::sync::watch::Receiver<i64> {
         self.appended.subscribe()
+    }
+
+    fn truncate_tail(&self, offset: i64) -> Result<i64, StoreError> {
+        MessageStore::truncate_tail(self, offset)
+    }
+
+    fn dispatched(&self) -> i64 {
+        self.dispatched_offset()
     }
 }

@@ -538,6 +538,28 @@ impl MessageStore {
         self.commit_log.max_offset()
     }
 
+    /// Cuts the CommitLog back to `offset` (a record boundary) with the queue units of the
+    /// messages cut: a demoted master drops the tail its new master never had (controller
+    /// mode). The caller fences appends first. Returns the new end.
+    pub fn truncate_tail(&self, offset: i64) -> Result<i64, StoreError> {
+        self.reput.paused(|| {
+            let end = self.commit_log.truncate_tail(offset)?;
+            let queues = self.queues.all();
+            for (_, queue) in &queues {
+                queue.cut_to(end)?;
+            }
+            self.commit_log.set_queue_offsets(
+                queues
+                    .iter()
+                    .map(|(key, queue)| (key.clone(), queue.max_offset()))
+                    .collect(),
+            );
+            self.reput.rewind_to(end);
+            self.appended.send_replace(end);
+            Ok(end)
+        })
+    }
+
     /// Stops the threads, flushes everything and marks the shutdown clean.
     pub fn shutdown(&self) {
         if self.stop.swap(true, Ordering::AcqRel) {

@@ -154,3 +154,31 @@ fn given_a_replica_restarted_mid_record_should_resume_at_its_own_end() {
         "queue 1"
     );
 }
+
+/// A demoted master cuts the tail its new master never had: the log, its queues and the next
+/// queue offsets go back to the cut, across files, and the store goes on from there (also
+/// after a restart).
+#[test]
+fn given_a_cut_tail_the_queues_follow_and_appends_continue_from_it() {
+    let dir = tempfile::tempdir().unwrap();
+    let store = open(dir.path());
+    fill(&store, 400);
+    let keep = store.commit_log_max_offset();
+    let queue_ends: Vec<i64> = (0..4).map(|q| store.max_offset_in_queue("R", q)).collect();
+    fill(&store, 500); // several 64 KiB files past the cut
+    assert!(store.commit_log_max_offset() > keep + 3 * 64 * 1024);
+    assert!(store.truncate_tail(keep + 1).is_err(), "not a record boundary");
+    assert_eq!(store.truncate_tail(keep).unwrap(), keep);
+    assert_eq!(store.commit_log_max_offset(), keep);
+    let after: Vec<i64> = (0..4).map(|q| store.max_offset_in_queue("R", q)).collect();
+    assert_eq!(after, queue_ends);
+    let last = store.get_messages("R", 0, queue_ends[0] - 1, (1, 1 << 20), None);
+    assert_eq!(last.status, GetMessageStatus::Found);
+    let gone = store.get_messages("R", 0, queue_ends[0], (1, 1 << 20), None);
+    assert_ne!(gone.status, GetMessageStatus::Found);
+    fill(&store, 8);
+    assert_eq!(store.max_offset_in_queue("R", 0), queue_ends[0] + 2);
+    drop(store);
+    let reopened = open(dir.path());
+    assert_eq!(reopened.max_offset_in_queue("R", 0), queue_ends[0] + 2);
+}
