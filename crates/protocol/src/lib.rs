@@ -20,6 +20,7 @@ mod error;
 pub mod fastjson;
 pub mod frame;
 pub mod ha;
+pub mod ha_autoswitch;
 pub mod header;
 mod header_binary;
 mod header_json;

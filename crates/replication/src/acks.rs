@@ -2,7 +2,7 @@
 //! slave last reported, and the best of them, which SYNC_MASTER sends wait on
 //! (group commit: one report releases every send it covers).
 
-use std::collections::{HashMap, VecDeque};
+use std::collections::{BTreeMap, BTreeSet, HashMap, VecDeque};
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Mutex, PoisonError};
 use std::time::Duration;
@@ -25,6 +25,8 @@ pub enum ReplicaStatus {
 #[derive(Debug, Clone)]
 struct Peer {
     addr: String,
+    /// The slave's controller broker id (AutoSwitch HA names it; classic HA does not).
+    broker_id: Option<i64>,
     /// Last reported offset, −1 before the first report.
     ack: i64,
     /// Next offset to send, −1 before the first report.
@@ -43,14 +45,23 @@ const UNACKED_MAX: usize = 4096;
 pub struct Acks {
     peers: Mutex<HashMap<u64, Peer>>,
     best: AckWaiters,
+    /// The broker ids every acknowledged write must reach (controller mode's
+    /// `allAckInSyncStateSet`: the SyncStateSet less the master, plus a proposed member).
+    quorum: Mutex<BTreeSet<i64>>,
+    /// The least any quorum member has (`i64::MAX` for an empty quorum).
+    all: AckWaiters,
     next_id: AtomicU64,
 }
 
 impl Default for Acks {
     fn default() -> Self {
+        let all = AckWaiters::default();
+        all.publish(i64::MAX);
         Self {
             peers: Mutex::new(HashMap::new()),
             best: AckWaiters::default(),
+            quorum: Mutex::new(BTreeSet::new()),
+            all,
             next_id: AtomicU64::new(1),
         }
     }
@@ -63,11 +74,17 @@ impl Acks {
 
     /// A slave connected; returns its id.
     pub(crate) fn join(&self, addr: String) -> u64 {
+        self.join_broker(addr, None)
+    }
+
+    /// A slave that named its broker id connected; returns the connection's id.
+    pub(crate) fn join_broker(&self, addr: String, broker_id: Option<i64>) -> u64 {
         let id = self.next_id.fetch_add(1, Ordering::Relaxed);
         self.peers().insert(
             id,
             Peer {
                 addr,
+                broker_id,
                 ack: -1,
                 transfer_from: -1,
                 bytes_per_second: 0,
@@ -115,6 +132,42 @@ impl Acks {
     fn publish(&self, peers: &HashMap<u64, Peer>) {
         let best = peers.values().map(|p| p.ack).max().unwrap_or(-1);
         self.best.publish(best);
+        let quorum = self.quorum.lock().unwrap_or_else(PoisonError::into_inner);
+        let acks = broker_acks(peers);
+        let least = quorum
+            .iter()
+            .map(|id| acks.get(id).copied().unwrap_or(-1))
+            .min()
+            .unwrap_or(i64::MAX);
+        self.all.publish(least);
+    }
+
+    /// Sets the broker ids [`wait_all`](Self::wait_all) waits for.
+    pub fn set_quorum(&self, ids: BTreeSet<i64>) {
+        let peers = self.peers();
+        *self.quorum.lock().unwrap_or_else(PoisonError::into_inner) = ids;
+        self.publish(&peers);
+    }
+
+    /// The best offset each named slave has reported, by broker id.
+    pub fn broker_acks(&self) -> BTreeMap<i64, i64> {
+        broker_acks(&self.peers())
+    }
+
+    /// The least offset every quorum member has (`i64::MAX` with no quorum).
+    pub fn quorum_ack(&self) -> i64 {
+        self.all.best()
+    }
+
+    /// Waits until every quorum member has everything below `end`.
+    pub async fn wait_all(&self, end: i64, timeout: Duration) -> ReplicaStatus {
+        if self.all.best() >= end {
+            return ReplicaStatus::Ok;
+        }
+        match tokio::time::timeout(timeout, self.all.reached(end)).await {
+            Ok(()) => ReplicaStatus::Ok,
+            Err(_) => ReplicaStatus::Timeout,
+        }
     }
 
     /// Connected slaves.
@@ -185,9 +238,49 @@ impl Acks {
     }
 }
 
+fn broker_acks(peers: &HashMap<u64, Peer>) -> BTreeMap<i64, i64> {
+    let mut out = BTreeMap::new();
+    for p in peers.values() {
+        if let Some(id) = p.broker_id {
+            let e = out.entry(id).or_insert(-1);
+            *e = (*e).max(p.ack);
+        }
+    }
+    out
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[tokio::test(start_paused = true)]
+    async fn given_a_quorum_a_write_waits_for_its_slowest_member() {
+        let acks = std::sync::Arc::new(Acks::default());
+        assert_eq!(
+            acks.wait_all(10, Duration::from_secs(1)).await,
+            ReplicaStatus::Ok
+        );
+        let (a, b) = (
+            acks.join_broker("a".into(), Some(2)),
+            acks.join_broker("b".into(), Some(3)),
+        );
+        acks.set_quorum(BTreeSet::from([2, 3]));
+        acks.report(a, 50);
+        let waiting = {
+            let acks = std::sync::Arc::clone(&acks);
+            tokio::spawn(async move { acks.wait_all(40, Duration::from_secs(5)).await })
+        };
+        tokio::task::yield_now().await;
+        assert!(!waiting.is_finished());
+        acks.report(b, 40);
+        assert_eq!(waiting.await.expect("joined"), ReplicaStatus::Ok);
+        assert_eq!(acks.quorum_ack(), 40);
+        acks.leave(b);
+        assert_eq!(
+            acks.wait_all(45, Duration::from_secs(1)).await,
+            ReplicaStatus::Timeout
+        );
+    }
 
     #[tokio::test]
     async fn given_no_slave_should_answer_not_available_at_once() {

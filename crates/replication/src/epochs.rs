@@ -35,7 +35,9 @@ fn decode(text: &str) -> Option<Vec<(i32, i64)>> {
         body.push_str(line.trim());
         body.push('\n');
     }
-    let valid_order = entries.windows(2).all(|w| w[0].0 < w[1].0 && w[0].1 <= w[1].1);
+    let valid_order = entries
+        .windows(2)
+        .all(|w| w[0].0 < w[1].0 && w[0].1 <= w[1].1);
     (entries.len() == count
         && valid_order
         && (crc == 0 || crc32fast::hash(body.as_bytes()) & 0x7FFF_FFFF == crc))
@@ -120,6 +122,13 @@ impl EpochCache {
         }
     }
 
+    /// The epoch `offset` was written under: (epoch, its start, where the next epoch starts).
+    pub fn span_at(&self, offset: i64) -> Option<(i32, i64, Option<i64>)> {
+        let i = self.entries.iter().rposition(|(_, s)| *s <= offset)?;
+        let (epoch, start) = self.entries[i];
+        Some((epoch, start, self.entries.get(i + 1).map(|e| e.1)))
+    }
+
     /// GET_BROKER_EPOCH_CACHE's list: each entry ends where the next starts, the last at
     /// `max_offset` (mqadmin prints that; Java's own answer says Long.MAX_VALUE).
     pub fn to_wire(&self, max_offset: i64) -> Vec<EpochEntry> {
@@ -142,6 +151,49 @@ impl EpochCache {
     }
 }
 
+/// The epoch file shared by the HA tasks and the role changes; every change is saved before
+/// it is visible.
+pub struct SharedEpochs {
+    cache: std::sync::Mutex<EpochCache>,
+    path: PathBuf,
+}
+
+impl SharedEpochs {
+    pub fn open(path: &Path) -> Self {
+        Self {
+            cache: std::sync::Mutex::new(EpochCache::load(path)),
+            path: path.to_owned(),
+        }
+    }
+
+    fn lock(&self) -> std::sync::MutexGuard<'_, EpochCache> {
+        self.cache
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+    }
+
+    pub fn snapshot(&self) -> EpochCache {
+        self.lock().clone()
+    }
+
+    pub fn last_epoch(&self) -> i32 {
+        self.lock().last_epoch()
+    }
+
+    /// Changes the cache with `f` and saves it when it changed (rare: role changes and new
+    /// epochs, so the fsync under the lock does not matter).
+    pub fn update<R>(&self, f: impl FnOnce(&mut EpochCache) -> R) -> std::io::Result<R> {
+        let mut cache = self.lock();
+        let mut next = cache.clone();
+        let out = f(&mut next);
+        if next != *cache {
+            next.save(&self.path)?;
+            *cache = next;
+        }
+        Ok(out)
+    }
+}
+
 /// Where a replica's log and its master's agree up to (RocketMQ's `findLastConsistentPoint`):
 /// walking the replica's epochs newest first, the first one the master also has with the same
 /// start offset; the point is the smaller of the two ends of that epoch. `None` when they share
@@ -156,9 +208,8 @@ pub fn common_point(
     if local.entries.is_empty() {
         return Some(local_max);
     }
-    let end_of = |entries: &[(i32, i64)], i: usize, max: i64| {
-        entries.get(i + 1).map_or(max, |next| next.1)
-    };
+    let end_of =
+        |entries: &[(i32, i64)], i: usize, max: i64| entries.get(i + 1).map_or(max, |next| next.1);
     for (i, (epoch, start)) in local.entries.iter().enumerate().rev() {
         if let Some(j) = master.iter().position(|(e, s)| e == epoch && s == start) {
             let local_end = end_of(&local.entries, i, local_max);
@@ -188,7 +239,10 @@ mod tests {
         assert_eq!(entries, vec![(1, 0), (3, 4096)]);
         assert_eq!(encode(&entries), text);
         assert!(decode(&text.replace("4096", "4097")).is_none(), "crc");
-        assert!(decode(&format!("2\n0\n{lines}")).is_some(), "crc 0 is not checked");
+        assert!(
+            decode(&format!("2\n0\n{lines}")).is_some(),
+            "crc 0 is not checked"
+        );
     }
 
     #[test]
@@ -211,7 +265,10 @@ mod tests {
         assert_eq!(common_point(&old, 400, &new, 1500), Some(400));
         // Unrelated histories share nothing.
         assert_eq!(common_point(&cache(&[(5, 0)]), 10, &new, 1500), None);
-        assert_eq!(common_point(&EpochCache::default(), 10, &new, 1500), Some(10));
+        assert_eq!(
+            common_point(&EpochCache::default(), 10, &new, 1500),
+            Some(10)
+        );
     }
 
     #[test]

@@ -10,6 +10,7 @@
 //! ```
 
 mod acks;
+pub mod autoswitch;
 mod epochs;
 mod master;
 mod settings;
@@ -17,7 +18,7 @@ mod slave;
 mod waiters;
 
 pub use acks::{Acks, ReplicaStatus};
-pub use epochs::{EpochCache, common_point};
+pub use epochs::{EpochCache, SharedEpochs, common_point};
 pub use master::{HaMaster, SLAVES_MAX};
 pub use settings::HaSettings;
 pub use slave::{HaSlave, SlaveStatus};

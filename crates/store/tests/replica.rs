@@ -167,7 +167,10 @@ fn given_a_cut_tail_the_queues_follow_and_appends_continue_from_it() {
     let queue_ends: Vec<i64> = (0..4).map(|q| store.max_offset_in_queue("R", q)).collect();
     fill(&store, 500); // several 64 KiB files past the cut
     assert!(store.commit_log_max_offset() > keep + 3 * 64 * 1024);
-    assert!(store.truncate_tail(keep + 1).is_err(), "not a record boundary");
+    assert!(
+        store.truncate_tail(keep + 1).is_err(),
+        "not a record boundary"
+    );
     assert_eq!(store.truncate_tail(keep).unwrap(), keep);
     assert_eq!(store.commit_log_max_offset(), keep);
     let after: Vec<i64> = (0..4).map(|q| store.max_offset_in_queue("R", q)).collect();
