@@ -19,7 +19,7 @@ use apogee_store::{FlushMode, StoreConfig};
 use serde::{Deserialize, Serialize};
 
 use crate::BrokerError;
-pub use crate::config_ha::{BrokerRole, HaConfig};
+pub use crate::config_ha::{BrokerRole, ControllerMode, HaConfig};
 
 /// The annotated default file, embedded so `apogee broker` runs without one.
 pub const DEFAULT_CONFIG_TOML: &str = include_str!("../../../config/broker.toml");
@@ -130,6 +130,15 @@ raw_broker_config! {
     slave_read_enable: bool = false, java "slaveReadEnable";
     slave_sync_interval_ms: u64 = 10_000;
     ha_linger_us: u64 = 1000;
+    enable_controller_mode: bool = false, java "enableControllerMode";
+    controller_addr: String = String::new(), java "controllerAddr";
+    controller_heart_beat_timeout_mills: i64 = 3000, java "controllerHeartBeatTimeoutMills";
+    broker_heartbeat_interval: u64 = 1000, java "brokerHeartbeatInterval";
+    broker_election_priority: i32 = i32::MAX, java "brokerElectionPriority";
+    sync_broker_metadata_period: u64 = 2000, java "syncBrokerMetadataPeriod";
+    check_sync_state_set_period: u64 = 1000, java "checkSyncStateSetPeriod";
+    all_ack_in_sync_state_set: bool = false, java "allAckInSyncStateSet";
+    ha_max_time_slave_not_catchup: u64 = 15_000, java "haMaxTimeSlaveNotCatchup";
 }
 
 /// A Java `broker.conf` turned into the TOML table the loader takes.
@@ -201,6 +210,8 @@ pub struct BrokerConfig {
     pub broker_id: i64,
     pub role: BrokerRole,
     pub ha: HaConfig,
+    /// Controller mode (`enableControllerMode`): the controller decides the role.
+    pub controller: Option<ControllerMode>,
     pub bind: String,
     /// The address advertised to clients and written into records (port from the bound socket).
     pub broker_ip: IpAddr,
@@ -292,6 +303,7 @@ impl TryFrom<RawBrokerConfig> for BrokerConfig {
         };
         let broker_ip = resolve_broker_ip(&raw.broker_ip1)?;
         let ha = HaConfig::from_raw(&raw, broker_ip)?;
+        let controller = ControllerMode::from_raw(&raw)?;
         let limits = Limits::from_raw(&raw)?;
         let store = store_config(&raw, flush)?;
         let perm = Perm(raw.broker_permission);
@@ -313,6 +325,7 @@ impl TryFrom<RawBrokerConfig> for BrokerConfig {
             broker_id: raw.broker_id,
             role,
             ha,
+            controller,
             bind: format!("{}:{}", raw.listen_address, raw.listen_port),
             vip_bind: raw.vip_channel_enable.then(|| {
                 format!(

@@ -78,6 +78,69 @@ pub struct HaConfig {
     pub sync_interval: Duration,
 }
 
+/// Controller mode (docs/failover.md): the controller decides master and slaves.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ControllerMode {
+    /// Every controller (`controllerAddr`, `;`-separated).
+    pub controller_addrs: Vec<String>,
+    /// How long the controller waits for this broker's heartbeats before it counts it dead.
+    pub heartbeat_timeout_ms: i64,
+    pub heartbeat_interval: Duration,
+    /// Lower wins an election between equally caught-up brokers.
+    pub election_priority: i32,
+    /// How often the broker asks the controller who is master (notices also arrive at once).
+    pub sync_metadata_period: Duration,
+    /// How often a master checks which slaves are caught up (the SyncStateSet).
+    pub check_sync_state_set_period: Duration,
+    /// An acknowledged write is on every SyncStateSet member (`allAckInSyncStateSet`).
+    pub all_ack_in_sync_state_set: bool,
+    /// A SyncStateSet member this far behind for this long is dropped from it.
+    pub slave_not_catchup: Duration,
+}
+
+impl ControllerMode {
+    pub(crate) fn from_raw(raw: &RawBrokerConfig) -> Result<Option<Self>, BrokerError> {
+        if !raw.enable_controller_mode {
+            return Ok(None);
+        }
+        let controller_addrs: Vec<String> = raw
+            .controller_addr
+            .split(';')
+            .map(str::trim)
+            .filter(|a| !a.is_empty())
+            .map(String::from)
+            .collect();
+        if controller_addrs.is_empty() {
+            return Err(BrokerError::Config(
+                "enable_controller_mode needs controller_addr (host:port;host:port…)".into(),
+            ));
+        }
+        if raw.broker_heartbeat_interval == 0
+            || raw.controller_heart_beat_timeout_mills
+                <= i64::try_from(raw.broker_heartbeat_interval).unwrap_or(i64::MAX)
+        {
+            return Err(BrokerError::Config(
+                "broker_heartbeat_interval must be > 0 and below controller_heart_beat_timeout_mills".into(),
+            ));
+        }
+        if raw.sync_broker_metadata_period < 100 || raw.check_sync_state_set_period < 100 {
+            return Err(BrokerError::Config(
+                "sync_broker_metadata_period and check_sync_state_set_period must be >= 100".into(),
+            ));
+        }
+        Ok(Some(Self {
+            controller_addrs,
+            heartbeat_timeout_ms: raw.controller_heart_beat_timeout_mills,
+            heartbeat_interval: Duration::from_millis(raw.broker_heartbeat_interval),
+            election_priority: raw.broker_election_priority,
+            sync_metadata_period: Duration::from_millis(raw.sync_broker_metadata_period),
+            check_sync_state_set_period: Duration::from_millis(raw.check_sync_state_set_period),
+            all_ack_in_sync_state_set: raw.all_ack_in_sync_state_set,
+            slave_not_catchup: Duration::from_millis(raw.ha_max_time_slave_not_catchup),
+        }))
+    }
+}
+
 /// Java's `HA_ADDRESS_MIN_LENGTH`: shorter `haMasterAddress` values are ignored.
 const HA_ADDRESS_MIN_LENGTH: usize = 6;
 

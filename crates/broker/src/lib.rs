@@ -21,8 +21,10 @@
 pub mod access;
 pub mod config;
 mod config_ha;
+mod controller_mode;
 mod error;
 pub mod ha;
+mod ha_switch;
 pub mod live;
 pub mod manager;
 mod persist;
@@ -160,6 +162,20 @@ impl Broker {
         );
         tasks.push(access::spawn_reloader(&access, &shutdown));
         tasks.extend(ha_tasks);
+        tasks.extend(controller_mode::spawn(
+            controller_mode::Parts {
+                config: &config,
+                advertised,
+                client: registration.client.clone(),
+                replication: &managers.replication,
+                topics: &managers.topics,
+                offsets: &managers.offsets,
+                schedule: &schedule,
+                transactions: &transactions,
+                live: &managers.live,
+            },
+            &shutdown,
+        ));
         let slave_sync = slave_sync(&config, &managers, &registration, &schedule);
         tasks.extend(
             slave_sync
@@ -215,6 +231,18 @@ impl Broker {
         self.replication.runtime_info()
     }
 
+    /// The role now (in controller mode it changes while running).
+    pub fn role(&self) -> config::BrokerRole {
+        self.replication.role()
+    }
+
+    /// Controller mode: the master epoch acted on and the SyncStateSet held (on a master).
+    pub fn controller_view(&self) -> Option<(i32, std::collections::BTreeSet<i64>)> {
+        self.replication
+            .switching()
+            .map(|s| (s.master_epoch(), s.sync_state_set().0))
+    }
+
     /// This broker's HA address (`brokerIP2:haListenPort`).
     pub fn ha_addr(&self) -> String {
         self.replication.ha_server_addr()
@@ -257,6 +285,8 @@ impl Broker {
         for task in self.tasks {
             let _ = task.await;
         }
+        // Outbound connections close too (a controller sees this broker leave at once).
+        self.registration.client.shutdown();
         self.server.stop().await;
         if let Some(vip) = self.vip {
             vip.stop().await;
@@ -634,6 +664,12 @@ fn register_broker_admin(dispatcher: &mut Dispatcher, admin: &AdminContext<'_>, 
             replication: m.replication.clone(),
         },
     );
+    controller_mode::register(
+        dispatcher,
+        admin.config,
+        &m.replication,
+        admin.identity.store_host,
+    );
 }
 
 /// The administration families: topics, groups, statistics, offset resets, and the
@@ -751,7 +787,8 @@ fn spawn_services(
     ];
     // A slave only copies: delay delivery and transaction checks write, so they run on the
     // master (the slave keeps the master's delay offsets for when it is promoted).
-    if !m.replication.is_slave() {
+    // In controller mode the role changes while running: `controller_mode` runs them then.
+    if !m.replication.is_slave() && config.controller.is_none() {
         tasks.push(tokio::spawn(
             Arc::clone(schedule).run(shutdown.clone(), m.live.clone()),
         ));

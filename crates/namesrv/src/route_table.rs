@@ -238,9 +238,20 @@ impl RouteTable {
             cluster: reg.cluster.clone(),
             addr: holder.clone(),
         };
+        let incoming_state = reg
+            .topics
+            .as_ref()
+            .map_or(0, |t| t.data_version.state_version);
+        // Controller mode (the holder registered a master epoch as its stateVersion): a master
+        // of a newer epoch replaces it at once, though it still looks alive (frozen,
+        // partitioned). A holder outside controller mode keeps its id until it goes silent.
         self.broker_live
             .get(&key)
             .filter(|l| l.last_update_ms.saturating_add(l.timeout_ms) >= now_ms)
+            .filter(|l| {
+                let held = l.data_version.state_version;
+                held == 0 || held >= incoming_state
+            })
             .map(|_| holder.clone())
     }
 

@@ -334,3 +334,23 @@ fn given_a_live_broker_should_refuse_another_address_taking_its_id_whatever_its_
     let route = table.route("T").unwrap();
     assert_eq!(route.broker_datas[0].broker_addrs[&0], "10.0.0.9:10911");
 }
+
+#[test]
+fn given_controller_mode_masters_a_newer_epoch_takes_the_id_from_a_live_older_one() {
+    let mut table = RouteTable::new();
+    let mut old = topics(1, &["T", "U"]);
+    old.data_version.state_version = 1;
+    table
+        .register_broker(reg("a", "10.0.0.1:10911", 0, old.clone()), false, 0)
+        .unwrap();
+    // The same epoch from elsewhere is refused; a newer one takes over at once.
+    let same = table.register_broker(reg("a", "10.0.0.2:10911", 0, old), false, 10);
+    assert!(matches!(same, Err(RegisterRefusal::IdTaken { .. })));
+    let mut newer = topics(1, &["T", "U"]);
+    newer.data_version.state_version = 2;
+    table
+        .register_broker(reg("a", "10.0.0.2:10911", 0, newer), false, 20)
+        .unwrap();
+    let route = table.route("T").unwrap();
+    assert_eq!(route.broker_datas[0].broker_addrs[&0], "10.0.0.2:10911");
+}

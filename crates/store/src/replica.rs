@@ -25,6 +25,8 @@ pub trait ReplicaLog: Send + Sync {
     fn truncate_tail(&self, offset: i64) -> Result<i64, StoreError>;
     /// Where dispatch to the queues has got to (a new master waits for it to reach the end).
     fn dispatched(&self) -> i64;
+    /// Before a promoted replica's first write: see [`MessageStore::restore_queue_offsets`].
+    fn restore_queue_offsets(&self);
 }
 
 impl ReplicaLog for MessageStore {
@@ -63,5 +65,9 @@ impl ReplicaLog for MessageStore {
 
     fn dispatched(&self) -> i64 {
         self.dispatched_offset()
+    }
+
+    fn restore_queue_offsets(&self) {
+        MessageStore::restore_queue_offsets(self);
     }
 }

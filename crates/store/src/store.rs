@@ -538,6 +538,21 @@ impl MessageStore {
         self.commit_log.max_offset()
     }
 
+    /// Takes the next queue offsets from the consume queues: a replica's appends carry the
+    /// master's queue offsets and do not move this log's own counters, so a replica promoted to
+    /// master calls this (after dispatch caught up) before its first write.
+    pub fn restore_queue_offsets(&self) {
+        self.reput.paused(|| {
+            self.commit_log.set_queue_offsets(
+                self.queues
+                    .all()
+                    .iter()
+                    .map(|(key, queue)| (key.clone(), queue.max_offset()))
+                    .collect(),
+            );
+        });
+    }
+
     /// Cuts the CommitLog back to `offset` (a record boundary) with the queue units of the
     /// messages cut: a demoted master drops the tail its new master never had (controller
     /// mode). The caller fences appends first. Returns the new end.

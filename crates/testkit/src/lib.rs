@@ -2,10 +2,12 @@
 //! `127.0.0.1` ephemeral ports with data in a temp dir. Never a normal dependency.
 
 mod cluster;
+mod failover;
 mod pki;
 mod process;
 
 pub use cluster::{Cluster, Member, Pair, fast_ha, group_name};
+pub use failover::{FailoverSet, controller_config, free_port};
 pub use pki::TestPki;
 pub use process::ChildServer;
 

@@ -128,6 +128,21 @@ impl TopicConfigs {
         Ok(())
     }
 
+    /// Controller mode: the master epoch goes into the table's `stateVersion`, so a
+    /// NameServer prefers this master's registration over an older master's.
+    pub fn set_state_version(&self, epoch: i64) {
+        {
+            let mut table = self.write();
+            if table.data_version.state_version == epoch {
+                return;
+            }
+            table.data_version.state_version = epoch;
+            table.data_version.next(self.inner.clock.now_ms());
+        }
+        self.inner.table.request_save();
+        self.inner.changed.notify_one();
+    }
+
     /// A slave takes its master's table when its version differs (Java's SlaveSynchronize);
     /// returns whether it changed.
     pub fn adopt(&self, master: TopicConfigSerializeWrapper) -> bool {

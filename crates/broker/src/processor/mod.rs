@@ -35,7 +35,7 @@ pub use admin_acl_file::AclFileProcessor;
 pub use admin_config::ConfigAdminProcessor;
 pub use admin_consumer::ConsumerCallProcessor;
 pub use admin_group::GroupAdminProcessor;
-pub use admin_ha::HaStatusProcessor;
+pub use admin_ha::{ControllerModeProcessor, HaStatusProcessor};
 pub use admin_inspect::InspectProcessor;
 pub use admin_maintenance::MaintenanceProcessor;
 pub use admin_reset::ResetOffsetProcessor;

@@ -1,9 +1,12 @@
 //! Background work: long-polling wake-ups, NameServer registration, delay-level delivery,
 //! transaction checks, and housekeeping (client expiry, offset persistence).
 
+pub mod controller_calls;
+pub mod controller_link;
 pub mod housekeeping;
 pub mod long_polling;
 pub mod register;
+pub mod role_gate;
 pub mod schedule;
 pub mod slave_sync;
 pub mod transaction_check;

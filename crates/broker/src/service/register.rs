@@ -42,7 +42,8 @@ pub struct Registration {
     pub cluster: ClusterName,
     pub broker_name: BrokerName,
     pub broker_addr: String,
-    /// 0 for a master, > 0 for a slave.
+    /// 0 for a master, > 0 for a slave (as configured; in controller mode the role decides,
+    /// see [`Replication::registered_id`]).
     pub broker_id: i64,
     /// Gives the HA address to register and learns a slave's master from the reply.
     pub replication: Replication,
@@ -60,11 +61,13 @@ impl Registration {
         if self.namesrv_addrs.is_empty() {
             return;
         }
+        let mut roles = self.replication.role_changes();
         loop {
             self.register_all().await;
             tokio::select! {
                 () = tokio::time::sleep(self.period) => {}
                 () = self.topics.changed() => {}
+                _ = roles.changed() => {}
                 () = shutdown.wait() => break,
             }
         }
@@ -74,6 +77,10 @@ impl Registration {
     /// REGISTER_BROKER to each NameServer, concurrently (the batches of a split registration
     /// one after another); failures are logged.
     pub async fn register_all(&self) {
+        if self.replication.fenced() {
+            // Controller mode, role not decided yet: clients must not be sent here.
+            return;
+        }
         let mut topics = self.topics.snapshot();
         let permission = self.live.permission();
         if permission != Perm::READ_WRITE {
@@ -117,7 +124,7 @@ impl Registration {
             broker_addr: self.broker_addr.clone(),
             cluster_name: self.cluster.clone(),
             ha_server_addr: self.replication.ha_server_addr(),
-            broker_id: self.broker_id,
+            broker_id: self.replication.registered_id(),
             heartbeat_timeout_millis: Some(self.heartbeat_timeout_ms),
             enable_acting_master: Some(false),
             compressed: Some(compressed),
@@ -131,7 +138,7 @@ impl Registration {
             broker_name: self.broker_name.clone(),
             broker_addr: self.broker_addr.clone(),
             cluster_name: self.cluster.clone(),
-            broker_id: self.broker_id,
+            broker_id: self.replication.registered_id(),
         };
         let calls = self.namesrv_addrs.iter().map(|addr| {
             let request = RemotingCommand::request(RequestCode::UNREGISTER_BROKER, &header);

@@ -1,6 +1,7 @@
 //! Headers of the controller requests, 1001–1013 (docs/controller-facts.md §2.2; field lists
 //! verified in RocketMQ 5.3.1's `protocol/header/controller/*.java`). BROKER_HEARTBEAT (904)
-//! is `namesrv::BrokerHeartbeatRequestHeader`.
+//! is `namesrv::BrokerHeartbeatRequestHeader`. EXCHANGE_BROKER_HA_INFO (906) passes between
+//! brokers of a set.
 
 use crate::CommandHeader;
 
@@ -137,6 +138,23 @@ pub struct ApplyBrokerIdRequestHeader {
 pub struct ApplyBrokerIdResponseHeader {
     pub cluster_name: Option<String>,
     pub broker_name: Option<String>,
+}
+
+/// EXCHANGE_BROKER_HA_INFO (906) request: empty when a slave asks a master for its HA
+/// address; a master telling a slave fills it.
+#[derive(Debug, Clone, PartialEq, Eq, Default, CommandHeader)]
+pub struct ExchangeHaInfoRequestHeader {
+    pub master_ha_address: Option<String>,
+    pub master_flush_offset: Option<i64>,
+    pub master_address: Option<String>,
+}
+
+/// EXCHANGE_BROKER_HA_INFO response: the master's HA address, flushed offset and address.
+#[derive(Debug, Clone, PartialEq, Eq, Default, CommandHeader)]
+pub struct ExchangeHaInfoResponseHeader {
+    pub master_ha_address: Option<String>,
+    pub master_flush_offset: Option<i64>,
+    pub master_address: Option<String>,
 }
 
 #[cfg(test)]
