@@ -4,7 +4,9 @@
 //! forgetting brokers (CLEAN_BROKER_DATA). Like mqadmin, the changes go to the leader the
 //! metadata names.
 
-use apogee_protocol::body::controller::{BrokerReplicasInfo, ElectMasterResponseBody};
+use apogee_protocol::body::controller::{
+    BrokerReplicasInfo, ElectMasterResponseBody, EpochEntryCache,
+};
 use apogee_protocol::body::from_json;
 use apogee_protocol::header::controller::{
     CleanControllerBrokerDataRequestHeader, ElectMasterRequestHeader, ElectMasterResponseHeader,
@@ -32,6 +34,17 @@ fn now_ms() -> i64 {
 }
 
 impl Admin {
+    /// A controller-mode broker's epoch history (mqadmin `getBrokerEpoch`): under which master
+    /// epoch each stretch of its CommitLog was written.
+    pub async fn broker_epoch_cache(&self, broker_addr: &str) -> Result<EpochEntryCache> {
+        self.call_json(
+            broker_addr,
+            RemotingCommand::bare_request(RequestCode::GET_BROKER_EPOCH_CACHE),
+            "EpochEntryCache",
+        )
+        .await
+    }
+
     /// Who leads the controller group `controller_addr` belongs to.
     pub async fn controller_metadata(&self, controller_addr: &str) -> Result<ControllerMetadata> {
         let response = self

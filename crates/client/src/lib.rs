@@ -49,7 +49,9 @@ pub use apogee_protocol::body::auth::{
     AclConfig, AclInfo, PlainAccessConfig, PolicyEntryInfo, PolicyInfo, UserInfo,
 };
 pub use apogee_protocol::body::client::{MessageModel, MessageQueue};
-pub use apogee_protocol::body::controller::{BrokerReplicasInfo, ReplicaIdentity, ReplicasInfo};
+pub use apogee_protocol::body::controller::{
+    BrokerReplicasInfo, EpochEntry, EpochEntryCache, ReplicaIdentity, ReplicasInfo,
+};
 pub use apogee_protocol::body::ha::{HaClientRuntimeInfo, HaConnectionInfo, HaRuntimeInfo};
 pub use apogee_protocol::body::inspect::{
     ProducerInfo, ProducerTableInfo, QueryConsumeQueueResponseBody,

@@ -197,3 +197,46 @@ impl CleanBrokerMetadata {
         ))
     }
 }
+
+#[derive(Args)]
+pub struct GetBrokerEpoch {
+    /// Broker set name (every broker of it, from the NameServer).
+    #[arg(short = 'b', long = "brokerName", required_unless_present = "cluster")]
+    broker_name: Option<String>,
+    /// Every broker set of this cluster.
+    #[arg(short = 'c', long = "clusterName")]
+    cluster: Option<String>,
+}
+
+impl GetBrokerEpoch {
+    pub async fn run(self, admin: &Admin) -> anyhow::Result<Report> {
+        let info = admin.cluster_info().await?;
+        let mut human = String::new();
+        let mut json = serde_json::Map::new();
+        for (name, data) in &info.broker_addr_table {
+            let wanted = match (&self.broker_name, &self.cluster) {
+                (Some(b), _) => name.as_str() == b,
+                (None, Some(c)) => data.cluster.as_str() == c,
+                (None, None) => false,
+            };
+            if !wanted {
+                continue;
+            }
+            for addr in data.broker_addrs.values() {
+                let cache = admin.broker_epoch_cache(addr).await?;
+                human.push_str(&format!(
+                    "\n#clusterName\t{}\n#brokerName\t{}\n#brokerAddr\t{addr}\n#brokerId\t{}\n",
+                    cache.cluster_name, cache.broker_name, cache.broker_id
+                ));
+                for e in &cache.epoch_list {
+                    human.push_str(&format!(
+                        "#Epoch: EpochEntry{{epoch={}, startOffset={}, endOffset={}}}\n",
+                        e.epoch, e.start_offset, e.end_offset
+                    ));
+                }
+                json.insert(addr.clone(), serde_json::to_value(&cache)?);
+            }
+        }
+        Ok(Report::new(human, serde_json::Value::Object(json)))
+    }
+}

@@ -94,6 +94,8 @@ enum AdminCommand {
     ElectMaster(controller::ElectMaster),
     /// Forget a broker set, or some of its brokers, in the controller.
     CleanBrokerMetadata(controller::CleanBrokerMetadata),
+    /// Each broker's epoch history: under which master epoch its CommitLog was written.
+    GetBrokerEpoch(controller::GetBrokerEpoch),
     /// Create or update a subscription (consumer) group.
     UpdateSubGroup(group::UpdateSubGroup),
     /// Delete a subscription group.
@@ -254,6 +256,7 @@ async fn dispatch(
         C::GetSyncStateSet(a) => a.run(admin).await,
         C::ElectMaster(a) => a.run(admin).await,
         C::CleanBrokerMetadata(a) => a.run(admin).await,
+        C::GetBrokerEpoch(a) => a.run(admin).await,
         C::CloneGroupOffset(a) => a.run(admin).await,
         C::ConsumerStatus(a) => a.run(admin).await,
         C::UpdateSubGroup(a) => a.run(admin).await,
