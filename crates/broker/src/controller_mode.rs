@@ -42,7 +42,8 @@ pub(crate) fn register(
 /// What the controller-mode tasks need from the broker.
 pub(crate) struct Parts<'a> {
     pub config: &'a BrokerConfig,
-    pub advertised: SocketAddr,
+    /// This broker's client address (`brokerIP1:port`).
+    pub broker_addr: String,
     pub client: RemotingClient,
     pub replication: &'a Replication,
     pub topics: &'a TopicConfigs,
@@ -63,7 +64,7 @@ pub(crate) fn spawn(parts: Parts<'_>, shutdown: &Shutdown) -> Vec<JoinHandle<()>
             mode,
             cluster: parts.config.cluster.as_str().to_owned(),
             broker_name: parts.config.broker_name.as_str().to_owned(),
-            broker_addr: parts.advertised.to_string(),
+            broker_addr: parts.broker_addr,
         },
         replication: parts.replication.clone(),
         topics: parts.topics.clone(),

@@ -162,20 +162,7 @@ impl Broker {
         );
         tasks.push(access::spawn_reloader(&access, &shutdown));
         tasks.extend(ha_tasks);
-        tasks.extend(controller_mode::spawn(
-            controller_mode::Parts {
-                config: &config,
-                advertised,
-                client: registration.client.clone(),
-                replication: &managers.replication,
-                topics: &managers.topics,
-                offsets: &managers.offsets,
-                schedule: &schedule,
-                transactions: &transactions,
-                live: &managers.live,
-            },
-            &shutdown,
-        ));
+
         let slave_sync = slave_sync(&config, &managers, &registration, &schedule);
         tasks.extend(
             slave_sync
@@ -794,5 +781,19 @@ fn spawn_services(
         ));
         tasks.push(tokio::spawn(Arc::clone(transactions).run(shutdown.clone())));
     }
+    tasks.extend(controller_mode::spawn(
+        controller_mode::Parts {
+            config,
+            broker_addr: registration.broker_addr.clone(),
+            client: registration.client.clone(),
+            replication: &m.replication,
+            topics: &m.topics,
+            offsets: &m.offsets,
+            schedule,
+            transactions,
+            live: &m.live,
+        },
+        shutdown,
+    ));
     tasks
 }

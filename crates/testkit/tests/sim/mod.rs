@@ -1,0 +1,2 @@
+pub mod flow;
+pub mod model;
