@@ -3,6 +3,8 @@
 //! * [`produce`]: producers only: throughput and send → acknowledgement latency.
 //! * [`consume`]: push consumers of one group reading the topic.
 //! * [`e2e`]: both at once, with send → receipt latency from a timestamp in each body.
+//! * [`checked`]: ordered sends retried until acknowledged and an orderly consumer, with a
+//!   verdict on loss, duplicates, order and stalls (for chaos runs).
 //! * [`raw`]: the machine's own limits to compare with: loopback TCP echo and file appends.
 //!
 //! Every run takes a plain config struct (defaults work against `apogee standalone`) and a
@@ -19,6 +21,7 @@
 //! # Ok(()) }
 //! ```
 
+mod checked;
 mod config;
 mod consume;
 mod e2e;
@@ -36,6 +39,7 @@ pub use config::{
     ConsumeConfig, ConsumerSettings, E2eConfig, Limit, ProduceConfig, ProducerSettings, SendMode,
     StartFrom, Target,
 };
+pub use checked::{CheckedConfig, CheckedReport, checked};
 pub use consume::consume;
 pub use e2e::e2e;
 pub use error::{BenchError, Result};

@@ -30,6 +30,9 @@ enum BenchCommand {
     Consume(ConsumeArgs),
     /// Producers and consumers together; report send → receipt (end-to-end) latency.
     E2e(E2eArgs),
+    /// Ordered sends retried until acknowledged plus an orderly consumer; prints a JSON verdict
+    /// (lost, duplicated, out of order, send stalls). For chaos runs (scripts/chaos.sh).
+    Checked(CheckedArgs),
     /// Loopback TCP echo of frames of the message size: the network ceiling to compare with.
     RawTcp(RawTcpArgs),
     /// Appends of the message size to a temp file: the disk ceiling, async or fdatasync'd.
@@ -46,6 +49,24 @@ struct ProduceArgs {
     producer: ProducerArgs,
     #[command(flatten)]
     output: OutputArgs,
+}
+
+#[derive(Args)]
+struct CheckedArgs {
+    #[command(flatten)]
+    target: TargetArgs,
+    /// Consumer group.
+    #[arg(short = 'g', long = "group", default_value = "apogee_checked")]
+    group: String,
+    /// Ordering keys the messages cycle through.
+    #[arg(long = "keys", default_value_t = 16)]
+    keys: usize,
+    /// Seconds to produce (Ctrl-C or SIGTERM ends it sooner).
+    #[arg(long = "seconds", default_value_t = 60)]
+    seconds: u64,
+    /// Seconds to wait afterwards for the consumer to receive everything.
+    #[arg(long = "drain-seconds", default_value_t = 60)]
+    drain_seconds: u64,
 }
 
 #[derive(Args)]
@@ -237,6 +258,7 @@ pub fn bench(args: BenchArgs) -> anyhow::Result<()> {
         let stop = Shutdown::new();
         stop.trigger_on_signals();
         let (report, output) = match args.command {
+            BenchCommand::Checked(a) => return checked(&a, stop).await,
             BenchCommand::Produce(a) => {
                 let config = produce_config(&a);
                 (apogee_bench::produce(&config, stop).await, a.output)
@@ -260,6 +282,19 @@ pub fn bench(args: BenchArgs) -> anyhow::Result<()> {
         };
         emit(&report?, &output)
     })
+}
+
+async fn checked(a: &CheckedArgs, stop: Shutdown) -> anyhow::Result<()> {
+    let config = apogee_bench::CheckedConfig {
+        target: target(&a.target),
+        group: a.group.clone(),
+        keys: a.keys,
+        duration: std::time::Duration::from_secs(a.seconds),
+        drain: std::time::Duration::from_secs(a.drain_seconds),
+    };
+    let report = apogee_bench::checked(&config, stop).await?;
+    crate::say!("{}", serde_json::to_string(&report)?);
+    Ok(())
 }
 
 fn emit(report: &Report, output: &OutputArgs) -> anyhow::Result<()> {
