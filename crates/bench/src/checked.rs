@@ -76,7 +76,12 @@ async fn consumer(config: &CheckedConfig, received: &Received) -> Result<PushCon
 
 /// Sends one message, retrying until it is acknowledged SEND_OK; returns how long that took
 /// when it stalled, `None` when stopped first.
-async fn send_until_acked(producer: &Producer, msg: &Message, key: &str, stop: &Shutdown) -> Option<Duration> {
+async fn send_until_acked(
+    producer: &Producer,
+    msg: &Message,
+    key: &str,
+    stop: &Shutdown,
+) -> Option<Duration> {
     let started = Instant::now();
     loop {
         if let Ok(r) = producer.send_orderly(msg.clone(), key).await
@@ -98,9 +103,12 @@ pub async fn checked(config: &CheckedConfig, stop: Shutdown) -> Result<CheckedRe
     let consumer = consumer(config, &received).await?;
     let mut client = client_config(&config.target, "checked-producer", 0);
     client.poll_name_server_interval = Duration::from_secs(1);
-    let producer = Producer::start(client, ProducerConfig::new(format!("{}-producer", config.group)))
-        .await
-        .map_err(|e| BenchError::client("starting the checked producer", e))?;
+    let producer = Producer::start(
+        client,
+        ProducerConfig::new(format!("{}-producer", config.group)),
+    )
+    .await
+    .map_err(|e| BenchError::client("starting the checked producer", e))?;
     let mut report = CheckedReport::default();
     let mut acked: BTreeSet<(usize, u64)> = BTreeSet::new();
     let mut next = vec![0u64; config.keys.max(1)];
@@ -114,7 +122,9 @@ pub async fn checked(config: &CheckedConfig, stop: Shutdown) -> Result<CheckedRe
             break;
         };
         if took > Duration::from_millis(100) {
-            report.outages_ms.push(u64::try_from(took.as_millis()).unwrap_or(u64::MAX));
+            report
+                .outages_ms
+                .push(u64::try_from(took.as_millis()).unwrap_or(u64::MAX));
         }
         acked.insert((key, next[key]));
         next[key] += 1;
@@ -135,17 +145,28 @@ pub async fn checked(config: &CheckedConfig, stop: Shutdown) -> Result<CheckedRe
         tokio::time::sleep(Duration::from_millis(200)).await;
     }
     consumer.shutdown().await;
-    let all = received.lock().unwrap_or_else(PoisonError::into_inner).clone();
+    let all = received
+        .lock()
+        .unwrap_or_else(PoisonError::into_inner)
+        .clone();
     Ok(verdict(&acked, &all, report))
 }
 
-fn verdict(acked: &BTreeSet<(usize, u64)>, all: &[(usize, u64)], mut report: CheckedReport) -> CheckedReport {
+fn verdict(
+    acked: &BTreeSet<(usize, u64)>,
+    all: &[(usize, u64)],
+    mut report: CheckedReport,
+) -> CheckedReport {
     let distinct: BTreeSet<(usize, u64)> = all.iter().copied().collect();
     let lost: Vec<_> = acked.difference(&distinct).collect();
     report.acknowledged = acked.len();
     report.received = distinct.len();
     report.lost = lost.len();
-    report.lost_examples = lost.iter().take(10).map(|(k, n)| format!("k{k}:{n}")).collect();
+    report.lost_examples = lost
+        .iter()
+        .take(10)
+        .map(|(k, n)| format!("k{k}:{n}"))
+        .collect();
     report.duplicated = all.len() - distinct.len();
     // Per key, each first sighting must come after the one before it.
     let mut highest: BTreeMap<usize, u64> = BTreeMap::new();

@@ -35,11 +35,11 @@ mod stamp;
 mod stats;
 mod topic;
 
+pub use checked::{CheckedConfig, CheckedReport, checked};
 pub use config::{
     ConsumeConfig, ConsumerSettings, E2eConfig, Limit, ProduceConfig, ProducerSettings, SendMode,
     StartFrom, Target,
 };
-pub use checked::{CheckedConfig, CheckedReport, checked};
 pub use consume::consume;
 pub use e2e::e2e;
 pub use error::{BenchError, Result};

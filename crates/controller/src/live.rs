@@ -90,32 +90,22 @@ impl LiveTable {
 
     /// Drops brokers past their timeout.
     pub fn expire(&self, now_ms: i64) -> Vec<Gone> {
-        let mut entries = self.lock();
-        let gone: Vec<_> = entries
-            .iter()
-            .filter(|(_, e)| now_ms - e.last_ms > e.beat.timeout_ms)
-            .map(|(k, _)| k.clone())
-            .collect();
-        gone.into_iter()
-            .inspect(|k| {
-                entries.remove(k);
-            })
-            .map(|(broker_name, broker_id)| Gone {
-                broker_name,
-                broker_id,
-            })
-            .collect()
+        self.remove_where(|e| now_ms - e.last_ms > e.beat.timeout_ms)
     }
 
     /// Drops the brokers that beat over a connection that closed.
     pub fn connection_closed(&self, connection: ConnectionId) -> Vec<Gone> {
+        self.remove_where(|e| e.connection == Some(connection))
+    }
+
+    fn remove_where(&self, gone: impl Fn(&Entry) -> bool) -> Vec<Gone> {
         let mut entries = self.lock();
-        let gone: Vec<_> = entries
+        let keys: Vec<_> = entries
             .iter()
-            .filter(|(_, e)| e.connection == Some(connection))
+            .filter(|(_, e)| gone(e))
             .map(|(k, _)| k.clone())
             .collect();
-        gone.into_iter()
+        keys.into_iter()
             .inspect(|k| {
                 entries.remove(k);
             })

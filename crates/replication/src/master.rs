@@ -32,6 +32,17 @@ pub struct HaMaster {
     settings: HaSettings,
 }
 
+/// Where streaming starts for a slave's first report: where it is, or for an empty slave the
+/// start of the master's last file (older history is not copied).
+pub(crate) fn start_offset(log: &dyn ReplicaLog, reported: i64) -> i64 {
+    if reported > 0 {
+        return reported;
+    }
+    let max = log.max_offset();
+    let size = i64::try_from(log.file_size()).unwrap_or(i64::MAX);
+    (max - max % size).max(0)
+}
+
 impl HaMaster {
     pub fn new(log: Arc<dyn ReplicaLog>, acks: Arc<Acks>, settings: HaSettings) -> Self {
         Self {
@@ -116,17 +127,6 @@ impl HaMaster {
         }
     }
 
-    /// Where streaming starts for a slave's first report: where it is, or for an empty
-    /// slave the start of the master's last file (older history is not copied).
-    fn start_for(&self, reported: i64) -> i64 {
-        if reported > 0 {
-            return reported;
-        }
-        let max = self.log.max_offset();
-        let size = i64::try_from(self.log.file_size()).unwrap_or(i64::MAX);
-        (max - max % size).max(0)
-    }
-
     async fn stream_log(
         &self,
         mut writer: OwnedWriteHalf,
@@ -136,7 +136,7 @@ impl HaMaster {
         let Ok(first) = reported.wait_for(|v| *v >= 0).await.map(|v| *v) else {
             return "reader gone".to_owned();
         };
-        let mut next = self.start_for(first);
+        let mut next = start_offset(self.log.as_ref(), first);
         let mut appended = self.log.appended();
         let mut last_write = Instant::now();
         let (mut window_start, mut window_bytes) = (Instant::now(), 0i64);

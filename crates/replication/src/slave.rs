@@ -45,6 +45,46 @@ pub(crate) fn now_ms() -> i64 {
         .unwrap_or(0)
 }
 
+/// Follows whichever master `master` names: one `session` per connection (it returns why it
+/// ended), a pause of `reconnect` between them, a new session when the name changes, until
+/// `shutdown` (shared by the classic and the AutoSwitch slave).
+pub(crate) async fn follow<F, Fut>(
+    master: &watch::Receiver<Option<String>>,
+    status: &Mutex<SlaveStatus>,
+    reconnect: std::time::Duration,
+    shutdown: &Shutdown,
+    mut session: F,
+) where
+    F: FnMut(String) -> Fut,
+    Fut: std::future::Future<Output = String>,
+{
+    let mut master = master.clone();
+    let set_status = |f: &dyn Fn(&mut SlaveStatus)| {
+        f(&mut status.lock().unwrap_or_else(PoisonError::into_inner))
+    };
+    loop {
+        let addr = tokio::select! {
+            a = master.wait_for(Option::is_some) => match a {
+                Ok(a) => a.clone().unwrap_or_default(),
+                Err(_) => return,
+            },
+            () = shutdown.wait() => return,
+        };
+        set_status(&|s| s.master_addr = Some(addr.clone()));
+        let why = tokio::select! {
+            r = session(addr.clone()) => r,
+            _ = master.changed() => "the master changed".to_owned(),
+            () = shutdown.wait() => return,
+        };
+        set_status(&|s| s.connected = false);
+        tracing::warn!(master = %addr, reason = %why, "HA connection to the master ended; reconnecting");
+        tokio::select! {
+            () = tokio::time::sleep(reconnect) => {}
+            () = shutdown.wait() => return,
+        }
+    }
+}
+
 impl HaSlave {
     /// `master` carries the master's HA address; a change reconnects.
     pub fn new(
@@ -83,28 +123,18 @@ impl HaSlave {
 
     /// Connects, copies, reconnects, until `shutdown`.
     pub async fn run(self: Arc<Self>, shutdown: Shutdown) {
-        let mut master = self.master.clone();
-        loop {
-            let addr = tokio::select! {
-                a = master.wait_for(Option::is_some) => match a {
-                    Ok(a) => a.clone().unwrap_or_default(),
-                    Err(_) => return,
-                },
-                () = shutdown.wait() => return,
-            };
-            self.status_mut().master_addr = Some(addr.clone());
-            let why = tokio::select! {
-                r = self.session(&addr) => r,
-                _ = master.changed() => "the master's HA address changed".to_owned(),
-                () = shutdown.wait() => return,
-            };
-            self.status_mut().connected = false;
-            tracing::warn!(master = %addr, reason = %why, "HA connection to the master ended; reconnecting");
-            tokio::select! {
-                () = tokio::time::sleep(self.settings.reconnect) => {}
-                () = shutdown.wait() => return,
-            }
-        }
+        let this = Arc::clone(&self);
+        follow(
+            &self.master,
+            &self.status,
+            self.settings.reconnect,
+            &shutdown,
+            |addr: String| {
+                let this = Arc::clone(&this);
+                async move { this.session(&addr).await }
+            },
+        )
+        .await;
     }
 
     async fn session(&self, addr: &str) -> String {

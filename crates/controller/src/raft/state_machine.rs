@@ -72,6 +72,19 @@ fn persist(path: &Path, snapshot: &StoredSnapshot) -> io::Result<()> {
     super::wal::replace_file(path, &bytes)
 }
 
+/// [`persist`] on the blocking pool.
+async fn persist_blocking(
+    path: &Path,
+    snapshot: &StoredSnapshot,
+) -> Result<(), StorageError<NodeId>> {
+    let (path, snapshot) = (path.to_owned(), snapshot.clone());
+    tokio::task::spawn_blocking(move || persist(&path, &snapshot))
+        .await
+        .map_err(io::Error::other)
+        .and_then(|r| r)
+        .map_err(sm_error(ErrorVerb::Write))
+}
+
 impl StateMachine {
     /// Loads `dir/raft-snapshot.json` if there is one. A damaged snapshot stops the start: the
     /// log before it may be purged, so guessing would lose state.
@@ -132,13 +145,7 @@ impl RaftSnapshotBuilder<TypeConfig> for StateMachine {
                 data,
             }
         };
-        let path = self.path.clone();
-        let to_write = stored.clone();
-        tokio::task::spawn_blocking(move || persist(&path, &to_write))
-            .await
-            .map_err(io::Error::other)
-            .and_then(|r| r)
-            .map_err(sm_error(ErrorVerb::Write))?;
+        persist_blocking(&self.path, &stored).await?;
         self.lock().current = Some(stored.clone());
         Ok(Snapshot {
             meta: stored.meta,
@@ -201,13 +208,7 @@ impl RaftStateMachine<TypeConfig> for StateMachine {
             meta: meta.clone(),
             data,
         };
-        let path = self.path.clone();
-        let to_write = stored.clone();
-        tokio::task::spawn_blocking(move || persist(&path, &to_write))
-            .await
-            .map_err(io::Error::other)
-            .and_then(|r| r)
-            .map_err(sm_error(ErrorVerb::Write))?;
+        persist_blocking(&self.path, &stored).await?;
         self.state.replace(state);
         let mut inner = self.lock();
         inner.last_applied = meta.last_log_id;

@@ -169,15 +169,6 @@ impl AsMaster {
         }
     }
 
-    fn start_for(&self, reported: i64) -> i64 {
-        if reported > 0 {
-            return reported;
-        }
-        let max = self.log.max_offset();
-        let size = i64::try_from(self.log.file_size()).unwrap_or(i64::MAX);
-        (max - max % size).max(0)
-    }
-
     /// The next frame from `next`: never across an epoch boundary.
     fn frame_at(&self, next: i64) -> (TransferHeader, Option<bytes::Bytes>) {
         let (epoch, epoch_start, bound) =
@@ -208,7 +199,7 @@ impl AsMaster {
         let Ok(first) = reported.wait_for(|v| *v >= 0).await.map(|v| *v) else {
             return "reader gone".to_owned();
         };
-        let mut next = self.start_for(first);
+        let mut next = crate::master::start_offset(self.log.as_ref(), first);
         let mut appended = self.log.appended();
         let mut last_write = Instant::now();
         self.acks.sending(id, next, None);

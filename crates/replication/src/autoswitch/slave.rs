@@ -68,28 +68,18 @@ impl AsSlave {
 
     /// Connects, copies, reconnects while a master is named, until `shutdown`.
     pub async fn run(self: Arc<Self>, shutdown: Shutdown) {
-        let mut master = self.master.clone();
-        loop {
-            let addr = tokio::select! {
-                a = master.wait_for(Option::is_some) => match a {
-                    Ok(a) => a.clone().unwrap_or_default(),
-                    Err(_) => return,
-                },
-                () = shutdown.wait() => return,
-            };
-            self.status_mut().master_addr = Some(addr.clone());
-            let why = tokio::select! {
-                r = self.session(&addr) => r,
-                _ = master.changed() => "the master changed".to_owned(),
-                () = shutdown.wait() => return,
-            };
-            self.status_mut().connected = false;
-            tracing::warn!(master = %addr, reason = %why, "AutoSwitch HA connection ended");
-            tokio::select! {
-                () = tokio::time::sleep(self.settings.reconnect) => {}
-                () = shutdown.wait() => return,
-            }
-        }
+        let this = Arc::clone(&self);
+        crate::slave::follow(
+            &self.master,
+            &self.status,
+            self.settings.reconnect,
+            &shutdown,
+            |addr: String| {
+                let this = Arc::clone(&this);
+                async move { this.session(&addr).await }
+            },
+        )
+        .await;
     }
 
     /// Reads the master's handshake: its end and epoch history.
