@@ -32,6 +32,36 @@ pub struct HaMaster {
     settings: HaSettings,
 }
 
+/// Accepts slave connections until `shutdown`, handing each to `spawn` while `admit` says
+/// yes and fewer than [`SLAVES_MAX`] are connected (others are closed at once).
+pub(crate) async fn accept_slaves(
+    listener: TcpListener,
+    shutdown: &Shutdown,
+    acks: &Acks,
+    admit: impl Fn() -> bool,
+    mut spawn: impl FnMut(TcpStream, SocketAddr),
+) {
+    loop {
+        let accepted = tokio::select! {
+            a = listener.accept() => a,
+            () = shutdown.wait() => return,
+        };
+        match accepted {
+            Ok((_, peer)) if !admit() => {
+                tracing::debug!(%peer, "HA connection closed: this broker is not master");
+            }
+            Ok((_, peer)) if acks.connected() >= SLAVES_MAX => {
+                tracing::warn!(%peer, "HA connection refused: {SLAVES_MAX} slaves are connected already");
+            }
+            Ok((stream, peer)) => spawn(stream, peer),
+            Err(e) => {
+                tracing::warn!(error = %e, "HA accept failed");
+                tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+            }
+        }
+    }
+}
+
 /// Where streaming starts for a slave's first report: where it is, or for an empty slave the
 /// start of the master's last file (older history is not copied).
 pub(crate) fn start_offset(log: &dyn ReplicaLog, reported: i64) -> i64 {
@@ -54,26 +84,19 @@ impl HaMaster {
 
     /// Accepts slaves on `listener` until `shutdown`.
     pub async fn serve(self: Arc<Self>, listener: TcpListener, shutdown: Shutdown) {
-        loop {
-            let accepted = tokio::select! {
-                a = listener.accept() => a,
-                () = shutdown.wait() => return,
-            };
-            match accepted {
-                Ok((_, peer)) if self.acks.connected() >= SLAVES_MAX => {
-                    tracing::warn!(%peer, "HA connection refused: {SLAVES_MAX} slaves are connected already");
-                }
-                Ok((stream, peer)) => {
-                    let this = Arc::clone(&self);
-                    let shutdown = shutdown.clone();
-                    tokio::spawn(async move { this.connection(stream, peer, shutdown).await });
-                }
-                Err(e) => {
-                    tracing::warn!(error = %e, "HA accept failed");
-                    tokio::time::sleep(std::time::Duration::from_millis(100)).await;
-                }
-            }
-        }
+        let acks = Arc::clone(&self.acks);
+        accept_slaves(
+            listener,
+            &shutdown,
+            &acks,
+            || true,
+            |stream, peer| {
+                let this = Arc::clone(&self);
+                let shutdown = shutdown.clone();
+                tokio::spawn(async move { this.connection(stream, peer, shutdown).await });
+            },
+        )
+        .await;
     }
 
     async fn connection(self: Arc<Self>, stream: TcpStream, peer: SocketAddr, shutdown: Shutdown) {

@@ -85,6 +85,33 @@ pub(crate) async fn follow<F, Fut>(
     }
 }
 
+/// A slave's reports: its log's end at once, whenever it grows, and every `heartbeat`, each
+/// encoded by `encode` (the classic and AutoSwitch protocols differ only there).
+pub(crate) async fn report_loop(
+    mut writer: OwnedWriteHalf,
+    mut progress: watch::Receiver<i64>,
+    heartbeat: std::time::Duration,
+    status: &Mutex<SlaveStatus>,
+    encode: impl Fn(i64) -> Vec<u8>,
+) -> String {
+    loop {
+        let end = *progress.borrow_and_update();
+        if let Err(e) = writer.write_all(&encode(end)).await {
+            return format!("report failed: {e}");
+        }
+        status
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .last_report_ms = now_ms();
+        tokio::select! {
+            changed = progress.changed() => if changed.is_err() {
+                return "reader gone".to_owned();
+            },
+            () = tokio::time::sleep(heartbeat) => {}
+        }
+    }
+}
+
 impl HaSlave {
     /// `master` carries the master's HA address; a change reconnects.
     pub fn new(
@@ -156,24 +183,15 @@ impl HaSlave {
     }
 
     /// Sends this log's end at once, whenever it grows, and every heartbeat interval.
-    async fn report(
-        &self,
-        mut writer: OwnedWriteHalf,
-        mut progress: watch::Receiver<i64>,
-    ) -> String {
-        loop {
-            let end = *progress.borrow_and_update();
-            if let Err(e) = writer.write_all(&encode_report(end)).await {
-                return format!("report failed: {e}");
-            }
-            self.status_mut().last_report_ms = now_ms();
-            tokio::select! {
-                changed = progress.changed() => if changed.is_err() {
-                    return "reader gone".to_owned();
-                },
-                () = tokio::time::sleep(self.settings.heartbeat) => {}
-            }
-        }
+    async fn report(&self, writer: OwnedWriteHalf, progress: watch::Receiver<i64>) -> String {
+        report_loop(
+            writer,
+            progress,
+            self.settings.heartbeat,
+            &self.status,
+            |end| encode_report(end).to_vec(),
+        )
+        .await
     }
 
     /// Reads frames and appends them until the master goes quiet, closes, or sends a frame

@@ -17,7 +17,7 @@ use tokio::net::tcp::{OwnedReadHalf, OwnedWriteHalf};
 use tokio::net::{TcpListener, TcpStream};
 use tokio::sync::watch;
 
-use crate::{Acks, HaSettings, SLAVES_MAX, SharedEpochs};
+use crate::{Acks, HaSettings, SharedEpochs};
 
 /// Serves slaves from this broker's CommitLog while `serving` says it is master.
 pub struct AsMaster {
@@ -48,29 +48,20 @@ impl AsMaster {
     /// Accepts slaves on `listener` until `shutdown`; connections made while this broker is
     /// not master are closed at once.
     pub async fn serve(self: Arc<Self>, listener: TcpListener, shutdown: Shutdown) {
-        loop {
-            let accepted = tokio::select! {
-                a = listener.accept() => a,
-                () = shutdown.wait() => return,
-            };
-            match accepted {
-                Ok((_, peer)) if !*self.serving.borrow() => {
-                    tracing::debug!(%peer, "HA connection closed: this broker is not master");
-                }
-                Ok((_, peer)) if self.acks.connected() >= SLAVES_MAX => {
-                    tracing::warn!(%peer, "HA connection refused: {SLAVES_MAX} slaves are connected already");
-                }
-                Ok((stream, peer)) => {
-                    let this = Arc::clone(&self);
-                    let shutdown = shutdown.clone();
-                    tokio::spawn(async move { this.connection(stream, peer, shutdown).await });
-                }
-                Err(e) => {
-                    tracing::warn!(error = %e, "HA accept failed");
-                    tokio::time::sleep(std::time::Duration::from_millis(100)).await;
-                }
-            }
-        }
+        let acks = Arc::clone(&self.acks);
+        let serving = self.serving.clone();
+        crate::master::accept_slaves(
+            listener,
+            &shutdown,
+            &acks,
+            || *serving.borrow(),
+            |stream, peer| {
+                let this = Arc::clone(&self);
+                let shutdown = shutdown.clone();
+                tokio::spawn(async move { this.connection(stream, peer, shutdown).await });
+            },
+        )
+        .await;
     }
 
     async fn handshake(&self, reader: &mut OwnedReadHalf) -> Result<SlaveHandshake, String> {

@@ -165,24 +165,15 @@ impl AsSlave {
         }
     }
 
-    async fn report(
-        &self,
-        mut writer: OwnedWriteHalf,
-        mut progress: watch::Receiver<i64>,
-    ) -> String {
-        loop {
-            let end = *progress.borrow_and_update();
-            if let Err(e) = writer.write_all(&encode_slave_report(end)).await {
-                return format!("report failed: {e}");
-            }
-            self.status_mut().last_report_ms = crate::slave::now_ms();
-            tokio::select! {
-                changed = progress.changed() => if changed.is_err() {
-                    return "reader gone".to_owned();
-                },
-                () = tokio::time::sleep(self.settings.heartbeat) => {}
-            }
-        }
+    async fn report(&self, writer: OwnedWriteHalf, progress: watch::Receiver<i64>) -> String {
+        crate::slave::report_loop(
+            writer,
+            progress,
+            self.settings.heartbeat,
+            &self.status,
+            |end| encode_slave_report(end).to_vec(),
+        )
+        .await
     }
 
     async fn apply_frames(
