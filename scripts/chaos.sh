@@ -21,6 +21,10 @@ ROUNDS=${ROUNDS:-20}
 TIMEOUT=${TIMEOUT:-60}
 
 cargo build --release -p apogee-cli >&2
+used=$(df --output=pcent "${CHAOS_DIR:-/tmp}" | tail -1 | tr -dc 0-9)
+if (( used > 80 )); then
+    echo "warning: ${CHAOS_DIR:-/tmp} is ${used}% full; brokers refuse writes above 90% (disk_space_warning_level_ratio)" >&2
+fi
 BIN="${CARGO_TARGET_DIR:-target}/release/apogee"
 WORK=$(mktemp -d "${CHAOS_DIR:-/tmp}/apogee-chaos.XXXXXX")
 declare -A PID ADDR STARTS
@@ -114,10 +118,11 @@ wait_for "broker-b in sync" in_sync broker-b
 echo "cluster up: namesrv $NS, controllers $CONTROLLERS" >&2
 
 SECONDS_TOTAL=$(( ROUNDS * 8 + 20 ))
-"$BIN" bench checked -n "$NS" -t ChaosOrdered -c DefaultCluster --seconds "$SECONDS_TOTAL" \
+"$BIN" bench checked -n "$NS" --topic ChaosOrdered --cluster DefaultCluster --seconds "$SECONDS_TOTAL" \
     --drain-seconds 90 >"$WORK/checked.json" 2>"$WORK/checked.log" &
 CHECKER=$!
 sleep 5
+kill -0 "$CHECKER" 2>/dev/null || { echo "error: the checker stopped:" >&2; cat "$WORK/checked.log" >&2; exit 1; }
 
 owner_of() { # address → broker name
     for name in a0 a1 b0 b1; do
@@ -140,7 +145,7 @@ for round in $(seq 1 "$ROUNDS"); do
     RECOVERY+=( $(( t1 - t0 )) )
     echo "round $round: SIG$signal $victim ($set master $master) → new master after $(( t1 - t0 )) ms" >&2
     if [[ $signal == KILL ]]; then
-        wait "${PID[$victim]}" 2>/dev/null || true
+        { wait "${PID[$victim]}"; } 2>/dev/null || true
         start_broker "$victim"
     else
         kill -CONT "${PID[$victim]}"
@@ -161,5 +166,7 @@ outages = sorted(report["outages_ms"])
 print(f"rounds {len(rec)}; recovery (new master named) p50 {pct(50)} ms, p99 {pct(99)} ms, max {rec[-1] if rec else 0} ms;"
       f" acknowledged {report['acknowledged']}, received {report['received']}, out of order {report['out_of_order']},"
       f" producer stalls > 100 ms: {len(outages)} (longest {outages[-1] if outages else 0} ms)", file=sys.stderr)
+if report.get("stalled"):
+    print(f"producer stopped early: {report['stalled']}", file=sys.stderr)
 print(f"lost {report['lost']}, duplicated {report['duplicated']}, recovery p99 {pct(99)} ms")
 PY

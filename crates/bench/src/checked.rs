@@ -45,6 +45,18 @@ pub struct CheckedReport {
     pub outages_ms: Vec<u64>,
     /// Up to 10 lost messages, for a look in the logs.
     pub lost_examples: Vec<String>,
+    /// Why producing stopped early (a send not acknowledged within [`STALL_MAX`]).
+    pub stalled: Option<String>,
+}
+
+/// A send not acknowledged after retrying this long ends the run (and is reported).
+pub const STALL_MAX: Duration = Duration::from_secs(60);
+
+/// How a retried send ended.
+enum Sent {
+    Acked(Duration),
+    Stopped,
+    GaveUp(String),
 }
 
 type Received = Arc<Mutex<Vec<(usize, u64)>>>;
@@ -74,24 +86,21 @@ async fn consumer(config: &CheckedConfig, received: &Received) -> Result<PushCon
         .map_err(|e| BenchError::client("starting the checked consumer", e))
 }
 
-/// Sends one message, retrying until it is acknowledged SEND_OK; returns how long that took
-/// when it stalled, `None` when stopped first.
-async fn send_until_acked(
-    producer: &Producer,
-    msg: &Message,
-    key: &str,
-    stop: &Shutdown,
-) -> Option<Duration> {
+/// Sends one message, retrying until it is acknowledged SEND_OK (at most [`STALL_MAX`]).
+async fn send_until_acked(producer: &Producer, msg: &Message, key: &str, stop: &Shutdown) -> Sent {
     let started = Instant::now();
     loop {
-        if let Ok(r) = producer.send_orderly(msg.clone(), key).await
-            && r.status == SendStatus::SendOk
-        {
-            return Some(started.elapsed());
+        let why = match producer.send_orderly(msg.clone(), key).await {
+            Ok(r) if r.status == SendStatus::SendOk => return Sent::Acked(started.elapsed()),
+            Ok(r) => format!("{:?}", r.status),
+            Err(e) => e.to_string(),
+        };
+        if started.elapsed() > STALL_MAX {
+            return Sent::GaveUp(why);
         }
         tokio::select! {
             () = tokio::time::sleep(Duration::from_millis(50)) => {}
-            () = stop.wait() => return None,
+            () = stop.wait() => return Sent::Stopped,
         }
     }
 }
@@ -118,8 +127,16 @@ pub async fn checked(config: &CheckedConfig, stop: Shutdown) -> Result<CheckedRe
         let key = i % next.len();
         let body = format!("k{key}:{}", next[key]);
         let msg = Message::new(&config.target.topic, body);
-        let Some(took) = send_until_acked(&producer, &msg, &format!("k{key}"), &stop).await else {
-            break;
+        let took = match send_until_acked(&producer, &msg, &format!("k{key}"), &stop).await {
+            Sent::Acked(took) => took,
+            Sent::Stopped => break,
+            Sent::GaveUp(why) => {
+                report.stalled = Some(format!(
+                    "k{key}:{} not acknowledged within {STALL_MAX:?}: {why}",
+                    next[key]
+                ));
+                break;
+            }
         };
         if took > Duration::from_millis(100) {
             report

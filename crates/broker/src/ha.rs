@@ -228,17 +228,21 @@ impl Replication {
     /// on a SYNC_MASTER): whether a slave
     /// has everything below `end`. Other roles and sends answer `Ok` at once.
     pub async fn confirm(&self, end: i64, wait_store_ok: impl FnOnce() -> bool) -> ReplicaStatus {
-        if self.role() != BrokerRole::SyncMaster || !wait_store_ok() {
-            return ReplicaStatus::Ok;
-        }
         let s = &self.0.settings;
         if let Some(switching) = &self.0.switching {
             // Controller mode: with allAckInSyncStateSet every SyncStateSet member must have
             // the bytes; without it the master alone acknowledges (RocketMQ's inSyncReplicas 1).
-            if !switching.all_ack() {
+            if !switching.all_ack() || !wait_store_ok() {
                 return ReplicaStatus::Ok;
             }
+            // Demoted since the append: the bytes will be cut, never acknowledge them.
+            if self.role() != BrokerRole::SyncMaster {
+                return ReplicaStatus::Timeout;
+            }
             return self.0.acks.wait_all(end, s.slave_timeout).await;
+        }
+        if self.role() != BrokerRole::SyncMaster || !wait_store_ok() {
+            return ReplicaStatus::Ok;
         }
         self.0
             .acks

@@ -21,6 +21,9 @@ use tokio::sync::watch;
 use crate::config::{BrokerRole, ControllerMode};
 use crate::ha::Replication;
 
+/// A broker id no broker has (ids start at 1): a demoted master's quorum.
+const NO_BROKER: i64 = -1;
+
 /// How long a new master waits for its dispatch to catch up before taking writes.
 const DISPATCH_CATCH_UP_MAX: Duration = Duration::from_secs(30);
 
@@ -173,11 +176,22 @@ impl Replication {
         if !recorded {
             return Err(format!("epoch {epoch} is older than the epoch file's"));
         }
+        // Everything this broker holds becomes consumable (as a slave it stopped at its old
+        // master's confirm offset).
+        self.0.store.set_dispatch_limit(i64::MAX);
         let deadline = tokio::time::Instant::now() + DISPATCH_CATCH_UP_MAX;
         while self.0.store.dispatched() < end && tokio::time::Instant::now() < deadline {
             tokio::time::sleep(Duration::from_millis(5)).await;
         }
         self.0.store.restore_queue_offsets();
+        if sw.all_ack {
+            // Consumers see only what every in-sync replica has (RocketMQ's confirm offset with
+            // readUnCommitted off): their offsets never pass what a new master would hold.
+            let store = Arc::clone(&self.0.store);
+            self.0
+                .acks
+                .on_quorum(Some(Arc::new(move |least| store.set_dispatch_limit(least))));
+        }
         sw.master_epoch.store(epoch, Ordering::Release);
         self.adopt_sync_state_set(sync_state_set.0, sync_state_set.1);
         sw.fenced.store(false, Ordering::Release);
@@ -200,9 +214,15 @@ impl Replication {
         }
         self.set_role(BrokerRole::Slave, sw.controller_id());
         sw.serving.send_replace(false);
+        // The dispatch limit stays where it is: a tail this broker wrote as master and no
+        // in-sync replica has must not reach consumers before the new master's handshake cuts
+        // it; from then on the master's confirm offset in each frame sets the limit.
+        self.0.acks.on_quorum(None);
         sw.master_epoch.store(epoch, Ordering::Release);
         sw.fenced.store(false, Ordering::Release);
-        self.0.acks.set_quorum(BTreeSet::new());
+        // Writes still waiting must not be released as acknowledged: they wait for a member
+        // that never answers, and time out.
+        self.0.acks.set_quorum(BTreeSet::from([NO_BROKER]));
         let changed = self.0.master_addr.send_if_modified(|v| {
             let changed = v.as_deref() != Some(master_addr.as_str());
             *v = Some(master_addr.clone());

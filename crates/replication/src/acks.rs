@@ -50,7 +50,20 @@ pub struct Acks {
     quorum: Mutex<BTreeSet<i64>>,
     /// The least any quorum member has (`i64::MAX` for an empty quorum).
     all: AckWaiters,
+    /// Told that least whenever it is published (the store's dispatch limit).
+    on_quorum: Mutex<Option<Hook>>,
     next_id: AtomicU64,
+}
+
+/// Called with what every quorum member has, each time acknowledgements move.
+pub type QuorumHook = std::sync::Arc<dyn Fn(i64) + Send + Sync>;
+
+struct Hook(QuorumHook);
+
+impl std::fmt::Debug for Hook {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("QuorumHook")
+    }
 }
 
 impl Default for Acks {
@@ -62,6 +75,7 @@ impl Default for Acks {
             best: AckWaiters::default(),
             quorum: Mutex::new(BTreeSet::new()),
             all,
+            on_quorum: Mutex::new(None),
             next_id: AtomicU64::new(1),
         }
     }
@@ -140,6 +154,25 @@ impl Acks {
             .min()
             .unwrap_or(i64::MAX);
         self.all.publish(least);
+        if let Some(hook) = self
+            .on_quorum
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .as_ref()
+        {
+            (hook.0)(least);
+        }
+    }
+
+    /// Installs (or removes) the hook told what every quorum member has; it is called at
+    /// once with the current value.
+    pub fn on_quorum(&self, hook: Option<QuorumHook>) {
+        let peers = self.peers();
+        *self
+            .on_quorum
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner) = hook.map(Hook);
+        self.publish(&peers);
     }
 
     /// Sets the broker ids [`wait_all`](Self::wait_all) waits for.

@@ -198,14 +198,14 @@ impl SharedEpochs {
 /// walking the replica's epochs newest first, the first one the master also has with the same
 /// start offset; the point is the smaller of the two ends of that epoch. `None` when they share
 /// no epoch (the logs have nothing provably in common: an operator must decide). An empty
-/// replica history agrees everywhere (nothing to cut).
+/// replica history, or an empty log, agrees everywhere (nothing to cut).
 pub fn common_point(
     local: &EpochCache,
     local_max: i64,
     master: &[(i32, i64)],
     master_max: i64,
 ) -> Option<i64> {
-    if local.entries.is_empty() {
+    if local.entries.is_empty() || local_max == 0 {
         return Some(local_max);
     }
     let end_of =

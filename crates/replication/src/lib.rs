@@ -17,7 +17,7 @@ mod settings;
 mod slave;
 mod waiters;
 
-pub use acks::{Acks, ReplicaStatus};
+pub use acks::{Acks, QuorumHook, ReplicaStatus};
 pub use epochs::{EpochCache, SharedEpochs, common_point};
 pub use master::{HaMaster, SLAVES_MAX};
 pub use settings::HaSettings;

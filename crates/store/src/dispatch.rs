@@ -269,6 +269,9 @@ pub struct Reput {
     incomplete: AtomicBool,
     /// Held by each dispatch pass, and by a tail cut so no pass sees it half done.
     pass: Mutex<()>,
+    /// Dispatch stops here (controller mode's confirm offset: what every in-sync replica
+    /// has); `i64::MAX` for no limit.
+    limit: AtomicI64,
 }
 
 impl Reput {
@@ -289,7 +292,24 @@ impl Reput {
             last_retry: Mutex::new(None),
             incomplete: AtomicBool::new(false),
             pass: Mutex::new(()),
+            limit: AtomicI64::new(i64::MAX),
         }
+    }
+
+    /// Dispatches only below `limit` from now on (`i64::MAX`: everything); a raised limit
+    /// wakes the dispatch thread.
+    pub fn set_limit(&self, limit: i64) {
+        let old = self.limit.swap(limit, Ordering::AcqRel);
+        if limit > old {
+            self.wake();
+        }
+    }
+
+    /// Where dispatch may go up to now: the log's end, or the limit when lower.
+    fn dispatchable(&self) -> i64 {
+        self.commit_log
+            .max_offset()
+            .min(self.limit.load(Ordering::Acquire))
     }
 
     /// Runs `f` between dispatch passes (none runs meanwhile).
@@ -469,7 +489,7 @@ impl Reput {
         loop {
             let offset = self.offset();
             self.incomplete.store(false, Ordering::Release);
-            let written = self.commit_log.max_offset();
+            let written = self.dispatchable();
             if offset >= written || self.deferred_count() >= DEFERRED_MAX {
                 return Ok(count);
             }
@@ -485,6 +505,14 @@ impl Reput {
                         format!("dispatch skipped unreadable bytes: {reason}"),
                     );
                     to
+                }
+                Next::Record(_, size)
+                    if offset + i64::try_from(size).expect("a record size fits in i64")
+                        > written =>
+                {
+                    // Past the dispatch limit: wait until every in-sync replica has it.
+                    self.incomplete.store(true, Ordering::Release);
+                    return Ok(count);
                 }
                 Next::Record(request, size) => {
                     self.dispatch_all(&request);
@@ -517,7 +545,7 @@ impl Reput {
                     let (flag, cv) = &self.wake;
                     let mut woken = flag.lock().unwrap_or_else(PoisonError::into_inner);
                     let waiting = self.deferred_count() > 0;
-                    let caught_up = self.offset() >= self.commit_log.max_offset()
+                    let caught_up = self.offset() >= self.dispatchable()
                         || self.incomplete.load(Ordering::Acquire);
                     if !*woken && (caught_up || waiting) {
                         let pause = Duration::from_millis(if waiting { 100 } else { 10 });

@@ -27,6 +27,10 @@ pub trait ReplicaLog: Send + Sync {
     fn dispatched(&self) -> i64;
     /// Before a promoted replica's first write: see [`MessageStore::restore_queue_offsets`].
     fn restore_queue_offsets(&self);
+    /// Consumers see only records that end at or below `limit` (controller mode's confirm
+    /// offset: what every in-sync replica has; `i64::MAX` lifts it). A record that straddles
+    /// the limit waits for it.
+    fn set_dispatch_limit(&self, limit: i64);
 }
 
 impl ReplicaLog for MessageStore {
@@ -69,5 +73,9 @@ impl ReplicaLog for MessageStore {
 
     fn restore_queue_offsets(&self) {
         MessageStore::restore_queue_offsets(self);
+    }
+
+    fn set_dispatch_limit(&self, limit: i64) {
+        self.reput.set_limit(limit);
     }
 }

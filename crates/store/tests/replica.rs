@@ -185,3 +185,28 @@ fn given_a_cut_tail_the_queues_follow_and_appends_continue_from_it() {
     let reopened = open(dir.path());
     assert_eq!(reopened.max_offset_in_queue("R", 0), queue_ends[0] + 2);
 }
+
+/// Controller mode's confirm offset: consumers see only what every in-sync replica has. A
+/// record that straddles the limit waits; raising the limit releases it.
+#[test]
+fn given_a_dispatch_limit_the_queues_stop_below_it_until_it_rises() {
+    let dir = tempfile::tempdir().unwrap();
+    let store = open(dir.path());
+    fill(&store, 10);
+    let before: Vec<i64> = (0..4).map(|q| store.max_offset_in_queue("R", q)).collect();
+    let held = store.commit_log_max_offset();
+    store.set_dispatch_limit(held + 100); // inside the next record
+    for i in 0..8 {
+        let body = Bytes::from(vec![1u8; 500]);
+        store
+            .append(&[common::message("R", i % 4, body, String::new())])
+            .unwrap();
+    }
+    std::thread::sleep(std::time::Duration::from_millis(100));
+    let during: Vec<i64> = (0..4).map(|q| store.max_offset_in_queue("R", q)).collect();
+    assert_eq!(during, before, "nothing past the limit is consumable");
+    store.set_dispatch_limit(i64::MAX);
+    common::caught_up(&store);
+    let after: i64 = (0..4).map(|q| store.max_offset_in_queue("R", q)).sum();
+    assert_eq!(after, before.iter().sum::<i64>() + 8);
+}

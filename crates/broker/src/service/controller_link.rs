@@ -327,7 +327,9 @@ impl ControllerLink {
                 Ok(())
             }
             Err(e) => {
-                self.replication.adopt_sync_state_set(held, held_epoch);
+                // The change may have been recorded all the same (an answer lost): writes keep
+                // waiting for both sets until a poll brings the controller's SyncStateSet.
+                self.replication.wait_for_union(&proposed);
                 Err(e)
             }
         }

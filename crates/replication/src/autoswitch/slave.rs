@@ -217,16 +217,20 @@ impl AsSlave {
             }
             self.status_mut().last_read_ms = crate::slave::now_ms();
             self.confirm.store(header.confirm_offset, Ordering::Release);
-            if header.size == 0 {
-                continue;
-            }
-            if header.epoch > self.epochs.last_epoch() {
+            // Consumers of this slave see only what the master's in-sync replicas all have.
+            self.log.set_dispatch_limit(header.confirm_offset);
+            // A new epoch is recorded from any frame, heartbeats too: a slave that copied
+            // nothing under it still shares the history (and a common point) with its master.
+            if header.epoch > self.epochs.last_epoch() && header.epoch_start <= header.offset {
                 let recorded = self
                     .epochs
                     .update(|c| c.begin(header.epoch, header.epoch_start));
                 if let Err(e) = recorded {
                     return format!("saving the epoch file: {e}");
                 }
+            }
+            if header.size == 0 {
+                continue;
             }
             match self.log.append_at(header.offset, &body) {
                 Ok(new_end) => {

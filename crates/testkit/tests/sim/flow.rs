@@ -73,6 +73,12 @@ impl World {
                 self.brokers[m].acks.insert(id, ack);
                 continue;
             }
+            // The new epoch is recorded from the first frame, data or heartbeat.
+            if let Some((epoch, start, _)) = master_epochs.span_at(s.log.len() as i64)
+                && epoch > s.epochs.last_epoch()
+            {
+                s.epochs.begin(epoch, start);
+            }
             for entry in tail {
                 let at = s.log.len() as i64;
                 if let Some((epoch, start, _)) = master_epochs.span_at(at)
