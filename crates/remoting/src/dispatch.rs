@@ -6,6 +6,7 @@ use std::future::Future;
 use std::panic::AssertUnwindSafe;
 use std::pin::Pin;
 use std::sync::Arc;
+use std::time::{Duration, Instant};
 
 use apogee_protocol::{RemotingCommand, RequestCode, ResponseCode};
 use futures::FutureExt;
@@ -35,6 +36,10 @@ pub type RequestGuard =
 /// Runs on every request sent over the connections this dispatcher serves (request signing).
 pub type OutboundHook = Arc<dyn Fn(&mut RemotingCommand) + Send + Sync>;
 
+/// Told about every request once it is answered (metrics): its code, the response code,
+/// whether it was oneway, and how long dispatch took.
+pub type RequestObserver = Arc<dyn Fn(RequestCode, ResponseCode, bool, Duration) + Send + Sync>;
+
 /// Code → processor table, built once before serving.
 #[derive(Default, Clone)]
 pub struct Dispatcher {
@@ -42,6 +47,7 @@ pub struct Dispatcher {
     on_close: Option<CloseHook>,
     guard: Option<RequestGuard>,
     outbound: Option<OutboundHook>,
+    observer: Option<RequestObserver>,
 }
 
 impl Dispatcher {
@@ -81,6 +87,11 @@ impl Dispatcher {
         self.outbound.clone()
     }
 
+    /// Every answered request is reported to `observer`.
+    pub fn observe(&mut self, observer: RequestObserver) {
+        self.observer = Some(observer);
+    }
+
     /// Called once when any connection served by this dispatcher closes.
     pub fn on_close(&mut self, hook: impl Fn(&Connection) + Send + Sync + 'static) {
         self.on_close = Some(Arc::new(hook));
@@ -92,12 +103,23 @@ impl Dispatcher {
         }
     }
 
-    /// Runs the request through its processor; unknown codes and panics become error responses.
+    /// Runs the request through its processor (and reports it to the observer, if any).
     pub(crate) async fn dispatch(
         &self,
         connection: Connection,
         request: RemotingCommand,
     ) -> RemotingCommand {
+        let Some(observer) = &self.observer else {
+            return self.process(connection, request).await;
+        };
+        let (code, oneway, started) = (request.request_code(), request.is_oneway(), Instant::now());
+        let response = self.process(connection, request).await;
+        observer(code, response.response_code(), oneway, started.elapsed());
+        response
+    }
+
+    /// Unknown codes, guard refusals and panics become error responses.
+    async fn process(&self, connection: Connection, request: RemotingCommand) -> RemotingCommand {
         let code = request.request_code();
         if let Some(guard) = &self.guard
             && let Err((refusal, remark)) = guard(&connection, &request)

@@ -22,7 +22,9 @@ mod tls;
 
 pub use client::RemotingClient;
 pub use connection::{Connection, ConnectionId, release_in_flight_slot};
-pub use dispatch::{BoxFuture, Dispatcher, OutboundHook, RequestGuard, RequestProcessor};
+pub use dispatch::{
+    BoxFuture, Dispatcher, OutboundHook, RequestGuard, RequestObserver, RequestProcessor,
+};
 pub use error::RemotingError;
 pub use server::{RemotingServer, ServerHandle};
 pub use tls::{ClientAuth, ClientTls, ServerTls, ServerTlsFiles, TlsMode};
