@@ -87,3 +87,20 @@ pub fn controller(args: ControllerArgs) -> anyhow::Result<()> {
         Ok(())
     })
 }
+
+/// The controller of `apogee namesrv` with `enable_controller_in_namesrv`: its `[controller]`
+/// table, validated as `apogee controller` validates its file.
+pub fn embedded_config(table: &toml::Table) -> anyhow::Result<ControllerConfig> {
+    let layers = Layers {
+        file: None,
+        base: Some(table.clone()),
+        env_prefix: None,
+        env: None,
+        overrides: Vec::new(),
+    };
+    let raw: RawControllerConfig =
+        load_layered(&layers).context("loading the [controller] table of the NameServer")?;
+    ControllerConfig::try_from(raw)
+        .map_err(anyhow::Error::msg)
+        .context("validating the [controller] table of the NameServer")
+}

@@ -136,6 +136,10 @@ fn namesrv(args: NamesrvArgs) -> anyhow::Result<()> {
     let raw: RawNamesrvConfig =
         load_layered(&layers).context("loading NameServer configuration")?;
     let config = NamesrvConfig::try_from(raw).context("validating NameServer configuration")?;
+    let controller = config
+        .embedded_controller()
+        .map(controller::embedded_config)
+        .transpose()?;
     apogee_runtime::init_tracing();
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .enable_all()
@@ -145,14 +149,31 @@ fn namesrv(args: NamesrvArgs) -> anyhow::Result<()> {
         let shutdown = Shutdown::new();
         shutdown.trigger_on_signals();
         let clock = std::sync::Arc::new(apogee_runtime::SystemClock);
-        let namesrv = apogee_namesrv::Namesrv::start(config, shutdown, clock)
+        let namesrv = apogee_namesrv::Namesrv::start(config, shutdown.clone(), clock.clone())
             .await
             .context("starting the NameServer")?;
         say!(
             "Apogee NameServer listening on {} (Ctrl-C to stop)",
             namesrv.local_addr()
         );
+        let controller = match controller {
+            Some(c) => Some(
+                apogee_controller::Controller::start(c, shutdown, clock)
+                    .await
+                    .context("starting the embedded controller")?,
+            ),
+            None => None,
+        };
+        if let Some(c) = &controller {
+            say!(
+                "Apogee controller (embedded) listening on {}",
+                c.local_addr()
+            );
+        }
         namesrv.wait().await;
+        if let Some(c) = controller {
+            c.wait().await;
+        }
         Ok(())
     })
 }

@@ -1,6 +1,7 @@
 //! The controller group as an operator runs it: three `apogee controller` processes, and
 //! `apogee admin getControllerMetaData` / `electMaster` against them. The leader is SIGKILLed;
-//! the other two elect a new one, and the killed node rejoins.
+//! the other two elect a new one, and the killed node rejoins. And a controller embedded in
+//! `apogee namesrv` (Java's enableControllerInNamesrv), whose settings change at runtime.
 
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
@@ -125,4 +126,99 @@ async fn given_three_controller_processes_a_killed_leader_is_replaced_and_rejoin
         std::future::ready(leader_of(&addrs).is_some_and(|l| Some(&l) == second.as_ref()))
     })
     .await;
+}
+
+/// A broker in controller mode naming `ctl` as its controller.
+async fn spawn_controller_mode_broker(dir: &Path, ns: &str, ctl: &str) -> ChildServer {
+    let mut broker_args: Vec<String> = ["broker", "-n", ns, "-p", "0", "--store-dir"]
+        .map(String::from)
+        .to_vec();
+    broker_args.push(dir.join("broker").display().to_string());
+    for set in [
+        "broker_ip1=\"127.0.0.1\"".to_owned(),
+        "listen_address=\"127.0.0.1\"".to_owned(),
+        "enable_controller_mode=true".to_owned(),
+        format!("controller_addr=\"{ctl}\""),
+        "mapped_file_size_commit_log=16777216".to_owned(),
+        "mapped_file_size_consume_queue=200000".to_owned(),
+        "disk_space_warning_level_ratio=99".to_owned(),
+    ] {
+        broker_args.extend(["--set".to_owned(), set]);
+    }
+    ChildServer::spawn(Path::new(BIN), &broker_args, &dir.join("broker.log"), 1).await
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn given_a_controller_in_the_namesrv_a_broker_becomes_master_and_settings_change_live() {
+    let dir = tempfile::tempdir().unwrap();
+    let port = free_ports(1)[0];
+    let sets = [
+        "listen_address=\"127.0.0.1\"".to_owned(),
+        "enable_controller_in_namesrv=true".to_owned(),
+        format!("controller.peers=\"n0-127.0.0.1:{port}\""),
+        "controller.listen_address=\"127.0.0.1\"".to_owned(),
+        format!(
+            "controller.data_dir={:?}",
+            dir.path().join("ctl").display().to_string()
+        ),
+    ];
+    let mut args: Vec<String> = ["namesrv", "--listen-port", "0", "--data-dir"]
+        .map(String::from)
+        .to_vec();
+    args.push(dir.path().join("ns").display().to_string());
+    for set in sets {
+        args.extend(["--set".to_owned(), set]);
+    }
+    let namesrv = ChildServer::spawn(Path::new(BIN), &args, &dir.path().join("ns.log"), 2).await;
+    let (ns, ctl) = (namesrv.addrs[0].clone(), namesrv.addrs[1].clone());
+    assert!(ctl.ends_with(&format!(":{port}")), "{ctl}");
+    wait_until("the embedded controller leads", || {
+        std::future::ready(leader_of(std::slice::from_ref(&ctl)).as_ref() == Some(&ctl))
+    })
+    .await;
+    let config = admin_json(&ns, &["getNamesrvConfig"]);
+    assert_eq!(config[&ns]["enableControllerInNamesrv"], "true", "{config}");
+
+    let broker = spawn_controller_mode_broker(dir.path(), &ns, &ctl).await;
+    let broker_addr = broker.addrs[0].clone();
+    wait_until("the broker is master", || {
+        std::future::ready(sync_state(&ctl, "broker-a").is_some_and(|(m, _)| m == broker_addr))
+    })
+    .await;
+
+    let before = admin_json("127.0.0.1:1", &["getControllerConfig", "-a", &ctl]);
+    assert_eq!(
+        before[&ctl]["enableElectUncleanMaster"], "false",
+        "{before}"
+    );
+    admin_json(
+        "127.0.0.1:1",
+        &[
+            "updateControllerConfig",
+            "-a",
+            &ctl,
+            "-k",
+            "enableElectUncleanMaster",
+            "-v",
+            "true",
+        ],
+    );
+    let after = admin_json("127.0.0.1:1", &["getControllerConfig", "-a", &ctl]);
+    assert_eq!(after[&ctl]["enableElectUncleanMaster"], "true", "{after}");
+    let why = admin_err(
+        "127.0.0.1:1",
+        &[
+            "updateControllerConfig",
+            "-a",
+            &ctl,
+            "-k",
+            "controllerDLegerPeers",
+            "-v",
+            "n0-1.2.3.4:1",
+        ],
+    );
+    assert!(
+        why.contains("cannot be changed while the controller runs"),
+        "{why}"
+    );
 }

@@ -62,27 +62,6 @@ fn client(ns: &str, name: &str) -> ClientConfig {
     c
 }
 
-/// The set's master address and in-sync count, as `getSyncStateSet` prints them.
-fn sync_state(controller: &str) -> Option<(String, usize)> {
-    let out = admin(
-        "127.0.0.1:1",
-        &[
-            "getSyncStateSet",
-            "-a",
-            controller,
-            "-b",
-            "broker-a",
-            "--json",
-        ],
-    );
-    let json: serde_json::Value = serde_json::from_slice(&out.stdout).ok()?;
-    let set = &json["replicasInfoTable"]["broker-a"];
-    Some((
-        set["masterAddress"].as_str()?.to_owned(),
-        set["inSyncReplicas"].as_array()?.len(),
-    ))
-}
-
 /// Sends `range`, each retried until acknowledged SEND_OK (as an application would).
 async fn produce(producer: &Producer, range: std::ops::Range<usize>) -> BTreeSet<String> {
     let mut acked = BTreeSet::new();
@@ -148,7 +127,7 @@ async fn given_the_master_process_killed_the_slave_takes_over_and_every_acknowle
     }
     let mut state = None;
     wait_until("a master with both brokers in sync", || {
-        state = sync_state(&controller);
+        state = sync_state(&controller, "broker-a");
         std::future::ready(state.as_ref().is_some_and(|(_, n)| *n == 2))
     })
     .await;
@@ -166,7 +145,7 @@ async fn given_the_master_process_killed_the_slave_takes_over_and_every_acknowle
     brokers[index].0.kill();
     let mut next = None;
     wait_until("the controller to name a new master", || {
-        next = sync_state(&controller).filter(|(m, _)| *m != master);
+        next = sync_state(&controller, "broker-a").filter(|(m, _)| *m != master);
         std::future::ready(next.is_some())
     })
     .await;

@@ -79,6 +79,40 @@ impl Admin {
         .map(|_| ())
     }
 
+    /// Each NameServer's configuration (`getNamesrvConfig`), by address, by Java key name.
+    pub async fn namesrv_configs(&self) -> Result<BTreeMap<String, BTreeMap<String, String>>> {
+        let mut out = BTreeMap::new();
+        for addr in self.instance().name_server_addrs() {
+            let response = self
+                .call(
+                    &addr,
+                    RemotingCommand::bare_request(RequestCode::GET_NAMESRV_CONFIG),
+                )
+                .await?;
+            let config =
+                properties::parse(&String::from_utf8_lossy(&response.body)).map_err(|line| {
+                    ClientError::bad_response(&addr, format!("bad properties line {line:?}"))
+                })?;
+            out.insert(addr, config);
+        }
+        Ok(out)
+    }
+
+    /// Changes settings of every NameServer while they run (`updateNamesrvConfig`), all keys
+    /// or none on each.
+    pub async fn update_namesrv_config(&self, changes: &BTreeMap<String, String>) -> Result<()> {
+        let body = properties::render(changes).into_bytes();
+        for addr in self.instance().name_server_addrs() {
+            self.call(
+                &addr,
+                RemotingCommand::bare_request(RequestCode::UPDATE_NAMESRV_CONFIG)
+                    .with_body(body.clone()),
+            )
+            .await?;
+        }
+        Ok(())
+    }
+
     /// Copies `src_group`'s committed offsets to `dest_group` (`cloneGroupOffset`) on every
     /// master hosting `topic`, or, without a topic, every topic `src_group` has offsets for on
     /// the brokers of its retry topic. Unless `offline`, topics the online source group does

@@ -4,10 +4,12 @@
 //! forgetting brokers (CLEAN_BROKER_DATA). Like mqadmin, the changes go to the leader the
 //! metadata names.
 
+use std::collections::BTreeMap;
+
 use apogee_protocol::body::controller::{
     BrokerReplicasInfo, ElectMasterResponseBody, EpochEntryCache,
 };
-use apogee_protocol::body::from_json;
+use apogee_protocol::body::{from_json, properties};
 use apogee_protocol::header::controller::{
     CleanControllerBrokerDataRequestHeader, ElectMasterRequestHeader, ElectMasterResponseHeader,
     GetMetaDataResponseHeader,
@@ -80,6 +82,38 @@ impl Admin {
         Err(last.unwrap_or_else(|| {
             ClientError::bad_response(controller_addrs, "no controller address")
         }))
+    }
+
+    /// One controller node's configuration (mqadmin `getControllerConfig`), by Java key name.
+    pub async fn controller_config(
+        &self,
+        controller_addr: &str,
+    ) -> Result<BTreeMap<String, String>> {
+        let response = self
+            .call(
+                controller_addr,
+                RemotingCommand::bare_request(RequestCode::GET_CONTROLLER_CONFIG),
+            )
+            .await?;
+        properties::parse(&String::from_utf8_lossy(&response.body)).map_err(|line| {
+            ClientError::bad_response(controller_addr, format!("bad properties line {line:?}"))
+        })
+    }
+
+    /// Changes one controller node's runtime settings (mqadmin `updateControllerConfig`), all
+    /// or none; each node of a group is updated on its own, as in RocketMQ.
+    pub async fn update_controller_config(
+        &self,
+        controller_addr: &str,
+        changes: &BTreeMap<String, String>,
+    ) -> Result<()> {
+        let body = properties::render(changes).into_bytes();
+        self.call(
+            controller_addr,
+            RemotingCommand::bare_request(RequestCode::UPDATE_CONTROLLER_CONFIG).with_body(body),
+        )
+        .await
+        .map(|_| ())
     }
 
     /// Master, epochs and in-sync / not-in-sync replicas of each broker set named.

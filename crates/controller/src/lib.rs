@@ -19,6 +19,7 @@ pub mod live;
 mod node;
 pub mod raft;
 mod service;
+mod settings;
 mod state;
 
 pub use config::{ControllerConfig, RawControllerConfig};

@@ -106,6 +106,9 @@ impl Controller {
         });
         let server =
             RemotingServer::bind(&config.bind, dispatcher, config.transport, &shutdown).await?;
+        if !apogee_remoting::binds_loopback_only(&config.bind) {
+            tracing::warn!(bind = %config.bind, "the controller port has no access control: anyone who reaches it can elect masters, change settings and clean broker data; keep it on a private network or set listen_address = \"127.0.0.1\"");
+        }
         let members: BTreeMap<NodeId, BasicNode> = config
             .peers
             .iter()
@@ -214,7 +217,7 @@ async fn inactive_master_loop(core: Arc<Core>, shutdown: Shutdown) {
             continue;
         }
         let since = *leader_since.get_or_insert_with(Instant::now);
-        if since.elapsed() < core.config.inactive_master_grace {
+        if since.elapsed() < core.settings.inactive_master_grace() {
             continue;
         }
         for name in orphaned_sets(&core) {

@@ -19,7 +19,7 @@ pub const DEFAULT_CONFIG_TOML: &str = include_str!("../../../config/namesrv.toml
 const CLIENT_READS: &str = "101,105";
 
 /// Configuration as written by a person; see `config/namesrv.toml` for every key.
-#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Deserialize)]
 #[serde(deny_unknown_fields, default)]
 pub struct RawNamesrvConfig {
     pub listen_address: String,
@@ -48,6 +48,15 @@ pub struct RawNamesrvConfig {
     pub tls_server_key_path: String,
     pub tls_server_need_client_auth: String,
     pub tls_server_trust_cert_path: String,
+    pub metrics_exporter_type: String,
+    pub metrics_prom_exporter_host: String,
+    pub metrics_prom_exporter_port: u16,
+    /// Run a failover controller node in this process (Java: enableControllerInNamesrv).
+    #[serde(alias = "enableControllerInNamesrv")]
+    pub enable_controller_in_namesrv: bool,
+    /// The embedded controller's keys, as in config/controller.toml (Java's names accepted);
+    /// the binary reads them and runs the controller beside the NameServer.
+    pub controller: toml::Table,
 }
 
 impl Default for RawNamesrvConfig {
@@ -79,6 +88,11 @@ impl Default for RawNamesrvConfig {
             tls_server_key_path: String::new(),
             tls_server_need_client_auth: "none".into(),
             tls_server_trust_cert_path: String::new(),
+            metrics_exporter_type: "DISABLE".into(),
+            metrics_prom_exporter_host: String::new(),
+            metrics_prom_exporter_port: apogee_metrics::DEFAULT_PROM_PORT,
+            enable_controller_in_namesrv: false,
+            controller: toml::Table::new(),
         }
     }
 }
@@ -93,6 +107,8 @@ pub struct NamesrvConfig {
     pub black_list: Vec<String>,
     /// ACL 1.0 accounts (`plain_acl_file`, default `plain_acl.yml` in the data dir).
     pub plain_acl_path: PathBuf,
+    /// The Prometheus exporter (`metrics_exporter_type`).
+    pub metrics: apogee_metrics::MetricsSettings,
     raw: RawNamesrvConfig,
 }
 
@@ -126,7 +142,15 @@ impl TryFrom<RawNamesrvConfig> for NamesrvConfig {
             raw.channel_idle_timeout_secs,
         )
         .map_err(NamesrvError::Config)?;
+        let metrics = apogee_metrics::MetricsSettings::from_keys(
+            &raw.metrics_exporter_type,
+            &raw.metrics_prom_exporter_host,
+            raw.metrics_prom_exporter_port,
+            &raw.listen_address,
+        )
+        .map_err(NamesrvError::Config)?;
         Ok(Self {
+            metrics,
             bind: format!("{}:{}", raw.listen_address, raw.listen_port),
             kv_config_path: raw.data_dir.join("kvConfig.json"),
             plain_acl_path: match raw.plain_acl_file.trim() {
@@ -142,6 +166,14 @@ impl TryFrom<RawNamesrvConfig> for NamesrvConfig {
 }
 
 impl NamesrvConfig {
+    /// The `[controller]` keys when a controller is to run in this process
+    /// (`enable_controller_in_namesrv`).
+    pub fn embedded_controller(&self) -> Option<&toml::Table> {
+        self.raw
+            .enable_controller_in_namesrv
+            .then_some(&self.raw.controller)
+    }
+
     /// How the port treats connections (`tls_server_*`).
     pub fn server_tls(&self) -> Result<apogee_remoting::ServerTls, NamesrvError> {
         let raw = &self.raw;
@@ -172,6 +204,10 @@ impl NamesrvConfig {
             self.kv_config_path.display().to_string(),
         );
         out.insert("configBlackList".into(), self.raw.config_black_list.clone());
+        out.insert(
+            "enableControllerInNamesrv".into(),
+            self.raw.enable_controller_in_namesrv.to_string(),
+        );
         out.insert(
             "serverChannelMaxIdleTimeSeconds".into(),
             self.raw.channel_idle_timeout_secs.to_string(),

@@ -1,7 +1,7 @@
 //! Deterministic simulation of controller-mode failover: three brokers of one set, three
 //! controller nodes, and seeded faults (broker crashes and restarts, controller node crashes,
-//! brokers cut off from the controllers or from each other, lost heartbeats and requests),
-//! then healing. After every step: at most one master per epoch; the SyncStateSet within the
+//! brokers cut off from the controllers or from each other, lost, late and stale heartbeats,
+//! lost requests), then healing. After every step: at most one master per epoch; the SyncStateSet within the
 //! replicas; every acknowledged message on every SyncStateSet member (so any broker the
 //! controller may elect has it). After healing: one master, the one the controller names, and
 //! writes acknowledged again.
@@ -76,7 +76,16 @@ fn heal(w: &mut World) {
 fn step(w: &mut World, rng: &mut Rng, faulty: bool) {
     w.elect_controller_leader();
     let loss = if faulty { 10 } else { 0 };
-    w.heartbeats(&mut || rng.chance(loss));
+    let late = if faulty { 10 } else { 0 };
+    // Two streams drawn from the run's generator, so losses and delays are independent.
+    let (mut drop, mut delay) = (Rng(rng.next()), Rng(rng.next()));
+    w.heartbeats(&mut || drop.chance(loss), &mut || {
+        if delay.chance(late) {
+            1 + delay.next() % 4
+        } else {
+            0
+        }
+    });
     w.scan();
     for i in 0..w.brokers.len() {
         let b = &w.brokers[i];

@@ -1,5 +1,5 @@
 //! Cluster and broker commands: clusterList, brokerStatus, getBrokerConfig,
-//! updateBrokerConfig.
+//! updateBrokerConfig, getNamesrvConfig, updateNamesrvConfig.
 
 use std::collections::BTreeMap;
 
@@ -108,7 +108,7 @@ impl ClusterList {
 }
 
 /// `key : value` lines, keys padded like mqadmin's.
-fn key_values(map: &BTreeMap<String, String>) -> String {
+pub(super) fn key_values(map: &BTreeMap<String, String>) -> String {
     map.iter().map(|(k, v)| format!("{k:<40}: {v}\n")).collect()
 }
 
@@ -182,6 +182,44 @@ impl UpdateBrokerConfig {
         Ok(Report::new(
             human,
             json!({ "brokers": brokers, "key": self.key, "value": self.value }),
+        ))
+    }
+}
+
+#[derive(Args)]
+pub struct GetNamesrvConfig {}
+
+impl GetNamesrvConfig {
+    pub async fn run(self, admin: &Admin) -> anyhow::Result<Report> {
+        let configs = admin.namesrv_configs().await?;
+        let mut human = String::new();
+        for (addr, config) in &configs {
+            human.push_str(&format!("============{addr}============\n"));
+            human.push_str(&key_values(config));
+        }
+        Ok(Report::new(human, serde_json::to_value(&configs)?))
+    }
+}
+
+#[derive(Args)]
+pub struct UpdateNamesrvConfig {
+    /// Config key (Java name, e.g. orderMessageEnable).
+    #[arg(short = 'k', long = "key")]
+    key: String,
+    #[arg(short = 'v', long = "value")]
+    value: String,
+}
+
+impl UpdateNamesrvConfig {
+    pub async fn run(self, admin: &Admin) -> anyhow::Result<Report> {
+        let change = BTreeMap::from([(self.key.clone(), self.value.clone())]);
+        admin.update_namesrv_config(&change).await?;
+        Ok(Report::new(
+            format!(
+                "update name server config success!\n{}={}\n",
+                self.key, self.value
+            ),
+            json!({ "key": self.key, "value": self.value }),
         ))
     }
 }

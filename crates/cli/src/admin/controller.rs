@@ -1,7 +1,10 @@
 //! Controller-mode commands (mqadmin's names and flags): `getControllerMetaData`,
-//! `getSyncStateSet`, `electMaster` and `cleanBrokerMetadata`. `-a` is any controller of the
+//! `getSyncStateSet`, `electMaster`, `cleanBrokerMetadata`, `getBrokerEpoch`,
+//! `getControllerConfig` and `updateControllerConfig`. `-a` is any controller of the
 //! group (`;`-separated list accepted); changes go to the leader it names. mqadmin's `-bn` is
 //! accepted for `--brokerName`.
+
+use std::collections::BTreeMap;
 
 use apogee_client::{Admin, BrokerReplicasInfo, ReplicaIdentity};
 use clap::Args;
@@ -238,5 +241,65 @@ impl GetBrokerEpoch {
             }
         }
         Ok(Report::new(human, serde_json::Value::Object(json)))
+    }
+}
+
+/// `127.0.0.1:9878;127.0.0.1:9868` → the addresses.
+fn nodes(list: &str) -> Vec<String> {
+    list.split(';')
+        .map(str::trim)
+        .filter(|a| !a.is_empty())
+        .map(ToOwned::to_owned)
+        .collect()
+}
+
+#[derive(Args)]
+pub struct GetControllerConfig {
+    /// Controller addresses (ip:port;ip:port).
+    #[arg(short = 'a', long = "controllerAddress")]
+    controller: String,
+}
+
+impl GetControllerConfig {
+    pub async fn run(self, admin: &Admin) -> anyhow::Result<Report> {
+        let mut human = String::new();
+        let mut json = serde_json::Map::new();
+        for addr in nodes(&self.controller) {
+            let config = admin.controller_config(&addr).await?;
+            human.push_str(&format!("============{addr}============\n"));
+            human.push_str(&super::cluster::key_values(&config));
+            json.insert(addr, serde_json::to_value(&config)?);
+        }
+        Ok(Report::new(human, serde_json::Value::Object(json)))
+    }
+}
+
+#[derive(Args)]
+pub struct UpdateControllerConfig {
+    /// Controller addresses (ip:port;ip:port); each is updated.
+    #[arg(short = 'a', long = "controllerAddress")]
+    controller: String,
+    /// Key (enableElectUncleanMaster, notifyBrokerRoleChanged, inactiveMasterGraceMs).
+    #[arg(short = 'k', long = "key")]
+    key: String,
+    #[arg(short = 'v', long = "value")]
+    value: String,
+}
+
+impl UpdateControllerConfig {
+    pub async fn run(self, admin: &Admin) -> anyhow::Result<Report> {
+        let change = BTreeMap::from([(self.key.clone(), self.value.clone())]);
+        let addrs = nodes(&self.controller);
+        for addr in &addrs {
+            admin.update_controller_config(addr, &change).await?;
+        }
+        let human = format!(
+            "update controller config success!{addrs:?}\n{} : {}\n",
+            self.key, self.value
+        );
+        Ok(Report::new(
+            human,
+            serde_json::json!({ "controllers": addrs, "key": self.key, "value": self.value }),
+        ))
     }
 }

@@ -86,6 +86,10 @@ enum AdminCommand {
     HaStatus(ha::HaStatus),
     /// Change one broker configuration key while it runs (e.g. fileReservedTime).
     UpdateBrokerConfig(cluster::UpdateBrokerConfig),
+    /// Each NameServer's configuration.
+    GetNamesrvConfig(cluster::GetNamesrvConfig),
+    /// Change one NameServer configuration key while it runs, on every NameServer.
+    UpdateNamesrvConfig(cluster::UpdateNamesrvConfig),
     /// Who leads the controller group (-a any controller).
     GetControllerMetaData(controller::GetControllerMetaData),
     /// Master, epochs and in-sync replicas of broker sets (controller mode).
@@ -96,6 +100,10 @@ enum AdminCommand {
     CleanBrokerMetadata(controller::CleanBrokerMetadata),
     /// Each broker's epoch history: under which master epoch its CommitLog was written.
     GetBrokerEpoch(controller::GetBrokerEpoch),
+    /// Each controller node's configuration (-a: `;`-separated nodes).
+    GetControllerConfig(controller::GetControllerConfig),
+    /// Change a controller setting while it runs, on each node given with -a.
+    UpdateControllerConfig(controller::UpdateControllerConfig),
     /// Create or update a subscription (consumer) group.
     UpdateSubGroup(group::UpdateSubGroup),
     /// Delete a subscription group.
@@ -252,11 +260,15 @@ async fn dispatch(
         C::HaStatus(a) => a.run(admin).await,
         C::GetBrokerConfig(a) => a.run(admin).await,
         C::UpdateBrokerConfig(a) => a.run(admin).await,
+        C::GetNamesrvConfig(a) => a.run(admin).await,
+        C::UpdateNamesrvConfig(a) => a.run(admin).await,
         C::GetControllerMetaData(a) => a.run(admin).await,
         C::GetSyncStateSet(a) => a.run(admin).await,
         C::ElectMaster(a) => a.run(admin).await,
         C::CleanBrokerMetadata(a) => a.run(admin).await,
         C::GetBrokerEpoch(a) => a.run(admin).await,
+        C::GetControllerConfig(a) => a.run(admin).await,
+        C::UpdateControllerConfig(a) => a.run(admin).await,
         C::CloneGroupOffset(a) => a.run(admin).await,
         C::ConsumerStatus(a) => a.run(admin).await,
         C::UpdateSubGroup(a) => a.run(admin).await,

@@ -207,3 +207,25 @@ where
         tokio::time::sleep(Duration::from_millis(100)).await;
     }
 }
+
+/// A broker set's master address and in-sync count, as `getSyncStateSet -a controller` prints
+/// them (`None` until the controller knows a master).
+pub fn sync_state(controller: &str, broker_name: &str) -> Option<(String, usize)> {
+    let out = admin(
+        "127.0.0.1:1",
+        &[
+            "getSyncStateSet",
+            "-a",
+            controller,
+            "-b",
+            broker_name,
+            "--json",
+        ],
+    );
+    let json: serde_json::Value = serde_json::from_slice(&out.stdout).ok()?;
+    let set = &json["replicasInfoTable"][broker_name];
+    Some((
+        set["masterAddress"].as_str()?.to_owned(),
+        set["inSyncReplicas"].as_array()?.len(),
+    ))
+}

@@ -6,6 +6,7 @@ use std::collections::BTreeMap;
 use apogee_protocol::body::controller::{
     BrokerReplicasInfo, ElectMasterResponseBody, ReplicaIdentity, ReplicasInfo, SyncStateSet,
 };
+use apogee_protocol::body::properties;
 use apogee_protocol::body::route::BrokerMemberGroup;
 use apogee_protocol::header::controller::{
     AlterSyncStateSetRequestHeader, AlterSyncStateSetResponseHeader,
@@ -188,23 +189,16 @@ pub async fn sync_state_data(
     ))
 }
 
-/// GET_CONTROLLER_CONFIG (1010): the settings as Java-style properties text.
+/// GET_CONTROLLER_CONFIG (1010): this node's configuration as Java properties text, the
+/// runtime settings with their current values.
 pub fn config(core: &Core, request: &RemotingCommand) -> RemotingCommand {
     let raw = &core.config.raw;
-    let lines = [
+    let lines: BTreeMap<String, String> = [
         ("controllerDLegerGroup", raw.group.clone()),
         ("controllerDLegerPeers", raw.peers.clone()),
         ("controllerDLegerSelfId", raw.self_id.clone()),
         ("controllerStorePath", raw.data_dir.display().to_string()),
         ("controllerType", "apogee-raft".to_owned()),
-        (
-            "enableElectUncleanMaster",
-            raw.enable_elect_unclean_master.to_string(),
-        ),
-        (
-            "notifyBrokerRoleChanged",
-            raw.notify_broker_role_changed.to_string(),
-        ),
         (
             "scanInactiveMasterInterval",
             raw.scan_inactive_master_interval_ms.to_string(),
@@ -213,7 +207,32 @@ pub fn config(core: &Core, request: &RemotingCommand) -> RemotingCommand {
             "scanNotActiveBrokerInterval",
             raw.scan_not_active_broker_interval_ms.to_string(),
         ),
-    ];
-    let text: String = lines.iter().map(|(k, v)| format!("{k}={v}\n")).collect();
-    success(request).with_body(text.into_bytes())
+    ]
+    .into_iter()
+    .chain(core.settings.to_properties())
+    .map(|(k, v)| (k.to_owned(), v))
+    .collect();
+    success(request).with_body(properties::render(&lines).into_bytes())
+}
+
+/// UPDATE_CONTROLLER_CONFIG (1009): Java properties text changing this node's runtime
+/// settings (every node is updated on its own, as in RocketMQ).
+pub fn update_config(core: &Core, request: &RemotingCommand) -> Result<RemotingCommand, Refusal> {
+    let refuse = |remark: String| refusal(ResponseCode::SYSTEM_ERROR, remark);
+    let text = std::str::from_utf8(&request.body)
+        .map_err(|_| refuse("string2Properties error: body is not UTF-8".into()))?;
+    let props = properties::parse(text)
+        .map_err(|line| refuse(format!("string2Properties error: {line:?}")))?;
+    if props
+        .keys()
+        .any(|k| ["configBlackList", "configStorePath"].contains(&k.as_str()))
+    {
+        return Err(refusal(
+            ResponseCode::NO_PERMISSION,
+            "Can not update config in black list.",
+        ));
+    }
+    core.settings.update(&props).map_err(refuse)?;
+    tracing::info!(?props, "controller settings updated");
+    Ok(success(request))
 }

@@ -14,6 +14,7 @@ use openraft::error::{ClientWriteError, RaftError};
 use crate::decide::{self, Refusal, Trigger};
 use crate::live::LiveTable;
 use crate::raft::{NodeId, Raft, SharedState};
+use crate::settings::Settings;
 use crate::{BrokerSet, ControllerConfig, Event};
 
 /// How long a decision waits for its event to commit (Java's processor waits 5 s too).
@@ -27,6 +28,8 @@ pub struct Core {
     pub clock: Arc<dyn Clock>,
     /// Brokers are told about new masters through this.
     pub client: RemotingClient,
+    /// What UPDATE_CONTROLLER_CONFIG may change while running.
+    pub settings: Settings,
     decide: tokio::sync::Mutex<()>,
 }
 
@@ -57,6 +60,7 @@ impl Core {
         client: RemotingClient,
     ) -> Self {
         Self {
+            settings: Settings::new(&config),
             config,
             raft,
             state,
@@ -142,7 +146,7 @@ impl Core {
                 broker_name,
                 trigger,
                 &live,
-                self.config.elect_unclean_master,
+                self.settings.elect_unclean_master(),
             )
             .map_err(|(r, event)| (r, event.filter(|_| had_master)))
         };
@@ -176,7 +180,7 @@ impl Core {
 
     /// NOTIFY_BROKER_ROLE_CHANGED (oneway) to every live broker of the set, in the background.
     pub fn notify_role_change(&self, broker_name: &str) {
-        if !self.config.notify_broker_role_changed {
+        if !self.settings.notify_broker_role_changed() {
             return;
         }
         let Some(set) = self.broker_set(broker_name) else {

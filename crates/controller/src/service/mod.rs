@@ -1,5 +1,5 @@
 //! The controller's remoting front end: RocketMQ 5's controller requests (904, 1001–1006,
-//! 1010–1013) and the controllers' raft messages (7101–7103) on one port. Leader-only requests
+//! 1009–1013) and the controllers' raft messages (7101–7103) on one port. Leader-only requests
 //! on a follower get CONTROLLER_NOT_LEADER (2007); every refusal carries RocketMQ's code.
 
 mod admin;
@@ -23,6 +23,7 @@ pub const CODES: &[RequestCode] = &[
     RequestCode::CONTROLLER_GET_REPLICA_INFO,
     RequestCode::CONTROLLER_GET_METADATA_INFO,
     RequestCode::CONTROLLER_GET_SYNC_STATE_DATA,
+    RequestCode::UPDATE_CONTROLLER_CONFIG,
     RequestCode::GET_CONTROLLER_CONFIG,
     RequestCode::CLEAN_BROKER_DATA,
     RequestCode::CONTROLLER_GET_NEXT_BROKER_ID,
@@ -72,6 +73,7 @@ async fn handle(
         R::CONTROLLER_GET_METADATA_INFO => Ok(admin::metadata(core, request)),
         R::CONTROLLER_GET_SYNC_STATE_DATA => admin::sync_state_data(core, request).await,
         R::GET_CONTROLLER_CONFIG => Ok(admin::config(core, request)),
+        R::UPDATE_CONTROLLER_CONFIG => admin::update_config(core, request),
         R::CLEAN_BROKER_DATA => admin::clean_broker_data(core, request).await,
         _ => Ok(crate::raft::serve_raft_rpc(&core.raft, request).await),
     }

@@ -123,6 +123,8 @@ pub struct World {
     pub acked: BTreeMap<u64, usize>,
     /// Who became master under each epoch.
     pub masters: BTreeMap<i32, i64>,
+    /// Heartbeats on their way: (delivery tick, node, broker id, (epoch, max offset)).
+    pub in_flight: Vec<(u64, usize, i64, (i32, i64))>,
     pub violations: Vec<String>,
     /// A deliberately wrong master that adds every connected slave to the SyncStateSet,
     /// caught up or not (the checker must catch what that loses).
@@ -147,6 +149,7 @@ impl World {
             next_message: 0,
             acked: BTreeMap::new(),
             masters: BTreeMap::new(),
+            in_flight: Vec::new(),
             violations: Vec::new(),
             careless_growth: false,
         }
@@ -169,16 +172,33 @@ impl World {
         }
     }
 
-    pub fn heartbeats(&mut self, drop: &mut impl FnMut() -> bool) {
+    /// Every live broker's heartbeat to every controller node: lost when `drop` says so,
+    /// held back `delay()` ticks otherwise (a late one overwrites what came since, with the
+    /// epoch and offset of when it was sent, as a late packet would).
+    pub fn heartbeats(&mut self, drop: &mut impl FnMut() -> bool, delay: &mut impl FnMut() -> u64) {
+        let tick = self.tick;
+        let (due, later): (Vec<_>, Vec<_>) = std::mem::take(&mut self.in_flight)
+            .into_iter()
+            .partition(|(at, ..)| *at <= tick);
+        self.in_flight = later;
+        for (_, n, id, (epoch, max)) in due {
+            if self.nodes[n].up {
+                self.nodes[n].live.insert(id, (tick, epoch, max));
+            }
+        }
         for b in self
             .brokers
             .iter()
             .filter(|b| b.up && b.registered && !b.cut_from_controllers)
         {
-            let beat = (self.tick, b.epochs.last_epoch(), b.log.len() as i64);
-            for node in self.nodes.iter_mut().filter(|n| n.up) {
-                if !drop() {
-                    node.live.insert(b.id, beat);
+            let beat = (b.epochs.last_epoch(), b.log.len() as i64);
+            for (n, node) in self.nodes.iter_mut().enumerate().filter(|(_, n)| n.up) {
+                match (drop(), delay()) {
+                    (true, _) => {}
+                    (false, 0) => {
+                        node.live.insert(b.id, (tick, beat.0, beat.1));
+                    }
+                    (false, d) => self.in_flight.push((tick + d, n, b.id, beat)),
                 }
             }
         }
