@@ -139,6 +139,9 @@ raw_broker_config! {
     check_sync_state_set_period: u64 = 1000, java "checkSyncStateSetPeriod";
     all_ack_in_sync_state_set: bool = false, java "allAckInSyncStateSet";
     ha_max_time_slave_not_catchup: u64 = 15_000, java "haMaxTimeSlaveNotCatchup";
+    metrics_exporter_type: String = "DISABLE".into(), java "metricsExporterType";
+    metrics_prom_exporter_host: String = String::new(), java "metricsPromExporterHost";
+    metrics_prom_exporter_port: u16 = apogee_metrics::DEFAULT_PROM_PORT, java "metricsPromExporterPort";
 }
 
 /// A Java `broker.conf` turned into the TOML table the loader takes.
@@ -225,6 +228,8 @@ pub struct BrokerConfig {
     pub vip_bind: Option<String>,
     pub transport: apogee_remoting::TransportConfig,
     pub limits: Limits,
+    /// The Prometheus exporter (`metrics_exporter_type`).
+    pub metrics: apogee_metrics::MetricsSettings,
     pub raw: RawBrokerConfig,
 }
 
@@ -319,7 +324,15 @@ impl TryFrom<RawBrokerConfig> for BrokerConfig {
             raw.channel_idle_timeout_secs,
         )
         .map_err(bad)?;
+        let metrics = apogee_metrics::MetricsSettings::from_keys(
+            &raw.metrics_exporter_type,
+            &raw.metrics_prom_exporter_host,
+            raw.metrics_prom_exporter_port,
+            &raw.listen_address,
+        )
+        .map_err(bad)?;
         Ok(Self {
+            metrics,
             cluster,
             broker_name,
             broker_id: raw.broker_id,

@@ -25,8 +25,10 @@ mod controller_mode;
 mod error;
 pub mod ha;
 mod ha_switch;
+mod listeners;
 pub mod live;
 pub mod manager;
+mod metrics;
 mod persist;
 pub mod processor;
 pub mod service;
@@ -83,6 +85,7 @@ pub struct Broker {
     replication: ha::Replication,
     /// A slave's copy of its master's metadata.
     slave_sync: Option<SlaveSync>,
+    metrics: Option<apogee_metrics::Exporter>,
 }
 
 /// Runs a broker until `shutdown` fires.
@@ -116,7 +119,7 @@ impl Broker {
         clock: Arc<dyn Clock>,
     ) -> Result<Self, BrokerError> {
         let config = live::apply_overlay(config)?;
-        let (listener, advertised) = bind_listener(&config).await?;
+        let (listener, advertised) = listeners::bind_listener(&config).await?;
         let store = open_store(&config, &clock).await?;
         let (replication, ha_tasks) = ha::Replication::start(&config, &store, &shutdown).await?;
         let managers = load_managers(&config, &clock, replication)?;
@@ -131,12 +134,7 @@ impl Broker {
             &managers,
             transport_tls::outbound(&config)?,
         );
-        let schedule = Arc::new(ScheduleService::load(
-            Arc::clone(&store),
-            Arc::clone(&clock),
-            &config.config_dir,
-            advertised,
-        )?);
+        let schedule = load_schedule(&config, &store, &clock, advertised)?;
         let mut dispatcher = build_dispatcher(&config, &store, &managers, &identity, &clock);
         let admin = AdminContext {
             store: &store,
@@ -148,7 +146,9 @@ impl Broker {
         };
         register_admin(&mut dispatcher, &admin, &managers);
         access::serve(&access, &config, (&identity, &clock), &mut dispatcher);
-        let vip = serve_vip(&config, &dispatcher, &tls, &shutdown).await?;
+        let view = (stats_view(&store, &managers, &identity), &store, &clock);
+        let metrics = metrics::start(&config.metrics, &mut dispatcher, view, &shutdown).await?;
+        let vip = listeners::serve_vip(&config, &dispatcher, &tls, &shutdown).await?;
         let server =
             RemotingServer::serve_with_tls(listener, dispatcher, config.transport, tls, &shutdown)?;
         let transactions = check_service(&config, &store, &managers, &identity, &clock);
@@ -162,7 +162,6 @@ impl Broker {
         );
         tasks.push(access::spawn_reloader(&access, &shutdown));
         tasks.extend(ha_tasks);
-
         let slave_sync = slave_sync(&config, &managers, &registration, &schedule);
         tasks.extend(
             slave_sync
@@ -185,6 +184,7 @@ impl Broker {
             replication: managers.replication,
             slave_sync,
             tables: (managers.topics, managers.groups),
+            metrics,
         })
     }
 
@@ -196,6 +196,13 @@ impl Broker {
     /// The bound address.
     pub fn local_addr(&self) -> SocketAddr {
         self.server.local_addr()
+    }
+
+    /// Where Prometheus scrapes `/metrics`, when the exporter is on.
+    pub fn metrics_addr(&self) -> Option<SocketAddr> {
+        self.metrics
+            .as_ref()
+            .map(apogee_metrics::Exporter::local_addr)
     }
 
     /// The bound VIP address (`listenPort − 2`), when it is on.
@@ -278,6 +285,9 @@ impl Broker {
         if let Some(vip) = self.vip {
             vip.stop().await;
         }
+        if let Some(metrics) = self.metrics {
+            metrics.wait().await;
+        }
         let (store, tables) = (self.store, self.tables);
         let _ = tokio::task::spawn_blocking(move || {
             if let Err(e) = tables.0.save_now().and_then(|()| tables.1.save_now()) {
@@ -295,45 +305,16 @@ impl Broker {
     }
 }
 
-/// Binds the client port; returns the listener and the address clients are given.
-async fn bind_listener(
+/// The delay-level service with its saved progress.
+fn load_schedule(
     config: &BrokerConfig,
-) -> Result<(tokio::net::TcpListener, SocketAddr), BrokerError> {
-    let listener = tokio::net::TcpListener::bind(&config.bind)
-        .await
-        .map_err(|e| BrokerError::Config(format!("cannot listen on {}: {e}", config.bind)))?;
-    let port = listener
-        .local_addr()
-        .map_err(|e| BrokerError::Config(e.to_string()))?
-        .port();
-    Ok((listener, SocketAddr::new(config.broker_ip, port)))
-}
-
-/// The VIP listener: Java clients up to 4.4 and rocketmq-dashboard (`vipChannelEnabled`) send
-/// to `listenPort − 2`; it serves every family but pulls, as Java's fast server does.
-async fn serve_vip(
-    config: &BrokerConfig,
-    dispatcher: &Dispatcher,
-    tls: &apogee_remoting::ServerTls,
-    shutdown: &Shutdown,
-) -> Result<Option<ServerHandle>, BrokerError> {
-    let Some(addr) = &config.vip_bind else {
-        return Ok(None);
-    };
-    let pulls = [
-        apogee_protocol::RequestCode::PULL_MESSAGE,
-        apogee_protocol::RequestCode::LITE_PULL_MESSAGE,
-    ];
-    let vip = dispatcher.without(&pulls);
-    let vip = RemotingServer::bind_with_tls(addr, vip, config.transport, tls.clone(), shutdown)
-        .await
-        .map_err(|e| {
-            BrokerError::Config(format!(
-                "cannot open the VIP port {addr} (listen_port − 2): {e}; set vip_channel_enable = false to run without it"
-            ))
-        })?;
-    tracing::info!(addr = %vip.local_addr(), "VIP channel listening");
-    Ok(Some(vip))
+    store: &Arc<MessageStore>,
+    clock: &Arc<dyn Clock>,
+    advertised: SocketAddr,
+) -> Result<Arc<ScheduleService>, BrokerError> {
+    let (store, clock) = (Arc::clone(store), Arc::clone(clock));
+    let schedule = ScheduleService::load(store, clock, &config.config_dir, advertised)?;
+    Ok(Arc::new(schedule))
 }
 
 /// Opens (and recovers) the store on a blocking thread.
@@ -661,6 +642,23 @@ fn register_broker_admin(dispatcher: &mut Dispatcher, admin: &AdminContext<'_>, 
 
 /// The administration families: topics, groups, statistics, offset resets, and the
 /// broker-wide ones.
+/// What GET_CONSUME_STATS and the other statistics answer from (and the metrics read).
+fn stats_view(
+    store: &Arc<MessageStore>,
+    m: &Managers,
+    identity: &Identity,
+) -> processor::StatsProcessor {
+    processor::StatsProcessor {
+        store: store.clone(),
+        topics: m.topics.clone(),
+        offsets: m.offsets.clone(),
+        clients: m.clients.clone(),
+        identity: identity.clone(),
+        groups: m.groups.clone(),
+        stats: m.stats.clone(),
+    }
+}
+
 fn register_admin(dispatcher: &mut Dispatcher, admin: &AdminContext<'_>, m: &Managers) {
     register_broker_admin(dispatcher, admin, m);
     let AdminContext {
@@ -693,18 +691,7 @@ fn register_admin(dispatcher: &mut Dispatcher, admin: &AdminContext<'_>, m: &Man
             stats: m.stats.clone(),
         },
     );
-    processor::register(
-        dispatcher,
-        processor::StatsProcessor {
-            store: store.clone(),
-            topics: m.topics.clone(),
-            offsets: m.offsets.clone(),
-            clients: m.clients.clone(),
-            identity: identity.clone(),
-            groups: m.groups.clone(),
-            stats: m.stats.clone(),
-        },
-    );
+    processor::register(dispatcher, stats_view(store, m, identity));
     processor::register(
         dispatcher,
         processor::ResetOffsetProcessor {

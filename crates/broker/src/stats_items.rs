@@ -208,6 +208,17 @@ impl StatsItemSet {
             .collect()
     }
 
+    fn totals(&self) -> Vec<(String, String, u64)> {
+        let items = self.items.read().unwrap_or_else(PoisonError::into_inner);
+        let mut out = Vec::with_capacity(self.count.load(Ordering::Relaxed));
+        for (key, subs) in items.iter() {
+            for (sub, item) in subs {
+                out.push((key.clone(), sub.clone(), item.value.load(Ordering::Relaxed)));
+            }
+        }
+        out
+    }
+
     /// Forgets every item whose primary key is `key` or whose secondary key is `sub`.
     fn remove(&self, key: Option<&str>, sub: Option<&str>) {
         let mut items = self.items.write().unwrap_or_else(PoisonError::into_inner);
@@ -283,6 +294,11 @@ impl StatsItems {
     /// One message of `topic` that `group` sent back for retry.
     pub fn send_back(&self, topic: &str, group: &str, now_ms: i64) {
         self.add(names::SNDBCK_PUT_NUMS, (topic, group), 1, 1, now_ms);
+    }
+
+    /// Every item of `name` with its running total: (key, secondary key, value).
+    pub fn totals(&self, name: &str) -> Vec<(String, String, u64)> {
+        self.set(name).map_or_else(Vec::new, StatsItemSet::totals)
     }
 
     /// The item `name` counts under `key` (`topic@group` for the group sets).

@@ -12,6 +12,7 @@
 pub mod config;
 mod error;
 pub mod kv_config;
+mod metrics;
 pub mod processor;
 pub mod route_table;
 
@@ -36,6 +37,7 @@ pub struct Namesrv {
     shutdown: Shutdown,
     scan: tokio::task::JoinHandle<()>,
     reload: tokio::task::JoinHandle<()>,
+    metrics: Option<apogee_metrics::Exporter>,
 }
 
 /// The cluster name `Cluster:` checks use on the NameServer, which serves many clusters.
@@ -123,6 +125,8 @@ impl Namesrv {
             }
         });
         let shutdown = shutdown.child();
+        let metrics =
+            metrics::start(&config.metrics, &mut dispatcher, table.clone(), &shutdown).await?;
         let server = RemotingServer::bind_with_tls(
             &config.bind,
             dispatcher,
@@ -149,11 +153,19 @@ impl Namesrv {
             shutdown,
             scan,
             reload,
+            metrics,
         })
     }
 
     pub fn local_addr(&self) -> SocketAddr {
         self.server.local_addr()
+    }
+
+    /// Where Prometheus scrapes `/metrics`, when the exporter is on.
+    pub fn metrics_addr(&self) -> Option<SocketAddr> {
+        self.metrics
+            .as_ref()
+            .map(apogee_metrics::Exporter::local_addr)
     }
 
     /// The live route table (for tests and embedding).
@@ -167,6 +179,9 @@ impl Namesrv {
         self.server.stop().await;
         let _ = self.scan.await;
         let _ = self.reload.await;
+        if let Some(metrics) = self.metrics {
+            metrics.wait().await;
+        }
         tracing::info!("NameServer stopped");
     }
 

@@ -614,6 +614,20 @@ impl RouteTable {
     pub fn live_broker_count(&self) -> usize {
         self.broker_live.len()
     }
+
+    /// Live broker instances per cluster (for metrics).
+    pub fn live_brokers_by_cluster(&self) -> BTreeMap<String, usize> {
+        let mut out = BTreeMap::new();
+        for key in self.broker_live.keys() {
+            *out.entry(key.cluster.to_string()).or_default() += 1;
+        }
+        out
+    }
+
+    /// How many topics have a route (for metrics).
+    pub fn topic_count(&self) -> usize {
+        self.topic_queue.len()
+    }
 }
 
 /// The thread-safe handle processors and background tasks share.

@@ -264,7 +264,11 @@ impl ClientRegistry {
             .map(|channels| channels.values().cloned().collect())
     }
 
-    /// Online consumer groups whose subscriptions include `topic`.
+    /// Every online consumer group's name.
+    pub fn consumer_group_names(&self) -> Vec<String> {
+        self.lock().consumers.keys().cloned().collect()
+    }
+
     /// Every producer group with its connections (GET_ALL_PRODUCER_INFO).
     pub fn producer_groups(&self) -> Vec<(String, Vec<ClientChannel>)> {
         let registry = self.lock();
@@ -275,6 +279,7 @@ impl ClientRegistry {
             .collect()
     }
 
+    /// Online consumer groups whose subscriptions include `topic`.
     pub fn groups_subscribed_to(&self, topic: &str) -> BTreeSet<String> {
         self.lock()
             .consumers

@@ -33,6 +33,7 @@ use crate::manager::topic_config::TopicConfigs;
 use crate::stats::BrokerStats;
 
 /// The statistics and connection-list family.
+#[derive(Clone)]
 pub struct StatsProcessor {
     pub store: Arc<dyn QueueReader>,
     pub topics: TopicConfigs,
@@ -163,7 +164,7 @@ impl StatsProcessor {
     /// Java's `fetchAllConsumeStatsInBroker`: for every subscription group, one ConsumeStats
     /// per topic it has offsets for (ordered topics only when `ordered_only`), skipping topics
     /// without a config and topics an online group does not subscribe to.
-    fn broker_consume_stats(&self, ordered_only: bool) -> ConsumeStatsList {
+    pub(crate) fn broker_consume_stats(&self, ordered_only: bool) -> ConsumeStatsList {
         let mut list = ConsumeStatsList {
             broker_addr: self.identity.store_host.to_string(),
             ..ConsumeStatsList::default()
