@@ -250,11 +250,7 @@ pub fn bench(args: BenchArgs) -> anyhow::Result<()> {
     if std::env::var_os("RUST_LOG").is_some() {
         apogee_runtime::init_tracing();
     }
-    let runtime = tokio::runtime::Builder::new_multi_thread()
-        .enable_all()
-        .build()
-        .context("starting the async runtime")?;
-    runtime.block_on(async move {
+    crate::runtime()?.block_on(async move {
         let stop = Shutdown::new();
         stop.trigger_on_signals();
         let (report, output) = match args.command {

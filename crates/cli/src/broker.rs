@@ -1,7 +1,7 @@
 //! `apogee broker` and `apogee standalone`. Both read the same config file: TOML (every key
 //! in config/broker.toml) or a Java `broker.conf` (properties), picked by the file name.
 
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 use std::sync::Arc;
 
 use anyhow::Context;
@@ -55,10 +55,12 @@ pub struct StandaloneArgs {
         default_value = "127.0.0.1"
     )]
     listen_address: String,
-}
-
-fn quoted(path: &Path) -> String {
-    format!("{:?}", path.display().to_string())
+    /// Port of the management API (and console) [the console's config: 8080].
+    #[arg(long = "console-port", value_name = "PORT")]
+    console_port: Option<u16>,
+    /// Run without the management API.
+    #[arg(long = "no-console")]
+    no_console: bool,
 }
 
 fn load_broker_config(
@@ -72,7 +74,7 @@ fn load_broker_config(
         overrides.push(("listen_port".into(), port.to_string()));
     }
     if let Some(dir) = &args.store_dir {
-        overrides.push(("store_path_root_dir".into(), quoted(dir)));
+        overrides.push(("store_path_root_dir".into(), crate::toml_path(dir)));
     }
     overrides.extend(args.set.iter().cloned());
     let is_toml = args
@@ -107,13 +109,6 @@ fn load_broker_config(
     BrokerConfig::try_from(raw).context("validating broker configuration")
 }
 
-fn runtime() -> anyhow::Result<tokio::runtime::Runtime> {
-    tokio::runtime::Builder::new_multi_thread()
-        .enable_all()
-        .build()
-        .context("starting the async runtime")
-}
-
 pub fn broker(args: BrokerArgs) -> anyhow::Result<()> {
     if args.print_default_config {
         print!("{}", apogee_broker::config::DEFAULT_CONFIG_TOML);
@@ -121,7 +116,7 @@ pub fn broker(args: BrokerArgs) -> anyhow::Result<()> {
     }
     let config = load_broker_config(&args, Vec::new())?;
     apogee_runtime::init_tracing();
-    runtime()?.block_on(async move {
+    crate::runtime()?.block_on(async move {
         let shutdown = Shutdown::new();
         shutdown.trigger_on_signals();
         let broker = Broker::start(config, shutdown, Arc::new(SystemClock))
@@ -158,7 +153,7 @@ pub fn standalone(args: StandaloneArgs) -> anyhow::Result<()> {
     if args.broker.store_dir.is_none() && !config_sets_store(&args.broker) {
         overrides.push((
             "store_path_root_dir".into(),
-            quoted(&args.data_dir.join("store")),
+            crate::toml_path(&args.data_dir.join("store")),
         ));
     }
     if !config_names(&args.broker, &["listen_address"]) {
@@ -175,8 +170,11 @@ pub fn standalone(args: StandaloneArgs) -> anyhow::Result<()> {
         }
     }
     let mut broker_config = load_broker_config(&args.broker, overrides)?;
+    let console_config = (!args.no_console)
+        .then(|| standalone_console(&args))
+        .transpose()?;
     apogee_runtime::init_tracing();
-    runtime()?.block_on(async move {
+    crate::runtime()?.block_on(async move {
         let shutdown = Shutdown::new();
         shutdown.trigger_on_signals();
         let clock = Arc::new(SystemClock);
@@ -185,28 +183,79 @@ pub fn standalone(args: StandaloneArgs) -> anyhow::Result<()> {
             .context("starting the NameServer")?;
         if args.broker.namesrv_addr.is_none() {
             // The NameServer may have been given port 0: register with the port it got.
-            broker_config.namesrv_addrs = vec![format!("127.0.0.1:{}", namesrv.local_addr().port())];
+            broker_config.namesrv_addrs =
+                vec![format!("127.0.0.1:{}", namesrv.local_addr().port())];
         }
-        let broker = Broker::start(broker_config, shutdown, clock)
+        let broker = Broker::start(broker_config, shutdown.clone(), clock)
             .await
             .context("starting the broker")?;
-        crate::say!("Apogee NameServer listening on {}", namesrv.local_addr());
-        crate::say!("Apogee broker listening on {}", broker.local_addr());
-        crate::say!(
-            "Point clients at namesrvAddr=127.0.0.1:{} (the broker is reachable as {}). Data in {}. Ctrl-C to stop.",
-            namesrv.local_addr().port(),
-            broker.advertised_addr(),
-            args.data_dir.display()
-        );
-        if namesrv.local_addr().ip().is_loopback() {
-            crate::say!(
-                "Only this machine can connect. To expose Apogee, turn on authentication (docs/security.md) and pass --listen-address 0.0.0.0."
-            );
-        }
+        let console = match console_config {
+            Some(mut c) => {
+                c.namesrv_addr = format!("127.0.0.1:{}", namesrv.local_addr().port());
+                Some(
+                    apogee_console::Console::start(c, &shutdown)
+                        .await
+                        .context("starting the management API (--no-console runs without it)")?,
+                )
+            }
+            None => None,
+        };
+        announce(&namesrv, &broker, console.as_ref(), &args.data_dir);
         broker.wait().await;
         namesrv.wait().await;
+        if let Some(c) = console {
+            c.wait().await;
+        }
         Ok(())
     })
+}
+
+/// What `apogee standalone` prints once everything listens.
+fn announce(
+    namesrv: &Namesrv,
+    broker: &Broker,
+    console: Option<&apogee_console::Console>,
+    data_dir: &std::path::Path,
+) {
+    crate::say!("Apogee NameServer listening on {}", namesrv.local_addr());
+    crate::say!("Apogee broker listening on {}", broker.local_addr());
+    if let Some(c) = console {
+        crate::say!(
+            "Apogee console listening on http://{} (management API under /api/manager)",
+            c.local_addr()
+        );
+    }
+    crate::say!(
+        "Point clients at namesrvAddr=127.0.0.1:{} (the broker is reachable as {}). Data in {}. Ctrl-C to stop.",
+        namesrv.local_addr().port(),
+        broker.advertised_addr(),
+        data_dir.display()
+    );
+    if namesrv.local_addr().ip().is_loopback() {
+        crate::say!(
+            "Only this machine can connect. To expose Apogee, turn on authentication (docs/security.md) and pass --listen-address 0.0.0.0."
+        );
+    }
+}
+
+/// The management API of `apogee standalone`: the console's defaults and `APOGEE_CONSOLE__*`,
+/// on the standalone's address, with its data under `<data-dir>/console`.
+fn standalone_console(args: &StandaloneArgs) -> anyhow::Result<apogee_console::ConsoleConfig> {
+    let mut overrides = vec![
+        (
+            "listen_address".to_owned(),
+            format!("{:?}", args.listen_address),
+        ),
+        (
+            "data_dir".to_owned(),
+            crate::toml_path(&args.data_dir.join("console")),
+        ),
+    ];
+    if let Some(port) = args.console_port {
+        overrides.push(("listen_port".to_owned(), port.to_string()));
+    }
+    crate::console::load(None, overrides)
+        .context("set APOGEE_CONSOLE__ADMIN_SECRET_KEY to your own secret, or pass --no-console")
 }
 
 /// Whether the config file itself names a store directory (then --data-dir does not move it).

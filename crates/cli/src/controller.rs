@@ -48,10 +48,7 @@ pub fn controller(args: ControllerArgs) -> anyhow::Result<()> {
         overrides.push(("self_id".to_owned(), format!("{id:?}")));
     }
     if let Some(dir) = &args.data_dir {
-        overrides.push((
-            "data_dir".to_owned(),
-            format!("{:?}", dir.display().to_string()),
-        ));
+        overrides.push(("data_dir".to_owned(), crate::toml_path(dir)));
     }
     overrides.extend(args.set.iter().cloned());
     let layers = Layers {
@@ -67,11 +64,7 @@ pub fn controller(args: ControllerArgs) -> anyhow::Result<()> {
         .map_err(anyhow::Error::msg)
         .context("validating controller configuration")?;
     apogee_runtime::init_tracing();
-    let runtime = tokio::runtime::Builder::new_multi_thread()
-        .enable_all()
-        .build()
-        .context("starting the async runtime")?;
-    runtime.block_on(async move {
+    crate::runtime()?.block_on(async move {
         let shutdown = Shutdown::new();
         shutdown.trigger_on_signals();
         let clock = std::sync::Arc::new(apogee_runtime::SystemClock);

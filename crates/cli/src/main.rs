@@ -13,6 +13,7 @@ use clap::{Args, Parser, Subcommand};
 mod admin;
 mod bench;
 mod broker;
+mod console;
 mod controller;
 
 #[derive(Parser)]
@@ -32,6 +33,8 @@ enum Command {
     Standalone(broker::StandaloneArgs),
     /// Run one node of the failover controller group: elects a new master when a master dies.
     Controller(controller::ControllerArgs),
+    /// Run the management service (the managed services' HTTP API) for a cluster.
+    Console(console::ConsoleArgs),
     /// Administer a cluster with mqadmin's commands and flags, e.g. `apogee admin clusterList -n 127.0.0.1:9876`.
     Admin(admin::AdminArgs),
     /// Load generator (produce, consume, e2e) and the machine's raw limits (raw-tcp, raw-disk).
@@ -72,6 +75,19 @@ macro_rules! say {
 }
 pub(crate) use say;
 
+/// The multi-threaded runtime every server role runs on.
+pub(crate) fn runtime() -> anyhow::Result<tokio::runtime::Runtime> {
+    tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+        .context("starting the async runtime")
+}
+
+/// A path as a TOML string value for `--set`-style overrides.
+pub(crate) fn toml_path(path: &std::path::Path) -> String {
+    format!("{:?}", path.display().to_string())
+}
+
 pub(crate) fn parse_key_value(text: &str) -> Result<(String, String), String> {
     text.split_once('=')
         .map(|(k, v)| (k.trim().to_owned(), v.trim().to_owned()))
@@ -95,6 +111,7 @@ fn main() -> std::process::ExitCode {
         Command::Broker(args) => broker::broker(args),
         Command::Standalone(args) => broker::standalone(args),
         Command::Controller(args) => controller::controller(args),
+        Command::Console(args) => console::console(args),
         Command::Admin(args) => admin::run(args),
         Command::Bench(args) => bench::bench(args),
     };
@@ -121,10 +138,7 @@ fn namesrv(args: NamesrvArgs) -> anyhow::Result<()> {
         overrides.push(("listen_address".into(), format!("\"{addr}\"")));
     }
     if let Some(dir) = &args.data_dir {
-        overrides.push((
-            "data_dir".into(),
-            format!("{:?}", dir.display().to_string()),
-        ));
+        overrides.push(("data_dir".into(), toml_path(dir)));
     }
     let layers = Layers {
         file: args.config.as_deref(),
@@ -141,11 +155,7 @@ fn namesrv(args: NamesrvArgs) -> anyhow::Result<()> {
         .map(controller::embedded_config)
         .transpose()?;
     apogee_runtime::init_tracing();
-    let runtime = tokio::runtime::Builder::new_multi_thread()
-        .enable_all()
-        .build()
-        .context("starting the async runtime")?;
-    runtime.block_on(async move {
+    runtime()?.block_on(async move {
         let shutdown = Shutdown::new();
         shutdown.trigger_on_signals();
         let clock = std::sync::Arc::new(apogee_runtime::SystemClock);

@@ -126,3 +126,31 @@ fn given_print_default_config_should_print_the_annotated_broker_file() {
     let text = String::from_utf8_lossy(&out.stdout);
     assert!(text.contains("broker_cluster_name = \"DefaultCluster\""));
 }
+
+/// The management API of `apogee standalone`, as the README's curl examples call it: the
+/// default administrator on loopback, the seed's envelope.
+#[tokio::test]
+async fn given_standalone_the_management_api_answers_with_the_default_administrator() {
+    let mut standalone = Standalone::start(&[]).await;
+    let addr = standalone.console.parse().unwrap();
+    let base = apogee_testkit::http::request(
+        addr,
+        "GET",
+        "/api/manager/cluster/base?tenantId=1&clusterName=DefaultCluster&accessKey=admin&secretKey=apogee",
+        None,
+    )
+    .await;
+    assert_eq!(base.status, 200, "{}", base.body);
+    let json = base.json();
+    assert_eq!(json["message"], "success");
+    assert_eq!(json["result"]["data"][0]["mainBrokerNums"], 1, "{json}");
+    let refused = apogee_testkit::http::request(
+        addr,
+        "GET",
+        "/api/manager/cluster/base?accessKey=admin&secretKey=wrong",
+        None,
+    )
+    .await;
+    assert_eq!(refused.status, 401);
+    standalone.stop().await;
+}

@@ -12,7 +12,9 @@ mod topic_config;
 
 pub use access::{Action, Actions, ResourceKind};
 pub use data_version::DataVersion;
-pub use names::{BrokerName, ClusterName, GroupName, NameError, TopicName};
+pub use names::{
+    BrokerName, ClusterName, GroupName, NameError, SYSTEM_TOPICS, TopicName, is_system_topic,
+};
 pub use perm::{Perm, TopicSysFlag};
 pub use topic_config::{TopicConfig, TopicFilterType};
 

@@ -148,6 +148,27 @@ name_type!(
     |n| if n.trim().is_empty() { Err(NameError::Blank { kind: "cluster" }) } else { Ok(()) }
 );
 
+/// Topics an admin may not create or delete (Java's `TopicValidator` system set); names
+/// starting with `rmq_sys_` are system topics too, and so are the cluster- and broker-name
+/// topics each broker creates.
+pub const SYSTEM_TOPICS: &[&str] = &[
+    "TBW102",
+    "SCHEDULE_TOPIC_XXXX",
+    "SCHEDULE_TOPIC_XXXX_V2",
+    "BenchmarkTest",
+    "RMQ_SYS_TRANS_HALF_TOPIC",
+    "RMQ_SYS_TRACE_TOPIC",
+    "RMQ_SYS_TRANS_OP_HALF_TOPIC",
+    "TRANS_CHECK_MAX_TIME_TOPIC",
+    "SELF_TEST_TOPIC",
+    "OFFSET_MOVED_EVENT",
+];
+
+/// Whether `topic` is one of the fixed system topics or has the `rmq_sys_` prefix.
+pub fn is_system_topic(topic: &str) -> bool {
+    SYSTEM_TOPICS.contains(&topic) || topic.starts_with("rmq_sys_")
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -3,6 +3,7 @@
 
 mod cluster;
 mod failover;
+pub mod http;
 mod pki;
 mod process;
 

@@ -67,6 +67,8 @@ pub struct Standalone {
     pub dir: tempfile::TempDir,
     pub namesrv: String,
     pub broker: String,
+    /// The management API (`http://` + this).
+    pub console: String,
 }
 
 impl Standalone {
@@ -78,6 +80,8 @@ impl Standalone {
                 "--namesrv-port",
                 "0",
                 "-p",
+                "0",
+                "--console-port",
                 "0",
                 "--set",
                 "broker_ip1=\"127.0.0.1\"",
@@ -99,11 +103,12 @@ impl Standalone {
             .stderr(std::fs::File::create(dir.path().join("stderr.log")).unwrap())
             .spawn()
             .unwrap();
-        let addrs = listening_addrs(&mut child, 2).await;
+        let addrs = listening_addrs(&mut child, 3).await;
         let standalone = Standalone {
             child: Some(child),
             namesrv: local(&addrs[0]),
             broker: local(&addrs[1]),
+            console: local(&addrs[2]),
             dir,
         };
         let ns = standalone.namesrv.clone();

@@ -1,0 +1,113 @@
+//! The management service: the managed RocketMQ services' management HTTP API (seed 001
+//! chapter 7, `/api/manager/...`) served over axum, talking to the cluster only through
+//! `apogee-client`'s admin API. Runs inside `apogee standalone` (port 8080) and as
+//! `apogee console -n NAMESRV`.
+//!
+//! ```text
+//! HTTP ─► router ─► Caller (accessKey/secretKey: the administrator or a broker user)
+//!                    └► handler ─► apogee_client::Admin ─► NameServer / brokers
+//!                               ─► Notes (remarks RocketMQ has no field for; notes.json)
+//!         ◄── {"code":200,"message":"success","result":{"data":…}}
+//! ```
+
+pub mod auth;
+pub mod config;
+pub mod notes;
+pub mod reply;
+pub mod routes;
+
+use std::net::SocketAddr;
+use std::sync::Arc;
+
+use apogee_client::{Admin, ClientConfig};
+use apogee_runtime::Shutdown;
+
+pub use config::{ConsoleConfig, RawConsoleConfig};
+
+/// What every handler shares.
+pub struct State {
+    pub admin: Admin,
+    pub users: auth::Users,
+    pub notes: notes::Notes,
+    pub namesrv_addr: String,
+}
+
+/// Why the console could not start.
+#[derive(Debug, thiserror::Error)]
+pub enum ConsoleError {
+    #[error("console: {0}")]
+    Config(String),
+    #[error("console: cannot listen on {bind}: {source}")]
+    Bind {
+        bind: String,
+        source: std::io::Error,
+    },
+    #[error("console: {0}")]
+    Client(#[from] apogee_client::ClientError),
+}
+
+/// A running management service.
+pub struct Console {
+    addr: SocketAddr,
+    task: tokio::task::JoinHandle<()>,
+}
+
+impl Console {
+    /// Connects to the NameServers, binds the port and serves until `shutdown` fires.
+    pub async fn start(config: ConsoleConfig, shutdown: &Shutdown) -> Result<Self, ConsoleError> {
+        // One client instance per cluster (instances are shared by name within a process).
+        let name: String = format!("apogee-console-{}", config.namesrv_addr)
+            .chars()
+            .map(|c| {
+                if c.is_ascii_alphanumeric() || c == '-' {
+                    c
+                } else {
+                    '_'
+                }
+            })
+            .collect();
+        let mut client = ClientConfig::new(&config.namesrv_addr).instance_name(name);
+        client.request_timeout = config.request_timeout;
+        let admin = Admin::start(client).await?;
+        let notes = notes::Notes::open(&config.data_dir).map_err(|e| {
+            ConsoleError::Config(format!("data_dir {}: {e}", config.data_dir.display()))
+        })?;
+        let state = Arc::new(State {
+            admin,
+            users: auth::Users::new(config.admin.clone()),
+            notes,
+            namesrv_addr: config.namesrv_addr.clone(),
+        });
+        let listener = tokio::net::TcpListener::bind(&config.bind)
+            .await
+            .map_err(|source| ConsoleError::Bind {
+                bind: config.bind.clone(),
+                source,
+            })?;
+        let addr = listener.local_addr().map_err(|source| ConsoleError::Bind {
+            bind: config.bind.clone(),
+            source,
+        })?;
+        let app = routes::router().with_state(state);
+        let stop = shutdown.clone();
+        let task = tokio::spawn(async move {
+            let served = axum::serve(listener, app)
+                .with_graceful_shutdown(async move { stop.wait().await })
+                .await;
+            if let Err(e) = served {
+                tracing::warn!(error = %e, "console stopped");
+            }
+        });
+        tracing::info!(%addr, "management API listening");
+        Ok(Self { addr, task })
+    }
+
+    pub fn local_addr(&self) -> SocketAddr {
+        self.addr
+    }
+
+    /// Waits until the server has stopped (after its shutdown fired).
+    pub async fn wait(self) {
+        let _ = self.task.await;
+    }
+}

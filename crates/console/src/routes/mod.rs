@@ -1,0 +1,166 @@
+//! The management API's routes (seed 001 chapter 7) and what they share: paging, the masters
+//! of a cluster, body parsing with a 400 that says why.
+
+pub mod consumption;
+pub mod groups;
+pub mod instance;
+pub mod topics;
+
+use std::sync::Arc;
+
+use apogee_client::{BrokerData, ClusterInfo};
+use axum::Json;
+use axum::Router;
+use axum::extract::rejection::JsonRejection;
+use axum::routing::{get, post};
+use serde::{Deserialize, Serialize};
+
+use crate::State;
+use crate::reply::{self, ApiError, Reply};
+
+/// Every route of the API.
+pub fn router() -> Router<Arc<State>> {
+    Router::new()
+        .route("/api/manager/cluster/base", get(instance::base))
+        .route("/api/manager/cluster/detail", get(instance::detail))
+        .route("/api/manager/topics", post(topics::create))
+        .route(
+            "/api/manager/topics/{cluster}/{topic}",
+            post(topics::modify).delete(topics::delete),
+        )
+        .route(
+            "/api/manager/topics/{cluster}/basedata/{topic}",
+            get(topics::detail),
+        )
+        .route("/api/manager/topics/{cluster}/basedatas", get(topics::list))
+        .route(
+            "/api/manager/topics/{cluster}/{topic}/queues",
+            get(consumption::queues),
+        )
+        .route(
+            "/api/manager/topics/{cluster}/{topic}/depth",
+            get(consumption::topic_depth),
+        )
+        .route(
+            "/api/manager/topics/{cluster}/{topic}/producers",
+            get(consumption::producers),
+        )
+        .route(
+            "/api/manager/topics/{cluster}/{topic}/consumers",
+            get(consumption::consumers),
+        )
+        // §7.7.3's example writes /api/manage/…: both spellings are served.
+        .route(
+            "/api/manager/topics/consumeOffset",
+            post(consumption::reset_offset),
+        )
+        .route(
+            "/api/manage/topics/consumeOffset",
+            post(consumption::reset_offset),
+        )
+        .route(
+            "/api/manager/subscriptions/{cluster}/{group}/depth",
+            get(consumption::group_depth),
+        )
+        .route("/api/manager/subscriptions/{cluster}", post(groups::create))
+        .route(
+            "/api/manager/subscriptions/{cluster}/{group}",
+            post(groups::modify).delete(groups::delete),
+        )
+        .route(
+            "/api/manager/subscriptions/{cluster}/{group}/detail",
+            get(groups::detail),
+        )
+        .route(
+            "/api/manager/subscriptions/{cluster}/basedatas",
+            get(groups::list),
+        )
+        .route(
+            "/api/manager/subscriptions/{cluster}/{group}/openStatus",
+            post(groups::open_status),
+        )
+        .fallback(|| async { ApiError::not_found("no such endpoint (docs/console.md lists them)") })
+}
+
+/// `pageNumber` (from 1, default 1) and `pageSize` (default 5, at most 1000).
+#[derive(Debug, Clone, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Page {
+    pub page_number: Option<String>,
+    pub page_size: Option<String>,
+}
+
+impl Page {
+    fn number(
+        text: Option<&str>,
+        default: usize,
+        name: &str,
+        max: usize,
+    ) -> Result<usize, ApiError> {
+        match text.map(str::trim).filter(|t| !t.is_empty()) {
+            None => Ok(default),
+            Some(t) => t
+                .parse::<usize>()
+                .ok()
+                .filter(|n| (1..=max).contains(n))
+                .ok_or_else(|| {
+                    ApiError::bad_request(format!("{name} {t} is not a number in 1..={max}"))
+                }),
+        }
+    }
+
+    /// `result` = `{"total": all rows, "rows": this page}`.
+    pub fn reply<T: Serialize>(&self, rows: Vec<T>) -> Reply {
+        let number = Self::number(self.page_number.as_deref(), 1, "pageNumber", usize::MAX)?;
+        let size = Self::number(self.page_size.as_deref(), 5, "pageSize", 1000)?;
+        let total = rows.len();
+        let page: Vec<T> = rows
+            .into_iter()
+            .skip((number - 1).saturating_mul(size))
+            .take(size)
+            .collect();
+        reply::result(serde_json::json!({ "total": total, "rows": page }))
+    }
+}
+
+/// The broker sets of `cluster`, by name; 404 if the cluster is unknown.
+pub fn cluster_sets<'a>(
+    info: &'a ClusterInfo,
+    cluster: &str,
+) -> Result<Vec<(String, &'a BrokerData)>, ApiError> {
+    let names = info
+        .cluster_addr_table
+        .iter()
+        .find(|(c, _)| c.as_str() == cluster)
+        .map(|(_, names)| names)
+        .ok_or_else(|| ApiError::not_found(format!("cluster {cluster} does not exist")))?;
+    Ok(names
+        .iter()
+        .filter_map(|name| Some((name.to_string(), info.broker_addr_table.get(name)?)))
+        .collect())
+}
+
+/// (broker name, master address) of every broker set of `cluster`; 404 if it is unknown.
+pub async fn cluster_masters(
+    state: &State,
+    cluster: &str,
+) -> Result<Vec<(String, String)>, ApiError> {
+    let info = state.admin.cluster_info().await?;
+    Ok(cluster_sets(&info, cluster)?
+        .into_iter()
+        .filter_map(|(name, data)| Some((name, data.broker_addrs.get(&0)?.clone())))
+        .collect())
+}
+
+/// Topics the console does not list as the user's: RocketMQ's system topics, retry and
+/// dead-letter topics.
+pub fn is_system_topic(topic: &str) -> bool {
+    apogee_model::is_system_topic(topic)
+        || topic.starts_with("%RETRY%")
+        || topic.starts_with("%DLQ%")
+}
+
+/// A JSON body, or a 400 saying what is wrong with it.
+pub fn json_body<T>(body: Result<Json<T>, JsonRejection>) -> Result<Json<T>, ApiError> {
+    body.map_err(|e| ApiError::bad_request(format!("request body: {}", e.body_text())))
+}
