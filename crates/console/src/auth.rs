@@ -20,12 +20,17 @@ use crate::reply::ApiError;
 const USER_TTL: Duration = Duration::from_secs(5);
 
 /// The parameters every endpoint shares.
-#[derive(Debug, Clone, Default, serde::Deserialize)]
+#[derive(Debug, Clone, Default, serde::Deserialize, utoipa::IntoParams)]
 #[serde(rename_all = "camelCase")]
+#[into_params(parameter_in = Query)]
 pub struct Common {
+    /// Tenant id (accepted, one tenant).
     pub tenant_id: Option<String>,
+    /// The administrator's access key or a broker user's name.
     pub access_key: Option<String>,
+    /// Its secret key (password).
     pub secret_key: Option<String>,
+    /// The RocketMQ cluster.
     pub cluster_name: Option<String>,
 }
 
@@ -144,6 +149,10 @@ impl FromRequestParts<std::sync::Arc<State>> for Caller {
             .users
             .check(&state.admin, &access_key, &secret)
             .await?;
+        // Counted once the key is proven, so nobody can spend another user's budget.
+        if !state.limiter.allow(&access_key, std::time::Instant::now()) {
+            return Err(ApiError::too_many(crate::limit::DENIED));
+        }
         if !full && parts.method != Method::GET {
             return Err(ApiError::forbidden(format!(
                 "user {access_key} may only read; changes need the administrator or a Super user"

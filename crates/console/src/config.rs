@@ -23,6 +23,8 @@ pub struct RawConsoleConfig {
     pub admin_secret_key: String,
     pub tenant_id: String,
     pub request_timeout_ms: u64,
+    pub rate_limit_per_second: u32,
+    pub rate_limit_burst: u32,
 }
 
 impl Default for RawConsoleConfig {
@@ -36,6 +38,8 @@ impl Default for RawConsoleConfig {
             admin_secret_key: DEFAULT_ADMIN_SECRET.into(),
             tenant_id: "1".into(),
             request_timeout_ms: 5000,
+            rate_limit_per_second: 20,
+            rate_limit_burst: 40,
         }
     }
 }
@@ -50,6 +54,9 @@ pub struct ConsoleConfig {
     pub admin: Option<(String, String)>,
     pub tenant_id: String,
     pub request_timeout: std::time::Duration,
+    /// Requests per second per access key (0: unlimited) and the burst allowed.
+    pub rate_limit_per_second: u32,
+    pub rate_limit_burst: u32,
 }
 
 impl TryFrom<RawConsoleConfig> for ConsoleConfig {
@@ -84,6 +91,8 @@ impl TryFrom<RawConsoleConfig> for ConsoleConfig {
             admin,
             tenant_id: raw.tenant_id.clone(),
             request_timeout: std::time::Duration::from_millis(raw.request_timeout_ms.max(100)),
+            rate_limit_per_second: raw.rate_limit_per_second,
+            rate_limit_burst: raw.rate_limit_burst,
         })
     }
 }

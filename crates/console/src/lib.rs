@@ -12,7 +12,9 @@
 
 pub mod auth;
 pub mod config;
+pub mod limit;
 pub mod notes;
+pub mod openapi;
 pub mod reply;
 pub mod routes;
 
@@ -28,6 +30,7 @@ pub use config::{ConsoleConfig, RawConsoleConfig};
 pub struct State {
     pub admin: Admin,
     pub users: auth::Users,
+    pub limiter: limit::Limiter,
     pub notes: notes::Notes,
     pub namesrv_addr: String,
 }
@@ -75,6 +78,7 @@ impl Console {
         let state = Arc::new(State {
             admin,
             users: auth::Users::new(config.admin.clone()),
+            limiter: limit::Limiter::new(config.rate_limit_per_second, config.rate_limit_burst),
             notes,
             namesrv_addr: config.namesrv_addr.clone(),
         });

@@ -8,6 +8,18 @@ use axum::response::{IntoResponse, Response};
 use serde::Serialize;
 use serde_json::{Value, json};
 
+/// The envelope every answer has (for the OpenAPI document).
+#[derive(Debug, Serialize, utoipa::ToSchema)]
+pub struct Envelope {
+    /// 200 on success, else the HTTP status.
+    pub code: u16,
+    /// "success", or why not.
+    pub message: String,
+    /// `{"data": …}`, `{"total": N, "rows": […]}` or `{}`.
+    #[schema(value_type = Object)]
+    pub result: Value,
+}
+
 /// What every handler returns.
 pub type Reply = Result<Response, ApiError>;
 
@@ -65,6 +77,13 @@ impl ApiError {
     pub fn not_found(message: impl Into<String>) -> Self {
         Self {
             status: StatusCode::NOT_FOUND,
+            message: message.into(),
+        }
+    }
+
+    pub fn too_many(message: impl Into<String>) -> Self {
+        Self {
+            status: StatusCode::TOO_MANY_REQUESTS,
             message: message.into(),
         }
     }

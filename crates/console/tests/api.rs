@@ -21,6 +21,11 @@ struct Env {
 }
 
 async fn env() -> Env {
+    env_limited(0, 0).await
+}
+
+/// With `per_second` requests per second per key (0: unlimited).
+async fn env_limited(per_second: u32, burst: u32) -> Env {
     let cluster = apogee_testkit::start(|_| {}).await;
     cluster.broker.register_now().await;
     let raw = RawConsoleConfig {
@@ -28,6 +33,8 @@ async fn env() -> Env {
         namesrv_addr: cluster.namesrv_addr.clone(),
         data_dir: cluster.dir.path().join("console"),
         admin_secret_key: "s3cret".into(),
+        rate_limit_per_second: per_second,
+        rate_limit_burst: burst,
         ..RawConsoleConfig::default()
     };
     let shutdown = Shutdown::new();
@@ -631,4 +638,22 @@ async fn given_broker_users_a_normal_user_reads_and_a_super_user_changes() {
     let nowhere = e.call("GET", "/api/manager/nothing/here", None).await;
     assert_eq!(nowhere.status, 404);
     assert_eq!(nowhere.json()["code"], 404);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn given_a_key_calling_too_often_it_is_told_about_flow_control() {
+    let e = env_limited(1, 2).await;
+    for _ in 0..2 {
+        e.ok("GET", "/api/manager/topics/DefaultCluster/basedatas", None)
+            .await;
+    }
+    let denied = e
+        .refused(
+            429,
+            "GET",
+            "/api/manager/topics/DefaultCluster/basedatas",
+            None,
+        )
+        .await;
+    assert_eq!(denied, "Request was denied due to user flow control.");
 }

@@ -120,6 +120,14 @@ async fn retry_nums(state: &State, group: &str) -> i64 {
 
 /// GET /api/manager/topics/{clusterName}/{topicName}/queues (§7.5.7): each consuming group's
 /// offsets on every queue.
+#[utoipa::path(
+    get,
+    path = "/api/manager/topics/{clusterName}/{topicName}/queues",
+    tag = "topics",
+    summary = "Each consuming group's offsets per queue (§7.5.7)",
+    params(crate::auth::Common, ("clusterName" = String, Path), ("topicName" = String, Path)),
+    responses((status = 200, description = "the envelope; see docs/console.md", body = crate::reply::Envelope), (status = 400, description = "a bad parameter or body, named in message", body = crate::reply::Envelope), (status = 401, description = "accessKey/secretKey missing or wrong", body = crate::reply::Envelope), (status = 404, description = "unknown cluster, topic or group", body = crate::reply::Envelope))
+)]
 pub async fn queues(
     Shared(state): Shared<Arc<State>>,
     _caller: Caller,
@@ -153,6 +161,14 @@ pub async fn queues(
 
 /// GET /api/manager/topics/{clusterName}/{topicName}/depth (§7.5.8): backlog per consuming
 /// group and broker, paged.
+#[utoipa::path(
+    get,
+    path = "/api/manager/topics/{clusterName}/{topicName}/depth",
+    tag = "topics",
+    summary = "Backlog per group and broker (§7.5.8)",
+    params(crate::auth::Common, ("clusterName" = String, Path), ("topicName" = String, Path), super::Page),
+    responses((status = 200, description = "the envelope; see docs/console.md", body = crate::reply::Envelope), (status = 400, description = "a bad parameter or body, named in message", body = crate::reply::Envelope), (status = 401, description = "accessKey/secretKey missing or wrong", body = crate::reply::Envelope), (status = 404, description = "unknown cluster, topic or group", body = crate::reply::Envelope))
+)]
 pub async fn topic_depth(
     Shared(state): Shared<Arc<State>>,
     _caller: Caller,
@@ -188,6 +204,14 @@ pub async fn topic_depth(
 
 /// GET /api/manager/subscriptions/{clusterName}/{groupName}/depth?topicName= (§7.7.2): the
 /// group's backlog on the topic and on its retry topic, over all brokers.
+#[utoipa::path(
+    get,
+    path = "/api/manager/subscriptions/{clusterName}/{groupName}/depth",
+    tag = "groups",
+    summary = "A group's backlog on a topic and its retry topic (§7.7.2)",
+    params(crate::auth::Common, ("clusterName" = String, Path), ("groupName" = String, Path), ("topicName" = String, Query)),
+    responses((status = 200, description = "the envelope; see docs/console.md", body = crate::reply::Envelope), (status = 400, description = "a bad parameter or body, named in message", body = crate::reply::Envelope), (status = 401, description = "accessKey/secretKey missing or wrong", body = crate::reply::Envelope), (status = 404, description = "unknown cluster, topic or group", body = crate::reply::Envelope))
+)]
 pub async fn group_depth(
     Shared(state): Shared<Arc<State>>,
     _caller: Caller,
@@ -232,6 +256,14 @@ pub async fn group_depth(
 
 /// GET /api/manager/topics/{clusterName}/{topicName}/producers (§7.5.9): the online producer
 /// groups of the brokers hosting the topic (producers do not say which topics they send to).
+#[utoipa::path(
+    get,
+    path = "/api/manager/topics/{clusterName}/{topicName}/producers",
+    tag = "topics",
+    summary = "Online producer groups (§7.5.9)",
+    params(crate::auth::Common, ("clusterName" = String, Path), ("topicName" = String, Path), super::Page),
+    responses((status = 200, description = "the envelope; see docs/console.md", body = crate::reply::Envelope), (status = 400, description = "a bad parameter or body, named in message", body = crate::reply::Envelope), (status = 401, description = "accessKey/secretKey missing or wrong", body = crate::reply::Envelope), (status = 404, description = "unknown cluster, topic or group", body = crate::reply::Envelope))
+)]
 pub async fn producers(
     Shared(state): Shared<Arc<State>>,
     _caller: Caller,
@@ -247,6 +279,14 @@ pub async fn producers(
 
 /// GET /api/manager/topics/{clusterName}/{topicName}/consumers (§7.5.10): groups subscribed to
 /// the topic or holding offsets on it.
+#[utoipa::path(
+    get,
+    path = "/api/manager/topics/{clusterName}/{topicName}/consumers",
+    tag = "topics",
+    summary = "Consumer groups (§7.5.10)",
+    params(crate::auth::Common, ("clusterName" = String, Path), ("topicName" = String, Path), super::Page),
+    responses((status = 200, description = "the envelope; see docs/console.md", body = crate::reply::Envelope), (status = 400, description = "a bad parameter or body, named in message", body = crate::reply::Envelope), (status = 401, description = "accessKey/secretKey missing or wrong", body = crate::reply::Envelope), (status = 404, description = "unknown cluster, topic or group", body = crate::reply::Envelope))
+)]
 pub async fn consumers(
     Shared(state): Shared<Arc<State>>,
     _caller: Caller,
@@ -264,19 +304,30 @@ pub async fn consumers(
     )
 }
 
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, utoipa::ToSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct ResetBody {
     pub consumer_group_list: Vec<String>,
     pub topic_name: String,
     #[serde(default)]
     pub force: Option<bool>,
+    /// Milliseconds since the epoch, a number or a string.
+    #[schema(value_type = String)]
     pub reset_time: Value,
 }
 
 /// POST /api/manager/topics/consumeOffset (§7.7.3; also `/api/manage/…`, the document's
 /// example spelling): moves each group's offsets on the topic to the first message stored at
 /// or after `resetTime` (milliseconds), on every queue; rows show each queue before and after.
+#[utoipa::path(
+    post,
+    path = "/api/manager/topics/consumeOffset",
+    tag = "groups",
+    summary = "Reset offsets by time (§7.7.3; also /api/manage/topics/consumeOffset)",
+    params(crate::auth::Common),
+    request_body = ResetBody,
+    responses((status = 200, description = "the envelope; see docs/console.md", body = crate::reply::Envelope), (status = 400, description = "a bad parameter or body, named in message", body = crate::reply::Envelope), (status = 401, description = "accessKey/secretKey missing or wrong", body = crate::reply::Envelope), (status = 404, description = "unknown cluster, topic or group", body = crate::reply::Envelope))
+)]
 pub async fn reset_offset(
     Shared(state): Shared<Arc<State>>,
     _caller: Caller,

@@ -7,7 +7,7 @@ use apogee_client::SubscriptionGroupConfig;
 use axum::Json;
 use axum::extract::rejection::JsonRejection;
 use axum::extract::{Path, Query, State as Shared};
-use serde::Deserialize;
+use serde::{Deserialize, Serialize};
 use serde_json::{Value, json};
 
 use super::{Page, cluster_masters, json_body};
@@ -18,7 +18,7 @@ use crate::reply::{self, ApiError, Reply};
 
 /// `subscriptionGroupConfig` as the document sends it: RocketMQ's fields plus the managed
 /// service's `pullMechanism`, `firstConsumeMechanism` and `subscribeMap`.
-#[derive(Debug, Clone, Default, Deserialize)]
+#[derive(Debug, Clone, Default, Serialize, Deserialize, utoipa::ToSchema)]
 #[serde(rename_all = "camelCase", default)]
 pub struct GroupSettings {
     pub group_name: Option<String>,
@@ -30,12 +30,18 @@ pub struct GroupSettings {
     pub broker_id: Option<i64>,
     pub which_broker_when_consume_slowly: Option<i64>,
     pub notify_consumer_ids_changed_enable: Option<bool>,
+    /// 1 or 2 (a number or a string).
+    #[schema(value_type = Option<String>)]
     pub pull_mechanism: Option<Value>,
+    /// 1 or 2 (a number or a string).
+    #[schema(value_type = Option<String>)]
     pub first_consume_mechanism: Option<Value>,
+    /// Topics the group may consume (kept and shown as given).
+    #[schema(value_type = Object)]
     pub subscribe_map: serde_json::Map<String, Value>,
 }
 
-#[derive(Debug, Clone, Default, Deserialize)]
+#[derive(Debug, Clone, Default, Serialize, Deserialize, utoipa::ToSchema)]
 #[serde(rename_all = "camelCase", default)]
 pub struct GroupBody {
     pub subscription_group_config: GroupSettings,
@@ -160,6 +166,15 @@ async fn apply(state: &State, cluster: &str, group: &str, body: &GroupBody, exis
 }
 
 /// POST /api/manager/subscriptions/{clusterName} (§7.6.1).
+#[utoipa::path(
+    post,
+    path = "/api/manager/subscriptions/{clusterName}",
+    tag = "groups",
+    summary = "Create a subscription group (§7.6.1)",
+    params(crate::auth::Common, ("clusterName" = String, Path)),
+    request_body = GroupBody,
+    responses((status = 200, description = "the envelope; see docs/console.md", body = crate::reply::Envelope), (status = 400, description = "a bad parameter or body, named in message", body = crate::reply::Envelope), (status = 401, description = "accessKey/secretKey missing or wrong", body = crate::reply::Envelope), (status = 404, description = "unknown cluster, topic or group", body = crate::reply::Envelope))
+)]
 pub async fn create(
     Shared(state): Shared<Arc<State>>,
     _caller: Caller,
@@ -176,6 +191,15 @@ pub async fn create(
 }
 
 /// POST /api/manager/subscriptions/{clusterName}/{groupName} (§7.6.2).
+#[utoipa::path(
+    post,
+    path = "/api/manager/subscriptions/{clusterName}/{groupName}",
+    tag = "groups",
+    summary = "Modify a subscription group (§7.6.2)",
+    params(crate::auth::Common, ("clusterName" = String, Path), ("groupName" = String, Path)),
+    request_body = GroupBody,
+    responses((status = 200, description = "the envelope; see docs/console.md", body = crate::reply::Envelope), (status = 400, description = "a bad parameter or body, named in message", body = crate::reply::Envelope), (status = 401, description = "accessKey/secretKey missing or wrong", body = crate::reply::Envelope), (status = 404, description = "unknown cluster, topic or group", body = crate::reply::Envelope))
+)]
 pub async fn modify(
     Shared(state): Shared<Arc<State>>,
     _caller: Caller,
@@ -187,6 +211,14 @@ pub async fn modify(
 }
 
 /// DELETE /api/manager/subscriptions/{clusterName}/{groupName} (§7.6.3); offsets go too.
+#[utoipa::path(
+    delete,
+    path = "/api/manager/subscriptions/{clusterName}/{groupName}",
+    tag = "groups",
+    summary = "Delete a subscription group and its offsets (§7.6.3)",
+    params(crate::auth::Common, ("clusterName" = String, Path), ("groupName" = String, Path)),
+    responses((status = 200, description = "the envelope; see docs/console.md", body = crate::reply::Envelope), (status = 400, description = "a bad parameter or body, named in message", body = crate::reply::Envelope), (status = 401, description = "accessKey/secretKey missing or wrong", body = crate::reply::Envelope), (status = 404, description = "unknown cluster, topic or group", body = crate::reply::Envelope))
+)]
 pub async fn delete(
     Shared(state): Shared<Arc<State>>,
     _caller: Caller,
@@ -224,6 +256,14 @@ fn settings_json(c: &SubscriptionGroupConfig, note: &Note) -> Value {
 }
 
 /// GET /api/manager/subscriptions/{clusterName}/{groupName}/detail (§7.6.4).
+#[utoipa::path(
+    get,
+    path = "/api/manager/subscriptions/{clusterName}/{groupName}/detail",
+    tag = "groups",
+    summary = "A subscription group (§7.6.4)",
+    params(crate::auth::Common, ("clusterName" = String, Path), ("groupName" = String, Path)),
+    responses((status = 200, description = "the envelope; see docs/console.md", body = crate::reply::Envelope), (status = 400, description = "a bad parameter or body, named in message", body = crate::reply::Envelope), (status = 401, description = "accessKey/secretKey missing or wrong", body = crate::reply::Envelope), (status = 404, description = "unknown cluster, topic or group", body = crate::reply::Envelope))
+)]
 pub async fn detail(
     Shared(state): Shared<Arc<State>>,
     _caller: Caller,
@@ -246,6 +286,14 @@ pub async fn detail(
 
 /// GET /api/manager/subscriptions/{clusterName}/basedatas (§7.6.5): one row per group and
 /// broker, paged; the brokers' built-in groups left out.
+#[utoipa::path(
+    get,
+    path = "/api/manager/subscriptions/{clusterName}/basedatas",
+    tag = "groups",
+    summary = "Subscription groups, paged (§7.6.5)",
+    params(crate::auth::Common, ("clusterName" = String, Path), super::Page),
+    responses((status = 200, description = "the envelope; see docs/console.md", body = crate::reply::Envelope), (status = 400, description = "a bad parameter or body, named in message", body = crate::reply::Envelope), (status = 401, description = "accessKey/secretKey missing or wrong", body = crate::reply::Envelope), (status = 404, description = "unknown cluster, topic or group", body = crate::reply::Envelope))
+)]
 pub async fn list(
     Shared(state): Shared<Arc<State>>,
     _caller: Caller,
@@ -294,10 +342,13 @@ pub fn is_system_group(group: &str) -> bool {
         .contains(&group)
 }
 
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, utoipa::IntoParams)]
 #[serde(rename_all = "camelCase")]
+#[into_params(parameter_in = Query)]
 pub struct OpenStatus {
+    /// 0 opens consumption, 1 closes it.
     pub is_open: Option<String>,
+    /// Brokers, `a,b` or a JSON array (all masters when empty).
     pub broker_names: Option<String>,
 }
 
@@ -316,6 +367,14 @@ fn broker_names(text: Option<&str>) -> Vec<String> {
 /// POST /api/manager/subscriptions/{clusterName}/{groupName}/openStatus (§7.7.1): `isOpen=0`
 /// lets the group consume, `isOpen=1` stops it (consumeEnable), on `brokerNames` (all the
 /// cluster's masters when empty).
+#[utoipa::path(
+    post,
+    path = "/api/manager/subscriptions/{clusterName}/{groupName}/openStatus",
+    tag = "groups",
+    summary = "Open (isOpen=0) or close (isOpen=1) consumption (§7.7.1)",
+    params(crate::auth::Common, ("clusterName" = String, Path), ("groupName" = String, Path), OpenStatus),
+    responses((status = 200, description = "the envelope; see docs/console.md", body = crate::reply::Envelope), (status = 400, description = "a bad parameter or body, named in message", body = crate::reply::Envelope), (status = 401, description = "accessKey/secretKey missing or wrong", body = crate::reply::Envelope), (status = 404, description = "unknown cluster, topic or group", body = crate::reply::Envelope))
+)]
 pub async fn open_status(
     Shared(state): Shared<Arc<State>>,
     _caller: Caller,

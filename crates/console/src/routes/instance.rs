@@ -29,6 +29,14 @@ async fn the_cluster(state: &State, caller: &Caller) -> Result<String, ApiError>
 /// GET /api/manager/cluster/base (§7.4.1): masters and slaves, producer and consumer groups,
 /// messages put since the brokers started (`msgHistoryNums`) and messages they hold now
 /// (`msgNowNums`: every user topic's queues, max − min offset).
+#[utoipa::path(
+    get,
+    path = "/api/manager/cluster/base",
+    tag = "instance",
+    summary = "Instance figures (§7.4.1)",
+    params(crate::auth::Common),
+    responses((status = 200, description = "the envelope; see docs/console.md", body = crate::reply::Envelope), (status = 400, description = "a bad parameter or body, named in message", body = crate::reply::Envelope), (status = 401, description = "accessKey/secretKey missing or wrong", body = crate::reply::Envelope), (status = 404, description = "unknown cluster, topic or group", body = crate::reply::Envelope))
+)]
 pub async fn base(Shared(state): Shared<Arc<State>>, caller: Caller) -> Reply {
     let cluster = the_cluster(&state, &caller).await?;
     let masters = cluster_masters(&state, &cluster).await?;
@@ -90,6 +98,14 @@ pub async fn base(Shared(state): Shared<Arc<State>>, caller: Caller) -> Reply {
 
 /// GET /api/manager/cluster/detail (§7.4.2): every broker's runtime table (GET_BROKER_RUNTIME_INFO,
 /// as `brokerStatus` shows it) with its address and id, by broker name and id.
+#[utoipa::path(
+    get,
+    path = "/api/manager/cluster/detail",
+    tag = "instance",
+    summary = "Every broker's runtime table (§7.4.2)",
+    params(crate::auth::Common),
+    responses((status = 200, description = "the envelope; see docs/console.md", body = crate::reply::Envelope), (status = 400, description = "a bad parameter or body, named in message", body = crate::reply::Envelope), (status = 401, description = "accessKey/secretKey missing or wrong", body = crate::reply::Envelope), (status = 404, description = "unknown cluster, topic or group", body = crate::reply::Envelope))
+)]
 pub async fn detail(Shared(state): Shared<Arc<State>>, caller: Caller) -> Reply {
     let cluster = the_cluster(&state, &caller).await?;
     let info = state.admin.cluster_info().await?;

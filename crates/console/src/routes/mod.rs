@@ -21,32 +21,37 @@ use crate::reply::{self, ApiError, Reply};
 /// Every route of the API.
 pub fn router() -> Router<Arc<State>> {
     Router::new()
+        .route("/api/openapi.json", get(crate::openapi::document))
+        .route("/api/docs", get(crate::openapi::page))
         .route("/api/manager/cluster/base", get(instance::base))
         .route("/api/manager/cluster/detail", get(instance::detail))
         .route("/api/manager/topics", post(topics::create))
         .route(
-            "/api/manager/topics/{cluster}/{topic}",
+            "/api/manager/topics/{clusterName}/{topicName}",
             post(topics::modify).delete(topics::delete),
         )
         .route(
-            "/api/manager/topics/{cluster}/basedata/{topic}",
+            "/api/manager/topics/{clusterName}/basedata/{topicName}",
             get(topics::detail),
         )
-        .route("/api/manager/topics/{cluster}/basedatas", get(topics::list))
         .route(
-            "/api/manager/topics/{cluster}/{topic}/queues",
+            "/api/manager/topics/{clusterName}/basedatas",
+            get(topics::list),
+        )
+        .route(
+            "/api/manager/topics/{clusterName}/{topicName}/queues",
             get(consumption::queues),
         )
         .route(
-            "/api/manager/topics/{cluster}/{topic}/depth",
+            "/api/manager/topics/{clusterName}/{topicName}/depth",
             get(consumption::topic_depth),
         )
         .route(
-            "/api/manager/topics/{cluster}/{topic}/producers",
+            "/api/manager/topics/{clusterName}/{topicName}/producers",
             get(consumption::producers),
         )
         .route(
-            "/api/manager/topics/{cluster}/{topic}/consumers",
+            "/api/manager/topics/{clusterName}/{topicName}/consumers",
             get(consumption::consumers),
         )
         // §7.7.3's example writes /api/manage/…: both spellings are served.
@@ -59,34 +64,40 @@ pub fn router() -> Router<Arc<State>> {
             post(consumption::reset_offset),
         )
         .route(
-            "/api/manager/subscriptions/{cluster}/{group}/depth",
+            "/api/manager/subscriptions/{clusterName}/{groupName}/depth",
             get(consumption::group_depth),
         )
-        .route("/api/manager/subscriptions/{cluster}", post(groups::create))
         .route(
-            "/api/manager/subscriptions/{cluster}/{group}",
+            "/api/manager/subscriptions/{clusterName}",
+            post(groups::create),
+        )
+        .route(
+            "/api/manager/subscriptions/{clusterName}/{groupName}",
             post(groups::modify).delete(groups::delete),
         )
         .route(
-            "/api/manager/subscriptions/{cluster}/{group}/detail",
+            "/api/manager/subscriptions/{clusterName}/{groupName}/detail",
             get(groups::detail),
         )
         .route(
-            "/api/manager/subscriptions/{cluster}/basedatas",
+            "/api/manager/subscriptions/{clusterName}/basedatas",
             get(groups::list),
         )
         .route(
-            "/api/manager/subscriptions/{cluster}/{group}/openStatus",
+            "/api/manager/subscriptions/{clusterName}/{groupName}/openStatus",
             post(groups::open_status),
         )
         .fallback(|| async { ApiError::not_found("no such endpoint (docs/console.md lists them)") })
 }
 
 /// `pageNumber` (from 1, default 1) and `pageSize` (default 5, at most 1000).
-#[derive(Debug, Clone, Deserialize)]
+#[derive(Debug, Clone, Deserialize, utoipa::IntoParams)]
 #[serde(rename_all = "camelCase")]
+#[into_params(parameter_in = Query)]
 pub struct Page {
+    /// Page, from 1 (default 1).
     pub page_number: Option<String>,
+    /// Rows per page, 1..=1000 (default 5).
     pub page_size: Option<String>,
 }
 

@@ -15,7 +15,7 @@ use crate::notes::Note;
 use crate::reply::{self, ApiError, Reply};
 
 /// The body of create and modify (the document's field names, `allowdConsumerGroups` included).
-#[derive(Debug, Clone, Default, Deserialize)]
+#[derive(Debug, Clone, Default, Serialize, Deserialize, utoipa::ToSchema)]
 #[serde(rename_all = "camelCase", default)]
 pub struct TopicBody {
     pub cluster_name_list: Vec<String>,
@@ -117,6 +117,15 @@ async fn apply(state: &State, cluster: &str, spec: &TopicSpec, body: &TopicBody)
 }
 
 /// POST /api/manager/topics (§7.5.1).
+#[utoipa::path(
+    post,
+    path = "/api/manager/topics",
+    tag = "topics",
+    summary = "Create a topic (§7.5.1)",
+    params(crate::auth::Common),
+    request_body = TopicBody,
+    responses((status = 200, description = "the envelope; see docs/console.md", body = crate::reply::Envelope), (status = 400, description = "a bad parameter or body, named in message", body = crate::reply::Envelope), (status = 401, description = "accessKey/secretKey missing or wrong", body = crate::reply::Envelope), (status = 404, description = "unknown cluster, topic or group", body = crate::reply::Envelope))
+)]
 pub async fn create(
     Shared(state): Shared<Arc<State>>,
     caller: Caller,
@@ -139,6 +148,15 @@ pub async fn create(
 }
 
 /// POST /api/manager/topics/{clusterName}/{topicName} (§7.5.3).
+#[utoipa::path(
+    post,
+    path = "/api/manager/topics/{clusterName}/{topicName}",
+    tag = "topics",
+    summary = "Modify a topic (§7.5.3)",
+    params(crate::auth::Common, ("clusterName" = String, Path), ("topicName" = String, Path)),
+    request_body = TopicBody,
+    responses((status = 200, description = "the envelope; see docs/console.md", body = crate::reply::Envelope), (status = 400, description = "a bad parameter or body, named in message", body = crate::reply::Envelope), (status = 401, description = "accessKey/secretKey missing or wrong", body = crate::reply::Envelope), (status = 404, description = "unknown cluster, topic or group", body = crate::reply::Envelope))
+)]
 pub async fn modify(
     Shared(state): Shared<Arc<State>>,
     caller: Caller,
@@ -157,6 +175,14 @@ pub async fn modify(
 }
 
 /// DELETE /api/manager/topics/{clusterName}/{topicName} (§7.5.2).
+#[utoipa::path(
+    delete,
+    path = "/api/manager/topics/{clusterName}/{topicName}",
+    tag = "topics",
+    summary = "Delete a topic (§7.5.2)",
+    params(crate::auth::Common, ("clusterName" = String, Path), ("topicName" = String, Path)),
+    responses((status = 200, description = "the envelope; see docs/console.md", body = crate::reply::Envelope), (status = 400, description = "a bad parameter or body, named in message", body = crate::reply::Envelope), (status = 401, description = "accessKey/secretKey missing or wrong", body = crate::reply::Envelope), (status = 404, description = "unknown cluster, topic or group", body = crate::reply::Envelope))
+)]
 pub async fn delete(
     Shared(state): Shared<Arc<State>>,
     _caller: Caller,
@@ -174,6 +200,14 @@ pub async fn delete(
 
 /// GET /api/manager/topics/{clusterName}/basedata/{topicName} (§7.5.4): one row, its brokers
 /// joined with commas.
+#[utoipa::path(
+    get,
+    path = "/api/manager/topics/{clusterName}/basedata/{topicName}",
+    tag = "topics",
+    summary = "A topic (§7.5.4)",
+    params(crate::auth::Common, ("clusterName" = String, Path), ("topicName" = String, Path)),
+    responses((status = 200, description = "the envelope; see docs/console.md", body = crate::reply::Envelope), (status = 400, description = "a bad parameter or body, named in message", body = crate::reply::Envelope), (status = 401, description = "accessKey/secretKey missing or wrong", body = crate::reply::Envelope), (status = 404, description = "unknown cluster, topic or group", body = crate::reply::Envelope))
+)]
 pub async fn detail(
     Shared(state): Shared<Arc<State>>,
     _caller: Caller,
@@ -194,6 +228,14 @@ pub async fn detail(
 
 /// GET /api/manager/topics/{clusterName}/basedatas (§7.5.5): one row per topic and broker,
 /// paged (`pageNumber` from 1, `pageSize` default 5), system topics left out.
+#[utoipa::path(
+    get,
+    path = "/api/manager/topics/{clusterName}/basedatas",
+    tag = "topics",
+    summary = "Topics, paged (§7.5.5)",
+    params(crate::auth::Common, ("clusterName" = String, Path), super::Page),
+    responses((status = 200, description = "the envelope; see docs/console.md", body = crate::reply::Envelope), (status = 400, description = "a bad parameter or body, named in message", body = crate::reply::Envelope), (status = 401, description = "accessKey/secretKey missing or wrong", body = crate::reply::Envelope), (status = 404, description = "unknown cluster, topic or group", body = crate::reply::Envelope))
+)]
 pub async fn list(
     Shared(state): Shared<Arc<State>>,
     _caller: Caller,

@@ -1,0 +1,118 @@
+//! The OpenAPI document: served over HTTP, valid OpenAPI 3.1 (read by the `oas3` crate), with
+//! an operation for every management route, and a browsable page.
+
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
+use apogee_console::{Console, ConsoleConfig, RawConsoleConfig};
+use apogee_runtime::Shutdown;
+use apogee_testkit::http::request;
+
+/// Every operation the router serves under /api/manager (the document's names for path
+/// parameters), with its method.
+const OPERATIONS: &[(&str, &str)] = &[
+    ("get", "/api/manager/cluster/base"),
+    ("get", "/api/manager/cluster/detail"),
+    ("post", "/api/manager/topics"),
+    ("delete", "/api/manager/topics/{clusterName}/{topicName}"),
+    ("post", "/api/manager/topics/{clusterName}/{topicName}"),
+    (
+        "get",
+        "/api/manager/topics/{clusterName}/basedata/{topicName}",
+    ),
+    ("get", "/api/manager/topics/{clusterName}/basedatas"),
+    (
+        "get",
+        "/api/manager/topics/{clusterName}/{topicName}/queues",
+    ),
+    ("get", "/api/manager/topics/{clusterName}/{topicName}/depth"),
+    (
+        "get",
+        "/api/manager/topics/{clusterName}/{topicName}/producers",
+    ),
+    (
+        "get",
+        "/api/manager/topics/{clusterName}/{topicName}/consumers",
+    ),
+    ("post", "/api/manager/topics/consumeOffset"),
+    ("post", "/api/manager/subscriptions/{clusterName}"),
+    (
+        "post",
+        "/api/manager/subscriptions/{clusterName}/{groupName}",
+    ),
+    (
+        "delete",
+        "/api/manager/subscriptions/{clusterName}/{groupName}",
+    ),
+    (
+        "get",
+        "/api/manager/subscriptions/{clusterName}/{groupName}/detail",
+    ),
+    ("get", "/api/manager/subscriptions/{clusterName}/basedatas"),
+    (
+        "post",
+        "/api/manager/subscriptions/{clusterName}/{groupName}/openStatus",
+    ),
+    (
+        "get",
+        "/api/manager/subscriptions/{clusterName}/{groupName}/depth",
+    ),
+];
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn given_the_console_its_openapi_document_is_valid_and_complete() {
+    let dir = tempfile::tempdir().unwrap();
+    let raw = RawConsoleConfig {
+        listen_port: 0,
+        // Nothing listens there: the document needs no cluster.
+        namesrv_addr: "127.0.0.1:1".into(),
+        data_dir: dir.path().to_owned(),
+        ..RawConsoleConfig::default()
+    };
+    let shutdown = Shutdown::new();
+    let console = Console::start(ConsoleConfig::try_from(raw).unwrap(), &shutdown)
+        .await
+        .unwrap();
+    let reply = request(console.local_addr(), "GET", "/api/openapi.json", None).await;
+    assert_eq!(reply.status, 200);
+    let spec = oas3::from_json(&reply.body).expect("a valid OpenAPI 3.1 document");
+    assert!(spec.openapi.starts_with("3.1"), "{}", spec.openapi);
+    let json = reply.json();
+    for (method, path) in OPERATIONS {
+        let op = &json["paths"][path][method];
+        assert!(op.is_object(), "{method} {path} is not in the document");
+        let params: Vec<&str> = op["parameters"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|p| p["name"].as_str().unwrap())
+            .collect();
+        for needed in ["accessKey", "secretKey", "tenantId", "clusterName"] {
+            assert!(
+                params.contains(&needed),
+                "{method} {path} lacks {needed}: {params:?}"
+            );
+        }
+        assert!(op["responses"]["200"].is_object(), "{method} {path}");
+    }
+    let operations: usize = json["paths"]
+        .as_object()
+        .unwrap()
+        .values()
+        .map(|item| item.as_object().unwrap().len())
+        .sum();
+    assert_eq!(
+        operations,
+        OPERATIONS.len(),
+        "no operation the router does not serve"
+    );
+    let page = request(console.local_addr(), "GET", "/api/docs", None).await;
+    assert_eq!(page.status, 200);
+    assert!(
+        page.header("content-type")
+            .unwrap()
+            .starts_with("text/html")
+    );
+    assert!(page.body.contains("/api/openapi.json"));
+    shutdown.trigger();
+    console.wait().await;
+}
