@@ -139,6 +139,8 @@ pub struct MessageExt {
     pub reconsume_times: i32,
     pub body_crc: i32,
     pub prepared_transaction_offset: i64,
+    /// Bytes the record takes in the CommitLog.
+    pub store_size: usize,
 }
 
 impl MessageExt {
@@ -148,6 +150,7 @@ impl MessageExt {
     pub fn from_record(record: StoredRecord, broker_name: &str) -> Self {
         let properties = parse_properties(&String::from_utf8_lossy(&record.properties));
         let offset_msg_id = offset_msg_id(record.store_host, record.physical_offset);
+        let store_size = record.encoded_len();
         let mut sys_flag = record.sys_flag;
         let mut body = record.body;
         let compression = sys_flag & 0x700;
@@ -181,6 +184,7 @@ impl MessageExt {
             reconsume_times: record.reconsume_times,
             body_crc: record.body_crc,
             prepared_transaction_offset: record.prepared_transaction_offset,
+            store_size,
         }
     }
 

@@ -100,6 +100,16 @@ impl Users {
         }
     }
 
+    /// The secret of `name` (the administrator's or a broker user's password), if known.
+    pub async fn secret_of(&self, admin: &Admin, name: &str) -> Result<Option<String>, ApiError> {
+        if let Some((ak, sk)) = &self.admin
+            && ak == name
+        {
+            return Ok(Some(sk.clone()));
+        }
+        Ok(self.user(admin, name).await?.and_then(|u| u.password))
+    }
+
     async fn user(&self, admin: &Admin, name: &str) -> Result<Option<UserInfo>, ApiError> {
         if let Some((at, user)) = self.lock().get(name)
             && at.elapsed() < USER_TTL

@@ -33,6 +33,7 @@ pub struct State {
     pub limiter: limit::Limiter,
     pub notes: notes::Notes,
     pub namesrv_addr: String,
+    pub tenant_id: String,
 }
 
 /// Why the console could not start.
@@ -81,6 +82,7 @@ impl Console {
             limiter: limit::Limiter::new(config.rate_limit_per_second, config.rate_limit_burst),
             notes,
             namesrv_addr: config.namesrv_addr.clone(),
+            tenant_id: config.tenant_id.clone(),
         });
         let listener = tokio::net::TcpListener::bind(&config.bind)
             .await

@@ -6,7 +6,7 @@ use axum::Json;
 use axum::response::Html;
 use utoipa::OpenApi;
 
-use crate::routes::{consumption, groups, instance, topics};
+use crate::routes::{account, consumption, groups, instance, messages, topics};
 
 #[derive(OpenApi)]
 #[openapi(
@@ -15,6 +15,7 @@ use crate::routes::{consumption, groups, instance, topics};
         description = "The managed RocketMQ services' management API (/api/manager/...): every request carries accessKey and secretKey in its query string; every answer is {\"code\",\"message\",\"result\"}. See docs/console.md."
     ),
     paths(
+        account::account,
         instance::base,
         instance::detail,
         topics::create,
@@ -34,11 +35,15 @@ use crate::routes::{consumption, groups, instance, topics};
         groups::open_status,
         consumption::group_depth,
         consumption::reset_offset,
+        messages::by_id,
+        messages::by_offset,
+        messages::by_key,
     ),
     tags(
         (name = "instance", description = "The cluster (§7.4)"),
         (name = "topics", description = "Topics (§7.5)"),
         (name = "groups", description = "Subscription groups and consumption (§7.6, §7.7)"),
+        (name = "messages", description = "Message queries with consume status (§7.9)"),
     )
 )]
 pub struct ApiDoc;

@@ -608,8 +608,9 @@ async fn given_broker_users_a_normal_user_reads_and_a_super_user_changes() {
         admin.create_user(&broker, &user).await.unwrap();
     }
     let as_user = |who: &str, method: &str, path: &str| {
+        let sep = if path.contains('?') { '&' } else { '?' };
         let path =
-            format!("{path}?clusterName=DefaultCluster&accessKey={who}&secretKey={who}-secret");
+            format!("{path}{sep}clusterName=DefaultCluster&accessKey={who}&secretKey={who}-secret");
         let method = method.to_owned();
         let addr = e.addr;
         async move {
@@ -635,6 +636,19 @@ async fn given_broker_users_a_normal_user_reads_and_a_super_user_changes() {
     let root = as_user("root", "POST", "/api/manager/topics").await;
     assert_eq!(root.status, 200, "{}", root.body);
 
+    let own = as_user("reader", "GET", "/api/access/account").await;
+    assert_eq!(own.status, 200, "{}", own.body);
+    assert_eq!(
+        own.json()["result"]["data"]["accountPasswd"],
+        "reader-secret"
+    );
+    let other = e
+        .ok("GET", "/api/access/account?account=reader", None)
+        .await;
+    assert_eq!(other["data"]["accountCode"], "reader");
+    let peek = as_user("reader", "GET", "/api/access/account?account=root").await;
+    assert_eq!(peek.status, 403, "{}", peek.body);
+
     let nowhere = e.call("GET", "/api/manager/nothing/here", None).await;
     assert_eq!(nowhere.status, 404);
     assert_eq!(nowhere.json()["code"], 404);
@@ -656,4 +670,76 @@ async fn given_a_key_calling_too_often_it_is_told_about_flow_control() {
         )
         .await;
     assert_eq!(denied, "Request was denied due to user flow control.");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn given_a_keyed_message_it_is_found_by_key_id_and_offset_with_its_consume_status() {
+    let (e, producer) = backlog().await;
+    let sent = producer
+        .send(
+            apogee_client::Message::new("Backlog", "order body")
+                .with_tags("TagA")
+                .with_keys(["order-42"]),
+        )
+        .await
+        .unwrap();
+    assert_eq!(sent.queue_offset, 5);
+    let by_key = "/api/manager/messages/key?topicName=Backlog&key=order-42";
+    let mut found = Value::Null;
+    for _ in 0..100 {
+        found = e.ok("GET", by_key, None).await;
+        if found["total"] == 1 {
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+    }
+    let row = &found["rows"][0];
+    assert_eq!(row["properties"]["KEYS"], "order-42", "{found}");
+    assert_eq!(row["messageBody"], "order body");
+    assert_eq!(
+        row["trackList"][0],
+        json!({"consumerGroup": "reader", "trackType": "NOT_ONLINE"})
+    );
+
+    let by_id = format!(
+        "/api/manager/messages/{}?topicName=Backlog&groupName=reader",
+        sent.msg_id
+    );
+    let message = e.ok("GET", &by_id, None).await;
+    assert_eq!(message["data"]["msgId"], sent.msg_id);
+    assert_eq!(message["data"]["status"], "TO_CONSUME");
+    let broker_id = format!("/api/manager/messages/{}", sent.offset_msg_id);
+    assert_eq!(
+        e.ok("GET", &broker_id, None).await["data"]["queueOffset"],
+        5
+    );
+    let needs_topic = e
+        .refused(
+            400,
+            "GET",
+            &format!("/api/manager/messages/{}", sent.msg_id),
+            None,
+        )
+        .await;
+    assert!(needs_topic.contains("topic"), "{needs_topic}");
+
+    let later = chrono_free_now() + 60_000;
+    let past = json!({"consumerGroupList": ["reader"], "topicName": "Backlog", "resetTime": later});
+    e.ok("POST", "/api/manager/topics/consumeOffset", Some(past))
+        .await;
+    // The document's example path, with the doubled `messages`.
+    let at = "/api/manager/messages/messages/offset?topicName=Backlog&brokerName=broker-a&queueId=0&queueOffset=5&groupName=reader";
+    let message = e.ok("GET", at, None).await;
+    assert_eq!(message["data"]["status"], "CONSUMED", "{message}");
+    assert_eq!(message["data"]["properties"]["TAGS"], "TagA");
+    let missing = e
+        .refused(
+            400,
+            "GET",
+            "/api/manager/messages/offset?topicName=Backlog&brokerName=broker-a",
+            None,
+        )
+        .await;
+    assert!(missing.contains("queueId"), "{missing}");
+    e.refused(404, "GET", "/api/manager/messages/offset?topicName=Backlog&brokerName=broker-a&queueId=0&queueOffset=99", None).await;
 }

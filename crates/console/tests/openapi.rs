@@ -10,6 +10,7 @@ use apogee_testkit::http::request;
 /// Every operation the router serves under /api/manager (the document's names for path
 /// parameters), with its method.
 const OPERATIONS: &[(&str, &str)] = &[
+    ("get", "/api/access/account"),
     ("get", "/api/manager/cluster/base"),
     ("get", "/api/manager/cluster/detail"),
     ("post", "/api/manager/topics"),
@@ -56,6 +57,9 @@ const OPERATIONS: &[(&str, &str)] = &[
         "get",
         "/api/manager/subscriptions/{clusterName}/{groupName}/depth",
     ),
+    ("get", "/api/manager/messages/{msgId}"),
+    ("get", "/api/manager/messages/offset"),
+    ("get", "/api/manager/messages/key"),
 ];
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

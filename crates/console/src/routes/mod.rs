@@ -1,9 +1,11 @@
 //! The management API's routes (seed 001 chapter 7) and what they share: paging, the masters
 //! of a cluster, body parsing with a 400 that says why.
 
+pub mod account;
 pub mod consumption;
 pub mod groups;
 pub mod instance;
+pub mod messages;
 pub mod topics;
 
 use std::sync::Arc;
@@ -23,8 +25,26 @@ pub fn router() -> Router<Arc<State>> {
     Router::new()
         .route("/api/openapi.json", get(crate::openapi::document))
         .route("/api/docs", get(crate::openapi::page))
+        .route("/api/access/account", get(account::account))
         .route("/api/manager/cluster/base", get(instance::base))
         .route("/api/manager/cluster/detail", get(instance::detail))
+        .merge(topic_routes())
+        .merge(group_routes())
+        .route("/api/manager/messages/{msgId}", get(messages::by_id))
+        .route("/api/manager/messages/offset", get(messages::by_offset))
+        .route("/api/manager/messages/key", get(messages::by_key))
+        // §7.9.2 and §7.9.3's examples write /messages/messages/…: both spellings are served.
+        .route(
+            "/api/manager/messages/messages/offset",
+            get(messages::by_offset),
+        )
+        .route("/api/manager/messages/messages/key", get(messages::by_key))
+        .fallback(|| async { ApiError::not_found("no such endpoint (docs/console.md lists them)") })
+}
+
+/// §7.5 and the offset reset of §7.7.3.
+fn topic_routes() -> Router<Arc<State>> {
+    Router::new()
         .route("/api/manager/topics", post(topics::create))
         .route(
             "/api/manager/topics/{clusterName}/{topicName}",
@@ -63,10 +83,11 @@ pub fn router() -> Router<Arc<State>> {
             "/api/manage/topics/consumeOffset",
             post(consumption::reset_offset),
         )
-        .route(
-            "/api/manager/subscriptions/{clusterName}/{groupName}/depth",
-            get(consumption::group_depth),
-        )
+}
+
+/// §7.6, §7.7.1 and §7.7.2.
+fn group_routes() -> Router<Arc<State>> {
+    Router::new()
         .route(
             "/api/manager/subscriptions/{clusterName}",
             post(groups::create),
@@ -87,7 +108,10 @@ pub fn router() -> Router<Arc<State>> {
             "/api/manager/subscriptions/{clusterName}/{groupName}/openStatus",
             post(groups::open_status),
         )
-        .fallback(|| async { ApiError::not_found("no such endpoint (docs/console.md lists them)") })
+        .route(
+            "/api/manager/subscriptions/{clusterName}/{groupName}/depth",
+            get(consumption::group_depth),
+        )
 }
 
 /// `pageNumber` (from 1, default 1) and `pageSize` (default 5, at most 1000).
