@@ -25,6 +25,8 @@ pub struct RawConsoleConfig {
     pub request_timeout_ms: u64,
     pub rate_limit_per_second: u32,
     pub rate_limit_burst: u32,
+    pub history_sample_interval_secs: u64,
+    pub history_retention_days: u32,
 }
 
 impl Default for RawConsoleConfig {
@@ -40,6 +42,8 @@ impl Default for RawConsoleConfig {
             request_timeout_ms: 5000,
             rate_limit_per_second: 20,
             rate_limit_burst: 40,
+            history_sample_interval_secs: 60,
+            history_retention_days: 7,
         }
     }
 }
@@ -57,6 +61,9 @@ pub struct ConsoleConfig {
     /// Requests per second per access key (0: unlimited) and the burst allowed.
     pub rate_limit_per_second: u32,
     pub rate_limit_burst: u32,
+    /// How often the history is sampled, and how many days of it are kept.
+    pub history_sample_interval: std::time::Duration,
+    pub history_retention_days: u32,
 }
 
 impl TryFrom<RawConsoleConfig> for ConsoleConfig {
@@ -93,6 +100,10 @@ impl TryFrom<RawConsoleConfig> for ConsoleConfig {
             request_timeout: std::time::Duration::from_millis(raw.request_timeout_ms.max(100)),
             rate_limit_per_second: raw.rate_limit_per_second,
             rate_limit_burst: raw.rate_limit_burst,
+            history_sample_interval: std::time::Duration::from_secs(
+                raw.history_sample_interval_secs.max(1),
+            ),
+            history_retention_days: raw.history_retention_days.max(1),
         })
     }
 }

@@ -12,6 +12,7 @@
 
 pub mod auth;
 pub mod config;
+pub mod history;
 pub mod limit;
 pub mod notes;
 pub mod openapi;
@@ -34,6 +35,7 @@ pub struct State {
     pub notes: notes::Notes,
     pub namesrv_addr: String,
     pub tenant_id: String,
+    pub history: Arc<history::HistoryStore>,
 }
 
 /// Why the console could not start.
@@ -54,6 +56,8 @@ pub enum ConsoleError {
 pub struct Console {
     addr: SocketAddr,
     task: tokio::task::JoinHandle<()>,
+    sampler: tokio::task::JoinHandle<()>,
+    state: Arc<State>,
 }
 
 impl Console {
@@ -76,6 +80,12 @@ impl Console {
         let notes = notes::Notes::open(&config.data_dir).map_err(|e| {
             ConsoleError::Config(format!("data_dir {}: {e}", config.data_dir.display()))
         })?;
+        let (dir, days) = (config.data_dir.clone(), config.history_retention_days);
+        let store = tokio::task::spawn_blocking(move || history::HistoryStore::open(&dir, days))
+            .await
+            .map_err(|e| ConsoleError::Config(e.to_string()))?
+            .map_err(ConsoleError::Config)?;
+        let store = Arc::new(store);
         let state = Arc::new(State {
             admin,
             users: auth::Users::new(config.admin.clone()),
@@ -83,7 +93,14 @@ impl Console {
             notes,
             namesrv_addr: config.namesrv_addr.clone(),
             tenant_id: config.tenant_id.clone(),
+            history: Arc::clone(&store),
         });
+        let sampler = tokio::spawn(history::run(
+            state.admin.clone(),
+            store,
+            config.history_sample_interval,
+            shutdown.clone(),
+        ));
         let listener = tokio::net::TcpListener::bind(&config.bind)
             .await
             .map_err(|source| ConsoleError::Bind {
@@ -94,6 +111,7 @@ impl Console {
             bind: config.bind.clone(),
             source,
         })?;
+        let shared = Arc::clone(&state);
         let app = routes::router().with_state(state);
         let stop = shutdown.clone();
         let task = tokio::spawn(async move {
@@ -105,7 +123,18 @@ impl Console {
             }
         });
         tracing::info!(%addr, "management API listening");
-        Ok(Self { addr, task })
+        Ok(Self {
+            addr,
+            task,
+            sampler,
+            state: Arc::clone(&shared),
+        })
+    }
+
+    /// Takes one history sample now and records it as taken at `at_ms` (tests move time with
+    /// it instead of waiting for the interval).
+    pub async fn sample_at(&self, at_ms: i64) -> Result<(), String> {
+        history::sample_once(&self.state.admin, &self.state.history, at_ms).await
     }
 
     pub fn local_addr(&self) -> SocketAddr {
@@ -115,5 +144,6 @@ impl Console {
     /// Waits until the server has stopped (after its shutdown fired).
     pub async fn wait(self) {
         let _ = self.task.await;
+        let _ = self.sampler.await;
     }
 }

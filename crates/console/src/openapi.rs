@@ -6,7 +6,7 @@ use axum::Json;
 use axum::response::Html;
 use utoipa::OpenApi;
 
-use crate::routes::{account, consumption, groups, instance, messages, topics};
+use crate::routes::{account, consumption, groups, instance, messages, topics, tps};
 
 #[derive(OpenApi)]
 #[openapi(
@@ -18,6 +18,8 @@ use crate::routes::{account, consumption, groups, instance, messages, topics};
         account::account,
         instance::base,
         instance::detail,
+        tps::cluster,
+        tps::topic,
         topics::create,
         topics::delete,
         topics::modify,

@@ -13,6 +13,8 @@ const OPERATIONS: &[(&str, &str)] = &[
     ("get", "/api/access/account"),
     ("get", "/api/manager/cluster/base"),
     ("get", "/api/manager/cluster/detail"),
+    ("get", "/api/manager/{clusterName}/tps"),
+    ("get", "/api/manager/topics/{clusterName}/{topicName}/tps"),
     ("post", "/api/manager/topics"),
     ("delete", "/api/manager/topics/{clusterName}/{topicName}"),
     ("post", "/api/manager/topics/{clusterName}/{topicName}"),

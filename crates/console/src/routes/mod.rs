@@ -7,6 +7,7 @@ pub mod groups;
 pub mod instance;
 pub mod messages;
 pub mod topics;
+pub mod tps;
 
 use std::sync::Arc;
 
@@ -28,6 +29,9 @@ pub fn router() -> Router<Arc<State>> {
         .route("/api/access/account", get(account::account))
         .route("/api/manager/cluster/base", get(instance::base))
         .route("/api/manager/cluster/detail", get(instance::detail))
+        // §7.4.3's example writes /api/manager/cluster/{clusterName}/tps: both are served.
+        .route("/api/manager/{clusterName}/tps", get(tps::cluster))
+        .route("/api/manager/cluster/{clusterName}/tps", get(tps::cluster))
         .merge(topic_routes())
         .merge(group_routes())
         .route("/api/manager/messages/{msgId}", get(messages::by_id))
@@ -57,6 +61,10 @@ fn topic_routes() -> Router<Arc<State>> {
         .route(
             "/api/manager/topics/{clusterName}/basedatas",
             get(topics::list),
+        )
+        .route(
+            "/api/manager/topics/{clusterName}/{topicName}/tps",
+            get(tps::topic),
         )
         .route(
             "/api/manager/topics/{clusterName}/{topicName}/queues",
