@@ -10,6 +10,7 @@
 //!         ◄── {"code":200,"message":"success","result":{"data":…}}
 //! ```
 
+pub mod alerts;
 pub mod auth;
 pub mod config;
 pub mod history;
@@ -36,6 +37,7 @@ pub struct State {
     pub namesrv_addr: String,
     pub tenant_id: String,
     pub history: Arc<history::HistoryStore>,
+    pub webhook: alerts::Webhook,
 }
 
 /// Why the console could not start.
@@ -94,10 +96,12 @@ impl Console {
             namesrv_addr: config.namesrv_addr.clone(),
             tenant_id: config.tenant_id.clone(),
             history: Arc::clone(&store),
+            webhook: alerts::Webhook::default(),
         });
         let sampler = tokio::spawn(history::run(
             state.admin.clone(),
             store,
+            state.webhook.clone(),
             config.history_sample_interval,
             shutdown.clone(),
         ));
@@ -134,7 +138,13 @@ impl Console {
     /// Takes one history sample now and records it as taken at `at_ms` (tests move time with
     /// it instead of waiting for the interval).
     pub async fn sample_at(&self, at_ms: i64) -> Result<(), String> {
-        history::sample_once(&self.state.admin, &self.state.history, at_ms).await
+        history::sample_once(
+            &self.state.admin,
+            &self.state.history,
+            &self.state.webhook,
+            at_ms,
+        )
+        .await
     }
 
     pub fn local_addr(&self) -> SocketAddr {

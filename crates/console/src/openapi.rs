@@ -6,7 +6,7 @@ use axum::Json;
 use axum::response::Html;
 use utoipa::OpenApi;
 
-use crate::routes::{account, consumption, groups, instance, messages, topics, tps};
+use crate::routes::{account, alerts, consumption, groups, instance, messages, topics, tps};
 
 #[derive(OpenApi)]
 #[openapi(
@@ -40,12 +40,17 @@ use crate::routes::{account, consumption, groups, instance, messages, topics, tp
         messages::by_id,
         messages::by_offset,
         messages::by_key,
+        alerts::list,
+        alerts::create,
+        alerts::delete,
+        alerts::events,
     ),
     tags(
         (name = "instance", description = "The cluster (§7.4)"),
         (name = "topics", description = "Topics (§7.5)"),
         (name = "groups", description = "Subscription groups and consumption (§7.6, §7.7)"),
         (name = "messages", description = "Message queries with consume status (§7.9)"),
+        (name = "alerts", description = "Alert rules and events (Apogee's own)"),
     )
 )]
 pub struct ApiDoc;

@@ -10,6 +10,10 @@ use apogee_testkit::http::request;
 /// Every operation the router serves under /api/manager (the document's names for path
 /// parameters), with its method.
 const OPERATIONS: &[(&str, &str)] = &[
+    ("get", "/api/alerts/rules"),
+    ("post", "/api/alerts/rules"),
+    ("delete", "/api/alerts/rules/{id}"),
+    ("get", "/api/alerts/events"),
     ("get", "/api/access/account"),
     ("get", "/api/manager/cluster/base"),
     ("get", "/api/manager/cluster/detail"),

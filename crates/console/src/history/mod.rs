@@ -96,17 +96,20 @@ pub async fn collect(admin: &Admin) -> Result<Sample, apogee_client::ClientError
     Ok(sample)
 }
 
-/// Samples now and records the sample under `at_ms`.
+/// Samples now, records the sample under `at_ms` and evaluates the alert rules against it.
 pub async fn sample_once(
     admin: &Admin,
     store: &Arc<HistoryStore>,
+    webhook: &crate::alerts::Webhook,
     at_ms: i64,
 ) -> Result<(), String> {
-    let sample = collect(admin).await.map_err(|e| e.to_string())?;
-    let store = Arc::clone(store);
-    tokio::task::spawn_blocking(move || store.record(at_ms, &sample))
+    let sample = Arc::new(collect(admin).await.map_err(|e| e.to_string())?);
+    let (record, saved) = (Arc::clone(store), Arc::clone(&sample));
+    tokio::task::spawn_blocking(move || record.record(at_ms, &saved))
         .await
-        .map_err(|e| e.to_string())?
+        .map_err(|e| e.to_string())??;
+    crate::alerts::evaluate(admin, store, webhook, &sample, at_ms).await;
+    Ok(())
 }
 
 pub fn now_ms() -> i64 {
@@ -116,7 +119,13 @@ pub fn now_ms() -> i64 {
 }
 
 /// Samples every `interval` until `shutdown`; a failed sample is logged and skipped.
-pub async fn run(admin: Admin, store: Arc<HistoryStore>, interval: Duration, shutdown: Shutdown) {
+pub async fn run(
+    admin: Admin,
+    store: Arc<HistoryStore>,
+    webhook: crate::alerts::Webhook,
+    interval: Duration,
+    shutdown: Shutdown,
+) {
     let mut tick = tokio::time::interval(interval);
     tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
     loop {
@@ -124,7 +133,7 @@ pub async fn run(admin: Admin, store: Arc<HistoryStore>, interval: Duration, shu
             () = shutdown.wait() => return,
             _ = tick.tick() => {}
         }
-        if let Err(e) = sample_once(&admin, &store, now_ms()).await {
+        if let Err(e) = sample_once(&admin, &store, &webhook, now_ms()).await {
             tracing::warn!(error = %e, "history sample skipped");
         }
     }

@@ -52,10 +52,31 @@ impl HistoryStore {
         conn.execute_batch("PRAGMA journal_mode = WAL; PRAGMA synchronous = NORMAL;")
             .map_err(sql)?;
         conn.execute_batch(SCHEMA).map_err(sql)?;
+        conn.execute_batch(crate::alerts::rules::SCHEMA)
+            .map_err(sql)?;
         Ok(Self {
             conn: Mutex::new(conn),
             retention_ms: i64::from(retention_days) * 86_400_000,
         })
+    }
+
+    /// Runs `f` on the database (alert rules and events live here too).
+    pub fn with_conn<T>(
+        &self,
+        f: impl FnOnce(&Connection) -> rusqlite::Result<T>,
+    ) -> Result<T, String> {
+        f(&self.lock()).map_err(sql)
+    }
+
+    /// [`with_conn`](Self::with_conn) on a blocking thread.
+    pub async fn run<T: Send + 'static>(
+        self: &std::sync::Arc<Self>,
+        f: impl FnOnce(&Connection) -> rusqlite::Result<T> + Send + 'static,
+    ) -> Result<T, String> {
+        let store = std::sync::Arc::clone(self);
+        tokio::task::spawn_blocking(move || store.with_conn(f))
+            .await
+            .map_err(|e| e.to_string())?
     }
 
     fn lock(&self) -> std::sync::MutexGuard<'_, Connection> {

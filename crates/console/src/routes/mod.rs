@@ -2,6 +2,7 @@
 //! of a cluster, body parsing with a 400 that says why.
 
 pub mod account;
+pub mod alerts;
 pub mod consumption;
 pub mod groups;
 pub mod instance;
@@ -27,6 +28,12 @@ pub fn router() -> Router<Arc<State>> {
         .route("/api/openapi.json", get(crate::openapi::document))
         .route("/api/docs", get(crate::openapi::page))
         .route("/api/access/account", get(account::account))
+        .route("/api/alerts/rules", get(alerts::list).post(alerts::create))
+        .route(
+            "/api/alerts/rules/{id}",
+            axum::routing::delete(alerts::delete),
+        )
+        .route("/api/alerts/events", get(alerts::events))
         .route("/api/manager/cluster/base", get(instance::base))
         .route("/api/manager/cluster/detail", get(instance::detail))
         // §7.4.3's example writes /api/manager/cluster/{clusterName}/tps: both are served.
