@@ -14,6 +14,7 @@ pub mod alerts;
 pub mod auth;
 pub mod config;
 pub mod history;
+pub mod lag;
 pub mod limit;
 pub mod notes;
 pub mod openapi;

@@ -194,6 +194,28 @@ async fn given_a_group_it_is_created_and_shown() {
     assert_eq!(config["consumeEnable"], true);
     assert_eq!(detail["data"]["remark"], "billing service");
     assert_eq!(detail["data"]["brokerNameList"], json!(["broker-a"]));
+
+    let change = json!({"subscriptionGroupConfig": {"retryMaxTimes": 9}, "remark": "billing v2"});
+    let path = "/api/manager/subscriptions/DefaultCluster/billing";
+    e.ok("POST", path, Some(change.clone())).await;
+    let changed = e
+        .ok(
+            "GET",
+            "/api/manager/subscriptions/DefaultCluster/billing/detail",
+            None,
+        )
+        .await;
+    assert_eq!(
+        changed["data"]["subscriptionGroupConfig"]["retryMaxTimes"],
+        9
+    );
+    assert_eq!(
+        changed["data"]["subscriptionGroupConfig"]["consumeEnable"], true,
+        "kept"
+    );
+    assert_eq!(changed["data"]["remark"], "billing v2");
+    let missing = "/api/manager/subscriptions/DefaultCluster/nobody";
+    e.refused(404, "POST", missing, Some(change)).await;
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

@@ -80,6 +80,11 @@ async fn given_a_backlog_the_group_queue_and_client_views_show_it() {
         "the topic and the group's retry topic: {group_depth}"
     );
     assert_eq!(group_depth["rows"][0]["diff"], 5);
+    // The consume delay: the oldest unconsumed message was stored moments ago.
+    let delay = group_depth["rows"][0]["notConsumeMsgTime"]
+        .as_i64()
+        .unwrap();
+    assert!((0..60_000).contains(&delay), "{group_depth}");
     assert_eq!(group_depth["rows"][1]["topicName"], "%RETRY%reader");
     let missing = e
         .refused(

@@ -35,13 +35,8 @@ async fn value(
         ),
         Kind::ConsumeDelay => {
             let stats = admin.consume_stats(group, Some(topic)).await.ok()?;
-            let stalled = stats
-                .offset_table
-                .values()
-                .filter(|o| o.broker_offset > o.consumer_offset && o.last_timestamp > 0)
-                .map(|o| o.last_timestamp)
-                .min();
-            Some(stalled.map_or(0.0, |t| (now - t).max(0) as f64))
+            let oldest = crate::lag::oldest_unconsumed(admin, &stats, None).await;
+            Some(crate::lag::delay_ms(oldest, now) as f64)
         }
         Kind::GroupOffline => {
             let online = admin
@@ -86,7 +81,7 @@ fn describe(rule: &Rule, value: f64) -> String {
             rule.topic_name.as_deref().unwrap_or_default()
         ),
         Kind::ConsumeDelay => format!(
-            "group {} is {value} ms behind on {}",
+            "the oldest message group {} has not consumed on {} was stored {value} ms ago",
             rule.group_name.as_deref().unwrap_or_default(),
             rule.topic_name.as_deref().unwrap_or_default()
         ),

@@ -12,8 +12,8 @@ use serde::{Deserialize, Serialize};
 pub enum Kind {
     /// A group's messages not yet consumed on `topic`, above `threshold`.
     Backlog,
-    /// Milliseconds since the last message the group consumed on `topic` was stored, while it
-    /// has a backlog, above `threshold`.
+    /// The consume delay on `topic`: milliseconds since the oldest message the group has not
+    /// consumed was stored, above `threshold`.
     ConsumeDelay,
     /// The group has no consumer online (threshold unused).
     GroupOffline,

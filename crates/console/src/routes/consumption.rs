@@ -72,9 +72,13 @@ async fn out_figures(state: &State, addr: &str, topic: &str, group: &str) -> (f6
 
 /// One depth row over the queues of `on` brokers: `total` messages ever written, of which
 /// `consumedTotal` consumed and `diff` not; `notAckMsgNum` pulled but not committed;
-/// `notConsumeMsgTime` milliseconds since the last consumed message was stored (0 without
-/// backlog).
-fn depth_row(offsets: &[&OffsetWrapper], now: i64) -> serde_json::Map<String, Value> {
+/// `notConsumeMsgTime` the consume delay: milliseconds since the oldest unconsumed message was
+/// stored (`oldest`; 0 without backlog).
+fn depth_row(
+    offsets: &[&OffsetWrapper],
+    now: i64,
+    oldest: Option<i64>,
+) -> serde_json::Map<String, Value> {
     let total: i64 = offsets.iter().map(|o| o.broker_offset).sum();
     let consumed: i64 = offsets.iter().map(|o| o.consumer_offset).sum();
     let diff = (total - consumed).max(0);
@@ -82,11 +86,6 @@ fn depth_row(offsets: &[&OffsetWrapper], now: i64) -> serde_json::Map<String, Va
         .iter()
         .map(|o| (o.pull_offset - o.consumer_offset).max(0))
         .sum();
-    let stalled_since = offsets
-        .iter()
-        .filter(|o| o.broker_offset > o.consumer_offset && o.last_timestamp > 0)
-        .map(|o| o.last_timestamp)
-        .min();
     let mut row = serde_json::Map::new();
     row.insert("diff".into(), json!(diff));
     row.insert("total".into(), json!(total));
@@ -98,7 +97,7 @@ fn depth_row(offsets: &[&OffsetWrapper], now: i64) -> serde_json::Map<String, Va
     row.insert(
         "notConsumeMsgTime".into(),
         json!(if diff > 0 {
-            stalled_since.map_or(0, |t| (now - t).max(0))
+            crate::lag::delay_ms(oldest, now)
         } else {
             0
         }),
@@ -189,7 +188,8 @@ pub async fn topic_depth(
                 .map(|(_, o)| o)
                 .collect();
             let (tps, today) = out_figures(&state, addr, &topic, &group).await;
-            let mut row = depth_row(&offsets, now);
+            let oldest = crate::lag::oldest_unconsumed(&state.admin, &s, Some(broker)).await;
+            let mut row = depth_row(&offsets, now, oldest);
             row.insert("retryNums".into(), json!(retry));
             row.insert("groupName".into(), json!(group));
             row.insert("brokerName".into(), json!(broker));
@@ -235,7 +235,8 @@ pub async fn group_depth(
         for (_, addr) in &brokers {
             today += out_figures(&state, addr, t, &group).await.1;
         }
-        let mut row = depth_row(&offsets, now);
+        let oldest = crate::lag::oldest_unconsumed(&state.admin, &s, None).await;
+        let mut row = depth_row(&offsets, now, oldest);
         row.insert(
             "retryNums".into(),
             json!(if *t == topic {
