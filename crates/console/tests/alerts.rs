@@ -126,3 +126,39 @@ async fn given_a_backlog_rule_it_fires_when_the_group_falls_behind_and_resolves_
     e.refused(404, "DELETE", &format!("/api/alerts/rules/{id}"), None)
         .await;
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn given_offline_dead_letter_and_disk_rules_each_is_judged_on_its_own_figure() {
+    let (e, _producer) = backlog().await;
+    let (url, mut hooks) = receiver().await;
+    let rule = |name: &str, kind: &str, threshold: f64| {
+        json!({"name": name, "kind": kind, "clusterName": "DefaultCluster", "groupName": "reader",
+            "threshold": threshold, "webhook": url})
+    };
+    for r in [
+        rule("reader offline", "group_offline", 0.0),
+        rule("reader dead letters", "dlq_growing", 0.0),
+        rule("disk full", "disk", 100.0),
+    ] {
+        e.ok("POST", "/api/alerts/rules", Some(r)).await;
+    }
+    e.console.sample_at(chrono_free_now()).await.unwrap();
+    let fired = next(&mut hooks).await;
+    assert_eq!(
+        fired["ruleName"], "reader offline",
+        "nobody consumes as reader: {fired}"
+    );
+    assert_eq!(fired["value"], 1.0);
+    // No dead letters arrived and no disk is over 100 %: only the one event.
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    assert!(hooks.try_recv().is_err(), "no other rule fires");
+    let rules = e.ok("GET", "/api/alerts/rules", None).await;
+    let firing: Vec<&str> = rules["data"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|r| r["firing"] == true)
+        .map(|r| r["name"].as_str().unwrap())
+        .collect();
+    assert_eq!(firing, ["reader offline"], "{rules}");
+}
