@@ -20,6 +20,23 @@ pub struct Envelope {
     pub result: Value,
 }
 
+/// The answers of the management endpoints (for the OpenAPI document).
+#[derive(utoipa::IntoResponses)]
+pub enum Answers {
+    /// The envelope; see docs/console.md.
+    #[response(status = 200)]
+    Ok(Envelope),
+    /// A bad parameter or body, named in `message`.
+    #[response(status = 400)]
+    BadRequest(Envelope),
+    /// `accessKey`/`secretKey` missing or wrong.
+    #[response(status = 401)]
+    Unauthorized(Envelope),
+    /// An unknown cluster, topic or group.
+    #[response(status = 404)]
+    NotFound(Envelope),
+}
+
 /// What every handler returns.
 pub type Reply = Result<Response, ApiError>;
 

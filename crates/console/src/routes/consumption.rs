@@ -125,7 +125,7 @@ async fn retry_nums(state: &State, group: &str) -> i64 {
     tag = "topics",
     summary = "Each consuming group's offsets per queue (§7.5.7)",
     params(crate::auth::Common, ("clusterName" = String, Path), ("topicName" = String, Path)),
-    responses((status = 200, description = "the envelope; see docs/console.md", body = crate::reply::Envelope), (status = 400, description = "a bad parameter or body, named in message", body = crate::reply::Envelope), (status = 401, description = "accessKey/secretKey missing or wrong", body = crate::reply::Envelope), (status = 404, description = "unknown cluster, topic or group", body = crate::reply::Envelope))
+    responses(crate::reply::Answers)
 )]
 pub async fn queues(
     Shared(state): Shared<Arc<State>>,
@@ -166,7 +166,7 @@ pub async fn queues(
     tag = "topics",
     summary = "Backlog per group and broker (§7.5.8)",
     params(crate::auth::Common, ("clusterName" = String, Path), ("topicName" = String, Path), super::Page),
-    responses((status = 200, description = "the envelope; see docs/console.md", body = crate::reply::Envelope), (status = 400, description = "a bad parameter or body, named in message", body = crate::reply::Envelope), (status = 401, description = "accessKey/secretKey missing or wrong", body = crate::reply::Envelope), (status = 404, description = "unknown cluster, topic or group", body = crate::reply::Envelope))
+    responses(crate::reply::Answers)
 )]
 pub async fn topic_depth(
     Shared(state): Shared<Arc<State>>,
@@ -210,7 +210,7 @@ pub async fn topic_depth(
     tag = "groups",
     summary = "A group's backlog on a topic and its retry topic (§7.7.2)",
     params(crate::auth::Common, ("clusterName" = String, Path), ("groupName" = String, Path), ("topicName" = String, Query)),
-    responses((status = 200, description = "the envelope; see docs/console.md", body = crate::reply::Envelope), (status = 400, description = "a bad parameter or body, named in message", body = crate::reply::Envelope), (status = 401, description = "accessKey/secretKey missing or wrong", body = crate::reply::Envelope), (status = 404, description = "unknown cluster, topic or group", body = crate::reply::Envelope))
+    responses(crate::reply::Answers)
 )]
 pub async fn group_depth(
     Shared(state): Shared<Arc<State>>,
@@ -263,7 +263,7 @@ pub async fn group_depth(
     tag = "topics",
     summary = "Online producer groups (§7.5.9)",
     params(crate::auth::Common, ("clusterName" = String, Path), ("topicName" = String, Path), super::Page),
-    responses((status = 200, description = "the envelope; see docs/console.md", body = crate::reply::Envelope), (status = 400, description = "a bad parameter or body, named in message", body = crate::reply::Envelope), (status = 401, description = "accessKey/secretKey missing or wrong", body = crate::reply::Envelope), (status = 404, description = "unknown cluster, topic or group", body = crate::reply::Envelope))
+    responses(crate::reply::Answers)
 )]
 pub async fn producers(
     Shared(state): Shared<Arc<State>>,
@@ -286,7 +286,7 @@ pub async fn producers(
     tag = "topics",
     summary = "Consumer groups (§7.5.10)",
     params(crate::auth::Common, ("clusterName" = String, Path), ("topicName" = String, Path), super::Page),
-    responses((status = 200, description = "the envelope; see docs/console.md", body = crate::reply::Envelope), (status = 400, description = "a bad parameter or body, named in message", body = crate::reply::Envelope), (status = 401, description = "accessKey/secretKey missing or wrong", body = crate::reply::Envelope), (status = 404, description = "unknown cluster, topic or group", body = crate::reply::Envelope))
+    responses(crate::reply::Answers)
 )]
 pub async fn consumers(
     Shared(state): Shared<Arc<State>>,
@@ -327,7 +327,7 @@ pub struct ResetBody {
     summary = "Reset offsets by time (§7.7.3; also /api/manage/topics/consumeOffset)",
     params(crate::auth::Common),
     request_body = ResetBody,
-    responses((status = 200, description = "the envelope; see docs/console.md", body = crate::reply::Envelope), (status = 400, description = "a bad parameter or body, named in message", body = crate::reply::Envelope), (status = 401, description = "accessKey/secretKey missing or wrong", body = crate::reply::Envelope), (status = 404, description = "unknown cluster, topic or group", body = crate::reply::Envelope))
+    responses(crate::reply::Answers)
 )]
 pub async fn reset_offset(
     Shared(state): Shared<Arc<State>>,

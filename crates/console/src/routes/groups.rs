@@ -173,7 +173,7 @@ async fn apply(state: &State, cluster: &str, group: &str, body: &GroupBody, exis
     summary = "Create a subscription group (§7.6.1)",
     params(crate::auth::Common, ("clusterName" = String, Path)),
     request_body = GroupBody,
-    responses((status = 200, description = "the envelope; see docs/console.md", body = crate::reply::Envelope), (status = 400, description = "a bad parameter or body, named in message", body = crate::reply::Envelope), (status = 401, description = "accessKey/secretKey missing or wrong", body = crate::reply::Envelope), (status = 404, description = "unknown cluster, topic or group", body = crate::reply::Envelope))
+    responses(crate::reply::Answers)
 )]
 pub async fn create(
     Shared(state): Shared<Arc<State>>,
@@ -198,7 +198,7 @@ pub async fn create(
     summary = "Modify a subscription group (§7.6.2)",
     params(crate::auth::Common, ("clusterName" = String, Path), ("groupName" = String, Path)),
     request_body = GroupBody,
-    responses((status = 200, description = "the envelope; see docs/console.md", body = crate::reply::Envelope), (status = 400, description = "a bad parameter or body, named in message", body = crate::reply::Envelope), (status = 401, description = "accessKey/secretKey missing or wrong", body = crate::reply::Envelope), (status = 404, description = "unknown cluster, topic or group", body = crate::reply::Envelope))
+    responses(crate::reply::Answers)
 )]
 pub async fn modify(
     Shared(state): Shared<Arc<State>>,
@@ -217,7 +217,7 @@ pub async fn modify(
     tag = "groups",
     summary = "Delete a subscription group and its offsets (§7.6.3)",
     params(crate::auth::Common, ("clusterName" = String, Path), ("groupName" = String, Path)),
-    responses((status = 200, description = "the envelope; see docs/console.md", body = crate::reply::Envelope), (status = 400, description = "a bad parameter or body, named in message", body = crate::reply::Envelope), (status = 401, description = "accessKey/secretKey missing or wrong", body = crate::reply::Envelope), (status = 404, description = "unknown cluster, topic or group", body = crate::reply::Envelope))
+    responses(crate::reply::Answers)
 )]
 pub async fn delete(
     Shared(state): Shared<Arc<State>>,
@@ -262,7 +262,7 @@ fn settings_json(c: &SubscriptionGroupConfig, note: &Note) -> Value {
     tag = "groups",
     summary = "A subscription group (§7.6.4)",
     params(crate::auth::Common, ("clusterName" = String, Path), ("groupName" = String, Path)),
-    responses((status = 200, description = "the envelope; see docs/console.md", body = crate::reply::Envelope), (status = 400, description = "a bad parameter or body, named in message", body = crate::reply::Envelope), (status = 401, description = "accessKey/secretKey missing or wrong", body = crate::reply::Envelope), (status = 404, description = "unknown cluster, topic or group", body = crate::reply::Envelope))
+    responses(crate::reply::Answers)
 )]
 pub async fn detail(
     Shared(state): Shared<Arc<State>>,
@@ -292,7 +292,7 @@ pub async fn detail(
     tag = "groups",
     summary = "Subscription groups, paged (§7.6.5)",
     params(crate::auth::Common, ("clusterName" = String, Path), super::Page),
-    responses((status = 200, description = "the envelope; see docs/console.md", body = crate::reply::Envelope), (status = 400, description = "a bad parameter or body, named in message", body = crate::reply::Envelope), (status = 401, description = "accessKey/secretKey missing or wrong", body = crate::reply::Envelope), (status = 404, description = "unknown cluster, topic or group", body = crate::reply::Envelope))
+    responses(crate::reply::Answers)
 )]
 pub async fn list(
     Shared(state): Shared<Arc<State>>,
@@ -373,7 +373,7 @@ fn broker_names(text: Option<&str>) -> Vec<String> {
     tag = "groups",
     summary = "Open (isOpen=0) or close (isOpen=1) consumption (§7.7.1)",
     params(crate::auth::Common, ("clusterName" = String, Path), ("groupName" = String, Path), OpenStatus),
-    responses((status = 200, description = "the envelope; see docs/console.md", body = crate::reply::Envelope), (status = 400, description = "a bad parameter or body, named in message", body = crate::reply::Envelope), (status = 401, description = "accessKey/secretKey missing or wrong", body = crate::reply::Envelope), (status = 404, description = "unknown cluster, topic or group", body = crate::reply::Envelope))
+    responses(crate::reply::Answers)
 )]
 pub async fn open_status(
     Shared(state): Shared<Arc<State>>,

@@ -35,7 +35,7 @@ async fn the_cluster(state: &State, caller: &Caller) -> Result<String, ApiError>
     tag = "instance",
     summary = "Instance figures (§7.4.1)",
     params(crate::auth::Common),
-    responses((status = 200, description = "the envelope; see docs/console.md", body = crate::reply::Envelope), (status = 400, description = "a bad parameter or body, named in message", body = crate::reply::Envelope), (status = 401, description = "accessKey/secretKey missing or wrong", body = crate::reply::Envelope), (status = 404, description = "unknown cluster, topic or group", body = crate::reply::Envelope))
+    responses(crate::reply::Answers)
 )]
 pub async fn base(Shared(state): Shared<Arc<State>>, caller: Caller) -> Reply {
     let cluster = the_cluster(&state, &caller).await?;
@@ -104,7 +104,7 @@ pub async fn base(Shared(state): Shared<Arc<State>>, caller: Caller) -> Reply {
     tag = "instance",
     summary = "Every broker's runtime table (§7.4.2)",
     params(crate::auth::Common),
-    responses((status = 200, description = "the envelope; see docs/console.md", body = crate::reply::Envelope), (status = 400, description = "a bad parameter or body, named in message", body = crate::reply::Envelope), (status = 401, description = "accessKey/secretKey missing or wrong", body = crate::reply::Envelope), (status = 404, description = "unknown cluster, topic or group", body = crate::reply::Envelope))
+    responses(crate::reply::Answers)
 )]
 pub async fn detail(Shared(state): Shared<Arc<State>>, caller: Caller) -> Reply {
     let cluster = the_cluster(&state, &caller).await?;

@@ -124,7 +124,7 @@ async fn apply(state: &State, cluster: &str, spec: &TopicSpec, body: &TopicBody)
     summary = "Create a topic (§7.5.1)",
     params(crate::auth::Common),
     request_body = TopicBody,
-    responses((status = 200, description = "the envelope; see docs/console.md", body = crate::reply::Envelope), (status = 400, description = "a bad parameter or body, named in message", body = crate::reply::Envelope), (status = 401, description = "accessKey/secretKey missing or wrong", body = crate::reply::Envelope), (status = 404, description = "unknown cluster, topic or group", body = crate::reply::Envelope))
+    responses(crate::reply::Answers)
 )]
 pub async fn create(
     Shared(state): Shared<Arc<State>>,
@@ -155,7 +155,7 @@ pub async fn create(
     summary = "Modify a topic (§7.5.3)",
     params(crate::auth::Common, ("clusterName" = String, Path), ("topicName" = String, Path)),
     request_body = TopicBody,
-    responses((status = 200, description = "the envelope; see docs/console.md", body = crate::reply::Envelope), (status = 400, description = "a bad parameter or body, named in message", body = crate::reply::Envelope), (status = 401, description = "accessKey/secretKey missing or wrong", body = crate::reply::Envelope), (status = 404, description = "unknown cluster, topic or group", body = crate::reply::Envelope))
+    responses(crate::reply::Answers)
 )]
 pub async fn modify(
     Shared(state): Shared<Arc<State>>,
@@ -181,7 +181,7 @@ pub async fn modify(
     tag = "topics",
     summary = "Delete a topic (§7.5.2)",
     params(crate::auth::Common, ("clusterName" = String, Path), ("topicName" = String, Path)),
-    responses((status = 200, description = "the envelope; see docs/console.md", body = crate::reply::Envelope), (status = 400, description = "a bad parameter or body, named in message", body = crate::reply::Envelope), (status = 401, description = "accessKey/secretKey missing or wrong", body = crate::reply::Envelope), (status = 404, description = "unknown cluster, topic or group", body = crate::reply::Envelope))
+    responses(crate::reply::Answers)
 )]
 pub async fn delete(
     Shared(state): Shared<Arc<State>>,
@@ -206,7 +206,7 @@ pub async fn delete(
     tag = "topics",
     summary = "A topic (§7.5.4)",
     params(crate::auth::Common, ("clusterName" = String, Path), ("topicName" = String, Path)),
-    responses((status = 200, description = "the envelope; see docs/console.md", body = crate::reply::Envelope), (status = 400, description = "a bad parameter or body, named in message", body = crate::reply::Envelope), (status = 401, description = "accessKey/secretKey missing or wrong", body = crate::reply::Envelope), (status = 404, description = "unknown cluster, topic or group", body = crate::reply::Envelope))
+    responses(crate::reply::Answers)
 )]
 pub async fn detail(
     Shared(state): Shared<Arc<State>>,
@@ -234,7 +234,7 @@ pub async fn detail(
     tag = "topics",
     summary = "Topics, paged (§7.5.5)",
     params(crate::auth::Common, ("clusterName" = String, Path), super::Page),
-    responses((status = 200, description = "the envelope; see docs/console.md", body = crate::reply::Envelope), (status = 400, description = "a bad parameter or body, named in message", body = crate::reply::Envelope), (status = 401, description = "accessKey/secretKey missing or wrong", body = crate::reply::Envelope), (status = 404, description = "unknown cluster, topic or group", body = crate::reply::Envelope))
+    responses(crate::reply::Answers)
 )]
 pub async fn list(
     Shared(state): Shared<Arc<State>>,
