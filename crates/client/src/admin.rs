@@ -237,19 +237,23 @@ impl Admin {
     pub async fn topic_stats(&self, topic: &str) -> Result<TopicStatsTable> {
         let mut merged = TopicStatsTable::default();
         for addr in self.route_masters(topic).await? {
-            let header = GetTopicStatsInfoRequestHeader {
-                topic: topic.to_owned(),
-            };
-            let stats: TopicStatsTable = self
-                .call_json(
-                    &addr,
-                    RemotingCommand::request(RequestCode::GET_TOPIC_STATS_INFO, &header),
-                    "topic stats",
-                )
-                .await?;
+            let stats = self.topic_stats_on(&addr, topic).await?;
             merged.offset_table.extend(stats.offset_table);
         }
         Ok(merged)
+    }
+
+    /// GET_TOPIC_STATS_INFO on one broker (no route lookup).
+    pub async fn topic_stats_on(&self, broker_addr: &str, topic: &str) -> Result<TopicStatsTable> {
+        let header = GetTopicStatsInfoRequestHeader {
+            topic: topic.to_owned(),
+        };
+        self.call_json(
+            broker_addr,
+            RemotingCommand::request(RequestCode::GET_TOPIC_STATS_INFO, &header),
+            "topic stats",
+        )
+        .await
     }
 
     /// Master addresses of every broker the NameServer knows.

@@ -3,6 +3,7 @@
 //! the brokers' access control (ACL 2.0: the username is the access key, the password the
 //! secret key). The administrator and `Super` users may do everything; `Normal` users may read
 //! (GET). Users are looked up on a master of the cluster and remembered for a few seconds.
+//! The web console's pages send no keys: they carry a session cookie instead ([`crate::session`]).
 
 use std::collections::HashMap;
 use std::sync::Mutex;
@@ -44,6 +45,20 @@ pub struct Caller {
     pub cluster: Option<String>,
 }
 
+impl Caller {
+    /// Refuses (403) a caller who is neither the administrator nor a `Super` user; `what` says
+    /// what they tried.
+    pub fn need_full(&self, what: &str) -> Result<(), ApiError> {
+        if self.full {
+            Ok(())
+        } else {
+            Err(ApiError::forbidden(format!(
+                "{what} needs the administrator or a Super user"
+            )))
+        }
+    }
+}
+
 /// The users the console knows: its administrator and the brokers' users (cached).
 pub struct Users {
     admin: Option<(String, String)>,
@@ -51,7 +66,7 @@ pub struct Users {
 }
 
 /// Equal without an early exit (so a wrong secret takes as long as a right one).
-fn same(a: &str, b: &str) -> bool {
+pub(crate) fn same(a: &str, b: &str) -> bool {
     a.len() == b.len()
         && a.bytes()
             .zip(b.bytes())
@@ -150,15 +165,21 @@ impl FromRequestParts<std::sync::Arc<State>> for Caller {
         let Query(common) = Query::<Common>::from_request_parts(parts, state)
             .await
             .map_err(|e| ApiError::bad_request(e.body_text()))?;
-        let (Some(access_key), Some(secret)) = (common.access_key, common.secret_key) else {
-            return Err(ApiError::unauthorized(
-                "accessKey and secretKey are required (query parameters)",
-            ));
+        let (access_key, full) = match (common.access_key, common.secret_key) {
+            (Some(access_key), Some(secret)) => {
+                let full = state
+                    .users
+                    .check(&state.admin, &access_key, &secret)
+                    .await?;
+                (access_key, full)
+            }
+            (None, None) => from_session(parts, state)?,
+            _ => {
+                return Err(ApiError::unauthorized(
+                    "accessKey and secretKey are required (query parameters)",
+                ));
+            }
         };
-        let full = state
-            .users
-            .check(&state.admin, &access_key, &secret)
-            .await?;
         // Counted once the key is proven, so nobody can spend another user's budget.
         if !state.limiter.allow(&access_key, std::time::Instant::now()) {
             return Err(ApiError::too_many(crate::limit::DENIED));
@@ -174,6 +195,30 @@ impl FromRequestParts<std::sync::Arc<State>> for Caller {
             cluster: common.cluster_name.filter(|c| !c.trim().is_empty()),
         })
     }
+}
+
+/// The caller of a console page: its session cookie, and for a change its CSRF token.
+fn from_session(parts: &Parts, state: &State) -> Result<(String, bool), ApiError> {
+    let session = crate::session::cookie_token(&parts.headers)
+        .and_then(|id| state.sessions.get(id, std::time::Instant::now()))
+        .ok_or_else(|| {
+            ApiError::unauthorized(
+                "accessKey and secretKey are required (query parameters), or a console login",
+            )
+        })?;
+    if parts.method != Method::GET && parts.method != Method::HEAD {
+        let sent = parts
+            .headers
+            .get(crate::session::CSRF_HEADER)
+            .and_then(|v| v.to_str().ok())
+            .unwrap_or_default();
+        if !same(sent, &session.csrf) {
+            return Err(ApiError::forbidden(
+                "the CSRF token (X-CSRF-Token header) is missing or wrong; reload the page",
+            ));
+        }
+    }
+    Ok((session.access_key, session.full))
 }
 
 #[cfg(test)]

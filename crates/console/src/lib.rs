@@ -8,10 +8,13 @@
 //!                    └► handler ─► apogee_client::Admin ─► NameServer / brokers
 //!                               ─► Notes (remarks RocketMQ has no field for; notes.json)
 //!         ◄── {"code":200,"message":"success","result":{"data":…}}
+//! browser ─► /  and /ui/* (the web console: static pages embedded in the binary, `ui`)
+//!         ─► /api/console/session (login: HttpOnly cookie + CSRF token) ─► the same API
 //! ```
 
 pub mod alerts;
 pub mod auth;
+pub mod cache;
 pub mod config;
 pub mod history;
 pub mod lag;
@@ -20,6 +23,8 @@ pub mod notes;
 pub mod openapi;
 pub mod reply;
 pub mod routes;
+pub mod session;
+pub mod ui;
 
 use std::net::SocketAddr;
 use std::sync::Arc;
@@ -39,6 +44,14 @@ pub struct State {
     pub tenant_id: String,
     pub history: Arc<history::HistoryStore>,
     pub webhook: alerts::Webhook,
+    /// The web console's logins.
+    pub sessions: session::Sessions,
+    /// How the console reaches the cluster (the dial test's clients use it too).
+    pub client: ClientConfig,
+    /// The dial test's producer, started on first use.
+    pub dial: tokio::sync::OnceCell<apogee_client::Producer>,
+    /// Each cluster's stored-message count (§7.4.1's `msgNowNums`), reused briefly.
+    pub stored_cache: cache::Recent,
 }
 
 /// Why the console could not start.
@@ -79,7 +92,7 @@ impl Console {
             .collect();
         let mut client = ClientConfig::new(&config.namesrv_addr).instance_name(name);
         client.request_timeout = config.request_timeout;
-        let admin = Admin::start(client).await?;
+        let admin = Admin::start(client.clone()).await?;
         let notes = notes::Notes::open(&config.data_dir).map_err(|e| {
             ConsoleError::Config(format!("data_dir {}: {e}", config.data_dir.display()))
         })?;
@@ -98,6 +111,10 @@ impl Console {
             tenant_id: config.tenant_id.clone(),
             history: Arc::clone(&store),
             webhook: alerts::Webhook::default(),
+            sessions: session::Sessions::default(),
+            client,
+            dial: tokio::sync::OnceCell::new(),
+            stored_cache: cache::Recent::new(routes::instance::STORED_TTL),
         });
         let sampler = tokio::spawn(history::run(
             state.admin.clone(),
@@ -156,5 +173,8 @@ impl Console {
     pub async fn wait(self) {
         let _ = self.task.await;
         let _ = self.sampler.await;
+        if let Some(producer) = self.state.dial.get() {
+            producer.shutdown().await;
+        }
     }
 }

@@ -6,7 +6,10 @@ use axum::Json;
 use axum::response::Html;
 use utoipa::OpenApi;
 
-use crate::routes::{account, alerts, consumption, groups, instance, messages, topics, tps};
+use crate::routes::{
+    account, alerts, clients, consumption, dial, groups, instance, messages, overview, session,
+    topics, tps, users,
+};
 
 #[derive(OpenApi)]
 #[openapi(
@@ -44,6 +47,21 @@ use crate::routes::{account, alerts, consumption, groups, instance, messages, to
         alerts::create,
         alerts::delete,
         alerts::events,
+        session::login,
+        session::current,
+        session::logout,
+        overview::overview,
+        overview::clusters,
+        clients::connection,
+        users::list,
+        users::create,
+        users::modify,
+        users::delete,
+        users::acl,
+        users::grant,
+        users::revoke,
+        dial::send,
+        dial::consume,
     ),
     tags(
         (name = "instance", description = "The cluster (§7.4)"),
@@ -51,6 +69,7 @@ use crate::routes::{account, alerts, consumption, groups, instance, messages, to
         (name = "groups", description = "Subscription groups and consumption (§7.6, §7.7)"),
         (name = "messages", description = "Message queries with consume status (§7.9)"),
         (name = "alerts", description = "Alert rules and events (Apogee's own)"),
+        (name = "console", description = "The web console's own endpoints: login, app users, dial test, overview (Apogee's own)"),
     )
 )]
 pub struct ApiDoc;

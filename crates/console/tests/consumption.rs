@@ -163,7 +163,7 @@ async fn given_a_keyed_message_it_is_found_by_key_id_and_offset_with_its_consume
     assert_eq!(row["messageBody"], "order body");
     assert_eq!(
         row["trackList"][0],
-        json!({"consumerGroup": "reader", "trackType": "NOT_ONLINE"})
+        json!({"consumerGroup": "reader", "trackType": "NOT_ONLINE", "status": "TO_CONSUME"})
     );
 
     let by_id = format!(

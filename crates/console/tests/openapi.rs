@@ -66,6 +66,25 @@ const OPERATIONS: &[(&str, &str)] = &[
     ("get", "/api/manager/messages/{msgId}"),
     ("get", "/api/manager/messages/offset"),
     ("get", "/api/manager/messages/key"),
+    ("get", "/api/console/overview"),
+    ("get", "/api/console/clusters"),
+    ("get", "/api/console/groups/{groupName}/connection"),
+    ("get", "/api/console/users"),
+    ("post", "/api/console/users"),
+    ("post", "/api/console/users/{username}"),
+    ("delete", "/api/console/users/{username}"),
+    ("get", "/api/console/users/{username}/acl"),
+    ("post", "/api/console/users/{username}/acl"),
+    ("delete", "/api/console/users/{username}/acl"),
+    ("post", "/api/console/topics/{topicName}/dial"),
+    ("post", "/api/console/topics/{topicName}/dial/consume"),
+];
+
+/// The web console's login: no keys in the query string (they are the body).
+const SESSION_OPERATIONS: &[(&str, &str)] = &[
+    ("get", "/api/console/session"),
+    ("post", "/api/console/session"),
+    ("delete", "/api/console/session"),
 ];
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -104,6 +123,9 @@ async fn given_the_console_its_openapi_document_is_valid_and_complete() {
         }
         assert!(op["responses"]["200"].is_object(), "{method} {path}");
     }
+    for (method, path) in SESSION_OPERATIONS {
+        assert!(json["paths"][path][method].is_object(), "{method} {path}");
+    }
     let operations: usize = json["paths"]
         .as_object()
         .unwrap()
@@ -112,7 +134,7 @@ async fn given_the_console_its_openapi_document_is_valid_and_complete() {
         .sum();
     assert_eq!(
         operations,
-        OPERATIONS.len(),
+        OPERATIONS.len() + SESSION_OPERATIONS.len(),
         "no operation the router does not serve"
     );
     let page = request(console.local_addr(), "GET", "/api/docs", None).await;

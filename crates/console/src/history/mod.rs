@@ -4,6 +4,7 @@
 //! §7.4.3 and §7.8.1 are read from there.
 
 pub mod store;
+pub mod top;
 
 use std::sync::Arc;
 use std::time::Duration;

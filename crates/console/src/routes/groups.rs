@@ -10,7 +10,7 @@ use axum::extract::{Path, Query, State as Shared};
 use serde::{Deserialize, Serialize};
 use serde_json::{Value, json};
 
-use super::{Page, cluster_masters, json_body};
+use super::{Filter, Page, cluster_masters, json_body};
 use crate::State;
 use crate::auth::Caller;
 use crate::notes::Note;
@@ -291,7 +291,7 @@ pub async fn detail(
     path = "/api/manager/subscriptions/{clusterName}/basedatas",
     tag = "groups",
     summary = "Subscription groups, paged (§7.6.5)",
-    params(crate::auth::Common, ("clusterName" = String, Path), super::Page),
+    params(crate::auth::Common, ("clusterName" = String, Path), super::Page, super::Filter),
     responses(crate::reply::Answers)
 )]
 pub async fn list(
@@ -299,16 +299,25 @@ pub async fn list(
     _caller: Caller,
     Path(cluster): Path<String>,
     Query(page): Query<Page>,
+    Query(filter): Query<Filter>,
 ) -> Reply {
-    let mut rows = Vec::new();
+    let keep = filter.matcher();
+    let mut found = Vec::new();
     for (broker, addr) in cluster_masters(&state, &cluster).await? {
         let table = state.admin.subscription_groups(&addr).await?;
-        for (name, config) in &table.subscription_group_table {
-            if is_system_group(name) {
-                continue;
+        for (name, config) in table.subscription_group_table {
+            if !is_system_group(&name) && keep(&name, &broker) {
+                found.push((name, broker.clone(), config));
             }
-            let note = state.notes.group(name).unwrap_or_default();
-            let mut row = settings_json(config, &note);
+        }
+    }
+    found.sort_by(|a, b| (&a.0, &a.1).cmp(&(&b.0, &b.1)));
+    let (total, shown) = page.take(found)?;
+    let rows: Vec<Value> = shown
+        .into_iter()
+        .map(|(name, broker, config)| {
+            let note = state.notes.group(&name).unwrap_or_default();
+            let mut row = settings_json(&config, &note);
             if let Value::Object(map) = &mut row {
                 map.insert("remark".into(), json!(note.remark));
                 map.insert("namesrvAddr".into(), Value::Null);
@@ -316,11 +325,10 @@ pub async fn list(
                 map.insert("brokerName".into(), json!(broker));
                 map.insert("type".into(), json!(0));
             }
-            rows.push((name.clone(), broker.clone(), row));
-        }
-    }
-    rows.sort_by(|a, b| (&a.0, &a.1).cmp(&(&b.0, &b.1)));
-    page.reply(rows.into_iter().map(|(_, _, r)| r).collect())
+            row
+        })
+        .collect();
+    reply::result(json!({ "total": total, "rows": rows }))
 }
 
 /// The groups every broker creates for itself (RocketMQ's `MixAll` system groups).

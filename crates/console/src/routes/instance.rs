@@ -45,8 +45,8 @@ pub async fn base(Shared(state): Shared<Arc<State>>, caller: Caller) -> Reply {
         .iter()
         .map(|(_, data)| data.broker_addrs.keys().filter(|id| **id != 0).count())
         .sum();
-    let (mut producers, mut consumers, mut topics) =
-        (BTreeSet::new(), BTreeSet::new(), BTreeSet::new());
+    let (mut producers, mut consumers) = (BTreeSet::new(), BTreeSet::new());
+    let mut stored = Vec::new();
     let mut history: i64 = 0;
     for (_, addr) in &masters {
         producers.extend(state.admin.producers(addr).await?.data.into_keys());
@@ -62,27 +62,17 @@ pub async fn base(Shared(state): Shared<Arc<State>>, caller: Caller) -> Reply {
             .get("msgPutTotalTodayNow")
             .and_then(|v| v.parse::<i64>().ok())
             .unwrap_or(0);
-        topics.extend(
-            state
-                .admin
-                .topic_configs(addr)
-                .await?
-                .topic_config_table
+        let table = state.admin.topic_configs(addr).await?.topic_config_table;
+        stored.extend(
+            table
                 .into_keys()
                 .filter(|t| {
                     !is_system_topic(t) && *t != cluster && !masters.iter().any(|(b, _)| b == t)
-                }),
+                })
+                .map(|t| (addr.clone(), t)),
         );
     }
-    let mut now: i64 = 0;
-    for topic in &topics {
-        let stats = state.admin.topic_stats(topic).await?;
-        now += stats
-            .offset_table
-            .values()
-            .map(|o| (o.max_offset - o.min_offset).max(0))
-            .sum::<i64>();
-    }
+    let now = stored_messages(&state, &cluster, stored).await?;
     reply::data([json!({
         "mainBrokerNums": masters.len(),
         "slaveBrokerNums": slaves,
@@ -94,6 +84,38 @@ pub async fn base(Shared(state): Shared<Arc<State>>, caller: Caller) -> Reply {
         "namesrvAddr": state.namesrv_addr,
         "remark": "",
     })])
+}
+
+/// How long a cluster's stored-message count is reused (it costs one request per topic and
+/// master; the console's overview asks every few seconds).
+pub const STORED_TTL: std::time::Duration = std::time::Duration::from_secs(15);
+/// Topic statistics requests in flight at once.
+const STATS_IN_FLIGHT: usize = 32;
+
+/// Messages kept now (max − min offset of every queue) over `(master, topic)`, asked
+/// concurrently and remembered for [`STORED_TTL`].
+async fn stored_messages(
+    state: &State,
+    cluster: &str,
+    pairs: Vec<(String, String)>,
+) -> Result<i64, ApiError> {
+    use futures::StreamExt;
+    if let Some(n) = state.stored_cache.get(cluster) {
+        return Ok(n);
+    }
+    let mut counts = futures::stream::iter(pairs)
+        .map(|(addr, topic)| async move { state.admin.topic_stats_on(&addr, &topic).await })
+        .buffer_unordered(STATS_IN_FLIGHT);
+    let mut total: i64 = 0;
+    while let Some(stats) = counts.next().await {
+        total += stats?
+            .offset_table
+            .values()
+            .map(|o| (o.max_offset - o.min_offset).max(0))
+            .sum::<i64>();
+    }
+    state.stored_cache.put(cluster, total);
+    Ok(total)
 }
 
 /// GET /api/manager/cluster/detail (§7.4.2): every broker's runtime table (GET_BROKER_RUNTIME_INFO,

@@ -64,8 +64,8 @@ async fn message_json(state: &State, m: &MessageExt, group: Option<&str>) -> Val
         .await
         .unwrap_or_default();
     for g in &groups {
-        let (_, t) = track(state, g, m).await;
-        tracks.push(json!({ "consumerGroup": g, "trackType": t }));
+        let (status, t) = track(state, g, m).await;
+        tracks.push(json!({ "consumerGroup": g, "trackType": t, "status": status }));
     }
     let status = match group.filter(|g| !g.is_empty()) {
         Some(g) => Some(track(state, g, m).await.0),

@@ -3,12 +3,17 @@
 
 pub mod account;
 pub mod alerts;
+pub mod clients;
 pub mod consumption;
+pub mod dial;
 pub mod groups;
 pub mod instance;
 pub mod messages;
+pub mod overview;
+pub mod session;
 pub mod topics;
 pub mod tps;
+pub mod users;
 
 use std::sync::Arc;
 
@@ -41,6 +46,7 @@ pub fn router() -> Router<Arc<State>> {
         .route("/api/manager/cluster/{clusterName}/tps", get(tps::cluster))
         .merge(topic_routes())
         .merge(group_routes())
+        .merge(console_routes())
         .route("/api/manager/messages/{msgId}", get(messages::by_id))
         .route("/api/manager/messages/offset", get(messages::by_offset))
         .route("/api/manager/messages/key", get(messages::by_key))
@@ -97,6 +103,42 @@ fn topic_routes() -> Router<Arc<State>> {
         .route(
             "/api/manage/topics/consumeOffset",
             post(consumption::reset_offset),
+        )
+}
+
+/// The web console's pages and its own endpoints (login, users, dial test, overview).
+fn console_routes() -> Router<Arc<State>> {
+    use axum::routing::delete;
+    Router::new()
+        .route("/", get(crate::ui::index))
+        .route("/ui/{file}", get(crate::ui::file))
+        .route(
+            "/api/console/session",
+            get(session::current)
+                .post(session::login)
+                .delete(session::logout),
+        )
+        .route("/api/console/overview", get(overview::overview))
+        .route("/api/console/clusters", get(overview::clusters))
+        .route(
+            "/api/console/groups/{groupName}/connection",
+            get(clients::connection),
+        )
+        .route("/api/console/users", get(users::list).post(users::create))
+        .route(
+            "/api/console/users/{username}",
+            post(users::modify).delete(users::delete),
+        )
+        .route(
+            "/api/console/users/{username}/acl",
+            get(users::acl)
+                .post(users::grant)
+                .merge(delete(users::revoke)),
+        )
+        .route("/api/console/topics/{topicName}/dial", post(dial::send))
+        .route(
+            "/api/console/topics/{topicName}/dial/consume",
+            post(dial::consume),
         )
 }
 
@@ -159,8 +201,8 @@ impl Page {
         }
     }
 
-    /// `result` = `{"total": all rows, "rows": this page}`.
-    pub fn reply<T: Serialize>(&self, rows: Vec<T>) -> Reply {
+    /// The number of rows and this page's rows (so only shown rows need building).
+    pub fn take<T>(&self, rows: Vec<T>) -> Result<(usize, Vec<T>), ApiError> {
         let number = Self::number(self.page_number.as_deref(), 1, "pageNumber", usize::MAX)?;
         let size = Self::number(self.page_size.as_deref(), 5, "pageSize", 1000)?;
         let total = rows.len();
@@ -169,7 +211,52 @@ impl Page {
             .skip((number - 1).saturating_mul(size))
             .take(size)
             .collect();
+        Ok((total, page))
+    }
+
+    /// `result` = `{"total": all rows, "rows": this page}`.
+    pub fn reply<T: Serialize>(&self, rows: Vec<T>) -> Reply {
+        let (total, page) = self.take(rows)?;
         reply::result(serde_json::json!({ "total": total, "rows": page }))
+    }
+}
+
+/// The lists' filters (Apogee's, for the web console): part of the name, case-insensitive, and
+/// the broker.
+#[derive(Debug, Clone, Default, Deserialize, utoipa::IntoParams)]
+#[serde(rename_all = "camelCase")]
+#[into_params(parameter_in = Query)]
+pub struct Filter {
+    /// Only names containing this (case-insensitive).
+    pub name: Option<String>,
+    /// Only rows of this broker.
+    pub broker_name: Option<String>,
+}
+
+impl Filter {
+    /// The lowercased name part, if any.
+    fn needle(&self) -> Option<String> {
+        self.name
+            .as_deref()
+            .map(str::trim)
+            .filter(|n| !n.is_empty())
+            .map(str::to_lowercase)
+    }
+
+    /// A predicate for (name, broker) built once per request.
+    pub fn matcher(&self) -> impl Fn(&str, &str) -> bool + '_ {
+        let needle = self.needle();
+        let broker = self
+            .broker_name
+            .as_deref()
+            .map(str::trim)
+            .filter(|b| !b.is_empty());
+        move |name: &str, b: &str| {
+            broker.is_none_or(|want| want == b)
+                && needle
+                    .as_deref()
+                    .is_none_or(|n| name.to_lowercase().contains(n))
+        }
     }
 }
 

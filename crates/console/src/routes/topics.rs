@@ -8,7 +8,7 @@ use axum::Json;
 use axum::extract::{Path, Query, State as Shared};
 use serde::{Deserialize, Serialize};
 
-use super::{Page, cluster_masters, is_system_topic, json_body};
+use super::{Filter, Page, cluster_masters, is_system_topic, json_body};
 use crate::State;
 use crate::auth::Caller;
 use crate::notes::Note;
@@ -233,7 +233,7 @@ pub async fn detail(
     path = "/api/manager/topics/{clusterName}/basedatas",
     tag = "topics",
     summary = "Topics, paged (§7.5.5)",
-    params(crate::auth::Common, ("clusterName" = String, Path), super::Page),
+    params(crate::auth::Common, ("clusterName" = String, Path), super::Page, super::Filter),
     responses(crate::reply::Answers)
 )]
 pub async fn list(
@@ -241,8 +241,11 @@ pub async fn list(
     _caller: Caller,
     Path(cluster): Path<String>,
     Query(page): Query<Page>,
+    Query(filter): Query<Filter>,
 ) -> Reply {
-    let rows = topic_rows(&state, &cluster, None).await?;
+    let keep = filter.matcher();
+    let mut rows = topic_rows(&state, &cluster, None).await?;
+    rows.retain(|r| keep(&r.topic_name, &r.broker_name));
     page.reply(rows)
 }
 
