@@ -56,7 +56,7 @@ pub use apogee_protocol::body::ha::{HaClientRuntimeInfo, HaConnectionInfo, HaRun
 pub use apogee_protocol::body::inspect::{
     ProducerInfo, ProducerTableInfo, QueryConsumeQueueResponseBody,
 };
-pub use apogee_protocol::body::route::{BrokerData, ClusterInfo};
+pub use apogee_protocol::body::route::{BrokerData, ClusterInfo, TopicRouteData};
 pub use apogee_protocol::body::stats::{BrokerStatsData, BrokerStatsItem, ConsumeStatsList};
 pub use apogee_protocol::header::auth::{
     CreateAccessConfigRequestHeader, GetBrokerAclConfigResponseHeader,

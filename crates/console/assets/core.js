@@ -64,6 +64,8 @@ async function attempt(f) {
 }
 
 function fmtTime(ms) { return ms ? new Date(Number(ms)).toLocaleString(lang() === 'zh' ? 'zh-CN' : 'en-GB') : '—'; }
+// A time as a datetime-local input wants it, in the browser's zone.
+function localTime(ms) { return new Date(ms - new Date(ms).getTimezoneOffset() * 60e3).toISOString().slice(0, 16); }
 function fmtNum(n, digits) { return n === null || n === undefined ? '—' : Number(n).toLocaleString(undefined, { maximumFractionDigits: digits ?? 2 }); }
 
 // columns: [{key, label, render(row) -> node|string}]

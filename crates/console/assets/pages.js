@@ -70,11 +70,13 @@ PAGES.cluster = async (view, [broker]) => {
   if (!r) return;
   const kv = Object.entries(status(r)).sort((a, b) => a[0].localeCompare(b[0]));
   const topics = await api('GET', `/api/manager/topics/${clusterPath()}/basedatas`, undefined, { brokerName: name, pageSize: 1000 });
-  view.append(h('h2', null, t('broker.runtime', name + ' #' + (id || 0))),
+  const tpsBox = h('div');
+  view.append(h('h2', null, t('broker.runtime', name + ' #' + (id || 0))), tpsBox,
     h('div', { class: 'grid2' },
       h('div', { class: 'card' }, table([{ key: '0', label: 'key' }, { key: '1', label: 'value' }], kv)),
       h('div', { class: 'card' }, h('h2', null, t('nav.topics') + ' (' + topics.total + ')'),
         table([{ key: 'topicName', label: 'topic' }, { key: 'writeQueueNums', label: 'topic.queues' }], topics.rows, x => go('#/topics/' + C(x.topicName))))));
+  if (r.id === '0') await brokerTps(name, tpsBox);
 };
 
 // ---------- topics ----------
@@ -114,7 +116,7 @@ PAGES.topics = async (view, [topic]) => {
     h('button', { type: 'button', class: 'link', onclick: () => csvDownload('topics-template.csv', [{ topicName: 'OrderTopic', writeQueueNums: 8, readQueueNums: 8, perm: 6, messageType: 'NORMAL', remark: 'orders' }], ['topicName', 'writeQueueNums', 'readQueueNums', 'perm', 'messageType', 'remark']) }, t('csv.template')),
     h('button', { type: 'button', class: 'link', onclick: async () => {
       const all = await api('GET', `/api/manager/topics/${clusterPath()}/basedatas`, undefined, { pageSize: 1000, name: state.name, brokerName: state.broker });
-      csvDownload('topics.csv', all.rows, ['topicName', 'brokerName', 'writeQueueNums', 'readQueueNums', 'perm', 'order', 'remark']);
+      csvDownload('topics.csv', all.rows, ['topicName', 'brokerName', 'writeQueueNums', 'readQueueNums', 'perm', 'messageType', 'remark']);
     } }, t('csv.export')), importInput);
   view.replaceChildren(h('h1', null, t('nav.topics')), filter, createBox, list);
   async function load() {
@@ -122,7 +124,7 @@ PAGES.topics = async (view, [topic]) => {
     list.replaceChildren(h('div', { class: 'card' }, table([
       { key: 'topicName', label: 'topic' }, { key: 'brokerName', label: 'broker' },
       { key: 'writeQueueNums', label: 'topic.writeQueues' }, { key: 'readQueueNums', label: 'topic.readQueues' },
-      { key: 'perm', label: 'topic.perm' }, { key: 'order', label: 'topic.order', render: r => r.order ? t('yes') : t('no') },
+      { key: 'perm', label: 'topic.perm' }, { key: 'messageType', label: 'topic.type', render: r => t('type.' + ({ FIFO: 'fifo', DELAY: 'delay', TRANSACTION: 'transaction' }[r.messageType] || 'normal')) },
       { key: 'remark', label: 'remark' },
     ], r.rows, row => go('#/topics/' + C(row.topicName))), pager(r.total, state.page, state.size, n => { state.page = n; load(); })));
   }
@@ -131,16 +133,16 @@ PAGES.topics = async (view, [topic]) => {
 
 async function topicDetail(view, topic) {
   const base = `/api/manager/topics/${clusterPath()}/${C(topic)}`;
-  const [detail, queues, depth, producers, consumers] = await Promise.all([
+  const [detail, queues, depth, producers, consumers, stats] = await Promise.all([
     api('GET', `/api/manager/topics/${clusterPath()}/basedata/${C(topic)}`), api('GET', base + '/queues'),
     api('GET', base + '/depth', undefined, { pageSize: 100 }), api('GET', base + '/producers', undefined, { pageSize: 100 }),
-    api('GET', base + '/consumers', undefined, { pageSize: 100 })]);
+    api('GET', base + '/consumers', undefined, { pageSize: 100 }), api('GET', `/api/console/topics/${C(topic)}/stats`).catch(() => ({ stored: 0, rows: [] }))]);
   const d = detail.data || {};
   const dialOut = h('div', { id: 'dial-result' });
   const modify = h('div', { class: 'card', hidden: true }, h('h2', null, t('modify')), form(TOPIC_FIELDS.filter(f => f.name !== 'topicName').map(f => ({ ...f, value: d[f.name] ?? f.value })), 'save', async v => {
     if (await attempt(() => api('POST', base, topicBody({ ...v, topicName: topic })))) { toast(t('saved')); go('#/topics/' + C(topic)); }
   }));
-  const tpsBox = h('div');
+  const tpsBox = h('div'), instances = h('div');
   view.replaceChildren(
     h('h1', null, t('nav.topics') + ' / ' + topic),
     h('div', { class: 'toolbar' },
@@ -151,6 +153,8 @@ async function topicDetail(view, topic) {
       h('a', { href: '#/messages/' + C(topic) }, t('messages.find'))),
     modify,
     h('div', { class: 'card' }, table([{ key: 'brokerName', label: 'broker' }, { key: 'writeQueueNums', label: 'topic.writeQueues' }, { key: 'readQueueNums', label: 'topic.readQueues' }, { key: 'perm', label: 'topic.perm' }, { key: 'remark', label: 'remark' }], [d])),
+    h('div', { class: 'card', id: 'topic-stats' }, h('h2', null, t('topic.stored', fmtNum(stats.stored))), table([{ key: 'brokerName', label: 'broker' }, { key: 'queueId', label: 'queue' },
+      { key: 'minOffset', label: 'offset.min' }, { key: 'maxOffset', label: 'offset.max' }, { key: 'lastUpdateTimestamp', label: 'offset.lastWrite', render: r => fmtTime(r.lastUpdateTimestamp) }], stats.rows)),
     h('div', { class: 'card' }, h('h2', null, t('tps.put')), tpsBox),
     A.full && h('div', { class: 'card' }, h('h2', null, t('dial')),
       form([{ name: 'count', label: 'dial.count', type: 'number', value: 10 }, { name: 'size', label: 'dial.size', type: 'number', value: 128 }, { name: 'key', label: 'message.key' }], 'dial.send', async v => {
@@ -165,9 +169,10 @@ async function topicDetail(view, topic) {
       }, 'dial-consume-form'), dialOut),
     h('div', { class: 'card' }, h('h2', null, t('topic.backlog')), table([{ key: 'groupName', label: 'group' }, { key: 'brokerName', label: 'broker' }, { key: 'diff', label: 'backlog' }, { key: 'notConsumeMsgTime', label: 'delay.ms' }, { key: 'outTps', label: 'tps.out' }], depth.rows || [], r => go('#/groups/' + C(r.groupName)))),
     h('div', { class: 'grid2' },
-      h('div', { class: 'card' }, h('h2', null, t('producers')), table([{ key: 'group', label: 'group', render: r => String(r) }], producers.rows || [])),
+      h('div', { class: 'card' }, h('h2', null, t('producers')), table([{ key: 'group', label: 'group', render: r => String(r) }], producers.rows || [], g => producerInstances(g, topic, instances)), instances),
       h('div', { class: 'card' }, h('h2', null, t('consumers')), table([{ key: 'group', label: 'group', render: r => String(r) }], consumers.rows || [], r => go('#/groups/' + C(r))))),
-    h('div', { class: 'card' }, h('h2', null, t('topic.queuesOf')), queueTable(queues)));
+    h('div', { class: 'card' }, h('h2', null, t('topic.queuesOf')), queueTable(queues)),
+    h('div', { class: 'card', id: 'topic-route' }, h('h2', null, t('route')), await routeSection(topic)));
   const tr = await api('GET', base + '/tps');
   tpsBox.replaceChildren(lineChart([{ name: t('tps.put'), color: '#2f6fed', points: (tr.inTpslist || []).map(p => [p.crtTime, p.inTPS ?? p.tps ?? 0]) }], { empty: t('chart.empty') }));
 }

@@ -62,15 +62,21 @@ async function groupDetail(view, group) {
   const d = detail.data || {};
   const cfg = d.subscriptionGroupConfig || d;
   const topics = (conn && conn.data && conn.data.topics) || [];
-  const resetOut = h('div', { id: 'reset-result' }), depthOut = h('div');
-  const now = new Date(Date.now() - new Date().getTimezoneOffset() * 60e3).toISOString().slice(0, 16);
+  const resetOut = h('div', { id: 'reset-result' }), depthOut = h('div'), running = h('div');
+  const modify = h('div', { class: 'card', hidden: true }, h('h2', null, t('modify')), form(GROUP_FIELDS.filter(f => f.name !== 'groupName').map(f => ({ ...f,
+    value: f.name === 'fromSlave' ? cfg.whichBrokerWhenConsumeSlowly === 1 : f.name === 'remark' ? d.remark : (cfg[f.name] ?? f.value) })), 'save', async v => {
+    if (await attempt(() => api('POST', base, groupBody({ ...v, groupName: group })))) { toast(t('saved')); go('#/groups/' + C(group)); }
+  }));
+  const now = localTime(Date.now());
   view.replaceChildren(h('h1', null, t('nav.groups') + ' / ' + group),
     h('div', { class: 'toolbar' },
       A.full && h('button', { class: 'secondary', onclick: async () => { if (await attempt(() => api('POST', base + '/openStatus', undefined, { isOpen: cfg.consumeEnable === false ? 0 : 1 }))) go('#/groups/' + C(group)); } }, cfg.consumeEnable === false ? t('group.enable') : t('group.disable')),
+      A.full && h('button', { class: 'secondary', onclick: () => { modify.hidden = !modify.hidden; } }, t('modify')),
       A.full && h('button', { class: 'danger', onclick: async () => { if (confirm(t('confirm.delete', group)) && await attempt(() => api('DELETE', base))) { toast(t('deleted', group)); go('#/groups'); } } }, t('delete'))),
+    modify,
     h('div', { class: 'card' }, table([{ key: '0', label: 'key' }, { key: '1', label: 'value', render: r => typeof r[1] === 'object' ? JSON.stringify(r[1]) : String(r[1]) }], Object.entries(cfg))),
     h('div', { class: 'card' }, h('h2', null, t('clients.online')), conn && conn.data ? [
-      table([{ key: 'clientId', label: 'client.id' }, { key: 'clientAddr', label: 'address' }, { key: 'language', label: 'client.language' }, { key: 'version', label: 'version' }, { key: 'subscriptions', label: 'group.subscriptions', render: r => (r.subscriptions || ['—']).join('; ') }], conn.data.connections || []),
+      table([{ key: 'clientId', label: 'client.id' }, { key: 'clientAddr', label: 'address' }, { key: 'language', label: 'client.language' }, { key: 'version', label: 'version' }, { key: 'subscriptions', label: 'group.subscriptions', render: r => (r.subscriptions || ['—']).join('; ') }], conn.data.connections || [], c => runningInfo(group, c.clientId, running)), running,
       h('p', { id: 'sub-consistent' }, h('span', { class: 'tag ' + (conn.data.consistent ? 'ok' : 'bad') }, conn.data.consistent ? t('group.consistent') : t('group.inconsistent')), ' ', h('span', { class: 'muted' }, t('group.model', conn.data.messageModel || '—', conn.data.consumeType || '—'))),
       table([{ key: 'topic', label: 'topic' }, { key: 'subString', label: 'group.expression' }], conn.data.subscriptions || [])] : h('p', { class: 'muted' }, t('group.offline'))),
     A.full && h('div', { class: 'card' }, h('h2', null, t('reset')),
@@ -82,7 +88,8 @@ async function groupDetail(view, group) {
     h('div', { class: 'card' }, h('h2', null, t('topic.backlog')), form([{ name: 'topicName', label: 'topic', value: topics[0] || '' }], 'search', async v => {
       const r = await attempt(() => api('GET', base + '/depth', undefined, { topicName: v.topicName }));
       if (r) depthOut.replaceChildren(table([{ key: 'topicName', label: 'topic' }, { key: 'brokerName', label: 'broker' }, { key: 'diff', label: 'backlog' }, { key: 'notConsumeMsgTime', label: 'delay.ms' }, { key: 'retryNums', label: 'retry' }], r.rows || r.data || []));
-    }), depthOut));
+    }), depthOut),
+    dlqSection(group));
 }
 
 // ---------- users ----------
@@ -124,8 +131,9 @@ PAGES.clients = async view => {
     form([{ name: 'topic', label: 'topic', required: true }], 'search', async v => {
       const base = `/api/manager/topics/${clusterPath()}/${C(v.topic)}`;
       const [p, c] = await Promise.all([api('GET', base + '/producers', undefined, { pageSize: 1000 }), api('GET', base + '/consumers', undefined, { pageSize: 1000 })]);
+      const instances = h('div', { id: 'producer-instances' });
       out.replaceChildren(h('div', { class: 'grid2' },
-        h('div', { class: 'card' }, h('h2', null, t('producers')), table([{ key: 'g', label: 'group', render: r => String(r) }], p.rows)),
+        h('div', { class: 'card' }, h('h2', null, t('producers')), table([{ key: 'g', label: 'group', render: r => String(r) }], p.rows, g => producerInstances(g, v.topic, instances)), instances),
         h('div', { class: 'card' }, h('h2', null, t('consumers')), table([{ key: 'g', label: 'group', render: r => String(r) }], c.rows, g => go('#/groups/' + C(g))))));
     }), out);
 };
@@ -138,6 +146,7 @@ PAGES.messages = async (view, [topicArg]) => {
     key: [{ name: 'topicName', label: 'topic', required: true, value: topicArg || '' }, { name: 'key', label: 'message.key', required: true }],
     id: [{ name: 'topicName', label: 'topic', required: true, value: topicArg || '' }, { name: 'msgId', label: 'message.id', required: true }],
     offset: [{ name: 'topicName', label: 'topic', required: true, value: topicArg || '' }, { name: 'brokerName', label: 'broker', required: true }, { name: 'queueId', label: 'queue', type: 'number', value: 0 }, { name: 'queueOffset', label: 'offset', type: 'number', value: 0 }],
+    time: [{ name: 'topicName', label: 'topic', required: true, value: topicArg || '' }, { name: 'begin', label: 'query.begin', type: 'datetime-local', value: localTime(Date.now() - 3600e3) }, { name: 'end', label: 'query.end', type: 'datetime-local', value: localTime(Date.now() + 60e3) }],
   };
   const box = h('div');
   const tabs = h('div', { class: 'tabs' }, Object.keys(fields).map(k => h('button', { type: 'button', class: k === mode.by ? 'on' : '', onclick: ev => { mode.by = k; tabs.querySelectorAll('button').forEach(b => b.classList.toggle('on', b === ev.target)); draw(); } }, t('query.' + k))));
@@ -147,6 +156,14 @@ PAGES.messages = async (view, [topicArg]) => {
       if (mode.by === 'key') list = (await attempt(() => api('GET', '/api/manager/messages/key', undefined, { ...v, pageSize: 100 })) || {}).rows || [];
       if (mode.by === 'id') { const r = await attempt(() => api('GET', '/api/manager/messages/' + C(v.msgId), undefined, { topicName: v.topicName })); if (r) list = [r.data]; }
       if (mode.by === 'offset') { const r = await attempt(() => api('GET', '/api/manager/messages/offset', undefined, v)); if (r) list = [r.data]; }
+      if (mode.by === 'time') {
+        const r = await attempt(() => api('GET', '/api/console/messages/time', undefined, { topicName: v.topicName, begin: new Date(v.begin).getTime(), end: new Date(v.end).getTime(), max: 200 }));
+        if (r) { list = r.rows; out.replaceChildren(); }
+        const pick = async m => { const d = await attempt(() => api('GET', '/api/manager/messages/offset', undefined, { topicName: m.topic, brokerName: m.brokerName, queueId: m.queueId, queueOffset: m.queueOffset })); if (d) showMessage(d.data); };
+        out.replaceChildren(h('div', { class: 'card' }, table([{ key: 'msgId', label: 'message.id' }, { key: 'keys', label: 'message.key', render: m => (m.properties || {}).KEYS || '—' },
+          { key: 'storeTimestamp', label: 'time', render: m => fmtTime(m.storeTimestamp) }, { key: 'queueId', label: 'queue' }, { key: 'queueOffset', label: 'offset' }], list, pick)));
+        return;
+      }
       out.replaceChildren(h('div', { class: 'card' }, table([{ key: 'msgId', label: 'message.id' }, { key: 'keys', label: 'message.key', render: m => (m.properties || {}).KEYS || '—' },
         { key: 'storeTimestamp', label: 'time', render: m => fmtTime(m.storeTimestamp) }, { key: 'queueId', label: 'queue' }, { key: 'queueOffset', label: 'offset' }], list, showMessage)));
       if (list.length === 1) showMessage(list[0]);
@@ -161,12 +178,14 @@ PAGES.messages = async (view, [topicArg]) => {
       else body.textContent = text;
     };
     show('text');
+    out.querySelector('#message-detail')?.remove();
     out.append(h('div', { class: 'card', id: 'message-detail' }, h('h2', null, t('message.detail', m.msgId)),
       h('div', { class: 'tabs' }, ['text', 'hex', 'json'].map(k => h('button', { type: 'button', onclick: () => show(k) }, t('body.' + k)))), body,
       h('h2', null, t('message.properties')), table([{ key: '0', label: 'key' }, { key: '1', label: 'value' }], Object.entries(m.properties || {})),
       h('h2', null, t('message.track')), table([{ key: 'consumerGroup', label: 'group' }, { key: 'trackType', label: 'track', render: r => h('span', { class: 'tag ' + (r.trackType === 'CONSUMED' ? 'ok' : 'warn') }, r.trackType) },
         { key: 'status', label: 'status', render: r => h('span', { class: 'tag track-status ' + (r.status === 'CONSUMED' ? 'ok' : 'warn') }, r.status || '—') }], m.trackList || []),
-      h('p', { class: 'muted' }, t('message.stored', fmtTime(m.storeTimestamp), m.storeHost, fmtTime(m.bornTimestamp), m.bornHost))));
+      h('p', { class: 'muted' }, t('message.stored', fmtTime(m.storeTimestamp), m.storeHost, fmtTime(m.bornTimestamp), m.bornHost)),
+      A.full && resendSection(m)));
   }
   view.replaceChildren(h('h1', null, t('nav.messages')), tabs, box, out);
   draw();

@@ -2,7 +2,7 @@
 //! in-process broker, asked over real HTTP the way the pages ask (page 1 of 20 rows, a name
 //! filter, and the overview's four requests at once). Goals (issue 17): lists ≤ 300 ms,
 //! overview ≤ 500 ms. The overview's stored-message count (one request per topic) is cached
-//! for 15 s; its cold cost is printed once before the measurements.
+//! for 10 s; its cold cost is printed once before the measurements.
 //!
 //! `cargo bench -p apogee-console --bench lists`
 

@@ -27,6 +27,7 @@ pub struct RawConsoleConfig {
     pub rate_limit_burst: u32,
     pub history_sample_interval_secs: u64,
     pub history_retention_days: u32,
+    pub stored_count_cache_secs: u64,
 }
 
 impl Default for RawConsoleConfig {
@@ -44,6 +45,7 @@ impl Default for RawConsoleConfig {
             rate_limit_burst: 40,
             history_sample_interval_secs: 60,
             history_retention_days: 7,
+            stored_count_cache_secs: 10,
         }
     }
 }
@@ -64,6 +66,8 @@ pub struct ConsoleConfig {
     /// How often the history is sampled, and how many days of it are kept.
     pub history_sample_interval: std::time::Duration,
     pub history_retention_days: u32,
+    /// How long the cluster's stored-message count (one request per topic) is reused.
+    pub stored_count_cache: std::time::Duration,
 }
 
 impl TryFrom<RawConsoleConfig> for ConsoleConfig {
@@ -104,6 +108,7 @@ impl TryFrom<RawConsoleConfig> for ConsoleConfig {
                 raw.history_sample_interval_secs.max(1),
             ),
             history_retention_days: raw.history_retention_days.max(1),
+            stored_count_cache: std::time::Duration::from_secs(raw.stored_count_cache_secs),
         })
     }
 }

@@ -114,7 +114,7 @@ impl Console {
             sessions: session::Sessions::default(),
             client,
             dial: tokio::sync::OnceCell::new(),
-            stored_cache: cache::Recent::new(routes::instance::STORED_TTL),
+            stored_cache: cache::Recent::new(config.stored_count_cache),
         });
         let sampler = tokio::spawn(history::run(
             state.admin.clone(),

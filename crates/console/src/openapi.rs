@@ -7,8 +7,8 @@ use axum::response::Html;
 use utoipa::OpenApi;
 
 use crate::routes::{
-    account, alerts, clients, consumption, dial, groups, instance, messages, overview, session,
-    topics, tps, users,
+    account, alerts, by_time, clients, consumption, dial, groups, inspect, instance, messages,
+    overview, resend, session, topics, tps, users,
 };
 
 #[derive(OpenApi)]
@@ -62,6 +62,15 @@ use crate::routes::{
         users::revoke,
         dial::send,
         dial::consume,
+        resend::dlq,
+        inspect::route,
+        inspect::producers,
+        inspect::topic_stats,
+        by_time::by_time,
+        inspect::running_info,
+        inspect::broker,
+        resend::dlq_resend,
+        resend::message_resend,
     ),
     tags(
         (name = "instance", description = "The cluster (§7.4)"),

@@ -38,6 +38,11 @@ const FILES: &[(&str, &str, &str)] = &[
         "text/javascript; charset=utf-8",
         include_str!("../assets/pages2.js"),
     ),
+    (
+        "extra.js",
+        "text/javascript; charset=utf-8",
+        include_str!("../assets/extra.js"),
+    ),
 ];
 
 const INDEX: &str = include_str!("../assets/index.html");
@@ -90,9 +95,78 @@ mod tests {
                 );
             }
         }
+        for loaded in INDEX
+            .split("/ui/")
+            .skip(1)
+            .filter_map(|r| r.split('"').next())
+        {
+            assert!(
+                FILES.iter().any(|f| f.0 == loaded),
+                "/ui/{loaded} is embedded"
+            );
+        }
         assert!(
             !INDEX.contains("http://") && !INDEX.contains("https://"),
             "nothing external"
+        );
+    }
+
+    /// Keys the pages look up with `t('…')` or `label: '…'` (dynamic prefixes ending in `.`
+    /// left out).
+    fn used_keys(js: &str) -> Vec<&str> {
+        let mut keys = Vec::new();
+        for pattern in ["t('", "label: '"] {
+            for (at, _) in js.match_indices(pattern) {
+                // `split('` and the like end in `t('` too: only a call of `t` itself counts.
+                let before = js[..at].chars().next_back().unwrap_or(' ');
+                if pattern == "t('" && (before.is_alphanumeric() || before == '_' || before == '.')
+                {
+                    continue;
+                }
+                let rest = &js[at + pattern.len()..];
+                if let Some(end) = rest.find('\'') {
+                    let key = &rest[..end];
+                    if !key.trim().is_empty() && !key.ends_with('.') {
+                        keys.push(key);
+                    }
+                }
+            }
+        }
+        keys
+    }
+
+    #[test]
+    fn given_the_pages_every_word_should_exist_in_english_and_chinese() {
+        let i18n = FILES
+            .iter()
+            .find(|f| f.0 == "i18n.js")
+            .map(|f| f.2)
+            .unwrap_or_default();
+        let Some((en, zh)) = i18n.split_once("\n  zh: {") else {
+            panic!("i18n.js has no zh table");
+        };
+        let defined = |table: &str, key: &str| {
+            table.contains(&format!("'{key}':")) || table.contains(&format!(" {key}:"))
+        };
+        let mut missing = Vec::new();
+        for (name, _, body) in FILES.iter().chain([&("index.html", "", INDEX)]) {
+            let mut keys = used_keys(body);
+            keys.extend(
+                body.split("data-t=\"")
+                    .skip(1)
+                    .filter_map(|r| r.split('"').next()),
+            );
+            for key in keys {
+                for (lang, table) in [("en", en), ("zh", zh)] {
+                    if !defined(table, key) {
+                        missing.push(format!("{name}: {key} ({lang})"));
+                    }
+                }
+            }
+        }
+        assert!(
+            missing.is_empty(),
+            "words without a translation: {missing:?}"
         );
     }
 }

@@ -2,7 +2,7 @@
 //! (chromedriver, through fantoccini) against a console in front of an in-process NameServer
 //! and broker. Logs in, creates a topic through the form and finds it in the list, dial-tests
 //! it, finds a message by key with its consume status, resets a group's offset and reads the
-//! before/after table, creates a user, switches to Chinese, and watches the TPS chart gain a
+//! before/after table, resends dead letters and a message, creates a user, switches to Chinese, and watches the TPS chart gain a
 //! point; every page's screenshot is saved under `target/tmp/console-screenshots/`.
 //!
 //! Without chromedriver the test says so and passes, unless `APOGEE_REQUIRE_BROWSER` is set
@@ -111,14 +111,23 @@ impl Browser {
         std::fs::write(self.shots.join(format!("{name}.png")), png).unwrap();
     }
 
-    /// Waits for `css` to be on the page; returns its element.
+    /// Waits for `css` to be on the page; returns its element. On failure the page is saved as
+    /// `failure.png` and its text is in the panic message.
     async fn el(&self, css: &str) -> fantoccini::elements::Element {
-        self.client
+        match self
+            .client
             .wait()
             .at_most(WAIT)
             .for_element(Locator::Css(css))
             .await
-            .unwrap_or_else(|e| panic!("no {css} within {WAIT:?}: {e}"))
+        {
+            Ok(e) => e,
+            Err(e) => {
+                self.shot("failure").await;
+                let text = self.js("return document.body.innerText").await;
+                panic!("no {css} within {WAIT:?}: {e}; the page says: {text}")
+            }
+        }
     }
 
     /// Waits until `css`'s text contains `text`; returns the text.
@@ -131,7 +140,11 @@ impl Browser {
             {
                 return now;
             }
-            assert!(started.elapsed() < WAIT, "{css} never showed {text:?}");
+            if started.elapsed() > WAIT {
+                self.shot("failure").await;
+                let page = self.js("return document.body.innerText").await;
+                panic!("{css} never showed {text:?}; the page says: {page}");
+            }
             tokio::time::sleep(Duration::from_millis(100)).await;
         }
     }
@@ -181,6 +194,7 @@ async fn given_a_browser_the_console_should_do_what_an_operator_does() {
     dial_test(&b, &base).await;
     message_consume_status(&b, &base).await;
     reset_offset(&b, &base).await;
+    resend_dead_letters(&b, &base, &e).await;
     create_a_user(&b, &base).await;
     other_pages_and_chinese(&b, &base).await;
     refuse_without_csrf(&b).await;
@@ -298,6 +312,37 @@ async fn reset_offset(b: &Browser, base: &str) {
     b.shot("06-reset-offset").await;
 }
 
+/// A group's dead letters are listed and all resent; a message is resent to a group.
+async fn resend_dead_letters(b: &Browser, base: &str, e: &common::Env) {
+    let producer = apogee_client::Producer::start(
+        common::client(e),
+        apogee_client::ProducerConfig::new("browser-dlq"),
+    )
+    .await
+    .unwrap();
+    let admin = apogee_client::Admin::start(common::client(e))
+        .await
+        .unwrap();
+    common::dead_letters(e, &producer, &admin).await;
+    b.goto(base, "#/groups/billing").await;
+    b.text("#dlq", "dead 2").await;
+    b.click("#dlq-resend-all").await;
+    b.client.accept_alert().await.unwrap();
+    b.text("#dlq-done", "Resent 3 messages").await;
+    b.shot("07-dead-letters").await;
+    b.goto(base, "#/messages/BrowserTopic").await;
+    b.fill("#message-form input[name=key]", "browser-key").await;
+    b.click("#message-form button[type=submit]").await;
+    b.el("#message-result tr.clickable")
+        .await
+        .click()
+        .await
+        .unwrap();
+    b.click("#resend-form button[type=submit]").await;
+    b.text("#resend-result", "retry topic").await;
+    producer.shutdown().await;
+}
+
 /// Create an app user.
 async fn create_a_user(b: &Browser, base: &str) {
     b.goto(base, "#/users").await;
@@ -306,7 +351,7 @@ async fn create_a_user(b: &Browser, base: &str) {
     b.fill("#user-form input[name=password]", "pw-12345").await;
     b.click("#user-form button[type=submit]").await;
     b.text("#user-list", "browser_user").await;
-    b.shot("07-users").await;
+    b.shot("08-users").await;
 }
 
 /// The other pages, then the same in Chinese.
@@ -325,7 +370,7 @@ async fn other_pages_and_chinese(b: &Browser, base: &str) {
     b.click("header .lang-switch").await;
     b.text("#nav", "概览").await;
     b.el("#figures .figure").await;
-    b.shot("11-overview-zh").await;
+    b.shot("12-overview-zh").await;
     b.js("localStorage.removeItem('apogee.lang')").await;
 }
 

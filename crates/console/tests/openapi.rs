@@ -78,6 +78,15 @@ const OPERATIONS: &[(&str, &str)] = &[
     ("delete", "/api/console/users/{username}/acl"),
     ("post", "/api/console/topics/{topicName}/dial"),
     ("post", "/api/console/topics/{topicName}/dial/consume"),
+    ("get", "/api/console/dlq/{groupName}"),
+    ("get", "/api/console/topics/{topicName}/route"),
+    ("get", "/api/console/producers"),
+    ("get", "/api/console/topics/{topicName}/stats"),
+    ("get", "/api/console/messages/time"),
+    ("get", "/api/console/groups/{groupName}/clients/{clientId}"),
+    ("get", "/api/console/brokers/{brokerName}/tps"),
+    ("post", "/api/console/dlq/{groupName}/resend"),
+    ("post", "/api/console/messages/resend"),
 ];
 
 /// The web console's login: no keys in the query string (they are the body).

@@ -146,6 +146,20 @@ impl HistoryStore {
         )
     }
 
+    /// One broker's in and out TPS at each sample since `since_ms`.
+    pub fn broker_series(
+        &self,
+        cluster: &str,
+        broker: &str,
+        since_ms: i64,
+    ) -> Result<Vec<Point>, String> {
+        self.points(
+            "SELECT at_ms, SUM(in_tps), SUM(out_tps) FROM broker_tps
+             WHERE cluster = ?1 AND broker = ?2 AND at_ms >= ?3 GROUP BY at_ms ORDER BY at_ms",
+            params![cluster, broker, since_ms],
+        )
+    }
+
     /// A group's get TPS on a topic (on `broker`, or summed) at each sample since `since_ms`.
     pub fn group_series(
         &self,

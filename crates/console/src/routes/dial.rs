@@ -70,7 +70,7 @@ fn check_topic(topic: &str) -> Result<(), ApiError> {
 }
 
 /// The console's producer, started on first use.
-async fn producer(state: &State) -> Result<&Producer, ApiError> {
+pub(crate) async fn producer(state: &State) -> Result<&Producer, ApiError> {
     state
         .dial
         .get_or_try_init(|| async {

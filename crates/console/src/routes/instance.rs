@@ -86,14 +86,11 @@ pub async fn base(Shared(state): Shared<Arc<State>>, caller: Caller) -> Reply {
     })])
 }
 
-/// How long a cluster's stored-message count is reused (it costs one request per topic and
-/// master; the console's overview asks every few seconds).
-pub const STORED_TTL: std::time::Duration = std::time::Duration::from_secs(15);
 /// Topic statistics requests in flight at once.
 const STATS_IN_FLIGHT: usize = 32;
 
 /// Messages kept now (max − min offset of every queue) over `(master, topic)`, asked
-/// concurrently and remembered for [`STORED_TTL`].
+/// concurrently and remembered for `stored_count_cache_secs`.
 async fn stored_messages(
     state: &State,
     cluster: &str,

@@ -3,13 +3,16 @@
 
 pub mod account;
 pub mod alerts;
+pub mod by_time;
 pub mod clients;
 pub mod consumption;
 pub mod dial;
 pub mod groups;
+pub mod inspect;
 pub mod instance;
 pub mod messages;
 pub mod overview;
+pub mod resend;
 pub mod session;
 pub mod topics;
 pub mod tps;
@@ -136,6 +139,27 @@ fn console_routes() -> Router<Arc<State>> {
                 .merge(delete(users::revoke)),
         )
         .route("/api/console/topics/{topicName}/dial", post(dial::send))
+        .route("/api/console/dlq/{groupName}", get(resend::dlq))
+        .route("/api/console/topics/{topicName}/route", get(inspect::route))
+        .route("/api/console/producers", get(inspect::producers))
+        .route(
+            "/api/console/topics/{topicName}/stats",
+            get(inspect::topic_stats),
+        )
+        .route("/api/console/messages/time", get(by_time::by_time))
+        .route(
+            "/api/console/groups/{groupName}/clients/{clientId}",
+            get(inspect::running_info),
+        )
+        .route(
+            "/api/console/brokers/{brokerName}/tps",
+            get(inspect::broker),
+        )
+        .route(
+            "/api/console/dlq/{groupName}/resend",
+            post(resend::dlq_resend),
+        )
+        .route("/api/console/messages/resend", post(resend::message_resend))
         .route(
             "/api/console/topics/{topicName}/dial/consume",
             post(dial::consume),
@@ -201,10 +225,17 @@ impl Page {
         }
     }
 
+    /// (page number from 1, rows per page), checked.
+    pub fn bounds(&self) -> Result<(usize, usize), ApiError> {
+        Ok((
+            Self::number(self.page_number.as_deref(), 1, "pageNumber", usize::MAX)?,
+            Self::number(self.page_size.as_deref(), 5, "pageSize", 1000)?,
+        ))
+    }
+
     /// The number of rows and this page's rows (so only shown rows need building).
     pub fn take<T>(&self, rows: Vec<T>) -> Result<(usize, Vec<T>), ApiError> {
-        let number = Self::number(self.page_number.as_deref(), 1, "pageNumber", usize::MAX)?;
-        let size = Self::number(self.page_size.as_deref(), 5, "pageSize", 1000)?;
+        let (number, size) = self.bounds()?;
         let total = rows.len();
         let page: Vec<T> = rows
             .into_iter()

@@ -28,6 +28,9 @@ pub struct TopicBody {
     #[serde(rename = "allowdConsumerGroups", alias = "allowedConsumerGroups")]
     pub allowed_consumer_groups: Vec<String>,
     pub topic_name: Option<String>,
+    /// Apogee's addition: RocketMQ 5's `message.type` attribute (`NORMAL`, `FIFO`, `DELAY`,
+    /// `TRANSACTION`); left unchanged when absent.
+    pub message_type: Option<String>,
 }
 
 /// One topic on one broker, as the detail and the list show it.
@@ -46,7 +49,12 @@ pub struct TopicRow {
     pub cluster_name: Option<String>,
     pub broker_name: String,
     pub broker_id: i64,
+    /// The `message.type` attribute (Apogee's addition), `NORMAL` when unset.
+    pub message_type: String,
 }
+
+/// RocketMQ 5's message types (the `message.type` topic attribute).
+const MESSAGE_TYPES: [&str; 4] = ["NORMAL", "FIFO", "DELAY", "TRANSACTION"];
 
 fn validate(body: &TopicBody, topic: &str) -> Result<TopicSpec, ApiError> {
     apogee_model::TopicName::new(topic)
@@ -59,6 +67,15 @@ fn validate(body: &TopicBody, topic: &str) -> Result<TopicSpec, ApiError> {
         order: body.order.unwrap_or(false),
         attributes: None,
     };
+    let mut spec = spec;
+    if let Some(t) = body.message_type.as_deref().filter(|t| !t.is_empty()) {
+        if !MESSAGE_TYPES.contains(&t) {
+            return Err(ApiError::bad_request(format!(
+                "messageType {t} is not one of {MESSAGE_TYPES:?}"
+            )));
+        }
+        spec.attributes = Some(format!("+message.type={t}"));
+    }
     for (name, n) in [
         ("readQueueNums", spec.read_queue_nums),
         ("writeQueueNums", spec.write_queue_nums),
@@ -290,5 +307,10 @@ fn row(state: &State, cluster: &str, broker: &str, c: &TopicConfig) -> TopicRow 
         cluster_name: Some(cluster.to_owned()),
         broker_name: broker.to_owned(),
         broker_id: 0,
+        message_type: c
+            .attributes
+            .get("message.type")
+            .cloned()
+            .unwrap_or_else(|| "NORMAL".to_owned()),
     }
 }

@@ -34,6 +34,7 @@ pub async fn env_limited(per_second: u32, burst: u32) -> Env {
         admin_secret_key: "s3cret".into(),
         rate_limit_per_second: per_second,
         rate_limit_burst: burst,
+        stored_count_cache_secs: 0,
         ..RawConsoleConfig::default()
     };
     let shutdown = Shutdown::new();
@@ -164,4 +165,32 @@ pub fn client(e: &Env) -> apogee_client::ClientConfig {
     let ns = &e.cluster.namesrv_addr;
     apogee_client::ClientConfig::new(ns)
         .instance_name(format!("test-{}", ns.replace([':', '.'], "_")))
+}
+
+/// Creates group `billing` and puts three dead letters of topic `Orders` into `%DLQ%billing`.
+pub async fn dead_letters(
+    e: &Env,
+    producer: &apogee_client::Producer,
+    admin: &apogee_client::Admin,
+) {
+    let group = json!({"subscriptionGroupConfig": {"groupName": "billing"}, "clusterNameList": ["DefaultCluster"]});
+    e.ok(
+        "POST",
+        "/api/manager/subscriptions/DefaultCluster",
+        Some(group),
+    )
+    .await;
+    let mut dlq = apogee_client::TopicSpec::new("%DLQ%billing");
+    (dlq.read_queue_nums, dlq.write_queue_nums) = (1, 1);
+    admin
+        .create_topic(&e.cluster.broker_addr, &dlq)
+        .await
+        .unwrap();
+    e.cluster.broker.register_now().await;
+    for i in 0..3 {
+        let m = apogee_client::Message::new("%DLQ%billing", format!("dead {i}"))
+            .with_keys([format!("order-{i}")])
+            .with_property(apogee_client::property::RETRY_TOPIC, "Orders");
+        producer.send(m).await.unwrap();
+    }
 }

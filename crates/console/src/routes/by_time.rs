@@ -1,0 +1,114 @@
+//! Messages of a topic stored in a time range (Apogee's own endpoint, as RocketMQ's dashboard
+//! offers): on every queue, SEARCH_OFFSET_BY_TIMESTAMP finds where the range starts and ends,
+//! and the messages between are read without committing anything.
+
+use std::collections::BTreeMap;
+use std::sync::Arc;
+
+use apogee_client::MessageQueue;
+use axum::extract::{Query, State as Shared};
+use serde_json::json;
+
+use crate::State;
+use crate::auth::Caller;
+use crate::reply::{self, ApiError, Reply};
+
+/// Messages answered at most.
+const MAX: i64 = 1000;
+
+fn number(q: &BTreeMap<String, String>, name: &str) -> Result<Option<i64>, ApiError> {
+    match q.get(name).map(|v| v.trim()).filter(|v| !v.is_empty()) {
+        None => Ok(None),
+        Some(v) => v
+            .parse()
+            .map(Some)
+            .map_err(|_| ApiError::bad_request(format!("{name} must be a number"))),
+    }
+}
+
+/// GET /api/console/messages/time?topicName=&begin=&end=&max=: up to `max` (≤ 1000, default
+/// 100) messages stored in `[begin, end)` (milliseconds), oldest first.
+#[utoipa::path(get, path = "/api/console/messages/time", tag = "console",
+    summary = "Messages of a topic stored in a time range",
+    params(crate::auth::Common, ("topicName" = String, Query), ("begin" = i64, Query),
+        ("end" = i64, Query), ("max" = Option<i64>, Query)),
+    responses(crate::reply::Answers))]
+pub async fn by_time(
+    Shared(state): Shared<Arc<State>>,
+    _caller: Caller,
+    Query(q): Query<BTreeMap<String, String>>,
+) -> Reply {
+    let topic = q
+        .get("topicName")
+        .map(|t| t.trim().to_owned())
+        .filter(|t| !t.is_empty())
+        .ok_or_else(|| ApiError::bad_request("topicName is required"))?;
+    let begin = number(&q, "begin")?.ok_or_else(|| ApiError::bad_request("begin is required"))?;
+    let end = number(&q, "end")?.unwrap_or(i64::MAX);
+    let max = number(&q, "max")?.unwrap_or(100).clamp(1, MAX);
+    if end <= begin {
+        return Err(ApiError::bad_request("end must be after begin"));
+    }
+    let route = state
+        .admin
+        .topic_route(&topic)
+        .await
+        .map_err(|e| ApiError::not_found(format!("topic {topic}: {e}")))?;
+    let mut found = Vec::new();
+    for broker in &route.broker_datas {
+        let Some(addr) = broker.broker_addrs.get(&0) else {
+            continue;
+        };
+        let queues = route
+            .queue_datas
+            .iter()
+            .filter(|d| d.broker_name == broker.broker_name)
+            .map(|d| d.read_queue_nums)
+            .max()
+            .unwrap_or(0);
+        for queue_id in 0..queues {
+            let queue = MessageQueue {
+                topic: topic.clone(),
+                broker_name: broker.broker_name.to_string(),
+                queue_id,
+            };
+            let instance = state.admin.instance();
+            let from = instance.search_offset(addr, &queue, begin).await?;
+            let to = if end == i64::MAX {
+                i64::MAX
+            } else {
+                instance.search_offset(addr, &queue, end).await?
+            };
+            let mut next = from;
+            let mut here = 0;
+            while next < to && here < max {
+                let want = i32::try_from((to - next).min(max - here).min(32)).unwrap_or(32);
+                let pulled = state.admin.pull_from(&queue, next, want).await?;
+                let Some(last) = pulled.messages.last().map(|m| m.queue_offset) else {
+                    break;
+                };
+                for m in pulled.messages {
+                    if m.store_timestamp >= begin && m.store_timestamp < end && m.queue_offset < to
+                    {
+                        here += 1;
+                        found.push(m);
+                    }
+                }
+                next = last + 1;
+            }
+        }
+    }
+    found.sort_by_key(|m| (m.store_timestamp, m.queue_offset));
+    found.truncate(usize::try_from(max).unwrap_or(100));
+    let rows: Vec<_> = found
+        .iter()
+        .map(|m| {
+            json!({
+                "msgId": m.msg_id, "topic": m.topic, "properties": m.properties,
+                "brokerName": m.broker_name, "queueId": m.queue_id, "queueOffset": m.queue_offset,
+                "storeTimestamp": m.store_timestamp, "bornTimestamp": m.born_timestamp,
+            })
+        })
+        .collect();
+    reply::result(json!({ "total": rows.len(), "rows": rows }))
+}
