@@ -90,19 +90,7 @@ async fn given_dead_letters_they_are_browsed_and_resent_to_the_group_through_its
     assert_eq!(r["total"], 3);
     assert_eq!(retry_copies(&admin, &broker, 4).await.len(), 4);
 
-    // Any message can go to a group again the same way.
-    let sent = producer
-        .send(Message::new("Orders", "again").with_keys(["k-again"]))
-        .await
-        .unwrap();
-    let body = json!({"topicName": "Orders", "msgId": sent.msg_id, "groupName": "billing"});
-    let r = e
-        .ok("POST", "/api/console/messages/resend", Some(body))
-        .await;
-    assert!(r["data"]["msgId"].is_string(), "{r}");
-    let copies = retry_copies(&admin, &broker, 5).await;
-    assert_eq!(copies[4].body.as_ref(), b"again");
-
+    resend_one_message(&e, &producer, &admin, &broker).await;
     // Refusals: no dead-letter topic, an empty choice.
     e.refused(404, "GET", "/api/console/dlq/nobody", None).await;
     e.refused(
@@ -184,4 +172,81 @@ async fn given_logins_wrong_keys_are_refused_and_sessions_get_strict_cookies() {
     assert!(r.json()["result"]["data"]["csrf"].as_str().unwrap().len() == 64);
     let r = request(e.addr, "GET", "/api/console/users", None).await;
     assert_eq!(r.status, 401, "no cookie, no keys");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn given_a_message_the_topic_counts_it_and_finds_it_by_time() {
+    let e = env().await;
+    e.ok("POST", "/api/manager/topics", Some(topic_body("Routed", 2)))
+        .await;
+    let producer =
+        apogee_client::Producer::start(client(&e), apogee_client::ProducerConfig::new("timed"))
+            .await
+            .unwrap();
+    let before = apogee_console::history::now_ms() - 1000;
+    producer.send(Message::new("Routed", "x")).await.unwrap();
+    let mut stats = e.ok("GET", "/api/console/topics/Routed/stats", None).await;
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);
+    // The queues take the message a moment after it is acknowledged.
+    while stats["stored"] != 1 && std::time::Instant::now() < deadline {
+        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+        stats = e.ok("GET", "/api/console/topics/Routed/stats", None).await;
+    }
+    assert_eq!(stats["stored"], 1, "{stats}");
+    assert_eq!(stats["total"], 2, "one row per queue: {stats}");
+    let found = e
+        .ok(
+            "GET",
+            &format!("/api/console/messages/time?topicName=Routed&begin={before}"),
+            None,
+        )
+        .await;
+    assert_eq!(found["total"], 1, "{found}");
+    let later = before + 3_600_000;
+    let none = e
+        .ok(
+            "GET",
+            &format!(
+                "/api/console/messages/time?topicName=Routed&begin={later}&end={}",
+                later + 1
+            ),
+            None,
+        )
+        .await;
+    assert_eq!(none["total"], 0, "{none}");
+    e.refused(
+        400,
+        "GET",
+        "/api/console/messages/time?topicName=Routed&begin=5&end=5",
+        None,
+    )
+    .await;
+    producer.shutdown().await;
+}
+
+/// Any message can go to a group again the way dead letters do.
+async fn resend_one_message(
+    e: &common::Env,
+    producer: &apogee_client::Producer,
+    admin: &Admin,
+    broker: &str,
+) {
+    let sent = producer
+        .send(Message::new("Orders", "again").with_keys(["k-again"]))
+        .await
+        .unwrap();
+    let by_id = format!("/api/manager/messages/{}?topicName=Orders", sent.msg_id);
+    apogee_testkit::wait_until(
+        "the message is indexed",
+        std::time::Duration::from_secs(10),
+        || async { e.call("GET", &by_id, None).await.status == 200 },
+    )
+    .await;
+    let body = json!({"topicName": "Orders", "msgId": sent.msg_id, "groupName": "billing"});
+    let r = e
+        .ok("POST", "/api/console/messages/resend", Some(body))
+        .await;
+    assert!(r["data"]["msgId"].is_string(), "{r}");
+    let copies = retry_copies(admin, broker, 5).await;
+    assert_eq!(copies[4].body.as_ref(), b"again");
 }

@@ -5,7 +5,7 @@
 use std::collections::BTreeMap;
 use std::sync::Arc;
 
-use apogee_client::MessageQueue;
+use apogee_client::{MessageExt, MessageQueue};
 use axum::extract::{Query, State as Shared};
 use serde_json::json;
 
@@ -24,6 +24,37 @@ fn number(q: &BTreeMap<String, String>, name: &str) -> Result<Option<i64>, ApiEr
             .map(Some)
             .map_err(|_| ApiError::bad_request(format!("{name} must be a number"))),
     }
+}
+
+/// Up to `max` messages of `queue` stored in `[begin, end)`.
+async fn in_queue(
+    state: &State,
+    addr: &str,
+    queue: &MessageQueue,
+    (begin, end): (i64, i64),
+    max: i64,
+) -> Result<Vec<MessageExt>, ApiError> {
+    let instance = state.admin.instance();
+    let from = instance.search_offset(addr, queue, begin).await?;
+    let to = if end == i64::MAX {
+        i64::MAX
+    } else {
+        instance.search_offset(addr, queue, end).await?
+    };
+    let mut found = Vec::new();
+    let mut next = from;
+    while next < to && (found.len() as i64) < max {
+        let want = i32::try_from((to - next).min(max - found.len() as i64).min(32)).unwrap_or(32);
+        let pulled = state.admin.pull_from(queue, next, want).await?;
+        let Some(last) = pulled.messages.last().map(|m| m.queue_offset) else {
+            break;
+        };
+        found.extend(pulled.messages.into_iter().filter(|m| {
+            m.store_timestamp >= begin && m.store_timestamp < end && m.queue_offset < to
+        }));
+        next = last + 1;
+    }
+    Ok(found)
 }
 
 /// GET /api/console/messages/time?topicName=&begin=&end=&max=: up to `max` (≤ 1000, default
@@ -72,30 +103,7 @@ pub async fn by_time(
                 broker_name: broker.broker_name.to_string(),
                 queue_id,
             };
-            let instance = state.admin.instance();
-            let from = instance.search_offset(addr, &queue, begin).await?;
-            let to = if end == i64::MAX {
-                i64::MAX
-            } else {
-                instance.search_offset(addr, &queue, end).await?
-            };
-            let mut next = from;
-            let mut here = 0;
-            while next < to && here < max {
-                let want = i32::try_from((to - next).min(max - here).min(32)).unwrap_or(32);
-                let pulled = state.admin.pull_from(&queue, next, want).await?;
-                let Some(last) = pulled.messages.last().map(|m| m.queue_offset) else {
-                    break;
-                };
-                for m in pulled.messages {
-                    if m.store_timestamp >= begin && m.store_timestamp < end && m.queue_offset < to
-                    {
-                        here += 1;
-                        found.push(m);
-                    }
-                }
-                next = last + 1;
-            }
+            found.extend(in_queue(&state, addr, &queue, (begin, end), max).await?);
         }
     }
     found.sort_by_key(|m| (m.store_timestamp, m.queue_offset));

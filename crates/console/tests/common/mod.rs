@@ -193,4 +193,15 @@ pub async fn dead_letters(
             .with_property(apogee_client::property::RETRY_TOPIC, "Orders");
         producer.send(m).await.unwrap();
     }
+    apogee_testkit::wait_until(
+        "the three dead letters in their queue",
+        std::time::Duration::from_secs(10),
+        || async {
+            admin
+                .topic_stats("%DLQ%billing")
+                .await
+                .is_ok_and(|s| s.offset_table.values().map(|o| o.max_offset).sum::<i64>() == 3)
+        },
+    )
+    .await;
 }
