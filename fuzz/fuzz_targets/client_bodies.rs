@@ -1,7 +1,8 @@
 //! The JSON bodies clients of every language send the broker (heartbeats, locks, group and
 //! topic lists) and those clients answer it with (running info as Java or the C++ SDK writes
 //! it, consume-directly results), read as fastjson would: none may panic, and what reads
-//! must write back and read again unchanged.
+//! must write back and read again unchanged. Message trace data (clients write it to the trace
+//! topic) is read too.
 #![no_main]
 
 use apogee_protocol::body::admin::{
@@ -14,6 +15,9 @@ use apogee_protocol::body::inspect::{CreateTopicListRequestBody, SubscriptionGro
 use libfuzzer_sys::fuzz_target;
 
 fuzz_target!(|data: &[u8]| {
+    for event in apogee_protocol::body::trace::decode(&String::from_utf8_lossy(data)) {
+        assert!(!event.msg_id.is_empty(), "a trace event always names its message");
+    }
     let _ = from_json::<HeartbeatData>("heartbeat", data);
     let _ = from_json::<LockBatchRequestBody>("lock", data);
     let _ = from_json::<SubscriptionGroupConfig>("group", data);

@@ -58,6 +58,7 @@ pub use apogee_protocol::body::inspect::{
 };
 pub use apogee_protocol::body::route::{BrokerData, ClusterInfo, TopicRouteData};
 pub use apogee_protocol::body::stats::{BrokerStatsData, BrokerStatsItem, ConsumeStatsList};
+pub use apogee_protocol::body::trace::{TRACE_TOPIC, TraceEvent, decode as decode_trace};
 pub use apogee_protocol::header::auth::{
     CreateAccessConfigRequestHeader, GetBrokerAclConfigResponseHeader,
 };

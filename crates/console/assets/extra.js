@@ -74,3 +74,22 @@ async function brokerTps(name, into) {
     { name: t('tps.out'), color: '#1e9e63', points: r.data.tps.map(p => [p.crtTime, p.outTPS]) }], { empty: t('chart.empty') })),
     h('div', { class: 'card' }, h('h2', null, t('broker.groups')), table([{ key: 'g', label: 'group', render: g => String(g) }], r.data.groups, g => go('#/groups/' + C(g)))));
 }
+
+function traceSection(m) {
+  const out = h('div', { id: 'trace-result' });
+  const load = async topic => {
+    const r = await attempt(() => api('GET', `/api/console/messages/${C(m.msgId)}/trace`, undefined, { traceTopic: topic }));
+    if (!r) return;
+    out.replaceChildren(r.rows.length ? table([
+      { key: 'timestamp', label: 'time', render: e => fmtTime(e.timestamp) },
+      { key: 'traceType', label: 'trace.step', render: e => t('trace.' + e.traceType) },
+      { key: 'groupName', label: 'group' },
+      { key: 'host', label: 'address', render: e => e.clientHost || e.storeHost || '—' },
+      { key: 'costTime', label: 'trace.cost' },
+      { key: 'success', label: 'status', render: e => e.success === null || e.success === undefined ? (e.transactionState || '—') : h('span', { class: 'tag ' + (e.success ? 'ok' : 'bad') }, e.success ? t('trace.ok') : t('trace.failed')) },
+    ], r.rows) : h('p', { class: 'muted' }, t('trace.none', r.traceTopic)));
+  };
+  const f = form([{ name: 'traceTopic', label: 'trace.topic', value: 'RMQ_SYS_TRACE_TOPIC' }], 'search', v => load(v.traceTopic), 'trace-form');
+  load('RMQ_SYS_TRACE_TOPIC');
+  return h('div', null, h('h2', null, t('trace')), f, out);
+}

@@ -55,6 +55,9 @@ const I18N = {
     running: 'Running info of {0}', 'running.cached': 'Cached', 'running.okTps': 'OK TPS', 'running.rt': 'Consume RT (ms)', 'running.failed': 'Failed (1 h)',
     'query.time': 'By time range', 'query.begin': 'From', 'query.end': 'To', 'topic.stored': 'Messages stored: {0}',
     'offset.min': 'Min offset', 'offset.max': 'Max offset', 'offset.lastWrite': 'Last write',
+    trace: 'Trace', 'trace.topic': 'Trace topic', 'trace.step': 'Step', 'trace.cost': 'Took (ms)', 'trace.ok': 'success', 'trace.failed': 'failed',
+    'trace.none': 'No trace of this message in {0} (clients write one when message trace is on).',
+    'trace.Pub': 'Sent', 'trace.SubBefore': 'Delivered to the consumer', 'trace.SubAfter': 'Consumed', 'trace.EndTransaction': 'Transaction ended',
     route: 'Route', 'route.none': 'No route (the topic is not registered with the NameServer yet).', 'producer.instances': 'Instances of {0}', 'broker.groups': 'Groups consuming here',
   },
   zh: {
@@ -110,6 +113,9 @@ const I18N = {
     running: '{0} 运行信息', 'running.cached': '缓存消息数', 'running.okTps': '成功 TPS', 'running.rt': '消费耗时（毫秒）', 'running.failed': '失败数（1 小时）',
     'query.time': '按时间段查询', 'query.begin': '开始时间', 'query.end': '结束时间', 'topic.stored': '当前存储消息数：{0}',
     'offset.min': '最小位点', 'offset.max': '最大位点', 'offset.lastWrite': '最后写入时间',
+    trace: '消息轨迹', 'trace.topic': '轨迹 Topic', 'trace.step': '环节', 'trace.cost': '耗时（毫秒）', 'trace.ok': '成功', 'trace.failed': '失败',
+    'trace.none': '{0} 中没有该消息的轨迹（客户端开启消息轨迹后才会写入）。',
+    'trace.Pub': '生产者发送', 'trace.SubBefore': '投递给消费者', 'trace.SubAfter': '消费完成', 'trace.EndTransaction': '事务结束',
     route: '路由', 'route.none': '暂无路由（Topic 尚未注册到 NameServer）。', 'producer.instances': '{0} 的实例', 'broker.groups': '在此消费的订阅组',
   },
 };

@@ -185,7 +185,7 @@ PAGES.messages = async (view, [topicArg]) => {
       h('h2', null, t('message.track')), table([{ key: 'consumerGroup', label: 'group' }, { key: 'trackType', label: 'track', render: r => h('span', { class: 'tag ' + (r.trackType === 'CONSUMED' ? 'ok' : 'warn') }, r.trackType) },
         { key: 'status', label: 'status', render: r => h('span', { class: 'tag track-status ' + (r.status === 'CONSUMED' ? 'ok' : 'warn') }, r.status || '—') }], m.trackList || []),
       h('p', { class: 'muted' }, t('message.stored', fmtTime(m.storeTimestamp), m.storeHost, fmtTime(m.bornTimestamp), m.bornHost)),
-      A.full && resendSection(m)));
+      traceSection(m), A.full && resendSection(m)));
   }
   view.replaceChildren(h('h1', null, t('nav.messages')), tabs, box, out);
   draw();

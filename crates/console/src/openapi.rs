@@ -8,7 +8,7 @@ use utoipa::OpenApi;
 
 use crate::routes::{
     account, alerts, by_time, clients, consumption, dial, groups, inspect, instance, messages,
-    overview, resend, session, topics, tps, users,
+    overview, resend, session, topics, tps, trace, users,
 };
 
 #[derive(OpenApi)]
@@ -67,6 +67,7 @@ use crate::routes::{
         inspect::producers,
         inspect::topic_stats,
         by_time::by_time,
+        trace::trace,
         inspect::running_info,
         inspect::broker,
         resend::dlq_resend,

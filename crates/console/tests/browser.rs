@@ -278,6 +278,7 @@ async fn message_consume_status(b: &Browser, base: &str) {
         .unwrap();
     b.text("#message-detail", "apogee-console-dial").await;
     b.text("#message-detail .track-status", "CONSUMED").await;
+    b.text("#trace-result", "No trace of this message").await;
     b.shot("05-message").await;
 }
 

@@ -83,6 +83,7 @@ const OPERATIONS: &[(&str, &str)] = &[
     ("get", "/api/console/producers"),
     ("get", "/api/console/topics/{topicName}/stats"),
     ("get", "/api/console/messages/time"),
+    ("get", "/api/console/messages/{msgId}/trace"),
     ("get", "/api/console/groups/{groupName}/clients/{clientId}"),
     ("get", "/api/console/brokers/{brokerName}/tps"),
     ("post", "/api/console/dlq/{groupName}/resend"),

@@ -16,6 +16,7 @@ pub mod resend;
 pub mod session;
 pub mod topics;
 pub mod tps;
+pub mod trace;
 pub mod users;
 
 use std::sync::Arc;
@@ -147,6 +148,7 @@ fn console_routes() -> Router<Arc<State>> {
             get(inspect::topic_stats),
         )
         .route("/api/console/messages/time", get(by_time::by_time))
+        .route("/api/console/messages/{msgId}/trace", get(trace::trace))
         .route(
             "/api/console/groups/{groupName}/clients/{clientId}",
             get(inspect::running_info),

@@ -13,6 +13,7 @@ pub mod register;
 pub mod route;
 mod simple;
 pub mod stats;
+pub mod trace;
 
 pub use simple::{KvTable, TopicList};
 
