@@ -192,21 +192,38 @@ PAGES.messages = async (view, [topicArg]) => {
 };
 
 // ---------- alerts ----------
+function ruleBody(v, enabled) {
+  return { name: v.name, kind: v.kind, clusterName: v.clusterName || A.cluster, enabled, threshold: Number(v.threshold),
+    webhook: v.webhook || '', topicName: v.topicName || null, groupName: v.groupName || null };
+}
+function ruleForm(rule) {
+  const r = rule || {};
+  return form([
+    { name: 'name', label: 'alert.name', required: true, value: r.name },
+    { name: 'kind', label: 'alert.kind', type: 'select', value: r.kind || 'backlog', options: [['backlog', 'kind.backlog'], ['consume_delay', 'kind.consume_delay'], ['group_offline', 'kind.group_offline'], ['dlq_growing', 'kind.dlq_growing'], ['disk', 'kind.disk']] },
+    { name: 'topicName', label: 'topic', value: r.topicName }, { name: 'groupName', label: 'group', value: r.groupName },
+    { name: 'threshold', label: 'alert.threshold', type: 'number', value: r.threshold ?? 1000 }, { name: 'webhook', label: 'alert.webhook', wide: true, value: r.webhook }],
+  rule ? 'save' : 'create', async v => {
+    const done = rule ? await attempt(() => api('PUT', '/api/alerts/rules/' + rule.id, ruleBody({ ...v, clusterName: rule.clusterName }, rule.enabled)))
+      : await attempt(() => api('POST', '/api/alerts/rules', ruleBody(v, true)));
+    if (done) { toast(rule ? t('saved') : t('created', v.name)); go('#/alerts'); }
+  }, 'rule-form');
+}
+
 PAGES.alerts = async view => {
   const [rules, events] = await Promise.all([api('GET', '/api/alerts/rules'), api('GET', '/api/alerts/events')]);
-  view.replaceChildren(h('h1', null, t('nav.alerts')),
-    A.full && h('div', { class: 'card' }, h('h2', null, t('alert.create')), form([
-      { name: 'name', label: 'alert.name', required: true },
-      { name: 'kind', label: 'alert.kind', type: 'select', value: 'backlog', options: [['backlog', 'kind.backlog'], ['consume_delay', 'kind.consume_delay'], ['group_offline', 'kind.group_offline'], ['dlq_growing', 'kind.dlq_growing'], ['disk', 'kind.disk']] },
-      { name: 'topicName', label: 'topic' }, { name: 'groupName', label: 'group' },
-      { name: 'threshold', label: 'alert.threshold', type: 'number', value: 1000 }, { name: 'webhook', label: 'alert.webhook', wide: true }], 'create', async v => {
-      const body = { ...v, clusterName: A.cluster, enabled: true, topicName: v.topicName || null, groupName: v.groupName || null };
-      if (await attempt(() => api('POST', '/api/alerts/rules', body))) { toast(t('created', v.name)); go('#/alerts'); }
-    })),
+  const editor = h('div', { class: 'card', hidden: !A.full }, h('h2', null, t('alert.create')), ruleForm(null));
+  const edit = r => { editor.replaceChildren(h('h2', null, t('alert.edit', r.name)), ruleForm(r)); editor.scrollIntoView(); };
+  const toggle = async r => { if (await attempt(() => api('PUT', '/api/alerts/rules/' + r.id, ruleBody(r, !r.enabled)))) go('#/alerts'); };
+  view.replaceChildren(h('h1', null, t('nav.alerts')), editor,
     h('div', { class: 'card' }, h('h2', null, t('alert.rules')), table([
       { key: 'name', label: 'alert.name' }, { key: 'kind', label: 'alert.kind', render: r => t('kind.' + r.kind) }, { key: 'topicName', label: 'topic' }, { key: 'groupName', label: 'group' },
-      { key: 'threshold', label: 'alert.threshold' }, { key: 'firing', label: 'status', render: r => h('span', { class: 'tag ' + (r.firing ? 'bad' : 'ok') }, r.firing ? t('alert.firing') : t('alert.ok')) },
-      { key: 'x', label: 'actions', render: r => A.full && h('button', { class: 'link', onclick: async () => { if (await attempt(() => api('DELETE', '/api/alerts/rules/' + r.id))) go('#/alerts'); } }, t('delete')) }], rules.data)),
+      { key: 'threshold', label: 'alert.threshold' },
+      { key: 'firing', label: 'status', render: r => h('span', { class: 'tag ' + (!r.enabled ? '' : r.firing ? 'bad' : 'ok') }, !r.enabled ? t('alert.off') : r.firing ? t('alert.firing') : t('alert.ok')) },
+      { key: 'x', label: 'actions', render: r => A.full && [
+        h('button', { class: 'link', onclick: () => edit(r) }, t('modify')),
+        h('button', { class: 'link', onclick: () => toggle(r) }, r.enabled ? t('disable') : t('enable')),
+        h('button', { class: 'link', onclick: async () => { if (await attempt(() => api('DELETE', '/api/alerts/rules/' + r.id))) go('#/alerts'); } }, t('delete'))] }], rules.data)),
     h('div', { class: 'card' }, h('h2', null, t('alert.history')), table([
       { key: 'at', label: 'time', render: e => fmtTime(e.at) }, { key: 'ruleName', label: 'alert.name' }, { key: 'state', label: 'status' }, { key: 'message', label: 'alert.message' }], events.data)));
 };

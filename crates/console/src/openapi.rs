@@ -45,6 +45,7 @@ use crate::routes::{
         messages::by_key,
         alerts::list,
         alerts::create,
+        alerts::update,
         alerts::delete,
         alerts::events,
         session::login,

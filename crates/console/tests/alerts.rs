@@ -121,6 +121,22 @@ async fn given_a_backlog_rule_it_fires_when_the_group_falls_behind_and_resolves_
     assert_eq!(states, ["resolved", "firing"], "{events}");
     assert!(all.iter().all(|ev| ev["delivered"] == true), "{events}");
 
+    // A change starts the rule over; a higher threshold keeps it quiet.
+    let mut changed = rule.clone();
+    changed["threshold"] = json!(100);
+    changed["enabled"] = json!(false);
+    e.ok(
+        "PUT",
+        &format!("/api/alerts/rules/{id}"),
+        Some(changed.clone()),
+    )
+    .await;
+    let rules = e.ok("GET", "/api/alerts/rules", None).await;
+    assert_eq!(rules["data"][0]["threshold"], 100.0, "{rules}");
+    assert_eq!(rules["data"][0]["enabled"], false, "{rules}");
+    e.refused(404, "PUT", "/api/alerts/rules/999", Some(changed))
+        .await;
+
     e.ok("DELETE", &format!("/api/alerts/rules/{id}"), None)
         .await;
     e.refused(404, "DELETE", &format!("/api/alerts/rules/{id}"), None)

@@ -196,6 +196,7 @@ async fn given_a_browser_the_console_should_do_what_an_operator_does() {
     reset_offset(&b, &base).await;
     resend_dead_letters(&b, &base, &e).await;
     create_a_user(&b, &base).await;
+    alert_rule(&b, &base).await;
     other_pages_and_chinese(&b, &base).await;
     refuse_without_csrf(&b).await;
     log_out(&b).await;
@@ -342,6 +343,21 @@ async fn resend_dead_letters(b: &Browser, base: &str, e: &common::Env) {
     b.click("#resend-form button[type=submit]").await;
     b.text("#resend-result", "retry topic").await;
     producer.shutdown().await;
+}
+
+/// Create an alert rule through the form, then turn it off.
+async fn alert_rule(b: &Browser, base: &str) {
+    b.goto(base, "#/alerts").await;
+    b.fill("#rule-form input[name=name]", "dial behind").await;
+    b.fill("#rule-form input[name=topicName]", "BrowserTopic")
+        .await;
+    b.fill("#rule-form input[name=groupName]", "apogee-console-dial")
+        .await;
+    b.click("#rule-form button[type=submit]").await;
+    b.text("main#view", "dial behind").await;
+    b.click("main#view tbody button.link:nth-of-type(2)").await;
+    b.text("main#view tbody", "off").await;
+    b.shot("11-alerts").await;
 }
 
 /// Create an app user.

@@ -12,6 +12,7 @@ use apogee_testkit::http::request;
 const OPERATIONS: &[(&str, &str)] = &[
     ("get", "/api/alerts/rules"),
     ("post", "/api/alerts/rules"),
+    ("put", "/api/alerts/rules/{id}"),
     ("delete", "/api/alerts/rules/{id}"),
     ("get", "/api/alerts/events"),
     ("get", "/api/access/account"),

@@ -135,7 +135,10 @@ pub async fn evaluate(
         match recorded {
             Ok(event) => {
                 tracing::info!(rule = %rule.name, state = %event.state, value = v, "alert");
-                webhook.deliver(rule.webhook.clone(), event, Arc::clone(store));
+                // A rule without a webhook is watched in the console only.
+                if !rule.webhook.is_empty() {
+                    webhook.deliver(rule.webhook.clone(), event, Arc::clone(store));
+                }
             }
             Err(e) => tracing::warn!(error = %e, rule = %rule.name, "alert event not recorded"),
         }

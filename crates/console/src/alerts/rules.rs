@@ -122,8 +122,10 @@ pub fn validate(rule: &Rule) -> Result<(), String> {
     if !rule.threshold.is_finite() || rule.threshold < 0.0 {
         return Err("threshold must be a number >= 0".into());
     }
-    if !rule.webhook.starts_with("http://") {
-        return Err("webhook must be an http:// URL".into());
+    if !rule.webhook.is_empty() && !rule.webhook.starts_with("http://") {
+        return Err(
+            "webhook must be an http:// URL (or empty: events show in the console only)".into(),
+        );
     }
     Ok(())
 }
@@ -169,6 +171,27 @@ pub fn list(conn: &Connection) -> rusqlite::Result<Vec<Rule>> {
     )?;
     let rows = stmt.query_map([], row_rule)?;
     rows.collect()
+}
+
+/// Replaces rule `id`'s settings; it starts over (not firing, no remembered value). False when
+/// there is no such rule.
+pub fn update(conn: &Connection, id: i64, rule: &Rule) -> rusqlite::Result<bool> {
+    let changed = conn.execute(
+        "UPDATE alert_rules SET name = ?2, kind = ?3, cluster = ?4, topic = ?5, grp = ?6,
+         threshold = ?7, webhook = ?8, enabled = ?9, firing = 0, last_value = NULL WHERE id = ?1",
+        params![
+            id,
+            rule.name,
+            rule.kind.as_str(),
+            rule.cluster_name,
+            rule.topic_name,
+            rule.group_name,
+            rule.threshold,
+            rule.webhook,
+            i64::from(rule.enabled)
+        ],
+    )?;
+    Ok(changed > 0)
 }
 
 pub fn delete(conn: &Connection, id: i64) -> rusqlite::Result<bool> {

@@ -50,6 +50,32 @@ pub async fn create(
     reply::data(json!({ "id": id }))
 }
 
+/// PUT /api/alerts/rules/{id}: replaces the rule's settings (it starts over, not firing).
+#[utoipa::path(put, path = "/api/alerts/rules/{id}", tag = "alerts", summary = "Change an alert rule",
+    params(crate::auth::Common, ("id" = i64, Path)), request_body = Rule,
+    responses((status = 200, description = "changed", body = crate::reply::Envelope),
+        (status = 400, description = "what is wrong with the rule", body = crate::reply::Envelope),
+        (status = 404, description = "no such rule", body = crate::reply::Envelope)))]
+pub async fn update(
+    Shared(state): Shared<Arc<State>>,
+    _caller: Caller,
+    Path(id): Path<i64>,
+    body: Result<Json<Rule>, JsonRejection>,
+) -> Reply {
+    let Json(rule) = json_body(body)?;
+    rules::validate(&rule).map_err(ApiError::bad_request)?;
+    let found = state
+        .history
+        .run(move |c| rules::update(c, id, &rule))
+        .await
+        .map_err(ApiError::internal)?;
+    if found {
+        reply::done()
+    } else {
+        Err(ApiError::not_found(format!("no alert rule {id}")))
+    }
+}
+
 /// DELETE /api/alerts/rules/{id}
 #[utoipa::path(delete, path = "/api/alerts/rules/{id}", tag = "alerts", summary = "Delete an alert rule",
     params(crate::auth::Common, ("id" = i64, Path)),

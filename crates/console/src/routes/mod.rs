@@ -40,7 +40,7 @@ pub fn router() -> Router<Arc<State>> {
         .route("/api/alerts/rules", get(alerts::list).post(alerts::create))
         .route(
             "/api/alerts/rules/{id}",
-            axum::routing::delete(alerts::delete),
+            axum::routing::delete(alerts::delete).put(alerts::update),
         )
         .route("/api/alerts/events", get(alerts::events))
         .route("/api/manager/cluster/base", get(instance::base))
