@@ -146,20 +146,33 @@ fn row_rule(r: &rusqlite::Row<'_>) -> rusqlite::Result<Rule> {
     })
 }
 
+impl rusqlite::ToSql for Kind {
+    fn to_sql(&self) -> rusqlite::Result<rusqlite::types::ToSqlOutput<'_>> {
+        Ok(self.as_str().into())
+    }
+}
+
+/// A rule's settings as the statements' parameters ?2 to ?9 (?1 is the id, or unused).
+fn settings(rule: &Rule) -> [&dyn rusqlite::ToSql; 8] {
+    [
+        &rule.name,
+        &rule.kind,
+        &rule.cluster_name,
+        &rule.topic_name,
+        &rule.group_name,
+        &rule.threshold,
+        &rule.webhook,
+        &rule.enabled,
+    ]
+}
+
 pub fn insert(conn: &Connection, rule: &Rule) -> rusqlite::Result<i64> {
+    let mut args: Vec<&dyn rusqlite::ToSql> = vec![&rusqlite::types::Null];
+    args.extend(settings(rule));
     conn.execute(
-        "INSERT INTO alert_rules (name, kind, cluster, topic, grp, threshold, webhook, enabled)
-         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)",
-        params![
-            rule.name,
-            rule.kind.as_str(),
-            rule.cluster_name,
-            rule.topic_name,
-            rule.group_name,
-            rule.threshold,
-            rule.webhook,
-            i64::from(rule.enabled)
-        ],
+        "INSERT INTO alert_rules (id, name, kind, cluster, topic, grp, threshold, webhook, enabled)
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)",
+        args.as_slice(),
     )?;
     Ok(conn.last_insert_rowid())
 }
@@ -176,20 +189,12 @@ pub fn list(conn: &Connection) -> rusqlite::Result<Vec<Rule>> {
 /// Replaces rule `id`'s settings; it starts over (not firing, no remembered value). False when
 /// there is no such rule.
 pub fn update(conn: &Connection, id: i64, rule: &Rule) -> rusqlite::Result<bool> {
+    let mut args: Vec<&dyn rusqlite::ToSql> = vec![&id];
+    args.extend(settings(rule));
     let changed = conn.execute(
         "UPDATE alert_rules SET name = ?2, kind = ?3, cluster = ?4, topic = ?5, grp = ?6,
          threshold = ?7, webhook = ?8, enabled = ?9, firing = 0, last_value = NULL WHERE id = ?1",
-        params![
-            id,
-            rule.name,
-            rule.kind.as_str(),
-            rule.cluster_name,
-            rule.topic_name,
-            rule.group_name,
-            rule.threshold,
-            rule.webhook,
-            i64::from(rule.enabled)
-        ],
+        args.as_slice(),
     )?;
     Ok(changed > 0)
 }
