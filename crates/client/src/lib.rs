@@ -35,6 +35,7 @@ mod namesrv;
 mod producer;
 mod query;
 mod route;
+mod trace_query;
 
 pub use admin::{Admin, TopicSpec};
 pub use admin_controller::{ControllerMetadata, ElectedMaster};

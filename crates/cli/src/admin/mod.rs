@@ -13,6 +13,7 @@ mod ops;
 mod stats;
 mod table;
 mod topic;
+mod trace;
 
 use anyhow::Context;
 use apogee_client::{Admin, ClientConfig, StoreCleaning};
@@ -122,6 +123,8 @@ enum AdminCommand {
     ResetOffsetByTime(group::ResetOffsetByTime),
     /// Look a message up by its id (offset message id, or client id with -t).
     QueryMsgById(message::QueryMsgById),
+    /// A message's trace (sent, delivered, consumed) from the trace topic.
+    QueryMsgTraceById(trace::QueryMsgTraceById),
     /// A message by its client id (UNIQ_KEY) in a topic; with -g -d, have a client consume it.
     QueryMsgByUniqueKey(message::QueryMsgByUniqueKey),
     /// Messages of a topic with a key.
@@ -278,6 +281,7 @@ async fn dispatch(
         C::ProducerConnection(a) => a.run(admin).await,
         C::ResetOffsetByTime(a) => a.run(admin).await,
         C::QueryMsgById(a) => a.run(admin).await,
+        C::QueryMsgTraceById(a) => a.run(admin).await,
         C::QueryMsgByUniqueKey(a) => a.run(admin).await,
         C::QueryMsgByKey(a) => a.run(admin).await,
         C::QueryMsgByOffset(a) => a.run(admin).await,

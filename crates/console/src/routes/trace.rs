@@ -1,11 +1,9 @@
 //! A message's trace timeline for the web console (Apogee's own endpoint): the records clients
-//! with message trace on wrote to the trace topic, found by the message's id (the key they are
-//! indexed under), decoded and put in time order.
+//! with message trace on wrote to the trace topic (`Admin::message_trace`).
 
 use std::collections::BTreeMap;
 use std::sync::Arc;
 
-use apogee_client::TraceEvent;
 use axum::extract::{Path, Query, State as Shared};
 use serde_json::json;
 
@@ -33,32 +31,6 @@ pub async fn trace(
     if msg_id.is_empty() || msg_id.len() > 128 {
         return Err(ApiError::bad_request("msgId must be 1 to 128 characters"));
     }
-    let found = match state
-        .admin
-        .query_message_by_key(topic, &msg_id, 0, i64::MAX)
-        .await
-    {
-        Ok(found) => found,
-        // No trace topic yet: nothing was traced.
-        Err(apogee_client::ClientError::NoRoute { .. }) => Vec::new(),
-        Err(e) => return Err(e.into()),
-    };
-    let mut events: Vec<TraceEvent> = found
-        .iter()
-        .flat_map(|m| apogee_client::decode_trace(&String::from_utf8_lossy(&m.body)))
-        .filter(|e| e.msg_id == msg_id)
-        .collect();
-    events.sort_by_key(|e| (e.timestamp.unwrap_or(i64::MAX), order(&e.trace_type)));
-    events.dedup();
+    let events = state.admin.message_trace(&msg_id, topic).await?;
     reply::result(json!({ "traceTopic": topic, "total": events.len(), "rows": events }))
-}
-
-/// Where a step goes among steps of the same millisecond.
-fn order(kind: &str) -> u8 {
-    match kind {
-        "Pub" => 0,
-        "EndTransaction" => 1,
-        "SubBefore" => 2,
-        _ => 3,
-    }
 }
