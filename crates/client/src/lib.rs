@@ -34,6 +34,7 @@ mod message;
 mod namesrv;
 mod producer;
 mod query;
+pub mod redeliver;
 mod route;
 mod trace_query;
 

@@ -6,6 +6,7 @@ mod acl;
 mod acl_file;
 mod cluster;
 mod controller;
+mod dlq;
 mod group;
 mod ha;
 mod message;
@@ -125,6 +126,10 @@ enum AdminCommand {
     QueryMsgById(message::QueryMsgById),
     /// A message's trace (sent, delivered, consumed) from the trace topic.
     QueryMsgTraceById(trace::QueryMsgTraceById),
+    /// A consumer group's dead letters (Apogee's own command).
+    QueryDlqMsg(dlq::QueryDlqMsg),
+    /// Send a group's dead letters (chosen by id, or all) back to it through its retry topic.
+    ResendDlqMsg(dlq::ResendDlqMsg),
     /// A message by its client id (UNIQ_KEY) in a topic; with -g -d, have a client consume it.
     QueryMsgByUniqueKey(message::QueryMsgByUniqueKey),
     /// Messages of a topic with a key.
@@ -282,6 +287,8 @@ async fn dispatch(
         C::ResetOffsetByTime(a) => a.run(admin).await,
         C::QueryMsgById(a) => a.run(admin).await,
         C::QueryMsgTraceById(a) => a.run(admin).await,
+        C::QueryDlqMsg(a) => a.run(admin).await,
+        C::ResendDlqMsg(a) => a.run(admin, client).await,
         C::QueryMsgByUniqueKey(a) => a.run(admin).await,
         C::QueryMsgByKey(a) => a.run(admin).await,
         C::QueryMsgByOffset(a) => a.run(admin).await,

@@ -10,7 +10,7 @@
 
 use std::sync::Arc;
 
-use apogee_client::{Message, MessageExt, MessageQueue, property};
+use apogee_client::{MessageExt, MessageQueue, redeliver};
 use axum::Json;
 use axum::extract::rejection::JsonRejection;
 use axum::extract::{Path, Query, State as Shared};
@@ -24,150 +24,35 @@ use crate::reply::{self, ApiError, Reply};
 
 /// Dead letters resent by one "resend all" at most.
 const RESEND_ALL_MAX: i64 = 10_000;
-/// Properties a copy does not carry over (the broker sets them again or they would misroute it).
-const DROPPED: &[&str] = &[
-    property::DELAY,
-    property::REAL_TOPIC,
-    property::REAL_QID,
-    property::TRAN_MSG,
-    property::MIN_OFFSET,
-    property::MAX_OFFSET,
-    property::RECONSUME_TIME,
-    "CLUSTER",
-    "TIMER_DELIVER_MS",
-    "TIMER_DELAY_SEC",
-];
-
 fn check_group(group: &str) -> Result<(), ApiError> {
     apogee_model::GroupName::new(group)
         .map(drop)
         .map_err(|e| ApiError::bad_request(format!("groupName {group}: {e}")))
 }
 
-/// The topic the application sent `m` to.
-fn original_topic(m: &MessageExt) -> String {
-    m.properties
-        .get(property::RETRY_TOPIC)
-        .cloned()
-        .unwrap_or_else(|| m.topic.clone())
-}
-
-/// Makes sure `retry` is routed to `broker`: a group that never failed a message has no retry
-/// topic yet, so it is created there with one queue (RocketMQ's default) and the route awaited.
-async fn ensure_routed(state: &State, retry: &str, broker: &str) -> Result<(), ApiError> {
-    let routed = |route: Option<apogee_client::TopicRouteData>| {
-        route.is_some_and(|r| {
-            r.broker_datas
-                .iter()
-                .any(|b| b.broker_name.as_str() == broker)
-        })
-    };
-    if routed(state.admin.topic_route(retry).await.ok()) {
-        return Ok(());
-    }
-    let info = state.admin.cluster_info().await?;
-    let addr = info
-        .broker_addr_table
-        .iter()
-        .find(|(name, _)| name.as_str() == broker)
-        .and_then(|(_, b)| b.broker_addrs.get(&0).cloned())
-        .ok_or_else(|| ApiError::not_found(format!("broker {broker} has no master")))?;
-    let mut spec = apogee_client::TopicSpec::new(retry);
-    (spec.read_queue_nums, spec.write_queue_nums) = (1, 1);
-    state.admin.create_topic(&addr, &spec).await?;
-    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(5);
-    while !routed(state.admin.topic_route(retry).await.ok()) {
-        if std::time::Instant::now() > deadline {
-            return Err(ApiError::internal(format!(
-                "{retry} was created on {broker} but is not routed yet; try again"
-            )));
-        }
-        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
-    }
-    Ok(())
-}
-
-/// Publishes a copy of `m` to `group`'s retry topic, queue 0 on the broker that held `m`;
-/// answers the copy's message id.
+/// Publishes a copy of `m` to `group`'s retry topic with the console's producer.
 async fn republish(state: &State, group: &str, m: &MessageExt) -> Result<String, ApiError> {
-    let retry = format!("%RETRY%{group}");
-    ensure_routed(state, &retry, &m.broker_name).await?;
-    let queue = MessageQueue {
-        topic: retry.clone(),
-        broker_name: m.broker_name.clone(),
-        queue_id: 0,
-    };
-    let mut copy = Message::new(retry, m.body.clone());
-    copy.flag = m.flag;
-    for (k, v) in &m.properties {
-        if !DROPPED.contains(&k.as_str()) {
-            copy = copy.with_property(k.clone(), v.clone());
-        }
-    }
-    copy = copy.with_property(property::RETRY_TOPIC, original_topic(m));
-    if !m.properties.contains_key(property::ORIGIN_MESSAGE_ID) {
-        copy = copy.with_property(property::ORIGIN_MESSAGE_ID, m.offset_msg_id.clone());
-    }
     let producer = super::dial::producer(state).await?;
-    let sent = producer.send_to_queue(copy, &queue).await?;
-    Ok(sent.msg_id)
+    Ok(redeliver::resend_to_group(&state.admin, producer, group, m).await?)
 }
 
-/// The dead-letter topic's queues with their (min, max) offsets, in a stable order.
+/// The dead-letter topic's queues, or 404 when the group has none.
 async fn dlq_queues(state: &State, group: &str) -> Result<Vec<(MessageQueue, i64, i64)>, ApiError> {
-    let topic = format!("%DLQ%{group}");
-    let stats = state.admin.topic_stats(&topic).await.map_err(|_| {
+    state.admin.dead_letter_queues(group).await.map_err(|_| {
         ApiError::not_found(format!(
-            "group {group} has no dead letters ({topic} does not exist)"
+            "group {group} has no dead letters (%DLQ%{group} does not exist)"
         ))
-    })?;
-    let mut queues: Vec<_> = stats
-        .offset_table
-        .into_iter()
-        .map(|(q, o)| (q, o.min_offset, o.max_offset.max(o.min_offset)))
-        .collect();
-    queues.sort_by(|a, b| (&a.0.broker_name, a.0.queue_id).cmp(&(&b.0.broker_name, b.0.queue_id)));
-    Ok(queues)
+    })
 }
 
 fn row(m: &MessageExt) -> Value {
     json!({
-        "msgId": m.msg_id, "topic": original_topic(m), "keys": m.keys(), "tags": m.tags(),
+        "msgId": m.msg_id, "topic": redeliver::original_topic(m), "keys": m.keys(), "tags": m.tags(),
         "brokerName": m.broker_name, "queueId": m.queue_id, "queueOffset": m.queue_offset,
         "reconsumeTimes": m.reconsume_times, "storeTimestamp": m.store_timestamp,
         "bornTimestamp": m.born_timestamp, "bodySize": m.body.len(),
         "messageBody": String::from_utf8_lossy(&m.body),
     })
-}
-
-/// Reads messages `[from, to)` of one queue (as many pulls as it takes).
-async fn read(
-    state: &State,
-    q: &MessageQueue,
-    from: i64,
-    to: i64,
-) -> Result<Vec<MessageExt>, ApiError> {
-    let mut out = Vec::new();
-    let mut next = from;
-    while next < to {
-        let max = i32::try_from((to - next).min(32)).unwrap_or(32);
-        let pulled = state.admin.pull_from(q, next, max).await?;
-        let before = out.len();
-        out.extend(
-            pulled
-                .messages
-                .into_iter()
-                .filter(|m| m.queue_offset >= next && m.queue_offset < to),
-        );
-        let Some(last) = out.last().map(|m| m.queue_offset) else {
-            break;
-        };
-        if out.len() == before {
-            break;
-        }
-        next = last + 1;
-    }
-    Ok(out)
 }
 
 /// GET /api/console/dlq/{groupName}: the group's dead letters, oldest first, paged.
@@ -200,7 +85,7 @@ pub async fn dlq(
         let from = lo + skip;
         let to = (from + want).min(*hi);
         skip = 0;
-        let msgs = read(&state, q, from, to).await?;
+        let msgs = state.admin.read_range(q, from, to).await?;
         want -= to - from;
         rows.extend(msgs.iter().map(row));
     }
@@ -255,7 +140,7 @@ pub async fn dlq_resend(
         for (q, lo, hi) in dlq_queues(&state, &group).await? {
             let to = hi.min(lo + left);
             left -= to - lo;
-            picked.extend(read(&state, &q, lo, to).await?);
+            picked.extend(state.admin.read_range(&q, lo, to).await?);
         }
     } else {
         if body.messages.is_empty() || body.messages.len() > 1000 {
