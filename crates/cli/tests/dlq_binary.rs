@@ -41,14 +41,13 @@ async fn given_dead_letters_admin_should_list_and_resend_them_to_the_group() {
             .with_property(property::RETRY_TOPIC, "Orders");
         producer.send(m).await.unwrap();
     }
-    let mut listed = admin_json(ns, &["queryDlqMsg", "-g", "billing"]);
-    for _ in 0..100 {
-        if listed["messages"].as_array().unwrap().len() == 2 {
-            break;
-        }
-        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
-        listed = admin_json(ns, &["queryDlqMsg", "-g", "billing"]);
-    }
+    let two_listed = || async {
+        admin_json(ns, &["queryDlqMsg", "-g", "billing"])["messages"]
+            .as_array()
+            .is_some_and(|m| m.len() == 2)
+    };
+    wait_until("both dead letters listed", two_listed).await;
+    let listed = admin_json(ns, &["queryDlqMsg", "-g", "billing"]);
     assert_eq!(listed["messages"][0]["topic"], "Orders", "{listed}");
     let first = listed["messages"][0]["msgId"].as_str().unwrap().to_owned();
 
@@ -67,18 +66,14 @@ async fn given_dead_letters_admin_should_list_and_resend_them_to_the_group() {
         broker_name: "broker-a".into(),
         queue_id: 0,
     };
-    let mut copies = Vec::new();
-    for _ in 0..100 {
-        copies = admin
+    let three_copies = || async {
+        admin
             .pull_from(&retry, 0, 32)
             .await
-            .map(|p| p.messages)
-            .unwrap_or_default();
-        if copies.len() == 3 {
-            break;
-        }
-        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
-    }
+            .is_ok_and(|p| p.messages.len() == 3)
+    };
+    wait_until("three copies in the retry topic", three_copies).await;
+    let copies = admin.pull_from(&retry, 0, 32).await.unwrap().messages;
     let bodies: Vec<&[u8]> = copies.iter().map(|m| m.body.as_ref()).collect();
     assert_eq!(bodies, [&b"dead 0"[..], b"dead 0", b"dead 1"]);
     assert!(

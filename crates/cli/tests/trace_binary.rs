@@ -59,14 +59,11 @@ async fn given_trace_records_admin_should_print_the_messages_timeline() {
         .await
         .unwrap();
     let args = ["queryMsgTraceById", "-i", id.as_str(), "-t", "AppTrace"];
-    let mut out = admin(ns, &args);
-    for _ in 0..100 {
-        if out.status.success() {
-            break;
-        }
-        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
-        out = admin(ns, &args);
-    }
+    wait_until("the trace indexed", || async {
+        admin(ns, &args).status.success()
+    })
+    .await;
+    let out = admin(ns, &args);
     let rows = table(&String::from_utf8_lossy(&out.stdout));
     assert_eq!(rows.len(), 2, "{}", String::from_utf8_lossy(&out.stdout));
     assert_eq!(

@@ -317,14 +317,11 @@ async fn given_a_cluster_the_instance_views_show_its_brokers_and_figures() {
             .unwrap();
     }
     // The queues take the messages a moment after they are acknowledged.
-    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);
-    let base = loop {
-        let base = e.ok("GET", "/api/manager/cluster/base", None).await;
-        if base["data"][0]["msgNowNums"] == 3 || std::time::Instant::now() > deadline {
-            break base;
-        }
-        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
-    };
+    let base = e
+        .ok_when("/api/manager/cluster/base", "three stored messages", |b| {
+            b["data"][0]["msgNowNums"] == 3
+        })
+        .await;
     let row = &base["data"][0];
     assert_eq!(row["mainBrokerNums"], 1);
     assert_eq!(row["slaveBrokerNums"], 0);

@@ -150,14 +150,9 @@ async fn given_a_keyed_message_it_is_found_by_key_id_and_offset_with_its_consume
         .unwrap();
     assert_eq!(sent.queue_offset, 5);
     let by_key = "/api/manager/messages/key?topicName=Backlog&key=order-42";
-    let mut found = Value::Null;
-    for _ in 0..100 {
-        found = e.ok("GET", by_key, None).await;
-        if found["total"] == 1 {
-            break;
-        }
-        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
-    }
+    let found = e
+        .ok_when(by_key, "the message indexed by key", |f| f["total"] == 1)
+        .await;
     let row = &found["rows"][0];
     assert_eq!(row["properties"]["KEYS"], "order-42", "{found}");
     assert_eq!(row["messageBody"], "order body");

@@ -185,13 +185,14 @@ async fn given_a_message_the_topic_counts_it_and_finds_it_by_time() {
             .unwrap();
     let before = apogee_console::history::now_ms() - 1000;
     producer.send(Message::new("Routed", "x")).await.unwrap();
-    let mut stats = e.ok("GET", "/api/console/topics/Routed/stats", None).await;
-    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);
     // The queues take the message a moment after it is acknowledged.
-    while stats["stored"] != 1 && std::time::Instant::now() < deadline {
-        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
-        stats = e.ok("GET", "/api/console/topics/Routed/stats", None).await;
-    }
+    let stats = e
+        .ok_when(
+            "/api/console/topics/Routed/stats",
+            "the stored message",
+            |s| s["stored"] == 1,
+        )
+        .await;
     assert_eq!(stats["stored"], 1, "{stats}");
     assert_eq!(stats["total"], 2, "one row per queue: {stats}");
     let found = e

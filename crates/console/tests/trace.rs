@@ -58,12 +58,9 @@ async fn given_trace_records_the_timeline_shows_send_and_consume_in_order() {
         producer.send(m).await.unwrap();
     }
     let path = format!("/api/console/messages/{id}/trace?traceTopic=AppTrace");
-    let mut trace = e.ok("GET", &path, None).await;
-    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);
-    while trace["total"] != 3 && std::time::Instant::now() < deadline {
-        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
-        trace = e.ok("GET", &path, None).await;
-    }
+    let trace = e
+        .ok_when(&path, "the three trace records", |t| t["total"] == 3)
+        .await;
     let kinds: Vec<&str> = trace["rows"]
         .as_array()
         .unwrap()

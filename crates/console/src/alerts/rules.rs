@@ -166,6 +166,18 @@ fn settings(rule: &Rule) -> [&dyn rusqlite::ToSql; 8] {
     ]
 }
 
+/// Rules kept at most (each is evaluated after every history sample).
+pub const RULES_MAX: i64 = 1000;
+
+/// Stores `rule` and answers its id, or `None` when [`RULES_MAX`] rules exist already.
+pub fn insert_if_room(conn: &Connection, rule: &Rule) -> rusqlite::Result<Option<i64>> {
+    let rules: i64 = conn.query_row("SELECT COUNT(*) FROM alert_rules", [], |r| r.get(0))?;
+    if rules >= RULES_MAX {
+        return Ok(None);
+    }
+    insert(conn, rule).map(Some)
+}
+
 pub fn insert(conn: &Connection, rule: &Rule) -> rusqlite::Result<i64> {
     let mut args: Vec<&dyn rusqlite::ToSql> = vec![&rusqlite::types::Null];
     args.extend(settings(rule));
@@ -286,4 +298,44 @@ pub fn events(conn: &Connection, limit: i64) -> rusqlite::Result<Vec<Event>> {
         })
     })?;
     rows.collect()
+}
+
+#[cfg(test)]
+mod tests {
+    #![allow(clippy::unwrap_used)]
+    use super::*;
+
+    #[test]
+    fn given_the_most_rules_should_refuse_one_more_and_update_in_place() {
+        let conn = Connection::open_in_memory().unwrap();
+        conn.execute_batch(SCHEMA).unwrap();
+        let rule = Rule {
+            id: 0,
+            name: "r".into(),
+            kind: Kind::Disk,
+            cluster_name: "c".into(),
+            topic_name: None,
+            group_name: None,
+            threshold: 90.0,
+            webhook: String::new(),
+            enabled: true,
+            firing: false,
+        };
+        for _ in 0..RULES_MAX {
+            assert!(insert_if_room(&conn, &rule).unwrap().is_some());
+        }
+        assert_eq!(insert_if_room(&conn, &rule).unwrap(), None);
+        let changed = Rule {
+            threshold: 95.0,
+            enabled: false,
+            ..rule
+        };
+        assert!(update(&conn, 1, &changed).unwrap());
+        assert!(!update(&conn, RULES_MAX + 1, &changed).unwrap());
+        let first = &list(&conn).unwrap()[0];
+        assert_eq!(
+            (first.threshold, first.enabled, first.kind),
+            (95.0, false, Kind::Disk)
+        );
+    }
 }

@@ -44,9 +44,15 @@ pub async fn create(
     rules::validate(&rule).map_err(ApiError::bad_request)?;
     let id = state
         .history
-        .run(move |c| rules::insert(c, &rule))
+        .run(move |c| rules::insert_if_room(c, &rule))
         .await
-        .map_err(ApiError::internal)?;
+        .map_err(ApiError::internal)?
+        .ok_or_else(|| {
+            ApiError::bad_request(format!(
+                "there are {} alert rules already, the most kept; delete some first",
+                rules::RULES_MAX
+            ))
+        })?;
     reply::data(json!({ "id": id }))
 }
 

@@ -9,6 +9,7 @@ use apogee_client::{MessageExt, MessageQueue};
 use axum::extract::{Query, State as Shared};
 use serde_json::json;
 
+use super::{number_param, param};
 use crate::State;
 use crate::auth::Caller;
 use crate::reply::{self, ApiError, Reply};
@@ -16,14 +17,10 @@ use crate::reply::{self, ApiError, Reply};
 /// Messages answered at most.
 const MAX: i64 = 1000;
 
-fn number(q: &BTreeMap<String, String>, name: &str) -> Result<Option<i64>, ApiError> {
-    match q.get(name).map(|v| v.trim()).filter(|v| !v.is_empty()) {
-        None => Ok(None),
-        Some(v) => v
-            .parse()
-            .map(Some)
-            .map_err(|_| ApiError::bad_request(format!("{name} must be a number"))),
-    }
+/// Sorts `found` by store time and keeps the first `max`.
+fn keep_oldest(found: &mut Vec<MessageExt>, max: i64) {
+    found.sort_by_key(|m| (m.store_timestamp, m.queue_offset));
+    found.truncate(usize::try_from(max).unwrap_or(usize::MAX));
 }
 
 /// Up to `max` messages of `queue` stored in `[begin, end)`.
@@ -69,14 +66,11 @@ pub async fn by_time(
     _caller: Caller,
     Query(q): Query<BTreeMap<String, String>>,
 ) -> Reply {
-    let topic = q
-        .get("topicName")
-        .map(|t| t.trim().to_owned())
-        .filter(|t| !t.is_empty())
-        .ok_or_else(|| ApiError::bad_request("topicName is required"))?;
-    let begin = number(&q, "begin")?.ok_or_else(|| ApiError::bad_request("begin is required"))?;
-    let end = number(&q, "end")?.unwrap_or(i64::MAX);
-    let max = number(&q, "max")?.unwrap_or(100).clamp(1, MAX);
+    let topic = param(&q, "topicName")?.to_owned();
+    let begin =
+        number_param(&q, "begin")?.ok_or_else(|| ApiError::bad_request("begin is required"))?;
+    let end = number_param(&q, "end")?.unwrap_or(i64::MAX);
+    let max = number_param(&q, "max")?.unwrap_or(100).clamp(1, MAX);
     if end <= begin {
         return Err(ApiError::bad_request("end must be after begin"));
     }
@@ -104,10 +98,11 @@ pub async fn by_time(
                 queue_id,
             };
             found.extend(in_queue(&state, addr, &queue, (begin, end), max).await?);
+            // Only the oldest `max` can be answered: memory stays at two queues' worth.
+            keep_oldest(&mut found, max);
         }
     }
-    found.sort_by_key(|m| (m.store_timestamp, m.queue_offset));
-    found.truncate(usize::try_from(max).unwrap_or(100));
+    keep_oldest(&mut found, max);
     let rows: Vec<_> = found
         .iter()
         .map(|m| {

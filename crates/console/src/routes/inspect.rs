@@ -9,19 +9,13 @@ use axum::extract::{Path, Query, State as Shared};
 use serde_json::json;
 
 use super::cluster_masters;
+use super::param;
 use crate::State;
 use crate::auth::Caller;
 use crate::history::now_ms;
 use crate::reply::{self, ApiError, Reply};
 
 const DAY_MS: i64 = 86_400_000;
-
-fn param<'a>(q: &'a BTreeMap<String, String>, name: &str) -> Result<&'a str, ApiError> {
-    q.get(name)
-        .map(|v| v.trim())
-        .filter(|v| !v.is_empty())
-        .ok_or_else(|| ApiError::bad_request(format!("{name} is required")))
-}
 
 /// GET /api/console/topics/{topicName}/route: the NameServer's route (brokers and queues).
 #[utoipa::path(get, path = "/api/console/topics/{topicName}/route", tag = "console",

@@ -12,6 +12,7 @@ use axum::extract::{Path, Query, State as Shared};
 use serde_json::{Value, json};
 
 use super::Page;
+use super::param;
 use crate::State;
 use crate::auth::Caller;
 use crate::reply::{self, ApiError, Reply};
@@ -99,13 +100,6 @@ async fn message_json(state: &State, m: &MessageExt, group: Option<&str>) -> Val
         "messageBodyPath": Value::Null,
         "trackList": tracks,
     })
-}
-
-fn param<'a>(q: &'a BTreeMap<String, String>, name: &str) -> Result<&'a str, ApiError> {
-    q.get(name)
-        .map(|v| v.trim())
-        .filter(|v| !v.is_empty())
-        .ok_or_else(|| ApiError::bad_request(format!("{name} is required")))
 }
 
 /// GET /api/manager/messages/{msgId}?topicName=&groupName= (§7.9.1): a message by its client

@@ -330,6 +330,31 @@ pub fn is_system_topic(topic: &str) -> bool {
         || topic.starts_with("%DLQ%")
 }
 
+/// Query parameter `name`, trimmed; 400 when it is missing or blank.
+pub fn param<'a>(
+    q: &'a std::collections::BTreeMap<String, String>,
+    name: &str,
+) -> Result<&'a str, ApiError> {
+    q.get(name)
+        .map(|v| v.trim())
+        .filter(|v| !v.is_empty())
+        .ok_or_else(|| ApiError::bad_request(format!("{name} is required")))
+}
+
+/// Query parameter `name` as a number, if given; 400 when it is not one.
+pub fn number_param(
+    q: &std::collections::BTreeMap<String, String>,
+    name: &str,
+) -> Result<Option<i64>, ApiError> {
+    match q.get(name).map(|v| v.trim()).filter(|v| !v.is_empty()) {
+        None => Ok(None),
+        Some(v) => v
+            .parse()
+            .map(Some)
+            .map_err(|_| ApiError::bad_request(format!("{name} must be a number"))),
+    }
+}
+
 /// A JSON body, or a 400 saying what is wrong with it.
 pub fn json_body<T>(body: Result<Json<T>, JsonRejection>) -> Result<Json<T>, ApiError> {
     body.map_err(|e| ApiError::bad_request(format!("request body: {}", e.body_text())))

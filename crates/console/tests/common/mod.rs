@@ -72,6 +72,23 @@ impl Env {
         json["result"].clone()
     }
 
+    /// GETs `path` (expecting 200) until `done` holds for its `result`, at most 10 s; returns
+    /// that result. For what the broker takes a moment to show after acknowledging it.
+    pub async fn ok_when(&self, path: &str, what: &str, done: impl Fn(&Value) -> bool) -> Value {
+        let deadline = tokio::time::Instant::now() + std::time::Duration::from_secs(10);
+        loop {
+            let result = self.ok("GET", path, None).await;
+            if done(&result) {
+                return result;
+            }
+            assert!(
+                tokio::time::Instant::now() < deadline,
+                "timed out after 10 s waiting for {what}: {result}"
+            );
+            tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+        }
+    }
+
     /// Expects `status` with the same code in the envelope; returns the message.
     pub async fn refused(
         &self,
