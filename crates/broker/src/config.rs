@@ -95,6 +95,10 @@ raw_broker_config! {
     transaction_check_interval_ms: u64 = 30_000, java "transactionCheckInterval";
     transaction_timeout_ms: u64 = 6000, java "transactionTimeOut";
     transaction_check_max: i32 = 15, java "transactionCheckMax";
+    timer_wheel_enable: bool = true, java "timerWheelEnable";
+    timer_max_delay_sec: u64 = 40 * 86_400, java "timerMaxDelaySec";
+    mapped_file_size_timer_log: usize = 100 * 1024 * 1024, java "mappedFileSizeTimerLog";
+    timer_pending_max: usize = 10_000_000;
     use_server_side_reset_offset: bool = true, java "useServerSideResetOffset";
     topic_queue_nums_max: i32 = 1024;
     topics_max: usize = 100_000;
@@ -258,6 +262,24 @@ pub struct Limits {
     pub server_side_reset: bool,
     pub transaction: TransactionLimits,
     pub growth: GrowthLimits,
+    pub timer: TimerLimits,
+}
+
+/// Timer messages (REMOTING.md §6.7).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct TimerLimits {
+    /// `timerWheelEnable`: off, timer messages are refused with SYSTEM_ERROR.
+    pub enabled: bool,
+    /// `timerMaxDelaySec` in ms: later delivery times are refused with MESSAGE_ILLEGAL.
+    pub max_delay_ms: i64,
+    /// `mappedFileSizeTimerLog`: bytes per `timerlog/` file.
+    pub log_file_bytes: usize,
+    /// Timers held in memory at most; past it, enqueueing waits (the messages stay stored).
+    pub pending_max: usize,
+    /// A timer due later than this is stored again on the timer topic after this long, so
+    /// its message outlives the CommitLog's retention: half of `fileReservedTime`, at most two
+    /// days (Java's `timerRollWindowSlots`).
+    pub roll_window_ms: i64,
 }
 
 /// Bounds on what requests can make the broker hold (Apogee's own; RocketMQ has none).
@@ -410,6 +432,11 @@ fn check_limits(raw: &RawBrokerConfig) -> Result<(), BrokerError> {
             "pull_messages_max, pull_bytes_max and send_concurrency must be > 0".into(),
         ));
     }
+    if raw.mapped_file_size_timer_log < 4096 || raw.timer_pending_max == 0 {
+        return Err(BrokerError::Config(
+            "mapped_file_size_timer_log must be >= 4096 and timer_pending_max > 0".into(),
+        ));
+    }
     if raw.transaction_check_interval_ms < 100 || raw.transaction_check_max < 1 {
         return Err(BrokerError::Config(
             "transaction_check_interval_ms must be >= 100 and transaction_check_max >= 1".into(),
@@ -480,6 +507,18 @@ impl Limits {
                 heartbeat_groups_max: raw.heartbeat_groups_max,
                 suspend_max: Duration::from_millis(raw.long_polling_suspend_max_ms),
                 suspended_pulls_max: raw.suspended_pulls_max,
+            },
+            timer: TimerLimits {
+                enabled: raw.timer_wheel_enable,
+                max_delay_ms: i64::try_from(raw.timer_max_delay_sec)
+                    .unwrap_or(i64::MAX / 1000)
+                    .saturating_mul(1000),
+                log_file_bytes: raw.mapped_file_size_timer_log,
+                pending_max: raw.timer_pending_max,
+                roll_window_ms: i64::try_from(raw.file_reserved_time)
+                    .unwrap_or(48)
+                    .saturating_mul(3_600_000 / 2)
+                    .min(2 * 86_400_000),
             },
         })
     }

@@ -17,8 +17,6 @@ use crate::processor::{self, ControllerModeProcessor};
 use crate::service::controller_calls::ControllerCalls;
 use crate::service::controller_link::ControllerLink;
 use crate::service::role_gate::while_master;
-use crate::service::schedule::ScheduleService;
-use crate::service::transaction_check::TransactionCheckService;
 
 /// NOTIFY_BROKER_ROLE_CHANGED, GET_BROKER_EPOCH_CACHE and EXCHANGE_BROKER_HA_INFO (answered
 /// REQUEST_CODE_NOT_SUPPORTED outside controller mode).
@@ -48,8 +46,7 @@ pub(crate) struct Parts<'a> {
     pub replication: &'a Replication,
     pub topics: &'a TopicConfigs,
     pub offsets: &'a ConsumerOffsets,
-    pub schedule: &'a Arc<ScheduleService>,
-    pub transactions: &'a Arc<TransactionCheckService>,
+    pub delivery: &'a crate::services::Delivery,
     pub live: &'a LiveSettings,
 }
 
@@ -71,8 +68,9 @@ pub(crate) fn spawn(parts: Parts<'_>, shutdown: &Shutdown) -> Vec<JoinHandle<()>
         offsets: parts.offsets.clone(),
         identity_path: parts.config.store.root.join("brokerIdentity"),
     };
-    let (schedule, live) = (Arc::clone(parts.schedule), parts.live.clone());
-    let transactions = Arc::clone(parts.transactions);
+    let (schedule, live) = (Arc::clone(&parts.delivery.schedule), parts.live.clone());
+    let transactions = Arc::clone(&parts.delivery.transactions);
+    let timer = Arc::clone(&parts.delivery.timer);
     vec![
         tokio::spawn(link.run(shutdown.clone())),
         tokio::spawn(while_master(
@@ -84,6 +82,11 @@ pub(crate) fn spawn(parts: Parts<'_>, shutdown: &Shutdown) -> Vec<JoinHandle<()>
             parts.replication.clone(),
             shutdown.clone(),
             move |stop| Arc::clone(&transactions).run(stop),
+        )),
+        tokio::spawn(while_master(
+            parts.replication.clone(),
+            shutdown.clone(),
+            move |stop| Arc::clone(&timer).run(stop),
         )),
     ]
 }

@@ -29,9 +29,11 @@ mod listeners;
 pub mod live;
 pub mod manager;
 mod metrics;
+pub mod ops;
 mod persist;
 pub mod processor;
 pub mod service;
+mod services;
 pub mod stats;
 pub mod stats_items;
 pub mod transaction;
@@ -58,11 +60,11 @@ use crate::manager::queue_lock::QueueLocks;
 use crate::manager::subscription_group::SubscriptionGroups;
 use crate::manager::topic_config::{TBW102, TopicConfigs};
 use crate::processor::{Identity, SendGate};
-use crate::service::housekeeping::Housekeeping;
 use crate::service::long_polling::PullWaiters;
 use crate::service::register::Registration;
 use crate::service::schedule::ScheduleService;
 use crate::service::slave_sync::SlaveSync;
+use crate::service::timer::TimerService;
 use crate::service::transaction_check::{CheckReport, TransactionCheckService};
 use crate::stats::BrokerStats;
 
@@ -78,6 +80,7 @@ pub struct Broker {
     registration: Registration,
     schedule: Arc<ScheduleService>,
     transactions: Arc<TransactionCheckService>,
+    timer: Arc<TimerService>,
     stats: BrokerStats,
     waiters: PullWaiters,
     /// Saved once more at shutdown (their writer threads save as they change).
@@ -109,6 +112,7 @@ struct Managers {
     gate: SendGate,
     live: LiveSettings,
     replication: ha::Replication,
+    timer: config::TimerLimits,
 }
 
 impl Broker {
@@ -134,13 +138,13 @@ impl Broker {
             &managers,
             transport_tls::outbound(&config)?,
         );
-        let schedule = load_schedule(&config, &store, &clock, advertised)?;
+        let delivery = services::Delivery::load(&config, &store, &managers, (&identity, &clock))?;
         let mut dispatcher = build_dispatcher(&config, &store, &managers, &identity, &clock);
         let admin = AdminContext {
             store: &store,
             identity: &identity,
             registration: &registration,
-            schedule: &schedule,
+            delivery: &delivery,
             config: &config,
             clock: &clock,
         };
@@ -151,18 +155,17 @@ impl Broker {
         let vip = listeners::serve_vip(&config, &dispatcher, &tls, &shutdown).await?;
         let server =
             RemotingServer::serve_with_tls(listener, dispatcher, config.transport, tls, &shutdown)?;
-        let transactions = check_service(&config, &store, &managers, &identity, &clock);
-        let mut tasks = spawn_services(
+        let mut tasks = services::spawn_services(
             &config,
             &managers,
-            (&schedule, &transactions),
+            &delivery,
             &registration,
             &clock,
             &shutdown,
         );
         tasks.push(access::spawn_reloader(&access, &shutdown));
         tasks.extend(ha_tasks);
-        let slave_sync = slave_sync(&config, &managers, &registration, &schedule);
+        let slave_sync = services::slave_sync(&config, &managers, &registration, &delivery);
         tasks.extend(
             slave_sync
                 .clone()
@@ -177,8 +180,9 @@ impl Broker {
             tasks,
             advertised,
             registration,
-            schedule,
-            transactions,
+            schedule: delivery.schedule,
+            transactions: delivery.transactions,
+            timer: delivery.timer,
             stats: managers.stats,
             waiters: managers.waiters,
             replication: managers.replication,
@@ -256,6 +260,11 @@ impl Broker {
         self.schedule.deliver_due()
     }
 
+    /// The timer service (tests read its figures and run passes).
+    pub fn timer(&self) -> &Arc<TimerService> {
+        &self.timer
+    }
+
     /// Runs one transaction check pass now (tests use it instead of waiting for the interval).
     pub async fn check_transactions_now(&self) -> CheckReport {
         self.transactions.check_now().await
@@ -305,18 +314,6 @@ impl Broker {
     }
 }
 
-/// The delay-level service with its saved progress.
-fn load_schedule(
-    config: &BrokerConfig,
-    store: &Arc<MessageStore>,
-    clock: &Arc<dyn Clock>,
-    advertised: SocketAddr,
-) -> Result<Arc<ScheduleService>, BrokerError> {
-    let (store, clock) = (Arc::clone(store), Arc::clone(clock));
-    let schedule = ScheduleService::load(store, clock, &config.config_dir, advertised)?;
-    Ok(Arc::new(schedule))
-}
-
 /// Opens (and recovers) the store on a blocking thread.
 async fn open_store(
     config: &BrokerConfig,
@@ -329,26 +326,6 @@ async fn open_store(
     .await
     .map_err(|e| BrokerError::SystemError(format!("store open panicked: {e}")))??;
     Ok(Arc::new(store))
-}
-
-fn check_service(
-    config: &BrokerConfig,
-    store: &Arc<MessageStore>,
-    m: &Managers,
-    identity: &Identity,
-    clock: &Arc<dyn Clock>,
-) -> Arc<TransactionCheckService> {
-    Arc::new(TransactionCheckService {
-        store: store.clone(),
-        topics: m.topics.clone(),
-        offsets: m.offsets.clone(),
-        clients: m.clients.clone(),
-        clock: Arc::clone(clock),
-        identity: identity.clone(),
-        limits: config.limits.transaction,
-        live: m.live.clone(),
-        pass: tokio::sync::Mutex::new(()),
-    })
 }
 
 fn registration(
@@ -408,6 +385,7 @@ fn load_managers(
             config.limits.page_cache_busy_ms,
         ),
         replication,
+        timer: config.limits.timer,
     };
     create_system_topics(config, &managers.topics, config.store.delay_levels_ms.len())?;
     Ok(managers)
@@ -430,6 +408,9 @@ fn create_system_topics(
     topics.ensure(SCHEDULE_TOPIC, i32::try_from(levels).unwrap_or(18), rw)?;
     topics.ensure(transaction::HALF_TOPIC, 1, rw)?;
     topics.ensure(transaction::OP_TOPIC, 1, rw)?;
+    if config.limits.timer.enabled {
+        topics.ensure(apogee_model::system_topic::TIMER_TOPIC, 1, rw)?;
+    }
     topics.ensure("SELF_TEST_TOPIC", 1, rw)?;
     topics.ensure("OFFSET_MOVED_EVENT", 1, rw)?;
     for own in [config.cluster.as_str(), config.broker_name.as_str()] {
@@ -548,6 +529,7 @@ fn register_store_families(
             clock: Arc::clone(clock),
             live: m.live.clone(),
             replication: m.replication.clone(),
+            timer: m.timer,
         },
     );
     processor::register(
@@ -563,7 +545,7 @@ struct AdminContext<'a> {
     store: &'a Arc<MessageStore>,
     identity: &'a Identity,
     registration: &'a Registration,
-    schedule: &'a Arc<ScheduleService>,
+    delivery: &'a services::Delivery,
     config: &'a BrokerConfig,
     clock: &'a Arc<dyn Clock>,
 }
@@ -609,18 +591,21 @@ fn register_broker_admin(dispatcher: &mut Dispatcher, admin: &AdminContext<'_>, 
             topics: m.topics.clone(),
             offsets: m.offsets.clone(),
             clients: m.clients.clone(),
-            schedule: Arc::clone(admin.schedule),
+            schedule: Arc::clone(&admin.delivery.schedule),
             identity: admin.identity.clone(),
             clock: Arc::clone(admin.clock),
         },
     );
+    let timer = Arc::clone(&admin.delivery.timer);
+    processor::register(dispatcher, processor::TimerAdminProcessor { timer });
     processor::register(
         dispatcher,
         processor::RuntimeInfoProcessor {
             store: admin.store.clone(),
             queues: admin.store.clone(),
             stats: m.stats.clone(),
-            schedule: Arc::clone(admin.schedule),
+            schedule: Arc::clone(&admin.delivery.schedule),
+            timer: Arc::clone(&admin.delivery.timer),
             gate: m.gate.clone(),
             waiters: m.waiters.clone(),
             replication: m.replication.clone(),
@@ -715,72 +700,4 @@ impl Identity {
             store_host,
         }
     }
-}
-
-/// On a slave, what copies the master's metadata (it also marks the offset table a slave's).
-fn slave_sync(
-    config: &BrokerConfig,
-    m: &Managers,
-    registration: &Registration,
-    schedule: &Arc<ScheduleService>,
-) -> Option<SlaveSync> {
-    m.replication.is_slave().then(|| {
-        m.offsets.set_slave(true);
-        SlaveSync {
-            client: registration.client.clone(),
-            replication: m.replication.clone(),
-            topics: m.topics.clone(),
-            groups: m.groups.clone(),
-            offsets: m.offsets.clone(),
-            schedule: Arc::clone(schedule),
-            interval: config.ha.sync_interval,
-        }
-    })
-}
-
-fn spawn_services(
-    config: &BrokerConfig,
-    m: &Managers,
-    (schedule, transactions): (&Arc<ScheduleService>, &Arc<TransactionCheckService>),
-    registration: &Registration,
-    clock: &Arc<dyn Clock>,
-    shutdown: &Shutdown,
-) -> Vec<JoinHandle<()>> {
-    let housekeeping = Housekeeping {
-        clients: m.clients.clone(),
-        groups: m.groups.clone(),
-        offsets: m.offsets.clone(),
-        clock: Arc::clone(clock),
-        channel_expired: config.limits.channel_expired,
-        live: m.live.clone(),
-    };
-    let mut tasks = vec![
-        tokio::spawn(housekeeping.run(shutdown.clone())),
-        tokio::spawn(registration.clone().run(shutdown.clone())),
-        tokio::spawn(m.stats.clone().run(shutdown.clone())),
-    ];
-    // A slave only copies: delay delivery and transaction checks write, so they run on the
-    // master (the slave keeps the master's delay offsets for when it is promoted).
-    // In controller mode the role changes while running: `controller_mode` runs them then.
-    if !m.replication.is_slave() && config.controller.is_none() {
-        tasks.push(tokio::spawn(
-            Arc::clone(schedule).run(shutdown.clone(), m.live.clone()),
-        ));
-        tasks.push(tokio::spawn(Arc::clone(transactions).run(shutdown.clone())));
-    }
-    tasks.extend(controller_mode::spawn(
-        controller_mode::Parts {
-            config,
-            broker_addr: registration.broker_addr.clone(),
-            client: registration.client.clone(),
-            replication: &m.replication,
-            topics: &m.topics,
-            offsets: &m.offsets,
-            schedule,
-            transactions,
-            live: &m.live,
-        },
-        shutdown,
-    ));
-    tasks
 }

@@ -15,18 +15,14 @@
 use std::collections::BTreeMap;
 use std::net::SocketAddr;
 
-use apogee_protocol::record::{
-    MAGIC_V1, MAGIC_V2, StoredRecord, encode_properties, find_property, sys_flag,
-};
+use apogee_protocol::record::{MAGIC_V1, MAGIC_V2, StoredRecord, encode_properties, sys_flag};
 use apogee_store::MessageToStore;
 use bytes::{Bytes, BytesMut};
 
-/// Half (prepared) messages wait here, one queue.
-pub const HALF_TOPIC: &str = "RMQ_SYS_TRANS_HALF_TOPIC";
-/// Op records (commit/rollback marks) of the half queue with the same queue id.
-pub const OP_TOPIC: &str = "RMQ_SYS_TRANS_OP_HALF_TOPIC";
-/// Half messages checked `transactionCheckMax` times without an answer end up here.
-pub const CHECK_MAX_TIME_TOPIC: &str = "TRANS_CHECK_MAX_TIME_TOPIC";
+/// Half messages wait on `HALF_TOPIC`; op records (commit/rollback marks) go to `OP_TOPIC`
+/// with the same queue id; half messages checked `transactionCheckMax` times without an
+/// answer end up on `CHECK_MAX_TIME_TOPIC`.
+pub use apogee_model::system_topic::{CHECK_MAX_TIME_TOPIC, HALF_TOPIC, OP_HALF_TOPIC as OP_TOPIC};
 /// The consumer group whose offsets on the half and op queues are the check progress
 /// (Java's `MixAll.CID_SYS_RMQ_TRANS`).
 pub const CHECK_GROUP: &str = "CID_RMQ_SYS_TRANS";
@@ -47,27 +43,6 @@ pub mod property {
     pub const PREPARED_QUEUE_OFFSET: &str = "TRAN_PREPARED_QUEUE_OFFSET";
     /// The optional whole-record CRC the store appends itself (§4.3.4); never copied.
     pub const CRC32: &str = "__CRC32#";
-}
-
-/// `TRAN_MSG` parsed as Java's `Boolean.parseBoolean`.
-pub fn is_transactional(props: &str) -> bool {
-    find_property(props, property::TRANSACTION_PREPARED)
-        .is_some_and(|v| v.eq_ignore_ascii_case("true"))
-}
-
-/// Java's `parseHalfMessageInner`: remember the real destination in `REAL_TOPIC`/`REAL_QID`,
-/// park the message on the half queue (`topic`, `queue_id` changed in place), clear the
-/// transaction bits of `sys_flag`.
-pub fn make_half(
-    props: &mut String,
-    (topic, queue_id): (&mut String, &mut i32),
-    sys_flag: &mut i32,
-) {
-    crate::processor::push_property(props, property::REAL_TOPIC, topic);
-    crate::processor::push_property(props, property::REAL_QUEUE_ID, &queue_id.to_string());
-    *topic = HALF_TOPIC.to_owned();
-    *queue_id = HALF_QUEUE_ID;
-    *sys_flag &= !sys_flag::TRANSACTION_MASK;
 }
 
 /// How long a half message carrying `CHECK_IMMUNITY_TIME_IN_SECONDS = value` is left alone, in
@@ -98,8 +73,8 @@ pub fn decode_op_body(body: &[u8]) -> Vec<i64> {
 
 /// The op record marking half queue offset `half_queue_offset` as resolved.
 pub fn op_message(half_queue_offset: i64, now_ms: i64, store_host: SocketAddr) -> MessageToStore {
-    let mut properties = String::new();
-    crate::processor::push_property(&mut properties, "TAGS", OP_REMOVE_TAG);
+    let mut properties = apogee_protocol::Properties::default();
+    properties.push(apogee_protocol::property::TAGS, OP_REMOVE_TAG);
     MessageToStore {
         topic: OP_TOPIC.to_owned(),
         queue_id: HALF_QUEUE_ID,
@@ -111,7 +86,7 @@ pub fn op_message(half_queue_offset: i64, now_ms: i64, store_host: SocketAddr) -
         reconsume_times: 0,
         prepared_transaction_offset: 0,
         body: encode_op_body(half_queue_offset),
-        properties,
+        properties: properties.into_string(),
     }
 }
 
@@ -171,19 +146,12 @@ pub fn copy_to(
     props: &BTreeMap<String, String>,
     store_host: SocketAddr,
 ) -> MessageToStore {
-    MessageToStore {
-        topic: topic.to_owned(),
-        queue_id,
-        flag: half.flag,
-        sys_flag: half.sys_flag,
-        born_timestamp: half.born_timestamp,
-        born_host: half.born_host,
+    crate::ops::reput::copy_of(
+        half,
+        (topic, queue_id),
+        encode_properties(props),
         store_host,
-        reconsume_times: half.reconsume_times,
-        prepared_transaction_offset: half.prepared_transaction_offset,
-        body: half.body.clone(),
-        properties: encode_properties(props),
-    }
+    )
 }
 
 /// The CHECK_TRANSACTION_STATE body: the stored half record with its real topic and queue id
@@ -205,6 +173,7 @@ pub fn check_body(half: &StoredRecord, real_topic: &str, real_queue_id: i32) -> 
 #[cfg(test)]
 mod tests {
     use super::*;
+    use apogee_protocol::record::find_property;
     use apogee_protocol::record::{RecordAt, body_crc, decode_record, parse_properties};
 
     fn host() -> SocketAddr {
@@ -258,23 +227,6 @@ mod tests {
         assert_eq!(find_property(&op.properties, "TAGS"), Some("d"));
         assert_eq!(&op.body[..], b"9,");
         assert_eq!((op.sys_flag, op.born_timestamp), (0, 123));
-    }
-
-    #[test]
-    fn given_transactional_send_should_park_on_the_half_queue_with_its_real_destination() {
-        let mut props = "TRAN_MSG\u{1}True\u{2}".to_owned();
-        assert!(is_transactional(&props));
-        let (mut topic, mut queue_id) = ("Orders".to_owned(), 3);
-        let mut flag = sys_flag::TRANSACTION_PREPARED | sys_flag::COMPRESSED;
-        make_half(&mut props, (&mut topic, &mut queue_id), &mut flag);
-        assert_eq!(
-            (topic.as_str(), queue_id, flag),
-            (HALF_TOPIC, 0, sys_flag::COMPRESSED)
-        );
-        assert_eq!(find_property(&props, "REAL_TOPIC"), Some("Orders"));
-        assert_eq!(find_property(&props, "REAL_QID"), Some("3"));
-        assert!(!is_transactional("TRAN_MSG\u{1}false\u{2}"));
-        assert!(!is_transactional(""));
     }
 
     #[test]

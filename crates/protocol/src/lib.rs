@@ -26,6 +26,7 @@ mod header_binary;
 mod header_json;
 mod limits;
 pub mod message_id;
+pub mod message_properties;
 pub mod record;
 
 pub use apogee_protocol_derive::CommandHeader;
@@ -34,3 +35,4 @@ pub use command::{ExtFields, LanguageCode, RemotingCommand, SerializeType, versi
 pub use error::{DecodeError, EncodeError, HeaderError};
 pub use header::{CommandHeader, HeaderValue};
 pub use limits::FrameLimits;
+pub use message_properties::{Properties, property};

@@ -22,7 +22,7 @@ use crate::commit_log::CommitLog;
 use crate::consume_queue::{ConsumeQueueStore, CqUnit};
 
 /// The topic classic delay messages wait on, one queue per level (REMOTING.md §6.7).
-pub const SCHEDULE_TOPIC: &str = "SCHEDULE_TOPIC_XXXX";
+pub use apogee_model::system_topic::SCHEDULE_TOPIC;
 
 /// What a dispatcher learns about one stored record.
 #[derive(Debug, Clone, PartialEq, Eq)]

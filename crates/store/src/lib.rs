@@ -27,6 +27,7 @@ pub mod read;
 pub mod recovery;
 pub mod retention;
 mod store;
+pub mod timer;
 
 pub use capability::{AppendLog, Durable, QueueReader, RecordReader, StoreAdmin};
 pub use cleaner::{CleanReport, local_hour};

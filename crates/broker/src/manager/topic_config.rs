@@ -22,6 +22,7 @@ pub const SEND_FORBIDDEN: &[&str] = &[
     crate::transaction::HALF_TOPIC,
     crate::transaction::OP_TOPIC,
     crate::transaction::CHECK_MAX_TIME_TOPIC,
+    apogee_model::system_topic::TIMER_TOPIC,
     "SELF_TEST_TOPIC",
     "OFFSET_MOVED_EVENT",
 ];

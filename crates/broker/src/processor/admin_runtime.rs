@@ -44,6 +44,8 @@ pub struct RuntimeInfoProcessor {
     pub queues: Arc<dyn QueueReader>,
     pub stats: BrokerStats,
     pub schedule: Arc<ScheduleService>,
+    /// Pending timers and delivery lag (`timer*` keys).
+    pub timer: Arc<crate::service::timer::TimerService>,
     pub gate: SendGate,
     pub waiters: PullWaiters,
     pub replication: crate::ha::Replication,
@@ -94,12 +96,18 @@ impl RuntimeInfoProcessor {
                 format!("{delivered},{max}"),
             );
         }
-        // The timer wheel (5.x `timerWheelEnable`) is not implemented: Java's values when off.
-        for key in ["timerReadBehind", "timerOffsetBehind", "timerCongestNum"] {
-            put(key, "0".into());
-        }
-        put("timerEnqueueTps", "0.0".into());
-        put("timerDequeueTps", "0.0".into());
+        let timer = self.timer.view();
+        put("timerReadBehind", timer.read_behind_ms.to_string());
+        put("timerOffsetBehind", timer.offset_behind.to_string());
+        put("timerCongestNum", timer.pending.to_string());
+        put(
+            "timerEnqueueTps",
+            format!("{:.1}", timer.counters.enqueue_tps),
+        );
+        put(
+            "timerDequeueTps",
+            format!("{:.1}", timer.counters.dequeue_tps),
+        );
         put("sendThreadPoolQueueSize", self.gate.queued().to_string());
         for key in [
             "pullThreadPoolQueueSize",

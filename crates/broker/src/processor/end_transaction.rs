@@ -17,10 +17,11 @@ use apogee_remoting::Connection;
 use apogee_runtime::Clock;
 use apogee_store::AppendLog;
 
-use super::{Handler, Identity, redirect_delay, success};
+use super::{Handler, Identity, success};
 use crate::BrokerError;
 use crate::live::LiveSettings;
 use crate::manager::topic_config::TopicConfigs;
+use crate::ops::redirect;
 use crate::transaction::{
     HALF_TOPIC, committed_message, immunity_ms, op_message, properties_of, property,
 };
@@ -37,6 +38,8 @@ pub struct EndTransactionProcessor {
     pub live: LiveSettings,
     /// A slave answers SLAVE_NOT_AVAILABLE with no remark, as Java's does.
     pub replication: crate::ha::Replication,
+    /// A committed timer message goes to the timer topic.
+    pub timer: crate::config::TimerLimits,
 }
 
 impl Handler for EndTransactionProcessor {
@@ -150,7 +153,7 @@ impl EndTransactionProcessor {
         Ok(half)
     }
 
-    /// Stores the real message (a `DELAY` it carries takes effect now, as a COMMIT-type put
+    /// Stores the real message (a `DELAY` or timer it carries takes effect now, as a COMMIT-type put
     /// does in Java's CommitLog). A flush timeout still counts as stored, as in Java.
     async fn commit(&self, half: &StoredRecord) -> Result<(), BrokerError> {
         if !self.live.permission().is_writeable() {
@@ -163,11 +166,22 @@ impl EndTransactionProcessor {
             BrokerError::SystemError("the half message names no REAL_TOPIC/REAL_QID".into())
         })?;
         self.check_real_destination(&message.topic, message.queue_id)?;
-        redirect_delay(
-            &mut message.properties,
-            (&mut message.topic, &mut message.queue_id),
-            self.store.delay_levels_ms().len(),
-        )?;
+        let mut props =
+            apogee_protocol::Properties::from_wire(std::mem::take(&mut message.properties));
+        let mut dest = redirect::Destination {
+            topic: std::mem::take(&mut message.topic),
+            queue_id: message.queue_id,
+            sys_flag: message.sys_flag,
+        };
+        let policy = redirect::Policy {
+            delay_levels: self.store.delay_levels_ms().len(),
+            timer_enabled: self.timer.enabled,
+            timer_max_delay_ms: self.timer.max_delay_ms,
+            now_ms: self.clock.now_ms(),
+        };
+        redirect::schedule(&mut props, &mut dest, &policy)?;
+        (message.topic, message.queue_id) = (dest.topic, dest.queue_id);
+        message.properties = props.into_string();
         let outcome = self.store.append(std::slice::from_ref(&message))?;
         let _ = self.store.durability(&outcome).wait().await;
         Ok(())

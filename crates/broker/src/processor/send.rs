@@ -1,13 +1,14 @@
 //! SEND_MESSAGE (10), SEND_MESSAGE_V2 (310), SEND_BATCH_MESSAGE (320): validate, resolve the
-//! topic (auto-creating it from the template), redirect retry messages past their limit to
-//! the DLQ, delay messages to SCHEDULE_TOPIC_XXXX and transactional ones to the half queue
-//! (`transaction`), append, wait for durability when the
-//! flush mode promises it, answer with the full response header (REMOTING.md §3.1).
+//! topic (auto-creating it from the template), send the message through the redirect
+//! pipeline (`ops::redirect`: dead letters, half messages, delay levels, timers), append,
+//! wait for durability when the flush mode promises it, answer with the full response
+//! header (REMOTING.md §3.1).
 
 use std::sync::Arc;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::Duration;
 
+use apogee_model::system_topic::{group_of_retry, is_retry_topic};
 use apogee_model::{Perm, TopicName};
 use apogee_protocol::batch::decode_batch;
 use apogee_protocol::header::message::{
@@ -15,11 +16,10 @@ use apogee_protocol::header::message::{
 };
 use apogee_protocol::message_id::{UniqIdGenerator, ms_since_month_start, offset_msg_id};
 use apogee_protocol::record::find_property;
-use apogee_protocol::{RemotingCommand, RequestCode, ResponseCode};
+use apogee_protocol::{Properties, RemotingCommand, RequestCode, ResponseCode, property};
 use apogee_remoting::Connection;
 use apogee_replication::ReplicaStatus;
 use apogee_runtime::Clock;
-use apogee_store::dispatch::SCHEDULE_TOPIC;
 use apogee_store::{AppendLog, AppendOutcome, MessageToStore, PutStatus};
 use bytes::Bytes;
 use tokio::sync::{OwnedSemaphorePermit, Semaphore};
@@ -30,14 +30,21 @@ use crate::config::Limits;
 use crate::ha::Replication;
 use crate::live::LiveSettings;
 use crate::manager::client_registry::ClientRegistry;
-use crate::manager::dlq_topic;
 use crate::manager::subscription_group::SubscriptionGroups;
 use crate::manager::topic_config::{SEND_FORBIDDEN, TopicConfigs};
+use crate::ops::redirect::{self, Destination, Policy, Redirect, SendFacts};
 use crate::stats::BrokerStats;
-use crate::transaction::{is_transactional, make_half};
 
 /// Java's `MessageConst` limit on the properties string.
 const PROPERTIES_BYTES_MAX: usize = i16::MAX as usize;
+/// Properties that make a message wait; a batch may carry none of them.
+const SCHEDULING_KEYS: [&str; 5] = [
+    property::DELAY,
+    property::TIMER_DELIVER_MS,
+    property::TIMER_DELAY_SEC,
+    property::TIMER_DELAY_MS,
+    property::START_DELIVER_TIME,
+];
 /// Most messages one batch request may carry.
 const BATCH_MESSAGES_MAX: usize = 10_000;
 
@@ -195,10 +202,10 @@ impl SendProcessor {
                 header.topic
             )));
         }
-        let config = match self.topics.get(name.as_str()) {
-            Some(config) => config,
-            None if name.as_str().starts_with("%RETRY%") => {
-                let group = &name.as_str()["%RETRY%".len()..];
+        let retry_group = group_of_retry(name.as_str());
+        let config = match (self.topics.get(name.as_str()), retry_group) {
+            (Some(config), _) => config,
+            (None, Some(group)) => {
                 let group_config = self.groups.find_or_create(group)?;
                 self.topics.ensure(
                     name.as_str(),
@@ -206,7 +213,7 @@ impl SendProcessor {
                     Perm::READ_WRITE.0,
                 )?
             }
-            None => self.topics.create_from_template(
+            (None, None) => self.topics.create_from_template(
                 &name,
                 &header.default_topic,
                 header.default_topic_queue_nums,
@@ -247,89 +254,70 @@ impl SendProcessor {
         connection: &Connection,
     ) -> Result<Vec<MessageToStore>, BrokerError> {
         check_body(&request.body, self.live.max_message_size())?;
-        let mut props = header.properties.clone().unwrap_or_default();
+        let mut props = Properties::from_wire(header.properties.clone().unwrap_or_default());
         let reconsume_times = header.reconsume_times.unwrap_or(0);
-        // Java skips the half path for a retried delay message of a pre-4.6.1 client.
-        let half = is_transactional(&props)
-            && !(reconsume_times > 0 && delay_level(&props).is_some_and(|l| l > 0));
-        if target.topic.starts_with("%RETRY%") {
-            self.divert_to_dlq_if_exhausted(header, reconsume_times, target)?;
-        }
+        let retry_max = match group_of_retry(&target.topic) {
+            Some(group) => Some(
+                header
+                    .max_reconsume_times
+                    .unwrap_or(self.groups.find_or_create(group)?.retry_max_times),
+            ),
+            None => None,
+        };
         self.stamp_properties(&mut props);
-        let mut sys_flag = header.sys_flag;
-        if half {
-            sys_flag = self.park_as_half(&mut props, target, sys_flag)?;
-        } else {
-            redirect_delay(
-                &mut props,
-                (&mut target.topic, &mut target.queue_id),
-                self.store.delay_levels_ms().len(),
-            )?;
+        let mut dest = Destination {
+            topic: std::mem::take(&mut target.topic),
+            queue_id: target.queue_id,
+            sys_flag: header.sys_flag,
+        };
+        let facts = SendFacts {
+            reconsume_times,
+            retry_max,
+        };
+        let redirect = redirect::for_send(&mut props, &mut dest, &self.redirect_policy(), facts)?;
+        match redirect {
+            Redirect::DeadLetter => {
+                self.topics.ensure(&dest.topic, 1, Perm::READ_WRITE.0)?;
+                tracing::info!(
+                    reconsume_times,
+                    "retry message exhausted; moved to {}",
+                    dest.topic
+                );
+            }
+            Redirect::Half if self.limits.reject_transaction_message => {
+                return Err(BrokerError::NoPermission(format!(
+                    "the broker[{}] sending transaction message is forbidden",
+                    self.identity.store_host.ip()
+                )));
+            }
+            _ => {}
         }
-        check_properties(&props)?;
+        check_properties(props.as_str())?;
+        target.topic = dest.topic;
+        target.queue_id = dest.queue_id;
         Ok(vec![MessageToStore {
             topic: target.topic.clone(),
             queue_id: target.queue_id,
             flag: header.flag,
-            sys_flag,
+            sys_flag: dest.sys_flag,
             born_timestamp: header.born_timestamp,
             born_host: connection.peer(),
             store_host: self.identity.store_host,
             reconsume_times,
             prepared_transaction_offset: 0,
             body: request.body.clone(),
-            properties: props,
+            properties: props.into_string(),
         }])
     }
 
-    /// §3.1 step 8: a `TRAN_MSG=true` message is stored as a half message (§6.10) unless the
-    /// broker refuses transactions; returns the half's sys flag. The response still reports
-    /// the real queue id, and the half queue's offset.
-    fn park_as_half(
-        &self,
-        props: &mut String,
-        target: &mut Target,
-        sys_flag: i32,
-    ) -> Result<i32, BrokerError> {
-        if self.limits.reject_transaction_message {
-            return Err(BrokerError::NoPermission(format!(
-                "the broker[{}] sending transaction message is forbidden",
-                self.identity.store_host.ip()
-            )));
+    /// The settings the redirect steps read, now.
+    fn redirect_policy(&self) -> Policy {
+        Policy {
+            delay_levels: self.store.delay_levels_ms().len(),
+            timer_enabled: self.limits.timer.enabled,
+            timer_max_delay_ms: self.limits.timer.max_delay_ms,
+            now_ms: self.clock.now_ms(),
         }
-        let mut sys_flag = sys_flag;
-        make_half(
-            props,
-            (&mut target.topic, &mut target.queue_id),
-            &mut sys_flag,
-        );
-        Ok(sys_flag)
-    }
-
-    /// §3.1 step 6: a retry message past its group's limit goes to `%DLQ%<group>`.
-    fn divert_to_dlq_if_exhausted(
-        &self,
-        header: &SendMessageRequestHeader,
-        reconsume_times: i32,
-        target: &mut Target,
-    ) -> Result<(), BrokerError> {
-        let group = &target.topic["%RETRY%".len()..];
-        let group_config = self.groups.find_or_create(group)?;
-        let max = header
-            .max_reconsume_times
-            .unwrap_or(group_config.retry_max_times);
-        if reconsume_times > max {
-            let dlq = dlq_topic(group);
-            self.topics.ensure(&dlq, 1, Perm::READ_WRITE.0)?;
-            tracing::info!(
-                group,
-                reconsume_times,
-                "retry message exhausted; moved to {dlq}"
-            );
-            target.topic = dlq;
-            target.queue_id = 0;
-        }
-        Ok(())
     }
 
     fn batch_messages(
@@ -339,7 +327,7 @@ impl SendProcessor {
         request: &RemotingCommand,
         connection: &Connection,
     ) -> Result<Vec<MessageToStore>, BrokerError> {
-        if target.topic.starts_with("%RETRY%") {
+        if is_retry_topic(&target.topic) {
             return Err(BrokerError::MessageIllegal(
                 "batch request does not support retry group".into(),
             ));
@@ -353,14 +341,14 @@ impl SendProcessor {
             .into_iter()
             .map(|entry| {
                 check_body(&entry.body, self.live.max_message_size())?;
-                let mut props = entry.properties;
-                if find_property(&props, "DELAY").is_some() {
+                let mut props = Properties::from_wire(entry.properties);
+                if SCHEDULING_KEYS.iter().any(|k| props.contains(k)) {
                     return Err(BrokerError::MessageIllegal(
-                        "a batch cannot carry delay messages".into(),
+                        "a batch cannot carry delay or timer messages".into(),
                     ));
                 }
                 self.stamp_properties(&mut props);
-                check_properties(&props)?;
+                check_properties(props.as_str())?;
                 Ok(MessageToStore {
                     topic: target.topic.clone(),
                     queue_id: target.queue_id,
@@ -372,22 +360,22 @@ impl SendProcessor {
                     reconsume_times: 0,
                     prepared_transaction_offset: 0,
                     body: entry.body,
-                    properties: props,
+                    properties: props.into_string(),
                 })
             })
             .collect()
     }
 
     /// §3.1 step 7: a missing `UNIQ_KEY` is generated; `CLUSTER` is added.
-    fn stamp_properties(&self, props: &mut String) {
-        if find_property(props, "UNIQ_KEY").is_none() {
+    fn stamp_properties(&self, props: &mut Properties) {
+        if !props.contains(property::UNIQ_KEY) {
             let id = self
                 .uniq_ids
                 .next(ms_since_month_start(self.clock.now_ms()));
-            push_property(props, "UNIQ_KEY", &id);
+            props.push(property::UNIQ_KEY, &id);
         }
-        if find_property(props, "CLUSTER").is_none() {
-            push_property(props, "CLUSTER", &self.identity.cluster);
+        if !props.contains(property::CLUSTER) {
+            props.push(property::CLUSTER, &self.identity.cluster);
         }
     }
 
@@ -437,50 +425,6 @@ impl SendProcessor {
             .insert("TRACE_ON".into(), self.limits.trace_on.to_string());
         response
     }
-}
-
-/// §6.7: a `DELAY` level > 0 parks the message on SCHEDULE_TOPIC_XXXX (queue = level − 1)
-/// with its real destination (`topic`, `queue_id`, changed in place) in `REAL_TOPIC` /
-/// `REAL_QID`.
-pub(crate) fn redirect_delay(
-    props: &mut String,
-    (topic, queue_id): (&mut String, &mut i32),
-    levels: usize,
-) -> Result<(), BrokerError> {
-    match delay_level(props) {
-        Some(level) if level > 0 => {
-            let level = usize::try_from(level).unwrap_or(levels).min(levels).max(1);
-            push_property(props, "REAL_TOPIC", topic);
-            push_property(props, "REAL_QID", &queue_id.to_string());
-            *topic = SCHEDULE_TOPIC.to_owned();
-            *queue_id = i32::try_from(level - 1).unwrap_or(0);
-            Ok(())
-        }
-        _ if ["TIMER_DELIVER_MS", "TIMER_DELAY_MS", "TIMER_DELAY_SEC"]
-            .iter()
-            .any(|k| find_property(props, k).is_some()) =>
-        {
-            Err(BrokerError::SystemError(
-                "accurate timer message is not enabled, timerWheelEnable is false".into(),
-            ))
-        }
-        _ => Ok(()),
-    }
-}
-
-fn delay_level(props: &str) -> Option<i64> {
-    find_property(props, "DELAY").and_then(|l| l.trim().parse::<i64>().ok())
-}
-
-/// Appends `key 0x01 value 0x02`, adding the separator a Java 5.x string may lack.
-pub(crate) fn push_property(props: &mut String, key: &str, value: &str) {
-    if !props.is_empty() && !props.ends_with('\u{2}') {
-        props.push('\u{2}');
-    }
-    props.push_str(key);
-    props.push('\u{1}');
-    props.push_str(value);
-    props.push('\u{2}');
 }
 
 fn check_body(body: &Bytes, max: usize) -> Result<(), BrokerError> {
@@ -542,29 +486,5 @@ mod tests {
                 .starts_with("[PCBUSY_CLEAN_QUEUE]broker busy"),
             "{err}"
         );
-    }
-
-    #[test]
-    fn given_delay_property_should_redirect_to_the_level_queue_with_real_topic() {
-        let mut props = "DELAY\u{1}2".to_owned();
-        let mut target = Target {
-            topic: "T".into(),
-            queue_id: 3,
-            reported_queue_id: 3,
-        };
-        redirect_delay(&mut props, (&mut target.topic, &mut target.queue_id), 18).unwrap();
-        assert_eq!(
-            (target.topic.as_str(), target.queue_id),
-            (SCHEDULE_TOPIC, 1)
-        );
-        assert_eq!(find_property(&props, "REAL_TOPIC"), Some("T"));
-        assert_eq!(find_property(&props, "REAL_QID"), Some("3"));
-        assert_eq!(find_property(&props, "DELAY"), Some("2"));
-
-        let mut props = "DELAY\u{1}99\u{2}".to_owned();
-        redirect_delay(&mut props, (&mut target.topic, &mut target.queue_id), 18).unwrap();
-        assert_eq!(target.queue_id, 17, "levels clamp to the last");
-        let mut timer = "TIMER_DELAY_SEC\u{1}5\u{2}".to_owned();
-        assert!(redirect_delay(&mut timer, (&mut target.topic, &mut target.queue_id), 18).is_err());
     }
 }

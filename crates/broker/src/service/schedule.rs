@@ -20,15 +20,15 @@ use std::sync::{Arc, Mutex, PoisonError};
 use std::time::Duration;
 
 use apogee_model::DataVersion;
-use apogee_protocol::record::{
-    RecordAt, StoredRecord, decode_record, encode_properties, parse_properties,
-};
+use apogee_model::system_topic::SCHEDULE_TOPIC;
+use apogee_protocol::record::{StoredRecord, encode_properties, parse_properties};
 use apogee_runtime::{Clock, Shutdown};
-use apogee_store::dispatch::SCHEDULE_TOPIC;
 use apogee_store::{AppendOutcome, MessageStore, MessageToStore, PutStatus};
 use serde::{Deserialize, Serialize};
 
 use crate::live::LiveSettings;
+use crate::ops::reput;
+use crate::service::internal_queue::InternalQueue;
 use crate::{BrokerError, persist};
 
 /// How often levels are scanned when nothing is due sooner.
@@ -86,19 +86,11 @@ impl ScheduleService {
     fn correct_offsets(&self) {
         let mut offsets = self.offsets.lock().unwrap_or_else(PoisonError::into_inner);
         for (level, offset) in offsets.iter_mut() {
-            let queue_id = level - 1;
-            let min = self.store.min_offset_in_queue(SCHEDULE_TOPIC, queue_id);
-            let max = self.store.max_offset_in_queue(SCHEDULE_TOPIC, queue_id);
-            let corrected = (*offset).clamp(min, max.max(min));
-            if corrected != *offset {
-                tracing::warn!(
-                    level,
-                    from = *offset,
-                    to = corrected,
-                    "delay offset outside its queue (a crash lost the queue's tail); corrected"
-                );
-                *offset = corrected;
-            }
+            let queue = InternalQueue {
+                topic: SCHEDULE_TOPIC,
+                queue_id: level - 1,
+            };
+            *offset = queue.clamp(&self.store, *offset);
         }
     }
 
@@ -144,41 +136,33 @@ impl ScheduleService {
     }
 
     fn deliver_level(&self, level: i32, delay_ms: i64) -> Result<usize, BrokerError> {
-        let queue_id = level - 1;
+        let queue = InternalQueue {
+            topic: SCHEDULE_TOPIC,
+            queue_id: level - 1,
+        };
         let mut offset = self.offset(level);
         let mut delivered = 0;
         while delivered < PASS_PER_LEVEL_MAX {
-            let result = self.store.get_messages(
-                SCHEDULE_TOPIC,
-                queue_id,
-                offset,
-                (BATCH, usize::MAX),
-                None,
-            );
-            if result.messages.is_empty() {
-                if result.next_begin_offset > offset {
-                    // Files were cleaned past our position.
-                    self.set_offset(level, result.next_begin_offset);
+            let read = queue.read(&self.store, offset, BATCH);
+            if read.records.is_empty() {
+                if read.next > offset {
+                    // Unreadable units, or files cleaned past our position.
+                    self.set_offset(level, read.next);
                 }
                 return Ok(delivered);
             }
             let now = self.clock.now_ms();
-            let mut batch = Batch::default();
+            let mut batch = Batch {
+                done: offset,
+                ..Batch::default()
+            };
             let mut waiting = false;
-            for (bytes, queue_offset) in result.messages.iter().zip(&result.queue_offsets) {
-                let record = match decode_record(bytes, 0, false) {
-                    Ok((RecordAt::Message(record), _)) => record,
-                    _ => {
-                        tracing::warn!(level, queue_offset, "unreadable delay record skipped");
-                        batch.done = queue_offset + 1;
-                        continue;
-                    }
-                };
+            for (queue_offset, record) in &read.records {
                 if record.store_timestamp.saturating_add(delay_ms) > now {
                     waiting = true;
                     break;
                 }
-                if let Some(message) = self.real_message(&record) {
+                if let Some(message) = self.real_message(record) {
                     match self.store.append(std::slice::from_ref(&message)) {
                         Ok(outcome) => batch.last = Some(outcome),
                         Err(e) => {
@@ -189,6 +173,9 @@ impl ScheduleService {
                     delivered += 1;
                 }
                 batch.done = queue_offset + 1;
+            }
+            if !waiting && batch.failed.is_none() {
+                batch.done = read.next;
             }
             offset = self.settle(level, offset, batch)?;
             if waiting {
@@ -238,19 +225,12 @@ impl ScheduleService {
         ] {
             props.remove(key);
         }
-        Some(MessageToStore {
-            topic,
-            queue_id,
-            flag: record.flag,
-            sys_flag: record.sys_flag,
-            born_timestamp: record.born_timestamp,
-            born_host: record.born_host,
-            store_host: self.store_host,
-            reconsume_times: record.reconsume_times,
-            prepared_transaction_offset: record.prepared_transaction_offset,
-            body: record.body.clone(),
-            properties: encode_properties(&props),
-        })
+        Some(reput::copy_of(
+            record,
+            (&topic, queue_id),
+            encode_properties(&props),
+            self.store_host,
+        ))
     }
 
     /// Delivered offset per delay level (levels with no progress yet are absent, as in Java).

@@ -34,6 +34,7 @@ pub struct SlaveSync {
     pub groups: SubscriptionGroups,
     pub offsets: ConsumerOffsets,
     pub schedule: Arc<ScheduleService>,
+    pub timer: Arc<crate::service::timer::TimerService>,
     pub interval: Duration,
 }
 
@@ -84,6 +85,12 @@ impl SlaveSync {
             .await?
         {
             self.schedule.adopt(&body)?;
+        }
+        if let Some(body) = self
+            .fetch(&master, RequestCode::GET_TIMER_CHECK_POINT)
+            .await?
+        {
+            self.timer.adopt(&body)?;
         }
         let code = RequestCode::GET_ALL_SUBSCRIPTIONGROUP_CONFIG;
         if let Some(body) = self.fetch(&master, code).await? {
