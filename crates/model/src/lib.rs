@@ -8,6 +8,7 @@ mod access;
 mod data_version;
 mod names;
 mod perm;
+pub mod sql92;
 pub mod system_topic;
 mod topic_config;
 

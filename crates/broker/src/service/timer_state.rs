@@ -452,10 +452,11 @@ impl TimerState {
         }
         let io = |e: std::io::Error| BrokerError::SystemError(format!("timer checkpoint: {e}"));
         let flushed = self.log.flush().map_err(io)?;
+        // Every timer due at or before `now_ms` has popped unless it is still pending.
         let read_time = self
             .pending
             .next_due()
-            .map_or(now_ms, |due| due.min(now_ms));
+            .map_or(now_ms + 1, |due| due.min(now_ms + 1));
         self.checkpoint = TimerCheckpoint {
             last_read_time_ms: read_time,
             last_timer_log_flush_pos: flushed,
@@ -502,3 +503,7 @@ fn delete_key(record: &StoredRecord) -> Option<String> {
 fn record_size(record: &StoredRecord) -> i32 {
     i32::try_from(record.encoded_len()).unwrap_or(i32::MAX)
 }
+
+#[cfg(test)]
+#[path = "timer_state_tests.rs"]
+mod tests;
