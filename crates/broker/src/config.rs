@@ -95,6 +95,7 @@ raw_broker_config! {
     transaction_check_interval_ms: u64 = 30_000, java "transactionCheckInterval";
     transaction_timeout_ms: u64 = 6000, java "transactionTimeOut";
     transaction_check_max: i32 = 15, java "transactionCheckMax";
+    enable_property_filter: bool = true, java "enablePropertyFilter";
     timer_wheel_enable: bool = true, java "timerWheelEnable";
     timer_max_delay_sec: u64 = 40 * 86_400, java "timerMaxDelaySec";
     mapped_file_size_timer_log: usize = 100 * 1024 * 1024, java "mappedFileSizeTimerLog";
@@ -258,6 +259,8 @@ pub struct Limits {
     pub region_id: String,
     pub trace_on: bool,
     pub reject_transaction_message: bool,
+    /// `enablePropertyFilter`: SQL92 subscriptions are served.
+    pub property_filter: bool,
     /// Resets are kept for the next pull (true) or pushed to online clients (false).
     pub server_side_reset: bool,
     pub transaction: TransactionLimits,
@@ -491,6 +494,7 @@ impl Limits {
             region_id: raw.region_id.clone(),
             trace_on: raw.trace_on,
             reject_transaction_message: raw.reject_transaction_message,
+            property_filter: raw.enable_property_filter,
             server_side_reset: raw.use_server_side_reset_offset,
             transaction: TransactionLimits {
                 check_interval: Duration::from_millis(raw.transaction_check_interval_ms),

@@ -23,6 +23,7 @@ pub mod config;
 mod config_ha;
 mod controller_mode;
 mod error;
+pub mod filter;
 pub mod ha;
 mod ha_switch;
 mod listeners;
@@ -113,6 +114,7 @@ struct Managers {
     live: LiveSettings,
     replication: ha::Replication,
     timer: config::TimerLimits,
+    filters: filter::SqlFilters,
 }
 
 impl Broker {
@@ -386,6 +388,7 @@ fn load_managers(
         ),
         replication,
         timer: config.limits.timer,
+        filters: filter::SqlFilters::new(config.limits.property_filter),
     };
     create_system_topics(config, &managers.topics, config.store.delay_levels_ms.len())?;
     Ok(managers)
@@ -466,6 +469,7 @@ fn build_dispatcher(
             stats: m.stats.clone(),
             live: m.live.clone(),
             replication: m.replication.clone(),
+            filters: m.filters.clone(),
         },
     );
     processor::register(
@@ -486,6 +490,7 @@ fn build_dispatcher(
             locks: m.locks.clone(),
             clock: Arc::clone(clock),
             heartbeat_groups_max: config.limits.growth.heartbeat_groups_max,
+            filters: m.filters.clone(),
         },
     );
     register_store_families(&mut dispatcher, store, m, identity, clock);

@@ -9,6 +9,7 @@ use std::time::Duration;
 
 use apogee_client::{
     ConsumeFrom, LitePullConsumer, LitePullConsumerConfig, Message, MessageExt, MessageQueue,
+    MessageSelector,
 };
 use common::*;
 
@@ -217,6 +218,54 @@ async fn given_assigned_queue_should_seek_back_and_read_again() {
         offsets_and_bodies(&tail),
         [(7, after.bodies.first().unwrap().clone())],
         "only what was sent after the seek to the end"
+    );
+    consumer.shutdown().await;
+}
+
+#[tokio::test]
+async fn given_an_sql92_subscription_should_poll_only_matching_messages() {
+    let cluster = cluster().await;
+    let ns = &cluster.namesrv_addr;
+    let topic = unique("Sql");
+    let producer = create_topic(ns, &topic).await;
+    let mut config = LitePullConsumerConfig::new(unique("sqlg"));
+    config.consume_from = ConsumeFrom::FirstOffset;
+    let consumer = LitePullConsumer::start(client(ns), config).await.unwrap();
+    let bad = consumer
+        .subscribe(&topic, MessageSelector::by_sql("n >="))
+        .await;
+    assert!(
+        bad.is_err(),
+        "an expression that does not compile fails at subscribe"
+    );
+    consumer
+        .subscribe(&topic, MessageSelector::by_sql("n >= 3 AND TAGS = 'T'"))
+        .await
+        .unwrap();
+    for i in 0..6 {
+        let message = Message::new(&topic, format!("q-{i}"))
+            .with_tags(if i == 4 { "U" } else { "T" })
+            .with_property("n", i.to_string());
+        producer.send(message).await.unwrap();
+    }
+    let last = Message::new(&topic, "last")
+        .with_tags("T")
+        .with_property("n", "9");
+    producer.send(last).await.unwrap();
+    let mut got = Vec::new();
+    let deadline = tokio::time::Instant::now() + WAIT;
+    while !got.iter().any(|m: &MessageExt| m.body.as_ref() == b"last") {
+        assert!(
+            tokio::time::Instant::now() < deadline,
+            "polled {:?}",
+            bodies(&got)
+        );
+        got.extend(consumer.poll(Duration::from_millis(200)).await);
+    }
+    assert_eq!(
+        bodies(&got),
+        BTreeSet::from(["q-3".to_owned(), "q-5".to_owned(), "last".to_owned()]),
+        "n >= 3 tagged T only (the topic's create message has no n)"
     );
     consumer.shutdown().await;
 }

@@ -69,6 +69,15 @@ pub trait QueueReader: Send + Sync {
         limits: (usize, usize),
         filter: Option<&dyn Fn(i64) -> bool>,
     ) -> GetMessageResult;
+    /// A read keeping only what `filter` accepts (tags code, then the record).
+    fn get_messages_filtered(
+        &self,
+        topic: &str,
+        queue_id: i32,
+        offset: i64,
+        limits: (usize, usize),
+        filter: crate::read::ReadFilter<'_>,
+    ) -> GetMessageResult;
     fn min_offset_in_queue(&self, topic: &str, queue_id: i32) -> i64;
     fn max_offset_in_queue(&self, topic: &str, queue_id: i32) -> i64;
     /// Whether reading at `queue_offset` likely goes to disk.
@@ -156,6 +165,17 @@ impl QueueReader for MessageStore {
         filter: Option<&dyn Fn(i64) -> bool>,
     ) -> GetMessageResult {
         MessageStore::get_messages(self, topic, queue_id, offset, limits, filter)
+    }
+
+    fn get_messages_filtered(
+        &self,
+        topic: &str,
+        queue_id: i32,
+        offset: i64,
+        limits: (usize, usize),
+        filter: crate::read::ReadFilter<'_>,
+    ) -> GetMessageResult {
+        MessageStore::get_messages_filtered(self, topic, queue_id, offset, limits, filter)
     }
 
     fn min_offset_in_queue(&self, topic: &str, queue_id: i32) -> i64 {

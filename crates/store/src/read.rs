@@ -51,6 +51,15 @@ impl GetMessageResult {
     }
 }
 
+/// What a read keeps: a test of each consume-queue unit's tags code, then a test of the
+/// stored record itself (SQL92 filters read its properties). Skipped messages still advance
+/// the next offset, as in Java.
+#[derive(Clone, Copy, Default)]
+pub struct ReadFilter<'a> {
+    pub tags: Option<&'a dyn Fn(i64) -> bool>,
+    pub record: Option<&'a dyn Fn(&Bytes) -> bool>,
+}
+
 /// Progress through a queue during one read.
 struct Scan {
     cursor: i64,
@@ -65,7 +74,7 @@ impl Scan {
         &mut self,
         units: &[u8],
         commit_log: &CommitLog,
-        filter: Option<&dyn Fn(i64) -> bool>,
+        filter: ReadFilter<'_>,
         (max_count, max_bytes): (usize, usize),
         result: &mut GetMessageResult,
     ) -> bool {
@@ -87,10 +96,11 @@ impl Scan {
                 self.removing = true;
                 continue;
             }
-            if filter.is_some_and(|keep| !keep(tags)) {
+            if filter.tags.is_some_and(|keep| !keep(tags)) {
                 continue;
             }
             match commit_log.read(phys, size_bytes) {
+                Some(record) if filter.record.is_some_and(|keep| !keep(&record)) => {}
                 Some(record) => {
                     self.bytes += record.len();
                     result.queue_offsets.push(self.cursor - 1);
@@ -108,7 +118,7 @@ pub(crate) fn get_messages(
     queue: Option<&ConsumeQueue>,
     offset: i64,
     (max_count, max_bytes): (usize, usize),
-    filter: Option<&dyn Fn(i64) -> bool>,
+    filter: ReadFilter<'_>,
 ) -> GetMessageResult {
     use GetMessageStatus as S;
     let Some(queue) = queue else {

@@ -330,6 +330,22 @@ impl MessageStore {
         limits: (usize, usize),
         filter: Option<&dyn Fn(i64) -> bool>,
     ) -> GetMessageResult {
+        let filter = crate::read::ReadFilter {
+            tags: filter,
+            record: None,
+        };
+        self.get_messages_filtered(topic, queue_id, offset, limits, filter)
+    }
+
+    /// [`get_messages`](Self::get_messages) keeping only what `filter` accepts.
+    pub fn get_messages_filtered(
+        &self,
+        topic: &str,
+        queue_id: i32,
+        offset: i64,
+        limits: (usize, usize),
+        filter: crate::read::ReadFilter<'_>,
+    ) -> GetMessageResult {
         get_messages(
             &self.commit_log,
             self.queues.get(topic, queue_id).as_deref(),

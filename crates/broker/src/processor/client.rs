@@ -18,6 +18,7 @@ use apogee_runtime::Clock;
 
 use super::{Handler, success};
 use crate::BrokerError;
+use crate::filter::SqlFilters;
 use crate::manager::client_registry::{ClientChannel, ClientRegistry};
 use crate::manager::queue_lock::QueueLocks;
 use crate::manager::retry_topic;
@@ -33,6 +34,8 @@ pub struct ClientProcessor {
     pub clock: Arc<dyn Clock>,
     /// `heartbeat_groups_max`: groups per heartbeat, and subscriptions per consumer group.
     pub heartbeat_groups_max: usize,
+    /// SQL92 subscriptions are compiled (and refused) at heartbeat and CHECK_CLIENT_CONFIG.
+    pub filters: SqlFilters,
 }
 
 impl Handler for ClientProcessor {
@@ -100,7 +103,7 @@ impl Handler for ClientProcessor {
                     .unlock(&body.consumer_group, &body.mq_set, &body.client_id);
                 Ok(success(request))
             }
-            _ => check_client_config(request),
+            _ => check_client_config(request, &self.filters),
         }
     }
 }
@@ -137,6 +140,14 @@ impl ClientProcessor {
     ) -> Result<RemotingCommand, BrokerError> {
         let data: HeartbeatData = from_json("HeartbeatData", &request.body)?;
         self.check_heartbeat_size(&data)?;
+        // A subscription the broker cannot serve fails the heartbeat before anything is
+        // registered (Java logs it and fails each pull later).
+        for consumer in &data.consumer_data_set {
+            for sub in &consumer.subscription_data_set {
+                self.filters
+                    .of(sub.expression_type.as_deref(), &sub.sub_string)?;
+            }
+        }
         let channel = ClientChannel {
             connection: connection.clone(),
             client_id: data.client_id.clone(),
@@ -183,24 +194,26 @@ impl ClientProcessor {
     }
 }
 
-/// CHECK_CLIENT_CONFIG: TAG subscriptions are fine; SQL92 needs the filter engine.
-fn check_client_config(request: &RemotingCommand) -> Result<RemotingCommand, BrokerError> {
+/// CHECK_CLIENT_CONFIG: TAG subscriptions are fine; an SQL92 one must compile
+/// (SUBSCRIPTION_PARSE_FAILED with the reason otherwise) and needs `enablePropertyFilter`.
+fn check_client_config(
+    request: &RemotingCommand,
+    filters: &SqlFilters,
+) -> Result<RemotingCommand, BrokerError> {
     let body: serde_json::Value = from_json("CheckClientRequestBody", &request.body)?;
     let kind = body
         .pointer("/subscriptionData/expressionType")
+        .and_then(|v| v.as_str());
+    let text = body
+        .pointer("/subscriptionData/subString")
         .and_then(|v| v.as_str())
-        .unwrap_or("TAG");
-    if kind.eq_ignore_ascii_case("TAG") {
-        Ok(RemotingCommand::response_to(
-            request,
-            ResponseCode::SUCCESS,
-            None,
-        ))
-    } else {
-        Err(BrokerError::SystemError(
-            "The broker does not support consumer to filter message by SQL92".into(),
-        ))
-    }
+        .unwrap_or("");
+    filters.of(kind, text)?;
+    Ok(RemotingCommand::response_to(
+        request,
+        ResponseCode::SUCCESS,
+        None,
+    ))
 }
 
 /// Sends NOTIFY_CONSUMER_IDS_CHANGED (oneway) to every member of `group`, in the background.

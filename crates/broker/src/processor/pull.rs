@@ -12,19 +12,22 @@ use std::collections::HashSet;
 use std::sync::Arc;
 
 use apogee_model::Perm;
+use apogee_model::sql92::Expression;
 use apogee_protocol::body::client::{MessageModel, SubscriptionData};
 use apogee_protocol::header::message::{
     PullMessageRequestHeader, PullMessageResponseHeader, pull_sys_flag,
 };
 use apogee_protocol::{RemotingCommand, RequestCode, ResponseCode};
 use apogee_remoting::Connection;
+use apogee_store::read::ReadFilter;
 use apogee_store::{GetMessageResult, GetMessageStatus, QueueReader};
-use bytes::BytesMut;
+use bytes::{Bytes, BytesMut};
 use tokio::time::Instant;
 
 use super::{Handler, Identity, blocking};
 use crate::BrokerError;
 use crate::config::Limits;
+use crate::filter::{self, SqlFilters};
 use crate::ha::Replication;
 use crate::live::LiveSettings;
 use crate::manager::client_registry::ClientRegistry;
@@ -50,6 +53,8 @@ pub struct PullProcessor {
     /// The role (a slave never takes a pull's commit offset nor answers OFFSET_MOVED) and
     /// `slaveReadEnable` (which broker id consumers are told to pull from next).
     pub replication: Replication,
+    /// Compiled SQL92 subscriptions.
+    pub filters: SqlFilters,
 }
 
 /// What one read needs besides the store.
@@ -58,6 +63,8 @@ struct PullPlan {
     group_sys_flag: i32,
     /// Tag codes to keep; `None` keeps everything.
     codes: Option<HashSet<i64>>,
+    /// An SQL92 subscription's compiled filter.
+    sql: Option<Arc<Expression>>,
 }
 
 impl Handler for PullProcessor {
@@ -237,12 +244,11 @@ impl PullProcessor {
                 forbidden_type::SUBSCRIPTION,
             ));
         }
-        if !subscription.is_tag_type() {
-            return Err(BrokerError::SystemError(
-                "The broker does not support consumer to filter message by SQL92".into(),
-            ));
-        }
-        let codes = (!subscription.matches_all()).then(|| {
+        let sql = self.filters.of(
+            subscription.expression_type.as_deref(),
+            &subscription.sub_string,
+        )?;
+        let codes = (sql.is_none() && !subscription.matches_all()).then(|| {
             subscription
                 .tag_codes()
                 .into_iter()
@@ -253,6 +259,7 @@ impl PullProcessor {
             topic_sys_flag: topic.topic_sys_flag,
             group_sys_flag: group.group_sys_flag,
             codes,
+            sql,
         })
     }
 
@@ -322,14 +329,14 @@ impl PullProcessor {
             });
         let (topic, queue_id, offset) = (&header.topic, header.queue_id, header.queue_offset);
         let result = if self.store.is_cold(topic, queue_id, offset) {
-            let (store, topic, codes) =
-                (Arc::clone(&self.store), topic.clone(), plan.codes.clone());
+            let (store, topic) = (Arc::clone(&self.store), topic.clone());
+            let (codes, sql) = (plan.codes.clone(), plan.sql.clone());
             blocking(move || {
                 read_queue(
                     &*store,
                     (&topic, queue_id, offset),
                     (count, bytes),
-                    codes.as_ref(),
+                    (codes.as_ref(), sql.as_deref()),
                 )
             })
             .await?
@@ -338,7 +345,7 @@ impl PullProcessor {
                 &*self.store,
                 (topic, queue_id, offset),
                 (count, bytes),
-                plan.codes.as_ref(),
+                (plan.codes.as_ref(), plan.sql.as_deref()),
             )
         };
         let found = matches!(result.status, GetMessageStatus::Found);
@@ -474,21 +481,20 @@ impl PullProcessor {
     }
 }
 
-/// One store read with the plan's tag filter.
+/// One store read with the plan's tag or SQL92 filter.
 fn read_queue(
     store: &dyn QueueReader,
     (topic, queue_id, offset): (&str, i32, i64),
     limits: (usize, usize),
-    codes: Option<&HashSet<i64>>,
+    (codes, sql): (Option<&HashSet<i64>>, Option<&Expression>),
 ) -> GetMessageResult {
-    let filter = codes.map(|codes| move |code: i64| codes.contains(&code));
-    store.get_messages(
-        topic,
-        queue_id,
-        offset,
-        limits,
-        filter.as_ref().map(|f| f as &dyn Fn(i64) -> bool),
-    )
+    let tags = codes.map(|codes| move |code: i64| codes.contains(&code));
+    let record = sql.map(|sql| move |record: &Bytes| filter::record_matches(sql, record));
+    let filter = ReadFilter {
+        tags: tags.as_ref().map(|f| f as &dyn Fn(i64) -> bool),
+        record: record.as_ref().map(|f| f as &dyn Fn(&Bytes) -> bool),
+    };
+    store.get_messages_filtered(topic, queue_id, offset, limits, filter)
 }
 
 /// §3.2's status → response code table.

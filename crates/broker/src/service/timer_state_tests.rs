@@ -42,14 +42,22 @@ fn dispatched(store: &MessageStore) {
 }
 
 fn open(dir: &std::path::Path) -> (MessageStore, TimerState, CheckpointFile) {
-    let store = MessageStore::open(StoreConfig::new(dir), Arc::new(SystemClock), Vec::new()).unwrap();
+    let store =
+        MessageStore::open(StoreConfig::new(dir), Arc::new(SystemClock), Vec::new()).unwrap();
     let file = CheckpointFile::new(&dir.join("config"));
-    let state = TimerState::recover(&store, (&dir.join("timerlog"), 1 << 20), &file, BTreeMap::new()).unwrap();
+    let state = TimerState::recover(
+        &store,
+        (&dir.join("timerlog"), 1 << 20),
+        &file,
+        BTreeMap::new(),
+    )
+    .unwrap();
     (store, state, file)
 }
 
 #[test]
-fn given_a_timer_beyond_the_roll_window_should_store_it_again_then_deliver_it_once_across_a_restart() {
+fn given_a_timer_beyond_the_roll_window_should_store_it_again_then_deliver_it_once_across_a_restart()
+ {
     let dir = tempfile::tempdir().unwrap();
     let (store, mut state, file) = open(dir.path());
     store.append(&[timer_message(10_000)]).unwrap();
@@ -59,25 +67,38 @@ fn given_a_timer_beyond_the_roll_window_should_store_it_again_then_deliver_it_on
     assert_eq!(state.pending.next_due(), Some(6_000));
     assert_eq!(state.per_topic.get("T"), Some(&1));
     assert_eq!(state.deliver(&store, 5_999, 100, host()).unwrap(), 0);
-    assert_eq!(state.deliver(&store, 6_000, 100, host()).unwrap(), 1, "the roll copy");
+    assert_eq!(
+        state.deliver(&store, 6_000, 100, host()).unwrap(),
+        1,
+        "the roll copy"
+    );
     dispatched(&store);
     assert_eq!(state.enqueue(&store, (100, 6_000), 6_000).unwrap(), 1);
-    assert_eq!(state.pending.next_due(), Some(10_000), "the copy is due at its own time");
+    assert_eq!(
+        state.pending.next_due(),
+        Some(10_000),
+        "the copy is due at its own time"
+    );
     assert_eq!(state.per_topic.get("T"), Some(&1), "counted once");
     assert!(state.checkpoint(&store, &file, 6_000).unwrap());
     drop(state);
     drop(store);
 
     let (store, mut state, _) = open(dir.path());
-    assert_eq!(state.pending.len(), 1, "only the copy is pending after a restart");
+    assert_eq!(
+        state.pending.len(),
+        1,
+        "only the copy is pending after a restart"
+    );
     assert_eq!(state.deliver(&store, 10_000, 100, host()).unwrap(), 1);
     dispatched(&store);
     let got = store.get_messages("T", 0, 0, (32, usize::MAX), None);
     assert_eq!(got.messages.len(), 1);
-    let (record, _) = match apogee_protocol::record::decode_record(&got.messages[0], 0, false).unwrap() {
-        (apogee_protocol::record::RecordAt::Message(r), n) => (r, n),
-        _ => panic!("not a message"),
-    };
+    let (record, _) =
+        match apogee_protocol::record::decode_record(&got.messages[0], 0, false).unwrap() {
+            (apogee_protocol::record::RecordAt::Message(r), n) => (r, n),
+            _ => panic!("not a message"),
+        };
     let props = String::from_utf8(record.properties.to_vec()).unwrap();
     assert_eq!(find_property(&props, "TIMER_ROLL_TIMES"), Some("1"));
     assert_eq!(find_property(&props, "UNIQ_KEY"), Some("u1"));

@@ -3,6 +3,7 @@
 //! or are assigned by hand; `seek` moves a queue; offsets are committed automatically every
 //! few seconds or by [`LitePullConsumer::commit_sync`].
 
+use super::selector::MessageSelector;
 use std::collections::{BTreeMap, BTreeSet, HashMap};
 use std::path::PathBuf;
 use std::sync::atomic::{AtomicBool, AtomicI64, AtomicU64, AtomicUsize, Ordering};
@@ -132,13 +133,18 @@ impl LitePullConsumer {
         Ok(LitePullConsumer { core })
     }
 
-    /// Subscribes to `topic` (tag expression); the group's members share its queues.
-    pub async fn subscribe(&self, topic: &str, expression: &str) -> Result<()> {
+    /// Subscribes to `topic` (a tag expression or a [`MessageSelector`]); the group's
+    /// members share its queues.
+    pub async fn subscribe(
+        &self,
+        topic: &str,
+        expression: impl Into<MessageSelector>,
+    ) -> Result<()> {
+        let selector = expression.into();
+        selector.validate()?;
         self.core.instance.refresh_route(topic).await?;
-        lock(&self.core.subscriptions).insert(
-            topic.to_owned(),
-            SubscriptionData::from_tag_expression(topic, expression, now_ms()),
-        );
+        lock(&self.core.subscriptions)
+            .insert(topic.to_owned(), selector.subscription(topic, now_ms()));
         self.core.instance.heartbeat().await;
         self.core.rebalance().await;
         Ok(())

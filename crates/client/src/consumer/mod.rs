@@ -7,6 +7,7 @@ mod offset_store;
 mod process_queue;
 mod push;
 mod rebalance;
+mod selector;
 mod status;
 
 use std::path::PathBuf;
@@ -20,8 +21,9 @@ pub use push::{
     PushConsumerBuilder, PushConsumerConfig,
 };
 pub use rebalance::AllocateStrategy;
+pub use selector::MessageSelector;
 
-/// A suspending PULL_MESSAGE of `queue` at `offset` with a TAG subscription, naming the
+/// A suspending PULL_MESSAGE of `queue` at `offset` with its subscription (TAG or SQL92), naming the
 /// queue's broker; callers add a commit offset when they carry one.
 pub(crate) fn pull_header(
     group: &str,
@@ -42,7 +44,10 @@ pub(crate) fn pull_header(
         suspend_timeout_millis: i64::try_from(suspend.as_millis()).unwrap_or(i64::MAX),
         subscription: Some(subscription.sub_string.clone()),
         sub_version: subscription.sub_version,
-        expression_type: Some("TAG".into()),
+        expression_type: subscription
+            .expression_type
+            .clone()
+            .or_else(|| Some("TAG".into())),
         max_msg_bytes: None,
         request_source: None,
         proxy_forward_client_id: None,

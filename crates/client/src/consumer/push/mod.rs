@@ -21,6 +21,7 @@ use super::api::PullStatus;
 use super::offset_store::OffsetStore;
 use super::process_queue::{ProcessQueue, QueueStat};
 use super::rebalance::AllocateStrategy;
+use super::selector::MessageSelector;
 use super::status::StatusBook;
 use super::{
     BROKER_SUSPEND_MAX, ConsumeFrom, PULL_DELAY_ON_ERROR, PULL_DELAY_ON_FLOW_CONTROL,
@@ -159,7 +160,7 @@ pub struct PushConsumer {
 pub struct PushConsumerBuilder {
     client: ClientConfig,
     config: PushConsumerConfig,
-    subscriptions: BTreeMap<String, String>,
+    subscriptions: BTreeMap<String, MessageSelector>,
     listener: Option<Listener>,
 }
 
@@ -249,8 +250,13 @@ impl PushConsumer {
 }
 
 impl PushConsumerBuilder {
-    /// Subscribes to `topic` with a tag expression (`*`, `TagA`, `TagA || TagB`).
-    pub fn subscribe(mut self, topic: impl Into<String>, expression: impl Into<String>) -> Self {
+    /// Subscribes to `topic` with a tag expression (`*`, `TagA`, `TagA || TagB`) or a
+    /// [`MessageSelector`] (`MessageSelector::by_sql("a > 5")`).
+    pub fn subscribe(
+        mut self,
+        topic: impl Into<String>,
+        expression: impl Into<MessageSelector>,
+    ) -> Self {
         self.subscriptions.insert(topic.into(), expression.into());
         self
     }
@@ -277,17 +283,15 @@ impl PushConsumerBuilder {
                 "no subscription: call subscribe()".into(),
             ));
         }
+        for selector in self.subscriptions.values() {
+            selector.validate()?;
+        }
         let instance = ClientInstance::get(&self.client).await?;
         let version = now_ms();
         let mut subscriptions: BTreeMap<String, SubscriptionData> = self
             .subscriptions
             .iter()
-            .map(|(t, e)| {
-                (
-                    t.clone(),
-                    SubscriptionData::from_tag_expression(t, e, version),
-                )
-            })
+            .map(|(t, selector)| (t.clone(), selector.subscription(t, version)))
             .collect();
         if config.message_model == MessageModel::Clustering {
             let retry = format!("%RETRY%{}", config.group);
