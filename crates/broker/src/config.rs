@@ -96,6 +96,7 @@ raw_broker_config! {
     transaction_timeout_ms: u64 = 6000, java "transactionTimeOut";
     transaction_check_max: i32 = 15, java "transactionCheckMax";
     enable_property_filter: bool = true, java "enablePropertyFilter";
+    enable_topic_message_type_check: bool = false, java "enableTopicMessageTypeCheck";
     timer_wheel_enable: bool = true, java "timerWheelEnable";
     timer_max_delay_sec: u64 = 40 * 86_400, java "timerMaxDelaySec";
     mapped_file_size_timer_log: usize = 100 * 1024 * 1024, java "mappedFileSizeTimerLog";
@@ -261,6 +262,8 @@ pub struct Limits {
     pub reject_transaction_message: bool,
     /// `enablePropertyFilter`: SQL92 subscriptions are served.
     pub property_filter: bool,
+    /// `enableTopicMessageTypeCheck`: sends must match their topic's `message.type`.
+    pub message_type_check: bool,
     /// Resets are kept for the next pull (true) or pushed to online clients (false).
     pub server_side_reset: bool,
     pub transaction: TransactionLimits,
@@ -495,6 +498,7 @@ impl Limits {
             trace_on: raw.trace_on,
             reject_transaction_message: raw.reject_transaction_message,
             property_filter: raw.enable_property_filter,
+            message_type_check: raw.enable_topic_message_type_check,
             server_side_reset: raw.use_server_side_reset_offset,
             transaction: TransactionLimits {
                 check_interval: Duration::from_millis(raw.transaction_check_interval_ms),

@@ -32,6 +32,7 @@ use crate::live::LiveSettings;
 use crate::manager::client_registry::ClientRegistry;
 use crate::manager::subscription_group::SubscriptionGroups;
 use crate::manager::topic_config::{SEND_FORBIDDEN, TopicConfigs};
+use crate::ops::message_type;
 use crate::ops::redirect::{self, Destination, Policy, Redirect, SendFacts};
 use crate::stats::BrokerStats;
 
@@ -181,6 +182,8 @@ impl Handler for SendProcessor {
 struct Target {
     topic: String,
     queue_id: i32,
+    /// The type sends must have, when the check is on (`message.type`).
+    typed: Option<message_type::MessageType>,
     /// Queue the client asked for (reported back even when redirected).
     reported_queue_id: i32,
 }
@@ -242,6 +245,11 @@ impl SendProcessor {
         Ok(Target {
             topic: header.topic.clone(),
             queue_id,
+            typed: self
+                .limits
+                .message_type_check
+                .then(|| message_type::expected(&config))
+                .flatten(),
             reported_queue_id: queue_id,
         })
     }
@@ -264,6 +272,9 @@ impl SendProcessor {
             ),
             None => None,
         };
+        if let Some(expected) = target.typed {
+            message_type::check(expected, &props)?;
+        }
         self.stamp_properties(&mut props);
         let mut dest = Destination {
             topic: std::mem::take(&mut target.topic),
@@ -342,6 +353,9 @@ impl SendProcessor {
             .map(|entry| {
                 check_body(&entry.body, self.live.max_message_size())?;
                 let mut props = Properties::from_wire(entry.properties);
+                if let Some(expected) = target.typed {
+                    message_type::check(expected, &props)?;
+                }
                 if SCHEDULING_KEYS.iter().any(|k| props.contains(k)) {
                     return Err(BrokerError::MessageIllegal(
                         "a batch cannot carry delay or timer messages".into(),
