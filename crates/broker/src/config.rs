@@ -88,6 +88,8 @@ raw_broker_config! {
     flush_consumer_offset_interval_ms: u64 = 5000, java "flushConsumerOffsetInterval";
     region_id: String = "DefaultRegion".into(), java "regionId";
     trace_on: bool = true, java "traceOn";
+    trace_topic_enable: bool = true, java "traceTopicEnable";
+    msg_trace_topic_name: String = "RMQ_SYS_TRACE_TOPIC".into(), java "msgTraceTopicName";
     frame_bytes_max: usize = FrameLimits::DEFAULT_FRAME_BYTES_MAX;
     channel_idle_timeout_secs: u64 = 120, java "serverChannelMaxIdleTimeSeconds";
     in_flight_requests_per_connection: usize = 1024;
@@ -437,6 +439,12 @@ fn check_limits(raw: &RawBrokerConfig) -> Result<(), BrokerError> {
         return Err(BrokerError::Config(
             "pull_messages_max, pull_bytes_max and send_concurrency must be > 0".into(),
         ));
+    }
+    if raw.trace_topic_enable && apogee_model::TopicName::new(&raw.msg_trace_topic_name).is_err() {
+        return Err(BrokerError::Config(format!(
+            "msg_trace_topic_name `{}` is not a legal topic name",
+            raw.msg_trace_topic_name
+        )));
     }
     if raw.mapped_file_size_timer_log < 4096 || raw.timer_pending_max == 0 {
         return Err(BrokerError::Config(

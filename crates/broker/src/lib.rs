@@ -414,6 +414,9 @@ fn create_system_topics(
     if config.limits.timer.enabled {
         topics.ensure(apogee_model::system_topic::TIMER_TOPIC, 1, rw)?;
     }
+    if config.raw.trace_topic_enable {
+        topics.ensure(&config.raw.msg_trace_topic_name, 1, rw)?;
+    }
     topics.ensure("SELF_TEST_TOPIC", 1, rw)?;
     topics.ensure("OFFSET_MOVED_EVENT", 1, rw)?;
     for own in [config.cluster.as_str(), config.broker_name.as_str()] {

@@ -37,6 +37,7 @@ mod query;
 pub mod redeliver;
 mod route;
 mod trace_query;
+mod trace_writer;
 
 pub use admin::{Admin, TopicSpec};
 pub use admin_controller::{ControllerMetadata, ElectedMaster};

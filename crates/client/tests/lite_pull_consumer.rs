@@ -242,16 +242,22 @@ async fn given_an_sql92_subscription_should_poll_only_matching_messages() {
         .subscribe(&topic, MessageSelector::by_sql("n >= 3 AND TAGS = 'T'"))
         .await
         .unwrap();
+    // One queue, so the last message arriving proves the ones before it were read.
+    let queue = MessageQueue {
+        topic: topic.clone(),
+        broker_name: "broker-a".into(),
+        queue_id: 2,
+    };
     for i in 0..6 {
         let message = Message::new(&topic, format!("q-{i}"))
             .with_tags(if i == 4 { "U" } else { "T" })
             .with_property("n", i.to_string());
-        producer.send(message).await.unwrap();
+        producer.send_to_queue(message, &queue).await.unwrap();
     }
     let last = Message::new(&topic, "last")
         .with_tags("T")
         .with_property("n", "9");
-    producer.send(last).await.unwrap();
+    producer.send_to_queue(last, &queue).await.unwrap();
     let mut got = Vec::new();
     let deadline = tokio::time::Instant::now() + WAIT;
     while !got.iter().any(|m: &MessageExt| m.body.as_ref() == b"last") {

@@ -3,6 +3,7 @@
 
 mod fault;
 mod selector;
+mod trace;
 mod transaction;
 
 use std::sync::Arc;
@@ -28,7 +29,9 @@ use crate::config::ClientConfig;
 use crate::instance::{AUTO_CREATE_TOPIC_KEY, ClientInstance, ProducerHandle, now_ms};
 use crate::message::{Message, SendResult, SendStatus, deflate, property};
 use crate::route::TopicRoute;
+use crate::trace_writer::TraceWriter;
 use crate::{ClientError, Result};
+use apogee_protocol::body::trace::TRACE_TOPIC;
 use fault::FaultTracker;
 
 /// Producer settings; `ProducerConfig::new(group)` gives the Java defaults.
@@ -52,6 +55,10 @@ pub struct ProducerConfig {
     pub default_topic_queue_nums: usize,
     /// Avoid brokers that were slow or failing (`sendLatencyFaultEnable`).
     pub send_latency_fault_enable: bool,
+    /// Write a `Pub` trace of every send (`enableMsgTrace`, off).
+    pub enable_trace: bool,
+    /// The trace topic (`customizedTraceTopic`; `RMQ_SYS_TRACE_TOPIC` when unset).
+    pub trace_topic: Option<String>,
 }
 
 impl ProducerConfig {
@@ -67,6 +74,8 @@ impl ProducerConfig {
             max_message_size: 4 * 1024 * 1024,
             default_topic_queue_nums: 4,
             send_latency_fault_enable: true,
+            enable_trace: false,
+            trace_topic: None,
         }
     }
 }
@@ -85,6 +94,8 @@ pub(crate) struct ProducerInner {
     closed: AtomicBool,
     /// Set once for a transactional producer.
     pub(crate) transaction: std::sync::OnceLock<Arc<dyn TransactionListener>>,
+    /// The trace writer, when `enable_trace` is on.
+    pub(crate) trace: Option<Arc<TraceWriter>>,
 }
 
 /// How a send is carried out.
@@ -100,6 +111,13 @@ impl Producer {
     pub async fn start(client: ClientConfig, config: ProducerConfig) -> Result<Producer> {
         validate_group(&config.group)?;
         let instance = ClientInstance::get(&client).await?;
+        let trace = config.enable_trace.then(|| {
+            let topic = config
+                .trace_topic
+                .clone()
+                .unwrap_or_else(|| TRACE_TOPIC.to_owned());
+            TraceWriter::start(&client, &config.group, topic)
+        });
         let inner = Arc::new(ProducerInner {
             config,
             instance: Arc::clone(&instance),
@@ -107,6 +125,7 @@ impl Producer {
             next_queue: AtomicUsize::new(crate::instance::process_random() as usize),
             closed: AtomicBool::new(false),
             transaction: std::sync::OnceLock::new(),
+            trace,
         });
         let handle: Arc<dyn ProducerHandle> = Arc::new(HandleRef(Arc::downgrade(&inner)));
         instance.register_producer(&inner.config.group, handle)?;
@@ -115,6 +134,11 @@ impl Producer {
 
     pub fn group(&self) -> &str {
         &self.inner.config.group
+    }
+
+    /// Trace records dropped because the trace queue was full (0 with tracing off).
+    pub fn traces_dropped(&self) -> u64 {
+        self.inner.trace.as_ref().map_or(0, |t| t.dropped())
     }
 
     /// The shared client instance (route cache, client id).
@@ -228,6 +252,9 @@ impl Producer {
     pub async fn shutdown(&self) {
         if self.inner.closed.swap(true, Ordering::SeqCst) {
             return;
+        }
+        if let Some(trace) = &self.inner.trace {
+            trace.close().await;
         }
         self.inner
             .instance
@@ -511,14 +538,16 @@ impl ProducerInner {
             self.faults
                 .record(&queue.broker_name, started.elapsed(), outcome.is_err());
             outcome?;
-            return Ok(SendResult {
+            let result = SendResult {
                 status: SendStatus::SendOk,
                 msg_id: msg.uniq_key().unwrap_or_default().to_owned(),
                 offset_msg_id: String::new(),
                 queue: queue.clone(),
                 queue_offset: -1,
                 transaction_id: None,
-            });
+            };
+            self.trace_send(msg, &result, (&addr, None), started);
+            return Ok(result);
         }
         let outcome = self.instance.invoke(&addr, request, remaining).await;
         let failed = match &outcome {
@@ -544,7 +573,8 @@ impl ProducerInner {
         let header: SendMessageResponseHeader = response
             .header()
             .map_err(|e| ClientError::bad_response(&addr, e))?;
-        Ok(SendResult {
+        let region = response.ext_fields.get("MSG_REGION").cloned();
+        let result = SendResult {
             status,
             msg_id: msg
                 .uniq_key()
@@ -557,7 +587,9 @@ impl ProducerInner {
             },
             queue_offset: header.queue_offset,
             transaction_id: header.transaction_id,
-        })
+        };
+        self.trace_send(msg, &result, (&addr, region), started);
+        Ok(result)
     }
 }
 

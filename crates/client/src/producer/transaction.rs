@@ -144,6 +144,7 @@ async fn end_transaction(
     addr: &str,
     header: &EndTransactionRequestHeader,
 ) -> Result<()> {
+    inner.trace_end_transaction(header, addr);
     let request = RemotingCommand::request(RequestCode::END_TRANSACTION, header).into_oneway();
     inner
         .instance

@@ -14,6 +14,7 @@ pub mod route;
 mod simple;
 pub mod stats;
 pub mod trace;
+pub mod trace_encode;
 
 pub use simple::{KvTable, TopicList};
 

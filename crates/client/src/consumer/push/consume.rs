@@ -71,8 +71,9 @@ impl Core {
                     ConsumeResult::ReconsumeLater
                 });
             batch = take_back(input);
-            drop(_permit);
+            // Noted (and traced) while the permit is held: shutdown waits for the permits.
             self.note_consumed(&batch, result == ConsumeResult::Success, began_ms);
+            drop(_permit);
             if pq.is_dropped() {
                 return;
             }
@@ -131,6 +132,7 @@ impl Core {
             let now = now_ms();
             self.status
                 .consumed(&first.topic, batch.len(), ok, now - began_ms, now);
+            self.trace_consumed(batch, ok, (began_ms, now));
         }
     }
 
@@ -229,8 +231,8 @@ impl Core {
                     OrderlyResult::SuspendCurrentQueueAMoment
                 });
             let batch = take_back(input);
-            drop(permit);
             self.note_consumed(&batch, result == OrderlyResult::Success, began_ms);
+            drop(permit);
             if pq.is_dropped() {
                 return false;
             }

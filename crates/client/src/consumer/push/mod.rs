@@ -16,6 +16,7 @@ mod consume;
 mod direct;
 mod pull_header;
 mod running_info;
+mod trace;
 
 use super::api::PullStatus;
 use super::offset_store::OffsetStore;
@@ -30,7 +31,9 @@ use super::{
 use crate::config::ClientConfig;
 use crate::instance::{ClientInstance, ConsumerHandle, now_ms};
 use crate::message::{MessageExt, property};
+use crate::trace_writer::TraceWriter;
 use crate::{ClientError, Result};
+use apogee_protocol::body::trace::TRACE_TOPIC;
 
 /// Outcome of a concurrent listener.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -109,6 +112,10 @@ pub struct PushConsumerConfig {
     pub suspend_current_queue_time: Duration,
     /// Broadcasting: where local offsets are kept.
     pub offset_store_dir: PathBuf,
+    /// Write `SubBefore`/`SubAfter` traces of every consumed message (`enableMsgTrace`, off).
+    pub enable_trace: bool,
+    /// The trace topic (`customizedTraceTopic`; `RMQ_SYS_TRACE_TOPIC` when unset).
+    pub trace_topic: Option<String>,
 }
 
 impl PushConsumerConfig {
@@ -127,6 +134,8 @@ impl PushConsumerConfig {
             max_reconsume_times: None,
             suspend_current_queue_time: Duration::from_secs(1),
             offset_store_dir: super::default_offset_dir(),
+            enable_trace: false,
+            trace_topic: None,
         }
     }
 
@@ -179,12 +188,16 @@ struct Core {
     max_reconsume_times: i32,
     /// Consumption figures; its start is `PROP_CONSUMER_START_TIMESTAMP`.
     status: StatusBook,
+    /// The trace writer, when `enable_trace` is on.
+    trace: Option<Arc<TraceWriter>>,
 }
 
 /// Client-side lock validity for orderly queues (`lockMaxLiveTime`, 30 s).
 const LOCK_MAX_LIVE_MS: i64 = 30_000;
 /// Lock renewal period (20 s).
 const LOCK_RENEW_INTERVAL: Duration = Duration::from_secs(20);
+/// How long shutdown waits for consumes in flight before the trace writer closes.
+const TRACE_FLUSH_WAIT: Duration = Duration::from_secs(3);
 /// Retry of a failed send-back (local re-consume), as Java's 5 s.
 const SEND_BACK_RETRY_DELAY: Duration = Duration::from_secs(5);
 
@@ -242,6 +255,12 @@ impl PushConsumer {
         }
         if core.is_orderly_clustering() {
             core.unlock(&assigned).await;
+        }
+        if let Some(trace) = &core.trace {
+            // Consumes in flight finish (and record their traces) before the writer closes.
+            let all = u32::try_from(core.config.consume_threads).unwrap_or(u32::MAX);
+            let _ = tokio::time::timeout(TRACE_FLUSH_WAIT, core.workers.acquire_many(all)).await;
+            trace.close().await;
         }
         core.instance
             .unregister(None, Some(&core.config.group))
@@ -311,6 +330,13 @@ impl PushConsumerBuilder {
         let orderly = matches!(listener, Listener::Orderly(_));
         let default_max_reconsume = if orderly { i32::MAX } else { 16 };
         let max_reconsume_times = config.max_reconsume_times.unwrap_or(default_max_reconsume);
+        let trace = config.enable_trace.then(|| {
+            let topic = config
+                .trace_topic
+                .clone()
+                .unwrap_or_else(|| TRACE_TOPIC.to_owned());
+            TraceWriter::start(&self.client, &config.group, topic)
+        });
         let core = Arc::new(Core {
             workers: Arc::new(Semaphore::new(config.consume_threads)),
             config,
@@ -324,6 +350,7 @@ impl PushConsumerBuilder {
             shutdown: Shutdown::new(),
             max_reconsume_times,
             status: StatusBook::new(version),
+            trace,
         });
         instance.register_consumer(&core.config.group, Arc::new(Handle(Arc::downgrade(&core))))?;
         for topic in core.subscriptions.keys() {
