@@ -73,7 +73,11 @@ pub struct Standalone {
 
 impl Standalone {
     pub async fn start(extra: &[&str]) -> Standalone {
-        let dir = tempfile::tempdir().unwrap();
+        Self::start_in(tempfile::tempdir().unwrap(), extra).await
+    }
+
+    /// Starts on `dir` (a restart keeps what an earlier run stored there).
+    pub async fn start_in(dir: tempfile::TempDir, extra: &[&str]) -> Standalone {
         let mut child = Command::new(BIN)
             .args([
                 "standalone",
@@ -118,6 +122,16 @@ impl Standalone {
         })
         .await;
         standalone
+    }
+
+    /// SIGKILL: no shutdown work at all; returns the data dir for a restart.
+    pub fn kill(mut self) -> tempfile::TempDir {
+        if let Some(mut child) = self.child.take() {
+            child.kill().unwrap();
+            child.wait().unwrap();
+        }
+        let dir = tempfile::tempdir().unwrap();
+        std::mem::replace(&mut self.dir, dir)
     }
 
     /// SIGTERM and a clean exit expected; the data dir stays until `self` is dropped.
