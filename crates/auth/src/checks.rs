@@ -9,8 +9,7 @@ use apogee_protocol::access::{Access, Field};
 use apogee_protocol::body::client::{HeartbeatData, LockBatchRequestBody};
 use apogee_protocol::body::from_json;
 
-const RETRY_PREFIX: &str = "%RETRY%";
-const DLQ_PREFIX: &str = "%DLQ%";
+use apogee_model::system_topic::{DLQ_PREFIX, RETRY_PREFIX};
 
 /// One resource and the actions needed on it (any one suffices). Names taken from header
 /// fields are borrowed from the request; only names read from a body are owned.

@@ -83,7 +83,11 @@ fn perm(text: &str) -> (Actions, Decision) {
 fn entry(kind: ResourceKind, name: Option<&str>, perm_text: &str) -> Result<PolicyEntry, String> {
     let (actions, decision) = perm(perm_text);
     let resource = match name {
-        Some(n) => ResourcePattern::literal(kind, n.strip_prefix("%RETRY%").unwrap_or(n)),
+        Some(n) => ResourcePattern::literal(
+            kind,
+            n.strip_prefix(apogee_model::system_topic::RETRY_PREFIX)
+                .unwrap_or(n),
+        ),
         None => ResourcePattern::any_of(kind),
     };
     PolicyEntry::new(resource, actions, Vec::new(), decision)

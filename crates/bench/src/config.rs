@@ -130,6 +130,9 @@ pub struct ProducerSettings {
     pub mode: SendMode,
     /// Producer group; each producer gets its own client instance (own connections).
     pub group: String,
+    /// Timer messages: due (delay ms, spread ms) after their send; their stamp is the due
+    /// time, so end-to-end latency is how late each was delivered.
+    pub timer: Option<(u64, u64)>,
 }
 
 impl Default for ProducerSettings {
@@ -142,6 +145,7 @@ impl Default for ProducerSettings {
             rate: 0,
             mode: SendMode::Async,
             group: "apogee_bench_producer".into(),
+            timer: None,
         }
     }
 }
@@ -152,6 +156,11 @@ impl ProducerSettings {
         check_range("--producers", self.producers, 1, TASKS_MAX)?;
         check_range("--in-flight", self.in_flight, 1, IN_FLIGHT_MAX)?;
         check_range("--batch", self.batch, 1, BATCH_MAX)?;
+        if self.timer.is_some() && self.batch > 1 {
+            return Err(BenchError::Config(
+                "timer messages cannot be batched (the broker refuses them)".into(),
+            ));
+        }
         if self.size.saturating_mul(self.batch) > MESSAGE_BYTES_MAX {
             return Err(BenchError::Config(format!(
                 "a batch of {} × {} B exceeds the {MESSAGE_BYTES_MAX} B request limit",
@@ -171,6 +180,10 @@ impl ProducerSettings {
         into.insert("batch".into(), json!(self.batch));
         into.insert("rate".into(), json!(self.rate));
         into.insert("producer_group".into(), json!(self.group));
+        if let Some((delay, spread)) = self.timer {
+            into.insert("timer_delay_ms".into(), json!(delay));
+            into.insert("timer_spread_ms".into(), json!(spread));
+        }
     }
 }
 

@@ -146,6 +146,7 @@ pub(crate) async fn run_producers(
                 quota: plan.total.map(|t| share(t, plan.settings.producers, index)),
                 pacer: Pacer::for_task(plan.settings.rate, plan.settings.producers, start),
                 start,
+                timers: 0,
             };
             tokio::spawn(task.run())
         })
@@ -170,6 +171,8 @@ struct ProducerTask {
     quota: Option<u64>,
     pacer: Option<Pacer>,
     start: Instant,
+    /// Timer messages built so far (spreads their due times).
+    timers: u64,
 }
 
 /// One send's outcome, from a callback back to its task.
@@ -212,12 +215,23 @@ impl ProducerTask {
         }
     }
 
-    fn messages(&self, count: u64) -> Vec<Message> {
+    fn messages(&mut self, count: u64) -> Vec<Message> {
         let size = self.plan.settings.size;
+        let timer = self.plan.settings.timer;
         (0..count)
             .map(|_| {
-                let body = stamp::body(size, stamp::now_micros(), self.plan.run_id);
+                let now = stamp::now_micros();
+                let Some((delay, spread)) = timer else {
+                    return Message::new(
+                        self.plan.topic.clone(),
+                        stamp::body(size, now, self.plan.run_id),
+                    );
+                };
+                self.timers += 1;
+                let due_ms = now / 1000 + delay + self.timers % spread.max(1);
+                let body = stamp::body(size, due_ms * 1000, self.plan.run_id);
                 Message::new(self.plan.topic.clone(), body)
+                    .with_property("TIMER_DELIVER_MS", due_ms.to_string())
             })
             .collect()
     }
@@ -300,7 +314,7 @@ impl ProducerTask {
     }
 
     /// Starts one send of `n` messages; its outcome arrives on `tx`.
-    fn issue(&self, n: u64, tx: mpsc::Sender<Completion>) {
+    fn issue(&mut self, n: u64, tx: mpsc::Sender<Completion>) {
         let mut msgs = self.messages(n);
         let bytes = n * self.plan.settings.size as u64;
         let counters = Arc::clone(&self.plan.counters);

@@ -23,6 +23,7 @@ use apogee_store::MessageStore;
 use crate::BrokerError;
 use crate::manager::topic_config::is_system_topic;
 use crate::processor::StatsProcessor;
+use crate::service::timer::TimerService;
 use crate::stats_items::names;
 
 /// Starts the exporter when the settings ask for it, and hooks the request latency histogram
@@ -31,6 +32,7 @@ pub async fn start(
     settings: &MetricsSettings,
     dispatcher: &mut Dispatcher,
     (view, store, clock): (StatsProcessor, &Arc<MessageStore>, &Arc<dyn Clock>),
+    timer: &Arc<TimerService>,
     shutdown: &Shutdown,
 ) -> Result<Option<Exporter>, BrokerError> {
     if !settings.enabled() {
@@ -40,6 +42,7 @@ pub async fn start(
         view,
         store: Arc::clone(store),
         clock: Arc::clone(clock),
+        timer: Arc::clone(timer),
     };
     let identity = &collector.view.identity;
     let mut registry = Registry::with_labels(
@@ -68,6 +71,7 @@ struct BrokerCollector {
     view: StatsProcessor,
     store: Arc<MessageStore>,
     clock: Arc<dyn Clock>,
+    timer: Arc<TimerService>,
 }
 
 impl std::fmt::Debug for BrokerCollector {
@@ -159,7 +163,10 @@ impl BrokerCollector {
         let labels: Labels = vec![
             ("topic", topic),
             ("consumer_group", group),
-            ("is_retry", flag(topic.starts_with("%RETRY%"))),
+            (
+                "is_retry",
+                flag(apogee_model::system_topic::is_retry_topic(topic)),
+            ),
             ("is_system", flag(is_system_topic(topic))),
         ];
         labels
@@ -333,11 +340,74 @@ impl BrokerCollector {
     }
 }
 
+impl BrokerCollector {
+    /// Timer messages: pending per topic, what is not enqueued yet, how late delivery runs,
+    /// and the totals (RocketMQ 5's `rocketmq_timer_*` / `rocketmq_timing_messages`).
+    fn timers(&self, encoder: &mut DescriptorEncoder) -> Result<(), std::fmt::Error> {
+        let view = self.timer.view();
+        let per_topic = self.timer.pending_per_topic();
+        let rows: Vec<(Labels, i64)> = per_topic
+            .iter()
+            .map(|(topic, count)| (vec![("topic", topic.as_str())], *count))
+            .collect();
+        family(
+            encoder,
+            (
+                "rocketmq_timing_messages",
+                "Timer messages waiting for their delivery time, by topic",
+                MetricType::Gauge,
+            ),
+            &rows,
+            gauge,
+        )?;
+        for (name, help, value) in [
+            (
+                "rocketmq_timer_enqueue_lag",
+                "Timer messages stored but not yet enqueued",
+                view.offset_behind,
+            ),
+            (
+                "rocketmq_timer_dequeue_latency",
+                "Milliseconds the oldest due timer is overdue",
+                view.read_behind_ms,
+            ),
+        ] {
+            family(
+                encoder,
+                (name, help, MetricType::Gauge),
+                &[(vec![], value)],
+                gauge,
+            )?;
+        }
+        for (name, help, value) in [
+            (
+                "rocketmq_timer_enqueue",
+                "Timer messages enqueued",
+                view.counters.enqueued,
+            ),
+            (
+                "rocketmq_timer_dequeue",
+                "Timer messages delivered to their topics",
+                view.counters.delivered,
+            ),
+        ] {
+            family(
+                encoder,
+                (name, help, MetricType::Counter),
+                &[(vec![], value)],
+                counter,
+            )?;
+        }
+        Ok(())
+    }
+}
+
 impl Collector for BrokerCollector {
     fn encode(&self, mut encoder: DescriptorEncoder) -> Result<(), std::fmt::Error> {
         self.traffic(&mut encoder)?;
         self.connections(&mut encoder)?;
         self.lag(&mut encoder)?;
-        self.storage(&mut encoder)
+        self.storage(&mut encoder)?;
+        self.timers(&mut encoder)
     }
 }

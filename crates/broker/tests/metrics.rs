@@ -140,6 +140,36 @@ async fn given_sends_pulls_and_a_commit_the_broker_exports_them_with_rocketmq_na
 }
 
 #[tokio::test]
+async fn given_pending_timers_the_broker_exports_them_per_topic() {
+    let c = cluster(prom).await;
+    let later = "TIMER_DELAY_SEC\u{1}3600\u{2}";
+    for body in [&b"a"[..], b"b"] {
+        let r = c.call(send_v2("Timed", 0, later, body)).await;
+        assert_eq!(r.response_code(), ResponseCode::SUCCESS);
+    }
+    let addr = c.broker().metrics_addr().expect("the exporter is on");
+    let deadline = tokio::time::Instant::now() + WAIT;
+    loop {
+        let (s, text) = scrape(addr).await;
+        let pending = s.samples.iter().any(|x| {
+            x.metric == "rocketmq_timing_messages"
+                && x.labels.get("topic") == Some("Timed")
+                && matches!(x.value, Value::Gauge(v) if v == 2.0)
+        });
+        if pending {
+            assert_eq!(find(&s, &text, "rocketmq_timer_enqueue_total", &[]), 2.0);
+            assert_eq!(find(&s, &text, "rocketmq_timer_enqueue_lag", &[]), 0.0);
+            break;
+        }
+        assert!(
+            tokio::time::Instant::now() < deadline,
+            "no timer metrics: {text}"
+        );
+        tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+    }
+}
+
+#[tokio::test]
 async fn given_a_registered_broker_the_namesrv_exports_it_and_its_request_latency() {
     let dir = tempfile::tempdir().unwrap();
     let namesrv = apogee_testkit::start_namesrv_with(&dir.path().join("ns"), |raw| {

@@ -168,6 +168,13 @@ struct ProducerArgs {
         default_value = "apogee_bench_producer"
     )]
     producer_group: String,
+    /// Send timer messages due this many ms after their send (TIMER_DELIVER_MS); e2e latency
+    /// is then measured from each message's due time: how late it was delivered.
+    #[arg(long = "timer-delay-ms", value_name = "MS", default_value_t = 0)]
+    timer_delay_ms: u64,
+    /// Spread the due times over this many ms more (message i is due `i % spread` ms later).
+    #[arg(long = "timer-spread-ms", value_name = "MS", default_value_t = 0)]
+    timer_spread_ms: u64,
 }
 
 #[derive(Args)]
@@ -341,6 +348,7 @@ fn producer(a: &ProducerArgs) -> ProducerSettings {
             SendMode::Async
         },
         group: a.producer_group.clone(),
+        timer: (a.timer_delay_ms > 0).then_some((a.timer_delay_ms, a.timer_spread_ms)),
     }
 }
 

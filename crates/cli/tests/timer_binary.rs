@@ -26,7 +26,9 @@ fn now_ms() -> i64 {
 /// and the earliest due time.
 async fn send_timers(ns: &str) -> (BTreeSet<String>, i64) {
     let client = ClientConfig::new(ns).instance_name("timer-sender");
-    let producer = Producer::start(client, ProducerConfig::new("timer-pg")).await.unwrap();
+    let producer = Producer::start(client, ProducerConfig::new("timer-pg"))
+        .await
+        .unwrap();
     let due = now_ms() + 8_000;
     let mut tasks = Vec::new();
     for sender in 0..SENDERS {
@@ -53,11 +55,17 @@ async fn send_timers(ns: &str) -> (BTreeSet<String>, i64) {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn given_ten_thousand_pending_timers_when_killed_should_deliver_each_after_restart() {
     let s = Standalone::start(&[]).await;
-    admin_json(&s.namesrv, &["updateTopic", "-c", "DefaultCluster", "-t", "Timers"]);
+    admin_json(
+        &s.namesrv,
+        &["updateTopic", "-c", "DefaultCluster", "-t", "Timers"],
+    );
     let (sent, due) = send_timers(&s.namesrv).await;
     assert_eq!(sent.len(), TIMERS);
     let dir = s.kill();
-    assert!(now_ms() < due, "killed after the timers were due: the run is too slow to test this");
+    assert!(
+        now_ms() < due,
+        "killed after the timers were due: the run is too slow to test this"
+    );
 
     let s = Standalone::start_in(dir, &[]).await;
     let seen: Arc<Mutex<Vec<(String, i64, i64)>>> = Arc::default();
@@ -78,7 +86,13 @@ async fn given_ten_thousand_pending_timers_when_killed_should_deliver_each_after
         .start()
         .await
         .unwrap();
-    let distinct = || seen.lock().unwrap().iter().map(|(id, _, _)| id.clone()).collect::<BTreeSet<_>>();
+    let distinct = || {
+        seen.lock()
+            .unwrap()
+            .iter()
+            .map(|(id, _, _)| id.clone())
+            .collect::<BTreeSet<_>>()
+    };
     let deadline = tokio::time::Instant::now() + WAIT * 2;
     while distinct().len() < TIMERS {
         assert!(
@@ -90,8 +104,21 @@ async fn given_ten_thousand_pending_timers_when_killed_should_deliver_each_after
     }
     consumer.shutdown().await;
     assert_eq!(distinct(), sent, "every acknowledged timer, under its id");
-    let early: Vec<_> = seen.lock().unwrap().iter().filter(|(_, out, stored)| stored < out).cloned().collect();
-    assert!(early.is_empty(), "delivered early: {:?}", &early[..early.len().min(5)]);
+    let early: Vec<_> = seen
+        .lock()
+        .unwrap()
+        .iter()
+        .filter(|(_, out, stored)| stored < out)
+        .cloned()
+        .collect();
+    assert!(
+        early.is_empty(),
+        "delivered early: {:?}",
+        &early[..early.len().min(5)]
+    );
     let total = seen.lock().unwrap().len();
-    eprintln!("{TIMERS} timers, {total} deliveries ({} repeated after the kill)", total - TIMERS);
+    eprintln!(
+        "{TIMERS} timers, {total} deliveries ({} repeated after the kill)",
+        total - TIMERS
+    );
 }

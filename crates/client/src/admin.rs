@@ -355,7 +355,10 @@ impl Admin {
     async fn group_brokers(&self, group: &str, topic: Option<&str>) -> Result<Vec<String>> {
         match topic {
             Some(t) => self.route_masters(t).await,
-            None => match self.route_masters(&format!("%RETRY%{group}")).await {
+            None => match self
+                .route_masters(&apogee_model::system_topic::retry_topic(group))
+                .await
+            {
                 Err(ClientError::NoRoute { .. }) => self.all_masters().await,
                 other => other,
             },
@@ -403,7 +406,10 @@ impl Admin {
                 Err(e) => last = Some(e),
             }
         }
-        Err(last.unwrap_or_else(|| self.instance.no_route(&format!("%RETRY%{group}"))))
+        Err(last.unwrap_or_else(|| {
+            self.instance
+                .no_route(&apogee_model::system_topic::retry_topic(group))
+        }))
     }
 
     /// The producers of `group` connected to the brokers of `topic` (`producerConnection`).

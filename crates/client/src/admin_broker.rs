@@ -124,7 +124,10 @@ impl Admin {
         topic: Option<&str>,
         offline: bool,
     ) -> Result<()> {
-        let route_topic = topic.map_or_else(|| format!("%RETRY%{src_group}"), str::to_owned);
+        let route_topic = topic.map_or_else(
+            || apogee_model::system_topic::retry_topic(src_group),
+            str::to_owned,
+        );
         let header = CloneGroupOffsetRequestHeader {
             src_group: src_group.to_owned(),
             dest_group: dest_group.to_owned(),
@@ -149,7 +152,7 @@ impl Admin {
         group: &str,
         client_id: &str,
     ) -> Result<ConsumerRunningInfo> {
-        let retry = format!("%RETRY%{group}");
+        let retry = apogee_model::system_topic::retry_topic(group);
         let addr = self
             .route_masters(&retry)
             .await?

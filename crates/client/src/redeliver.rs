@@ -43,7 +43,7 @@ pub fn original_topic(m: &MessageExt) -> String {
 /// The copy of `m` that [`resend_to_group`] publishes, and the queue it goes to (queue 0 of
 /// the group's retry topic on the broker that held `m`).
 pub fn retry_copy(group: &str, m: &MessageExt) -> (Message, MessageQueue) {
-    let retry = format!("%RETRY%{group}");
+    let retry = apogee_model::system_topic::retry_topic(group);
     let queue = MessageQueue {
         topic: retry.clone(),
         broker_name: m.broker_name.clone(),
@@ -120,7 +120,9 @@ impl Admin {
     /// `group`'s dead-letter queues with their (min, max) offsets, in a stable order;
     /// [`ClientError::NoRoute`] when the group has no dead-letter topic.
     pub async fn dead_letter_queues(&self, group: &str) -> Result<Vec<(MessageQueue, i64, i64)>> {
-        let stats = self.topic_stats(&format!("%DLQ%{group}")).await?;
+        let stats = self
+            .topic_stats(&apogee_model::system_topic::dlq_topic(group))
+            .await?;
         let mut queues: Vec<_> = stats
             .offset_table
             .into_iter()

@@ -121,7 +121,7 @@ name_type!(
     TopicName,
     "topic",
     |n| {
-        let max = if n.starts_with("%RETRY%") || n.starts_with("%DLQ%") {
+        let max = if crate::system_topic::is_retry_topic(n) || crate::system_topic::is_dlq_topic(n) {
             SYSTEM_TOPIC_NAME_MAX_CHARS
         } else {
             TOPIC_NAME_MAX_CHARS

@@ -7,12 +7,4 @@ pub mod queue_lock;
 pub mod subscription_group;
 pub mod topic_config;
 
-/// `%RETRY%<group>`.
-pub fn retry_topic(group: &str) -> String {
-    format!("%RETRY%{group}")
-}
-
-/// `%DLQ%<group>`.
-pub fn dlq_topic(group: &str) -> String {
-    format!("%DLQ%{group}")
-}
+pub use apogee_model::system_topic::{dlq_topic, retry_topic};

@@ -303,6 +303,13 @@ impl TimerService {
         )
     }
 
+    /// Pending timers per real topic.
+    pub fn pending_per_topic(&self) -> Vec<(String, i64)> {
+        self.lock().as_ref().map_or_else(Vec::new, |s| {
+            s.per_topic.iter().map(|(t, c)| (t.clone(), *c)).collect()
+        })
+    }
+
     /// Figures for runtime info and metrics.
     pub fn view(&self) -> TimerView {
         let now = self.clock.now_ms();

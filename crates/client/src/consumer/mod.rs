@@ -109,7 +109,7 @@ pub(crate) async fn start_offset(
     let addr = instance
         .find_broker_addr(&queue.broker_name, &queue.topic)
         .await?;
-    let retry = queue.topic.starts_with("%RETRY%");
+    let retry = apogee_model::system_topic::is_retry_topic(&queue.topic);
     match consume_from {
         ConsumeFrom::LastOffset if retry => Ok(0),
         ConsumeFrom::LastOffset => instance.max_offset(&addr, queue).await,

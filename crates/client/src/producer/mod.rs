@@ -337,7 +337,7 @@ impl ProducerInner {
                     "delay messages cannot be sent in a batch".into(),
                 ));
             }
-            if topic.starts_with("%RETRY%") {
+            if apogee_model::system_topic::is_retry_topic(&topic) {
                 return Err(ClientError::InvalidMessage(
                     "retry-topic messages cannot be sent in a batch".into(),
                 ));

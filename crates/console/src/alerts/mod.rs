@@ -47,7 +47,7 @@ async fn value(
         }
         Kind::DlqGrowing => {
             let size: i64 = admin
-                .topic_stats(&format!("%DLQ%{group}"))
+                .topic_stats(&apogee_model::system_topic::dlq_topic(group))
                 .await
                 .map_or(0, |t| t.offset_table.values().map(|o| o.max_offset).sum());
             let id = rule.id;

@@ -43,7 +43,7 @@ pub async fn connection(
                 let set: BTreeSet<(String, String)> = info
                     .subscription_set
                     .iter()
-                    .filter(|s| !s.topic.starts_with("%RETRY%"))
+                    .filter(|s| !apogee_model::system_topic::is_retry_topic(&s.topic))
                     .map(|s| (s.topic.clone(), s.sub_string.clone()))
                     .collect();
                 views.insert(set.clone());
@@ -68,7 +68,7 @@ pub async fn connection(
     let topics: Vec<&String> = conn
         .subscription_table
         .keys()
-        .filter(|t| !t.starts_with("%RETRY%"))
+        .filter(|t| !apogee_model::system_topic::is_retry_topic(t))
         .collect();
     reply::data(json!({
         "connections": members,

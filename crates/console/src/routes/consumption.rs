@@ -107,7 +107,11 @@ fn depth_row(
 
 /// Messages waiting in the group's retry topic.
 async fn retry_nums(state: &State, group: &str) -> i64 {
-    match state.admin.topic_stats(&format!("%RETRY%{group}")).await {
+    match state
+        .admin
+        .topic_stats(&apogee_model::system_topic::retry_topic(group))
+        .await
+    {
         Ok(t) => t
             .offset_table
             .values()
@@ -226,7 +230,7 @@ pub async fn group_depth(
     let brokers = topic_brokers(&state, &cluster, &topic).await?;
     let names: Vec<&String> = brokers.iter().map(|(b, _)| b).collect();
     let now = now_ms();
-    let retry_topic = format!("%RETRY%{group}");
+    let retry_topic = apogee_model::system_topic::retry_topic(&group);
     let mut rows = Vec::new();
     for t in [&topic, &retry_topic] {
         let s = stats(&state, &group, t).await;

@@ -326,8 +326,8 @@ pub async fn cluster_masters(
 /// dead-letter topics.
 pub fn is_system_topic(topic: &str) -> bool {
     apogee_model::is_system_topic(topic)
-        || topic.starts_with("%RETRY%")
-        || topic.starts_with("%DLQ%")
+        || apogee_model::system_topic::is_retry_topic(topic)
+        || apogee_model::system_topic::is_dlq_topic(topic)
 }
 
 /// Query parameter `name`, trimmed; 400 when it is missing or blank.

@@ -110,7 +110,7 @@ fn position(v: &Value, group: &str) -> Result<(MessageQueue, i64), ApiError> {
         ))
     };
     let queue = MessageQueue {
-        topic: format!("%DLQ%{group}"),
+        topic: apogee_model::system_topic::dlq_topic(group),
         broker_name: v["brokerName"].as_str().ok_or_else(bad)?.to_owned(),
         queue_id: v["queueId"]
             .as_i64()

@@ -313,7 +313,7 @@ impl PushConsumerBuilder {
             .map(|(t, selector)| (t.clone(), selector.subscription(t, version)))
             .collect();
         if config.message_model == MessageModel::Clustering {
-            let retry = format!("%RETRY%{}", config.group);
+            let retry = apogee_model::system_topic::retry_topic(&config.group);
             subscriptions.insert(
                 retry.clone(),
                 SubscriptionData::from_tag_expression(&retry, "*", version),
@@ -355,7 +355,7 @@ impl PushConsumerBuilder {
         instance.register_consumer(&core.config.group, Arc::new(Handle(Arc::downgrade(&core))))?;
         for topic in core.subscriptions.keys() {
             if let Err(e) = instance.refresh_route(topic).await {
-                if topic.starts_with("%RETRY%") {
+                if apogee_model::system_topic::is_retry_topic(topic) {
                     tracing::debug!(%topic, error = %e, "no retry topic yet");
                 } else {
                     instance.unregister(None, Some(&core.config.group)).await;
@@ -802,7 +802,7 @@ impl Core {
 
 /// Messages from `%RETRY%<group>` show their original topic (Java's `resetRetryAndNamespace`).
 fn restore_retry_topic(mut msg: MessageExt, group: &str) -> MessageExt {
-    if msg.topic.starts_with("%RETRY%")
+    if apogee_model::system_topic::is_retry_topic(&msg.topic)
         && msg.topic[7..] == *group
         && let Some(original) = msg.property(property::RETRY_TOPIC)
     {
