@@ -11,9 +11,9 @@ use std::net::IpAddr;
 use std::path::PathBuf;
 use std::time::Duration;
 
+use crate::delay_levels::{DEFAULT_DELAY_LEVELS, parse_delay_levels, tags_code_rule};
 use apogee_model::{BrokerName, ClusterName, Perm};
 use apogee_protocol::FrameLimits;
-use apogee_store::config::parse_delay_levels;
 use apogee_store::retention::{RetentionConfig, parse_delete_when};
 use apogee_store::{FlushMode, StoreConfig};
 use serde::{Deserialize, Serialize};
@@ -73,7 +73,7 @@ raw_broker_config! {
     auto_create_subscription_group: bool = true, java "autoCreateSubscriptionGroup";
     default_topic_queue_nums: i32 = 8, java "defaultTopicQueueNums";
     max_message_size: usize = 4 * 1024 * 1024, java "maxMessageSize";
-    message_delay_level: String = apogee_store::config::DEFAULT_DELAY_LEVELS.into(), java "messageDelayLevel";
+    message_delay_level: String = DEFAULT_DELAY_LEVELS.into(), java "messageDelayLevel";
     broker_permission: i32 = 6, java "brokerPermission";
     long_polling_enable: bool = true, java "longPollingEnable";
     short_polling_time_ms: u64 = 1000, java "shortPollingTimeMills";
@@ -271,6 +271,8 @@ pub struct Limits {
     pub transaction: TransactionLimits,
     pub growth: GrowthLimits,
     pub timer: TimerLimits,
+    /// Delay of each classic delay level in ms (`messageDelayLevel`).
+    pub delay_levels_ms: Vec<i64>,
 }
 
 /// Timer messages (REMOTING.md §6.7).
@@ -481,7 +483,10 @@ fn check_limits(raw: &RawBrokerConfig) -> Result<(), BrokerError> {
 impl Limits {
     fn from_raw(raw: &RawBrokerConfig) -> Result<Self, BrokerError> {
         check_limits(raw)?;
+        let delay_levels_ms = parse_delay_levels(&raw.message_delay_level)
+            .map_err(|e| BrokerError::Config(format!("message_delay_level: {e}")))?;
         Ok(Self {
+            delay_levels_ms,
             auto_create_topic: raw.auto_create_topic_enable,
             auto_create_group: raw.auto_create_subscription_group,
             default_topic_queue_nums: raw.default_topic_queue_nums,
@@ -545,8 +550,9 @@ fn store_config(raw: &RawBrokerConfig, flush: FlushMode) -> Result<StoreConfig, 
     let mut store = StoreConfig::new(&raw.store_path_root_dir);
     store.flush = flush;
     store.record_bytes_max = raw.max_message_size + 64 * 1024;
-    store.delay_levels_ms = parse_delay_levels(&raw.message_delay_level)
+    let levels = parse_delay_levels(&raw.message_delay_level)
         .map_err(|e| bad(format!("message_delay_level: {e}")))?;
+    store.tags_code = tags_code_rule(levels);
     if !(10..=95).contains(&raw.disk_max_used_space_ratio) {
         return Err(bad(
             "disk_max_used_space_ratio must be within 10..=95".into()

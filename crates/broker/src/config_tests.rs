@@ -61,7 +61,7 @@ fn given_java_broker_conf_should_map_known_keys_and_report_the_rest() {
     assert!(!config.store.retention.clean_file_forcibly);
     assert!((config.store.retention.reject_ratio - 0.95).abs() < 1e-9);
     assert!((config.store.retention.force_clean_ratio - 0.80).abs() < 1e-9);
-    assert_eq!(config.store.delay_levels_ms, vec![1000, 2000]);
+    assert_eq!(config.limits.delay_levels_ms, vec![1000, 2000]);
     assert!(!config.limits.auto_create_topic);
     assert!(config.limits.reject_transaction_message);
     assert_eq!(

@@ -22,6 +22,7 @@ pub mod access;
 pub mod config;
 mod config_ha;
 mod controller_mode;
+pub mod delay_levels;
 mod error;
 pub mod filter;
 pub mod ha;
@@ -44,11 +45,11 @@ use std::net::SocketAddr;
 use std::sync::Arc;
 
 use apogee_model::Perm;
+use apogee_model::system_topic::SCHEDULE_TOPIC;
 use apogee_protocol::message_id::UniqIdGenerator;
 use apogee_remoting::{Dispatcher, RemotingClient, RemotingServer, ServerHandle};
 use apogee_runtime::{Clock, Shutdown, SystemClock};
 use apogee_store::MessageStore;
-use apogee_store::dispatch::SCHEDULE_TOPIC;
 use tokio::task::JoinHandle;
 
 pub use config::{BrokerConfig, RawBrokerConfig};
@@ -115,6 +116,7 @@ struct Managers {
     replication: ha::Replication,
     timer: config::TimerLimits,
     filters: filter::SqlFilters,
+    delay_levels: usize,
 }
 
 impl Broker {
@@ -396,8 +398,13 @@ fn load_managers(
         replication,
         timer: config.limits.timer,
         filters: filter::SqlFilters::new(config.limits.property_filter),
+        delay_levels: config.limits.delay_levels_ms.len(),
     };
-    create_system_topics(config, &managers.topics, config.store.delay_levels_ms.len())?;
+    create_system_topics(
+        config,
+        &managers.topics,
+        config.limits.delay_levels_ms.len(),
+    )?;
     Ok(managers)
 }
 
@@ -532,6 +539,7 @@ fn register_store_families(
             live: m.live.clone(),
             stats: m.stats.clone(),
             replication: m.replication.clone(),
+            delay_levels: m.delay_levels,
         },
     );
     processor::register(
@@ -545,6 +553,7 @@ fn register_store_families(
             live: m.live.clone(),
             replication: m.replication.clone(),
             timer: m.timer,
+            delay_levels: m.delay_levels,
         },
     );
     processor::register(

@@ -35,7 +35,8 @@ impl Delivery {
     ) -> Result<Self, BrokerError> {
         let host = identity.store_host;
         let (s, c) = (Arc::clone(store), Arc::clone(clock));
-        let schedule = ScheduleService::load(s, c, &config.config_dir, host)?;
+        let levels = config.limits.delay_levels_ms.clone();
+        let schedule = ScheduleService::load(s, c, &config.config_dir, (host, levels))?;
         let (s, c) = (Arc::clone(store), Arc::clone(clock));
         let timer = TimerService::load(s, c, &config.config_dir, config.limits.timer, host)?;
         Ok(Self {

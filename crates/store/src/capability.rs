@@ -55,8 +55,6 @@ pub trait AppendLog: Send + Sync {
     fn durability(&self, outcome: &AppendOutcome) -> Durable;
     /// How long the append in progress has held the CommitLog lock (ms).
     fn append_lock_held_ms(&self) -> i64;
-    /// The delay-level table (`messageDelayLevel`), in ms.
-    fn delay_levels_ms(&self) -> &[i64];
 }
 
 /// Reading consume queues.
@@ -148,10 +146,6 @@ impl AppendLog for MessageStore {
 
     fn append_lock_held_ms(&self) -> i64 {
         MessageStore::append_lock_held_ms(self)
-    }
-
-    fn delay_levels_ms(&self) -> &[i64] {
-        &self.config().delay_levels_ms
     }
 }
 

@@ -54,43 +54,54 @@ pub struct StoreConfig {
     /// Index file sizing (`maxHashSlotNum`, `maxIndexNum`).
     pub index: crate::index::IndexSizing,
     pub retention: crate::retention::RetentionConfig,
-    /// Delay of each classic delay level in ms (`messageDelayLevel`); the dispatcher writes
-    /// delivery times into `SCHEDULE_TOPIC_XXXX`'s consume queues with it.
-    pub delay_levels_ms: Vec<i64>,
+    /// The tags code some records get in their consume queue instead of their tag's hash
+    /// (the broker's delay levels write delivery times); none by default.
+    pub tags_code: TagsCodeRule,
     /// Messages further behind the newest than this percentage of the host's memory are
     /// likely on disk, not in the page cache (`accessMessageInMemoryMaxRatio`, 40): reads of
     /// them are "cold" (see `MessageStore::is_cold`).
     pub access_in_memory_ratio: u32,
 }
 
-/// RocketMQ's default `messageDelayLevel`.
-pub const DEFAULT_DELAY_LEVELS: &str = "1s 5s 10s 30s 1m 2m 3m 4m 5m 6m 7m 8m 9m 10m 20m 30m 1h 2h";
+/// A rule giving a record its consume-queue tags code (`None`: its tag's hash). The store
+/// knows nothing of what the rule means; the broker passes one at open.
+#[derive(Clone, Default)]
+pub struct TagsCodeRule(Option<std::sync::Arc<TagsCodeFn>>);
 
-/// Parses a `messageDelayLevel` string (`1s 5s 1m 2h 1d`) into milliseconds per level.
-pub fn parse_delay_levels(text: &str) -> Result<Vec<i64>, String> {
-    let levels = text
-        .split_whitespace()
-        .map(|item| {
-            let (number, unit) = item.split_at(item.len().saturating_sub(1));
-            let factor = match unit {
-                "s" => 1_000,
-                "m" => 60_000,
-                "h" => 3_600_000,
-                "d" => 86_400_000,
-                _ => return Err(format!("delay level `{item}` must end in s, m, h or d")),
-            };
-            number
-                .parse::<i64>()
-                .ok()
-                .filter(|n| *n > 0)
-                .map(|n| n * factor)
-                .ok_or_else(|| format!("delay level `{item}` is not a positive number"))
-        })
-        .collect::<Result<Vec<_>, _>>()?;
-    if levels.is_empty() {
-        return Err("messageDelayLevel lists no levels".into());
+/// The function behind a [`TagsCodeRule`].
+pub type TagsCodeFn = dyn Fn(&apogee_protocol::record::StoredRecord) -> Option<i64> + Send + Sync;
+
+impl TagsCodeRule {
+    pub fn new(
+        rule: impl Fn(&apogee_protocol::record::StoredRecord) -> Option<i64> + Send + Sync + 'static,
+    ) -> Self {
+        Self(Some(std::sync::Arc::new(rule)))
     }
-    Ok(levels)
+
+    /// The code the rule gives `record`, if any.
+    pub fn apply(&self, record: &apogee_protocol::record::StoredRecord) -> Option<i64> {
+        self.0.as_ref().and_then(|rule| rule(record))
+    }
+}
+
+impl std::fmt::Debug for TagsCodeRule {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(if self.0.is_some() {
+            "TagsCodeRule(custom)"
+        } else {
+            "TagsCodeRule(none)"
+        })
+    }
+}
+
+impl PartialEq for TagsCodeRule {
+    fn eq(&self, other: &Self) -> bool {
+        match (&self.0, &other.0) {
+            (Some(a), Some(b)) => std::sync::Arc::ptr_eq(a, b),
+            (None, None) => true,
+            _ => false,
+        }
+    }
 }
 
 impl StoreConfig {
@@ -105,8 +116,7 @@ impl StoreConfig {
             append_prop_crc: false,
             index: crate::index::IndexSizing::default(),
             retention: crate::retention::RetentionConfig::default(),
-            delay_levels_ms: parse_delay_levels(DEFAULT_DELAY_LEVELS)
-                .expect("the default delay levels parse"),
+            tags_code: TagsCodeRule::default(),
             access_in_memory_ratio: 40,
         }
     }
@@ -130,22 +140,5 @@ impl StoreConfig {
         let total = u128::from(info.totalram) * u128::from(info.mem_unit.max(1));
         let hot = total * u128::from(self.access_in_memory_ratio.min(100)) / 100;
         i64::try_from(hot).unwrap_or(i64::MAX).max(64 * 1024 * 1024)
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn given_java_delay_levels_should_parse_all_units_and_refuse_garbage() {
-        let levels = parse_delay_levels(DEFAULT_DELAY_LEVELS).unwrap();
-        assert_eq!(levels.len(), 18);
-        assert_eq!(levels[1], 5_000);
-        assert_eq!(levels[17], 7_200_000);
-        assert_eq!(parse_delay_levels("1d").unwrap(), vec![86_400_000]);
-        assert!(parse_delay_levels("5x").is_err());
-        assert!(parse_delay_levels("").is_err());
-        assert!(parse_delay_levels("-1s").is_err());
     }
 }

@@ -19,10 +19,8 @@ use apogee_protocol::record::{
 
 use crate::StoreError;
 use crate::commit_log::CommitLog;
+use crate::config::TagsCodeRule;
 use crate::consume_queue::{ConsumeQueueStore, CqUnit};
-
-/// The topic classic delay messages wait on, one queue per level (REMOTING.md §6.7).
-pub use apogee_model::system_topic::SCHEDULE_TOPIC;
 
 /// What a dispatcher learns about one stored record.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -42,20 +40,14 @@ pub struct DispatchRequest {
 }
 
 impl DispatchRequest {
-    /// `delay_levels_ms` is the delay table: records of [`SCHEDULE_TOPIC`] get their delivery
-    /// time as tags code (store time + the delay of their `DELAY` level), as Java writes it.
-    pub fn from_record(record: &StoredRecord, size: usize, delay_levels_ms: &[i64]) -> Self {
+    /// The record's tags code is `rule`'s when it gives one (the broker's delay levels write
+    /// delivery times), else its tag's hash.
+    pub fn from_record(record: &StoredRecord, size: usize, rule: &TagsCodeRule) -> Self {
         let props = std::str::from_utf8(&record.properties).unwrap_or_default();
         let topic = record.topic_str();
-        let tags_code = if topic == SCHEDULE_TOPIC {
-            let level = find_property(props, "DELAY")
-                .and_then(|l| l.parse::<usize>().ok())
-                .unwrap_or(1)
-                .clamp(1, delay_levels_ms.len().max(1));
-            record.store_timestamp + delay_levels_ms.get(level - 1).copied().unwrap_or(0)
-        } else {
-            tags_code(find_property(props, "TAGS"))
-        };
+        let tags_code = rule
+            .apply(record)
+            .unwrap_or_else(|| tags_code(find_property(props, "TAGS")));
         DispatchRequest {
             topic: topic.to_owned(),
             queue_id: record.queue_id,
@@ -262,7 +254,7 @@ pub struct Reput {
     listeners: Mutex<Vec<ArrivalListener>>,
     offset: AtomicI64,
     wake: (Mutex<bool>, Condvar),
-    delay_levels_ms: Vec<i64>,
+    tags_code: TagsCodeRule,
     health: DispatchHealth,
     last_retry: Mutex<Option<Instant>>,
     /// Set while the reput waits at a record that is not whole yet.
@@ -279,10 +271,10 @@ impl Reput {
         commit_log: Arc<CommitLog>,
         dispatchers: Vec<Arc<dyn Dispatcher>>,
         from: i64,
-        delay_levels_ms: Vec<i64>,
+        tags_code: TagsCodeRule,
     ) -> Self {
         Self {
-            delay_levels_ms,
+            tags_code,
             commit_log,
             dispatchers,
             listeners: Mutex::new(Vec::new()),
@@ -419,11 +411,7 @@ impl Reput {
         let next = offset + i64::try_from(size).expect("a record size fits in i64");
         match decode_record(&bytes, 0, false) {
             Ok((RecordAt::Message(record), _)) => Next::Record(
-                Box::new(DispatchRequest::from_record(
-                    &record,
-                    size,
-                    &self.delay_levels_ms,
-                )),
+                Box::new(DispatchRequest::from_record(&record, size, &self.tags_code)),
                 size,
             ),
             Ok((RecordAt::Blank { .. }, _)) => Next::SkipTo(self.file_end(offset)),

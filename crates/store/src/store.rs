@@ -713,7 +713,7 @@ fn recover(
         Arc::clone(&commit_log),
         all,
         reput_from,
-        config.delay_levels_ms.clone(),
+        config.tags_code.clone(),
     ));
     let replayed = reput.run_once()?;
     commit_log.set_queue_offsets(

@@ -183,30 +183,32 @@ fn given_async_runtime_when_awaiting_sync_flush_should_complete() {
 }
 
 #[test]
-fn given_delay_message_on_schedule_topic_should_index_its_delivery_time_as_tags_code() {
+fn given_a_tags_code_rule_should_index_the_codes_it_gives_and_tag_hashes_otherwise() {
     let dir = tempfile::tempdir().unwrap();
-    let store = open(dir.path(), FlushMode::java_async_default());
-    let msg = common::message(
-        apogee_store::dispatch::SCHEDULE_TOPIC,
-        1,
-        Bytes::from_static(b"later"),
-        "DELAY\u{1}2\u{2}REAL_TOPIC\u{1}T\u{2}REAL_QID\u{1}0\u{2}TAGS\u{1}A\u{2}".into(),
-    );
-    let outcome = store.append(&[msg]).unwrap();
+    let mut config = config(dir.path(), FlushMode::java_async_default());
+    // The broker's delay levels give this kind of rule; the store only applies it.
+    config.tags_code = apogee_store::config::TagsCodeRule::new(|record| {
+        (record.topic_str() == "Later").then_some(record.store_timestamp + 5_000)
+    });
+    let store = MessageStore::open(config, Arc::new(SystemClock), Vec::new()).unwrap();
+    let props = "TAGS\u{1}A\u{2}";
+    let later = common::message("Later", 1, Bytes::from_static(b"later"), props.into());
+    let plain = common::message("Now", 1, Bytes::from_static(b"now"), props.into());
+    let outcome = store.append(&[later, plain]).unwrap();
     wait_dispatched(&store);
-    let due = outcome.store_timestamp + 5_000;
-    let seen = std::sync::Mutex::new(Vec::new());
-    let filter = |code: i64| {
-        seen.lock().unwrap().push(code);
-        true
+    let codes = |topic: &str| {
+        let seen = std::sync::Mutex::new(Vec::new());
+        let filter = |code: i64| {
+            seen.lock().unwrap().push(code);
+            true
+        };
+        let result = store.get_messages(topic, 1, 0, (32, 1 << 20), Some(&filter));
+        assert_eq!(result.status, GetMessageStatus::Found);
+        seen.into_inner().unwrap()
     };
-    let result = store.get_messages(
-        apogee_store::dispatch::SCHEDULE_TOPIC,
-        1,
-        0,
-        (32, 1 << 20),
-        Some(&filter),
+    assert_eq!(codes("Later"), vec![outcome.store_timestamp + 5_000]);
+    assert_eq!(
+        codes("Now"),
+        vec![apogee_protocol::record::tags_code(Some("A"))]
     );
-    assert_eq!(result.status, GetMessageStatus::Found);
-    assert_eq!(*seen.lock().unwrap(), vec![due]);
 }

@@ -18,7 +18,7 @@ pub const TBW102: &str = "TBW102";
 
 /// Topics clients may never send to (REMOTING.md §3.1 step 3).
 pub const SEND_FORBIDDEN: &[&str] = &[
-    apogee_store::dispatch::SCHEDULE_TOPIC,
+    apogee_model::system_topic::SCHEDULE_TOPIC,
     crate::transaction::HALF_TOPIC,
     crate::transaction::OP_TOPIC,
     crate::transaction::CHECK_MAX_TIME_TOPIC,

@@ -15,10 +15,10 @@ use std::collections::BTreeMap;
 use std::path::Path;
 use std::sync::Arc;
 
+use apogee_model::system_topic::SCHEDULE_TOPIC;
 use apogee_protocol::body::KvTable;
 use apogee_protocol::{RemotingCommand, RequestCode, version};
 use apogee_remoting::Connection;
-use apogee_store::dispatch::SCHEDULE_TOPIC;
 use apogee_store::retention::{disk_space, disk_usage};
 use apogee_store::{QueueReader, StoreAdmin, StoreHealth};
 

@@ -40,6 +40,8 @@ pub struct EndTransactionProcessor {
     pub replication: crate::ha::Replication,
     /// A committed timer message goes to the timer topic.
     pub timer: crate::config::TimerLimits,
+    /// Delay levels configured (a committed `DELAY` message waits on its level).
+    pub delay_levels: usize,
 }
 
 impl Handler for EndTransactionProcessor {
@@ -174,7 +176,7 @@ impl EndTransactionProcessor {
             sys_flag: message.sys_flag,
         };
         let policy = redirect::Policy {
-            delay_levels: self.store.delay_levels_ms().len(),
+            delay_levels: self.delay_levels,
             timer_enabled: self.timer.enabled,
             timer_max_delay_ms: self.timer.max_delay_ms,
             now_ms: self.clock.now_ms(),

@@ -324,7 +324,7 @@ impl SendProcessor {
     /// The settings the redirect steps read, now.
     fn redirect_policy(&self) -> Policy {
         Policy {
-            delay_levels: self.store.delay_levels_ms().len(),
+            delay_levels: self.limits.delay_levels_ms.len(),
             timer_enabled: self.limits.timer.enabled,
             timer_max_delay_ms: self.limits.timer.max_delay_ms,
             now_ms: self.clock.now_ms(),

@@ -11,11 +11,11 @@
 use std::sync::Arc;
 
 use apogee_model::Perm;
+use apogee_model::system_topic::SCHEDULE_TOPIC;
 use apogee_protocol::header::consumer::ConsumerSendMsgBackRequestHeader;
 use apogee_protocol::record::{StoredRecord, encode_properties, find_property, parse_properties};
 use apogee_protocol::{RemotingCommand, RequestCode};
 use apogee_remoting::Connection;
-use apogee_store::dispatch::SCHEDULE_TOPIC;
 use apogee_store::{AppendLog, MessageToStore, PutStatus};
 
 use super::{Handler, Identity, success};
@@ -39,6 +39,8 @@ pub struct SendBackProcessor {
     pub stats: crate::stats::BrokerStats,
     /// A slave refuses send-backs as it refuses sends.
     pub replication: crate::ha::Replication,
+    /// Delay levels configured (`messageDelayLevel`).
+    pub delay_levels: usize,
 }
 
 impl Handler for SendBackProcessor {
@@ -77,7 +79,7 @@ impl Handler for SendBackProcessor {
         let (mut topic, mut queue_id, delay) = self.destination(&original, &h, &group)?;
         props.remove("DELAY");
         if delay > 0 {
-            let levels = i32::try_from(self.store.delay_levels_ms().len()).unwrap_or(18);
+            let levels = i32::try_from(self.delay_levels).unwrap_or(18);
             let level = delay.min(levels);
             props.insert("DELAY".into(), level.to_string());
             props.insert("REAL_TOPIC".into(), topic.clone());

@@ -60,6 +60,8 @@ pub struct ScheduleService {
     offsets: Mutex<BTreeMap<i32, i64>>,
     path: PathBuf,
     store_host: std::net::SocketAddr,
+    /// Delay of each level in ms (`messageDelayLevel`).
+    levels_ms: Vec<i64>,
 }
 
 impl ScheduleService {
@@ -67,7 +69,7 @@ impl ScheduleService {
         store: Arc<MessageStore>,
         clock: Arc<dyn Clock>,
         config_dir: &std::path::Path,
-        store_host: std::net::SocketAddr,
+        (store_host, levels_ms): (std::net::SocketAddr, Vec<i64>),
     ) -> Result<Self, BrokerError> {
         let path = config_dir.join("delayOffset.json");
         let doc = persist::load_json::<Document>(&path)?.unwrap_or_default();
@@ -77,6 +79,7 @@ impl ScheduleService {
             offsets: Mutex::new(doc.offset_table),
             path,
             store_host,
+            levels_ms,
         };
         service.correct_offsets();
         Ok(service)
@@ -126,7 +129,7 @@ impl ScheduleService {
 
     /// One pass over every level; returns how many messages were delivered.
     pub fn deliver_due(&self) -> Result<usize, BrokerError> {
-        let levels = self.store.config().delay_levels_ms.clone();
+        let levels = self.levels_ms.clone();
         let mut delivered = 0;
         for (index, delay_ms) in levels.iter().enumerate() {
             let level = i32::try_from(index + 1).unwrap_or(i32::MAX);

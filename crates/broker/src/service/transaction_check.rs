@@ -40,6 +40,7 @@ use crate::manager::client_registry::ClientRegistry;
 use crate::manager::consumer_offset::ConsumerOffsets;
 use crate::manager::topic_config::TopicConfigs;
 use crate::processor::Identity;
+use crate::service::internal_queue::InternalQueue;
 use crate::transaction::{
     CHECK_GROUP, CHECK_MAX_TIME_TOPIC, HALF_QUEUE_ID, HALF_TOPIC, OP_REMOVE_TAG, OP_TOPIC,
     check_body, copy_to, decode_op_body, immunity_ms, properties_of, property, real_destination,
@@ -291,34 +292,17 @@ impl TransactionCheckService {
     /// Decides half messages from `offset` until `end` or the first that must wait; returns
     /// the new half progress.
     fn walk(&self, mut offset: i64, end: i64, pass: &mut Pass) -> i64 {
+        let queue = InternalQueue {
+            topic: HALF_TOPIC,
+            queue_id: HALF_QUEUE_ID,
+        };
         while offset < end {
-            let batch = self.store.get_messages(
-                HALF_TOPIC,
-                HALF_QUEUE_ID,
-                offset,
-                (HALF_BATCH, usize::MAX),
-                None,
-            );
-            if batch.messages.is_empty() {
-                if batch.next_begin_offset > offset {
-                    offset = batch.next_begin_offset; // files cleaned past us, or holes
-                    continue;
-                }
-                break;
-            }
-            for (bytes, &queue_offset) in batch.messages.iter().zip(&batch.queue_offsets) {
-                if queue_offset >= end {
+            let read = queue.read(&self.store, offset, HALF_BATCH);
+            for (queue_offset, record) in &read.records {
+                if *queue_offset >= end {
                     return offset;
                 }
-                let record = match decode_record(bytes, 0, false) {
-                    Ok((RecordAt::Message(record), _)) => record,
-                    _ => {
-                        tracing::warn!(queue_offset, "unreadable half message skipped");
-                        offset = queue_offset + 1;
-                        continue;
-                    }
-                };
-                match self.handle(&record, pass) {
+                match self.handle(record, pass) {
                     Ok(true) => offset = queue_offset + 1,
                     Ok(false) => return offset,
                     Err(e) => {
@@ -327,6 +311,13 @@ impl TransactionCheckService {
                         return offset;
                     }
                 }
+            }
+            // Past unreadable units and files cleaned away, never past `end`.
+            let next = read.next.min(end);
+            if next > offset {
+                offset = next;
+            } else if read.records.is_empty() {
+                break;
             }
         }
         offset
