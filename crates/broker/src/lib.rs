@@ -119,6 +119,19 @@ struct Managers {
     delay_levels: usize,
 }
 
+impl Managers {
+    /// Storing messages for the processors that put (send, send-back, commit).
+    fn putter(&self, store: &Arc<MessageStore>, clock: &Arc<dyn Clock>) -> ops::put::Putter {
+        ops::put::Putter {
+            store: store.clone(),
+            gate: self.gate.clone(),
+            replication: self.replication.clone(),
+            stats: self.stats.clone(),
+            clock: Arc::clone(clock),
+        }
+    }
+}
+
 impl Broker {
     /// Opens the store, loads the metadata, binds the port, starts the services.
     pub async fn start(
@@ -454,20 +467,18 @@ fn build_dispatcher(
     processor::register(
         &mut dispatcher,
         processor::SendProcessor {
-            store: store.clone(),
+            put: m.putter(store, clock),
             topics: m.topics.clone(),
             groups: m.groups.clone(),
             clients: m.clients.clone(),
             identity: identity.clone(),
             limits: Arc::clone(&limits),
-            gate: m.gate.clone(),
             uniq_ids: Arc::new(UniqIdGenerator::new(
                 ip,
                 std::process::id(),
                 i32::try_from(clock.now_ms() & 0x7FFF_FFFF).unwrap_or(0),
             )),
             clock: Arc::clone(clock),
-            stats: m.stats.clone(),
             live: m.live.clone(),
             replication: m.replication.clone(),
         },
@@ -531,7 +542,7 @@ fn register_store_families(
     processor::register(
         dispatcher,
         processor::SendBackProcessor {
-            store: store.clone(),
+            put: m.putter(store, clock),
             records: store.clone(),
             topics: m.topics.clone(),
             groups: m.groups.clone(),
@@ -545,7 +556,7 @@ fn register_store_families(
     processor::register(
         dispatcher,
         processor::EndTransactionProcessor {
-            store: store.clone(),
+            put: m.putter(store, clock),
             records: store.clone(),
             topics: m.topics.clone(),
             identity: identity.clone(),

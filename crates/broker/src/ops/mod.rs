@@ -2,5 +2,6 @@
 //! an internal re-put does to a message, independent of the request that carried it.
 
 pub mod message_type;
+pub mod put;
 pub mod redirect;
 pub mod reput;

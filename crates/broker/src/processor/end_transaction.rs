@@ -15,12 +15,12 @@ use apogee_protocol::record::StoredRecord;
 use apogee_protocol::{RemotingCommand, RequestCode};
 use apogee_remoting::Connection;
 use apogee_runtime::Clock;
-use apogee_store::AppendLog;
 
 use super::{Handler, Identity, success};
 use crate::BrokerError;
 use crate::live::LiveSettings;
 use crate::manager::topic_config::TopicConfigs;
+use crate::ops::put::Putter;
 use crate::ops::redirect;
 use crate::transaction::{
     HALF_TOPIC, committed_message, immunity_ms, op_message, properties_of, property,
@@ -28,7 +28,8 @@ use crate::transaction::{
 
 /// The END_TRANSACTION family.
 pub struct EndTransactionProcessor {
-    pub store: Arc<dyn AppendLog>,
+    /// Gate, append, flush and replica waits (the committed message and the op record).
+    pub put: Putter,
     /// The record a request names by offset, validated before use.
     pub records: Arc<dyn apogee_store::RecordReader>,
     pub topics: TopicConfigs,
@@ -84,7 +85,7 @@ impl Handler for EndTransactionProcessor {
             self.clock.now_ms(),
             self.identity.store_host,
         );
-        if let Err(e) = self.store.append(std::slice::from_ref(&op)) {
+        if let Err(e) = self.put.put(std::slice::from_ref(&op), &op.topic).await {
             // As in Java the verdict stands; the check service will ask the producer again.
             tracing::warn!(error = %e, half_offset = half.queue_offset, "op record not written");
         }
@@ -184,8 +185,9 @@ impl EndTransactionProcessor {
         redirect::schedule(&mut props, &mut dest, &policy)?;
         (message.topic, message.queue_id) = (dest.topic, dest.queue_id);
         message.properties = props.into_string();
-        let outcome = self.store.append(std::slice::from_ref(&message))?;
-        let _ = self.store.durability(&outcome).wait().await;
+        self.put
+            .put(std::slice::from_ref(&message), &message.topic)
+            .await?;
         Ok(())
     }
 }

@@ -31,6 +31,7 @@ use std::sync::Arc;
 use apogee_protocol::{RemotingCommand, RequestCode, ResponseCode};
 use apogee_remoting::{BoxFuture, Connection, Dispatcher, RequestProcessor};
 
+pub use crate::ops::put::SendGate;
 pub use admin_acl::AclAdminProcessor;
 pub use admin_acl_file::AclFileProcessor;
 pub use admin_config::ConfigAdminProcessor;
@@ -50,7 +51,7 @@ pub use end_transaction::EndTransactionProcessor;
 pub use offset::OffsetProcessor;
 pub use pull::PullProcessor;
 pub use query::QueryProcessor;
-pub use send::{SendGate, SendProcessor};
+pub use send::SendProcessor;
 pub use send_back::SendBackProcessor;
 
 use crate::BrokerError;

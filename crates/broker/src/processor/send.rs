@@ -5,8 +5,6 @@
 //! header (REMOTING.md §3.1).
 
 use std::sync::Arc;
-use std::sync::atomic::{AtomicUsize, Ordering};
-use std::time::Duration;
 
 use apogee_model::system_topic::{group_of_retry, is_retry_topic};
 use apogee_model::{Perm, TopicName};
@@ -20,9 +18,8 @@ use apogee_protocol::{Properties, RemotingCommand, RequestCode, ResponseCode, pr
 use apogee_remoting::Connection;
 use apogee_replication::ReplicaStatus;
 use apogee_runtime::Clock;
-use apogee_store::{AppendLog, AppendOutcome, MessageToStore, PutStatus};
+use apogee_store::{MessageToStore, PutStatus};
 use bytes::Bytes;
-use tokio::sync::{OwnedSemaphorePermit, Semaphore};
 
 use super::{Handler, Identity};
 use crate::BrokerError;
@@ -33,8 +30,8 @@ use crate::manager::client_registry::ClientRegistry;
 use crate::manager::subscription_group::SubscriptionGroups;
 use crate::manager::topic_config::{SEND_FORBIDDEN, TopicConfigs};
 use crate::ops::message_type;
+use crate::ops::put::{PutOutcome, Putter};
 use crate::ops::redirect::{self, Destination, Policy, Redirect, SendFacts};
-use crate::stats::BrokerStats;
 
 /// Java's `MessageConst` limit on the properties string.
 const PROPERTIES_BYTES_MAX: usize = i16::MAX as usize;
@@ -49,70 +46,21 @@ const SCHEDULING_KEYS: [&str; 5] = [
 /// Most messages one batch request may carry.
 const BATCH_MESSAGES_MAX: usize = 10_000;
 
-/// Flow control for sends: a bounded number run at once; a send that cannot start within
-/// `waitTimeMillsInSendQueue` is answered SYSTEM_BUSY instead of timing out at the client.
-#[derive(Clone)]
-pub struct SendGate {
-    permits: Arc<Semaphore>,
-    queued: Arc<AtomicUsize>,
-    wait: Duration,
-    page_cache_busy_ms: i64,
-}
-
-impl SendGate {
-    pub fn new(concurrency: usize, wait: Duration, page_cache_busy_ms: i64) -> Self {
-        Self {
-            permits: Arc::new(Semaphore::new(concurrency)),
-            queued: Arc::new(AtomicUsize::new(0)),
-            wait,
-            page_cache_busy_ms,
-        }
-    }
-
-    /// Sends waiting for their turn now.
-    pub fn queued(&self) -> usize {
-        self.queued.load(Ordering::Relaxed)
-    }
-
-    /// A permit to append, or SYSTEM_BUSY: at once when the CommitLog append in progress has
-    /// held its lock for `held` ms past the page-cache-busy limit, or after waiting too long.
-    async fn enter(&self, held: i64) -> Result<OwnedSemaphorePermit, BrokerError> {
-        if held > self.page_cache_busy_ms {
-            return Err(BrokerError::SystemBusy(format!(
-                "[PCBUSY_CLEAN_QUEUE]broker busy, start flow control for a while, period in queue: {held}ms, size of queue: {}",
-                self.queued.load(Ordering::Relaxed)
-            )));
-        }
-        let queued = self.queued.fetch_add(1, Ordering::Relaxed) + 1;
-        let outcome =
-            tokio::time::timeout(self.wait, Arc::clone(&self.permits).acquire_owned()).await;
-        self.queued.fetch_sub(1, Ordering::Relaxed);
-        match outcome {
-            Ok(Ok(permit)) => Ok(permit),
-            _ => Err(BrokerError::SystemBusy(format!(
-                "[TIMEOUT_CLEAN_QUEUE]broker busy, start flow control for a while, period in queue: {}ms, size of queue: {queued}",
-                self.wait.as_millis()
-            ))),
-        }
-    }
-}
-
 /// The send family.
 pub struct SendProcessor {
-    pub store: Arc<dyn AppendLog>,
+    /// Gate, append, flush and replica waits, put statistics.
+    pub put: Putter,
     pub topics: TopicConfigs,
     pub groups: SubscriptionGroups,
     /// Remembers which connections send to which topic (topic deletion checks it).
     pub clients: ClientRegistry,
     pub identity: Identity,
     pub limits: Arc<Limits>,
-    pub gate: SendGate,
     pub uniq_ids: Arc<UniqIdGenerator>,
     pub clock: Arc<dyn Clock>,
-    pub stats: BrokerStats,
     /// Permission and `maxMessageSize`, which UPDATE_BROKER_CONFIG may change.
     pub live: LiveSettings,
-    /// The role (a slave refuses sends) and the SYNC_MASTER wait.
+    /// The role (a slave refuses sends).
     pub replication: Replication,
 }
 
@@ -146,35 +94,9 @@ impl Handler for SendProcessor {
         } else {
             self.single_message(&header, &mut target, request, &connection)?
         };
-        let _permit = self.gate.enter(self.store.append_lock_held_ms()).await?;
-        let started_ms = self.clock.now_ms();
-        let outcome = self.store.append(&messages).inspect_err(|_| {
-            self.stats.record_put_failed();
-        })?;
-        drop(_permit);
         self.clients.note_sender(&header.topic, &connection);
-        let status = self.store.durability(&outcome).wait().await;
-        if status == PutStatus::FlushFailed {
-            return Err(BrokerError::flush_failed());
-        }
-        let waits = || {
-            messages
-                .first()
-                .is_none_or(|m| find_property(&m.properties, "WAIT") != Some("false"))
-        };
-        let replica = self.replication.confirm(outcome.end_offset, waits).await;
-        let bytes: i64 = outcome
-            .records
-            .iter()
-            .map(|(_, size)| i64::from(*size))
-            .sum();
-        self.stats.record_put(
-            &header.topic,
-            u64::try_from(outcome.count).unwrap_or(0),
-            u64::try_from(bytes).unwrap_or(0),
-            self.clock.now_ms() - started_ms,
-        );
-        Ok(self.response(request, &target, &messages, &outcome, (status, replica)))
+        let put = self.put.put(&messages, &header.topic).await?;
+        Ok(self.response(request, &target, &messages, &put))
     }
 }
 
@@ -398,9 +320,9 @@ impl SendProcessor {
         request: &RemotingCommand,
         target: &Target,
         messages: &[MessageToStore],
-        outcome: &AppendOutcome,
-        (status, replica): (PutStatus, ReplicaStatus),
+        put: &PutOutcome,
     ) -> RemotingCommand {
+        let (outcome, status, replica) = (&put.append, put.flush, put.replica);
         let msg_id = outcome
             .records
             .iter()
@@ -477,28 +399,4 @@ fn rand_below(n: u64) -> u64 {
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[tokio::test]
-    async fn given_a_send_waiting_past_the_threshold_should_get_system_busy_not_a_timeout() {
-        let gate = SendGate::new(1, Duration::from_millis(50), 1000);
-        let held = gate.enter(0).await.unwrap();
-        let err = gate.enter(0).await.unwrap_err();
-        assert_eq!(err.response_code(), ResponseCode::SYSTEM_BUSY);
-        assert!(
-            err.to_string()
-                .starts_with("[TIMEOUT_CLEAN_QUEUE]broker busy"),
-            "{err}"
-        );
-        drop(held);
-        assert!(
-            gate.enter(0).await.is_ok(),
-            "released permits admit sends again"
-        );
-        let err = gate.enter(1001).await.unwrap_err();
-        assert!(
-            err.to_string()
-                .starts_with("[PCBUSY_CLEAN_QUEUE]broker busy"),
-            "{err}"
-        );
-    }
 }

@@ -16,7 +16,7 @@ use apogee_protocol::header::consumer::ConsumerSendMsgBackRequestHeader;
 use apogee_protocol::record::{StoredRecord, encode_properties, find_property, parse_properties};
 use apogee_protocol::{RemotingCommand, RequestCode};
 use apogee_remoting::Connection;
-use apogee_store::{AppendLog, MessageToStore, PutStatus};
+use apogee_store::{MessageToStore, PutStatus};
 
 use super::{Handler, Identity, success};
 use crate::BrokerError;
@@ -24,10 +24,12 @@ use crate::live::LiveSettings;
 use crate::manager::subscription_group::{SubscriptionGroupConfig, SubscriptionGroups};
 use crate::manager::topic_config::{SEND_FORBIDDEN, TopicConfigs};
 use crate::manager::{dlq_topic, retry_topic};
+use crate::ops::put::Putter;
 
 /// The send-back family.
 pub struct SendBackProcessor {
-    pub store: Arc<dyn AppendLog>,
+    /// Gate, append, flush and replica waits (a send-back is a put like a send).
+    pub put: Putter,
     /// The record a request names by offset, validated before use.
     pub records: Arc<dyn apogee_store::RecordReader>,
     pub topics: TopicConfigs,
@@ -105,8 +107,11 @@ impl Handler for SendBackProcessor {
             .get("RETRY_TOPIC")
             .cloned()
             .unwrap_or_else(|| original.topic_str().to_owned());
-        let outcome = self.store.append(std::slice::from_ref(&message))?;
-        match self.store.durability(&outcome).wait().await {
+        let put = self
+            .put
+            .put(std::slice::from_ref(&message), &message.topic)
+            .await?;
+        match put.flush {
             PutStatus::Ok => {
                 self.stats.record_send_back(&back_topic, &h.group);
                 Ok(success(request))
