@@ -486,18 +486,20 @@ fn build_dispatcher(
     processor::register(
         &mut dispatcher,
         processor::PullProcessor {
-            store: store.clone(),
-            topics: m.topics.clone(),
-            groups: m.groups.clone(),
-            clients: m.clients.clone(),
-            offsets: m.offsets.clone(),
+            get: ops::get::Getter {
+                store: store.clone(),
+                topics: m.topics.clone(),
+                groups: m.groups.clone(),
+                clients: m.clients.clone(),
+                offsets: m.offsets.clone(),
+                identity: identity.clone(),
+                limits,
+                stats: m.stats.clone(),
+                live: m.live.clone(),
+                filters: m.filters.clone(),
+            },
             waiters: m.waiters.clone(),
-            identity: identity.clone(),
-            limits,
-            stats: m.stats.clone(),
-            live: m.live.clone(),
             replication: m.replication.clone(),
-            filters: m.filters.clone(),
         },
     );
     processor::register(

@@ -1,8 +1,8 @@
 //! SEND_MESSAGE (10), SEND_MESSAGE_V2 (310), SEND_BATCH_MESSAGE (320): validate, resolve the
-//! topic (auto-creating it from the template), send the message through the redirect
-//! pipeline (`ops::redirect`: dead letters, half messages, delay levels, timers), append,
-//! wait for durability when the flush mode promises it, answer with the full response
-//! header (REMOTING.md §3.1).
+//! topic (auto-creating it from the template), check its `message.type` when asked
+//! (`ops::message_type`), send the message through the redirect pipeline (`ops::redirect`:
+//! dead letters, half messages, delay levels, timers), store it (`ops::put`: flow control,
+//! append, flush and replica waits), answer with the full response header (REMOTING.md §3.1).
 
 use std::sync::Arc;
 
@@ -394,9 +394,4 @@ fn rand_below(n: u64) -> u64 {
             .map_or(0, |d| d.as_nanos()),
     );
     hasher.finish() % n.max(1)
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
 }
