@@ -167,15 +167,13 @@ impl Broker {
         };
         register_admin(&mut dispatcher, &admin, &managers);
         access::serve(&access, &config, (&identity, &clock), &mut dispatcher);
-        let view = (stats_view(&store, &managers, &identity), &store, &clock);
-        let metrics = metrics::start(
-            &config.metrics,
-            &mut dispatcher,
-            view,
+        let view = (
+            stats_view(&store, &managers, &identity),
+            &store,
+            &clock,
             &delivery.timer,
-            &shutdown,
-        )
-        .await?;
+        );
+        let metrics = metrics::start(&config.metrics, &mut dispatcher, view, &shutdown).await?;
         let vip = listeners::serve_vip(&config, &dispatcher, &tls, &shutdown).await?;
         let server =
             RemotingServer::serve_with_tls(listener, dispatcher, config.transport, tls, &shutdown)?;

@@ -31,8 +31,12 @@ use crate::stats_items::names;
 pub async fn start(
     settings: &MetricsSettings,
     dispatcher: &mut Dispatcher,
-    (view, store, clock): (StatsProcessor, &Arc<MessageStore>, &Arc<dyn Clock>),
-    timer: &Arc<TimerService>,
+    (view, store, clock, timer): (
+        StatsProcessor,
+        &Arc<MessageStore>,
+        &Arc<dyn Clock>,
+        &Arc<TimerService>,
+    ),
     shutdown: &Shutdown,
 ) -> Result<Option<Exporter>, BrokerError> {
     if !settings.enabled() {

@@ -15,26 +15,25 @@ use std::time::Duration;
 
 use apogee_client::{Admin, ConsumeDirectlyOutcome, ProducerConfig, redeliver};
 use common::*;
-use rocketmq_client_rust::{ConsumeConcurrentlyContext, ConsumeConcurrentlyStatus, MQPushConsumer};
+use rocketmq_client_rust::{
+    ConsumeConcurrentlyContext, ConsumeConcurrentlyStatus, DefaultMQPushConsumer, MQPushConsumer,
+};
 use rocketmq_model::common::message::message_ext::MessageExt;
 use rocketmq_protocol::protocol::heartbeat::message_model::MessageModel;
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn given_a_dead_letter_resent_and_a_direct_consume_should_reach_the_live_third_party_consumer()
- {
-    let apogee = start(|raw| raw.message_delay_level = ["1s"; 18].join(" ")).await;
-    let topic = "CompatDead";
-    let mut producer = apogee.producer(&unique("pg_create")).await;
-    producer
-        .send(message(topic, "Warm", "warm", "warm-up"))
-        .await
-        .unwrap();
-    apogee.wait_route(topic).await;
-    let group = unique("cg_dead");
-    apogee.prepare_group(&group).await;
+/// Consumed (body, reconsume times).
+type Consumed = Arc<Mutex<Vec<(String, i32)>>>;
+
+/// A third-party push consumer of `topic` in `group` that fails every message (so it goes to
+/// the DLQ after one retry) until its flag is set.
+async fn start_consumer(
+    apogee: &Apogee,
+    group: &str,
+    topic: &str,
+) -> (DefaultMQPushConsumer, Arc<AtomicBool>, Consumed) {
     let accepting = Arc::new(AtomicBool::new(false));
     let consumed: Arc<Mutex<Vec<(String, i32)>>> = Arc::default();
-    let mut consumer = apogee.consumer(&group, "live", MessageModel::Clustering);
+    let mut consumer = apogee.consumer(group, "live", MessageModel::Clustering);
     consumer.set_max_reconsume_times(1);
     consumer.subscribe(topic, "Job").await.unwrap();
     let (sink, ok) = (Arc::clone(&consumed), Arc::clone(&accepting));
@@ -54,12 +53,11 @@ async fn given_a_dead_letter_resent_and_a_direct_consume_should_reach_the_live_t
         },
     );
     consumer.start().await.unwrap();
-    producer
-        .send(message(topic, "Job", "job-7", "job-7"))
-        .await
-        .unwrap();
-    producer.shutdown().await;
+    (consumer, accepting, consumed)
+}
 
+/// Waits until `group`'s dead-letter queue holds a message.
+async fn wait_dead_letter(apogee: &Apogee, group: &str) {
     let dlq = format!("%DLQ%{group}");
     let deadline = tokio::time::Instant::now() + WAIT;
     while apogee.queue_messages(&dlq, 0).await.is_empty() {
@@ -69,6 +67,29 @@ async fn given_a_dead_letter_resent_and_a_direct_consume_should_reach_the_live_t
         );
         tokio::time::sleep(Duration::from_millis(100)).await;
     }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn given_a_dead_letter_resent_and_a_direct_consume_should_reach_the_live_third_party_consumer()
+ {
+    let apogee = start(|raw| raw.message_delay_level = ["1s"; 18].join(" ")).await;
+    let topic = "CompatDead";
+    let mut producer = apogee.producer(&unique("pg_create")).await;
+    producer
+        .send(message(topic, "Warm", "warm", "warm-up"))
+        .await
+        .unwrap();
+    apogee.wait_route(topic).await;
+    let group = unique("cg_dead");
+    apogee.prepare_group(&group).await;
+    let (mut consumer, accepting, consumed) = start_consumer(&apogee, &group, topic).await;
+    producer
+        .send(message(topic, "Job", "job-7", "job-7"))
+        .await
+        .unwrap();
+    producer.shutdown().await;
+
+    wait_dead_letter(&apogee, &group).await;
     accepting.store(true, Ordering::SeqCst);
     let before = consumed.lock().unwrap().len();
 

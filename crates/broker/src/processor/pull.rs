@@ -52,18 +52,7 @@ impl Handler for PullProcessor {
             "pull"
         );
         let plan = self.get.plan(&header)?;
-        if header.sys_flag & pull_sys_flag::COMMIT_OFFSET != 0
-            && header.commit_offset >= 0
-            && !self.replication.is_slave()
-        {
-            // Ignored while a reset is pending: the client's position is the old one.
-            self.get.offsets.commit_unless_reset(
-                &header.consumer_group,
-                &header.topic,
-                header.queue_id,
-                header.commit_offset,
-            );
-        }
+        self.commit_piggybacked(&header);
         let suspend = header.sys_flag & pull_sys_flag::SUSPEND != 0 && parkable(request);
         let deadline = Instant::now() + self.get.hold(&header);
         let notify = self.waiters.notifier(&header.topic, header.queue_id);
@@ -134,6 +123,22 @@ fn parkable(request: &RemotingCommand) -> bool {
 }
 
 impl PullProcessor {
+    /// The consumed offset a pull carries (FLAG_COMMIT_OFFSET), taken on a master unless a
+    /// reset is pending (the client's position is then the old one).
+    fn commit_piggybacked(&self, header: &PullMessageRequestHeader) {
+        if header.sys_flag & pull_sys_flag::COMMIT_OFFSET != 0
+            && header.commit_offset >= 0
+            && !self.replication.is_slave()
+        {
+            self.get.offsets.commit_unless_reset(
+                &header.consumer_group,
+                &header.topic,
+                header.queue_id,
+                header.commit_offset,
+            );
+        }
+    }
+
     /// PULL_OFFSET_MOVED to a reset's target (Java's `OFFSET_RESET` status).
     fn reset_response(
         &self,

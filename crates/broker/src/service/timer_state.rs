@@ -339,23 +339,7 @@ impl TimerState {
         now_ms: i64,
         host: SocketAddr,
     ) -> Option<MessageToStore> {
-        let deliver_ms = timer.due_ms
-            - if timer.delete && !timer.roll {
-                CANCEL_GRACE_MS
-            } else {
-                0
-            };
-        let record = store
-            .record_at(timer.commit_offset)
-            .filter(|r| r.topic_str() == TIMER_TOPIC && record_size(r) == timer.size)
-            .filter(|r| timer.roll || fire_time(r) == deliver_ms);
-        let Some(record) = record else {
-            tracing::warn!(
-                offset = timer.commit_offset,
-                "timer unit names no timer message (lost in a crash?); skipped"
-            );
-            return None;
-        };
+        let record = timer_record(store, timer)?;
         if self.superseded.remove(&timer.commit_offset) {
             if !timer.delete {
                 self.count_down(properties(&record).get(property::REAL_TOPIC).unwrap_or(""));
@@ -483,6 +467,28 @@ impl TimerState {
 
 fn properties(record: &StoredRecord) -> Properties {
     Properties::from_wire(String::from_utf8_lossy(&record.properties).into_owned())
+}
+
+/// The timer message a pending timer names; `None` (logged) when the record there is gone or
+/// is not that timer (a unit that outlived its record in a crash).
+fn timer_record(store: &MessageStore, timer: &Pending) -> Option<StoredRecord> {
+    let grace = if timer.delete && !timer.roll {
+        CANCEL_GRACE_MS
+    } else {
+        0
+    };
+    let deliver_ms = timer.due_ms - grace;
+    let record = store
+        .record_at(timer.commit_offset)
+        .filter(|r| r.topic_str() == TIMER_TOPIC && record_size(r) == timer.size)
+        .filter(|r| timer.roll || fire_time(r) == deliver_ms);
+    if record.is_none() {
+        tracing::warn!(
+            offset = timer.commit_offset,
+            "timer unit names no timer message (lost in a crash?); skipped"
+        );
+    }
+    record
 }
 
 /// `TIMER_OUT_MS`, or the store time when it is missing.
