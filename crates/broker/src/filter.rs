@@ -13,8 +13,9 @@ use bytes::Bytes;
 
 use crate::BrokerError;
 
-/// Compiled expressions kept at most (past it the cache starts again).
-const CACHE_MAX: usize = 10_000;
+/// Compiled expressions kept at most (past it the cache starts again). A compiled filter is
+/// at most a few hundred KiB (4 KiB of text, 1,000 IN items), so the cache stays bounded.
+const CACHE_MAX: usize = 1_000;
 
 /// The compiled-expression cache and `enablePropertyFilter`.
 #[derive(Clone)]
@@ -39,29 +40,50 @@ impl SqlFilters {
         expression_type: Option<&str>,
         text: &str,
     ) -> Result<Option<Arc<Expression>>, BrokerError> {
-        let kind = expression_type.unwrap_or("TAG");
-        if kind.is_empty() || kind.eq_ignore_ascii_case("TAG") {
+        if !self.is_sql(expression_type)? {
             return Ok(None);
-        }
-        if !self.enabled || !kind.eq_ignore_ascii_case("SQL92") {
-            return Err(BrokerError::SystemError(format!(
-                "The broker does not support consumer to filter message by {kind}"
-            )));
         }
         let mut cache = self.compiled.lock().unwrap_or_else(PoisonError::into_inner);
         if let Some(expression) = cache.get(text) {
             return Ok(Some(Arc::clone(expression)));
         }
-        let expression = Arc::new(
-            Expression::compile(text)
-                .map_err(|e| BrokerError::SubscriptionParseFailed(format!("{text}; {e}")))?,
-        );
+        let expression = Arc::new(compile(text)?);
         if cache.len() >= CACHE_MAX {
             cache.clear();
         }
         cache.insert(text.to_owned(), Arc::clone(&expression));
         Ok(Some(expression))
     }
+}
+
+impl SqlFilters {
+    /// Checks a subscription without keeping what it compiles (CHECK_CLIENT_CONFIG: a client
+    /// that only asks must not fill the cache).
+    pub fn check(&self, expression_type: Option<&str>, text: &str) -> Result<(), BrokerError> {
+        if self.is_sql(expression_type)? {
+            compile(text)?;
+        }
+        Ok(())
+    }
+
+    /// False for TAG; true for SQL92 when served; Java's SYSTEM_ERROR otherwise.
+    fn is_sql(&self, expression_type: Option<&str>) -> Result<bool, BrokerError> {
+        let kind = expression_type.unwrap_or("TAG");
+        if kind.is_empty() || kind.eq_ignore_ascii_case("TAG") {
+            return Ok(false);
+        }
+        if !self.enabled || !kind.eq_ignore_ascii_case("SQL92") {
+            return Err(BrokerError::SystemError(format!(
+                "The broker does not support consumer to filter message by {kind}"
+            )));
+        }
+        Ok(true)
+    }
+}
+
+fn compile(text: &str) -> Result<Expression, BrokerError> {
+    Expression::compile(text)
+        .map_err(|e| BrokerError::SubscriptionParseFailed(format!("{text}; {e}")))
 }
 
 /// Whether a stored record's properties satisfy `expression` (an unreadable record does not).

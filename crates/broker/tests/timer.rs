@@ -340,3 +340,64 @@ async fn given_pending_timers_when_restarted_or_the_timer_log_is_lost_should_del
     );
     assert_eq!(survived.len(), 100);
 }
+
+/// A broker on a manual clock: timer passes run when the test says, at the time it sets.
+async fn manual_broker() -> (Cluster, apogee_runtime::ManualClock) {
+    let mut c = cluster(|_| {}).await;
+    c.broker.take().unwrap().stop().await;
+    let clock = apogee_runtime::ManualClock::new(now());
+    let config = apogee_broker::BrokerConfig::try_from(c.raw.clone()).unwrap();
+    let shutdown = apogee_runtime::Shutdown::new();
+    let broker = apogee_broker::Broker::start(config, shutdown, std::sync::Arc::new(clock.clone()))
+        .await
+        .unwrap();
+    c.client.close_connection(&c.addr);
+    c.addr = broker.local_addr().to_string();
+    c.broker = Some(broker);
+    (c, clock)
+}
+
+/// Runs one timer pass now and answers how many timers were delivered in all.
+async fn pass(c: &Cluster) -> u64 {
+    let timer = std::sync::Arc::clone(c.broker().timer());
+    tokio::task::spawn_blocking(move || timer.pass().unwrap())
+        .await
+        .unwrap();
+    c.broker().timer().view().counters.delivered
+}
+
+#[tokio::test]
+async fn given_5_and_65_second_timers_should_deliver_each_at_its_millisecond_and_not_before() {
+    let (c, clock) = manual_broker().await;
+    let t0 = clock.now_ms();
+    for (uniq, secs) in [("five", "5"), ("sixty-five", "65")] {
+        let r = c
+            .call(timer_send("Later", uniq, ("TIMER_DELAY_SEC", secs.into())))
+            .await;
+        assert_eq!(r.response_code(), ResponseCode::SUCCESS);
+    }
+    let deadline = tokio::time::Instant::now() + WAIT;
+    while c.broker().timer().view().pending < 2 {
+        assert!(
+            tokio::time::Instant::now() < deadline,
+            "timers never enqueued"
+        );
+        tokio::time::sleep(Duration::from_millis(10)).await;
+    }
+    for (at, delivered) in [(4_999, 0), (5_000, 1), (64_999, 1), (65_000, 2)] {
+        clock.set_ms(t0 + at);
+        assert_eq!(pass(&c).await, delivered, "at +{at} ms");
+    }
+    let got = wait_messages(&c, "Later", 2, WAIT).await;
+    let when: Vec<(String, i64)> = got
+        .iter()
+        .map(|r| (property(r, "UNIQ_KEY").unwrap(), r.store_timestamp - t0))
+        .collect();
+    assert_eq!(
+        when,
+        [
+            ("five".to_owned(), 5_000),
+            ("sixty-five".to_owned(), 65_000)
+        ]
+    );
+}

@@ -27,8 +27,10 @@ const BATCH_MAX: usize = 100;
 const BATCH_WAIT: Duration = Duration::from_millis(100);
 /// How long closing waits for the last records to be written.
 const CLOSE_WAIT: Duration = Duration::from_secs(3);
-/// Keys (message ids and keys) one trace message is indexed under at most.
+/// Keys (message ids and keys) one trace message is indexed under at most, and their bytes
+/// (the broker refuses properties past 32,767 bytes).
 const KEYS_MAX: usize = 256;
+const KEYS_BYTES_MAX: usize = 16 * 1024;
 
 /// A producer's or consumer's trace writer.
 pub(crate) struct TraceWriter {
@@ -84,9 +86,10 @@ impl TraceWriter {
             .lock()
             .unwrap_or_else(PoisonError::into_inner)
             .take();
-        if let Some(task) = task
-            && tokio::time::timeout(CLOSE_WAIT, task).await.is_err()
+        if let Some(mut task) = task
+            && tokio::time::timeout(CLOSE_WAIT, &mut task).await.is_err()
         {
+            task.abort();
             tracing::warn!("trace writer did not finish in time; its last records are lost");
         }
     }
@@ -126,12 +129,15 @@ async fn run(
 fn trace_message(topic: &str, batch: &[TraceEvent]) -> Message {
     let mut body = String::new();
     let mut keys: Vec<String> = Vec::new();
+    let mut key_bytes = 0;
     for event in batch {
         encode_into(event, &mut body);
         let ids = std::iter::once(event.msg_id.as_str())
             .chain(event.keys.as_deref().unwrap_or("").split_whitespace());
         for key in ids.filter(|k| !k.is_empty()) {
-            if keys.len() < KEYS_MAX && !keys.iter().any(|k| k == key) {
+            let fits = keys.len() < KEYS_MAX && key_bytes + key.len() < KEYS_BYTES_MAX;
+            if fits && !keys.iter().any(|k| k == key) {
+                key_bytes += key.len() + 1;
                 keys.push(key.to_owned());
             }
         }

@@ -240,16 +240,22 @@ impl Flusher {
                 } => {
                     let (lock, cv) = &self.requested;
                     let guard = lock.lock().unwrap_or_else(PoisonError::into_inner);
-                    let _ = cv
+                    let (guard, _) = cv
                         .wait_timeout(guard, interval)
                         .unwrap_or_else(PoisonError::into_inner);
+                    let requested = *guard;
+                    drop(guard);
                     if stop.load(Ordering::Acquire) {
                         break;
                     }
-                    let dirty = self.commit_log.max_offset() - self.durable_offset();
+                    let durable = self.durable_offset();
+                    let dirty = self.commit_log.max_offset() - durable;
                     let pages = i64::try_from(min_pages).unwrap_or(i64::MAX);
+                    // Besides the page and time thresholds, an explicit request (derived
+                    // state that must not get ahead of the log) is served at the next tick.
                     if dirty >= pages * PAGE_BYTES
                         || (dirty > 0 && last_flush.elapsed() >= thorough_interval)
+                        || requested > durable
                     {
                         self.flush_commit_log();
                         last_flush = Instant::now();

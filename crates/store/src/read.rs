@@ -60,6 +60,9 @@ pub struct ReadFilter<'a> {
     pub record: Option<&'a dyn Fn(&Bytes) -> bool>,
 }
 
+/// Units one read with a record filter looks at, at most (Java's `16000 / 20`).
+pub const RECORD_FILTER_SCAN_MAX: usize = 800;
+
 /// Progress through a queue during one read.
 struct Scan {
     cursor: i64,
@@ -150,7 +153,15 @@ pub(crate) fn get_messages(
         commit_log_min: commit_log.min_offset(),
     };
     let count_max = max_count.max(1);
-    while scan.cursor < max && result.messages.len() < count_max {
+    // A record filter reads each unit's record: one read scans a bounded number of units
+    // (Java's 16,000 bytes of units), then answers with how far it got.
+    let scan_end = match filter.record {
+        Some(_) => offset.saturating_add(
+            i64::try_from(RECORD_FILTER_SCAN_MAX.max(count_max)).unwrap_or(i64::MAX),
+        ),
+        None => i64::MAX,
+    };
+    while scan.cursor < max.min(scan_end) && result.messages.len() < count_max {
         let Some(units) = queue.units(scan.cursor, count_max * 4 + 16) else {
             result.status = S::OffsetFoundNull;
             result.next_begin_offset = scan.cursor + 1;

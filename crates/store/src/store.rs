@@ -291,18 +291,12 @@ impl MessageStore {
         }
     }
 
-    /// Whether the CommitLog up to `offset` meets the flush mode's promise, waiting at most
-    /// `timeout` (blocking): derived state kept elsewhere (the timer checkpoint) must never
-    /// claim more than it. Always true under ASYNC_FLUSH, which promises nothing past a
-    /// process crash (the page cache keeps what was written).
-    pub fn meets_flush_promise(&self, offset: i64, timeout: std::time::Duration) -> bool {
-        match self.config.flush {
-            FlushMode::Async { .. } => true,
-            FlushMode::Sync { .. } => {
-                self.flusher.wait_durable_blocking(offset, timeout)
-                    == crate::flush::Durability::Durable
-            }
-        }
+    /// Whether the CommitLog is on disk up to `offset`, whatever the flush mode, waiting at
+    /// most `timeout` (blocking; zero only asks the flusher and looks): derived state kept
+    /// elsewhere (the timer checkpoint) must never claim more than the log holds, even under
+    /// ASYNC_FLUSH, where the records it covers may be days old.
+    pub fn wait_on_disk(&self, offset: i64, timeout: std::time::Duration) -> bool {
+        self.flusher.wait_durable_blocking(offset, timeout) == crate::flush::Durability::Durable
     }
 
     /// The flush service (the capability layer's durability waits use it).

@@ -212,3 +212,29 @@ fn given_a_tags_code_rule_should_index_the_codes_it_gives_and_tag_hashes_otherwi
         vec![apogee_protocol::record::tags_code(Some("A"))]
     );
 }
+
+#[test]
+fn given_a_record_filter_matching_nothing_a_read_should_stop_after_a_bounded_scan() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut config = config(dir.path(), FlushMode::java_async_default());
+    config.commit_log_file_bytes = 1 << 20;
+    config.consume_queue_units_per_file = 10_000;
+    let store = MessageStore::open(config, Arc::new(SystemClock), Vec::new()).unwrap();
+    let batch: Vec<_> = (0..3_000)
+        .map(|_| common::message("Many", 0, Bytes::from_static(b"x"), String::new()))
+        .collect();
+    store.append(&batch).unwrap();
+    wait_dispatched(&store);
+    let nothing = |_: &Bytes| false;
+    let filter = apogee_store::read::ReadFilter {
+        tags: None,
+        record: Some(&nothing),
+    };
+    let result = store.get_messages_filtered("Many", 0, 0, (32, 1 << 20), filter);
+    assert_eq!(result.status, GetMessageStatus::NoMatchedMessage);
+    let scanned = result.next_begin_offset;
+    assert!(
+        (800..3_000).contains(&scanned),
+        "one read scans a bounded number of units, then says where it stopped: {scanned}"
+    );
+}

@@ -73,6 +73,8 @@ pub fn for_send(
     {
         dest.topic = dlq_topic(group);
         dest.queue_id = 0;
+        // No delay on the way to the DLQ (REMOTING.md: Java writes -1 there).
+        props.insert(property::DELAY, "-1");
         return Ok(Redirect::DeadLetter);
     }
     let delayed = delay_level(props).is_some_and(|l| l > 0);

@@ -148,8 +148,10 @@ fn given_retries_and_transactions_should_take_the_first_step_that_applies() {
         retry_max: Some(16),
     };
     let mut d = dest("%RETRY%g");
-    let r = for_send(&mut props(&[("DELAY", "3")]), &mut d, &policy(), facts).unwrap();
+    let mut p = props(&[("DELAY", "3")]);
+    let r = for_send(&mut p, &mut d, &policy(), facts).unwrap();
     assert_eq!(r, Redirect::DeadLetter);
+    assert_eq!(p.get("DELAY"), Some("-1"), "no delay on the way to the DLQ");
     assert_eq!((d.topic.as_str(), d.queue_id), ("%DLQ%g", 0));
 
     let mut p = props(&[("TRAN_MSG", "true"), ("TIMER_DELAY_SEC", "5")]);

@@ -140,14 +140,10 @@ impl ClientProcessor {
     ) -> Result<RemotingCommand, BrokerError> {
         let data: HeartbeatData = from_json("HeartbeatData", &request.body)?;
         self.check_heartbeat_size(&data)?;
-        // A subscription the broker cannot serve fails the heartbeat before anything is
-        // registered (Java logs it and fails each pull later).
-        for consumer in &data.consumer_data_set {
-            for sub in &consumer.subscription_data_set {
-                self.filters
-                    .of(sub.expression_type.as_deref(), &sub.sub_string)?;
-            }
-        }
+        // A consumer group with a subscription the broker cannot serve is not registered and
+        // the heartbeat answers why (Java logs it and fails each pull later); the client's
+        // other groups and its producers are registered all the same.
+        let mut refused = None;
         let channel = ClientChannel {
             connection: connection.clone(),
             client_id: data.client_id.clone(),
@@ -156,6 +152,15 @@ impl ClientProcessor {
             last_update_ms: self.clock.now_ms(),
         };
         for consumer in &data.consumer_data_set {
+            let unservable = consumer.subscription_data_set.iter().find_map(|sub| {
+                self.filters
+                    .of(sub.expression_type.as_deref(), &sub.sub_string)
+                    .err()
+            });
+            if let Some(e) = unservable {
+                refused = Some(e);
+                continue;
+            }
             let group = match self.groups.find_or_create(&consumer.group_name) {
                 Ok(group) => group,
                 Err(e) => {
@@ -181,6 +186,9 @@ impl ClientProcessor {
         for producer in &data.producer_data_set {
             self.clients
                 .register_producer(&producer.group_name, channel.clone());
+        }
+        if let Some(e) = refused {
+            return Err(e);
         }
         let mut response = success(request);
         // This broker does not implement heartbeat V2: clients keep sending full heartbeats.
@@ -208,7 +216,7 @@ fn check_client_config(
         .pointer("/subscriptionData/subString")
         .and_then(|v| v.as_str())
         .unwrap_or("");
-    filters.of(kind, text)?;
+    filters.check(kind, text)?;
     Ok(RemotingCommand::response_to(
         request,
         ResponseCode::SUCCESS,

@@ -85,7 +85,9 @@ impl Handler for EndTransactionProcessor {
             self.clock.now_ms(),
             self.identity.store_host,
         );
-        if let Err(e) = self.put.put(std::slice::from_ref(&op), &op.topic).await {
+        // Straight to the log, never refused by the send gate: a lost op record would have
+        // the check ask again and a second commit store the message twice.
+        if let Err(e) = self.put.store.append(std::slice::from_ref(&op)) {
             // As in Java the verdict stands; the check service will ask the producer again.
             tracing::warn!(error = %e, half_offset = half.queue_offset, "op record not written");
         }

@@ -90,7 +90,10 @@ impl SlaveSync {
             .fetch(&master, RequestCode::GET_TIMER_CHECK_POINT)
             .await?
         {
-            self.timer.adopt(&body)?;
+            let timer = Arc::clone(&self.timer);
+            tokio::task::spawn_blocking(move || timer.adopt(&body))
+                .await
+                .map_err(|e| BrokerError::SystemError(format!("timer checkpoint copy: {e}")))??;
         }
         let code = RequestCode::GET_ALL_SUBSCRIPTIONGROUP_CONFIG;
         if let Some(body) = self.fetch(&master, code).await? {

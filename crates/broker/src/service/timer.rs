@@ -38,6 +38,8 @@ use crate::{BrokerError, persist};
 const TICK: Duration = Duration::from_millis(100);
 /// Most timers one pass delivers (the rest go on the next, at once).
 const PASS_MAX: usize = 8192;
+/// Most enqueue-and-deliver rounds in one pass.
+const PASS_ROUNDS_MAX: usize = 32;
 
 /// What runtime info and GET_TIMER_METRICS report.
 #[derive(Debug, Clone, Default)]
@@ -77,6 +79,11 @@ pub struct TimerService {
     log_dir: PathBuf,
     metrics_path: PathBuf,
     arrived: Arc<Notify>,
+    /// What `figures` answered last (given while a pass holds the state).
+    last_figures: Mutex<(TimerView, Vec<(String, i64)>)>,
+    /// Set from the start of `run` (before recovery) to its end: a master's timer store is
+    /// never replaced by a copied checkpoint.
+    running: std::sync::atomic::AtomicBool,
 }
 
 impl TimerService {
@@ -112,6 +119,8 @@ impl TimerService {
             log_dir,
             metrics_path,
             arrived,
+            last_figures: Mutex::default(),
+            running: std::sync::atomic::AtomicBool::new(false),
         })
     }
 
@@ -138,6 +147,8 @@ impl TimerService {
     /// Recovers, then enqueues and delivers until `shutdown`; checkpoints as it goes and once
     /// more at the end.
     pub async fn run(self: Arc<Self>, shutdown: Shutdown) {
+        self.running
+            .store(true, std::sync::atomic::Ordering::SeqCst);
         let service = Arc::clone(&self);
         match tokio::task::spawn_blocking(move || service.recover()).await {
             Ok(Ok(())) => {}
@@ -166,7 +177,7 @@ impl TimerService {
             };
             let now = self.clock.now_ms();
             let sleep = next_due.map_or(TICK, |due| {
-                Duration::from_millis(u64::try_from(due - now).unwrap_or(0)).min(TICK)
+                Duration::from_millis(u64::try_from(due.saturating_sub(now)).unwrap_or(0)).min(TICK)
             });
             tokio::select! {
                 () = tokio::time::sleep(sleep) => {}
@@ -178,13 +189,14 @@ impl TimerService {
         let _ = tokio::task::spawn_blocking(move || {
             // Give the CommitLog's flush a moment, so the final checkpoint can be written.
             let needs = service.lock().as_ref().map_or(0, |s| s.needs_durable);
-            service
-                .store
-                .meets_flush_promise(needs, Duration::from_secs(2));
+            service.store.wait_on_disk(needs, Duration::from_secs(2));
             if let Err(e) = service.checkpoint_now() {
                 tracing::warn!(error = %e, "final timer checkpoint failed");
             }
             *service.lock() = None;
+            service
+                .running
+                .store(false, std::sync::atomic::Ordering::SeqCst);
         })
         .await;
     }
@@ -196,7 +208,9 @@ impl TimerService {
     /// A slave takes its master's checkpoint (GET_TIMER_CHECK_POINT) and drops its own timer
     /// log, so once promoted it rebuilds the timers from the replicated timer queue.
     pub fn adopt(&self, bytes: &[u8]) -> Result<(), BrokerError> {
-        if self.lock().is_some() {
+        // The lock is held throughout, so a promotion's recovery cannot start in between.
+        let guard = self.lock();
+        if guard.is_some() || self.running.load(std::sync::atomic::Ordering::SeqCst) {
             return Ok(());
         }
         let checkpoint = TimerCheckpoint::decode(bytes).ok_or_else(|| {
@@ -217,7 +231,8 @@ impl TimerService {
             return Ok(None);
         };
         let mut delivered = 0;
-        loop {
+        // Bounded, so a long backlog never holds the state for long; the next pass goes on.
+        for _ in 0..PASS_ROUNDS_MAX {
             let now = self.clock.now_ms();
             let limits = (self.limits.pending_max, self.limits.roll_window_ms);
             let enqueued = state.enqueue(&self.store, limits, now)?;
@@ -305,24 +320,52 @@ impl TimerService {
 
     /// Pending timers per real topic.
     pub fn pending_per_topic(&self) -> Vec<(String, i64)> {
-        self.lock().as_ref().map_or_else(Vec::new, |s| {
-            s.per_topic.iter().map(|(t, c)| (t.clone(), *c)).collect()
-        })
+        self.figures().1
     }
 
     /// Figures for runtime info and metrics.
     pub fn view(&self) -> TimerView {
-        let now = self.clock.now_ms();
-        let guard = self.lock();
-        let Some(state) = guard.as_ref() else {
-            return TimerView::default();
+        self.figures().0
+    }
+
+    /// The figures now, or as the last reader saw them when a pass holds the state: the
+    /// callers run on async workers and must not wait for a pass's appends and fsyncs.
+    fn figures(&self) -> (TimerView, Vec<(String, i64)>) {
+        let guard = match self.state.try_lock() {
+            Ok(guard) => guard,
+            Err(std::sync::TryLockError::Poisoned(e)) => e.into_inner(),
+            Err(std::sync::TryLockError::WouldBlock) => {
+                return self
+                    .last_figures
+                    .lock()
+                    .unwrap_or_else(PoisonError::into_inner)
+                    .clone();
+            }
         };
+        let Some(state) = guard.as_ref() else {
+            return (TimerView::default(), Vec::new());
+        };
+        let now = self.clock.now_ms();
         let max = self.store.max_offset_in_queue(QUEUE.topic, QUEUE.queue_id);
-        TimerView {
+        let view = TimerView {
             pending: state.pending.len(),
             offset_behind: (max - state.enqueue_offset).max(0),
-            read_behind_ms: state.pending.next_due().map_or(0, |due| (now - due).max(0)),
+            read_behind_ms: state
+                .pending
+                .next_due()
+                .map_or(0, |due| now.saturating_sub(due).max(0)),
             counters: state.counters,
-        }
+        };
+        let per_topic = state
+            .per_topic
+            .iter()
+            .map(|(t, c)| (t.clone(), *c))
+            .collect();
+        let figures = (view, per_topic);
+        *self
+            .last_figures
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner) = figures.clone();
+        figures
     }
 }

@@ -104,8 +104,11 @@ impl TimerState {
     ) -> Result<Self, BrokerError> {
         let io = |e: std::io::Error| BrokerError::SystemError(format!("timer store: {e}"));
         let checkpoint = checkpoint_file.load().map_err(io)?;
+        // Only units still pending are kept in memory while the log is read.
+        let pending = |u: &TimerUnit| Pending::of(u, 0).due_ms >= checkpoint.last_read_time_ms;
+        let flushed = checkpoint.last_timer_log_flush_pos;
         let (mut log, mut units) =
-            TimerLog::open(log_dir, file_bytes, checkpoint.last_timer_log_flush_pos).map_err(io)?;
+            TimerLog::open(log_dir, file_bytes, flushed, &pending).map_err(io)?;
         let mut rebuild = None;
         if log.write_pos() < checkpoint.last_timer_log_flush_pos {
             tracing::warn!(
@@ -114,7 +117,7 @@ impl TimerState {
                 "timer log shorter than its checkpoint; rebuilding the timers from the timer queue"
             );
             drop(log);
-            (log, _) = TimerLog::open(log_dir, file_bytes, 0).map_err(io)?;
+            (log, _) = TimerLog::open(log_dir, file_bytes, 0, &|_| false).map_err(io)?;
             units.clear();
             rebuild = Some(Rebuild {
                 floor_ms: checkpoint.last_read_time_ms,
@@ -123,9 +126,16 @@ impl TimerState {
                 latest: HashMap::new(),
             });
         }
-        let enqueue_offset = match rebuild {
-            Some(_) => store.min_offset_in_queue(QUEUE.topic, QUEUE.queue_id),
-            None => QUEUE.clamp(store, checkpoint.last_timer_queue_offset),
+        // A rebuild counts every timer again, from the queue's start.
+        let (enqueue_offset, per_topic) = match rebuild {
+            Some(_) => (
+                store.min_offset_in_queue(QUEUE.topic, QUEUE.queue_id),
+                BTreeMap::new(),
+            ),
+            None => (
+                QUEUE.clamp(store, checkpoint.last_timer_queue_offset),
+                per_topic,
+            ),
         };
         let mut state = Self {
             log,
@@ -145,9 +155,6 @@ impl TimerState {
         }
         for (pos, unit) in units {
             let pending = Pending::of(&unit, pos);
-            if pending.due_ms < checkpoint.last_read_time_ms {
-                continue;
-            }
             if pending.delete
                 && let Some(key) = store
                     .record_at(unit.commit_offset)
@@ -179,13 +186,13 @@ impl TimerState {
             return Ok(0);
         }
         let read = QUEUE.read(store, self.enqueue_offset, room);
-        let mut count = 0;
+        // Progress counts records skipped by a rebuild too, so the pass goes on reading.
+        let count = read.records.len();
         for (queue_offset, record) in &read.records {
             if self.rebuilt_away(*queue_offset, record) {
                 continue;
             }
             self.enqueue_one(record, now_ms, roll_window_ms)?;
-            count += 1;
         }
         if self
             .rebuild
@@ -247,9 +254,9 @@ impl TimerState {
             MAGIC_DEFAULT
         };
         let mut pops_at = deliver_ms;
-        if deliver_ms - now_ms > roll_window_ms {
+        if deliver_ms.saturating_sub(now_ms) > roll_window_ms {
             magic |= MAGIC_ROLL;
-            pops_at = now_ms + roll_window_ms;
+            pops_at = now_ms.saturating_add(roll_window_ms);
         }
         let unit = TimerUnit {
             magic,
@@ -266,7 +273,8 @@ impl TimerState {
         let pending = Pending::of(&unit, pos);
         if delete {
             if let Some(key) = delete_key(record) {
-                self.cancels.insert(key, deliver_ms + CANCEL_GRACE_MS);
+                self.cancels
+                    .insert(key, deliver_ms.saturating_add(CANCEL_GRACE_MS));
             }
         } else {
             *self.per_topic.entry(real_topic.to_owned()).or_default() += 1;
@@ -428,10 +436,11 @@ impl TimerState {
         file: &CheckpointFile,
         now_ms: i64,
     ) -> Result<bool, BrokerError> {
-        if !self.changed {
+        // Nothing is saved while a rebuild runs: a crash then starts the rebuild over.
+        if !self.changed || self.rebuild.is_some() {
             return Ok(false);
         }
-        if !store.meets_flush_promise(self.needs_durable, std::time::Duration::ZERO) {
+        if !store.wait_on_disk(self.needs_durable, std::time::Duration::ZERO) {
             return Ok(false);
         }
         let io = |e: std::io::Error| BrokerError::SystemError(format!("timer checkpoint: {e}"));
@@ -460,7 +469,7 @@ impl TimerState {
         }
         let now = now_ms;
         self.cancels
-            .retain(|_, lapses| *lapses + CANCEL_GRACE_MS >= now);
+            .retain(|_, lapses| lapses.saturating_add(CANCEL_GRACE_MS) >= now);
         Ok(true)
     }
 }
@@ -477,7 +486,7 @@ fn timer_record(store: &MessageStore, timer: &Pending) -> Option<StoredRecord> {
     } else {
         0
     };
-    let deliver_ms = timer.due_ms - grace;
+    let deliver_ms = timer.due_ms.saturating_sub(grace);
     let record = store
         .record_at(timer.commit_offset)
         .filter(|r| r.topic_str() == TIMER_TOPIC && record_size(r) == timer.size)

@@ -42,8 +42,12 @@ fn dispatched(store: &MessageStore) {
 }
 
 fn open(dir: &std::path::Path) -> (MessageStore, TimerState, CheckpointFile) {
-    let store =
-        MessageStore::open(StoreConfig::new(dir), Arc::new(SystemClock), Vec::new()).unwrap();
+    let mut config = StoreConfig::new(dir);
+    config.commit_log_file_bytes = 1 << 20;
+    // The host disk is shared and may be nearly full: not what this test is about.
+    config.retention.reject_ratio = 1.0;
+    config.retention.clean_file_forcibly = false;
+    let store = MessageStore::open(config, Arc::new(SystemClock), Vec::new()).unwrap();
     let file = CheckpointFile::new(&dir.join("config"));
     let state = TimerState::recover(
         &store,
@@ -80,7 +84,15 @@ fn given_a_timer_beyond_the_roll_window_should_store_it_again_then_deliver_it_on
         "the copy is due at its own time"
     );
     assert_eq!(state.per_topic.get("T"), Some(&1), "counted once");
-    assert!(state.checkpoint(&store, &file, 6_000).unwrap());
+    // Saved once the CommitLog holds what it covers (the flusher is asked, then looked at).
+    let deadline = std::time::Instant::now() + Duration::from_secs(10);
+    while !state.checkpoint(&store, &file, 6_000).unwrap() {
+        assert!(
+            std::time::Instant::now() < deadline,
+            "the checkpoint never saved"
+        );
+        std::thread::sleep(Duration::from_millis(10));
+    }
     drop(state);
     drop(store);
 

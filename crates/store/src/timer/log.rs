@@ -94,7 +94,7 @@ impl TimerUnit {
         let deliver_ms = if reserved > 0 {
             reserved
         } else {
-            write_ms + i64::from(i32_at(24))
+            write_ms.saturating_add(i64::from(i32_at(24)))
         };
         Some(Self {
             magic,
@@ -122,11 +122,14 @@ pub struct TimerLog {
 
 impl TimerLog {
     /// Opens `dir`, keeps what lies before `flushed_pos` (the checkpoint's), drops the rest,
-    /// and returns every unit kept with its position.
+    /// and returns the units `keep` accepts, with their positions (so recovery holds only the
+    /// pending ones in memory). Files may be missing between others: drained files are
+    /// deleted wherever they are.
     pub fn open(
         dir: &Path,
         file_bytes: usize,
         flushed_pos: i64,
+        keep: &dyn Fn(&TimerUnit) -> bool,
     ) -> io::Result<(Self, Vec<(i64, TimerUnit)>)> {
         std::fs::create_dir_all(dir)?;
         let file_bytes = file_bytes.max(UNIT_SIZE + MIN_BLANK);
@@ -152,17 +155,22 @@ impl TimerLog {
             write_pos: 0,
             unsynced: Vec::new(),
         };
-        let units = log.recover(flushed_pos)?;
+        let units = log.recover(flushed_pos, keep)?;
         Ok((log, units))
     }
 
     /// Reads every file up to `flushed_pos`; truncates and deletes what lies beyond.
-    fn recover(&mut self, flushed_pos: i64) -> io::Result<Vec<(i64, TimerUnit)>> {
+    fn recover(
+        &mut self,
+        flushed_pos: i64,
+        keep: &dyn Fn(&TimerUnit) -> bool,
+    ) -> io::Result<Vec<(i64, TimerUnit)>> {
         let mut units = Vec::new();
         let mut end = self.files.keys().next().copied().unwrap_or(0);
         let starts: Vec<i64> = self.files.keys().copied().collect();
         for start in starts {
-            if start > flushed_pos || start != end && start > end {
+            // A file starting before where the last one ended overlaps it: not one of ours.
+            if start > flushed_pos || start < end {
                 self.remove_file(start)?;
                 continue;
             }
@@ -172,7 +180,7 @@ impl TimerLog {
             let limit = usize::try_from(flushed_pos - start)
                 .unwrap_or(0)
                 .min(bytes.len());
-            let (kept, full) = scan(&bytes[..limit], start, &mut units);
+            let (kept, full) = scan(&bytes[..limit], start, &mut units, keep);
             end = start + i64::try_from(kept).unwrap_or(0);
             if full {
                 end = start + i64::try_from(self.file_bytes).unwrap_or(i64::MAX);
@@ -236,6 +244,8 @@ impl TimerLog {
             .create(true)
             .truncate(true)
             .open(&path)?;
+        // The new name must survive a power loss with the units written into it.
+        File::open(&self.dir)?.sync_all()?;
         self.files.insert(start, path);
         self.write_pos = start;
         Ok((start, file))
@@ -276,11 +286,18 @@ impl TimerLog {
 
 /// Units of one file's bytes; returns how many bytes hold units and whether the file ended
 /// with a blank marker (it is full).
-fn scan(bytes: &[u8], start: i64, units: &mut Vec<(i64, TimerUnit)>) -> (usize, bool) {
+fn scan(
+    bytes: &[u8],
+    start: i64,
+    units: &mut Vec<(i64, TimerUnit)>,
+    keep: &dyn Fn(&TimerUnit) -> bool,
+) -> (usize, bool) {
     let mut at = 0;
     while at + MIN_BLANK <= bytes.len() {
         if let Some(unit) = TimerUnit::decode(&bytes[at..]) {
-            units.push((start + i64::try_from(at).unwrap_or(0), unit));
+            if keep(&unit) {
+                units.push((start + i64::try_from(at).unwrap_or(0), unit));
+            }
             at += UNIT_SIZE;
             continue;
         }

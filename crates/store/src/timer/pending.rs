@@ -31,7 +31,11 @@ impl Pending {
         let delete = unit.is_delete();
         let roll = unit.is_roll();
         Self {
-            due_ms: unit.deliver_ms + if delete && !roll { CANCEL_GRACE_MS } else { 0 },
+            due_ms: unit.deliver_ms.saturating_add(if delete && !roll {
+                CANCEL_GRACE_MS
+            } else {
+                0
+            }),
             commit_offset: unit.commit_offset,
             size: unit.size,
             delete,
