@@ -85,3 +85,68 @@ async fn given_trace_records_admin_should_print_the_messages_timeline() {
     assert!(none.contains("no trace of message"), "{none}");
     producer.shutdown().await;
 }
+
+#[tokio::test]
+async fn given_a_message_sent_and_consumed_with_tracing_on_admin_should_show_its_steps() {
+    let s = Standalone::start(&[]).await;
+    let ns = s.namesrv.as_str();
+    admin_json(ns, &["updateTopic", "-c", "DefaultCluster", "-t", "Orders"]);
+    let client = ClientConfig::new(ns).instance_name("traced-app");
+    let mut config = ProducerConfig::new("shop");
+    config.enable_trace = true;
+    let producer = Producer::start(client.clone(), config).await.unwrap();
+    let id = producer
+        .send(Message::new("Orders", "order-1"))
+        .await
+        .unwrap()
+        .msg_id;
+    let mut consumer_config = apogee_client::PushConsumerConfig::new("billing");
+    consumer_config.consume_from = apogee_client::ConsumeFrom::FirstOffset;
+    consumer_config.enable_trace = true;
+    let consumed = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(false));
+    let seen = std::sync::Arc::clone(&consumed);
+    let consumer = apogee_client::PushConsumer::builder(client, consumer_config)
+        .subscribe("Orders", "*")
+        .listener(move |_: &[apogee_client::MessageExt]| {
+            seen.store(true, std::sync::atomic::Ordering::SeqCst);
+            apogee_client::ConsumeResult::Success
+        })
+        .start()
+        .await
+        .unwrap();
+    wait_until("the message consumed", || async {
+        consumed.load(std::sync::atomic::Ordering::SeqCst)
+    })
+    .await;
+    consumer.shutdown().await;
+    producer.shutdown().await;
+    // The default trace topic, RMQ_SYS_TRACE_TOPIC, which the broker created.
+    let args = ["queryMsgTraceById", "-i", id.as_str()];
+    let steps = || {
+        let out = admin(ns, &args);
+        table(&String::from_utf8_lossy(&out.stdout))
+    };
+    wait_until("Pub and SubAfter traced", || async {
+        let rows = steps();
+        ["Pub", "SubAfter"]
+            .iter()
+            .all(|t| rows.iter().any(|r| r["Type"] == *t))
+    })
+    .await;
+    let rows = steps();
+    let publish = rows.iter().find(|r| r["Type"] == "Pub").unwrap();
+    assert_eq!(
+        (publish["Group"].as_str(), publish["Status"].as_str()),
+        ("shop", "success")
+    );
+    assert_ne!(publish["ClientHost"], "-", "the sending client's host");
+    let before = rows.iter().find(|r| r["Type"] == "SubBefore").unwrap();
+    assert_eq!(before["Group"], "billing");
+    assert_ne!(before["ClientHost"], "-", "the consuming client's host");
+    let after = rows.iter().find(|r| r["Type"] == "SubAfter").unwrap();
+    assert_eq!(
+        (after["Group"].as_str(), after["Status"].as_str()),
+        ("billing", "success")
+    );
+    assert!(after["CostTimes"].ends_with("ms"), "{after:?}");
+}

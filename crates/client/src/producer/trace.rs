@@ -40,6 +40,7 @@ impl ProducerInner {
             cost_time: Some(cost),
             msg_type: Some(message_type(msg).into()),
             success: Some(result.status == SendStatus::SendOk),
+            client_host: Some(self.instance.client_ip().to_string()),
             ..TraceEvent::default()
         });
     }

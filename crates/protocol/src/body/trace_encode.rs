@@ -41,6 +41,7 @@ pub fn encode_into(event: &TraceEvent, out: &mut String) {
             ordinal(),
             text(&event.offset_msg_id),
             flag(event.success),
+            text(&event.client_host),
         ],
         "SubBefore" => vec![
             number(event.timestamp),
@@ -50,6 +51,7 @@ pub fn encode_into(event: &TraceEvent, out: &mut String) {
             event.msg_id.clone(),
             number(event.retry_times),
             text(&event.keys),
+            text(&event.client_host),
         ],
         "SubAfter" => vec![
             text(&event.request_id),
@@ -115,7 +117,7 @@ mod tests {
             transaction_id: Some("tx-1".into()),
             transaction_state: Some("COMMIT_MESSAGE".into()),
             from_transaction_check: Some(false),
-            client_host: None,
+            client_host: Some("10.0.0.7".into()),
         }
     }
 
@@ -138,6 +140,7 @@ mod tests {
                 e.from_transaction_check = None;
             }
             "SubAfter" => {
+                e.client_host = None;
                 (e.region_id, e.topic, e.offset_msg_id, e.tags) = (None, None, None, None);
                 (e.store_host, e.body_length, e.msg_type, e.retry_times) = (None, None, None, None);
                 (
@@ -147,6 +150,7 @@ mod tests {
                 ) = (None, None, None);
             }
             _ => {
+                e.client_host = None;
                 (e.offset_msg_id, e.body_length, e.cost_time, e.success) = (None, None, None, None);
                 (e.request_id, e.retry_times, e.context_code) = (None, None, None);
             }

@@ -33,6 +33,7 @@ impl Core {
                 msg_id: msg_id.clone(),
                 retry_times: Some(i64::from(m.reconsume_times)),
                 keys: keys.clone(),
+                client_host: Some(self.instance.client_ip().to_string()),
                 ..TraceEvent::default()
             });
             trace.record(TraceEvent {
