@@ -59,7 +59,12 @@ fuzz_target!(|data: &[u8]| {
             .expect("a fresh log opens"),
     );
     let count = Arc::new(Count(AtomicUsize::new(0)));
-    let reput = Reput::new(Arc::clone(&log), vec![count.clone() as Arc<dyn Dispatcher>], 0, vec![1000]);
+    let reput = Reput::new(
+        Arc::clone(&log),
+        vec![count.clone() as Arc<dyn Dispatcher>],
+        0,
+        apogee_store::config::TagsCodeRule::default(),
+    );
     let mut rest = data;
     // At most 64 frames: the input length already bounds the work.
     for _ in 0..64 {
