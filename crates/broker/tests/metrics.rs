@@ -148,25 +148,17 @@ async fn given_pending_timers_the_broker_exports_them_per_topic() {
         assert_eq!(r.response_code(), ResponseCode::SUCCESS);
     }
     let addr = c.broker().metrics_addr().expect("the exporter is on");
-    let deadline = tokio::time::Instant::now() + WAIT;
-    loop {
-        let (s, text) = scrape(addr).await;
-        let pending = s.samples.iter().any(|x| {
+    wait_until("two Timed timers in rocketmq_timing_messages", || async {
+        scrape(addr).await.0.samples.iter().any(|x| {
             x.metric == "rocketmq_timing_messages"
                 && x.labels.get("topic") == Some("Timed")
                 && matches!(x.value, Value::Gauge(v) if v == 2.0)
-        });
-        if pending {
-            assert_eq!(find(&s, &text, "rocketmq_timer_enqueue_total", &[]), 2.0);
-            assert_eq!(find(&s, &text, "rocketmq_timer_enqueue_lag", &[]), 0.0);
-            break;
-        }
-        assert!(
-            tokio::time::Instant::now() < deadline,
-            "no timer metrics: {text}"
-        );
-        tokio::time::sleep(std::time::Duration::from_millis(20)).await;
-    }
+        })
+    })
+    .await;
+    let (s, text) = scrape(addr).await;
+    assert_eq!(find(&s, &text, "rocketmq_timer_enqueue_total", &[]), 2.0);
+    assert_eq!(find(&s, &text, "rocketmq_timer_enqueue_lag", &[]), 0.0);
 }
 
 #[tokio::test]

@@ -167,14 +167,10 @@ async fn given_a_cancellation_should_deliver_only_the_timers_it_does_not_name() 
     let r = c.call(send_v2("Cancel", 0, &cancel, b"")).await;
     assert_eq!(r.response_code(), ResponseCode::SUCCESS, "{:?}", r.remark);
     let got = wait_messages(&c, "Cancel", 1, WAIT).await;
-    let deadline = tokio::time::Instant::now() + WAIT;
-    while c.broker().timer().view().counters.cancelled < 1 {
-        assert!(
-            tokio::time::Instant::now() < deadline,
-            "the cancellation never applied"
-        );
-        tokio::time::sleep(Duration::from_millis(20)).await;
-    }
+    wait_until("the cancellation never applied", || async {
+        c.broker().timer().view().counters.cancelled >= 1
+    })
+    .await;
     let r = c.call(pull("Cancel", 0, 0, "*", 0)).await;
     let all: Vec<_> = records(&r.body)
         .iter()
@@ -202,44 +198,29 @@ async fn given_pending_timers_should_report_them_in_metrics_checkpoint_and_runti
             .await;
         assert_eq!(r.response_code(), ResponseCode::SUCCESS);
     }
-    let deadline = tokio::time::Instant::now() + WAIT;
-    let metrics = loop {
-        let r = c
-            .call(RemotingCommand::bare_request(
-                RequestCode::GET_TIMER_METRICS,
-            ))
-            .await;
+    let metrics = || async {
+        let request = RemotingCommand::bare_request(RequestCode::GET_TIMER_METRICS);
+        let r = c.call(request).await;
         assert_eq!(r.response_code(), ResponseCode::SUCCESS);
-        let json: serde_json::Value = serde_json::from_slice(&r.body).unwrap();
-        if json.pointer("/timingCount/Later/count") == Some(&serde_json::json!(3)) {
-            break json;
-        }
-        assert!(tokio::time::Instant::now() < deadline, "metrics: {json}");
-        tokio::time::sleep(Duration::from_millis(20)).await;
+        serde_json::from_slice::<serde_json::Value>(&r.body).unwrap()
     };
+    wait_until("three timers of Later in GET_TIMER_METRICS", || async {
+        metrics().await.pointer("/timingCount/Later/count") == Some(&serde_json::json!(3))
+    })
+    .await;
+    let metrics = metrics().await;
     assert!(
         metrics.pointer("/dataVersion/timestamp").is_some(),
         "{metrics}"
     );
-    let deadline = tokio::time::Instant::now() + WAIT;
-    loop {
-        let r = c
-            .call(RemotingCommand::bare_request(
-                RequestCode::GET_TIMER_CHECK_POINT,
-            ))
-            .await;
+    wait_until("a checkpoint covering the three timer messages", || async {
+        let request = RemotingCommand::bare_request(RequestCode::GET_TIMER_CHECK_POINT);
+        let r = c.call(request).await;
         assert_eq!(r.response_code(), ResponseCode::SUCCESS);
         assert_eq!(r.body.len(), 56, "Java's TimerCheckpoint.encode");
-        let queue_offset = i64::from_be_bytes(r.body[16..24].try_into().unwrap());
-        if queue_offset == 3 {
-            break;
-        }
-        assert!(
-            tokio::time::Instant::now() < deadline,
-            "checkpoint at {queue_offset}"
-        );
-        tokio::time::sleep(Duration::from_millis(20)).await;
-    }
+        i64::from_be_bytes(r.body[16..24].try_into().unwrap()) == 3
+    })
+    .await;
     let r = c
         .call(RemotingCommand::bare_request(
             RequestCode::GET_BROKER_RUNTIME_INFO,
@@ -282,25 +263,17 @@ fn unique_keys(got: &[StoredRecord]) -> std::collections::BTreeSet<String> {
 async fn given_pending_timers_when_restarted_or_the_timer_log_is_lost_should_deliver_each_once() {
     let mut c = cluster(|_| {}).await;
     send_timers(&c, "Survive", 100, 2_500).await;
-    let deadline = tokio::time::Instant::now() + WAIT;
-    while c.broker().timer().view().pending < 100 {
-        assert!(
-            tokio::time::Instant::now() < deadline,
-            "timers never enqueued"
-        );
-        tokio::time::sleep(Duration::from_millis(20)).await;
-    }
+    wait_until("timers never enqueued", || async {
+        c.broker().timer().view().pending >= 100
+    })
+    .await;
     c.restart_broker().await;
     send_timers(&c, "Rebuilt", 50, 2_500).await;
     // A lost timer log: rebuilt from the timer queue, already-delivered timers not repeated.
-    let deadline = tokio::time::Instant::now() + WAIT;
-    while c.broker().timer().view().pending < 150 {
-        assert!(
-            tokio::time::Instant::now() < deadline,
-            "timers never enqueued"
-        );
-        tokio::time::sleep(Duration::from_millis(20)).await;
-    }
+    wait_until("timers never enqueued", || async {
+        c.broker().timer().view().pending >= 150
+    })
+    .await;
     c.broker.take().unwrap().stop().await;
     std::fs::remove_dir_all(c.dir.path().join("store").join("timerlog")).unwrap();
     let broker = start_broker(c.raw.clone()).await;
@@ -317,14 +290,10 @@ async fn given_pending_timers_when_restarted_or_the_timer_log_is_lost_should_del
         .map(|r| property(r, "TIMER_OUT_MS").unwrap().parse::<i64>().unwrap())
         .max()
         .unwrap();
-    let deadline = tokio::time::Instant::now() + WAIT;
-    while c.broker().timer().checkpoint().unwrap().last_read_time_ms <= last_due {
-        assert!(
-            tokio::time::Instant::now() < deadline,
-            "no checkpoint past the deliveries"
-        );
-        tokio::time::sleep(Duration::from_millis(20)).await;
-    }
+    wait_until("no checkpoint past the deliveries", || async {
+        c.broker().timer().checkpoint().unwrap().last_read_time_ms > last_due
+    })
+    .await;
     c.broker.take().unwrap().stop().await;
     std::fs::remove_dir_all(c.dir.path().join("store").join("timerlog")).unwrap();
     let broker = start_broker(c.raw.clone()).await;
@@ -376,14 +345,10 @@ async fn given_5_and_65_second_timers_should_deliver_each_at_its_millisecond_and
             .await;
         assert_eq!(r.response_code(), ResponseCode::SUCCESS);
     }
-    let deadline = tokio::time::Instant::now() + WAIT;
-    while c.broker().timer().view().pending < 2 {
-        assert!(
-            tokio::time::Instant::now() < deadline,
-            "timers never enqueued"
-        );
-        tokio::time::sleep(Duration::from_millis(10)).await;
-    }
+    wait_until("timers never enqueued", || async {
+        c.broker().timer().view().pending >= 2
+    })
+    .await;
     for (at, delivered) in [(4_999, 0), (5_000, 1), (64_999, 1), (65_000, 2)] {
         clock.set_ms(t0 + at);
         assert_eq!(pass(&c).await, delivered, "at +{at} ms");

@@ -23,17 +23,6 @@ use rocketmq_model::common::message::message_queue::MessageQueue;
 use rocketmq_model::common::message::message_single::Message;
 use rocketmq_protocol::protocol::heartbeat::message_model::MessageModel;
 
-/// Sends one message so the topic exists and has a route (consumers need it at start).
-async fn create_topic(apogee: &Apogee, topic: &str) {
-    let mut producer = apogee.producer(&unique("pg_create")).await;
-    producer
-        .send(message(topic, "Warm", "warm", "warm-up"))
-        .await
-        .unwrap();
-    producer.shutdown().await;
-    apogee.wait_route(topic).await;
-}
-
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn given_sync_async_oneway_and_batch_sends_should_reach_a_clustering_consumer_exactly_once() {
     let apogee = start(|_| {}).await;

@@ -23,17 +23,6 @@ fn now_ms() -> i64 {
     i64::try_from(since.unwrap().as_millis()).unwrap()
 }
 
-/// Sends one message so the topic exists and has a route.
-async fn create_topic(apogee: &Apogee, topic: &str) {
-    let mut producer = apogee.producer(&unique("pg_create")).await;
-    producer
-        .send(message(topic, "Warm", "warm", "warm-up"))
-        .await
-        .unwrap();
-    producer.shutdown().await;
-    apogee.wait_route(topic).await;
-}
-
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn given_timer_messages_from_a_third_party_client_should_arrive_at_their_time_with_their_id()
 {

@@ -59,14 +59,6 @@ pub trait AppendLog: Send + Sync {
 
 /// Reading consume queues.
 pub trait QueueReader: Send + Sync {
-    fn get_messages(
-        &self,
-        topic: &str,
-        queue_id: i32,
-        offset: i64,
-        limits: (usize, usize),
-        filter: Option<&dyn Fn(i64) -> bool>,
-    ) -> GetMessageResult;
     /// A read keeping only what `filter` accepts (tags code, then the record).
     fn get_messages_filtered(
         &self,
@@ -76,6 +68,18 @@ pub trait QueueReader: Send + Sync {
         limits: (usize, usize),
         filter: crate::read::ReadFilter<'_>,
     ) -> GetMessageResult;
+    /// A read with at most a tags-code filter.
+    fn get_messages(
+        &self,
+        topic: &str,
+        queue_id: i32,
+        offset: i64,
+        limits: (usize, usize),
+        tags: Option<&dyn Fn(i64) -> bool>,
+    ) -> GetMessageResult {
+        let filter = crate::read::ReadFilter { tags, record: None };
+        self.get_messages_filtered(topic, queue_id, offset, limits, filter)
+    }
     fn min_offset_in_queue(&self, topic: &str, queue_id: i32) -> i64;
     fn max_offset_in_queue(&self, topic: &str, queue_id: i32) -> i64;
     /// Whether reading at `queue_offset` likely goes to disk.
@@ -150,17 +154,6 @@ impl AppendLog for MessageStore {
 }
 
 impl QueueReader for MessageStore {
-    fn get_messages(
-        &self,
-        topic: &str,
-        queue_id: i32,
-        offset: i64,
-        limits: (usize, usize),
-        filter: Option<&dyn Fn(i64) -> bool>,
-    ) -> GetMessageResult {
-        MessageStore::get_messages(self, topic, queue_id, offset, limits, filter)
-    }
-
     fn get_messages_filtered(
         &self,
         topic: &str,

@@ -60,6 +60,23 @@ struct MetricsDocument {
     timing_count: BTreeMap<String, Metric>,
 }
 
+impl MetricsDocument {
+    /// Pending timers per topic, stamped `now_ms`.
+    fn of(per_topic: &BTreeMap<String, i64>, now_ms: i64) -> Self {
+        let metric = |count: i64| Metric {
+            count,
+            time_stamp: now_ms,
+        };
+        Self {
+            data_version: DataVersion::new(now_ms),
+            timing_count: per_topic
+                .iter()
+                .map(|(topic, count)| (topic.clone(), metric(*count)))
+                .collect(),
+        }
+    }
+}
+
 #[derive(Debug, Clone, Default, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase", default)]
 struct Metric {
@@ -259,22 +276,7 @@ impl TimerService {
         let now = self.clock.now_ms();
         let saved = state.checkpoint(&self.store, &self.checkpoint_file, now)?;
         if saved {
-            let doc = MetricsDocument {
-                data_version: DataVersion::new(now),
-                timing_count: state
-                    .per_topic
-                    .iter()
-                    .map(|(topic, count)| {
-                        (
-                            topic.clone(),
-                            Metric {
-                                count: *count,
-                                time_stamp: now,
-                            },
-                        )
-                    })
-                    .collect(),
-            };
+            let doc = MetricsDocument::of(&state.per_topic, now);
             persist::write_json(&self.metrics_path, &doc, &["timingCount"])?;
         }
         Ok(saved)
@@ -292,25 +294,8 @@ impl TimerService {
 
     /// `config/timermetrics` as Java writes it (GET_TIMER_METRICS).
     pub fn metrics_json(&self) -> Vec<u8> {
-        let now = self.clock.now_ms();
-        let guard = self.lock();
-        let empty = BTreeMap::new();
-        let per_topic = guard.as_ref().map_or(&empty, |s| &s.per_topic);
-        let doc = MetricsDocument {
-            data_version: DataVersion::new(now),
-            timing_count: per_topic
-                .iter()
-                .map(|(topic, count)| {
-                    (
-                        topic.clone(),
-                        Metric {
-                            count: *count,
-                            time_stamp: now,
-                        },
-                    )
-                })
-                .collect(),
-        };
+        let per_topic: BTreeMap<String, i64> = self.figures().1.into_iter().collect();
+        let doc = MetricsDocument::of(&per_topic, self.clock.now_ms());
         apogee_protocol::fastjson::to_json(
             &doc,
             apogee_protocol::fastjson::JsonStyle::Legacy,

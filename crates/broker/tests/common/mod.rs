@@ -236,3 +236,19 @@ pub fn create_topic(topic: &str, queues: i32, attributes: Option<&str>) -> Remot
         },
     )
 }
+
+/// Polls `check` until it holds; fails naming `what` after [`WAIT`].
+pub async fn wait_until<F, Fut>(what: &str, mut check: F)
+where
+    F: FnMut() -> Fut,
+    Fut: std::future::Future<Output = bool>,
+{
+    let deadline = tokio::time::Instant::now() + WAIT;
+    while !check().await {
+        assert!(
+            tokio::time::Instant::now() < deadline,
+            "timed out waiting for {what}"
+        );
+        tokio::time::sleep(Duration::from_millis(10)).await;
+    }
+}

@@ -533,3 +533,14 @@ pub fn without_sentinels(log: &Log) -> Vec<Seen> {
         .cloned()
         .collect()
 }
+
+/// Sends one message so the topic exists and has a route (consumers need it at start).
+pub async fn create_topic(apogee: &Apogee, topic: &str) {
+    let mut producer = apogee.producer(&unique("pg_create")).await;
+    producer
+        .send(message(topic, "Warm", "warm", "warm-up"))
+        .await
+        .unwrap();
+    producer.shutdown().await;
+    apogee.wait_route(topic).await;
+}
