@@ -33,6 +33,7 @@ pub mod manager;
 mod metrics;
 pub mod ops;
 mod persist;
+mod pop;
 pub mod processor;
 pub mod service;
 mod services;
@@ -117,6 +118,7 @@ struct Managers {
     timer: config::TimerLimits,
     filters: filter::SqlFilters,
     delay_levels: usize,
+    pop: manager::pop_state::PopStates,
 }
 
 impl Managers {
@@ -128,6 +130,27 @@ impl Managers {
             replication: self.replication.clone(),
             stats: self.stats.clone(),
             clock: Arc::clone(clock),
+        }
+    }
+
+    /// Reading queues for consumers (pull, POP).
+    fn getter(
+        &self,
+        store: &Arc<MessageStore>,
+        identity: &Identity,
+        limits: &Arc<config::Limits>,
+    ) -> ops::get::Getter {
+        ops::get::Getter {
+            store: store.clone(),
+            topics: self.topics.clone(),
+            groups: self.groups.clone(),
+            clients: self.clients.clone(),
+            offsets: self.offsets.clone(),
+            identity: identity.clone(),
+            limits: Arc::clone(limits),
+            stats: self.stats.clone(),
+            live: self.live.clone(),
+            filters: self.filters.clone(),
         }
     }
 }
@@ -186,6 +209,8 @@ impl Broker {
             &shutdown,
         );
         tasks.push(access::spawn_reloader(&access, &shutdown));
+        let revive = pop::revive(&config, &store, &managers, (&identity, &clock));
+        tasks.push(tokio::spawn(Arc::new(revive).run(shutdown.clone())));
         tasks.extend(ha_tasks);
         let slave_sync = services::slave_sync(&config, &managers, &registration, &delivery);
         tasks.extend(
@@ -383,6 +408,7 @@ fn load_managers(
     clock: &Arc<dyn Clock>,
     replication: ha::Replication,
 ) -> Result<Managers, BrokerError> {
+    let offsets = ConsumerOffsets::load(&config.config_dir)?;
     let managers = Managers {
         topics: TopicConfigs::load_with_limit(
             &config.config_dir,
@@ -395,7 +421,8 @@ fn load_managers(
             config.limits.auto_create_group,
             config.limits.growth.groups_max,
         )?,
-        offsets: ConsumerOffsets::load(&config.config_dir)?,
+        offsets: offsets.clone(),
+        pop: manager::pop_state::PopStates::new(offsets, config.raw.pop_inflight_max.max(1)),
         clients: ClientRegistry::default(),
         locks: QueueLocks::default(),
         waiters: PullWaiters::new(config.limits.growth.suspended_pulls_max),
@@ -484,18 +511,7 @@ fn build_dispatcher(
     processor::register(
         &mut dispatcher,
         processor::PullProcessor {
-            get: ops::get::Getter {
-                store: store.clone(),
-                topics: m.topics.clone(),
-                groups: m.groups.clone(),
-                clients: m.clients.clone(),
-                offsets: m.offsets.clone(),
-                identity: identity.clone(),
-                limits,
-                stats: m.stats.clone(),
-                live: m.live.clone(),
-                filters: m.filters.clone(),
-            },
+            get: m.getter(store, identity, &limits),
             waiters: m.waiters.clone(),
             replication: m.replication.clone(),
         },
@@ -522,6 +538,11 @@ fn build_dispatcher(
         },
     );
     register_store_families(&mut dispatcher, store, m, identity, clock);
+    pop::register(
+        &mut dispatcher,
+        &pop::popper(config, m.getter(store, identity, &limits), m, clock),
+        m,
+    );
     let (clients, groups) = (m.clients.clone(), m.groups.clone());
     dispatcher.on_close(move |connection| {
         for group in clients.remove_connection(connection.id()) {
@@ -643,6 +664,7 @@ fn register_broker_admin(dispatcher: &mut Dispatcher, admin: &AdminContext<'_>, 
             timer: Arc::clone(&admin.delivery.timer),
             gate: m.gate.clone(),
             waiters: m.waiters.clone(),
+            pop: m.pop.clone(),
             replication: m.replication.clone(),
         },
     );

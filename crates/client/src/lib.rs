@@ -68,8 +68,9 @@ pub use apogee_protocol::header::auth::{
 pub use config::{ClientConfig, DEFAULT_INSTANCE_NAME, NameServerSource};
 pub use consumer::{
     AllocateStrategy, ConsumeFrom, ConsumeResult, LitePullConsumer, LitePullConsumerConfig,
-    MessageListener, MessageSelector, OrderlyListener, OrderlyResult, PullResult, PullStatus,
-    PushConsumer, PushConsumerBuilder, PushConsumerConfig, QueueStat, default_offset_dir,
+    MessageListener, MessageSelector, OrderlyListener, OrderlyResult, POP_CK, PullResult,
+    PullStatus, PushConsumer, PushConsumerBuilder, PushConsumerConfig, QueueStat, SimpleConsumer,
+    SimpleConsumerConfig, default_offset_dir,
 };
 pub use error::{ClientError, Result};
 pub use instance::{AUTO_CREATE_TOPIC_KEY, ClientInstance};

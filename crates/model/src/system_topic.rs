@@ -51,6 +51,13 @@ pub fn group_of_dlq(topic: &str) -> Option<&str> {
     topic.strip_prefix(DLQ_PREFIX)
 }
 
+/// The retry topic of a POP group on a topic: `%RETRY%{group}_{topic}` (RocketMQ's V1, its
+/// default) or `%RETRY%{group}+{topic}` (V2, `enableRetryTopicV2`).
+pub fn pop_retry_topic(topic: &str, group: &str, v2: bool) -> String {
+    let separator = if v2 { '+' } else { '_' };
+    format!("{RETRY_PREFIX}{group}{separator}{topic}")
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

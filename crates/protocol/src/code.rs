@@ -199,7 +199,7 @@ request_table!(
     NOTIFICATION = 200_054 => POP,
     POLLING_INFO = 200_055 => POP_INFO,
     POP_ROLLBACK = 200_056 => POP,
-    BATCH_ACK_MESSAGE = 200_151 => NOT_SERVED,
+    BATCH_ACK_MESSAGE = 200_151 => NOT_SERVED, // body names the groups: admin only under ACL
 );
 
 code_table!(

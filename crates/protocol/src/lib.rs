@@ -27,6 +27,7 @@ mod header_json;
 mod limits;
 pub mod message_id;
 pub mod message_properties;
+pub mod pop_info;
 pub mod record;
 
 pub use apogee_protocol_derive::CommandHeader;

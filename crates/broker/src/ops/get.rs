@@ -8,8 +8,8 @@
 use std::collections::HashSet;
 use std::sync::Arc;
 
-use apogee_model::Perm;
 use apogee_model::sql92::Expression;
+use apogee_model::{Perm, TopicConfig};
 use apogee_protocol::body::client::{MessageModel, SubscriptionData};
 use apogee_protocol::header::message::{PullMessageRequestHeader, pull_sys_flag};
 use apogee_store::read::ReadFilter;
@@ -22,7 +22,7 @@ use crate::filter::{self, SqlFilters};
 use crate::live::LiveSettings;
 use crate::manager::client_registry::ClientRegistry;
 use crate::manager::consumer_offset::ConsumerOffsets;
-use crate::manager::subscription_group::SubscriptionGroups;
+use crate::manager::subscription_group::{SubscriptionGroupConfig, SubscriptionGroups};
 use crate::manager::topic_config::TopicConfigs;
 use crate::processor::{Identity, blocking};
 use crate::stats::BrokerStats;
@@ -83,6 +83,36 @@ impl Getter {
 
     /// Every check of §3.2 that can refuse a pull, in Java's order.
     pub fn plan(&self, header: &PullMessageRequestHeader) -> Result<GetPlan, BrokerError> {
+        let (group, topic) = self.readable(&header.consumer_group, &header.topic)?;
+        if header.queue_id < 0 || header.queue_id >= topic.read_queue_nums {
+            return Err(BrokerError::InvalidParameter(format!(
+                "queueId[{}] is illegal, topic:[{}] topicConfig.readQueueNums:[{}] consumer:[{}]",
+                header.queue_id, header.topic, topic.read_queue_nums, header.consumer_group
+            )));
+        }
+        let subscription = self.subscription(header, group.consume_broadcast_enable)?;
+        self.compile(&header.consumer_group, &subscription, (&group, &topic))
+    }
+
+    /// The checks for a read by a group that names its own subscription (POP, the v5
+    /// endpoint): broker, group and topic permissions, the group's read ban on the topic, the
+    /// expression compiled. Returns the plan and the topic's readable queue count.
+    pub fn plan_with(
+        &self,
+        group_name: &str,
+        subscription: &SubscriptionData,
+    ) -> Result<(GetPlan, i32), BrokerError> {
+        let (group, topic) = self.readable(group_name, &subscription.topic)?;
+        let plan = self.compile(group_name, subscription, (&group, &topic))?;
+        Ok((plan, topic.read_queue_nums))
+    }
+
+    /// Broker, group and topic readable.
+    fn readable(
+        &self,
+        group_name: &str,
+        topic_name: &str,
+    ) -> Result<(SubscriptionGroupConfig, TopicConfig), BrokerError> {
         if !self.live.permission().is_readable() {
             return Err(forbidden(
                 format!(
@@ -92,42 +122,39 @@ impl Getter {
                 forbidden_type::BROKER,
             ));
         }
-        let group = self.groups.find_or_create(&header.consumer_group)?;
+        let group = self.groups.find_or_create(group_name)?;
         if !group.consume_enable {
             return Err(forbidden(
-                format!(
-                    "subscription group no permission, {}",
-                    header.consumer_group
-                ),
+                format!("subscription group no permission, {group_name}"),
                 forbidden_type::GROUP,
             ));
         }
         let topic = self
             .topics
-            .get(&header.topic)
-            .ok_or_else(|| BrokerError::TopicNotExist(header.topic.clone()))?;
+            .get(topic_name)
+            .ok_or_else(|| BrokerError::TopicNotExist(topic_name.to_owned()))?;
         if !Perm(topic.perm).is_readable() {
             return Err(forbidden(
-                format!("the topic[{}] pulling message is forbidden", header.topic),
+                format!("the topic[{topic_name}] pulling message is forbidden"),
                 forbidden_type::TOPIC,
             ));
         }
-        if header.queue_id < 0 || header.queue_id >= topic.read_queue_nums {
-            return Err(BrokerError::InvalidParameter(format!(
-                "queueId[{}] is illegal, topic:[{}] topicConfig.readQueueNums:[{}] consumer:[{}]",
-                header.queue_id, header.topic, topic.read_queue_nums, header.consumer_group
-            )));
-        }
-        let subscription = self.subscription(header, group.consume_broadcast_enable)?;
+        Ok((group, topic))
+    }
+
+    /// The group's read ban on the topic, then the subscription compiled into a filter.
+    fn compile(
+        &self,
+        group_name: &str,
+        subscription: &SubscriptionData,
+        (group, topic): (&SubscriptionGroupConfig, &TopicConfig),
+    ) -> Result<GetPlan, BrokerError> {
         // Java checks this only for subscriptions registered by heartbeat; it holds for all.
-        if self
-            .groups
-            .read_forbidden(&header.consumer_group, &header.topic)
-        {
+        if self.groups.read_forbidden(group_name, &subscription.topic) {
             return Err(forbidden(
                 format!(
-                    "the consumer group[{}] is forbidden for topic[{}]",
-                    header.consumer_group, header.topic
+                    "the consumer group[{group_name}] is forbidden for topic[{}]",
+                    subscription.topic
                 ),
                 forbidden_type::SUBSCRIPTION,
             ));
@@ -215,7 +242,31 @@ impl Getter {
             .map_or(self.limits.pull_bytes_max, |b| {
                 b.min(self.limits.pull_bytes_max)
             });
-        let (topic, queue_id, offset) = (&header.topic, header.queue_id, header.queue_offset);
+        let result = self
+            .read_at(
+                (&header.topic, header.queue_id, header.queue_offset),
+                (count, bytes),
+                plan,
+            )
+            .await?;
+        if matches!(result.status, GetMessageStatus::Found) {
+            self.offsets.note_pulled(
+                &header.consumer_group,
+                &header.topic,
+                header.queue_id,
+                result.next_begin_offset,
+            );
+        }
+        Ok(result)
+    }
+
+    /// Reads at most `count` messages / `bytes` from a queue with the plan's filter.
+    pub async fn read_at(
+        &self,
+        (topic, queue_id, offset): (&String, i32, i64),
+        (count, bytes): (usize, usize),
+        plan: &GetPlan,
+    ) -> Result<GetMessageResult, BrokerError> {
         let result = if self.store.is_cold(topic, queue_id, offset) {
             let (store, topic) = (Arc::clone(&self.store), topic.clone());
             let (codes, sql) = (plan.codes.clone(), plan.sql.clone());
@@ -236,16 +287,8 @@ impl Getter {
                 (plan.codes.as_ref(), plan.sql.as_deref()),
             )
         };
-        let found = matches!(result.status, GetMessageStatus::Found);
-        self.stats.record_get(found);
-        if found {
-            self.offsets.note_pulled(
-                &header.consumer_group,
-                &header.topic,
-                header.queue_id,
-                result.next_begin_offset,
-            );
-        }
+        self.stats
+            .record_get(matches!(result.status, GetMessageStatus::Found));
         Ok(result)
     }
 }

@@ -3,6 +3,7 @@
 
 pub mod get;
 pub mod message_type;
+pub mod pop;
 pub mod put;
 pub mod redirect;
 pub mod reput;

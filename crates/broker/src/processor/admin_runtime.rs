@@ -48,6 +48,8 @@ pub struct RuntimeInfoProcessor {
     pub timer: Arc<crate::service::timer::TimerService>,
     pub gate: SendGate,
     pub waiters: PullWaiters,
+    /// POP: messages in flight and counts (`pop*` keys, Apogee's own).
+    pub pop: crate::manager::pop_state::PopStates,
     pub replication: crate::ha::Replication,
 }
 
@@ -108,6 +110,12 @@ impl RuntimeInfoProcessor {
             "timerDequeueTps",
             format!("{:.1}", timer.counters.dequeue_tps),
         );
+        let pop = self.pop.figures();
+        put("popInflightNum", pop.inflight.to_string());
+        put("popMessageTotal", pop.popped.to_string());
+        put("popAckTotal", pop.acked.to_string());
+        put("popChangeInvisibleTotal", pop.changed.to_string());
+        put("popReviveTotal", pop.revived.to_string());
         put("sendThreadPoolQueueSize", self.gate.queued().to_string());
         for key in [
             "pullThreadPoolQueueSize",

@@ -3,6 +3,7 @@
 //! `error::respond`, the only place codes are chosen. Access control runs before them, as the
 //! dispatcher's guard (`crate::access`).
 
+mod ack;
 mod admin_acl;
 mod admin_acl_file;
 mod admin_config;
@@ -19,6 +20,7 @@ mod admin_topic;
 mod client;
 mod end_transaction;
 mod offset;
+mod pop;
 mod pull;
 mod query;
 mod send;
@@ -32,6 +34,7 @@ use apogee_protocol::{RemotingCommand, RequestCode, ResponseCode};
 use apogee_remoting::{BoxFuture, Connection, Dispatcher, RequestProcessor};
 
 pub use crate::ops::put::SendGate;
+pub use ack::AckProcessor;
 pub use admin_acl::AclAdminProcessor;
 pub use admin_acl_file::AclFileProcessor;
 pub use admin_config::ConfigAdminProcessor;
@@ -49,6 +52,7 @@ pub use client::ClientProcessor;
 pub(crate) use client::notify_ids_changed;
 pub use end_transaction::EndTransactionProcessor;
 pub use offset::OffsetProcessor;
+pub use pop::PopProcessor;
 pub use pull::PullProcessor;
 pub use query::QueryProcessor;
 pub use send::SendProcessor;

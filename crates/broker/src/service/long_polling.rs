@@ -86,12 +86,17 @@ impl PullWaiters {
         )
     }
 
-    /// Wakes every pull waiting on the queue. Called on the reput thread for each message;
-    /// a read lock and no allocation.
+    /// Wakes every pull waiting on the queue, and every pop waiting on the whole topic
+    /// (queue id -1). Called on the reput thread for each message; a read lock and no
+    /// allocation.
     pub fn arrived(&self, topic: &str, queue_id: i32) {
         let queues = self.queues.read().unwrap_or_else(PoisonError::into_inner);
-        if let Some(notify) = queues.get(topic).and_then(|q| q.get(&queue_id)) {
-            notify.notify_waiters();
+        if let Some(queues) = queues.get(topic) {
+            for id in [queue_id, -1] {
+                if let Some(notify) = queues.get(&id) {
+                    notify.notify_waiters();
+                }
+            }
         }
     }
 }

@@ -6,6 +6,7 @@ pub mod controller_link;
 pub mod housekeeping;
 pub mod internal_queue;
 pub mod long_polling;
+pub mod pop_revive;
 pub mod register;
 pub mod role_gate;
 pub mod schedule;

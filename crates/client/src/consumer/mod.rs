@@ -8,6 +8,7 @@ mod process_queue;
 mod push;
 mod rebalance;
 mod selector;
+mod simple;
 mod status;
 
 use std::path::PathBuf;
@@ -22,6 +23,7 @@ pub use push::{
 };
 pub use rebalance::AllocateStrategy;
 pub use selector::MessageSelector;
+pub use simple::{POP_CK, SimpleConsumer, SimpleConsumerConfig};
 
 /// A suspending PULL_MESSAGE of `queue` at `offset` with its subscription (TAG or SQL92), naming the
 /// queue's broker; callers add a commit offset when they carry one.

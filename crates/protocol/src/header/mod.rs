@@ -8,6 +8,7 @@ pub mod consumer;
 pub mod controller;
 pub mod message;
 pub mod namesrv;
+pub mod pop;
 pub mod transaction;
 
 use crate::{ExtFields, HeaderError};
