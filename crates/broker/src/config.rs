@@ -104,6 +104,7 @@ raw_broker_config! {
     mapped_file_size_timer_log: usize = 100 * 1024 * 1024, java "mappedFileSizeTimerLog";
     timer_pending_max: usize = 10_000_000;
     enable_retry_topic_v2: bool = false, java "enableRetryTopicV2";
+    grpc_listen_port: i32 = 8081, java "grpcServerPort";
     pop_inflight_max: usize = 1_000_000;
     use_server_side_reset_offset: bool = true, java "useServerSideResetOffset";
     topic_queue_nums_max: i32 = 1024;

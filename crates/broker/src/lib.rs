@@ -30,6 +30,7 @@ mod ha_switch;
 mod listeners;
 pub mod live;
 pub mod manager;
+pub mod messaging;
 mod metrics;
 pub mod ops;
 mod persist;
@@ -47,7 +48,6 @@ use std::sync::Arc;
 
 use apogee_model::Perm;
 use apogee_model::system_topic::SCHEDULE_TOPIC;
-use apogee_protocol::message_id::UniqIdGenerator;
 use apogee_remoting::{Dispatcher, RemotingClient, RemotingServer, ServerHandle};
 use apogee_runtime::{Clock, Shutdown, SystemClock};
 use apogee_store::MessageStore;
@@ -92,6 +92,7 @@ pub struct Broker {
     /// A slave's copy of its master's metadata.
     slave_sync: Option<SlaveSync>,
     metrics: Option<apogee_metrics::Exporter>,
+    messaging: messaging::Messaging,
 }
 
 /// Runs a broker until `shutdown` fires.
@@ -119,6 +120,7 @@ struct Managers {
     filters: filter::SqlFilters,
     delay_levels: usize,
     pop: manager::pop_state::PopStates,
+    orphans: manager::orphan_checks::OrphanChecks,
 }
 
 impl Managers {
@@ -179,7 +181,8 @@ impl Broker {
             transport_tls::outbound(&config)?,
         );
         let delivery = services::Delivery::load(&config, &store, &managers, (&identity, &clock))?;
-        let mut dispatcher = build_dispatcher(&config, &store, &managers, &identity, &clock);
+        let (mut dispatcher, messaging) =
+            build_dispatcher(&config, &store, &managers, &identity, &clock);
         let admin = AdminContext {
             store: &store,
             identity: &identity,
@@ -190,12 +193,8 @@ impl Broker {
         };
         register_admin(&mut dispatcher, &admin, &managers);
         access::serve(&access, &config, (&identity, &clock), &mut dispatcher);
-        let view = (
-            stats_view(&store, &managers, &identity),
-            &store,
-            &clock,
-            &delivery.timer,
-        );
+        let stats = stats_view(&store, &managers, &identity);
+        let view = (stats, &store, &clock, &delivery.timer);
         let metrics = metrics::start(&config.metrics, &mut dispatcher, view, &shutdown).await?;
         let vip = listeners::serve_vip(&config, &dispatcher, &tls, &shutdown).await?;
         let server =
@@ -209,8 +208,6 @@ impl Broker {
             &shutdown,
         );
         tasks.push(access::spawn_reloader(&access, &shutdown));
-        let revive = pop::revive(&config, &store, &managers, (&identity, &clock));
-        tasks.push(tokio::spawn(Arc::new(revive).run(shutdown.clone())));
         tasks.extend(ha_tasks);
         let slave_sync = services::slave_sync(&config, &managers, &registration, &delivery);
         tasks.extend(
@@ -236,7 +233,13 @@ impl Broker {
             slave_sync,
             tables: (managers.topics, managers.groups),
             metrics,
+            messaging,
         })
+    }
+
+    /// Send, end-transaction and POP for the endpoints that are not remoting.
+    pub fn messaging(&self) -> messaging::Messaging {
+        self.messaging.clone()
     }
 
     /// Pulls parked by long polling now (tests wait for a pull to be parked before acting).
@@ -424,6 +427,7 @@ fn load_managers(
         offsets: offsets.clone(),
         pop: manager::pop_state::PopStates::new(offsets, config.raw.pop_inflight_max.max(1)),
         clients: ClientRegistry::default(),
+        orphans: manager::orphan_checks::OrphanChecks::default(),
         locks: QueueLocks::default(),
         waiters: PullWaiters::new(config.limits.growth.suspended_pulls_max),
         stats: BrokerStats::new(Arc::clone(clock), config.cluster.as_str()),
@@ -485,29 +489,11 @@ fn build_dispatcher(
     m: &Managers,
     identity: &Identity,
     clock: &Arc<dyn Clock>,
-) -> Dispatcher {
+) -> (Dispatcher, messaging::Messaging) {
+    let messaging = messaging::build(config, store, m, identity, clock);
     let limits = Arc::new(config.limits.clone());
     let mut dispatcher = Dispatcher::new();
-    let ip = identity.store_host.ip();
-    processor::register(
-        &mut dispatcher,
-        processor::SendProcessor {
-            put: m.putter(store, clock),
-            topics: m.topics.clone(),
-            groups: m.groups.clone(),
-            clients: m.clients.clone(),
-            identity: identity.clone(),
-            limits: Arc::clone(&limits),
-            uniq_ids: Arc::new(UniqIdGenerator::new(
-                ip,
-                std::process::id(),
-                i32::try_from(clock.now_ms() & 0x7FFF_FFFF).unwrap_or(0),
-            )),
-            clock: Arc::clone(clock),
-            live: m.live.clone(),
-            replication: m.replication.clone(),
-        },
-    );
+    processor::register_shared(&mut dispatcher, Arc::clone(&messaging.send));
     processor::register(
         &mut dispatcher,
         processor::PullProcessor {
@@ -538,18 +524,15 @@ fn build_dispatcher(
         },
     );
     register_store_families(&mut dispatcher, store, m, identity, clock);
-    pop::register(
-        &mut dispatcher,
-        &pop::popper(config, m.getter(store, identity, &limits), m, clock),
-        m,
-    );
+    processor::register_shared(&mut dispatcher, Arc::clone(&messaging.end_transaction));
+    pop::register(&mut dispatcher, &messaging.pop, m);
     let (clients, groups) = (m.clients.clone(), m.groups.clone());
     dispatcher.on_close(move |connection| {
         for group in clients.remove_connection(connection.id()) {
             processor::notify_ids_changed(&clients, &groups, &group);
         }
     });
-    dispatcher
+    (dispatcher, messaging)
 }
 
 /// The families that re-store or look up stored messages: send-back, end-transaction, query.
@@ -571,20 +554,6 @@ fn register_store_families(
             live: m.live.clone(),
             stats: m.stats.clone(),
             replication: m.replication.clone(),
-            delay_levels: m.delay_levels,
-        },
-    );
-    processor::register(
-        dispatcher,
-        processor::EndTransactionProcessor {
-            put: m.putter(store, clock),
-            records: store.clone(),
-            topics: m.topics.clone(),
-            identity: identity.clone(),
-            clock: Arc::clone(clock),
-            live: m.live.clone(),
-            replication: m.replication.clone(),
-            timer: m.timer,
             delay_levels: m.delay_levels,
         },
     );

@@ -48,6 +48,7 @@ pub(crate) fn register(dispatcher: &mut Dispatcher, popper: &Popper, m: &Manager
     );
 }
 
+/// The revive loop (spawned with the other delivery services).
 pub(crate) fn revive(
     config: &BrokerConfig,
     store: &Arc<MessageStore>,

@@ -1,6 +1,7 @@
-//! The broker's background services: the three that deliver what waits in system queues
-//! (delay levels, transaction checks, timers) run on a master — in controller mode while it
-//! is master — and a slave's copy of its master's metadata.
+//! The broker's background services: the ones that deliver what waits in system queues (delay
+//! levels, transaction checks, timers) run on a master — in controller mode while it is
+//! master — the POP revive loop everywhere (a slave pops nothing), and a slave's copy of its
+//! master's metadata.
 
 use std::sync::Arc;
 
@@ -11,6 +12,7 @@ use tokio::task::JoinHandle;
 use crate::config::BrokerConfig;
 use crate::processor::Identity;
 use crate::service::housekeeping::Housekeeping;
+use crate::service::pop_revive::PopRevive;
 use crate::service::register::Registration;
 use crate::service::schedule::ScheduleService;
 use crate::service::slave_sync::SlaveSync;
@@ -23,6 +25,8 @@ pub(crate) struct Delivery {
     pub schedule: Arc<ScheduleService>,
     pub transactions: Arc<TransactionCheckService>,
     pub timer: Arc<TimerService>,
+    /// POP messages not acked in time, stored again for redelivery.
+    pub revive: Arc<PopRevive>,
 }
 
 impl Delivery {
@@ -43,6 +47,7 @@ impl Delivery {
             schedule: Arc::new(schedule),
             transactions: check_service(config, store, m, identity, clock),
             timer: Arc::new(timer),
+            revive: Arc::new(crate::pop::revive(config, store, m, (identity, clock))),
         })
     }
 }
@@ -64,6 +69,7 @@ fn check_service(
         limits: config.limits.transaction,
         live: m.live.clone(),
         pass: tokio::sync::Mutex::new(()),
+        orphans: m.orphans.clone(),
     })
 }
 
@@ -109,6 +115,8 @@ pub(crate) fn spawn_services(
         tokio::spawn(housekeeping.run(shutdown.clone())),
         tokio::spawn(registration.clone().run(shutdown.clone())),
         tokio::spawn(m.stats.clone().run(shutdown.clone())),
+        // A slave pops nothing, so it has nothing to revive.
+        tokio::spawn(Arc::clone(&delivery.revive).run(shutdown.clone())),
     ];
     // A slave only copies: delay delivery and transaction checks write, so they run on the
     // master (the slave keeps the master's delay offsets for when it is promoted).

@@ -119,15 +119,20 @@ pub fn broker(args: BrokerArgs) -> anyhow::Result<()> {
     crate::runtime()?.block_on(async move {
         let shutdown = Shutdown::new();
         shutdown.trigger_on_signals();
-        let broker = Broker::start(config, shutdown, Arc::new(SystemClock))
+        let grpc = grpc_addr(&config)?;
+        let broker = Broker::start(config, shutdown.clone(), Arc::new(SystemClock))
             .await
             .context("starting the broker")?;
+        let grpc = serve_grpc(&broker, grpc, &shutdown).await?;
         crate::say!(
             "Apogee broker listening on {} (clients use {}; Ctrl-C to stop)",
             broker.local_addr(),
             broker.advertised_addr()
         );
         broker.wait().await;
+        if let Some(g) = grpc {
+            g.stopped().await;
+        }
         Ok(())
     })
 }
@@ -186,28 +191,73 @@ pub fn standalone(args: StandaloneArgs) -> anyhow::Result<()> {
             broker_config.namesrv_addrs =
                 vec![format!("127.0.0.1:{}", namesrv.local_addr().port())];
         }
+        let grpc = grpc_addr(&broker_config)?;
         let broker = Broker::start(broker_config, shutdown.clone(), clock)
             .await
             .context("starting the broker")?;
-        let console = match console_config {
-            Some(mut c) => {
-                c.namesrv_addr = format!("127.0.0.1:{}", namesrv.local_addr().port());
-                Some(
-                    apogee_console::Console::start(c, &shutdown)
-                        .await
-                        .context("starting the management API (--no-console runs without it)")?,
-                )
-            }
-            None => None,
-        };
+        let grpc = serve_grpc(&broker, grpc, &shutdown).await?;
+        let console = start_console(console_config, &namesrv, &shutdown).await?;
         announce(&namesrv, &broker, console.as_ref(), &args.data_dir);
+        if let Some(g) = &grpc {
+            crate::say!("Apogee v5 gRPC endpoint listening on {}", g.local_addr());
+        }
         broker.wait().await;
+        if let Some(g) = grpc {
+            g.stopped().await;
+        }
         namesrv.wait().await;
         if let Some(c) = console {
             c.wait().await;
         }
         Ok(())
     })
+}
+
+/// The management API of a standalone, pointed at its NameServer.
+async fn start_console(
+    config: Option<apogee_console::ConsoleConfig>,
+    namesrv: &Namesrv,
+    shutdown: &Shutdown,
+) -> anyhow::Result<Option<apogee_console::Console>> {
+    let Some(mut c) = config else {
+        return Ok(None);
+    };
+    c.namesrv_addr = format!("127.0.0.1:{}", namesrv.local_addr().port());
+    let console = apogee_console::Console::start(c, shutdown)
+        .await
+        .context("starting the management API (--no-console runs without it)")?;
+    Ok(Some(console))
+}
+
+/// Where the v5 gRPC endpoint listens (`grpc_listen_port`; -1: nowhere).
+fn grpc_addr(config: &BrokerConfig) -> anyhow::Result<Option<std::net::SocketAddr>> {
+    let port = config.raw.grpc_listen_port;
+    if port < 0 {
+        return Ok(None);
+    }
+    let port = u16::try_from(port).context("grpc_listen_port must be -1 or a port")?;
+    let ip: std::net::IpAddr = config
+        .raw
+        .listen_address
+        .parse()
+        .context("listen_address must be an IP address")?;
+    Ok(Some(std::net::SocketAddr::new(ip, port)))
+}
+
+async fn serve_grpc(
+    broker: &Broker,
+    addr: Option<std::net::SocketAddr>,
+    shutdown: &Shutdown,
+) -> anyhow::Result<Option<apogee_grpc::GrpcServer>> {
+    let Some(addr) = addr else {
+        return Ok(None);
+    };
+    let server = apogee_grpc::serve(broker.messaging(), addr, shutdown)
+        .await
+        .with_context(|| {
+            format!("starting the v5 gRPC endpoint on {addr} (grpc_listen_port = -1 turns it off)")
+        })?;
+    Ok(Some(server))
 }
 
 /// What `apogee standalone` prints once everything listens.

@@ -137,6 +137,7 @@ async fn spawn_controller_mode_broker(dir: &Path, ns: &str, ctl: &str) -> ChildS
     for set in [
         "broker_ip1=\"127.0.0.1\"".to_owned(),
         "listen_address=\"127.0.0.1\"".to_owned(),
+        "grpc_listen_port=0".to_owned(),
         "enable_controller_mode=true".to_owned(),
         format!("controller_addr=\"{ctl}\""),
         "mapped_file_size_commit_log=16777216".to_owned(),

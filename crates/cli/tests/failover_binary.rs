@@ -35,6 +35,7 @@ fn broker_args(dir: &Path, ns: &str, controller: &str) -> Vec<String> {
     for set in [
         "broker_ip1=\"127.0.0.1\"".to_owned(),
         "listen_address=\"127.0.0.1\"".to_owned(),
+        "grpc_listen_port=0".to_owned(),
         "enable_controller_mode=true".to_owned(),
         format!("controller_addr=\"{controller}\""),
         "all_ack_in_sync_state_set=true".to_owned(),

@@ -32,6 +32,7 @@ fn broker_args(dir: &Path, ns: &str, role: &str, id: u32) -> Vec<String> {
     for set in [
         "broker_ip1=\"127.0.0.1\"".to_owned(),
         "listen_address=\"127.0.0.1\"".to_owned(),
+        "grpc_listen_port=0".to_owned(),
         format!("broker_role=\"{role}\""),
         format!("broker_id={id}"),
         "ha_send_heartbeat_interval_ms=200".to_owned(),

@@ -87,7 +87,7 @@ async fn given_java_broker_conf_when_broker_started_should_use_its_keys() {
         &conf,
         format!(
             "# a Java broker.conf\nbrokerClusterName=JavaCluster\nbrokerName=broker-java\nbrokerId=0\nlistenPort=0\n\
-             namesrvAddr=\nbrokerIP1=127.0.0.1\nstorePathRootDir={}\nflushDiskType=SYNC_FLUSH\nmapedFileSizeCommitLog=1073741824\n",
+             namesrvAddr=\nbrokerIP1=127.0.0.1\ngrpcServerPort=0\nstorePathRootDir={}\nflushDiskType=SYNC_FLUSH\nmapedFileSizeCommitLog=1073741824\n",
             dir.path().join("store").display()
         ),
     )

@@ -61,22 +61,24 @@ impl Handler for EndTransactionProcessor {
             ));
         }
         let h: EndTransactionRequestHeader = request.header()?;
+        tracing::debug!(peer = %connection.peer(), msg_id = %h.msg_id, "end transaction");
+        self.end(&h).await?;
+        Ok(success(request))
+    }
+}
+
+impl EndTransactionProcessor {
+    /// The verdict on a half message, whoever carried it (END_TRANSACTION, the v5 endpoint).
+    pub async fn end(&self, h: &EndTransactionRequestHeader) -> Result<(), BrokerError> {
         let resolution = h
             .resolution()
             .ok_or_else(|| BrokerError::SystemError("commitOrRollback field wrong".into()))?;
         let from_check = h.from_transaction_check.unwrap_or(false);
-        tracing::debug!(
-            peer = %connection.peer(),
-            msg_id = %h.msg_id,
-            ?resolution,
-            from_check,
-            "end transaction"
-        );
         if resolution == TransactionResolution::Unknown {
             // Java answers nothing at all; a (oneway) Java producer never waits for it.
-            return Ok(success(request));
+            return Ok(());
         }
-        let half = self.prepared(&h, from_check)?;
+        let half = self.prepared(h, from_check)?;
         if resolution == TransactionResolution::Commit {
             self.commit(&half).await?;
         }
@@ -91,11 +93,9 @@ impl Handler for EndTransactionProcessor {
             // As in Java the verdict stands; the check service will ask the producer again.
             tracing::warn!(error = %e, half_offset = half.queue_offset, "op record not written");
         }
-        Ok(success(request))
+        Ok(())
     }
-}
 
-impl EndTransactionProcessor {
     /// The committed message's topic must be a valid topic this broker has, writable, and its
     /// queue one of the topic's.
     fn check_real_destination(&self, topic: &str, queue_id: i32) -> Result<(), BrokerError> {

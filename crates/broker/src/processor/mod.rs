@@ -102,12 +102,12 @@ impl<H: Handler> RequestProcessor for HandlerProcessor<H> {
 
 /// Adds a handler family to the dispatcher under its codes.
 pub fn register<H: Handler>(dispatcher: &mut Dispatcher, handler: H) {
-    dispatcher.register(
-        H::CODES,
-        Arc::new(HandlerProcessor {
-            handler: Arc::new(handler),
-        }),
-    );
+    register_shared(dispatcher, Arc::new(handler));
+}
+
+/// [`register`] for a handler other endpoints use too.
+pub fn register_shared<H: Handler>(dispatcher: &mut Dispatcher, handler: Arc<H>) {
+    dispatcher.register(H::CODES, Arc::new(HandlerProcessor { handler }));
 }
 
 /// Runs `work` (store reads that may touch the disk) on a blocking thread, never on a network

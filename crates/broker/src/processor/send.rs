@@ -85,18 +85,81 @@ impl Handler for SendProcessor {
         } else {
             request.header::<SendMessageRequestHeaderV2>()?.into()
         };
-        let mut target = self.resolve(&header)?;
         // Java decides by the header's `batch` flag; C++ clients send batches with code 10 or
         // 310 and `batch=1`.
         let batch = code == RequestCode::SEND_BATCH_MESSAGE || header.batch == Some(true);
-        let messages = if batch {
-            self.batch_messages(&header, &target, request, &connection)?
-        } else {
-            self.single_message(&header, &mut target, request, &connection)?
-        };
+        let (target, messages, put) = self
+            .store(&header, &request.body, batch, connection.peer())
+            .await?;
         self.clients.note_sender(&header.topic, &connection);
-        let put = self.put.put(&messages, &header.topic).await?;
         Ok(self.response(request, &target, &messages, &put))
+    }
+}
+
+/// How one send went, for callers other than the remoting answer (the v5 endpoint).
+#[derive(Debug, Clone)]
+pub struct Sent {
+    /// SUCCESS, or the flush / replica timeout code (the message is stored either way).
+    pub code: ResponseCode,
+    pub queue_id: i32,
+    pub queue_offset: i64,
+    /// The broker's id of the (first) stored record: store host + CommitLog offset.
+    pub offset_msg_id: String,
+    pub commit_log_offset: i64,
+}
+
+impl SendProcessor {
+    /// A send as a remoting SEND_MESSAGE would make it: the same checks, redirects and
+    /// waits. `body` is one message, or an encoded batch when `batch`.
+    pub async fn send(
+        &self,
+        header: &SendMessageRequestHeader,
+        body: &Bytes,
+        batch: bool,
+        peer: std::net::SocketAddr,
+    ) -> Result<Sent, BrokerError> {
+        if self.replication.is_slave() {
+            return Err(BrokerError::slave_refuses_writes());
+        }
+        let (target, _, put) = self.store(header, body, batch, peer).await?;
+        let commit_log_offset = put.append.records.first().map_or(-1, |(o, _)| *o);
+        Ok(Sent {
+            code: result_code(put.replica, put.flush),
+            queue_id: target.reported_queue_id,
+            queue_offset: put.append.queue_offset,
+            offset_msg_id: offset_msg_id(self.identity.store_host, commit_log_offset),
+            commit_log_offset,
+        })
+    }
+
+    async fn store(
+        &self,
+        header: &SendMessageRequestHeader,
+        body: &Bytes,
+        batch: bool,
+        peer: std::net::SocketAddr,
+    ) -> Result<(Target, Vec<MessageToStore>, PutOutcome), BrokerError> {
+        let mut target = self.resolve(header)?;
+        let messages = if batch {
+            self.batch_messages(header, &target, body, peer)?
+        } else {
+            self.single_message(header, &mut target, body, peer)?
+        };
+        let put = self.put.put(&messages, &header.topic).await?;
+        Ok((target, messages, put))
+    }
+}
+
+/// The answer code for a stored message: the replica's status wins when both fail (Java sets
+/// it last).
+fn result_code(replica: ReplicaStatus, status: PutStatus) -> ResponseCode {
+    match (replica, status) {
+        (ReplicaStatus::SlaveNotAvailable, _) => ResponseCode::SLAVE_NOT_AVAILABLE,
+        (ReplicaStatus::Timeout, _) => ResponseCode::FLUSH_SLAVE_TIMEOUT,
+        (ReplicaStatus::Ok, PutStatus::Ok) => ResponseCode::SUCCESS,
+        (ReplicaStatus::Ok, PutStatus::FlushDiskTimeout | PutStatus::FlushFailed) => {
+            ResponseCode::FLUSH_DISK_TIMEOUT
+        }
     }
 }
 
@@ -180,10 +243,10 @@ impl SendProcessor {
         &self,
         header: &SendMessageRequestHeader,
         target: &mut Target,
-        request: &RemotingCommand,
-        connection: &Connection,
+        body: &Bytes,
+        peer: std::net::SocketAddr,
     ) -> Result<Vec<MessageToStore>, BrokerError> {
-        check_body(&request.body, self.live.max_message_size())?;
+        check_body(body, self.live.max_message_size())?;
         let mut props = Properties::from_wire(header.properties.clone().unwrap_or_default());
         let reconsume_times = header.reconsume_times.unwrap_or(0);
         let retry_max = match group_of_retry(&target.topic) {
@@ -234,11 +297,11 @@ impl SendProcessor {
             flag: header.flag,
             sys_flag: dest.sys_flag,
             born_timestamp: header.born_timestamp,
-            born_host: connection.peer(),
+            born_host: peer,
             store_host: self.identity.store_host,
             reconsume_times,
             prepared_transaction_offset: 0,
-            body: request.body.clone(),
+            body: body.clone(),
             properties: props.into_string(),
         }])
     }
@@ -257,15 +320,15 @@ impl SendProcessor {
         &self,
         header: &SendMessageRequestHeader,
         target: &Target,
-        request: &RemotingCommand,
-        connection: &Connection,
+        body: &Bytes,
+        peer: std::net::SocketAddr,
     ) -> Result<Vec<MessageToStore>, BrokerError> {
         if is_retry_topic(&target.topic) {
             return Err(BrokerError::MessageIllegal(
                 "batch request does not support retry group".into(),
             ));
         }
-        let entries = decode_batch(&request.body, BATCH_MESSAGES_MAX)
+        let entries = decode_batch(body, BATCH_MESSAGES_MAX)
             .map_err(|e| BrokerError::MessageIllegal(e.to_string()))?;
         if entries.is_empty() {
             return Err(BrokerError::MessageIllegal("the batch is empty".into()));
@@ -291,7 +354,7 @@ impl SendProcessor {
                     flag: entry.flag,
                     sys_flag: header.sys_flag,
                     born_timestamp: header.born_timestamp,
-                    born_host: connection.peer(),
+                    born_host: peer,
                     store_host: self.identity.store_host,
                     reconsume_times: 0,
                     prepared_transaction_offset: 0,
@@ -333,16 +396,8 @@ impl SendProcessor {
             .first()
             .and_then(|m| find_property(&m.properties, "UNIQ_KEY"))
             .map(str::to_owned);
-        // The replica's status wins when both fail (Java sets it last); the message is
-        // stored and the header filled either way.
-        let code = match (replica, status) {
-            (ReplicaStatus::SlaveNotAvailable, _) => ResponseCode::SLAVE_NOT_AVAILABLE,
-            (ReplicaStatus::Timeout, _) => ResponseCode::FLUSH_SLAVE_TIMEOUT,
-            (ReplicaStatus::Ok, PutStatus::Ok) => ResponseCode::SUCCESS,
-            (ReplicaStatus::Ok, PutStatus::FlushDiskTimeout | PutStatus::FlushFailed) => {
-                ResponseCode::FLUSH_DISK_TIMEOUT
-            }
-        };
+        // The message is stored and the header filled whatever the code.
+        let code = result_code(replica, status);
         let mut response = RemotingCommand::response_to(request, code, None).with_header(
             &SendMessageResponseHeader {
                 msg_id,

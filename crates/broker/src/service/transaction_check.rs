@@ -38,6 +38,7 @@ use crate::config::TransactionLimits;
 use crate::live::LiveSettings;
 use crate::manager::client_registry::ClientRegistry;
 use crate::manager::consumer_offset::ConsumerOffsets;
+use crate::manager::orphan_checks::OrphanCheck;
 use crate::manager::topic_config::TopicConfigs;
 use crate::processor::Identity;
 use crate::service::internal_queue::InternalQueue;
@@ -183,6 +184,8 @@ pub struct TransactionCheckService {
     pub live: LiveSettings,
     /// One pass at a time (the timer and [`check_now`](Self::check_now) callers).
     pub pass: tokio::sync::Mutex<()>,
+    /// Producers reached other than by remoting (v5 clients).
+    pub orphans: crate::manager::orphan_checks::OrphanChecks,
 }
 
 impl TransactionCheckService {
@@ -389,14 +392,23 @@ impl TransactionCheckService {
     ) -> Option<(Connection, RemotingCommand)> {
         let (real_topic, real_queue_id) = real_destination(props)?;
         let group = props.get(property::PRODUCER_GROUP)?;
+        let uniq_key = props.get(property::UNIQ_KEY).cloned();
         let Some(connection) = self.clients.producer_connection(group) else {
-            tracing::warn!(
-                group,
-                "transaction check not sent: no producer of the group online"
-            );
+            let check = OrphanCheck {
+                group: group.clone(),
+                real_topic: real_topic.clone(),
+                record: check_body(copy, &real_topic, real_queue_id),
+                transaction_id: offset_msg_id(self.identity.store_host, copy.physical_offset),
+                msg_id: uniq_key.unwrap_or_default(),
+            };
+            if !self.orphans.deliver(&check) {
+                tracing::warn!(
+                    group,
+                    "transaction check not sent: no producer of the group online"
+                );
+            }
             return None;
         };
-        let uniq_key = props.get(property::UNIQ_KEY).cloned();
         let header = CheckTransactionStateRequestHeader {
             topic: Some(HALF_TOPIC.to_owned()),
             tran_state_table_offset: copy.queue_offset,

@@ -89,6 +89,8 @@ impl Standalone {
                 "0",
                 "--set",
                 "broker_ip1=\"127.0.0.1\"",
+                "--set",
+                "grpc_listen_port=0",
                 // Small files (they are allocated in full), and a host disk that happens to
                 // be nearly full must not make the broker refuse writes or delete files.
                 "--set",

@@ -1,0 +1,77 @@
+//! Serving the endpoint: a tonic server on its own listener beside the broker's remoting port
+//! (8081 by default, the Apache proxy's), stopped with the broker's shutdown.
+
+use std::net::SocketAddr;
+use std::sync::Arc;
+
+use apogee_broker::messaging::Messaging;
+use apogee_remoting::{Dispatcher, RemotingClient, TransportConfig};
+use apogee_runtime::Shutdown;
+use tokio::net::TcpListener;
+use tokio::task::JoinHandle;
+use tokio_stream::wrappers::TcpListenerStream;
+
+use crate::pb::messaging_service_server::MessagingServiceServer;
+use crate::route::Routes;
+use crate::service::Endpoint;
+use crate::telemetry::Sessions;
+
+/// Largest request or response message (a send of many 4 MiB messages is refused above it).
+const MESSAGE_BYTES_MAX: usize = 64 << 20;
+
+/// A running endpoint.
+pub struct GrpcServer {
+    local_addr: SocketAddr,
+    task: JoinHandle<()>,
+}
+
+impl GrpcServer {
+    pub fn local_addr(&self) -> SocketAddr {
+        self.local_addr
+    }
+
+    /// Waits for the server to stop (after the shutdown fired).
+    pub async fn stopped(self) {
+        let _ = self.task.await;
+    }
+}
+
+/// Serves the broker's messaging on `addr` until `shutdown`. Clients are told this endpoint
+/// is at the broker's advertised IP and the bound port.
+pub async fn serve(
+    messaging: Messaging,
+    addr: SocketAddr,
+    shutdown: &Shutdown,
+) -> std::io::Result<GrpcServer> {
+    let listener = TcpListener::bind(addr).await?;
+    let local_addr = listener.local_addr()?;
+    let advertised = SocketAddr::new(messaging.identity.store_host.ip(), local_addr.port());
+    let sessions = Sessions::default();
+    messaging.orphans.add(Arc::new(sessions.clone()));
+    let endpoint = Endpoint {
+        routes: Routes {
+            messaging: messaging.clone(),
+            client: RemotingClient::new(Dispatcher::new(), TransportConfig::default()),
+            advertised,
+        },
+        messaging,
+        sessions,
+    };
+    let service = MessagingServiceServer::new(endpoint)
+        .max_decoding_message_size(MESSAGE_BYTES_MAX)
+        .max_encoding_message_size(MESSAGE_BYTES_MAX);
+    let stop = shutdown.clone();
+    let task = tokio::spawn(async move {
+        let served = tonic::transport::Server::builder()
+            .add_service(service)
+            .serve_with_incoming_shutdown(TcpListenerStream::new(listener), async move {
+                stop.wait().await;
+            })
+            .await;
+        if let Err(e) = served {
+            tracing::error!(error = %e, "the v5 gRPC endpoint stopped");
+        }
+    });
+    tracing::info!(%local_addr, "v5 gRPC endpoint listening");
+    Ok(GrpcServer { local_addr, task })
+}

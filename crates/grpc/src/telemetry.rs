@@ -1,0 +1,174 @@
+//! Telemetry: each client keeps one stream open; it sends its settings, the endpoint answers
+//! with the settings it applies (server-side values merged in: retry policy, batch size, long
+//! polling, FIFO from the group, maximum body size), and uses the stream to ask producers about
+//! orphaned transactions (`RecoverOrphanedTransactionCommand`; the producer answers with
+//! EndTransaction, source SERVER_CHECK).
+
+use std::collections::HashMap;
+use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
+
+use apogee_broker::manager::orphan_checks::{OrphanCheck, OrphanSink};
+use apogee_broker::messaging::Messaging;
+use apogee_protocol::record::{RecordAt, decode_record};
+use tokio::sync::mpsc;
+use tonic::Status;
+
+use crate::convert::{self, Delivery, duration};
+use crate::pb;
+use crate::status::ok;
+
+/// Commands waiting to be written to one client's stream.
+const STREAM_BUFFER: usize = 64;
+/// Sessions kept at most (one per client id).
+const SESSIONS_MAX: usize = 100_000;
+
+type Outbox = mpsc::Sender<Result<pb::TelemetryCommand, Status>>;
+
+struct Session {
+    settings: Option<pb::Settings>,
+    outbox: Outbox,
+}
+
+/// The open Telemetry streams, by client id.
+#[derive(Clone, Default)]
+pub struct Sessions(Arc<Mutex<HashMap<String, Session>>>);
+
+impl Sessions {
+    fn lock(&self) -> MutexGuard<'_, HashMap<String, Session>> {
+        self.0.lock().unwrap_or_else(PoisonError::into_inner)
+    }
+
+    /// A new stream for `client_id`; the receiver feeds the response stream.
+    pub fn open(
+        &self,
+        client_id: &str,
+    ) -> Option<mpsc::Receiver<Result<pb::TelemetryCommand, Status>>> {
+        let mut sessions = self.lock();
+        if sessions.len() >= SESSIONS_MAX && !sessions.contains_key(client_id) {
+            return None;
+        }
+        let (outbox, inbox) = mpsc::channel(STREAM_BUFFER);
+        sessions.insert(
+            client_id.to_owned(),
+            Session {
+                settings: None,
+                outbox,
+            },
+        );
+        Some(inbox)
+    }
+
+    /// Forgets the client (its stream ended, or it said goodbye).
+    pub fn close(&self, client_id: &str) {
+        self.lock().remove(client_id);
+    }
+
+    /// The client's last settings.
+    pub fn settings(&self, client_id: &str) -> Option<pb::Settings> {
+        self.lock().get(client_id).and_then(|s| s.settings.clone())
+    }
+
+    /// Stores the client's settings and answers with the ones applied.
+    pub fn apply(&self, client_id: &str, settings: pb::Settings, messaging: &Messaging) {
+        let merged = merged(settings, messaging);
+        let mut sessions = self.lock();
+        let Some(session) = sessions.get_mut(client_id) else {
+            return;
+        };
+        session.settings = Some(merged.clone());
+        let answer = pb::TelemetryCommand {
+            status: Some(ok()),
+            command: Some(pb::telemetry_command::Command::Settings(merged)),
+        };
+        let _ = session.outbox.try_send(Ok(answer));
+    }
+}
+
+/// The client's settings with the server's values.
+fn merged(mut settings: pb::Settings, messaging: &Messaging) -> pb::Settings {
+    match settings.pub_sub.as_mut() {
+        Some(pb::settings::PubSub::Publishing(publishing)) => {
+            publishing.max_body_size = 4 << 20;
+            settings.backoff_policy = Some(pb::RetryPolicy {
+                max_attempts: 3,
+                strategy: Some(pb::retry_policy::Strategy::ExponentialBackoff(
+                    pb::ExponentialBackoff {
+                        initial: Some(duration(10)),
+                        max: Some(duration(1000)),
+                        multiplier: 2.0,
+                    },
+                )),
+            });
+        }
+        Some(pb::settings::PubSub::Subscription(subscription)) => {
+            let group = subscription.group.as_ref().map(|g| g.name.clone());
+            let config = group.and_then(|g| messaging.groups.get(&g));
+            subscription.fifo = Some(config.as_ref().is_some_and(|c| c.consume_message_orderly));
+            subscription.receive_batch_size = Some(32);
+            subscription.long_polling_timeout = Some(duration(20_000));
+            let attempts = config.map_or(17, |c| c.retry_max_times.saturating_add(1));
+            let next = [
+                1, 5, 10, 30, 60, 120, 180, 240, 300, 360, 420, 480, 540, 600, 1200, 1800, 3600,
+                7200,
+            ]
+            .map(|s| duration(s * 1000))
+            .to_vec();
+            settings.backoff_policy = Some(pb::RetryPolicy {
+                max_attempts: attempts,
+                strategy: Some(pb::retry_policy::Strategy::CustomizedBackoff(
+                    pb::CustomizedBackoff { next },
+                )),
+            });
+        }
+        None => {}
+    }
+    settings
+}
+
+impl OrphanSink for Sessions {
+    /// Asks one producer publishing the message's topic (else any producer) about it.
+    fn check(&self, check: &OrphanCheck) -> bool {
+        let Ok((RecordAt::Message(record), _)) = decode_record(&check.record, 0, false) else {
+            return false;
+        };
+        let message = convert::incoming(
+            &record,
+            &Delivery {
+                topic: &check.real_topic,
+                receipt_handle: None,
+                invisible_ms: None,
+                attempts: 0,
+            },
+        );
+        let command = pb::TelemetryCommand {
+            status: None,
+            command: Some(
+                pb::telemetry_command::Command::RecoverOrphanedTransactionCommand(
+                    pb::RecoverOrphanedTransactionCommand {
+                        message: Some(message),
+                        transaction_id: check.transaction_id.clone(),
+                    },
+                ),
+            ),
+        };
+        let sessions = self.lock();
+        let producers: Vec<&Session> = sessions
+            .values()
+            .filter(|s| publishing(s).is_some())
+            .collect();
+        let publishing_topic = producers.iter().find(|s| {
+            publishing(s).is_some_and(|p| p.topics.iter().any(|t| t.name == check.real_topic))
+        });
+        let Some(session) = publishing_topic.or(producers.first()) else {
+            return false;
+        };
+        session.outbox.try_send(Ok(command)).is_ok()
+    }
+}
+
+fn publishing(session: &Session) -> Option<&pb::Publishing> {
+    match session.settings.as_ref()?.pub_sub.as_ref()? {
+        pb::settings::PubSub::Publishing(p) => Some(p),
+        pb::settings::PubSub::Subscription(_) => None,
+    }
+}
