@@ -65,7 +65,9 @@ pub use apogee_protocol::body::trace::{TRACE_TOPIC, TraceEvent, decode as decode
 pub use apogee_protocol::header::auth::{
     CreateAccessConfigRequestHeader, GetBrokerAclConfigResponseHeader,
 };
+pub use apogee_protocol::pop_info::ExtraInfo as ReceiptHandle;
 pub use config::{ClientConfig, DEFAULT_INSTANCE_NAME, NameServerSource};
+pub use consumer::parse_handle as parse_receipt_handle;
 pub use consumer::{
     AllocateStrategy, ConsumeFrom, ConsumeResult, LitePullConsumer, LitePullConsumerConfig,
     MessageListener, MessageSelector, OrderlyListener, OrderlyResult, POP_CK, PullResult,

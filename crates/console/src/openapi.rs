@@ -8,7 +8,7 @@ use utoipa::OpenApi;
 
 use crate::routes::{
     account, alerts, by_time, clients, consumption, dial, groups, inspect, instance, messages,
-    overview, resend, session, topics, tps, trace, users,
+    messaging, overview, resend, session, topics, tps, trace, users,
 };
 
 #[derive(OpenApi)]
@@ -43,6 +43,10 @@ use crate::routes::{
         messages::by_id,
         messages::by_offset,
         messages::by_key,
+        messaging::publish,
+        messaging::consume,
+        messaging::ack,
+        messaging::change_visibility,
         alerts::list,
         alerts::create,
         alerts::update,
@@ -80,6 +84,7 @@ use crate::routes::{
         (name = "groups", description = "Subscription groups and consumption (§7.6, §7.7)"),
         (name = "messages", description = "Message queries with consume status (§7.9)"),
         (name = "alerts", description = "Alert rules and events (Apogee's own)"),
+        (name = "messaging", description = "HTTP messaging: publish, consume with receipt handles, ack, change visibility (Apogee's own)"),
         (name = "console", description = "The web console's own endpoints: login, app users, dial test, overview (Apogee's own)"),
     )
 )]

@@ -23,7 +23,7 @@ pub use push::{
 };
 pub use rebalance::AllocateStrategy;
 pub use selector::MessageSelector;
-pub use simple::{POP_CK, SimpleConsumer, SimpleConsumerConfig};
+pub use simple::{POP_CK, SimpleConsumer, SimpleConsumerConfig, parse_handle};
 
 /// A suspending PULL_MESSAGE of `queue` at `offset` with its subscription (TAG or SQL92), naming the
 /// queue's broker; callers add a commit offset when they carry one.

@@ -161,17 +161,22 @@ impl SimpleConsumer {
 
     /// Acknowledges a received message: it will not be delivered again.
     pub async fn ack(&self, message: &MessageExt) -> Result<()> {
-        let (handle, text) = handle_of(message)?;
-        let topic = real_topic(&message.topic, &self.config.group, &handle.topic_type);
+        self.ack_handle(&message.topic, handle_text(message)?).await
+    }
+
+    /// Acknowledges the message a receipt handle (`POP_CK`) names, received from `topic`.
+    pub async fn ack_handle(&self, topic: &str, receipt_handle: &str) -> Result<()> {
+        let handle = parse_handle(receipt_handle)?;
+        let real = real_topic(topic, &self.config.group, &handle.topic_type);
         let addr = self
             .instance
-            .find_broker_addr(&handle.broker_name, &message.topic)
+            .find_broker_addr(&handle.broker_name, topic)
             .await?;
         let header = AckMessageRequestHeader {
             consumer_group: self.config.group.clone(),
-            topic,
+            topic: real,
             queue_id: handle.queue_id,
-            extra_info: text,
+            extra_info: receipt_handle.to_owned(),
             offset: handle.offset(),
             broker_name: Some(handle.broker_name.clone()),
         };
@@ -188,17 +193,32 @@ impl SimpleConsumer {
         message: &mut MessageExt,
         invisible: Duration,
     ) -> Result<()> {
-        let (handle, text) = handle_of(message)?;
-        let topic = real_topic(&message.topic, &self.config.group, &handle.topic_type);
+        let renewed = self
+            .change_invisible_handle(&message.topic, handle_text(message)?, invisible)
+            .await?;
+        message.properties.insert(POP_CK.into(), renewed);
+        Ok(())
+    }
+
+    /// Makes the message a receipt handle names invisible for `invisible` from now; returns
+    /// its new handle.
+    pub async fn change_invisible_handle(
+        &self,
+        topic: &str,
+        receipt_handle: &str,
+        invisible: Duration,
+    ) -> Result<String> {
+        let handle = parse_handle(receipt_handle)?;
+        let real = real_topic(topic, &self.config.group, &handle.topic_type);
         let addr = self
             .instance
-            .find_broker_addr(&handle.broker_name, &message.topic)
+            .find_broker_addr(&handle.broker_name, topic)
             .await?;
         let header = ChangeInvisibleTimeRequestHeader {
             consumer_group: self.config.group.clone(),
-            topic,
+            topic: real,
             queue_id: handle.queue_id,
-            extra_info: text,
+            extra_info: receipt_handle.to_owned(),
             offset: handle.offset(),
             invisible_time: millis(invisible),
             broker_name: Some(handle.broker_name.clone()),
@@ -220,10 +240,7 @@ impl SimpleConsumer {
             commit_log_offset: None,
             ..handle
         };
-        message
-            .properties
-            .insert(POP_CK.into(), renewed.to_string());
-        Ok(())
+        Ok(renewed.to_string())
     }
 }
 
@@ -231,16 +248,15 @@ fn millis(duration: Duration) -> i64 {
     i64::try_from(duration.as_millis()).unwrap_or(i64::MAX)
 }
 
-fn handle_of(message: &MessageExt) -> Result<(ExtraInfo, String)> {
-    let text = message
-        .property(POP_CK)
-        .ok_or_else(|| {
-            ClientError::Config("the message was not received by a simple consumer".into())
-        })?
-        .to_owned();
-    let handle = ExtraInfo::parse(&text)
-        .map_err(|_| ClientError::Config(format!("bad receipt handle `{text}`")))?;
-    Ok((handle, text))
+fn handle_text(message: &MessageExt) -> Result<&str> {
+    message.property(POP_CK).ok_or_else(|| {
+        ClientError::Config("the message was not received by a simple consumer".into())
+    })
+}
+
+/// A receipt handle, parsed.
+pub fn parse_handle(text: &str) -> Result<ExtraInfo> {
+    ExtraInfo::parse(text).map_err(|_| ClientError::Config(format!("bad receipt handle `{text}`")))
 }
 
 /// The messages of a POP answer, each with its receipt handle and shown on `topic`.

@@ -11,6 +11,7 @@ pub mod groups;
 pub mod inspect;
 pub mod instance;
 pub mod messages;
+pub mod messaging;
 pub mod overview;
 pub mod resend;
 pub mod session;
@@ -51,6 +52,13 @@ pub fn router() -> Router<Arc<State>> {
         .merge(topic_routes())
         .merge(group_routes())
         .merge(console_routes())
+        .route(
+            "/api/messaging/topics/{topic}/messages",
+            post(messaging::publish)
+                .get(messaging::consume)
+                .delete(messaging::ack)
+                .put(messaging::change_visibility),
+        )
         .route("/api/manager/messages/{msgId}", get(messages::by_id))
         .route("/api/manager/messages/offset", get(messages::by_offset))
         .route("/api/manager/messages/key", get(messages::by_key))
