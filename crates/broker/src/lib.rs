@@ -181,8 +181,6 @@ impl Broker {
             transport_tls::outbound(&config)?,
         );
         let delivery = services::Delivery::load(&config, &store, &managers, (&identity, &clock))?;
-        let (mut dispatcher, messaging) =
-            build_dispatcher(&config, &store, &managers, &identity, &clock);
         let admin = AdminContext {
             store: &store,
             identity: &identity,
@@ -191,6 +189,7 @@ impl Broker {
             config: &config,
             clock: &clock,
         };
+        let (mut dispatcher, messaging) = build_dispatcher(&admin, &managers);
         register_admin(&mut dispatcher, &admin, &managers);
         access::serve(&access, &config, (&identity, &clock), &mut dispatcher);
         let stats = stats_view(&store, &managers, &identity);
@@ -483,14 +482,10 @@ fn create_system_topics(
     Ok(())
 }
 
-fn build_dispatcher(
-    config: &BrokerConfig,
-    store: &Arc<MessageStore>,
-    m: &Managers,
-    identity: &Identity,
-    clock: &Arc<dyn Clock>,
-) -> (Dispatcher, messaging::Messaging) {
-    let messaging = messaging::build(config, store, m, identity, clock);
+fn build_dispatcher(admin: &AdminContext<'_>, m: &Managers) -> (Dispatcher, messaging::Messaging) {
+    let (config, store, identity, clock) = (admin.config, admin.store, admin.identity, admin.clock);
+    let client = admin.registration.client.clone();
+    let messaging = messaging::build(config, store, m, (identity, clock), client);
     let limits = Arc::new(config.limits.clone());
     let mut dispatcher = Dispatcher::new();
     processor::register_shared(&mut dispatcher, Arc::clone(&messaging.send));

@@ -37,6 +37,8 @@ pub struct Messaging {
     pub clock: Arc<dyn Clock>,
     /// The NameServers this broker registers with (route lookups).
     pub namesrv_addrs: Vec<String>,
+    /// The client the broker registers with (it signs with the broker's inner credentials).
+    pub namesrv_client: apogee_remoting::RemotingClient,
     pub uniq_ids: Arc<UniqIdGenerator>,
 }
 
@@ -44,8 +46,8 @@ pub(crate) fn build(
     config: &BrokerConfig,
     store: &Arc<MessageStore>,
     m: &Managers,
-    identity: &Identity,
-    clock: &Arc<dyn Clock>,
+    (identity, clock): (&Identity, &Arc<dyn Clock>),
+    namesrv_client: apogee_remoting::RemotingClient,
 ) -> Messaging {
     let limits: Arc<Limits> = Arc::new(config.limits.clone());
     let uniq_ids = Arc::new(UniqIdGenerator::new(
@@ -91,6 +93,7 @@ pub(crate) fn build(
         replication: m.replication.clone(),
         clock: Arc::clone(clock),
         namesrv_addrs: config.namesrv_addrs.clone(),
+        namesrv_client,
         uniq_ids,
     }
 }

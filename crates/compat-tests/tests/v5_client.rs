@@ -397,3 +397,64 @@ async fn transactions_commit_visible_rollback_never_and_unknown_resolved_by_the_
     );
     assert_eq!(all_seen.iter().filter(|b| *b == "committed").count(), 1);
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_client_of_one_broker_reaches_a_topic_that_lives_on_another() {
+    let v5 = start().await;
+    let dir = tempfile::tempdir().unwrap();
+    let mut raw = apogee_testkit::broker_config(dir.path(), &v5.cluster.namesrv_addr);
+    raw.broker_name = "broker-b".into();
+    let b = apogee_testkit::start_broker(raw).await;
+    let shutdown = Shutdown::new();
+    let b_grpc = apogee_grpc::serve(b.messaging(), "127.0.0.1:0".parse().unwrap(), &shutdown)
+        .await
+        .unwrap();
+    // The topic lives on broker-b only; the client talks to broker-a's endpoint.
+    let header = CreateTopicRequestHeader {
+        topic: "V5Elsewhere".into(),
+        default_topic: "TBW102".into(),
+        read_queue_nums: 2,
+        write_queue_nums: 2,
+        perm: 6,
+        topic_sys_flag: Some(0),
+        topic_filter_type: "SINGLE_TAG".into(),
+        order: false,
+        attributes: None,
+        force: None,
+    };
+    let request = RemotingCommand::request(RequestCode::UPDATE_AND_CREATE_TOPIC, &header);
+    let r = v5.admin.invoke(&b.local_addr().to_string(), request, WAIT).await.unwrap();
+    assert_eq!(r.response_code(), ResponseCode::SUCCESS);
+    b.register_now().await;
+    // broker-b has published its endpoint once the NameServer answers GET_KV_CONFIG with it.
+    let deadline = Instant::now() + WAIT;
+    loop {
+        let header = apogee_protocol::header::namesrv::KvConfigKeyHeader {
+            namespace: "APOGEE_V5_ENDPOINTS".into(),
+            key: "broker-b".into(),
+        };
+        let request = RemotingCommand::request(RequestCode::GET_KV_CONFIG, &header);
+        let r = v5.admin.invoke(&v5.cluster.namesrv_addr, request, WAIT).await.unwrap();
+        if r.ext_fields.get("value") == Some(&b_grpc.local_addr().to_string()) {
+            break;
+        }
+        assert!(Instant::now() < deadline, "broker-b never published its endpoint");
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    let producer = v5.producer(&["V5Elsewhere"]).await;
+    let message = MessageBuilder::builder()
+        .set_topic("V5Elsewhere")
+        .set_body(b"far".to_vec())
+        .build()
+        .unwrap();
+    producer.send(message).await.unwrap();
+    let consumer = v5.consumer("V5ElsewhereGroup", "V5Elsewhere").await;
+    let got = receive_until(&consumer, "V5Elsewhere", Duration::from_secs(30), has("far")).await;
+    consumer.ack(&got[0]).await.unwrap();
+    assert!(
+        b.messaging().store.max_offset_in_queue("V5Elsewhere", 0)
+            + b.messaging().store.max_offset_in_queue("V5Elsewhere", 1)
+            >= 1,
+        "stored on broker-b"
+    );
+}

@@ -1,7 +1,9 @@
 //! QueryRoute and QueryAssignment: the topic's queues as the NameServers know them (every
-//! broker holding the topic, its master's host with the gRPC port every broker of the cluster
-//! serves on), else this broker's own topic; numbered as the Apache proxy numbers them (for a
-//! topic with as many read as write queues, the broker's queue ids).
+//! broker holding the topic, at the v5 endpoint that broker published in the NameServers' KV
+//! store, namespace [`ENDPOINTS_NAMESPACE`]; else its master's host on this endpoint's port),
+//! or this broker's own topic when the NameServers do not know it yet; numbered as the Apache
+//! proxy numbers them (for a topic with as many read as write queues, the broker's queue
+//! ids).
 
 use std::net::SocketAddr;
 use std::time::Duration;
@@ -11,20 +13,24 @@ use std::collections::BTreeMap;
 
 use apogee_model::{BrokerName, ClusterName, MASTER_ID, Perm};
 use apogee_protocol::body::route::{BrokerData, QueueData, TopicRouteData};
-use apogee_protocol::header::namesrv::GetRouteInfoRequestHeader;
+use apogee_protocol::header::namesrv::{
+    GetKvConfigResponseHeader, GetRouteInfoRequestHeader, KvConfigKeyHeader,
+    PutKvConfigRequestHeader,
+};
 use apogee_protocol::{RemotingCommand, RequestCode, ResponseCode};
-use apogee_remoting::RemotingClient;
 
 use crate::pb;
 use crate::status::{Failure, fail};
 
 const NAMESRV_TIMEOUT: Duration = Duration::from_secs(3);
+/// The NameServer KV namespace where each master broker publishes its v5 endpoint
+/// (key: broker name, value: `ip:port`).
+pub const ENDPOINTS_NAMESPACE: &str = "APOGEE_V5_ENDPOINTS";
 
 /// Route lookups for the v5 endpoint.
 #[derive(Clone)]
 pub struct Routes {
     pub messaging: Messaging,
-    pub client: RemotingClient,
     /// This endpoint's address as clients reach it.
     pub advertised: SocketAddr,
 }
@@ -38,7 +44,12 @@ impl Routes {
         };
         for addr in &self.messaging.namesrv_addrs {
             let request = RemotingCommand::request(RequestCode::GET_ROUTEINFO_BY_TOPIC, &header);
-            let Ok(response) = self.client.invoke(addr, request, NAMESRV_TIMEOUT).await else {
+            let Ok(response) = self
+                .messaging
+                .namesrv_client
+                .invoke(addr, request, NAMESRV_TIMEOUT)
+                .await
+            else {
                 continue;
             };
             if response.response_code() == ResponseCode::SUCCESS
@@ -76,11 +87,63 @@ impl Routes {
         })
     }
 
-    /// Where `broker_name`'s v5 endpoint is: this endpoint for this broker, else its master's
-    /// host on this endpoint's port.
-    fn endpoints(&self, route: &TopicRouteData, broker_name: &str) -> Option<pb::Endpoints> {
+    /// Publishes this endpoint for this broker in every NameServer (a master's only).
+    pub async fn publish(&self) {
+        if self.messaging.replication.is_slave() {
+            return;
+        }
+        let header = PutKvConfigRequestHeader {
+            namespace: ENDPOINTS_NAMESPACE.into(),
+            key: self.messaging.identity.broker_name.clone(),
+            value: self.advertised.to_string(),
+        };
+        for addr in &self.messaging.namesrv_addrs {
+            let request = RemotingCommand::request(RequestCode::PUT_KV_CONFIG, &header);
+            let put = self
+                .messaging
+                .namesrv_client
+                .invoke(addr, request, NAMESRV_TIMEOUT)
+                .await;
+            if !put.is_ok_and(|r| r.response_code() == ResponseCode::SUCCESS) {
+                tracing::debug!(namesrv = addr, "v5 endpoint not published there");
+            }
+        }
+    }
+
+    /// The v5 endpoint `broker_name` published, if any NameServer has it.
+    async fn published(&self, broker_name: &str) -> Option<SocketAddr> {
+        let header = KvConfigKeyHeader {
+            namespace: ENDPOINTS_NAMESPACE.into(),
+            key: broker_name.to_owned(),
+        };
+        for addr in &self.messaging.namesrv_addrs {
+            let request = RemotingCommand::request(RequestCode::GET_KV_CONFIG, &header);
+            let Ok(response) = self
+                .messaging
+                .namesrv_client
+                .invoke(addr, request, NAMESRV_TIMEOUT)
+                .await
+            else {
+                continue;
+            };
+            let value = response
+                .header::<GetKvConfigResponseHeader>()
+                .ok()
+                .and_then(|h| h.value);
+            if let Some(endpoint) = value.and_then(|v| v.parse().ok()) {
+                return Some(endpoint);
+            }
+        }
+        None
+    }
+
+    /// Where `broker_name`'s v5 endpoint is: this endpoint for this broker, else the one it
+    /// published, else its master's host on this endpoint's port.
+    async fn endpoints(&self, route: &TopicRouteData, broker_name: &str) -> Option<pb::Endpoints> {
         let address = if broker_name == self.messaging.identity.broker_name {
             self.advertised
+        } else if let Some(published) = self.published(broker_name).await {
+            published
         } else {
             let data = route
                 .broker_datas
@@ -109,7 +172,7 @@ impl Routes {
         let types = self.accepted_types(topic);
         let mut queues = Vec::new();
         for data in &route.queue_datas {
-            let Some(endpoints) = self.endpoints(&route, data.broker_name.as_str()) else {
+            let Some(endpoints) = self.endpoints(&route, data.broker_name.as_str()).await else {
                 continue;
             };
             let broker = pb::Broker {

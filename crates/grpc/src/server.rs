@@ -5,7 +5,6 @@ use std::net::SocketAddr;
 use std::sync::Arc;
 
 use apogee_broker::messaging::Messaging;
-use apogee_remoting::{Dispatcher, RemotingClient, TransportConfig};
 use apogee_runtime::Shutdown;
 use tokio::net::TcpListener;
 use tokio::task::JoinHandle;
@@ -18,6 +17,8 @@ use crate::telemetry::Sessions;
 
 /// Largest request or response message (a send of many 4 MiB messages is refused above it).
 const MESSAGE_BYTES_MAX: usize = 64 << 20;
+/// How often the endpoint is published in the NameServers.
+const PUBLISH_PERIOD: std::time::Duration = std::time::Duration::from_secs(30);
 
 /// A running endpoint.
 pub struct GrpcServer {
@@ -48,18 +49,19 @@ pub async fn serve(
     let advertised = SocketAddr::new(messaging.identity.store_host.ip(), local_addr.port());
     let sessions = Sessions::default();
     messaging.orphans.add(Arc::new(sessions.clone()));
+    let routes = Routes {
+        messaging: messaging.clone(),
+        advertised,
+    };
     let endpoint = Endpoint {
-        routes: Routes {
-            messaging: messaging.clone(),
-            client: RemotingClient::new(Dispatcher::new(), TransportConfig::default()),
-            advertised,
-        },
+        routes: routes.clone(),
         messaging,
         sessions,
     };
     let service = MessagingServiceServer::new(endpoint)
         .max_decoding_message_size(MESSAGE_BYTES_MAX)
         .max_encoding_message_size(MESSAGE_BYTES_MAX);
+    tokio::spawn(publish_endpoint(routes, shutdown.clone()));
     let stop = shutdown.clone();
     let task = tokio::spawn(async move {
         let served = tonic::transport::Server::builder()
@@ -74,4 +76,16 @@ pub async fn serve(
     });
     tracing::info!(%local_addr, "v5 gRPC endpoint listening");
     Ok(GrpcServer { local_addr, task })
+}
+
+/// Publishes the endpoint in the NameServers now and every 30 s (a NameServer may have
+/// restarted; a slave promoted to master starts publishing).
+async fn publish_endpoint(routes: Routes, shutdown: Shutdown) {
+    loop {
+        routes.publish().await;
+        tokio::select! {
+            () = tokio::time::sleep(PUBLISH_PERIOD) => {}
+            () = shutdown.wait() => return,
+        }
+    }
 }
