@@ -30,6 +30,16 @@ impl<'a> Check<'a> {
         }
     }
 
+    /// A check on a topic (a retry or dead-letter topic: on its group).
+    pub fn topic(name: &str, actions: Actions) -> Check<'static> {
+        Self::owned(ResourceKind::Topic, name, actions)
+    }
+
+    /// A check on a group.
+    pub fn group(name: &str, actions: Actions) -> Check<'static> {
+        Self::owned(ResourceKind::Group, name, actions)
+    }
+
     fn owned(kind: ResourceKind, name: &str, actions: Actions) -> Check<'static> {
         let (kind, name) = Self::resolve(kind, name);
         Check {

@@ -14,6 +14,7 @@ use crate::checks::{Check, checks_of};
 use crate::policy::Decision;
 use crate::registry::Registry;
 use crate::signature::{self, ACCESS_KEY, SIGNATURE};
+use crate::signature_v5::V5Credentials;
 use crate::user::UserStatus;
 
 /// Trace data may always be published, as ACL 1.0 allowed (clients trace on their own).
@@ -114,6 +115,41 @@ impl Guard {
             let checks = checks_of(request, &self.settings.cluster)
                 .map_err(|_| Refusal::new("parse authorization context error."))?;
             authorize(&registry, peer, access_key, &checks)?;
+        }
+        Ok(())
+    }
+}
+
+impl Guard {
+    /// Passes or refuses a v5 (gRPC) call from `peer` needing `checks`, authenticated by its
+    /// `authorization` header (REMOTING.md §10.6), under the same users and policies.
+    pub fn check_v5(
+        &self,
+        peer: IpAddr,
+        credentials: Option<&V5Credentials>,
+        checks: &[Check],
+    ) -> Result<(), Refusal> {
+        let registry = self.registry.load();
+        if registry.globally_white(peer) {
+            return Ok(());
+        }
+        let access_key = credentials.map(|c| c.access_key.as_str());
+        if self.settings.authentication {
+            let name = access_key.ok_or_else(|| Refusal::new("username cannot be null."))?;
+            let user = registry
+                .user(name)
+                .ok_or_else(|| Refusal::new(format!("User:{name} is not found.")))?;
+            if user.user_status == UserStatus::Disabled {
+                return Err(Refusal::new(format!("User:{name} is disabled.")));
+            }
+            let signed = credentials.is_some_and(|c| c.verify(&user.password));
+            if !registry.account_white(name, peer) && !signed {
+                tracing::info!(user = name, %peer, "[AUTHENTICATION] v5 signature check failed");
+                return Err(Refusal::new("check signature failed."));
+            }
+        }
+        if self.settings.authorization {
+            authorize(&registry, peer, access_key, checks)?;
         }
         Ok(())
     }

@@ -23,6 +23,7 @@ mod policy;
 mod registry;
 mod resource;
 pub mod signature;
+pub mod signature_v5;
 mod source_ip;
 mod sources;
 mod user;

@@ -182,6 +182,7 @@ impl Broker {
         );
         let delivery = services::Delivery::load(&config, &store, &managers, (&identity, &clock))?;
         let admin = AdminContext {
+            access: &access,
             store: &store,
             identity: &identity,
             registration: &registration,
@@ -485,7 +486,7 @@ fn create_system_topics(
 fn build_dispatcher(admin: &AdminContext<'_>, m: &Managers) -> (Dispatcher, messaging::Messaging) {
     let (config, store, identity, clock) = (admin.config, admin.store, admin.identity, admin.clock);
     let client = admin.registration.client.clone();
-    let messaging = messaging::build(config, store, m, (identity, clock), client);
+    let messaging = messaging::build(config, store, m, (identity, clock), (client, admin.access));
     let limits = Arc::new(config.limits.clone());
     let mut dispatcher = Dispatcher::new();
     processor::register_shared(&mut dispatcher, Arc::clone(&messaging.send));
@@ -562,6 +563,7 @@ fn register_store_families(
 
 /// What the administration families need besides the managers.
 struct AdminContext<'a> {
+    access: &'a Arc<apogee_auth::AccessControl>,
     store: &'a Arc<MessageStore>,
     identity: &'a Identity,
     registration: &'a Registration,

@@ -5,6 +5,7 @@
 
 use std::sync::Arc;
 
+use apogee_auth::AccessControl;
 use apogee_protocol::message_id::UniqIdGenerator;
 use apogee_runtime::Clock;
 use apogee_store::MessageStore;
@@ -39,6 +40,8 @@ pub struct Messaging {
     pub namesrv_addrs: Vec<String>,
     /// The client the broker registers with (it signs with the broker's inner credentials).
     pub namesrv_client: apogee_remoting::RemotingClient,
+    /// Users and policies: the v5 endpoint checks its calls against them.
+    pub access: Arc<AccessControl>,
     pub uniq_ids: Arc<UniqIdGenerator>,
 }
 
@@ -47,7 +50,7 @@ pub(crate) fn build(
     store: &Arc<MessageStore>,
     m: &Managers,
     (identity, clock): (&Identity, &Arc<dyn Clock>),
-    namesrv_client: apogee_remoting::RemotingClient,
+    (namesrv_client, access): (apogee_remoting::RemotingClient, &Arc<AccessControl>),
 ) -> Messaging {
     let limits: Arc<Limits> = Arc::new(config.limits.clone());
     let uniq_ids = Arc::new(UniqIdGenerator::new(
@@ -94,6 +97,7 @@ pub(crate) fn build(
         clock: Arc::clone(clock),
         namesrv_addrs: config.namesrv_addrs.clone(),
         namesrv_client,
+        access: Arc::clone(access),
         uniq_ids,
     }
 }

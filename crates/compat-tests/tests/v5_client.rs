@@ -423,7 +423,11 @@ async fn a_client_of_one_broker_reaches_a_topic_that_lives_on_another() {
         force: None,
     };
     let request = RemotingCommand::request(RequestCode::UPDATE_AND_CREATE_TOPIC, &header);
-    let r = v5.admin.invoke(&b.local_addr().to_string(), request, WAIT).await.unwrap();
+    let r = v5
+        .admin
+        .invoke(&b.local_addr().to_string(), request, WAIT)
+        .await
+        .unwrap();
     assert_eq!(r.response_code(), ResponseCode::SUCCESS);
     b.register_now().await;
     // broker-b has published its endpoint once the NameServer answers GET_KV_CONFIG with it.
@@ -434,11 +438,18 @@ async fn a_client_of_one_broker_reaches_a_topic_that_lives_on_another() {
             key: "broker-b".into(),
         };
         let request = RemotingCommand::request(RequestCode::GET_KV_CONFIG, &header);
-        let r = v5.admin.invoke(&v5.cluster.namesrv_addr, request, WAIT).await.unwrap();
+        let r = v5
+            .admin
+            .invoke(&v5.cluster.namesrv_addr, request, WAIT)
+            .await
+            .unwrap();
         if r.ext_fields.get("value") == Some(&b_grpc.local_addr().to_string()) {
             break;
         }
-        assert!(Instant::now() < deadline, "broker-b never published its endpoint");
+        assert!(
+            Instant::now() < deadline,
+            "broker-b never published its endpoint"
+        );
         tokio::time::sleep(Duration::from_millis(20)).await;
     }
     let producer = v5.producer(&["V5Elsewhere"]).await;
@@ -449,7 +460,13 @@ async fn a_client_of_one_broker_reaches_a_topic_that_lives_on_another() {
         .unwrap();
     producer.send(message).await.unwrap();
     let consumer = v5.consumer("V5ElsewhereGroup", "V5Elsewhere").await;
-    let got = receive_until(&consumer, "V5Elsewhere", Duration::from_secs(30), has("far")).await;
+    let got = receive_until(
+        &consumer,
+        "V5Elsewhere",
+        Duration::from_secs(30),
+        has("far"),
+    )
+    .await;
     consumer.ack(&got[0]).await.unwrap();
     assert!(
         b.messaging().store.max_offset_in_queue("V5Elsewhere", 0)

@@ -63,7 +63,7 @@ pub async fn receive(
     items
 }
 
-fn status_item(status: pb::Status) -> pb::ReceiveMessageResponse {
+pub fn status_item(status: pb::Status) -> pb::ReceiveMessageResponse {
     pb::ReceiveMessageResponse {
         content: Some(pb::receive_message_response::Content::Status(status)),
     }

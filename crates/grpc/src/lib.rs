@@ -9,6 +9,7 @@
 //! telemetry: settings in, merged settings and transaction checks out (per client id)
 //! ```
 
+mod auth;
 mod consume;
 mod convert;
 mod offsets;

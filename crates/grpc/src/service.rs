@@ -10,6 +10,7 @@ use futures::Stream;
 use tokio_stream::wrappers::ReceiverStream;
 use tonic::{Request, Response, Status, Streaming};
 
+use crate::auth::{self, Check};
 use crate::convert::peer_or_unspecified;
 use crate::pb;
 use crate::pb::messaging_service_server::MessagingService;
@@ -53,6 +54,59 @@ fn deadline<T>(request: &Request<T>) -> Option<Duration> {
     })
 }
 
+/// A resource's name, empty when absent.
+fn name(resource: Option<&pb::Resource>) -> String {
+    resource.map(|r| r.name.clone()).unwrap_or_default()
+}
+
+/// The topic of a request's message queue.
+fn queue_topic(queue: Option<&pb::MessageQueue>) -> String {
+    name(queue.and_then(|q| q.topic.as_ref()))
+}
+
+/// An answer carrying only a refusal.
+macro_rules! refused {
+    ($ty:ty, $status:expr) => {
+        Ok(Response::new(<$ty>::from_status($status)))
+    };
+}
+
+/// Responses that carry a status in field `status`.
+trait FromStatus: Default {
+    fn set(&mut self, status: pb::Status);
+    fn from_status(status: pb::Status) -> Self {
+        let mut answer = Self::default();
+        answer.set(status);
+        answer
+    }
+}
+
+macro_rules! from_status {
+    ($($ty:ty),*) => {$(
+        impl FromStatus for $ty {
+            fn set(&mut self, status: pb::Status) {
+                self.status = Some(status);
+            }
+        }
+    )*};
+}
+
+from_status!(
+    pb::QueryRouteResponse,
+    pb::HeartbeatResponse,
+    pb::SendMessageResponse,
+    pb::QueryAssignmentResponse,
+    pb::AckMessageResponse,
+    pb::ForwardMessageToDeadLetterQueueResponse,
+    pb::UpdateOffsetResponse,
+    pb::GetOffsetResponse,
+    pb::QueryOffsetResponse,
+    pb::EndTransactionResponse,
+    pb::NotifyClientTerminationResponse,
+    pb::ChangeInvisibleDurationResponse,
+    pb::RecallMessageResponse
+);
+
 fn peer<T>(request: &Request<T>) -> SocketAddr {
     peer_or_unspecified(request.remote_addr())
 }
@@ -63,29 +117,33 @@ impl MessagingService for Endpoint {
         &self,
         request: Request<pb::QueryRouteRequest>,
     ) -> Result<Response<pb::QueryRouteResponse>, Status> {
-        let topic = request
-            .into_inner()
-            .topic
-            .map(|t| t.name)
-            .unwrap_or_default();
+        let topic = name(request.get_ref().topic.as_ref());
+        if let Err(status) = auth::allow(&self.messaging, &request, &auth::route(&topic)) {
+            return refused!(pb::QueryRouteResponse, status);
+        }
         let answer = match self.routes.queues(&topic).await {
             Ok(message_queues) => pb::QueryRouteResponse {
                 status: Some(ok()),
                 message_queues,
             },
-            Err(status) => pb::QueryRouteResponse {
-                status: Some(status),
-                message_queues: Vec::new(),
-            },
+            Err(status) => pb::QueryRouteResponse::from_status(status),
         };
         Ok(Response::new(answer))
     }
 
     async fn heartbeat(
         &self,
-        _request: Request<pb::HeartbeatRequest>,
+        request: Request<pb::HeartbeatRequest>,
     ) -> Result<Response<pb::HeartbeatResponse>, Status> {
-        Ok(Response::new(pb::HeartbeatResponse { status: Some(ok()) }))
+        let group = request.get_ref().group.as_ref();
+        let checks: Vec<Check> = group
+            .map(|g| Check::group(&g.name, apogee_model::Actions::SUB))
+            .into_iter()
+            .collect();
+        let status = auth::allow(&self.messaging, &request, &checks)
+            .err()
+            .unwrap_or_else(ok);
+        Ok(Response::new(pb::HeartbeatResponse::from_status(status)))
     }
 
     async fn send_message(
@@ -93,6 +151,18 @@ impl MessagingService for Endpoint {
         request: Request<pb::SendMessageRequest>,
     ) -> Result<Response<pb::SendMessageResponse>, Status> {
         let from = peer(&request);
+        let mut topics: Vec<String> = request
+            .get_ref()
+            .messages
+            .iter()
+            .map(|m| name(m.topic.as_ref()))
+            .collect();
+        topics.sort();
+        topics.dedup();
+        let checks: Vec<Check> = topics.iter().flat_map(|t| auth::publish(t)).collect();
+        if let Err(status) = auth::allow(&self.messaging, &request, &checks) {
+            return refused!(pb::SendMessageResponse, status);
+        }
         let answer = produce::send(&self.messaging, request.into_inner(), from).await;
         Ok(Response::new(answer))
     }
@@ -101,20 +171,17 @@ impl MessagingService for Endpoint {
         &self,
         request: Request<pb::QueryAssignmentRequest>,
     ) -> Result<Response<pb::QueryAssignmentResponse>, Status> {
-        let topic = request
-            .into_inner()
-            .topic
-            .map(|t| t.name)
-            .unwrap_or_default();
+        let topic = name(request.get_ref().topic.as_ref());
+        let checks = auth::subscribe(&topic, &name(request.get_ref().group.as_ref()));
+        if let Err(status) = auth::allow(&self.messaging, &request, &checks) {
+            return refused!(pb::QueryAssignmentResponse, status);
+        }
         let answer = match self.routes.assignments(&topic).await {
             Ok(assignments) => pb::QueryAssignmentResponse {
                 status: Some(ok()),
                 assignments,
             },
-            Err(status) => pb::QueryAssignmentResponse {
-                status: Some(status),
-                assignments: Vec::new(),
-            },
+            Err(status) => pb::QueryAssignmentResponse::from_status(status),
         };
         Ok(Response::new(answer))
     }
@@ -126,6 +193,14 @@ impl MessagingService for Endpoint {
         request: Request<pb::ReceiveMessageRequest>,
     ) -> Result<Response<Self::ReceiveMessageStream>, Status> {
         let left = deadline(&request);
+        let group = name(request.get_ref().group.as_ref());
+        let topic = queue_topic(request.get_ref().message_queue.as_ref());
+        if let Err(status) =
+            auth::allow(&self.messaging, &request, &auth::subscribe(&topic, &group))
+        {
+            let items = [consume::status_item(status)];
+            return Ok(Response::new(Box::pin(tokio_stream::iter(items.map(Ok)))));
+        }
         let fifo = self
             .sessions
             .settings(&client_id(&request))
@@ -133,20 +208,13 @@ impl MessagingService for Endpoint {
                 Some(pb::settings::PubSub::Subscription(sub)) => sub.fifo,
                 _ => None,
             })
-            .unwrap_or(false);
-        let request = request.into_inner();
-        let group = request
-            .group
-            .as_ref()
-            .map(|g| g.name.clone())
-            .unwrap_or_default();
-        let fifo = fifo
+            .unwrap_or(false)
             || self
                 .messaging
                 .groups
                 .get(&group)
                 .is_some_and(|g| g.consume_message_orderly);
-        let items = consume::receive(&self.messaging, request, left, fifo).await;
+        let items = consume::receive(&self.messaging, request.into_inner(), left, fifo).await;
         Ok(Response::new(Box::pin(tokio_stream::iter(
             items.into_iter().map(Ok),
         ))))
@@ -156,6 +224,11 @@ impl MessagingService for Endpoint {
         &self,
         request: Request<pb::AckMessageRequest>,
     ) -> Result<Response<pb::AckMessageResponse>, Status> {
+        let r = request.get_ref();
+        let checks = auth::subscribe(&name(r.topic.as_ref()), &name(r.group.as_ref()));
+        if let Err(status) = auth::allow(&self.messaging, &request, &checks) {
+            return refused!(pb::AckMessageResponse, status);
+        }
         Ok(Response::new(consume::ack(
             &self.messaging,
             request.into_inner(),
@@ -166,6 +239,11 @@ impl MessagingService for Endpoint {
         &self,
         request: Request<pb::ForwardMessageToDeadLetterQueueRequest>,
     ) -> Result<Response<pb::ForwardMessageToDeadLetterQueueResponse>, Status> {
+        let r = request.get_ref();
+        let checks = auth::subscribe(&name(r.topic.as_ref()), &name(r.group.as_ref()));
+        if let Err(status) = auth::allow(&self.messaging, &request, &checks) {
+            return refused!(pb::ForwardMessageToDeadLetterQueueResponse, status);
+        }
         let answer = consume::forward_to_dlq(&self.messaging, request.into_inner()).await;
         Ok(Response::new(answer))
     }
@@ -176,7 +254,17 @@ impl MessagingService for Endpoint {
         &self,
         request: Request<pb::PullMessageRequest>,
     ) -> Result<Response<Self::PullMessageStream>, Status> {
-        let items = offsets::pull(&self.messaging, request.into_inner()).await;
+        let r = request.get_ref();
+        let checks = auth::subscribe(
+            &queue_topic(r.message_queue.as_ref()),
+            &name(r.group.as_ref()),
+        );
+        let items = match auth::allow(&self.messaging, &request, &checks) {
+            Ok(()) => offsets::pull(&self.messaging, request.into_inner()).await,
+            Err(status) => vec![pb::PullMessageResponse {
+                content: Some(pb::pull_message_response::Content::Status(status)),
+            }],
+        };
         Ok(Response::new(Box::pin(tokio_stream::iter(
             items.into_iter().map(Ok),
         ))))
@@ -186,6 +274,14 @@ impl MessagingService for Endpoint {
         &self,
         request: Request<pb::UpdateOffsetRequest>,
     ) -> Result<Response<pb::UpdateOffsetResponse>, Status> {
+        let r = request.get_ref();
+        let checks = auth::subscribe(
+            &queue_topic(r.message_queue.as_ref()),
+            &name(r.group.as_ref()),
+        );
+        if let Err(status) = auth::allow(&self.messaging, &request, &checks) {
+            return refused!(pb::UpdateOffsetResponse, status);
+        }
         Ok(Response::new(offsets::update(
             &self.messaging,
             request.into_inner(),
@@ -196,6 +292,14 @@ impl MessagingService for Endpoint {
         &self,
         request: Request<pb::GetOffsetRequest>,
     ) -> Result<Response<pb::GetOffsetResponse>, Status> {
+        let r = request.get_ref();
+        let checks = auth::subscribe(
+            &queue_topic(r.message_queue.as_ref()),
+            &name(r.group.as_ref()),
+        );
+        if let Err(status) = auth::allow(&self.messaging, &request, &checks) {
+            return refused!(pb::GetOffsetResponse, status);
+        }
         Ok(Response::new(offsets::get(
             &self.messaging,
             request.into_inner(),
@@ -206,6 +310,10 @@ impl MessagingService for Endpoint {
         &self,
         request: Request<pb::QueryOffsetRequest>,
     ) -> Result<Response<pb::QueryOffsetResponse>, Status> {
+        let topic = queue_topic(request.get_ref().message_queue.as_ref());
+        if let Err(status) = auth::allow(&self.messaging, &request, &auth::route(&topic)) {
+            return refused!(pb::QueryOffsetResponse, status);
+        }
         Ok(Response::new(offsets::query(
             &self.messaging,
             request.into_inner(),
@@ -216,6 +324,10 @@ impl MessagingService for Endpoint {
         &self,
         request: Request<pb::EndTransactionRequest>,
     ) -> Result<Response<pb::EndTransactionResponse>, Status> {
+        let checks = auth::publish(&name(request.get_ref().topic.as_ref()));
+        if let Err(status) = auth::allow(&self.messaging, &request, &checks) {
+            return refused!(pb::EndTransactionResponse, status);
+        }
         let answer = produce::end_transaction(&self.messaging, request.into_inner()).await;
         Ok(Response::new(answer))
     }
@@ -226,6 +338,9 @@ impl MessagingService for Endpoint {
         &self,
         request: Request<Streaming<pb::TelemetryCommand>>,
     ) -> Result<Response<Self::TelemetryStream>, Status> {
+        if let Err(status) = auth::allow(&self.messaging, &request, &[]) {
+            return Err(Status::unauthenticated(status.message));
+        }
         let id = client_id(&request);
         if id.is_empty() {
             return Err(Status::invalid_argument("x-mq-client-id is required"));
@@ -256,16 +371,24 @@ impl MessagingService for Endpoint {
         &self,
         request: Request<pb::NotifyClientTerminationRequest>,
     ) -> Result<Response<pb::NotifyClientTerminationResponse>, Status> {
+        if let Err(status) = auth::allow(&self.messaging, &request, &[]) {
+            return refused!(pb::NotifyClientTerminationResponse, status);
+        }
         self.sessions.close(&client_id(&request));
-        Ok(Response::new(pb::NotifyClientTerminationResponse {
-            status: Some(ok()),
-        }))
+        Ok(Response::new(
+            pb::NotifyClientTerminationResponse::from_status(ok()),
+        ))
     }
 
     async fn change_invisible_duration(
         &self,
         request: Request<pb::ChangeInvisibleDurationRequest>,
     ) -> Result<Response<pb::ChangeInvisibleDurationResponse>, Status> {
+        let r = request.get_ref();
+        let checks = auth::subscribe(&name(r.topic.as_ref()), &name(r.group.as_ref()));
+        if let Err(status) = auth::allow(&self.messaging, &request, &checks) {
+            return refused!(pb::ChangeInvisibleDurationResponse, status);
+        }
         let answer = consume::change_invisible(&self.messaging, request.into_inner());
         Ok(Response::new(answer))
     }
@@ -274,12 +397,12 @@ impl MessagingService for Endpoint {
         &self,
         _request: Request<pb::RecallMessageRequest>,
     ) -> Result<Response<pb::RecallMessageResponse>, Status> {
-        Ok(Response::new(pb::RecallMessageResponse {
-            status: Some(fail(
-                pb::Code::Unsupported,
-                "recalling messages is not supported: cancel a timer message by sending TIMER_DEL_UNIQKEY",
-            )),
-            message_id: String::new(),
-        }))
+        let status = fail(
+            pb::Code::Unsupported,
+            "recalling messages is not supported: cancel a timer message by sending TIMER_DEL_UNIQKEY",
+        );
+        Ok(Response::new(pb::RecallMessageResponse::from_status(
+            status,
+        )))
     }
 }
