@@ -336,3 +336,7 @@ fn hex(bytes: &[u8]) -> String {
 pub fn peer_or_unspecified(peer: Option<SocketAddr>) -> SocketAddr {
     peer.unwrap_or_else(|| SocketAddr::from(([0, 0, 0, 0], 0)))
 }
+
+#[cfg(test)]
+#[path = "convert_tests.rs"]
+mod tests;

@@ -271,3 +271,36 @@ fn numbered(data: &QueueData) -> Vec<(i32, pb::Permission)> {
     out.extend((both..w).map(|id| (id, pb::Permission::Write)));
     out
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn data(perm: i32, r: i32, w: i32) -> QueueData {
+        QueueData {
+            broker_name: BrokerName::new("b").expect("name"),
+            perm,
+            read_queue_nums: r,
+            write_queue_nums: w,
+            topic_sys_flag: 0,
+        }
+    }
+
+    #[test]
+    fn queues_keep_the_brokers_ids_and_surplus_ones_get_one_permission() {
+        let even = numbered(&data(6, 4, 4));
+        assert_eq!(even.len(), 4);
+        assert!(
+            even.iter()
+                .enumerate()
+                .all(|(i, (id, p))| *id == i as i32 && *p == pb::Permission::ReadWrite)
+        );
+        let more_read = numbered(&data(6, 4, 2));
+        assert_eq!(more_read[2], (2, pb::Permission::Read));
+        assert_eq!(
+            numbered(&data(4, 2, 2)),
+            vec![(0, pb::Permission::Read), (1, pb::Permission::Read)]
+        );
+        assert_eq!(numbered(&data(0, 2, 2)), vec![(0, pb::Permission::None)]);
+    }
+}
