@@ -425,7 +425,11 @@ fn load_managers(
             config.limits.growth.groups_max,
         )?,
         offsets: offsets.clone(),
-        pop: manager::pop_state::PopStates::new(offsets, config.raw.pop_inflight_max.max(1)),
+        pop: manager::pop_state::PopStates::load(
+            offsets,
+            config.raw.pop_inflight_max.max(1),
+            &config.config_dir,
+        )?,
         clients: ClientRegistry::default(),
         orphans: manager::orphan_checks::OrphanChecks::default(),
         locks: QueueLocks::default(),

@@ -107,6 +107,7 @@ pub(crate) fn spawn_services(
         clients: m.clients.clone(),
         groups: m.groups.clone(),
         offsets: m.offsets.clone(),
+        pop: m.pop.clone(),
         clock: Arc::clone(clock),
         channel_expired: config.limits.channel_expired,
         live: m.live.clone(),

@@ -208,3 +208,36 @@ async fn runtime_info(c: &Cluster) -> BTreeMap<String, String> {
     let table: serde_json::Value = serde_json::from_slice(&r.body).unwrap();
     serde_json::from_value(table["table"].clone()).unwrap()
 }
+
+#[tokio::test]
+async fn a_restart_keeps_popped_messages_invisible_and_their_handles_valid() {
+    let mut c = cluster(|_| {}).await;
+    setup(&c, "PopRestart", 2).await;
+    let r = c.call(pop("PopRestart", "g", 32, 3_600_000, 0)).await;
+    assert_eq!(records(&r.body).len(), 2);
+    let h: PopMessageResponseHeader = r.header().unwrap();
+    c.restart_broker().await;
+    let info = runtime_info(&c).await;
+    assert_eq!(info["popInflightNum"], "2", "still in flight after the restart");
+    let r = c.call(pop("PopRestart", "g", 32, 60_000, 0)).await;
+    assert_eq!(
+        r.response_code(),
+        ResponseCode::POLLING_TIMEOUT,
+        "still invisible: not delivered again before its time"
+    );
+    for offset in 0..2 {
+        let ack = RemotingCommand::request(
+            RequestCode::ACK_MESSAGE,
+            &AckMessageRequestHeader {
+                consumer_group: "g".into(),
+                topic: "PopRestart".into(),
+                queue_id: 0,
+                extra_info: format!("0 {} 3600000 0 0 b 0 {offset}", h.pop_time),
+                offset,
+                broker_name: None,
+            },
+        );
+        assert_eq!(c.call(ack).await.response_code(), ResponseCode::SUCCESS);
+    }
+    assert_eq!(runtime_info(&c).await["popInflightNum"], "0", "the old handles acked");
+}

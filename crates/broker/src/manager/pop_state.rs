@@ -14,15 +14,17 @@
 //! A queue is read by one pop at a time (a claim); an orderly (FIFO) group's queue is not
 //! popped again while any of its messages is in flight, and an orderly message whose deadline
 //! passes is read again from the same queue (its attempt count goes up) instead of being
-//! copied. In-flight messages live in memory, bounded by `inflight_max`; after a restart the
-//! cursor starts at the committed offset, so whatever was in flight is delivered again (at
-//! least once, never lost).
+//! copied. In-flight messages live in memory, bounded by `inflight_max`, and are checkpointed
+//! with the consumer offsets (`pop_checkpoint`): after a restart they stay invisible until
+//! their deadline and their handles still ack them; what changed after the last checkpoint is
+//! delivered again (at least once, never lost).
 
 use std::collections::{BTreeMap, BTreeSet, HashMap};
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
 
 use crate::manager::consumer_offset::ConsumerOffsets;
+use crate::manager::pop_checkpoint;
 
 /// A queue as one group pops it.
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
@@ -123,6 +125,9 @@ pub struct PopStates {
     counters: Arc<Counters>,
     offsets: ConsumerOffsets,
     inflight_max: usize,
+    /// Where the checkpoint is written (none: never written).
+    checkpoint: Option<Arc<std::path::PathBuf>>,
+    dirty: Arc<std::sync::atomic::AtomicBool>,
 }
 
 /// The right to read one queue for a pop; dropping it without [`PopStates::finish`] lets the
@@ -154,11 +159,111 @@ impl PopStates {
             counters: Arc::default(),
             offsets,
             inflight_max,
+            checkpoint: None,
+            dirty: Arc::default(),
         }
+    }
+
+    /// The tables as the checkpoint in `config_dir` left them (see `pop_checkpoint`).
+    pub fn load(
+        offsets: ConsumerOffsets,
+        inflight_max: usize,
+        config_dir: &std::path::Path,
+    ) -> Result<Self, crate::BrokerError> {
+        let path = config_dir.join("popCheckpoint.json");
+        let saved = pop_checkpoint::load(&path)?;
+        let mut states = Self::new(offsets, inflight_max);
+        states.checkpoint = Some(Arc::new(path));
+        states.restore(saved);
+        Ok(states)
+    }
+
+    fn restore(&self, saved: pop_checkpoint::Checkpoint) {
+        let mut table = self.lock();
+        for queue in saved.queues {
+            let key = queue.key();
+            let committed = self.offsets.query(&key.group, &key.topic, key.queue_id);
+            let floor = committed.unwrap_or(i64::MIN);
+            let index = index_of(&mut table, &key);
+            table.queues[index].next = queue.next.max(committed);
+            for [offset, pop_time, deadline, commit_log_offset, orderly] in queue.inflight {
+                if offset < floor || table.inflight >= self.inflight_max {
+                    continue;
+                }
+                let entry = Inflight {
+                    pop_time,
+                    deadline,
+                    commit_log_offset,
+                    orderly: orderly != 0,
+                    reviving: false,
+                };
+                if table.queues[index].inflight.insert(offset, entry).is_none() {
+                    table.inflight += 1;
+                    table.due.insert((deadline, index, offset));
+                }
+            }
+            for [offset, count] in queue.attempts {
+                let count = i32::try_from(count).unwrap_or(i32::MAX);
+                table.queues[index].attempts.insert(offset, count);
+            }
+        }
+    }
+
+    /// Writes the checkpoint when something changed since the last write.
+    pub fn persist(&self) -> Result<(), crate::BrokerError> {
+        let Some(path) = &self.checkpoint else {
+            return Ok(());
+        };
+        if !self.dirty.swap(false, Ordering::AcqRel) {
+            return Ok(());
+        }
+        let checkpoint = self.snapshot();
+        pop_checkpoint::save(path, &checkpoint)
+            .inspect_err(|_| self.dirty.store(true, Ordering::Release))
+    }
+
+    fn snapshot(&self) -> pop_checkpoint::Checkpoint {
+        let table = self.lock();
+        let queues = table
+            .queues
+            .iter()
+            .filter(|q| q.next.is_some() || !q.inflight.is_empty())
+            .map(|q| pop_checkpoint::QueueCheckpoint {
+                group: q.key.group.clone(),
+                topic: q.key.topic.clone(),
+                queue_id: q.key.queue_id,
+                next: q.next,
+                inflight: q
+                    .inflight
+                    .iter()
+                    .map(|(offset, e)| {
+                        [
+                            *offset,
+                            e.pop_time,
+                            e.deadline,
+                            e.commit_log_offset,
+                            i64::from(e.orderly),
+                        ]
+                    })
+                    .collect(),
+                attempts: q
+                    .attempts
+                    .iter()
+                    .map(|(o, n)| [*o, i64::from(*n)])
+                    .collect(),
+            })
+            .collect();
+        pop_checkpoint::Checkpoint { queues }
     }
 
     fn lock(&self) -> MutexGuard<'_, Table> {
         self.table.lock().unwrap_or_else(PoisonError::into_inner)
+    }
+
+    /// The lock, for a change the checkpoint must get.
+    fn lock_mut(&self) -> MutexGuard<'_, Table> {
+        self.dirty.store(true, Ordering::Release);
+        self.lock()
     }
 
     /// The right to read `key`, or `None` while another pop reads it, while an orderly
@@ -172,7 +277,7 @@ impl PopStates {
         reset: Option<i64>,
         initial: impl FnOnce() -> i64,
     ) -> Option<Claim> {
-        let mut table = self.lock();
+        let mut table = self.lock_mut();
         let index = index_of(&mut table, key);
         if let Some(target) = reset {
             forget_inflight(&mut table, index);
@@ -215,7 +320,7 @@ impl PopStates {
     ) -> Vec<i32> {
         claim.finished = true;
         let deadline = pop_time.saturating_add(invisible_ms);
-        let mut table = self.lock();
+        let mut table = self.lock_mut();
         let index = claim.index;
         let mut attempts = Vec::with_capacity(popped.len());
         for message in popped {
@@ -251,7 +356,7 @@ impl PopStates {
 
     /// Acks the message at `offset` popped at `pop_time`.
     pub fn ack(&self, key: &QueueKey, offset: i64, pop_time: i64) -> Result<(), HandleError> {
-        let mut table = self.lock();
+        let mut table = self.lock_mut();
         let index = *table.ids.get(key).ok_or(HandleError::NotInFlight)?;
         let entry = live_entry(&table, index, offset, pop_time)?;
         table.due.remove(&(entry.deadline, index, offset));
@@ -273,7 +378,7 @@ impl PopStates {
         pop_time: i64,
         (now, invisible_ms): (i64, i64),
     ) -> Result<i64, HandleError> {
-        let mut table = self.lock();
+        let mut table = self.lock_mut();
         let index = *table.ids.get(key).ok_or(HandleError::NotInFlight)?;
         let entry = live_entry(&table, index, offset, pop_time)?;
         let deadline = now.saturating_add(invisible_ms);
@@ -291,7 +396,10 @@ impl PopStates {
     /// readable again from their queue at once; the others are returned, marked as being
     /// revived, for the caller to copy and then call [`revived`](Self::revived).
     pub fn take_due(&self, now: i64, max: usize) -> Vec<Due> {
-        let mut table = self.lock();
+        if self.next_deadline().is_none_or(|deadline| deadline > now) {
+            return Vec::new();
+        }
+        let mut table = self.lock_mut();
         let mut out = Vec::new();
         while out.len() < max {
             let Some(&(deadline, index, offset)) = table.due.first() else {
@@ -328,7 +436,7 @@ impl PopStates {
     /// A message taken by [`take_due`](Self::take_due) is stored again (or needs nothing
     /// more): it leaves the in-flight table.
     pub fn revived(&self, due: &Due) {
-        let mut table = self.lock();
+        let mut table = self.lock_mut();
         let Some(&index) = table.ids.get(&due.key) else {
             return;
         };
@@ -341,7 +449,7 @@ impl PopStates {
 
     /// A revive that could not store the copy: try again at `retry_at`.
     pub fn revive_failed(&self, due: &Due, retry_at: i64) {
-        let mut table = self.lock();
+        let mut table = self.lock_mut();
         let Some(&index) = table.ids.get(&due.key) else {
             return;
         };

@@ -1,5 +1,6 @@
 //! Periodic upkeep: drop clients silent for `channelExpiredTimeout` (closing their
-//! connections and telling their groups), and write consumer offsets to disk.
+//! connections and telling their groups), and write consumer offsets and the POP checkpoint to
+//! disk.
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -9,6 +10,7 @@ use apogee_runtime::{Clock, Shutdown};
 use crate::live::LiveSettings;
 use crate::manager::client_registry::ClientRegistry;
 use crate::manager::consumer_offset::ConsumerOffsets;
+use crate::manager::pop_state::PopStates;
 use crate::manager::subscription_group::SubscriptionGroups;
 use crate::processor::notify_ids_changed;
 
@@ -17,6 +19,8 @@ pub struct Housekeeping {
     pub clients: ClientRegistry,
     pub groups: SubscriptionGroups,
     pub offsets: ConsumerOffsets,
+    /// POP cursors and messages in flight, checkpointed with the offsets.
+    pub pop: PopStates,
     pub clock: Arc<dyn Clock>,
     pub channel_expired: Duration,
     /// `flushConsumerOffsetInterval`, which UPDATE_BROKER_CONFIG may change.
@@ -40,13 +44,21 @@ impl Housekeeping {
         self.persist_offsets().await;
     }
 
-    /// Writes `consumerOffset.json` on a blocking thread (it fsyncs).
+    /// Writes `consumerOffset.json`, then the POP checkpoint, on a blocking thread (both
+    /// fsync).
     async fn persist_offsets(&self) {
-        let offsets = self.offsets.clone();
-        match tokio::task::spawn_blocking(move || offsets.persist()).await {
-            Ok(Ok(())) => {}
-            Ok(Err(e)) => tracing::warn!(error = %e, "cannot write consumerOffset.json"),
-            Err(e) => tracing::error!(error = %e, "writing consumerOffset.json panicked"),
+        let (offsets, pop) = (self.offsets.clone(), self.pop.clone());
+        let written = tokio::task::spawn_blocking(move || (offsets.persist(), pop.persist())).await;
+        match written {
+            Ok((offsets, pop)) => {
+                if let Err(e) = offsets {
+                    tracing::warn!(error = %e, "cannot write consumerOffset.json");
+                }
+                if let Err(e) = pop {
+                    tracing::warn!(error = %e, "cannot write popCheckpoint.json");
+                }
+            }
+            Err(e) => tracing::error!(error = %e, "writing consumer offsets panicked"),
         }
     }
 
