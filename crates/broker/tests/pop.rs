@@ -218,7 +218,10 @@ async fn a_restart_keeps_popped_messages_invisible_and_their_handles_valid() {
     let h: PopMessageResponseHeader = r.header().unwrap();
     c.restart_broker().await;
     let info = runtime_info(&c).await;
-    assert_eq!(info["popInflightNum"], "2", "still in flight after the restart");
+    assert_eq!(
+        info["popInflightNum"], "2",
+        "still in flight after the restart"
+    );
     let r = c.call(pop("PopRestart", "g", 32, 60_000, 0)).await;
     assert_eq!(
         r.response_code(),
@@ -239,5 +242,9 @@ async fn a_restart_keeps_popped_messages_invisible_and_their_handles_valid() {
         );
         assert_eq!(c.call(ack).await.response_code(), ResponseCode::SUCCESS);
     }
-    assert_eq!(runtime_info(&c).await["popInflightNum"], "0", "the old handles acked");
+    assert_eq!(
+        runtime_info(&c).await["popInflightNum"],
+        "0",
+        "the old handles acked"
+    );
 }

@@ -63,9 +63,10 @@ fn option(access_url: &str, who: (&str, &str)) -> ClientOption {
     option
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn signed_calls_pass_under_the_users_policies_and_nothing_else_does() {
-    let cluster = apogee_testkit::start(|raw| {
+/// A broker with authentication and authorization on: `root` a super user, `app` (from
+/// plain_acl.yml) allowed V5Acl only.
+async fn guarded() -> apogee_testkit::InProcess {
+    apogee_testkit::start(|raw| {
         raw.authentication_enabled = true;
         raw.authorization_enabled = true;
         raw.init_authentication_user =
@@ -74,7 +75,12 @@ async fn signed_calls_pass_under_the_users_policies_and_nothing_else_does() {
         std::fs::create_dir_all(&config_dir).unwrap();
         std::fs::write(config_dir.join("plain_acl.yml"), PLAIN).unwrap();
     })
-    .await;
+    .await
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn signed_calls_pass_under_the_users_policies_and_nothing_else_does() {
+    let cluster = guarded().await;
     let shutdown = Shutdown::new();
     let grpc = apogee_grpc::serve(
         cluster.broker.messaging(),

@@ -161,17 +161,28 @@ fn a_checkpoint_brings_back_cursors_and_messages_in_flight_but_not_acked_ones() 
     let orderly = QueueKey::new("g", "fifo", 0);
     let claim = pop.claim(&orderly, true, None, || 0).expect("claim");
     pop.finish(claim, &popped(0..1), 1, (1_000, 10_000), true);
-    assert!(pop.take_due(11_000, 10).len() == 2, "the two unordered ones are due");
+    assert!(
+        pop.take_due(11_000, 10).len() == 2,
+        "the two unordered ones are due"
+    );
     pop.persist().expect("written");
     offsets.persist().expect("offsets written");
 
     let offsets = ConsumerOffsets::load(dir.path()).expect("offsets again");
     let again = PopStates::load(offsets, 100, dir.path()).expect("load again");
-    assert_eq!(again.inflight_of(&key()), 2, "offsets 1 and 2 still in flight");
+    assert_eq!(
+        again.inflight_of(&key()),
+        2,
+        "offsets 1 and 2 still in flight"
+    );
     assert_eq!(again.cursor(&key()), Some(3));
     assert_eq!(again.cursor(&orderly), Some(0), "read again from the first");
-    let claim = again.claim(&orderly, true, None, || 0).expect("orderly queue free");
+    let claim = again
+        .claim(&orderly, true, None, || 0)
+        .expect("orderly queue free");
     let attempts = again.finish(claim, &popped(0..1), 1, (12_000, 10_000), true);
     assert_eq!(attempts, vec![1], "its delivery count survived");
-    again.ack(&key(), 1, 1_000).expect("the old handle still acks");
+    again
+        .ack(&key(), 1, 1_000)
+        .expect("the old handle still acks");
 }
