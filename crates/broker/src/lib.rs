@@ -194,7 +194,7 @@ impl Broker {
         register_admin(&mut dispatcher, &admin, &managers);
         access::serve(&access, &config, (&identity, &clock), &mut dispatcher);
         let stats = stats_view(&store, &managers, &identity);
-        let view = (stats, &store, &clock, &delivery.timer);
+        let view = (stats, &store, &clock, &delivery);
         let metrics = metrics::start(&config.metrics, &mut dispatcher, view, &shutdown).await?;
         let vip = listeners::serve_vip(&config, &dispatcher, &tls, &shutdown).await?;
         let server =

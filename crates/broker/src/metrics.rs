@@ -23,6 +23,7 @@ use apogee_store::MessageStore;
 use crate::BrokerError;
 use crate::manager::topic_config::is_system_topic;
 use crate::processor::StatsProcessor;
+use crate::manager::pop_state::PopStates;
 use crate::service::timer::TimerService;
 use crate::stats_items::names;
 
@@ -31,11 +32,11 @@ use crate::stats_items::names;
 pub async fn start(
     settings: &MetricsSettings,
     dispatcher: &mut Dispatcher,
-    (view, store, clock, timer): (
+    (view, store, clock, delivery): (
         StatsProcessor,
         &Arc<MessageStore>,
         &Arc<dyn Clock>,
-        &Arc<TimerService>,
+        &crate::services::Delivery,
     ),
     shutdown: &Shutdown,
 ) -> Result<Option<Exporter>, BrokerError> {
@@ -46,7 +47,8 @@ pub async fn start(
         view,
         store: Arc::clone(store),
         clock: Arc::clone(clock),
-        timer: Arc::clone(timer),
+        timer: Arc::clone(&delivery.timer),
+        pop: delivery.revive.states.clone(),
     };
     let identity = &collector.view.identity;
     let mut registry = Registry::with_labels(
@@ -76,6 +78,7 @@ struct BrokerCollector {
     store: Arc<MessageStore>,
     clock: Arc<dyn Clock>,
     timer: Arc<TimerService>,
+    pop: PopStates,
 }
 
 impl std::fmt::Debug for BrokerCollector {
@@ -406,12 +409,53 @@ impl BrokerCollector {
     }
 }
 
+impl BrokerCollector {
+    /// POP: messages in flight, and the totals popped, acked, changed and revived.
+    fn pops(&self, encoder: &mut DescriptorEncoder) -> Result<(), std::fmt::Error> {
+        let figures = self.pop.figures();
+        let inflight = i64::try_from(figures.inflight).unwrap_or(i64::MAX);
+        family(
+            encoder,
+            (
+                "rocketmq_pop_inflight_messages",
+                "Popped messages not yet acked (invisible to their group)",
+                MetricType::Gauge,
+            ),
+            &[(vec![], inflight)],
+            gauge,
+        )?;
+        for (name, help, value) in [
+            ("rocketmq_pop_messages", "Messages popped", figures.popped),
+            ("rocketmq_pop_ack_messages", "Popped messages acked", figures.acked),
+            (
+                "rocketmq_pop_change_invisible",
+                "Invisible-time changes of popped messages",
+                figures.changed,
+            ),
+            (
+                "rocketmq_pop_revive_retry_messages",
+                "Popped messages not acked in time, stored again for redelivery (or read again, orderly)",
+                figures.revived,
+            ),
+        ] {
+            family(
+                encoder,
+                (name, help, MetricType::Counter),
+                &[(vec![], value)],
+                counter,
+            )?;
+        }
+        Ok(())
+    }
+}
+
 impl Collector for BrokerCollector {
     fn encode(&self, mut encoder: DescriptorEncoder) -> Result<(), std::fmt::Error> {
         self.traffic(&mut encoder)?;
         self.connections(&mut encoder)?;
         self.lag(&mut encoder)?;
         self.storage(&mut encoder)?;
-        self.timers(&mut encoder)
+        self.timers(&mut encoder)?;
+        self.pops(&mut encoder)
     }
 }

@@ -162,6 +162,43 @@ async fn given_pending_timers_the_broker_exports_them_per_topic() {
 }
 
 #[tokio::test]
+async fn given_popped_messages_the_broker_exports_them_in_flight_and_acked() {
+    let c = cluster(prom).await;
+    assert_eq!(
+        c.call(create_topic("Popped", 1, None)).await.response_code(),
+        ResponseCode::SUCCESS
+    );
+    for body in [&b"a"[..], b"b"] {
+        let r = c.call(send_v2("Popped", 0, "", body)).await;
+        assert_eq!(r.response_code(), ResponseCode::SUCCESS);
+    }
+    c.wait_max_offset("Popped", 0, 2).await;
+    let header = apogee_protocol::header::pop::PopMessageRequestHeader {
+        consumer_group: "g".into(),
+        topic: "Popped".into(),
+        queue_id: -1,
+        max_msg_nums: 32,
+        invisible_time: 60_000,
+        poll_time: 0,
+        born_time: 0,
+        init_mode: 0,
+        exp_type: None,
+        exp: None,
+        order: None,
+        attempt_id: None,
+        broker_name: None,
+    };
+    let r = c
+        .call(RemotingCommand::request(RequestCode::POP_MESSAGE, &header))
+        .await;
+    assert_eq!(r.response_code(), ResponseCode::SUCCESS, "{:?}", r.remark);
+    let (s, text) = scrape(c.broker().metrics_addr().expect("the exporter is on")).await;
+    assert_eq!(find(&s, &text, "rocketmq_pop_inflight_messages", &[]), 2.0);
+    assert_eq!(find(&s, &text, "rocketmq_pop_messages_total", &[]), 2.0);
+    assert_eq!(find(&s, &text, "rocketmq_pop_ack_messages_total", &[]), 0.0);
+}
+
+#[tokio::test]
 async fn given_a_registered_broker_the_namesrv_exports_it_and_its_request_latency() {
     let dir = tempfile::tempdir().unwrap();
     let namesrv = apogee_testkit::start_namesrv_with(&dir.path().join("ns"), |raw| {
