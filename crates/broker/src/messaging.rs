@@ -13,6 +13,7 @@ use apogee_store::MessageStore;
 use crate::Managers;
 use crate::config::{BrokerConfig, Limits};
 use crate::ha::Replication;
+use crate::manager::client_registry::ClientRegistry;
 use crate::manager::consumer_offset::ConsumerOffsets;
 use crate::manager::orphan_checks::OrphanChecks;
 use crate::manager::subscription_group::SubscriptionGroups;
@@ -32,6 +33,8 @@ pub struct Messaging {
     pub topics: TopicConfigs,
     pub groups: SubscriptionGroups,
     pub offsets: ConsumerOffsets,
+    /// Online clients: v5 consumers show among their group's members.
+    pub clients: ClientRegistry,
     pub orphans: OrphanChecks,
     pub identity: Identity,
     pub replication: Replication,
@@ -91,6 +94,7 @@ pub(crate) fn build(
         topics: m.topics.clone(),
         groups: m.groups.clone(),
         offsets: m.offsets.clone(),
+        clients: m.clients.clone(),
         orphans: m.orphans.clone(),
         identity: identity.clone(),
         replication: m.replication.clone(),

@@ -21,9 +21,9 @@ use apogee_runtime::{Clock, Shutdown};
 use apogee_store::MessageStore;
 
 use crate::BrokerError;
+use crate::manager::pop_state::PopStates;
 use crate::manager::topic_config::is_system_topic;
 use crate::processor::StatsProcessor;
-use crate::manager::pop_state::PopStates;
 use crate::service::timer::TimerService;
 use crate::stats_items::names;
 
@@ -426,7 +426,11 @@ impl BrokerCollector {
         )?;
         for (name, help, value) in [
             ("rocketmq_pop_messages", "Messages popped", figures.popped),
-            ("rocketmq_pop_ack_messages", "Popped messages acked", figures.acked),
+            (
+                "rocketmq_pop_ack_messages",
+                "Popped messages acked",
+                figures.acked,
+            ),
             (
                 "rocketmq_pop_change_invisible",
                 "Invisible-time changes of popped messages",

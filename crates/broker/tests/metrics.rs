@@ -165,7 +165,9 @@ async fn given_pending_timers_the_broker_exports_them_per_topic() {
 async fn given_popped_messages_the_broker_exports_them_in_flight_and_acked() {
     let c = cluster(prom).await;
     assert_eq!(
-        c.call(create_topic("Popped", 1, None)).await.response_code(),
+        c.call(create_topic("Popped", 1, None))
+            .await
+            .response_code(),
         ResponseCode::SUCCESS
     );
     for body in [&b"a"[..], b"b"] {

@@ -12,7 +12,10 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
 use apogee_protocol::body::admin::SubscriptionGroupConfig;
-use apogee_protocol::header::admin::CreateTopicRequestHeader;
+use apogee_protocol::body::admin::{Connection as ClientConnection, ConsumerConnection};
+use apogee_protocol::header::admin::{
+    CreateTopicRequestHeader, GetConsumerConnectionListRequestHeader,
+};
 use apogee_protocol::{RemotingCommand, RequestCode, ResponseCode};
 use apogee_remoting::{Dispatcher, RemotingClient, TransportConfig};
 use apogee_runtime::Shutdown;
@@ -107,6 +110,30 @@ impl V5 {
         self.call(request).await;
     }
 
+    /// The group's members as GET_CONSUMER_CONNECTION_LIST lists them (waits for one).
+    async fn members(&self, group: &str) -> Vec<ClientConnection> {
+        let deadline = Instant::now() + WAIT;
+        loop {
+            let header = GetConsumerConnectionListRequestHeader {
+                consumer_group: group.into(),
+            };
+            let request =
+                RemotingCommand::request(RequestCode::GET_CONSUMER_CONNECTION_LIST, &header);
+            let r = self
+                .admin
+                .invoke(&self.cluster.broker_addr, request, WAIT)
+                .await
+                .unwrap();
+            if r.response_code() == ResponseCode::SUCCESS {
+                let connection: ConsumerConnection =
+                    apogee_protocol::body::from_json("consumer connection", &r.body).unwrap();
+                return connection.connection_set;
+            }
+            assert!(Instant::now() < deadline, "group {group} never online");
+            tokio::time::sleep(Duration::from_millis(20)).await;
+        }
+    }
+
     async fn producer(&self, topics: &[&str]) -> Producer {
         let mut option = ProducerOption::default();
         option.set_topics(topics.to_vec());
@@ -181,6 +208,13 @@ async fn normal_messages_are_received_acked_and_not_delivered_again() {
         ids.insert(format!("n{i}"), receipt.message_id().to_owned());
     }
     let consumer = v5.consumer("V5NormalGroup", "V5Normal").await;
+    let members = v5.members("V5NormalGroup").await;
+    assert_eq!(
+        members.len(),
+        1,
+        "the v5 consumer shows among the group's members"
+    );
+    assert_eq!(members[0].language, "RUST");
     let want: BTreeSet<String> = ids.keys().cloned().collect();
     let got = receive_until(&consumer, "V5Normal", Duration::from_secs(30), |got| {
         want.is_subset(&got.iter().map(body).collect())

@@ -175,7 +175,7 @@ fn poll_time(
     Ok(asked.min(deadline - DEADLINE_MARGIN))
 }
 
-fn subscription(topic: &str, filter: &pb::FilterExpression) -> SubscriptionData {
+pub fn subscription(topic: &str, filter: &pb::FilterExpression) -> SubscriptionData {
     let expression = if filter.expression.is_empty() {
         "*"
     } else {

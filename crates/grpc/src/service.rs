@@ -5,7 +5,9 @@ use std::net::SocketAddr;
 use std::pin::Pin;
 use std::time::Duration;
 
+use apogee_broker::manager::client_registry::OtherClient;
 use apogee_broker::messaging::Messaging;
+use apogee_protocol::LanguageCode;
 use futures::Stream;
 use tokio_stream::wrappers::ReceiverStream;
 use tonic::{Request, Response, Status, Streaming};
@@ -111,6 +113,44 @@ fn peer<T>(request: &Request<T>) -> SocketAddr {
     peer_or_unspecified(request.remote_addr())
 }
 
+impl Endpoint {
+    /// A consumer's heartbeat: it shows among its group's members (consumerConnection, the
+    /// console), with the subscriptions its settings name.
+    fn note_consumer(&self, request: &Request<pb::HeartbeatRequest>) {
+        let heartbeat = request.get_ref();
+        let consumer = matches!(
+            pb::ClientType::try_from(heartbeat.client_type),
+            Ok(pb::ClientType::SimpleConsumer
+                | pb::ClientType::PushConsumer
+                | pb::ClientType::PullConsumer)
+        );
+        let (Some(group), true) = (heartbeat.group.as_ref(), consumer) else {
+            return;
+        };
+        let id = client_id(request);
+        let language = request
+            .metadata()
+            .get("x-mq-language")
+            .and_then(|v| v.to_str().ok())
+            .unwrap_or("OTHER");
+        let subscriptions = self
+            .sessions
+            .settings(&id)
+            .map(|s| crate::telemetry::subscriptions(&s))
+            .unwrap_or_default();
+        let client = OtherClient {
+            client_id: id,
+            addr: peer(request).to_string(),
+            language: LanguageCode::from_name(language),
+            version: apogee_protocol::version::V5_0_0,
+            last_update_ms: self.messaging.clock.now_ms(),
+        };
+        self.messaging
+            .clients
+            .register_other_consumer(&group.name, client, &subscriptions);
+    }
+}
+
 #[tonic::async_trait]
 impl MessagingService for Endpoint {
     async fn query_route(
@@ -143,6 +183,9 @@ impl MessagingService for Endpoint {
         let status = auth::allow(&self.messaging, &request, &checks)
             .err()
             .unwrap_or_else(ok);
+        if crate::status::is_ok(&status) {
+            self.note_consumer(&request);
+        }
         Ok(Response::new(pb::HeartbeatResponse::from_status(status)))
     }
 
@@ -363,6 +406,7 @@ impl MessagingService for Endpoint {
                 }
             }
             sessions.close(&id);
+            messaging.clients.unregister_other(&id);
         });
         Ok(Response::new(Box::pin(ReceiverStream::new(inbox))))
     }
@@ -374,7 +418,9 @@ impl MessagingService for Endpoint {
         if let Err(status) = auth::allow(&self.messaging, &request, &[]) {
             return refused!(pb::NotifyClientTerminationResponse, status);
         }
-        self.sessions.close(&client_id(&request));
+        let id = client_id(&request);
+        self.sessions.close(&id);
+        self.messaging.clients.unregister_other(&id);
         Ok(Response::new(
             pb::NotifyClientTerminationResponse::from_status(ok()),
         ))

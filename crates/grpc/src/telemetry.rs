@@ -9,6 +9,7 @@ use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
 
 use apogee_broker::manager::orphan_checks::{OrphanCheck, OrphanSink};
 use apogee_broker::messaging::Messaging;
+use apogee_protocol::body::client::SubscriptionData;
 use apogee_protocol::record::{RecordAt, decode_record};
 use tokio::sync::mpsc;
 use tonic::Status;
@@ -171,4 +172,20 @@ fn publishing(session: &Session) -> Option<&pb::Publishing> {
         pb::settings::PubSub::Publishing(p) => Some(p),
         pb::settings::PubSub::Subscription(_) => None,
     }
+}
+
+/// The subscriptions a consumer's settings name (a v5 simple consumer names none).
+pub fn subscriptions(settings: &pb::Settings) -> Vec<SubscriptionData> {
+    let Some(pb::settings::PubSub::Subscription(subscription)) = &settings.pub_sub else {
+        return Vec::new();
+    };
+    subscription
+        .subscriptions
+        .iter()
+        .filter_map(|entry| {
+            let topic = entry.topic.as_ref()?.name.clone();
+            let filter = entry.expression.clone().unwrap_or_default();
+            Some(crate::consume::subscription(&topic, &filter))
+        })
+        .collect()
 }

@@ -26,10 +26,23 @@ pub struct ClientChannel {
     pub last_update_ms: i64,
 }
 
+/// A client reached other than by remoting (a v5 client of the gRPC endpoint), by client id.
+#[derive(Debug, Clone)]
+pub struct OtherClient {
+    pub client_id: String,
+    /// Where it connected from.
+    pub addr: String,
+    pub language: LanguageCode,
+    pub version: i32,
+    pub last_update_ms: i64,
+}
+
 /// A consumer group as its members last described it.
 #[derive(Debug, Clone, Default)]
 pub struct ConsumerGroupInfo {
     pub channels: HashMap<ConnectionId, ClientChannel>,
+    /// Members that are not remoting clients (v5 clients); they take no part in rebalancing.
+    pub others: HashMap<String, OtherClient>,
     pub subscriptions: HashMap<String, SubscriptionData>,
     pub message_model: MessageModel,
     pub consume_type: String,
@@ -37,6 +50,10 @@ pub struct ConsumerGroupInfo {
 }
 
 impl ConsumerGroupInfo {
+    fn is_empty(&self) -> bool {
+        self.channels.is_empty() && self.others.is_empty()
+    }
+
     fn client_ids(&self) -> BTreeSet<String> {
         self.channels
             .values()
@@ -119,7 +136,7 @@ impl ClientRegistry {
         let before = info.client_ids();
         info.channels.remove(&connection);
         let changed = before != info.client_ids();
-        if info.channels.is_empty() {
+        if info.is_empty() {
             registry.consumers.remove(group);
         }
         changed.then(|| group.to_owned())
@@ -165,9 +182,46 @@ impl ClientRegistry {
             .map_or(0, |s| s.values().filter(|c| !c.is_closed()).count())
     }
 
+    /// Records a heartbeat of a consumer that is not a remoting client (a v5 client): it shows
+    /// among the group's members and keeps the group online; `subscriptions` replace the
+    /// group's when given.
+    pub fn register_other_consumer(
+        &self,
+        group: &str,
+        client: OtherClient,
+        subscriptions: &[SubscriptionData],
+    ) {
+        let mut registry = self.lock();
+        let info = registry.consumers.entry(group.to_owned()).or_default();
+        if info.channels.is_empty() {
+            "CONSUME_POP".clone_into(&mut info.consume_type);
+            "CONSUME_FROM_LAST_OFFSET".clone_into(&mut info.consume_from_where);
+        }
+        if !subscriptions.is_empty() {
+            info.subscriptions = subscriptions
+                .iter()
+                .map(|s| (s.topic.clone(), s.clone()))
+                .collect();
+        }
+        info.others.insert(client.client_id.clone(), client);
+    }
+
+    /// Forgets a client that is not a remoting client, in every group.
+    pub fn unregister_other(&self, client_id: &str) {
+        self.lock().consumers.retain(|_, info| {
+            info.others.remove(client_id);
+            !info.is_empty()
+        });
+    }
+
     /// Drops channels silent for longer than `timeout_ms`; returns (changed groups, the
     /// dropped connections, which the caller closes).
     pub fn expire(&self, now_ms: i64, timeout_ms: i64) -> (Vec<String>, Vec<Connection>) {
+        self.lock().consumers.retain(|_, info| {
+            info.others
+                .retain(|_, c| now_ms - c.last_update_ms <= timeout_ms);
+            !info.is_empty()
+        });
         let mut dropped = Vec::new();
         let changed = self.remove_where(|_, channel| {
             let expired = now_ms - channel.last_update_ms > timeout_ms;
@@ -191,7 +245,7 @@ impl ClientRegistry {
             if before != info.client_ids() {
                 changed.push(group.clone());
             }
-            !info.channels.is_empty()
+            !info.is_empty()
         });
         registry.producers.retain(|_, channels| {
             channels.retain(|id, c| !remove(*id, c));

@@ -264,8 +264,15 @@ impl StatsProcessor {
             BrokerError::ConsumerNotOnline(format!("the consumer group[{group}] not online"))
         })?;
         let channels: Vec<ClientChannel> = info.channels.into_values().collect();
+        let mut connection_set = connections(&channels);
+        connection_set.extend(info.others.into_values().map(|c| ClientConnection {
+            client_addr: c.addr,
+            client_id: c.client_id,
+            language: c.language.name().to_owned(),
+            version: c.version,
+        }));
         Ok(ConsumerConnection {
-            connection_set: connections(&channels),
+            connection_set,
             consume_from_where: info.consume_from_where,
             consume_type: info.consume_type,
             message_model: info.message_model,
