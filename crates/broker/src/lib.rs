@@ -121,6 +121,7 @@ struct Managers {
     delay_levels: usize,
     pop: manager::pop_state::PopStates,
     orphans: manager::orphan_checks::OrphanChecks,
+    others: manager::other_calls::OtherClients,
 }
 
 impl Managers {
@@ -432,6 +433,7 @@ fn load_managers(
         )?,
         clients: ClientRegistry::default(),
         orphans: manager::orphan_checks::OrphanChecks::default(),
+        others: manager::other_calls::OtherClients::default(),
         locks: QueueLocks::default(),
         waiters: PullWaiters::new(config.limits.growth.suspended_pulls_max),
         stats: BrokerStats::new(Arc::clone(clock), config.cluster.as_str()),
@@ -601,6 +603,7 @@ fn register_broker_admin(dispatcher: &mut Dispatcher, admin: &AdminContext<'_>, 
             topics: m.topics.clone(),
             groups: m.groups.clone(),
             identity: admin.identity.clone(),
+            others: m.others.clone(),
         },
     );
     processor::register(

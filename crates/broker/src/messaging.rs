@@ -36,6 +36,8 @@ pub struct Messaging {
     /// Online clients: v5 consumers show among their group's members.
     pub clients: ClientRegistry,
     pub orphans: OrphanChecks,
+    /// How CONSUME_MESSAGE_DIRECTLY reaches v5 clients (the endpoint sets it).
+    pub others: crate::manager::other_calls::OtherClients,
     pub identity: Identity,
     pub replication: Replication,
     pub clock: Arc<dyn Clock>,
@@ -96,6 +98,7 @@ pub(crate) fn build(
         offsets: m.offsets.clone(),
         clients: m.clients.clone(),
         orphans: m.orphans.clone(),
+        others: m.others.clone(),
         identity: identity.clone(),
         replication: m.replication.clone(),
         clock: Arc::clone(clock),

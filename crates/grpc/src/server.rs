@@ -49,6 +49,7 @@ pub async fn serve(
     let advertised = SocketAddr::new(messaging.identity.store_host.ip(), local_addr.port());
     let sessions = Sessions::default();
     messaging.orphans.add(Arc::new(sessions.clone()));
+    messaging.others.set(Arc::new(sessions.clone()));
     let routes = Routes {
         messaging: messaging.clone(),
         advertised,

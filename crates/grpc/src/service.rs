@@ -400,6 +400,9 @@ impl MessagingService for Endpoint {
                     Some(pb::telemetry_command::Command::Settings(settings)) => {
                         sessions.apply(&id, settings, &messaging);
                     }
+                    Some(pb::telemetry_command::Command::VerifyMessageResult(result)) => {
+                        sessions.verified(&result.nonce);
+                    }
                     other => {
                         tracing::debug!(client = id, command = ?other.is_some(), "telemetry command")
                     }

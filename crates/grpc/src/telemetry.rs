@@ -5,13 +5,16 @@
 //! EndTransaction, source SERVER_CHECK).
 
 use std::collections::HashMap;
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
 
 use apogee_broker::manager::orphan_checks::{OrphanCheck, OrphanSink};
+use apogee_broker::manager::other_calls::{OtherCalls, Pending};
 use apogee_broker::messaging::Messaging;
 use apogee_protocol::body::client::SubscriptionData;
 use apogee_protocol::record::{RecordAt, decode_record};
-use tokio::sync::mpsc;
+use bytes::Bytes;
+use tokio::sync::{mpsc, oneshot};
 use tonic::Status;
 
 use crate::convert::{self, Delivery, duration};
@@ -30,13 +33,31 @@ struct Session {
     outbox: Outbox,
 }
 
-/// The open Telemetry streams, by client id.
+/// Verify-message commands waiting for their result, by nonce.
+type Waiting = HashMap<String, oneshot::Sender<()>>;
+
+/// The open Telemetry streams, by client id, and the verify-message commands in flight.
 #[derive(Clone, Default)]
-pub struct Sessions(Arc<Mutex<HashMap<String, Session>>>);
+pub struct Sessions(
+    Arc<Mutex<HashMap<String, Session>>>,
+    Arc<Mutex<Waiting>>,
+    Arc<AtomicU64>,
+);
 
 impl Sessions {
     fn lock(&self) -> MutexGuard<'_, HashMap<String, Session>> {
         self.0.lock().unwrap_or_else(PoisonError::into_inner)
+    }
+
+    fn waiting(&self) -> MutexGuard<'_, Waiting> {
+        self.1.lock().unwrap_or_else(PoisonError::into_inner)
+    }
+
+    /// A client's VerifyMessageResult: the command with that nonce is answered.
+    pub fn verified(&self, nonce: &str) {
+        if let Some(waiter) = self.waiting().remove(nonce) {
+            let _ = waiter.send(());
+        }
     }
 
     /// A new stream for `client_id`; the receiver feeds the response stream.
@@ -188,4 +209,54 @@ pub fn subscriptions(settings: &pb::Settings) -> Vec<SubscriptionData> {
             Some(crate::consume::subscription(&topic, &filter))
         })
         .collect()
+}
+
+impl OtherCalls for Sessions {
+    /// CONSUME_MESSAGE_DIRECTLY for a v5 client: a VerifyMessageCommand on its stream; done
+    /// when the client answers with the same nonce.
+    fn consume_directly(&self, client_id: &str, topic: &str, record: Bytes) -> Option<Pending> {
+        let Ok((RecordAt::Message(stored), _)) = decode_record(&record, 0, false) else {
+            return None;
+        };
+        let delivery = Delivery {
+            topic,
+            receipt_handle: None,
+            invisible_ms: None,
+            attempts: stored.reconsume_times,
+        };
+        let message = convert::incoming(&stored, &delivery);
+        let nonce = format!("verify-{}", self.2.fetch_add(1, Ordering::Relaxed));
+        let command = pb::TelemetryCommand {
+            status: None,
+            command: Some(pb::telemetry_command::Command::VerifyMessageCommand(
+                pb::VerifyMessageCommand {
+                    nonce: nonce.clone(),
+                    message: Some(message),
+                },
+            )),
+        };
+        let outbox = self.lock().get(client_id)?.outbox.clone();
+        let (done, answered) = oneshot::channel();
+        self.waiting().insert(nonce.clone(), done);
+        if outbox.try_send(Ok(command)).is_err() {
+            self.waiting().remove(&nonce);
+            return None;
+        }
+        let sessions = self.clone();
+        Some(Box::pin(async move {
+            let _forget = Forget(sessions, nonce);
+            answered
+                .await
+                .map_err(|_| "the client's stream closed before it answered".to_owned())
+        }))
+    }
+}
+
+/// Forgets a verify-message command when its waiter goes away (answered or timed out).
+struct Forget(Sessions, String);
+
+impl Drop for Forget {
+    fn drop(&mut self) {
+        self.0.waiting().remove(&self.1);
+    }
 }

@@ -4,6 +4,7 @@
 pub mod client_registry;
 pub mod consumer_offset;
 pub mod orphan_checks;
+pub mod other_calls;
 pub mod pop_checkpoint;
 pub mod pop_state;
 pub mod queue_lock;

@@ -26,6 +26,7 @@ use apogee_store::RecordReader;
 use super::{Handler, Identity, blocking};
 use crate::BrokerError;
 use crate::manager::client_registry::ClientRegistry;
+use crate::manager::other_calls::OtherClients;
 use crate::manager::subscription_group::SubscriptionGroups;
 use crate::manager::topic_config::TopicConfigs;
 
@@ -39,6 +40,8 @@ pub struct ConsumerCallProcessor {
     pub topics: TopicConfigs,
     pub groups: SubscriptionGroups,
     pub identity: Identity,
+    /// v5 clients: CONSUME_MESSAGE_DIRECTLY reaches them as a verify-message command.
+    pub others: OtherClients,
 }
 
 impl Handler for ConsumerCallProcessor {
@@ -57,6 +60,20 @@ impl Handler for ConsumerCallProcessor {
         let (group, id) = if request.request_code() == RequestCode::CONSUME_MESSAGE_DIRECTLY {
             let h: ConsumeMessageDirectlyResultRequestHeader = request.header()?;
             forward.body = self.stored_message(h.msg_id.as_deref()).await?;
+            let id = h.client_id.clone().unwrap_or_default();
+            if self
+                .clients
+                .consumer_channel(&h.consumer_group, &id)
+                .is_none()
+            {
+                let topic = h.topic.clone().unwrap_or_default();
+                if let Some(pending) =
+                    self.others
+                        .consume_directly(&id, &topic, forward.body.clone())
+                {
+                    return Ok(verified(request, pending, (&h.consumer_group, &id)).await);
+                }
+            }
             self.add_relay_fields(&mut forward, &h);
             (h.consumer_group, h.client_id.unwrap_or_default())
         } else {
@@ -137,4 +154,37 @@ impl ConsumerCallProcessor {
             ))),
         }
     }
+}
+
+/// The answer to CONSUME_MESSAGE_DIRECTLY for a v5 client: its verify-message reply as a
+/// `ConsumeMessageDirectlyResult` (CR_SUCCESS, or CR_THROW_EXCEPTION with its reason), or
+/// CONSUME_MSG_TIMEOUT.
+async fn verified(
+    request: &RemotingCommand,
+    pending: crate::manager::other_calls::Pending,
+    (group, id): (&str, &str),
+) -> RemotingCommand {
+    let started = std::time::Instant::now();
+    let (result, remark) = match tokio::time::timeout(CALL_TIMEOUT, pending).await {
+        Ok(Ok(())) => ("CR_SUCCESS", String::from("verified by the v5 client")),
+        Ok(Err(reason)) => ("CR_THROW_EXCEPTION", reason),
+        Err(_) => {
+            return RemotingCommand::response_to(
+                request,
+                ResponseCode::CONSUME_MSG_TIMEOUT,
+                Some(format!(
+                    "consumer <{group}> <{id}> Timeout: no verify-message result"
+                )),
+            );
+        }
+    };
+    let body = serde_json::json!({
+        "order": false,
+        "autoCommit": true,
+        "consumeResult": result,
+        "remark": remark,
+        "spentTimeMills": u64::try_from(started.elapsed().as_millis()).unwrap_or(u64::MAX),
+    });
+    RemotingCommand::response_to(request, ResponseCode::SUCCESS, None)
+        .with_body(body.to_string().into_bytes())
 }
