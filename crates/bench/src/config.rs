@@ -198,6 +198,8 @@ pub struct ConsumerSettings {
     pub from: Option<StartFrom>,
     /// Stop when nothing arrived for this long.
     pub idle_timeout: Duration,
+    /// Consume by POP (simple consumers: receive, then one batch ack) instead of pulling.
+    pub pop: bool,
 }
 
 impl Default for ConsumerSettings {
@@ -207,6 +209,7 @@ impl Default for ConsumerSettings {
             group: "apogee_bench_consumer".into(),
             from: None,
             idle_timeout: Duration::from_secs(10),
+            pop: false,
         }
     }
 }
@@ -222,6 +225,9 @@ impl ConsumerSettings {
 
     fn describe(&self, from: StartFrom, into: &mut Map<String, Value>) {
         into.insert("consumers".into(), json!(self.consumers));
+        if self.pop {
+            into.insert("pop".into(), json!(true));
+        }
         into.insert("consumer_group".into(), json!(self.group));
         let from = match from {
             StartFrom::First => "first",

@@ -26,6 +26,7 @@ use tokio::task::JoinHandle;
 
 use crate::config::{ConsumeConfig, ConsumerSettings, StartFrom, Target};
 use crate::error::{BenchError, Result};
+use crate::pop::PopGroup;
 use crate::progress::{Follow, Progress};
 use crate::report::Report;
 use crate::stats::{Counters, Latency, Throughput};
@@ -54,14 +55,13 @@ pub async fn consume(config: &ConsumeConfig, stop: Shutdown) -> Result<Report> {
     // Measured from before the consumers start: the first of them consumes while the others
     // are still joining.
     let start = Instant::now();
-    let group = ConsumerGroup::start(
-        &config.target,
-        &config.consumer,
-        config.start_from(),
-        Arc::clone(&counters),
-        None,
-    )
-    .await?;
+    let (target, settings, from) = (&config.target, &config.consumer, config.start_from());
+    let group = if settings.pop {
+        Consumers::Pop(PopGroup::start(target, settings, from, Arc::clone(&counters)).await?)
+    } else {
+        let counters = Arc::clone(&counters);
+        Consumers::Push(ConsumerGroup::start(target, settings, from, counters, None).await?)
+    };
     let goal = AtomicU64::new(config.limit.messages.unwrap_or(u64::MAX));
     let watch = Watch {
         counters: &counters,
@@ -88,13 +88,28 @@ pub async fn consume(config: &ConsumeConfig, stop: Shutdown) -> Result<Report> {
     Ok(report)
 }
 
+/// Push consumers, or POP consumers (`--pop`).
+enum Consumers {
+    Push(ConsumerGroup),
+    Pop(PopGroup),
+}
+
+impl Consumers {
+    async fn finish(self) -> ConsumeOutcome {
+        match self {
+            Self::Push(group) => group.finish().await,
+            Self::Pop(group) => group.finish().await,
+        }
+    }
+}
+
 /// One listener call's worth of received messages.
 #[derive(Debug, Default)]
-struct Received {
+pub(crate) struct Received {
     /// Send → receipt of each stamped message of this run, in µs.
     latencies_us: Vec<u64>,
-    messages: u64,
-    bytes: u64,
+    pub(crate) messages: u64,
+    pub(crate) bytes: u64,
     /// Bench messages of another run (skipped by e2e).
     stale: u64,
     at: Option<Instant>,
@@ -111,7 +126,7 @@ pub(crate) struct ConsumeOutcome {
 }
 
 impl ConsumeOutcome {
-    fn add(&mut self, batch: Received) {
+    pub(crate) fn add(&mut self, batch: Received) {
         for &us in &batch.latencies_us {
             self.latency.record_micros(us);
         }
@@ -123,7 +138,7 @@ impl ConsumeOutcome {
         }
     }
 
-    fn merge(&mut self, other: &ConsumeOutcome) {
+    pub(crate) fn merge(&mut self, other: &ConsumeOutcome) {
         self.latency.merge(&other.latency);
         self.messages += other.messages;
         self.bytes += other.bytes;
@@ -260,7 +275,7 @@ impl ConsumerGroup {
 }
 
 /// Reads the stamps of one listener batch.
-fn receive(msgs: &[MessageExt], only_run: Option<u64>) -> Received {
+pub(crate) fn receive(msgs: &[MessageExt], only_run: Option<u64>) -> Received {
     let now = stamp::now_micros();
     let mut batch = Received {
         latencies_us: Vec::with_capacity(msgs.len()),

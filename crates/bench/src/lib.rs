@@ -27,6 +27,7 @@ mod consume;
 mod e2e;
 mod error;
 mod pacing;
+mod pop;
 mod produce;
 mod progress;
 pub mod raw;

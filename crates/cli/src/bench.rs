@@ -191,6 +191,10 @@ struct ConsumerArgs {
     /// Stop when nothing arrived for this long.
     #[arg(long = "idle-timeout", value_name = "TIME", default_value = "10s", value_parser = parse_duration)]
     idle_timeout: Duration,
+    /// Consume by POP (simple consumers: receive 32, one batch ack) instead of push consumers
+    /// (consume only).
+    #[arg(long)]
+    pop: bool,
 }
 
 #[derive(Clone, Copy, ValueEnum)]
@@ -361,6 +365,7 @@ fn consumer(a: &ConsumerArgs, default_group: &str) -> ConsumerSettings {
             StartAt::Last => StartFrom::Last,
         }),
         idle_timeout: a.idle_timeout,
+        pop: a.pop,
     }
 }
 

@@ -116,6 +116,26 @@ async fn given_standalone_when_bench_produces_then_consumes_should_report_every_
         serde_json::from_str(&std::fs::read_to_string(&report_file).unwrap()).unwrap();
     assert_eq!(written, consumed, "--json-out holds the same report");
 
+    // The same messages again, by POP with a group of its own.
+    let popped = json(&bench(&[
+        "consume",
+        "-n",
+        &namesrv,
+        "--topic",
+        "BenchBinary",
+        "--messages",
+        "2000",
+        "--pop",
+        "-c",
+        "2",
+        "-g",
+        "bench_pop",
+        "--json",
+    ]));
+    assert_eq!(popped["settings"]["pop"], true, "{popped}");
+    assert_eq!(popped["received"]["messages"], 2000, "{popped}");
+    assert_ordered(&popped["e2e_latency"], 2000);
+
     standalone.stop().await;
 }
 

@@ -75,8 +75,8 @@ async fn received_messages_acked_are_not_delivered_again() {
     .await;
     for m in &got {
         assert_eq!(m.topic, topic);
-        consumer.ack(m).await.unwrap();
     }
+    consumer.ack_batch(&got).await.unwrap();
     let bodies: Vec<String> = got
         .iter()
         .map(body)

@@ -187,6 +187,57 @@ impl SimpleConsumer {
         Ok(())
     }
 
+    /// Acknowledges several received messages with one BATCH_ACK_MESSAGE per broker (their
+    /// offsets as bit sets per popped queue, RocketMQ's form).
+    pub async fn ack_batch(&self, messages: &[MessageExt]) -> Result<()> {
+        let mut per_broker: BTreeMap<String, (String, BTreeMap<AckKey, Vec<i64>>)> =
+            BTreeMap::new();
+        for message in messages {
+            let handle = parse_handle(handle_text(message)?)?;
+            let key = AckKey {
+                topic: message.topic.clone(),
+                kind: handle.topic_type.clone(),
+                queue_id: handle.queue_id,
+                start: handle.ck_offset,
+                pop_time: handle.pop_time,
+                invisible: handle.invisible_time,
+                revive: handle.revive_qid,
+            };
+            let offset = handle.offset();
+            if offset < key.start || offset - key.start >= BIT_SET_BITS_MAX {
+                self.ack(message).await?;
+                continue;
+            }
+            per_broker
+                .entry(handle.broker_name.clone())
+                .or_insert_with(|| (message.topic.clone(), BTreeMap::new()))
+                .1
+                .entry(key)
+                .or_default()
+                .push(offset);
+        }
+        for (broker, (topic, acks)) in per_broker {
+            let addr = self.instance.find_broker_addr(&broker, &topic).await?;
+            let acks: Vec<serde_json::Value> = acks
+                .iter()
+                .map(|(key, offsets)| {
+                    serde_json::json!({
+                        "c": self.config.group, "t": key.topic, "r": key.kind, "so": key.start,
+                        "q": key.queue_id, "rq": key.revive, "pt": key.pop_time, "it": key.invisible,
+                        "b": bit_set(key.start, offsets),
+                    })
+                })
+                .collect();
+            let body = serde_json::json!({ "brokerName": broker, "acks": acks });
+            let request = RemotingCommand::bare_request(RequestCode::BATCH_ACK_MESSAGE)
+                .with_body(body.to_string().into_bytes());
+            self.instance
+                .invoke_ok(&addr, request, Duration::from_secs(3))
+                .await?;
+        }
+        Ok(())
+    }
+
     /// Makes a received message invisible for `invisible` from now (its handle changes).
     pub async fn change_invisible_duration(
         &self,
@@ -242,6 +293,35 @@ impl SimpleConsumer {
         };
         Ok(renewed.to_string())
     }
+}
+
+/// Offsets past a batch-ack entry's start one bit set may name (4 KiB of bits).
+const BIT_SET_BITS_MAX: i64 = 4096 * 8;
+
+/// Messages acked together: popped from one queue by one pop.
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord)]
+struct AckKey {
+    topic: String,
+    kind: String,
+    queue_id: i32,
+    start: i64,
+    pop_time: i64,
+    invisible: i64,
+    revive: i32,
+}
+
+/// Java's `BitSet.toByteArray()` of `offset − start` for each offset, in Base64.
+fn bit_set(start: i64, offsets: &[i64]) -> String {
+    use base64::Engine;
+    let mut bytes = Vec::new();
+    for offset in offsets {
+        let bit = usize::try_from(offset - start).unwrap_or(0);
+        if bytes.len() <= bit / 8 {
+            bytes.resize(bit / 8 + 1, 0u8);
+        }
+        bytes[bit / 8] |= 1 << (bit % 8);
+    }
+    base64::engine::general_purpose::STANDARD.encode(bytes)
 }
 
 fn millis(duration: Duration) -> i64 {
