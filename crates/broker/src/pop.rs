@@ -64,5 +64,6 @@ pub(crate) fn revive(
         clock: Arc::clone(clock),
         store_host: identity.store_host,
         retry_v2: config.raw.enable_retry_topic_v2,
+        waiters: m.waiters.clone(),
     }
 }

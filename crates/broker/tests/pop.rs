@@ -194,9 +194,12 @@ async fn a_message_left_unacked_past_the_groups_retry_times_goes_to_the_dlq() {
     assert_eq!(find_property(props, "DLQ_ORIGIN_TOPIC"), Some("PopDead"));
     assert_eq!(dead[0].reconsume_times, 2);
     assert_eq!(&dead[0].body[..], b"m0");
-    let info = runtime_info(&c).await;
-    assert_eq!(info["popReviveTotal"], "2");
-    assert_eq!(info["popInflightNum"], "0");
+    // The revive counts once the copy is stored, just after the DLQ holds it.
+    wait_until("two revives and nothing in flight", || async {
+        let info = runtime_info(&c).await;
+        info["popReviveTotal"] == "2" && info["popInflightNum"] == "0"
+    })
+    .await;
 }
 
 async fn runtime_info(c: &Cluster) -> BTreeMap<String, String> {

@@ -170,6 +170,21 @@ async fn an_orderly_queue_gives_nothing_more_until_its_messages_are_acked_or_exp
             .await
             .unwrap();
     }
+    // All stored and dispatched first: an orderly pop takes what its queue holds, and the
+    // queue then gives nothing until those are acked or expire.
+    let admin = apogee_client::Admin::start(client(&cluster.namesrv_addr))
+        .await
+        .unwrap();
+    wait_until("the six messages dispatched", || async {
+        let stats = admin.topic_stats(&topic).await.unwrap();
+        stats
+            .offset_table
+            .values()
+            .map(|o| o.max_offset)
+            .sum::<i64>()
+            >= 6
+    })
+    .await;
     let consumer = simple(&cluster.namesrv_addr, &unique("gfifo"), &topic, true).await;
     let invisible = Duration::from_secs(2);
     let first = receive_until(&consumer, invisible, has_body("o4")).await;

@@ -7,6 +7,7 @@
 
 use std::time::Duration;
 
+use apogee_broker::manager::pop_state::QueueKey;
 use apogee_broker::messaging::Messaging;
 use apogee_broker::ops::pop::{INVISIBLE_MAX_MS, POP_BATCH_MAX, PopOutcome, PopRequest};
 use apogee_model::Perm;
@@ -313,16 +314,21 @@ async fn dead_letter(
         .map(|t| t.name.clone())
         .unwrap_or_default();
     let handle = live_handle(messaging, &request.receipt_handle)?;
-    let offset = handle.commit_log_offset.ok_or_else(|| {
-        fail(
-            pb::Code::InvalidReceiptHandle,
-            "the handle names no message",
-        )
-    })?;
-    let record = messaging
-        .end_transaction
-        .records
-        .record_at(offset)
+    let real = real_topic(&topic, &group, &handle.topic_type);
+    // The CommitLog offset comes from the broker's own record of the popped message, never
+    // from the client's handle.
+    let key = QueueKey::new(&group, &real, handle.queue_id);
+    let offset = messaging
+        .pop
+        .states
+        .commit_log_offset(&key, handle.offset(), handle.pop_time)
+        .ok_or_else(not_in_flight)?;
+    let records = std::sync::Arc::clone(&messaging.end_transaction.records);
+    let record = tokio::task::spawn_blocking(move || records.record_at(offset))
+        .await
+        .ok()
+        .flatten()
+        .filter(|r| r.topic_str() == real)
         .ok_or_else(|| fail(pb::Code::MessageNotFound, "the message is no longer stored"))?;
     let mut props = record.properties_map();
     props.insert("DLQ_ORIGIN_TOPIC".into(), topic.clone());
@@ -345,7 +351,6 @@ async fn dead_letter(
         .put(std::slice::from_ref(&message), &dlq)
         .await
         .map_err(|e| status::of_broker(&e))?;
-    let real = real_topic(&topic, &group, &handle.topic_type);
     let _ = messaging.pop.ack(&group, &real, &handle);
     Ok(())
 }

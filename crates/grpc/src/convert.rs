@@ -82,6 +82,8 @@ pub const V5_PRODUCER_GROUP: &str = "APOGEE_V5_PRODUCER";
 const CHECK_IMMUNITY: &str = "CHECK_IMMUNITY_TIME_IN_SECONDS";
 const TRACE_CONTEXT: &str = "TRACE_CONTEXT";
 const BORN_HOST: &str = "__BORNHOST";
+/// Largest body inflated for a v5 consumer.
+const INFLATED_MAX: u64 = 8 << 20;
 
 /// One v5 message ready for the broker's send.
 pub struct Outgoing {
@@ -89,6 +91,8 @@ pub struct Outgoing {
     pub body: Bytes,
     pub message_id: String,
     pub transactional: bool,
+    /// A delay message's delivery time (ms), which makes it recallable.
+    pub deliver_ms: Option<i64>,
 }
 
 /// A v5 message as a send; `queues` is the topic's write queue count.
@@ -147,6 +151,7 @@ pub fn outgoing(message: pb::Message, queues: i32) -> Result<Outgoing, Failure> 
     Ok(Outgoing {
         header,
         body: Bytes::from(message.body),
+        deliver_ms: sp.delivery_timestamp.as_ref().map(millis_of),
         message_id: sp.message_id,
         transactional,
     })
@@ -180,7 +185,11 @@ fn system_properties(
             ));
         }
         props.push(property::SHARDING_KEY, group);
-        queue_id = (java_string_hash(group) & i32::MAX) % queues.max(1);
+        // The client picks the group's queue (the Rust client: SipHash of the group); a
+        // client that names none gets one by the group's hash, the same every time.
+        if !(0..queues.max(1)).contains(&queue_id) {
+            queue_id = (java_string_hash(group) & i32::MAX) % queues.max(1);
+        }
     }
     if let Some(trace) = sp.trace_context.as_deref().filter(|t| !t.is_empty()) {
         props.push(TRACE_CONTEXT, trace);
@@ -286,19 +295,19 @@ pub fn incoming(record: &StoredRecord, delivery: &Delivery<'_>) -> pb::Message {
     }
 }
 
-/// The body as the producer sent it (a zlib-compressed body inflated, at most 64 MiB).
+/// The body as the producer sent it (a zlib-compressed body inflated, at most 8 MiB; a larger
+/// one is passed on as stored).
 fn body_of(record: &StoredRecord) -> Bytes {
     if record.sys_flag & sys_flag::COMPRESSED == 0 {
         return record.body.clone();
     }
     let mut out = Vec::new();
     let inflated = flate2::read::ZlibDecoder::new(&record.body[..])
-        .take(64 << 20)
+        .take(INFLATED_MAX + 1)
         .read_to_end(&mut out);
-    if inflated.is_ok() {
-        Bytes::from(out)
-    } else {
-        record.body.clone()
+    match inflated {
+        Ok(n) if n as u64 <= INFLATED_MAX => Bytes::from(out),
+        _ => record.body.clone(),
     }
 }
 

@@ -14,6 +14,7 @@ mod consume;
 mod convert;
 mod offsets;
 mod produce;
+mod recall;
 mod route;
 mod server;
 mod service;

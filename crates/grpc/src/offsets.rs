@@ -92,9 +92,16 @@ pub async fn pull(
 pub fn update(messaging: &Messaging, request: pb::UpdateOffsetRequest) -> pb::UpdateOffsetResponse {
     let group = request.group.map(|g| g.name).unwrap_or_default();
     let (topic, queue_id) = queue_of(request.message_queue.as_ref());
-    if messaging.topics.get(&topic).is_none() {
+    let Some(config) = messaging.topics.get(&topic) else {
         return pb::UpdateOffsetResponse {
             status: Some(fail(pb::Code::TopicNotFound, "no such topic")),
+        };
+    };
+    if apogee_model::GroupName::new(&group).is_err()
+        || !(0..config.read_queue_nums).contains(&queue_id)
+    {
+        return pb::UpdateOffsetResponse {
+            status: Some(fail(pb::Code::BadRequest, "no such group name or queue")),
         };
     }
     messaging

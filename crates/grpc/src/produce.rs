@@ -10,8 +10,8 @@ use apogee_protocol::record::find_property;
 use std::net::SocketAddr;
 
 use crate::convert::{self, V5_PRODUCER_GROUP};
-use crate::pb;
 use crate::status::{self, Failure, fail, is_ok, ok};
+use crate::{pb, recall};
 
 /// Most messages one SendMessage may carry.
 const MESSAGES_MAX: usize = 1024;
@@ -67,17 +67,25 @@ async fn send_one(
         .send(&outgoing.header, &outgoing.body, false, peer)
         .await
     {
-        Ok(sent) => pb::SendResultEntry {
-            status: Some(status::of_send(sent.code)),
-            message_id: outgoing.message_id,
-            transaction_id: if outgoing.transactional {
-                sent.offset_msg_id
-            } else {
-                String::new()
-            },
-            offset: sent.queue_offset,
-            recall_handle: String::new(),
-        },
+        Ok(sent) => {
+            let recall_handle = outgoing
+                .deliver_ms
+                .map(|at| {
+                    recall::handle(messaging, &outgoing.header.topic, at, &outgoing.message_id)
+                })
+                .unwrap_or_default();
+            pb::SendResultEntry {
+                status: Some(status::of_send(sent.code)),
+                message_id: outgoing.message_id,
+                transaction_id: if outgoing.transactional {
+                    sent.offset_msg_id
+                } else {
+                    String::new()
+                },
+                offset: sent.queue_offset,
+                recall_handle,
+            }
+        }
         Err(e) => failed(status::of_broker(&e), outgoing.message_id),
     }
 }

@@ -17,9 +17,9 @@ use crate::convert::peer_or_unspecified;
 use crate::pb;
 use crate::pb::messaging_service_server::MessagingService;
 use crate::route::Routes;
-use crate::status::{fail, ok};
+use crate::status::ok;
 use crate::telemetry::Sessions;
-use crate::{consume, offsets, produce};
+use crate::{consume, offsets, produce, recall};
 
 type Streamed<T> = Pin<Box<dyn Stream<Item = Result<T, Status>> + Send>>;
 
@@ -388,7 +388,7 @@ impl MessagingService for Endpoint {
         if id.is_empty() {
             return Err(Status::invalid_argument("x-mq-client-id is required"));
         }
-        let inbox = self
+        let (inbox, generation) = self
             .sessions
             .open(&id)
             .ok_or_else(|| Status::resource_exhausted("too many clients"))?;
@@ -408,8 +408,9 @@ impl MessagingService for Endpoint {
                     }
                 }
             }
-            sessions.close(&id);
-            messaging.clients.unregister_other(&id);
+            if sessions.close_stream(&id, generation) {
+                messaging.clients.unregister_other(&id);
+            }
         });
         Ok(Response::new(Box::pin(ReceiverStream::new(inbox))))
     }
@@ -444,14 +445,14 @@ impl MessagingService for Endpoint {
 
     async fn recall_message(
         &self,
-        _request: Request<pb::RecallMessageRequest>,
+        request: Request<pb::RecallMessageRequest>,
     ) -> Result<Response<pb::RecallMessageResponse>, Status> {
-        let status = fail(
-            pb::Code::Unsupported,
-            "recalling messages is not supported: cancel a timer message by sending TIMER_DEL_UNIQKEY",
-        );
-        Ok(Response::new(pb::RecallMessageResponse::from_status(
-            status,
-        )))
+        let checks = auth::publish(&name(request.get_ref().topic.as_ref()));
+        if let Err(status) = auth::allow(&self.messaging, &request, &checks) {
+            return refused!(pb::RecallMessageResponse, status);
+        }
+        let from = peer(&request);
+        let answer = recall::recall(&self.messaging, request.into_inner(), from).await;
+        Ok(Response::new(answer))
     }
 }

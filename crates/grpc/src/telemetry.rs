@@ -25,12 +25,16 @@ use crate::status::ok;
 const STREAM_BUFFER: usize = 64;
 /// Sessions kept at most (one per client id).
 const SESSIONS_MAX: usize = 100_000;
+/// Topics or subscriptions of one client's settings kept at most.
+const LIST_MAX: usize = 1024;
 
 type Outbox = mpsc::Sender<Result<pb::TelemetryCommand, Status>>;
 
 struct Session {
     settings: Option<pb::Settings>,
     outbox: Outbox,
+    /// Which stream of this client id it is (a reconnect opens a new one).
+    generation: u64,
 }
 
 /// Verify-message commands waiting for their result, by nonce.
@@ -60,29 +64,46 @@ impl Sessions {
         }
     }
 
-    /// A new stream for `client_id`; the receiver feeds the response stream.
+    /// A new stream for `client_id` and its generation; the receiver feeds the response
+    /// stream.
     pub fn open(
         &self,
         client_id: &str,
-    ) -> Option<mpsc::Receiver<Result<pb::TelemetryCommand, Status>>> {
+    ) -> Option<(mpsc::Receiver<Result<pb::TelemetryCommand, Status>>, u64)> {
         let mut sessions = self.lock();
         if sessions.len() >= SESSIONS_MAX && !sessions.contains_key(client_id) {
             return None;
         }
         let (outbox, inbox) = mpsc::channel(STREAM_BUFFER);
+        let generation = self.2.fetch_add(1, Ordering::Relaxed);
         sessions.insert(
             client_id.to_owned(),
             Session {
                 settings: None,
                 outbox,
+                generation,
             },
         );
-        Some(inbox)
+        Some((inbox, generation))
     }
 
-    /// Forgets the client (its stream ended, or it said goodbye).
+    /// Forgets the client (it said goodbye).
     pub fn close(&self, client_id: &str) {
         self.lock().remove(client_id);
+    }
+
+    /// Forgets the client's stream `generation` when it ends, unless a newer one replaced it;
+    /// true when it was forgotten.
+    pub fn close_stream(&self, client_id: &str, generation: u64) -> bool {
+        let mut sessions = self.lock();
+        if sessions
+            .get(client_id)
+            .is_some_and(|s| s.generation == generation)
+        {
+            sessions.remove(client_id);
+            return true;
+        }
+        false
     }
 
     /// The client's last settings.
@@ -90,8 +111,15 @@ impl Sessions {
         self.lock().get(client_id).and_then(|s| s.settings.clone())
     }
 
-    /// Stores the client's settings and answers with the ones applied.
-    pub fn apply(&self, client_id: &str, settings: pb::Settings, messaging: &Messaging) {
+    /// Stores the client's settings (at most 1,024 topics or subscriptions kept) and answers
+    /// with the ones applied.
+    pub fn apply(&self, client_id: &str, mut settings: pb::Settings, messaging: &Messaging) {
+        match settings.pub_sub.as_mut() {
+            Some(pb::settings::PubSub::Publishing(p)) => p.topics.truncate(LIST_MAX),
+            Some(pb::settings::PubSub::Subscription(s)) => s.subscriptions.truncate(LIST_MAX),
+            None => {}
+        }
+        settings.client_properties.clear();
         let merged = merged(settings, messaging);
         let mut sessions = self.lock();
         let Some(session) = sessions.get_mut(client_id) else {
@@ -174,14 +202,10 @@ impl OrphanSink for Sessions {
             ),
         };
         let sessions = self.lock();
-        let producers: Vec<&Session> = sessions
-            .values()
-            .filter(|s| publishing(s).is_some())
-            .collect();
-        let publishing_topic = producers.iter().find(|s| {
+        // Only a producer that publishes the topic may learn of (and decide) its transaction.
+        let Some(session) = sessions.values().find(|s| {
             publishing(s).is_some_and(|p| p.topics.iter().any(|t| t.name == check.real_topic))
-        });
-        let Some(session) = publishing_topic.or(producers.first()) else {
+        }) else {
             return false;
         };
         session.outbox.try_send(Ok(command)).is_ok()

@@ -5,7 +5,7 @@
 
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
-use std::time::Duration;
+mod common;
 
 use apogee_client::{ClientConfig, Message, Producer, ProducerConfig};
 use apogee_grpc::pb;
@@ -14,26 +14,8 @@ use apogee_protocol::header::admin::ConsumeMessageDirectlyResultRequestHeader;
 use apogee_protocol::{RemotingCommand, RequestCode, ResponseCode};
 use apogee_remoting::{Dispatcher, RemotingClient, TransportConfig};
 use apogee_runtime::Shutdown;
+use common::{CLIENT, WAIT, resource, with_id};
 use tokio_stream::StreamExt;
-use tonic::Request;
-
-const WAIT: Duration = Duration::from_secs(30);
-const CLIENT: &str = "raw-client@1#0";
-
-fn with_id<T>(message: T) -> Request<T> {
-    let mut request = Request::new(message);
-    request
-        .metadata_mut()
-        .insert("x-mq-client-id", CLIENT.parse().unwrap());
-    request
-}
-
-fn resource(name: &str) -> pb::Resource {
-    pb::Resource {
-        resource_namespace: String::new(),
-        name: name.into(),
-    }
-}
 
 /// A v5 simple consumer of group GVerify: its Telemetry stream open (settings sent) and one
 /// heartbeat, as a client starts.
@@ -96,6 +78,8 @@ async fn consume_directly_reaches_a_v5_client_as_verify_message() {
     )
     .await
     .unwrap();
+    // The NameServer learns the auto-create template's route before the first send.
+    cluster.broker.register_now().await;
     let producer = Producer::start(
         ClientConfig::new(&cluster.namesrv_addr),
         ProducerConfig::new("p"),

@@ -115,13 +115,20 @@ macro_rules! name_type {
 
 /// Longest retry or dead-letter topic name (`%RETRY%` / `%DLQ%` + a group).
 pub const SYSTEM_TOPIC_NAME_MAX_CHARS: usize = 255;
+/// Longest POP retry topic name (`%RETRY%{group}_{topic}` or `%RETRY%{group}+{topic}`).
+pub const POP_RETRY_TOPIC_NAME_MAX_CHARS: usize =
+    7 + GROUP_NAME_MAX_CHARS + 1 + TOPIC_NAME_MAX_CHARS;
 
 name_type!(
-    /// A topic name: `[%|a-zA-Z0-9_-]{1,127}`, or up to 255 for `%RETRY%…` / `%DLQ%…`.
+    /// A topic name: `[%|a-zA-Z0-9_-]{1,127}`; a `%DLQ%…` topic up to 255; a `%RETRY%…` topic
+    /// up to a POP retry topic's length, with one `+` (RocketMQ's V2 POP retry topics).
     TopicName,
     "topic",
     |n| {
-        let max = if crate::system_topic::is_retry_topic(n) || crate::system_topic::is_dlq_topic(n) {
+        if crate::system_topic::is_retry_topic(n) {
+            return check_strict("topic", &n.replacen('+', "_", 1), POP_RETRY_TOPIC_NAME_MAX_CHARS);
+        }
+        let max = if crate::system_topic::is_dlq_topic(n) {
             SYSTEM_TOPIC_NAME_MAX_CHARS
         } else {
             TOPIC_NAME_MAX_CHARS
@@ -175,7 +182,13 @@ mod tests {
 
     #[test]
     fn given_legal_topic_names_when_validated_should_accept() {
-        for name in ["TopicTest", "%RETRY%group_1", "a|b-c", &"x".repeat(127)] {
+        for name in [
+            "TopicTest",
+            "%RETRY%group_1",
+            "%RETRY%g+Topic",
+            "a|b-c",
+            &"x".repeat(127),
+        ] {
             assert!(TopicName::new(name).is_ok(), "{name}");
         }
     }

@@ -109,6 +109,9 @@ pub struct Due {
     pub commit_log_offset: i64,
     /// When it was last popped.
     pub pop_time: i64,
+    /// An orderly message: already readable again from its queue; nothing to store, but
+    /// pops waiting on its queue's topic should be woken.
+    pub orderly: bool,
 }
 
 /// One message as a pop recorded it.
@@ -187,7 +190,8 @@ impl PopStates {
             let index = index_of(&mut table, &key);
             table.queues[index].next = queue.next.max(committed);
             for [offset, pop_time, deadline, commit_log_offset, orderly] in queue.inflight {
-                if offset < floor || table.inflight >= self.inflight_max {
+                // Never dropped, even past `inflight_max`: the cursor is already past it.
+                if offset < floor {
                     continue;
                 }
                 let entry = Inflight {
@@ -269,17 +273,21 @@ impl PopStates {
     /// The right to read `key`, or `None` while another pop reads it, while an orderly
     /// queue has messages in flight, or while `inflight_max` messages are in flight. A
     /// queue popped for the first time starts at the group's committed offset, else at
-    /// `initial()`; a pending `reset` moves the cursor (and forgets what was in flight).
+    /// `initial()`; a pending reset (`reset()`, asked only when no other pop reads the queue)
+    /// moves the cursor and forgets what was in flight.
     pub fn claim(
         &self,
         key: &QueueKey,
         orderly: bool,
-        reset: Option<i64>,
+        reset: impl FnOnce() -> Option<i64>,
         initial: impl FnOnce() -> i64,
     ) -> Option<Claim> {
         let mut table = self.lock_mut();
         let index = index_of(&mut table, key);
-        if let Some(target) = reset {
+        if table.queues[index].reading {
+            return None;
+        }
+        if let Some(target) = reset() {
             forget_inflight(&mut table, index);
             table.queues[index].next = Some(target);
         }
@@ -287,7 +295,7 @@ impl PopStates {
             return None;
         }
         let queue = &mut table.queues[index];
-        if queue.reading || (orderly && !queue.inflight.is_empty()) {
+        if orderly && !queue.inflight.is_empty() {
             return None;
         }
         let start = match queue.next {
@@ -339,13 +347,20 @@ impl PopStates {
                 orderly,
                 reviving: false,
             };
-            if queue.inflight.insert(message.queue_offset, entry).is_none() {
-                table.inflight += 1;
+            match queue.inflight.insert(message.queue_offset, entry) {
+                Some(old) => {
+                    table
+                        .due
+                        .remove(&(old.deadline, index, message.queue_offset));
+                }
+                None => table.inflight += 1,
             }
             table.due.insert((deadline, index, message.queue_offset));
         }
         let queue = &mut table.queues[index];
-        queue.next = Some(queue.next.map_or(next, |n| n.max(next)));
+        // The read is the authority: it may move the cursor back (a queue that restarted
+        // lower, a reset) as well as forward.
+        queue.next = Some(next);
         queue.reading = false;
         self.counters
             .popped
@@ -393,8 +408,9 @@ impl PopStates {
     }
 
     /// Messages whose deadline is at or before `now` (at most `max`). Orderly ones are made
-    /// readable again from their queue at once; the others are returned, marked as being
-    /// revived, for the caller to copy and then call [`revived`](Self::revived).
+    /// readable again from their queue at once (returned with `orderly`, for the caller to
+    /// wake that topic's pops); the others are returned, marked as being revived, for the
+    /// caller to copy and then call [`revived`](Self::revived).
     pub fn take_due(&self, now: i64, max: usize) -> Vec<Due> {
         if self.next_deadline().is_none_or(|deadline| deadline > now) {
             return Vec::new();
@@ -410,16 +426,29 @@ impl PopStates {
             }
             table.due.pop_first();
             let queue = &mut table.queues[index];
-            let Some(entry) = queue.inflight.get_mut(&offset) else {
+            let Some(entry) = queue
+                .inflight
+                .get_mut(&offset)
+                .filter(|e| e.deadline == deadline)
+            else {
                 continue;
             };
             if entry.orderly {
+                let pop_time = entry.pop_time;
                 queue.inflight.remove(&offset);
                 *queue.attempts.entry(offset).or_insert(0) += 1;
                 queue.next = Some(queue.next.map_or(offset, |n| n.min(offset)));
+                let key = queue.key.clone();
                 table.inflight -= 1;
                 self.counters.revived.fetch_add(1, Ordering::Relaxed);
                 self.commit(&table, index);
+                out.push(Due {
+                    key,
+                    offset,
+                    commit_log_offset: -1,
+                    pop_time,
+                    orderly: true,
+                });
                 continue;
             }
             entry.reviving = true;
@@ -428,6 +457,7 @@ impl PopStates {
                 offset,
                 commit_log_offset: entry.commit_log_offset,
                 pop_time: entry.pop_time,
+                orderly: false,
             });
         }
         out
@@ -440,7 +470,12 @@ impl PopStates {
         let Some(&index) = table.ids.get(&due.key) else {
             return;
         };
-        if table.queues[index].inflight.remove(&due.offset).is_some() {
+        let taken = table.queues[index]
+            .inflight
+            .get(&due.offset)
+            .is_some_and(|e| e.reviving && e.pop_time == due.pop_time);
+        if taken {
+            table.queues[index].inflight.remove(&due.offset);
             table.inflight -= 1;
             self.counters.revived.fetch_add(1, Ordering::Relaxed);
         }
@@ -453,7 +488,8 @@ impl PopStates {
         let Some(&index) = table.ids.get(&due.key) else {
             return;
         };
-        if let Some(entry) = table.queues[index].inflight.get_mut(&due.offset) {
+        let taken = table.queues[index].inflight.get_mut(&due.offset);
+        if let Some(entry) = taken.filter(|e| e.reviving && e.pop_time == due.pop_time) {
             entry.reviving = false;
             entry.deadline = retry_at;
             table.due.insert((retry_at, index, due.offset));
@@ -469,6 +505,16 @@ impl PopStates {
     pub fn cursor(&self, key: &QueueKey) -> Option<i64> {
         let table = self.lock();
         table.ids.get(key).and_then(|&i| table.queues[i].next)
+    }
+
+    /// The CommitLog offset of the message at `offset` popped at `pop_time`, while it is in
+    /// flight (a handle's own claim about it is not trusted).
+    pub fn commit_log_offset(&self, key: &QueueKey, offset: i64, pop_time: i64) -> Option<i64> {
+        let table = self.lock();
+        let index = *table.ids.get(key)?;
+        live_entry(&table, index, offset, pop_time)
+            .ok()
+            .map(|e| e.commit_log_offset)
     }
 
     /// Messages in flight on one queue of one group.

@@ -217,15 +217,25 @@ impl Popper {
             .transpose()?
             .flatten();
         let retry_first = tick.is_multiple_of(5);
-        if retry_first && let Some((name, plan, queues)) = &retry {
-            self.pop_topic(request, (name, plan, *queues, -1), tick, &mut outcome)
-                .await?;
-        }
         let own = (topic.as_str(), &plan, read_queues, request.queue_id);
-        self.pop_topic(request, own, tick, &mut outcome).await?;
-        if !retry_first && let Some((name, plan, queues)) = &retry {
-            self.pop_topic(request, (name, plan, *queues, -1), tick, &mut outcome)
-                .await?;
+        let retry = retry
+            .as_ref()
+            .map(|(name, plan, queues)| (name.as_str(), plan, *queues, -1));
+        let order = if retry_first {
+            [retry, Some(own)]
+        } else {
+            [Some(own), retry]
+        };
+        for topic in order.into_iter().flatten() {
+            if let Err(e) = self.pop_topic(request, topic, tick, &mut outcome).await {
+                // Messages already recorded in flight go out with the answer; without them
+                // they would wait for their invisible time.
+                if outcome.messages.is_empty() {
+                    return Err(e);
+                }
+                tracing::debug!(error = %e, "a pop stopped early; answering what it has");
+                break;
+            }
         }
         Ok(outcome)
     }
@@ -292,10 +302,8 @@ impl Popper {
         outcome: &mut PopOutcome,
     ) -> Result<(), BrokerError> {
         let key = QueueKey::new(&request.group, read.topic, read.queue_id);
-        let reset = self
-            .get
-            .offsets
-            .take_reset(&request.group, read.topic, read.queue_id);
+        let offsets = &self.get.offsets;
+        let reset = || offsets.take_reset(&request.group, read.topic, read.queue_id);
         let Some(claim) = self.states.claim(&key, request.orderly, reset, || {
             self.initial_offset(read.topic, read.queue_id, request.init_mode)
         }) else {

@@ -21,7 +21,7 @@ use crate::ops::pop::{INVISIBLE_MAX_MS, Popper};
 
 /// Most entries of one batch ack, and bytes of one entry's bit set.
 const BATCH_ACKS_MAX: usize = 1024;
-const BIT_SET_BYTES_MAX: usize = 4096;
+const BIT_SET_BYTES_MAX: usize = 128;
 
 /// The ack family.
 pub struct AckProcessor {

@@ -67,7 +67,7 @@ impl PopProcessor {
         let now = self.pop.clock.now_ms();
         let born = if h.born_time > 0 { h.born_time } else { now };
         let host = self.pop.get.identity.store_host;
-        if now - born - h.poll_time > LATE_MAX_MS {
+        if now.saturating_sub(born).saturating_sub(h.poll_time) > LATE_MAX_MS {
             return Ok(empty(
                 request,
                 ResponseCode::POLLING_TIMEOUT,
@@ -94,7 +94,7 @@ impl PopProcessor {
             orderly: h.order.unwrap_or(false),
             init_mode: h.init_mode,
         };
-        let wait = (born + h.poll_time - now).max(0);
+        let wait = born.saturating_add(h.poll_time).saturating_sub(now).max(0);
         let wait = Duration::from_millis(u64::try_from(wait).unwrap_or(0))
             .min(self.pop.get.limits.growth.suspend_max);
         let outcome = self.pop.pop(&pop, wait, connection.closed()).await?;
@@ -171,9 +171,10 @@ impl PopProcessor {
         let (_, queues) = self.pop.get.plan_with(&h.consumer_group, &all)?;
         let now = self.pop.clock.now_ms();
         let born = if h.born_time > 0 { h.born_time } else { now };
-        let wait =
-            Duration::from_millis(u64::try_from((born + h.poll_time - now).max(0)).unwrap_or(0))
-                .min(self.pop.get.limits.growth.suspend_max);
+        let wait = Duration::from_millis(
+            u64::try_from(born.saturating_add(h.poll_time).saturating_sub(now).max(0)).unwrap_or(0),
+        )
+        .min(self.pop.get.limits.growth.suspend_max);
         let deadline = tokio::time::Instant::now() + wait;
         let notify = self.pop.waiters.notifier(&h.topic, -1);
         let closed = connection.closed();

@@ -42,6 +42,8 @@ pub struct PopRevive {
     pub clock: Arc<dyn Clock>,
     pub store_host: std::net::SocketAddr,
     pub retry_v2: bool,
+    /// Wakes pops waiting on a topic whose orderly queue became readable again.
+    pub waiters: crate::service::long_polling::PullWaiters,
 }
 
 impl PopRevive {
@@ -50,7 +52,13 @@ impl PopRevive {
             let now = self.clock.now_ms();
             let due = self.states.take_due(now, PASS_MAX);
             for message in &due {
-                self.revive(message, now).await;
+                if message.orderly {
+                    self.waiters
+                        .notifier(&message.key.topic, -1)
+                        .notify_waiters();
+                } else {
+                    self.revive(message, now).await;
+                }
             }
             if due.len() == PASS_MAX {
                 continue;

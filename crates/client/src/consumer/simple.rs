@@ -72,7 +72,11 @@ impl SimpleConsumer {
             instance,
             config,
             subscriptions: Mutex::new(BTreeMap::new()),
-            next: AtomicUsize::new(0),
+            // A random start, so short-lived consumers (one per HTTP request) spread over
+            // the brokers too.
+            next: AtomicUsize::new(
+                usize::try_from(crate::instance::process_random() % 1024).unwrap_or(0),
+            ),
         })
     }
 
@@ -99,7 +103,7 @@ impl SimpleConsumer {
     /// invisible to the group for `invisible`; waits up to the await duration for them.
     pub async fn receive(&self, max: i32, invisible: Duration) -> Result<Vec<MessageExt>> {
         let turn = self.next.fetch_add(1, Ordering::Relaxed);
-        let (topic, selector) = {
+        let (topic, selector, rounds) = {
             let subscriptions = self
                 .subscriptions
                 .lock()
@@ -113,17 +117,18 @@ impl SimpleConsumer {
                 .nth(turn % count)
                 .map(|(t, s)| (t.clone(), s.clone()))
                 .ok_or_else(|| ClientError::Config("no subscription".into()))?;
-            (topic, selector)
+            // Each topic's brokers in turn: a topic's n-th receive goes to its broker n.
+            (topic, selector, turn / count)
         };
         let route = self.instance.route(&topic).await?;
-        let mut brokers: Vec<&str> = route
+        let brokers: std::collections::BTreeSet<&str> = route
             .subscribe_queues
             .iter()
             .map(|q| q.broker_name.as_str())
             .collect();
-        brokers.dedup();
         let broker = brokers
-            .get(turn % brokers.len().max(1))
+            .iter()
+            .nth(rounds % brokers.len().max(1))
             .map(|b| (*b).to_owned())
             .ok_or_else(|| self.instance.no_route(&topic))?;
         let addr = self.instance.find_broker_addr(&broker, &topic).await?;
@@ -295,8 +300,8 @@ impl SimpleConsumer {
     }
 }
 
-/// Offsets past a batch-ack entry's start one bit set may name (4 KiB of bits).
-const BIT_SET_BITS_MAX: i64 = 4096 * 8;
+/// Offsets past a batch-ack entry's start one bit set may name (the broker's 128 bytes).
+const BIT_SET_BITS_MAX: i64 = 128 * 8;
 
 /// Messages acked together: popped from one queue by one pop.
 #[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord)]
