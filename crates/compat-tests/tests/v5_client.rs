@@ -111,10 +111,9 @@ impl V5 {
         self.call(request).await;
     }
 
-    /// The group's members as GET_CONSUMER_CONNECTION_LIST lists them (waits for one).
+    /// The group's members as GET_CONSUMER_CONNECTION_LIST lists them, once it is online.
     async fn members(&self, group: &str) -> Vec<ClientConnection> {
-        let deadline = Instant::now() + WAIT;
-        loop {
+        let list = || async {
             let header = GetConsumerConnectionListRequestHeader {
                 consumer_group: group.into(),
             };
@@ -125,14 +124,17 @@ impl V5 {
                 .invoke(&self.cluster.broker_addr, request, WAIT)
                 .await
                 .unwrap();
-            if r.response_code() == ResponseCode::SUCCESS {
+            (r.response_code() == ResponseCode::SUCCESS).then(|| {
                 let connection: ConsumerConnection =
                     apogee_protocol::body::from_json("consumer connection", &r.body).unwrap();
-                return connection.connection_set;
-            }
-            assert!(Instant::now() < deadline, "group {group} never online");
-            tokio::time::sleep(Duration::from_millis(20)).await;
-        }
+                connection.connection_set
+            })
+        };
+        apogee_testkit::wait_until(&format!("group {group} online"), WAIT, || async {
+            list().await.is_some()
+        })
+        .await;
+        list().await.expect("the group stays online")
     }
 
     async fn producer(&self, topics: &[&str]) -> Producer {
@@ -471,8 +473,8 @@ async fn a_client_of_one_broker_reaches_a_topic_that_lives_on_another() {
     assert_eq!(r.response_code(), ResponseCode::SUCCESS);
     b.register_now().await;
     // broker-b has published its endpoint once the NameServer answers GET_KV_CONFIG with it.
-    let deadline = Instant::now() + WAIT;
-    loop {
+    let published = b_grpc.local_addr().to_string();
+    apogee_testkit::wait_until("broker-b's endpoint in the NameServer", WAIT, || async {
         let header = apogee_protocol::header::namesrv::KvConfigKeyHeader {
             namespace: "APOGEE_V5_ENDPOINTS".into(),
             key: "broker-b".into(),
@@ -483,15 +485,9 @@ async fn a_client_of_one_broker_reaches_a_topic_that_lives_on_another() {
             .invoke(&v5.cluster.namesrv_addr, request, WAIT)
             .await
             .unwrap();
-        if r.ext_fields.get("value") == Some(&b_grpc.local_addr().to_string()) {
-            break;
-        }
-        assert!(
-            Instant::now() < deadline,
-            "broker-b never published its endpoint"
-        );
-        tokio::time::sleep(Duration::from_millis(20)).await;
-    }
+        r.ext_fields.get("value") == Some(&published)
+    })
+    .await;
     let producer = v5.producer(&["V5Elsewhere"]).await;
     let message = MessageBuilder::builder()
         .set_topic("V5Elsewhere")
