@@ -133,6 +133,9 @@ pub struct ProducerSettings {
     /// Timer messages: due (delay ms, spread ms) after their send; their stamp is the due
     /// time, so end-to-end latency is how late each was delivered.
     pub timer: Option<(u64, u64)>,
+    /// Above 1: message `i` goes to topic `<topic>-<i mod topics>` (the names `bench topics`
+    /// creates), not to the topic itself.
+    pub topics: usize,
 }
 
 impl Default for ProducerSettings {
@@ -146,6 +149,7 @@ impl Default for ProducerSettings {
             mode: SendMode::Async,
             group: "apogee_bench_producer".into(),
             timer: None,
+            topics: 1,
         }
     }
 }
@@ -156,6 +160,12 @@ impl ProducerSettings {
         check_range("--producers", self.producers, 1, TASKS_MAX)?;
         check_range("--in-flight", self.in_flight, 1, IN_FLIGHT_MAX)?;
         check_range("--batch", self.batch, 1, BATCH_MAX)?;
+        check_range("--topics", self.topics, 1, crate::topics::TOPICS_MAX)?;
+        if self.topics > 1 && self.batch > 1 {
+            return Err(BenchError::Config(
+                "--topics spreads single sends; a batch goes to one topic".into(),
+            ));
+        }
         if self.timer.is_some() && self.batch > 1 {
             return Err(BenchError::Config(
                 "timer messages cannot be batched (the broker refuses them)".into(),
@@ -180,6 +190,9 @@ impl ProducerSettings {
         into.insert("batch".into(), json!(self.batch));
         into.insert("rate".into(), json!(self.rate));
         into.insert("producer_group".into(), json!(self.group));
+        if self.topics > 1 {
+            into.insert("topics".into(), json!(self.topics));
+        }
         if let Some((delay, spread)) = self.timer {
             into.insert("timer_delay_ms".into(), json!(delay));
             into.insert("timer_spread_ms".into(), json!(spread));

@@ -37,7 +37,7 @@ pub async fn e2e(config: &E2eConfig, stop: Shutdown) -> Result<Report> {
     let producer_stop = stop.child();
     let plan = Arc::new(ProducerPlan {
         settings: config.producer.clone(),
-        topic: config.target.topic.clone(),
+        topics: crate::produce::topic_names(&config.target.topic, 1),
         run_id,
         counters: Arc::clone(&counters),
         stop: producer_stop.clone(),

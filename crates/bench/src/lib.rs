@@ -5,6 +5,7 @@
 //! * [`e2e`]: both at once, with send → receipt latency from a timestamp in each body.
 //! * [`checked`]: ordered sends retried until acknowledged and an orderly consumer, with a
 //!   verdict on loss, duplicates, order and stalls (for chaos runs).
+//! * [`topics`]: many topics created one request at a time, then every route looked up.
 //! * [`raw`]: the machine's own limits to compare with: loopback TCP echo and file appends.
 //!
 //! Every run takes a plain config struct (defaults work against `apogee standalone`) and a
@@ -35,6 +36,7 @@ mod report;
 mod stamp;
 mod stats;
 mod topic;
+mod topics;
 
 pub use checked::{CheckedConfig, CheckedReport, checked};
 pub use config::{
@@ -47,3 +49,4 @@ pub use error::{BenchError, Result};
 pub use produce::produce;
 pub use report::Report;
 pub use stats::{LatencySummary, Throughput};
+pub use topics::{TOPICS_MAX, TopicsConfig, topic_name, topics};

@@ -33,14 +33,16 @@ const COMPLETION_WAIT: Duration = Duration::from_secs(60);
 /// Runs the producers of `config` until its limit or `stop`, and reports.
 pub async fn produce(config: &ProduceConfig, stop: Shutdown) -> Result<Report> {
     config.validate()?;
-    topic::ensure_topic(&config.target).await?;
+    if config.producer.topics == 1 {
+        topic::ensure_topic(&config.target).await?;
+    }
     let counters = Arc::new(Counters::default());
     let producers = start_producers(&config.target, &config.producer).await?;
     let total = config.limit.producer_messages();
     let progress = Progress::start(config.progress, total, Arc::clone(&counters), Follow::Sent);
     let plan = Arc::new(ProducerPlan {
         settings: config.producer.clone(),
-        topic: config.target.topic.clone(),
+        topics: topic_names(&config.target.topic, config.producer.topics),
         run_id: stamp::new_run_id(),
         counters,
         stop: stop.clone(),
@@ -60,7 +62,8 @@ pub async fn produce(config: &ProduceConfig, stop: Shutdown) -> Result<Report> {
 /// What every producer task of a run shares.
 pub(crate) struct ProducerPlan {
     pub settings: ProducerSettings,
-    pub topic: String,
+    /// Messages go to these in turn (one topic unless `--topics`).
+    pub topics: Vec<String>,
     pub run_id: u64,
     pub counters: Arc<Counters>,
     pub stop: Shutdown,
@@ -120,11 +123,14 @@ pub(crate) async fn start_producers(
         let producer = Producer::start(topic::client_config(target, "p", index), config)
             .await
             .map_err(|e| BenchError::client(format!("starting producer {index}"), e))?;
-        producer
-            .instance()
-            .route(&target.topic)
-            .await
-            .map_err(|e| BenchError::client(format!("route of `{}`", target.topic), e))?;
+        // Every route is fetched before the clock starts: the run measures sends, not lookups.
+        for topic in topic_names(&target.topic, settings.topics) {
+            producer
+                .instance()
+                .route(&topic)
+                .await
+                .map_err(|e| BenchError::client(format!("route of `{topic}`"), e))?;
+        }
         producers.push(producer);
     }
     Ok(producers)
@@ -146,7 +152,7 @@ pub(crate) async fn run_producers(
                 quota: plan.total.map(|t| share(t, plan.settings.producers, index)),
                 pacer: Pacer::for_task(plan.settings.rate, plan.settings.producers, start),
                 start,
-                timers: 0,
+                sent: 0,
             };
             tokio::spawn(task.run())
         })
@@ -171,8 +177,8 @@ struct ProducerTask {
     quota: Option<u64>,
     pacer: Option<Pacer>,
     start: Instant,
-    /// Timer messages built so far (spreads their due times).
-    timers: u64,
+    /// Messages built so far (picks the topic, spreads timers' due times).
+    sent: u64,
 }
 
 /// One send's outcome, from a callback back to its task.
@@ -221,16 +227,14 @@ impl ProducerTask {
         (0..count)
             .map(|_| {
                 let now = stamp::now_micros();
+                self.sent += 1;
+                let topic = &self.plan.topics[self.sent as usize % self.plan.topics.len()];
                 let Some((delay, spread)) = timer else {
-                    return Message::new(
-                        self.plan.topic.clone(),
-                        stamp::body(size, now, self.plan.run_id),
-                    );
+                    return Message::new(topic.clone(), stamp::body(size, now, self.plan.run_id));
                 };
-                self.timers += 1;
-                let due_ms = now / 1000 + delay + self.timers % spread.max(1);
+                let due_ms = now / 1000 + delay + self.sent % spread.max(1);
                 let body = stamp::body(size, due_ms * 1000, self.plan.run_id);
-                Message::new(self.plan.topic.clone(), body)
+                Message::new(topic.clone(), body)
                     .with_property("TIMER_DELIVER_MS", due_ms.to_string())
             })
             .collect()
@@ -364,4 +368,14 @@ fn count(counters: &Counters, n: u64, bytes: u64, result: &Result<(), String>) {
 fn lost(outcome: &mut ProduceOutcome, outstanding: usize) {
     let kind = format!("no outcome within {} s", COMPLETION_WAIT.as_secs());
     outcome.errors.add(kind, outstanding as u64);
+}
+
+/// The topics a run sends to: `topic` itself, or the `count` names `bench topics` created.
+pub(crate) fn topic_names(topic: &str, count: usize) -> Vec<String> {
+    if count <= 1 {
+        return vec![topic.to_owned()];
+    }
+    (0..count)
+        .map(|i| crate::topics::topic_name(topic, i))
+        .collect()
 }

@@ -97,7 +97,14 @@ impl fmt::Display for Report {
             f.write_str(&table(&["", "messages", "bytes", "msgs/s", "MB/s"], &flows))?;
         }
         let latencies: Vec<Vec<String>> = [
-            ("send → ack", &self.send_latency),
+            (
+                if self.mode == "topics" {
+                    "create"
+                } else {
+                    "send → ack"
+                },
+                &self.send_latency,
+            ),
             ("send → receive", &self.e2e_latency),
         ]
         .into_iter()

@@ -402,6 +402,7 @@ fn registration(
         replication: m.replication.clone(),
         heartbeat_timeout_ms: config.limits.heartbeat_timeout_ms,
         period: config.limits.register_period,
+        serial: Arc::default(),
         topics: m.topics.clone(),
         live: m.live.clone(),
     }

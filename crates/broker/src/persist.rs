@@ -118,6 +118,17 @@ struct TableInner<T> {
     wake: std::sync::Arc<(std::sync::Mutex<bool>, std::sync::Condvar)>,
     /// One writer of the file at a time (the thread, or `save_now`).
     writing: std::sync::Mutex<()>,
+    /// Told around each save, and the writer's pause after one ([`JsonTable::set_hook`]).
+    hook: std::sync::OnceLock<(std::sync::Arc<dyn SaveHook>, std::time::Duration)>,
+}
+
+/// Told around each save of a [`JsonTable`] (a journal that a save makes redundant).
+pub trait SaveHook: Send + Sync {
+    /// Called before the content is serialised; returns a mark for [`after_save`](Self::after_save).
+    fn before_save(&self) -> u64;
+    /// Called once the content serialised after [`before_save`](Self::before_save) returned
+    /// `mark` is on disk.
+    fn after_save(&self, mark: u64);
 }
 
 /// How long [`JsonTable::saved`] waits for the writer before reporting failure.
@@ -137,6 +148,7 @@ where
             saved: tokio::sync::watch::Sender::new(0),
             wake: std::sync::Arc::default(),
             writing: std::sync::Mutex::new(()),
+            hook: std::sync::OnceLock::new(),
         });
         spawn_writer(&inner)?;
         Ok(Self { inner })
@@ -154,6 +166,12 @@ where
             .value
             .write()
             .unwrap_or_else(std::sync::PoisonError::into_inner)
+    }
+
+    /// Tells `hook` around every save; the writer then waits `pause` after each save, so a
+    /// burst of changes (which the hook keeps durable meanwhile) costs few whole writes.
+    pub fn set_hook(&self, hook: std::sync::Arc<dyn SaveHook>, pause: std::time::Duration) {
+        let _ = self.inner.hook.set((hook, pause));
     }
 
     /// Asks the writer to save the current content; returns the generation to wait for.
@@ -201,6 +219,7 @@ impl<T: serde::Serialize> TableInner<T> {
             .lock()
             .unwrap_or_else(std::sync::PoisonError::into_inner);
         let generation = self.requested.load(std::sync::atomic::Ordering::Acquire);
+        let mark = self.hook.get().map(|(hook, _)| hook.before_save());
         let bytes = {
             let value = self
                 .value
@@ -213,6 +232,9 @@ impl<T: serde::Serialize> TableInner<T> {
             )
         };
         write_atomically(&self.path, &bytes)?;
+        if let (Some((hook, _)), Some(mark)) = (self.hook.get(), mark) {
+            hook.after_save(mark);
+        }
         self.saved.send_if_modified(|saved| {
             let newer = generation > *saved;
             *saved = (*saved).max(generation);
@@ -251,10 +273,19 @@ where
                 let Some(inner) = weak.upgrade() else { break };
                 let pending = inner.requested.load(std::sync::atomic::Ordering::Acquire)
                     > *inner.saved.borrow();
-                if pending && let Err(e) = inner.save() {
-                    tracing::error!(error = %e, "config file not written; retrying");
-                    drop(inner);
-                    std::thread::sleep(std::time::Duration::from_secs(1));
+                if !pending {
+                    continue;
+                }
+                let pause = match inner.save() {
+                    Ok(()) => inner.hook.get().map_or(std::time::Duration::ZERO, |h| h.1),
+                    Err(e) => {
+                        tracing::error!(error = %e, "config file not written; retrying");
+                        std::time::Duration::from_secs(1)
+                    }
+                };
+                drop(inner);
+                if !pause.is_zero() {
+                    std::thread::sleep(pause);
                 }
             }
         })

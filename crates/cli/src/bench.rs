@@ -37,6 +37,19 @@ enum BenchCommand {
     RawTcp(RawTcpArgs),
     /// Appends of the message size to a temp file: the disk ceiling, async or fdatasync'd.
     RawDisk(RawDiskArgs),
+    /// Create --count topics (`<topic>-0` …) one request at a time, then look up each route.
+    Topics(TopicsArgs),
+}
+
+#[derive(Args)]
+struct TopicsArgs {
+    #[command(flatten)]
+    target: TargetArgs,
+    /// Topics to create.
+    #[arg(long, default_value_t = 10_000)]
+    count: usize,
+    #[command(flatten)]
+    output: OutputArgs,
 }
 
 #[derive(Args)]
@@ -175,6 +188,9 @@ struct ProducerArgs {
     /// Spread the due times over this many ms more (message i is due `i % spread` ms later).
     #[arg(long = "timer-spread-ms", value_name = "MS", default_value_t = 0)]
     timer_spread_ms: u64,
+    /// Spread sends over the topics `bench topics` created: `<topic>-0` … `<topic>-<N-1>`.
+    #[arg(long, value_name = "N", default_value_t = 1)]
+    topics: usize,
 }
 
 #[derive(Args)]
@@ -286,6 +302,13 @@ pub fn bench(args: BenchArgs) -> anyhow::Result<()> {
                 let config = disk_config(&a);
                 (apogee_bench::raw::disk(&config, stop).await, a.output)
             }
+            BenchCommand::Topics(a) => {
+                let config = apogee_bench::TopicsConfig {
+                    target: target(&a.target),
+                    count: a.count,
+                };
+                (apogee_bench::topics(&config, stop).await, a.output)
+            }
         };
         emit(&report?, &output)
     })
@@ -353,6 +376,7 @@ fn producer(a: &ProducerArgs) -> ProducerSettings {
         },
         group: a.producer_group.clone(),
         timer: (a.timer_delay_ms > 0).then_some((a.timer_delay_ms, a.timer_spread_ms)),
+        topics: a.topics,
     }
 }
 

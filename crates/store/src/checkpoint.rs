@@ -10,6 +10,7 @@
 //! | 32 | confirmPhyOffset |
 //! | 40 | Apogee: CommitLog offset known durable |
 //! | 48 | Apogee: CommitLog offset whose dispatch to consume queues and index is durable |
+//! | 56 | Apogee: a CommitLog record boundary at or below the durable offset (recovery checks records from here; 0: unknown) |
 
 use std::io::{Read, Seek, SeekFrom, Write};
 use std::path::Path;
@@ -28,12 +29,15 @@ pub struct Checkpoint {
     pub confirm_phy_offset: i64,
     pub flushed_offset: i64,
     pub dispatched_offset: i64,
+    /// A record boundary known durable: recovery starts checking records here (0: unknown,
+    /// check the whole last file).
+    pub boundary_offset: i64,
 }
 
 impl Checkpoint {
     /// Reads the file, or all zeros if it does not exist yet.
     pub fn load(path: &Path) -> Result<Self, StoreError> {
-        let mut bytes = [0u8; 56];
+        let mut bytes = [0u8; 64];
         match std::fs::File::open(path) {
             Ok(mut file) => {
                 let _ = file
@@ -58,6 +62,7 @@ impl Checkpoint {
             confirm_phy_offset: field(4),
             flushed_offset: field(5),
             dispatched_offset: field(6),
+            boundary_offset: field(7),
         })
     }
 
@@ -74,6 +79,7 @@ impl Checkpoint {
             self.confirm_phy_offset,
             self.flushed_offset,
             self.dispatched_offset,
+            self.boundary_offset,
         ];
         for (i, value) in values.iter().enumerate() {
             page[i * 8..i * 8 + 8].copy_from_slice(&value.to_be_bytes());
@@ -105,6 +111,7 @@ mod tests {
             physic_msg_timestamp: 5,
             flushed_offset: 1234,
             dispatched_offset: 99,
+            boundary_offset: 77,
             ..Checkpoint::default()
         };
         cp.store(&path).unwrap();

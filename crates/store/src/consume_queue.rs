@@ -73,8 +73,9 @@ impl ConsumeQueue {
         units_per_file: usize,
         (io, quarantine): (&FileIo, &Quarantine),
     ) -> Result<Self, StoreError> {
-        let (files, _) = MappedFileQueue::open(dir, units_per_file * UNIT_BYTES, io, quarantine)
-            .map_err(StoreError::io(dir.display().to_string()))?;
+        let (files, _) =
+            MappedFileQueue::open_growing(dir, units_per_file * UNIT_BYTES, io, quarantine)
+                .map_err(StoreError::io(dir.display().to_string()))?;
         Ok(Self {
             files,
             min_logical: std::sync::atomic::AtomicI64::new(0),
@@ -167,6 +168,8 @@ impl ConsumeQueue {
             queue_offset * Self::unit_bytes_i64(),
             "consume queue units stay dense"
         );
+        file.reserve(file.wrote() + UNIT_BYTES)
+            .map_err(StoreError::io("allocating a consume-queue file"))?;
         file.append(&unit.encode())
             .ok_or_else(|| StoreError::Corrupt("consume-queue file full".into()))?;
         Ok(())
@@ -203,6 +206,56 @@ impl ConsumeQueue {
     pub fn recover(&self, commit_log_end: i64) -> Result<i64, StoreError> {
         let skip = self.files.files().len().saturating_sub(3);
         self.cut_from_file(commit_log_end, skip)
+    }
+
+    /// After a clean shutdown: the last file's units run unbroken from its start, so its end
+    /// is found by binary search (a few pages read, not the whole file: a restart's memory
+    /// and time no longer grow with the queue). Falls back to [`recover`](Self::recover) when
+    /// what it finds does not check out.
+    pub fn recover_clean(&self, commit_log_end: i64) -> Result<i64, StoreError> {
+        let files = self.files.files();
+        let Some(last) = files.last() else {
+            return self.recover(commit_log_end);
+        };
+        // Recovery has not set the file's write position yet: read the mapping itself (only
+        // the pages probed are touched).
+        let all = last.read_all();
+        let unit_at = |i: usize| all.get(i * UNIT_BYTES..(i + 1) * UNIT_BYTES);
+        let present = |i: usize| {
+            unit_at(i).is_some_and(|b| {
+                let unit = CqUnit::decode(b);
+                unit == CqUnit::BLANK || unit.is_valid()
+            })
+        };
+        let units = last.size() / UNIT_BYTES;
+        // Past the end of the file's data all is zeros: search only where data is, so the
+        // probes read pages that hold units, not holes.
+        let data_units = last.data_end(0).div_ceil(UNIT_BYTES).min(units);
+        let (mut low, mut high) = (0, data_units);
+        while low < high {
+            let mid = low + (high - low) / 2;
+            if present(mid) {
+                low = mid + 1;
+            } else {
+                high = mid;
+            }
+        }
+        let zeros_after =
+            low >= data_units || unit_at(low).is_some_and(|b| b.iter().all(|x| *x == 0));
+        let last_ends_in_log = low == 0
+            || unit_at(low - 1).is_some_and(|b| {
+                let unit = CqUnit::decode(b);
+                unit == CqUnit::BLANK
+                    || unit.commit_log_offset.saturating_add(i64::from(unit.size)) <= commit_log_end
+            });
+        if !(zeros_after && last_ends_in_log) {
+            return self.recover(commit_log_end);
+        }
+        let end = last.start_offset() + i64::try_from(low * UNIT_BYTES).unwrap_or(i64::MAX);
+        self.files
+            .truncate_from(end, 0, None)
+            .map_err(StoreError::io("opening a consume queue"))?;
+        Ok(self.max_offset())
     }
 
     /// Drops the units of messages that end past `commit_log_end`, however far back (the
@@ -254,9 +307,16 @@ impl ConsumeQueue {
                 break;
             }
         }
-        let file_size = self.files.file_size();
+        // Zeros past the end are checked only where the file holds data (not its holes).
+        let size = i64::try_from(self.files.file_size()).unwrap_or(i64::MAX);
+        let zero_end = files
+            .iter()
+            .find(|f| f.start_offset() <= end && end < f.start_offset() + size)
+            .map_or(0, |f| {
+                f.data_end(usize::try_from(end - f.start_offset()).unwrap_or(0))
+            });
         self.files
-            .truncate_from(end, file_size, None)
+            .truncate_from(end, zero_end, None)
             .map_err(StoreError::io("truncating a consume queue"))?;
         Ok(self.max_offset())
     }
@@ -523,6 +583,92 @@ mod tests {
         assert_eq!(queue.recover(350).unwrap(), 3);
         queue.put(3, unit(3)).unwrap();
         assert_eq!(queue.max_offset(), 4);
+    }
+
+    #[test]
+    fn given_a_clean_shutdown_should_find_the_end_by_search_and_fall_back_when_it_does_not_check_out()
+     {
+        for (units, log_end, expected) in [
+            (0, 0, 0),
+            (3, 300, 3),
+            (4, 400, 4),
+            (6, 600, 6),
+            (7, 700, 7),
+        ] {
+            let dir = tempfile::tempdir().unwrap();
+            let queue = open_queue(dir.path());
+            for offset in 0..units {
+                queue.put(offset, unit(offset)).unwrap();
+            }
+            drop(queue);
+            let queue = open_queue(dir.path());
+            assert_eq!(
+                queue.recover_clean(log_end).unwrap(),
+                expected,
+                "{units} units"
+            );
+            queue.put(expected, unit(expected)).unwrap();
+            assert_eq!(queue.get(expected), Some(unit(expected)));
+        }
+        // The search trusts the files before the last one (a clean shutdown flushed them): a
+        // unit damaged there is not looked at, where the full check would cut at it.
+        let dir = tempfile::tempdir().unwrap();
+        let queue = open_queue(dir.path());
+        for offset in 0..7 {
+            queue.put(offset, unit(offset)).unwrap();
+        }
+        let first = queue.files().files()[0].path().to_owned();
+        drop(queue);
+        let mut bytes = std::fs::read(&first).unwrap();
+        bytes[UNIT_BYTES + 8..UNIT_BYTES + 12].copy_from_slice(&(-5i32).to_be_bytes());
+        std::fs::write(&first, &bytes).unwrap();
+        assert_eq!(open_queue(dir.path()).recover_clean(700).unwrap(), 7);
+        assert_eq!(open_queue(dir.path()).recover(700).unwrap(), 1);
+        // The last unit points past the log's end: the full check cuts back to what it holds.
+        let dir = tempfile::tempdir().unwrap();
+        let queue = open_queue(dir.path());
+        for offset in 0..6 {
+            queue.put(offset, unit(offset)).unwrap();
+        }
+        drop(queue);
+        let queue = open_queue(dir.path());
+        assert_eq!(queue.recover_clean(350).unwrap(), 3);
+    }
+
+    #[test]
+    fn given_a_new_queue_should_allocate_its_file_as_it_fills_not_whole() {
+        use std::os::unix::fs::MetadataExt;
+        let dir = tempfile::tempdir().unwrap();
+        let q = Quarantine::new(dir.path(), FileIo::default());
+        let units = 300_000;
+        let queue =
+            ConsumeQueue::open(&dir.path().join("q"), units, (&FileIo::default(), &q)).unwrap();
+        queue.put(0, unit(0)).unwrap();
+        let path = queue.files().files()[0].path().to_owned();
+        let allocated = || std::fs::metadata(&path).unwrap().blocks() * 512;
+        assert_eq!(
+            std::fs::metadata(&path).unwrap().len(),
+            (units * UNIT_BYTES) as u64
+        );
+        assert!(
+            allocated() <= 64 * 1024,
+            "a new queue allocates a page, not 6 MB: {}",
+            allocated()
+        );
+        for offset in 1..10_000 {
+            queue.put(offset, unit(offset)).unwrap();
+        }
+        let grown = allocated();
+        assert!(
+            grown >= 10_000 * UNIT_BYTES as u64 && grown < 1 << 20,
+            "{grown}"
+        );
+        drop(queue);
+        let queue =
+            ConsumeQueue::open(&dir.path().join("q"), units, (&FileIo::default(), &q)).unwrap();
+        assert_eq!(queue.recover_clean(i64::MAX).unwrap(), 10_000);
+        queue.put(10_000, unit(10_000)).unwrap();
+        assert_eq!(queue.get(9_999), Some(unit(9_999)));
     }
 
     #[test]

@@ -81,6 +81,12 @@ pub trait Dispatcher: Send + Sync {
         Ok(())
     }
 
+    /// The periodic flush: may leave some data unflushed when flushing it all would cost too
+    /// much; returns whether everything dispatched so far is durable.
+    fn flush_some(&self) -> std::io::Result<bool> {
+        self.flush().map(|()| true)
+    }
+
     /// Retries the records kept for later; returns those written now.
     fn retry_deferred(&self) -> Vec<DispatchRequest> {
         Vec::new()
@@ -94,6 +100,10 @@ pub trait Dispatcher: Send + Sync {
 
 /// Most records the consume-queue dispatcher keeps for later before the reput waits.
 const DEFERRED_MAX: usize = 100_000;
+/// Consume-queue files with unflushed units that a periodic flush flushes all of.
+const EAGER_DIRTY_FILES: usize = 256;
+/// Past [`EAGER_DIRTY_FILES`], the unflushed bytes a file needs to be flushed periodically.
+const LAZY_DIRTY_BYTES: usize = 2 * 4096;
 
 /// Writes consume-queue units. A queue whose file cannot be created or written (no space,
 /// too many open files) does not hold up the others: its records wait in memory, in order,
@@ -174,6 +184,30 @@ impl Dispatcher for ConsumeQueueDispatcher {
             queue.files().flush()?;
         }
         Ok(())
+    }
+
+    /// Up to [`EAGER_DIRTY_FILES`] files with unflushed units are all flushed (one `msync`
+    /// each). Past that (thousands of queues written to, each a unit or two a second), only
+    /// files with [`LAZY_DIRTY_BYTES`] unflushed are, as RocketMQ's
+    /// `flushConsumeQueueLeastPages` does, and the caller's checkpoint waits for a thorough
+    /// flush: an `msync` per queue per second would cost more than the messages.
+    fn flush_some(&self) -> std::io::Result<bool> {
+        let queues = self.queues.all();
+        let dirty: Vec<_> = queues
+            .iter()
+            .filter_map(|(_, queue)| queue.files().last())
+            .filter(|file| file.wrote() > file.flushed())
+            .collect();
+        if dirty.len() <= EAGER_DIRTY_FILES {
+            self.flush()?;
+            return Ok(true);
+        }
+        for file in dirty {
+            if file.wrote() - file.flushed() >= LAZY_DIRTY_BYTES {
+                file.flush()?;
+            }
+        }
+        Ok(false)
     }
 
     fn retry_deferred(&self) -> Vec<DispatchRequest> {
@@ -356,6 +390,16 @@ impl Reput {
             dispatcher.flush()?;
         }
         Ok(())
+    }
+
+    /// The periodic flush of every dispatcher ([`Dispatcher::flush_some`]); whether all of
+    /// them made everything durable.
+    pub fn flush_dispatchers_some(&self) -> std::io::Result<bool> {
+        let mut complete = true;
+        for dispatcher in &self.dispatchers {
+            complete &= dispatcher.flush_some()?;
+        }
+        Ok(complete)
     }
 
     /// Tells the thread new data was appended.

@@ -24,6 +24,9 @@ use crate::dispatch::Reput;
 const PAGE_BYTES: i64 = 4096;
 /// How often consume queues and the checkpoint are flushed (Java: 1 s).
 const DERIVED_FLUSH_INTERVAL: Duration = Duration::from_secs(1);
+/// How often that flush is complete even with many queues written to (Java: 60 s); a crash
+/// replays dispatch from the last complete one.
+const DERIVED_THOROUGH_INTERVAL: Duration = Duration::from_secs(10);
 
 /// Shared flush state.
 pub struct Flusher {
@@ -59,7 +62,9 @@ impl Flusher {
         clock: Arc<dyn Clock>,
     ) -> Self {
         let start = commit_log.max_offset();
-        let checkpoint = Checkpoint::load(&checkpoint_path).unwrap_or_default();
+        let mut checkpoint = Checkpoint::load(&checkpoint_path).unwrap_or_default();
+        // Recovery's end is where the last valid record ends.
+        checkpoint.boundary_offset = start;
         Self {
             commit_log,
             reput,
@@ -179,23 +184,58 @@ impl Flusher {
     /// Flushes every dispatcher (consume queues, index) and records the durable CommitLog
     /// and dispatch positions in the checkpoint.
     pub fn flush_derived(&self) {
+        self.flush_derived_with(true);
+    }
+
+    /// [`flush_derived`](Self::flush_derived), or with `thorough` false the periodic flush,
+    /// which may leave consume queues partly unflushed (many queues written to at once); the
+    /// checkpoint's dispatch position then stays where the last complete flush left it.
+    fn flush_derived_with(&self, thorough: bool) {
         let dispatched = self.reput.settled_offset();
-        if let Err(e) = self.reput.flush_dispatchers() {
-            tracing::error!(error = %e, "flushing consume queues and index failed");
-            return;
-        }
+        let flushed = if thorough {
+            self.reput.flush_dispatchers().map(|()| true)
+        } else {
+            self.reput.flush_dispatchers_some()
+        };
+        let complete = match flushed {
+            Ok(complete) => complete,
+            Err(e) => {
+                tracing::error!(error = %e, "flushing consume queues and index failed");
+                return;
+            }
+        };
         let mut checkpoint = self
             .checkpoint
             .lock()
             .unwrap_or_else(PoisonError::into_inner);
         checkpoint.flushed_offset = self.durable_offset();
-        checkpoint.dispatched_offset = dispatched.min(checkpoint.flushed_offset);
+        if complete {
+            checkpoint.dispatched_offset = dispatched.min(checkpoint.flushed_offset);
+        }
+        // Dispatch stops only between records, so a dispatched offset that is durable is a
+        // record boundary (a slave's durable offset may fall inside a record).
+        checkpoint.boundary_offset = if dispatched <= checkpoint.flushed_offset {
+            dispatched
+        } else if checkpoint.boundary_offset <= checkpoint.flushed_offset {
+            checkpoint.boundary_offset
+        } else {
+            0
+        };
         let now = self.clock.now_ms();
         checkpoint.physic_msg_timestamp = now;
         checkpoint.logics_msg_timestamp = now;
         if let Err(e) = checkpoint.store(&self.checkpoint_path) {
             tracing::error!(error = %e, "checkpoint write failed");
         }
+    }
+
+    /// The log was cut back to `end` (a record boundary): a boundary above it no longer is one.
+    pub fn rewind_boundary(&self, end: i64) {
+        let mut checkpoint = self
+            .checkpoint
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner);
+        checkpoint.boundary_offset = checkpoint.boundary_offset.min(end);
     }
 
     /// Final flush on shutdown.
@@ -215,6 +255,7 @@ impl Flusher {
 
     fn run(&self, stop: &AtomicBool) {
         let mut last_derived = Instant::now();
+        let mut last_thorough = Instant::now();
         let mut last_flush = Instant::now();
         while !stop.load(Ordering::Acquire) {
             match self.mode {
@@ -263,8 +304,12 @@ impl Flusher {
                 }
             }
             if last_derived.elapsed() >= DERIVED_FLUSH_INTERVAL {
-                self.flush_derived();
+                let thorough = last_thorough.elapsed() >= DERIVED_THOROUGH_INTERVAL;
+                self.flush_derived_with(thorough);
                 last_derived = Instant::now();
+                if thorough {
+                    last_thorough = last_derived;
+                }
             }
         }
     }

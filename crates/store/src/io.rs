@@ -102,6 +102,28 @@ impl FileIo {
         )
     }
 
+    /// Creates `path` as a sparse file of `size` bytes with its first `allocate` bytes
+    /// allocated (a growing file: [`MappedFile::reserve`](crate::mapped_file::MappedFile::reserve)
+    /// allocates the rest ahead of its writes). No fsync: the first flush syncs the directory.
+    pub fn create_sparse(&self, path: &Path, size: usize, allocate: usize) -> std::io::Result<()> {
+        self.run(
+            || FileOp::Create {
+                path: path.to_owned(),
+                bytes: allocate,
+            },
+            || {
+                let file = OpenOptions::new()
+                    .read(true)
+                    .write(true)
+                    .create(true)
+                    .truncate(true)
+                    .open(path)?;
+                file.set_len(u64::try_from(size).unwrap_or(u64::MAX))?;
+                file.allocate(u64::try_from(allocate).unwrap_or(u64::MAX))
+            },
+        )
+    }
+
     pub fn rename(&self, from: &Path, to: &Path) -> std::io::Result<()> {
         self.run(
             || FileOp::Rename {

@@ -22,6 +22,8 @@ pub struct MappedFileQueue {
     io: FileIo,
     /// A file allocated ahead of the writer: (start offset, path of the `.spare` file).
     spare: Mutex<Option<(i64, PathBuf)>>,
+    /// Files are allocated as they fill ([`MappedFile::create_growing`]), not whole.
+    growing: bool,
 }
 
 /// What `open` found besides the log's files.
@@ -41,6 +43,27 @@ impl MappedFileQueue {
         file_size: usize,
         io: &FileIo,
         quarantine: &Quarantine,
+    ) -> std::io::Result<(Self, OpenReport)> {
+        Self::open_with(dir, file_size, io, quarantine, false)
+    }
+
+    /// [`open`](Self::open) for a log of growing files (consume queues): each new file is
+    /// sparse and allocated ahead of its writer, not whole at creation.
+    pub fn open_growing(
+        dir: &Path,
+        file_size: usize,
+        io: &FileIo,
+        quarantine: &Quarantine,
+    ) -> std::io::Result<(Self, OpenReport)> {
+        Self::open_with(dir, file_size, io, quarantine, true)
+    }
+
+    fn open_with(
+        dir: &Path,
+        file_size: usize,
+        io: &FileIo,
+        quarantine: &Quarantine,
+        growing: bool,
     ) -> std::io::Result<(Self, OpenReport)> {
         std::fs::create_dir_all(dir)?;
         let mut report = OpenReport::default();
@@ -63,7 +86,11 @@ impl MappedFileQueue {
                     path.display()
                 )));
             }
-            files.push(MappedFile::open(&path, offset, file_size, io)?);
+            files.push(if growing {
+                MappedFile::open_growing(&path, offset, file_size, io)?
+            } else {
+                MappedFile::open(&path, offset, file_size, io)?
+            });
         }
         let queue = Self {
             dir: dir.to_owned(),
@@ -71,6 +98,7 @@ impl MappedFileQueue {
             files: RwLock::new(files),
             io: io.clone(),
             spare: Mutex::new(None),
+            growing,
         };
         Ok((queue, report))
     }
@@ -135,7 +163,11 @@ impl MappedFileQueue {
                 if let Some((_, stale)) = stale {
                     let _ = self.io.remove(&stale);
                 }
-                MappedFile::create(&path, start, self.file_size, &self.io)?
+                if self.growing {
+                    MappedFile::create_growing(&path, start, self.file_size, &self.io)?
+                } else {
+                    MappedFile::create(&path, start, self.file_size, &self.io)?
+                }
             }
         };
         files.push(Arc::clone(&file));

@@ -55,15 +55,38 @@ enum FileEnd {
 }
 
 impl CommitLog {
-    /// Recovery: files wholly before `scan_from` are taken as complete; from the file holding
-    /// it on, records are checked (see the module doc) until the first that is not valid,
-    /// where the log is cut. `durable` is the offset the last run had made durable (for the
-    /// report's severity).
+    /// Recovery: data before `scan_from` (a record boundary) is taken as complete; from it on,
+    /// records are checked (see the module doc) until the first that is not valid, where the
+    /// log is cut. `durable` is the offset the last run had made durable (for the report's
+    /// severity).
     pub fn recover(
         &self,
         scan_from: i64,
         check_crc: bool,
         durable: i64,
+    ) -> Result<RecoveryReport, StoreError> {
+        self.recover_with(scan_from, check_crc, durable, false)
+    }
+
+    /// [`recover`](Self::recover) after a clean shutdown, from the boundary where the last run
+    /// stopped writing: the first position that holds no record is the end, and the bytes
+    /// after it are not read to check they are zeros (which would page in, and keep in memory,
+    /// whatever the filesystem reports as data past the end).
+    pub fn recover_clean(
+        &self,
+        scan_from: i64,
+        check_crc: bool,
+        durable: i64,
+    ) -> Result<RecoveryReport, StoreError> {
+        self.recover_with(scan_from, check_crc, durable, true)
+    }
+
+    fn recover_with(
+        &self,
+        scan_from: i64,
+        check_crc: bool,
+        durable: i64,
+        clean: bool,
     ) -> Result<RecoveryReport, StoreError> {
         let files = self.files.files();
         let Some(first) = files.first() else {
@@ -84,14 +107,16 @@ impl CommitLog {
                 continue;
             }
             let data_end = file.data_end(0);
-            match self.scan_file(&file.read_all(), start, data_end, check_crc) {
+            let from = usize::try_from(scan_from - start).unwrap_or(0);
+            let scan_end = if clean { usize::MAX } else { data_end };
+            match self.scan_file(&file.read_all(), start, from, scan_end, check_crc) {
                 FileEnd::Complete => {
                     file.mark_full();
                     report.end = start + size;
                 }
                 FileEnd::At { pos, reason } => {
                     report.end = start + i64::try_from(pos).expect("a file position fits in i64");
-                    zero_end = data_end;
+                    zero_end = if clean { pos } else { data_end };
                     if let Some(reason) = reason {
                         let kept = self.keep_tail(file, pos, data_end)?;
                         report.cut = Some(Cut {
@@ -122,16 +147,17 @@ impl CommitLog {
         Ok(report)
     }
 
-    /// Checks records from the start of one file (`data_end`: where its stored data ends;
-    /// beyond it the file is known to be zeros).
+    /// Checks records of one file from `pos` (`data_end`: where its stored data ends; beyond
+    /// it the file is known to be zeros; `usize::MAX`: the first position without a record is
+    /// the end, whatever follows).
     fn scan_file(
         &self,
         bytes: &bytes::Bytes,
         start: i64,
+        mut pos: usize,
         data_end: usize,
         check_crc: bool,
     ) -> FileEnd {
-        let mut pos = 0usize;
         loop {
             // Appends always leave room for the 8-byte blank marker; less than that left
             // means the file is complete (found by the store_recovery fuzz target).
@@ -170,6 +196,7 @@ impl CommitLog {
                     }
                 }
                 Ok((RecordAt::Blank { .. }, _)) => return FileEnd::Complete,
+                Err(_) if data_end == usize::MAX => return FileEnd::At { pos, reason: None },
                 Err(e) => {
                     let zeros = bytes[pos..data_end.max(pos)].iter().all(|b| *b == 0);
                     let reason = (!zeros).then(|| format!("invalid record at {at}: {e}"));

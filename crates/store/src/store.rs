@@ -594,6 +594,7 @@ impl MessageStore {
                     .collect(),
             );
             self.reput.rewind_to(end);
+            self.flusher.rewind_boundary(end);
             self.appended.send_replace(end);
             Ok(end)
         })
@@ -670,12 +671,7 @@ fn recover(
     )?
     .with_prop_crc(config.append_prop_crc);
     let commit_log = Arc::new(commit_log);
-    let last_start = commit_log.files().last().map_or(0, |f| f.start_offset());
-    let report = commit_log.recover(
-        checkpoint.flushed_offset.min(last_start),
-        config.check_crc_on_recover,
-        checkpoint.flushed_offset,
-    )?;
+    let report = recover_commit_log(&commit_log, &checkpoint, config, crashed)?;
     let end = report.end;
     let queues = Arc::new(ConsumeQueueStore::open(
         &config.consume_queue_dir(),
@@ -683,7 +679,11 @@ fn recover(
         (io, &quarantine),
     )?);
     for (_, queue) in queues.all() {
-        queue.recover(end)?;
+        if crashed {
+            queue.recover(end)?;
+        } else {
+            queue.recover_clean(end)?;
+        }
     }
     let index = Arc::new(IndexService::open(
         &config.index_dir(),
@@ -727,6 +727,36 @@ fn recover(
         reput,
         report,
     })
+}
+
+/// CommitLog recovery: records are checked from the last durable record boundary the
+/// checkpoint names (after a clean shutdown: the end), else from the start of the last file.
+fn recover_commit_log(
+    commit_log: &CommitLog,
+    checkpoint: &Checkpoint,
+    config: &StoreConfig,
+    crashed: bool,
+) -> Result<RecoveryReport, StoreError> {
+    let last_start = commit_log.files().last().map_or(0, |f| f.start_offset());
+    let boundary = checkpoint.boundary_offset;
+    let scan_from = if boundary > 0 && boundary <= checkpoint.flushed_offset {
+        boundary
+    } else {
+        checkpoint.flushed_offset.min(last_start)
+    };
+    if crashed {
+        commit_log.recover(
+            scan_from,
+            config.check_crc_on_recover,
+            checkpoint.flushed_offset,
+        )
+    } else {
+        commit_log.recover_clean(
+            scan_from,
+            config.check_crc_on_recover,
+            checkpoint.flushed_offset,
+        )
+    }
 }
 
 fn lock_root(root: &std::path::Path) -> Result<File, StoreError> {

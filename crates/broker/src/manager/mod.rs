@@ -10,5 +10,6 @@ pub mod pop_state;
 pub mod queue_lock;
 pub mod subscription_group;
 pub mod topic_config;
+pub mod topic_journal;
 
 pub use apogee_model::system_topic::{dlq_topic, retry_topic};

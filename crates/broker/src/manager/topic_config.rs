@@ -2,7 +2,7 @@
 //! auto-creation from a template topic (TBW102) and the system topics created at start-up.
 //! Every change bumps the data version and wakes the NameServer registration task.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet};
 use std::sync::Arc;
 
 use apogee_model::{DataVersion, Perm, TopicConfig, TopicName};
@@ -11,7 +11,8 @@ use apogee_runtime::Clock;
 use tokio::sync::Notify;
 
 use crate::BrokerError;
-use crate::persist::JsonTable;
+use crate::manager::topic_journal::{Record, TopicJournal};
+use crate::persist::{JsonTable, SaveHook};
 
 /// The auto-create template topic.
 pub const TBW102: &str = "TBW102";
@@ -37,11 +38,36 @@ pub struct TopicConfigs {
 
 struct Inner {
     table: JsonTable<TopicConfigSerializeWrapper>,
+    /// Every change, durable before an admin change answers; `topics.json` follows behind.
+    journal: Arc<TopicJournal>,
     clock: Arc<dyn Clock>,
     changed: Notify,
+    /// What changed since the registration task last took it ([`TopicConfigs::take_changes`]).
+    pending: std::sync::Mutex<Pending>,
     /// Most topics the table may hold (`topics_max`).
     topics_max: usize,
 }
+
+#[derive(Default)]
+struct Pending {
+    topics: BTreeSet<String>,
+    whole: bool,
+}
+
+/// What the NameServers have not been told yet.
+#[derive(Debug, PartialEq)]
+pub enum Changes {
+    None,
+    /// These topics changed (or are new); registering them alone is enough.
+    Topics(TopicConfigSerializeWrapper),
+    /// Something beyond single topics changed (a deletion, the version, a slave's copy).
+    Whole,
+}
+
+/// More changed topics than this are registered with the whole table.
+const INCREMENT_TOPICS_MAX: usize = 800;
+/// The writer's pause after saving `topics.json`; the journal keeps changes durable meanwhile.
+const SAVE_PAUSE: std::time::Duration = std::time::Duration::from_secs(1);
 
 impl TopicConfigs {
     /// Loads `topics.json` (or its backup) from `config_dir`, with room for 100,000 topics.
@@ -61,14 +87,102 @@ impl TopicConfigs {
                 topic_config_table: BTreeMap::new(),
             }
         })?;
+        let (journal, records) = TopicJournal::open(&config_dir.join("topics.journal"))?;
+        let journal = Arc::new(journal);
+        table.set_hook(Arc::clone(&journal) as Arc<dyn SaveHook>, SAVE_PAUSE);
+        if !records.is_empty() {
+            tracing::info!(
+                changes = records.len(),
+                "topic changes replayed from topics.journal"
+            );
+            let mut t = table.write();
+            for record in records {
+                apply(&mut t, record, clock.now_ms());
+            }
+            drop(t);
+            table.request_save();
+        }
         Ok(Self {
             inner: Arc::new(Inner {
                 table,
+                journal,
                 clock,
                 changed: Notify::new(),
+                pending: std::sync::Mutex::default(),
                 topics_max,
             }),
         })
+    }
+
+    /// Applies a change under the journal's lock and appends it, so the journal's order is
+    /// the table's; asks for a save and wakes the registration task. `change` returns the
+    /// record to append, or `None` when it changed nothing.
+    fn change<R>(
+        &self,
+        change: impl FnOnce(
+            &mut TopicConfigSerializeWrapper,
+        ) -> Result<(R, Option<Record>), BrokerError>,
+    ) -> Result<R, BrokerError> {
+        let mut end = self.inner.journal.lock();
+        let (result, record) = change(&mut self.write())?;
+        let Some(record) = record else {
+            return Ok(result);
+        };
+        {
+            let mut pending = self.pending();
+            match &record {
+                Record::Put(config) => {
+                    pending.topics.insert(config.topic_name.as_str().to_owned());
+                }
+                Record::Delete(_) => pending.whole = true,
+            }
+        }
+        let appended = end.append(&record, &self.inner.journal);
+        drop(end);
+        self.persist()?;
+        self.inner.changed.notify_one();
+        appended.map(|()| result)
+    }
+
+    fn pending(&self) -> std::sync::MutexGuard<'_, Pending> {
+        self.inner
+            .pending
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+    }
+
+    /// Marks the whole table for registration and wakes the registration task.
+    fn changed_whole(&self) {
+        self.pending().whole = true;
+        self.inner.changed.notify_one();
+    }
+
+    /// What changed since the last call: the registration task registers it.
+    pub fn take_changes(&self) -> Changes {
+        let Pending { topics, whole } = std::mem::take(&mut *self.pending());
+        if whole || topics.len() > INCREMENT_TOPICS_MAX {
+            return Changes::Whole;
+        }
+        if topics.is_empty() {
+            return Changes::None;
+        }
+        let table = self.read();
+        let topic_config_table = topics
+            .into_iter()
+            .filter_map(|t| table.topic_config_table.get(&t).map(|c| (t, c.clone())))
+            .collect::<BTreeMap<_, _>>();
+        if topic_config_table.is_empty() {
+            return Changes::Whole;
+        }
+        Changes::Topics(TopicConfigSerializeWrapper {
+            data_version: table.data_version,
+            topic_config_table,
+        })
+    }
+
+    /// Forgets pending changes (a whole registration is about to tell everything).
+    pub fn clear_changes(&self) {
+        *self.pending() = Pending::default();
     }
 
     pub fn get(&self, topic: &str) -> Option<TopicConfig> {
@@ -87,18 +201,15 @@ impl TopicConfigs {
 
     /// Inserts or replaces a topic and asks for the table to be saved.
     pub fn put(&self, config: TopicConfig) -> Result<(), BrokerError> {
-        {
-            let mut table = self.write();
+        self.change(|table| {
             let name = config.topic_name.as_str();
             if !table.topic_config_table.contains_key(name) {
                 self.check_room(table.topic_config_table.len(), name)?;
             }
-            table.topic_config_table.insert(name.to_owned(), config);
-            table.data_version.next(self.inner.clock.now_ms());
-        }
-        self.persist()?;
-        self.inner.changed.notify_one();
-        Ok(())
+            let record = Record::Put(config);
+            apply(table, record.clone(), self.inner.clock.now_ms());
+            Ok(((), Some(record)))
+        })
     }
 
     /// Bumps the table's version without changing a topic (the broker's permission changed,
@@ -106,7 +217,7 @@ impl TopicConfigs {
     pub fn touch(&self) -> Result<(), BrokerError> {
         self.write().data_version.next(self.inner.clock.now_ms());
         self.persist()?;
-        self.inner.changed.notify_one();
+        self.changed_whole();
         Ok(())
     }
 
@@ -122,7 +233,7 @@ impl TopicConfigs {
             table.data_version.next(self.inner.clock.now_ms());
         }
         self.inner.table.request_save();
-        self.inner.changed.notify_one();
+        self.changed_whole();
     }
 
     /// A slave takes its master's table when its version differs (Java's SlaveSynchronize);
@@ -136,24 +247,22 @@ impl TopicConfigs {
             *table = master;
         }
         self.inner.table.request_save();
-        self.inner.changed.notify_one();
+        self.changed_whole();
         true
     }
 
     /// Removes a topic and persists the table; `None` when it did not exist.
     pub fn delete(&self, topic: &str) -> Result<Option<TopicConfig>, BrokerError> {
-        let removed = {
-            let mut table = self.write();
-            let removed = table.topic_config_table.remove(topic);
-            if removed.is_some() {
-                table.data_version.next(self.inner.clock.now_ms());
-            }
-            removed
-        };
+        let removed = self.change(|table| {
+            let Some(removed) = table.topic_config_table.get(topic).cloned() else {
+                return Ok((None, None));
+            };
+            let record = Record::Delete(topic.to_owned());
+            apply(table, record.clone(), self.inner.clock.now_ms());
+            Ok((Some(removed), Some(record)))
+        })?;
         if removed.is_some() {
             tracing::info!(topic, "deleted topic");
-            self.persist()?;
-            self.inner.changed.notify_one();
         }
         Ok(removed)
     }
@@ -168,25 +277,23 @@ impl TopicConfigs {
             return Ok(existing);
         }
         let config = make()?;
-        {
-            let mut table = self.write();
+        let (config, created) = self.change(|table| {
             if let Some(raced) = table.topic_config_table.get(topic) {
-                return Ok(raced.clone());
+                return Ok(((raced.clone(), false), None));
             }
             self.check_room(table.topic_config_table.len(), topic)?;
-            table
-                .topic_config_table
-                .insert(topic.to_owned(), config.clone());
-            table.data_version.next(self.inner.clock.now_ms());
+            let record = Record::Put(config.clone());
+            apply(table, record.clone(), self.inner.clock.now_ms());
+            Ok(((config, true), Some(record)))
+        })?;
+        if created {
+            tracing::info!(
+                topic,
+                queues = config.write_queue_nums,
+                perm = config.perm,
+                "created topic"
+            );
         }
-        tracing::info!(
-            topic,
-            queues = config.write_queue_nums,
-            perm = config.perm,
-            "created topic"
-        );
-        self.persist()?;
-        self.inner.changed.notify_one();
         Ok(config)
     }
 
@@ -245,8 +352,18 @@ impl TopicConfigs {
         Ok(())
     }
 
-    /// Waits until every change so far is on disk (admin changes answer after it).
+    /// Waits until every topic change so far is durable in the journal (admin changes answer
+    /// after it).
     pub async fn persisted(&self) -> Result<(), BrokerError> {
+        let journal = Arc::clone(&self.inner.journal);
+        tokio::task::spawn_blocking(move || journal.sync())
+            .await
+            .map_err(|e| BrokerError::SystemError(format!("journal sync: {e}")))?
+    }
+
+    /// Waits until `topics.json` holds every change so far (a version-only change, which the
+    /// journal does not record).
+    pub async fn saved(&self) -> Result<(), BrokerError> {
         self.inner.table.saved().await
     }
 
@@ -271,6 +388,21 @@ impl TopicConfigs {
     fn write(&self) -> std::sync::RwLockWriteGuard<'_, TopicConfigSerializeWrapper> {
         self.inner.table.write()
     }
+}
+
+/// Applies one change to the table and bumps its version.
+fn apply(table: &mut TopicConfigSerializeWrapper, record: Record, now_ms: i64) {
+    match record {
+        Record::Put(config) => {
+            table
+                .topic_config_table
+                .insert(config.topic_name.as_str().to_owned(), config);
+        }
+        Record::Delete(topic) => {
+            table.topic_config_table.remove(&topic);
+        }
+    }
+    table.data_version.next(now_ms);
 }
 
 #[cfg(test)]
@@ -323,6 +455,54 @@ mod tests {
     }
 
     #[test]
+    fn given_changes_only_in_the_journal_should_replay_them_over_topics_json() {
+        let dir = tempfile::tempdir().unwrap();
+        let mut old = TopicConfigSerializeWrapper::default();
+        for name in ["Kept", "Dropped"] {
+            let config = TopicConfig::new(TopicName::new(name).unwrap());
+            old.topic_config_table.insert(name.into(), config);
+        }
+        crate::persist::write_json(&dir.path().join("topics.json"), &old, &[]).unwrap();
+        let mut added = TopicConfig::new(TopicName::new("Added").unwrap());
+        added.write_queue_nums = 8;
+        {
+            let (journal, _) = TopicJournal::open(&dir.path().join("topics.journal")).unwrap();
+            let mut end = journal.lock();
+            end.append(&Record::Put(added.clone()), &journal).unwrap();
+            end.append(&Record::Delete("Dropped".into()), &journal)
+                .unwrap();
+        }
+        let t = topics(dir.path());
+        assert_eq!(t.get("Added"), Some(added));
+        assert!(t.get("Kept").is_some() && t.get("Dropped").is_none());
+        assert_eq!(
+            t.snapshot().data_version.counter,
+            old.data_version.counter + 2
+        );
+    }
+
+    #[test]
+    fn given_puts_then_a_delete_should_hand_registration_the_topics_then_the_whole_table() {
+        let dir = tempfile::tempdir().unwrap();
+        let t = topics(dir.path());
+        assert_eq!(t.take_changes(), Changes::None);
+        t.ensure("A", 4, Perm::READ_WRITE.0).unwrap();
+        t.ensure("B", 4, Perm::READ_WRITE.0).unwrap();
+        t.ensure("A", 4, Perm::READ_WRITE.0).unwrap();
+        let Changes::Topics(changed) = t.take_changes() else {
+            panic!("expected the two topics")
+        };
+        assert_eq!(
+            changed.topic_config_table.keys().collect::<Vec<_>>(),
+            ["A", "B"]
+        );
+        assert_eq!(changed.data_version, t.snapshot().data_version);
+        assert_eq!(t.take_changes(), Changes::None);
+        t.delete("A").unwrap();
+        assert_eq!(t.take_changes(), Changes::Whole);
+    }
+
+    #[test]
     fn given_java_topics_json_should_load_it() {
         let dir = tempfile::tempdir().unwrap();
         std::fs::write(
@@ -352,7 +532,7 @@ mod tests {
     }
 
     #[tokio::test]
-    async fn given_a_burst_of_creates_should_be_saved_by_the_writer_thread() {
+    async fn given_a_burst_of_creates_should_be_journaled_then_saved_by_the_writer_thread() {
         let dir = tempfile::tempdir().unwrap();
         let t = topics(dir.path());
         for i in 0..200 {
@@ -360,7 +540,11 @@ mod tests {
                 .unwrap();
         }
         t.persisted().await.unwrap();
+        let journal = dir.path().join("topics.journal");
+        t.saved().await.unwrap();
         let text = std::fs::read_to_string(dir.path().join("topics.json")).unwrap();
         assert!(text.contains("\"Burst199\""));
+        // The save that holds every change empties the journal.
+        assert_eq!(std::fs::metadata(&journal).unwrap().len(), 0);
     }
 }

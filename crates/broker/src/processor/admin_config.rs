@@ -52,7 +52,7 @@ impl Handler for ConfigAdminProcessor {
             })?;
         if applied.permission_changed {
             self.topics.touch()?;
-            self.topics.persisted().await?;
+            self.topics.saved().await?;
             self.registration.register_all().await;
         }
         Ok(success(request))

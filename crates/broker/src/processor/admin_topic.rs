@@ -1,7 +1,8 @@
 //! Topic administration (REMOTING.md §2.2, §3.8): UPDATE_AND_CREATE_TOPIC (17),
-//! DELETE_TOPIC_IN_BROKER (215), GET_ALL_TOPIC_CONFIG (21). A change is persisted, then the
-//! broker re-registers with every NameServer before answering (as Java's
-//! `registerIncrementBrokerData` does), so the route is current when the admin tool continues.
+//! DELETE_TOPIC_IN_BROKER (215), GET_ALL_TOPIC_CONFIG (21). A change is made durable (one
+//! line in `topics.journal`), then the broker registers the changed topics with every
+//! NameServer before answering (as Java's `registerIncrementBrokerData` does), so the route
+//! is current when the admin tool continues.
 //!
 //! Deleting a topic that online clients use (a consumer group subscribed to it, or an open
 //! connection that has sent to it) is refused unless the request says `force=true`; the
@@ -64,7 +65,7 @@ impl Handler for TopicAdminProcessor {
                 tracing::info!(topic = %config.topic_name, caller = %connection.peer(), "create or update topic");
                 self.topics.put(config)?;
                 self.topics.persisted().await?;
-                self.registration.register_all().await;
+                self.registration.register_changes().await;
                 Ok(success(request))
             }
             RequestCode::DELETE_TOPIC_IN_BROKER => {
@@ -126,7 +127,7 @@ impl TopicAdminProcessor {
             self.topics.put(config)?;
         }
         self.topics.persisted().await?;
-        self.registration.register_all().await;
+        self.registration.register_changes().await;
         Ok(())
     }
 

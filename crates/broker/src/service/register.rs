@@ -23,7 +23,7 @@ use bytes::Bytes;
 
 use crate::ha::Replication;
 use crate::live::LiveSettings;
-use crate::manager::topic_config::TopicConfigs;
+use crate::manager::topic_config::{Changes, TopicConfigs};
 
 /// Java's `registerBrokerTimeoutMills`.
 const REGISTER_TIMEOUT: Duration = Duration::from_secs(24);
@@ -53,6 +53,9 @@ pub struct Registration {
     /// `brokerPermission`: below read-write, every topic is registered with its permission
     /// masked by it (Java's `registerBrokerAll`).
     pub live: LiveSettings,
+    /// One registration at a time: a caller that waits for its change to be registered
+    /// finds it done by whoever held this before it.
+    pub serial: std::sync::Arc<tokio::sync::Mutex<()>>,
 }
 
 impl Registration {
@@ -62,26 +65,57 @@ impl Registration {
             return;
         }
         let mut roles = self.replication.role_changes();
+        let mut whole = true;
         loop {
-            self.register_all().await;
+            if whole {
+                self.register_all().await;
+            } else {
+                self.register_changes().await;
+            }
             tokio::select! {
-                () = tokio::time::sleep(self.period) => {}
-                () = self.topics.changed() => {}
-                _ = roles.changed() => {}
+                () = tokio::time::sleep(self.period) => whole = true,
+                () = self.topics.changed() => whole = false,
+                _ = roles.changed() => whole = true,
                 () = shutdown.wait() => break,
             }
         }
         self.unregister_all().await;
     }
 
-    /// REGISTER_BROKER to each NameServer, concurrently (the batches of a split registration
-    /// one after another); failures are logged.
+    /// Registers the whole topic table with every NameServer.
     pub async fn register_all(&self) {
+        let _one = self.serial.lock().await;
+        self.topics.clear_changes();
+        self.register(self.topics.snapshot()).await;
+    }
+
+    /// Registers what changed since the last registration: only the changed topics when that
+    /// is all (Java's `registerIncrementBrokerData`: with 10,000 topics a create no longer
+    /// sends them all), else the whole table. Returns once the change is registered, also when
+    /// another registration took it.
+    pub async fn register_changes(&self) {
+        let _one = self.serial.lock().await;
+        match self.topics.take_changes() {
+            Changes::None => {}
+            Changes::Whole => {
+                self.register(self.topics.snapshot()).await;
+            }
+            Changes::Topics(changed) => {
+                if !self.register(changed).await {
+                    // A NameServer that has not had a whole registration yet refuses a partial one.
+                    self.register(self.topics.snapshot()).await;
+                }
+            }
+        }
+    }
+
+    /// REGISTER_BROKER of `topics` to each NameServer, concurrently (the batches of a split
+    /// registration one after another); failures are logged. Whether every NameServer took it.
+    async fn register(&self, mut topics: TopicConfigSerializeWrapper) -> bool {
         if self.replication.fenced() {
             // Controller mode, role not decided yet: clients must not be sent here.
-            return;
+            return true;
         }
-        let mut topics = self.topics.snapshot();
         let permission = self.live.permission();
         if permission != Perm::READ_WRITE {
             for config in topics.topic_config_table.values_mut() {
@@ -104,17 +138,21 @@ impl Registration {
                         }
                         Ok(r) => {
                             tracing::warn!(namesrv = addr, code = %r.response_code(), remark = ?r.remark, "registration refused");
-                            return;
+                            return false;
                         }
                         Err(e) => {
                             tracing::warn!(namesrv = addr, error = %e, "registration failed");
-                            return;
+                            return false;
                         }
                     }
                 }
+                true
             }
         });
-        futures::future::join_all(calls).await;
+        futures::future::join_all(calls)
+            .await
+            .into_iter()
+            .all(|ok| ok)
     }
 
     fn register_request(&self, body: Bytes, compressed: bool) -> RemotingCommand {
