@@ -54,6 +54,7 @@ pub async fn consume(config: &ConsumeConfig, stop: Shutdown) -> Result<Report> {
     );
     // Measured from before the consumers start: the first of them consumes while the others
     // are still joining.
+    let meter = crate::cpu::Meter::start(&config.target).await;
     let start = Instant::now();
     let (target, settings, from) = (&config.target, &config.consumer, config.start_from());
     let group = if settings.pop {
@@ -78,6 +79,7 @@ pub async fn consume(config: &ConsumeConfig, stop: Shutdown) -> Result<Report> {
     progress.finish();
     let mut report = Report::new("consume", config.settings());
     outcome.fill(&mut report, start);
+    meter.finish(&mut report, outcome.messages).await;
     if let Some(note) = end.note(
         config.limit.messages,
         outcome.messages,

@@ -44,6 +44,7 @@ pub async fn e2e(config: &E2eConfig, stop: Shutdown) -> Result<Report> {
         deadline: config.limit.duration.map(|d| Instant::now() + d),
         total,
     });
+    let meter = crate::cpu::Meter::start(&config.target).await;
     let start = Instant::now();
     let goal = Arc::new(AtomicU64::new(u64::MAX));
     let producing = tokio::spawn({
@@ -72,6 +73,7 @@ pub async fn e2e(config: &E2eConfig, stop: Shutdown) -> Result<Report> {
         produced.map_err(|e| BenchError::Failed(format!("the producer tasks failed: {e}")))?;
     produced.fill(&mut report);
     received.fill(&mut report, start);
+    meter.finish(&mut report, produced.messages).await;
     if let Some(note) = end.note(
         Some(produced.messages),
         received.messages,

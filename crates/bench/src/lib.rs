@@ -25,6 +25,7 @@
 mod checked;
 mod config;
 mod consume;
+mod cpu;
 mod e2e;
 mod error;
 mod pacing;

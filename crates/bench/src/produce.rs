@@ -24,7 +24,7 @@ use crate::pacing::{Pacer, share};
 use crate::progress::{Follow, Progress};
 use crate::report::Report;
 use crate::stats::{Counters, ErrorTally, Latency, Throughput, error_kind};
-use crate::{stamp, topic};
+use crate::{cpu, stamp, topic};
 
 /// Longest wait for an outstanding send to report back (sends give up after their own 3 s
 /// timeout and retries; this only guards against a lost callback).
@@ -49,10 +49,12 @@ pub async fn produce(config: &ProduceConfig, stop: Shutdown) -> Result<Report> {
         deadline: config.limit.duration.map(|d| Instant::now() + d),
         total,
     });
+    let meter = cpu::Meter::start(&config.target).await;
     let outcome = run_producers(producers, plan).await;
     progress.finish();
     let mut report = Report::new("produce", config.settings());
     outcome.fill(&mut report);
+    meter.finish(&mut report, outcome.messages).await;
     if stop.is_triggered() {
         report.notes.push("stopped early by a signal".into());
     }

@@ -66,6 +66,15 @@ async fn given_new_topic_when_produced_then_consumed_should_count_every_message(
     let sent = report.sent.unwrap();
     assert_eq!((sent.messages, sent.bytes), (600, 120_000));
     assert_ordered(&report.send_latency.unwrap(), 600);
+    // The broker's own CPU time, read before and after (here: this test process's).
+    assert!(
+        report.extra["broker_cpu_s"].as_f64().unwrap() >= 0.0,
+        "{report}"
+    );
+    assert!(
+        report.extra.contains_key("broker_cpu_us_per_msg"),
+        "{report}"
+    );
 
     let consume = ConsumeConfig {
         target,
@@ -167,4 +176,49 @@ async fn given_no_nameserver_should_fail_with_an_error_not_a_panic() {
         .await
         .unwrap();
     assert!(result.is_err());
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn given_many_topics_should_create_each_route_each_and_produce_across_them() {
+    let cluster = cluster(false).await;
+    let target = Target {
+        queues: 2,
+        ..target(&cluster.namesrv_addr, "Many")
+    };
+    let config = apogee_bench::TopicsConfig {
+        target: target.clone(),
+        count: 40,
+    };
+    let report = bounded(apogee_bench::topics(&config, Shutdown::new())).await;
+    assert_eq!(report.extra["topics_created"], 40, "{report}");
+    assert_eq!(report.extra["route_lookups"], 40, "{report}");
+    assert_ordered(&report.send_latency.unwrap(), 40);
+
+    let produce = ProduceConfig {
+        target: target.clone(),
+        limit: Limit::messages(400),
+        producer: ProducerSettings {
+            size: 100,
+            producers: 2,
+            topics: 40,
+            ..ProducerSettings::default()
+        },
+        progress: false,
+    };
+    let report = bounded(apogee_bench::produce(&produce, Shutdown::new())).await;
+    assert_eq!(report.error_total, 0, "{report}");
+    assert_eq!(report.sent.unwrap().messages, 400);
+    let admin =
+        apogee_client::Admin::start(apogee_client::ClientConfig::new(&cluster.namesrv_addr))
+            .await
+            .unwrap();
+    let mut stored = 0;
+    for i in 0..40 {
+        let name = apogee_bench::topic_name("Many", i);
+        let stats = admin.topic_stats(&name).await.unwrap();
+        let in_topic: i64 = stats.offset_table.values().map(|o| o.max_offset).sum();
+        assert!(in_topic > 0, "{name} got none");
+        stored += in_topic;
+    }
+    assert_eq!(stored, 400);
 }

@@ -146,7 +146,9 @@ async fn main() {
     let consume_rate = expected as f64 / started.elapsed().as_secs_f64();
     consumer.shutdown().await;
 
-    let baseline = apogee_testkit::loopback_round_trips(total, producers, SIZE).await;
+    let baseline = apogee_bench::raw::round_trips(total, producers, SIZE)
+        .await
+        .unwrap();
     println!(
         "1 KiB messages, {producers} producers, {total} messages (rocketmq-client-rust 1.0.0 → Apogee, same machine)"
     );

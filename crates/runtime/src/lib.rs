@@ -4,10 +4,12 @@
 
 mod clock;
 pub mod config;
+mod cpu;
 mod periodic;
 mod shutdown;
 
 pub use clock::{Clock, ManualClock, SystemClock};
+pub use cpu::{cpu_micros_of, process_cpu_micros};
 pub use periodic::spawn_periodic_blocking;
 pub use shutdown::Shutdown;
 

@@ -286,6 +286,7 @@ impl ConsumeQueue {
             .get(skip)
             .map_or_else(|| self.files.min_offset(), |f| f.start_offset());
         for file in &files[skip..] {
+            file.prefetch(file.data_end(0));
             let bytes = file.read_all();
             let mut pos = 0;
             let mut complete = true;

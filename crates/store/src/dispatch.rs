@@ -591,3 +591,58 @@ impl Reput {
             })
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::io::FileIo;
+    use crate::quarantine::Quarantine;
+
+    fn unflushed(queues: &ConsumeQueueStore) -> usize {
+        queues
+            .all()
+            .iter()
+            .filter_map(|(_, q)| q.files().last())
+            .filter(|f| f.wrote() > f.flushed())
+            .count()
+    }
+
+    #[test]
+    fn given_many_queues_written_a_little_should_flush_lazily_and_say_so_but_all_when_few() {
+        let dir = tempfile::tempdir().unwrap();
+        let q = Quarantine::new(dir.path(), FileIo::default());
+        let queues = Arc::new(
+            ConsumeQueueStore::open(&dir.path().join("cq"), 1000, (&FileIo::default(), &q))
+                .unwrap(),
+        );
+        let dispatcher = ConsumeQueueDispatcher::new(Arc::clone(&queues));
+        let unit = CqUnit {
+            commit_log_offset: 0,
+            size: 100,
+            tags_code: 0,
+        };
+        let many = EAGER_DIRTY_FILES + 10;
+        for id in 0..i32::try_from(many).unwrap() {
+            queues.get_or_create("T", id).unwrap().put(0, unit).unwrap();
+        }
+        assert!(
+            !dispatcher.flush_some().unwrap(),
+            "past the eager limit: not complete"
+        );
+        assert_eq!(
+            unflushed(&queues),
+            many,
+            "a unit each is below the lazy threshold"
+        );
+        dispatcher.flush().unwrap();
+        assert_eq!(unflushed(&queues), 0);
+        for id in 0..3 {
+            queues.get_or_create("T", id).unwrap().put(1, unit).unwrap();
+        }
+        assert!(
+            dispatcher.flush_some().unwrap(),
+            "few dirty files: all flushed"
+        );
+        assert_eq!(unflushed(&queues), 0);
+    }
+}

@@ -163,6 +163,16 @@ impl MappedFile {
         Ok(file)
     }
 
+    /// Asks the kernel to read the first `len` bytes in ahead of a sequential scan (a growing
+    /// file's mapping has readahead off; a recovery scan of it would otherwise read page by
+    /// page).
+    pub fn prefetch(&self, len: usize) {
+        let len = len.min(self.size);
+        if len > 0 {
+            let _ = self.map.advise_range(memmap2::Advice::WillNeed, 0, len);
+        }
+    }
+
     /// A growing file is written a unit at a time in many files at once: without this, the
     /// first write into each file's unwritten pages faults in a large readahead window of
     /// zeros (measured: 95 % of the reput thread's time with 10,000 topics × 8 queues).

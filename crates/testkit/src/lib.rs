@@ -100,49 +100,6 @@ pub async fn start(tweak: impl FnOnce(&mut RawBrokerConfig)) -> InProcess {
     }
 }
 
-/// The baseline for throughput figures: `total` request/response round trips of `size` bytes
-/// out and 16 bytes back over raw loopback TCP, `concurrency` connections at once. Returns
-/// round trips per second: the ceiling for acknowledged sends on this machine.
-pub async fn loopback_round_trips(total: usize, concurrency: usize, size: usize) -> f64 {
-    use tokio::io::{AsyncReadExt, AsyncWriteExt};
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
-        .await
-        .expect("bind loopback");
-    let addr = listener.local_addr().expect("local addr");
-    let server = tokio::spawn(async move {
-        while let Ok((mut s, _)) = listener.accept().await {
-            tokio::spawn(async move {
-                let mut buf = vec![0u8; size];
-                while s.read_exact(&mut buf).await.is_ok() {
-                    if s.write_all(&buf[..16.min(size)]).await.is_err() {
-                        break;
-                    }
-                }
-            });
-        }
-    });
-    let started = std::time::Instant::now();
-    let tasks: Vec<_> = (0..concurrency)
-        .map(|_| {
-            tokio::spawn(async move {
-                let mut s = tokio::net::TcpStream::connect(addr).await.expect("connect");
-                s.set_nodelay(true).expect("nodelay");
-                let (out, mut back) = (vec![7u8; size], vec![0u8; 16.min(size)]);
-                for _ in 0..total / concurrency {
-                    s.write_all(&out).await.expect("write");
-                    s.read_exact(&mut back).await.expect("read");
-                }
-            })
-        })
-        .collect();
-    for t in tasks {
-        t.await.expect("round-trip task");
-    }
-    let rate = total as f64 / started.elapsed().as_secs_f64();
-    server.abort();
-    rate
-}
-
 /// Polls `check` every 20 ms until it holds; panics naming `what` after `timeout`.
 pub async fn wait_until<F, Fut>(what: &str, timeout: std::time::Duration, mut check: F)
 where

@@ -24,7 +24,6 @@ const FN_RATCHET: &[&str] = &[
     "crates/cli/tests/admin_binary.rs::given_standalone_admin_commands_should_manage_topics_groups_and_messages",
     "crates/cli/tests/admin_binary.rs::given_live_consumer_admin_should_show_it_reset_it_and_refuse_to_delete_its_topic",
     "crates/cli/tests/admin_binary.rs::given_standalone_admin_should_report_broker_status_and_change_its_config_live",
-    "crates/client/examples/throughput.rs::main",
     "crates/client/src/consumer/push/mod.rs::pull_loop",
     "crates/client/tests/broker_admin.rs::given_a_live_push_consumer_should_report_its_subscriptions_queues_and_figures",
     "crates/compat-tests/examples/third_party_throughput.rs::main",

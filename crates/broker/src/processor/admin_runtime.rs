@@ -85,6 +85,11 @@ impl RuntimeInfoProcessor {
         put("brokerActive", "true".into());
         put("brokerVersionDesc", version::CURRENT_DESC.into());
         put("brokerVersion", version::CURRENT.to_string());
+        // Apogee's own: the process's CPU time so far (`apogee bench` divides its growth over a
+        // run by the messages moved).
+        if let Some(micros) = apogee_runtime::process_cpu_micros() {
+            put("processCpuMicros", micros.to_string());
+        }
         self.store_info(&mut put);
         health_info(&self.store.health(), &mut put);
         put("pullSuspendedCount", self.waiters.parked().to_string());

@@ -1,0 +1,84 @@
+//! Broker CPU per message: each master's `processCpuMicros` (GET_BROKER_RUNTIME_INFO, Apogee's
+//! own key: the process's user + system time) read before and after a run; the growth over
+//! all masters divided by the messages the run moved. Brokers that do not report it (Java)
+//! leave the figure out. For `apogee standalone` the NameServer's work is in it too.
+
+use apogee_client::Admin;
+use serde_json::json;
+
+use crate::config::Target;
+use crate::report::Report;
+use crate::topic;
+
+/// Reads the masters' CPU time.
+pub(crate) struct CpuProbe {
+    admin: Admin,
+    masters: Vec<String>,
+}
+
+impl CpuProbe {
+    /// A probe of the target cluster's masters; `None` when they cannot be listed.
+    pub(crate) async fn start(target: &Target) -> Option<Self> {
+        let admin = Admin::start(topic::client_config(target, "cpu", 0))
+            .await
+            .ok()?;
+        let masters = admin.cluster_masters(&target.cluster).await.ok()?;
+        (!masters.is_empty()).then_some(Self { admin, masters })
+    }
+
+    /// The masters' CPU time so far, in µs; `None` when any does not say.
+    pub(crate) async fn sample(&self) -> Option<u64> {
+        let mut micros = 0u64;
+        for addr in &self.masters {
+            let info = self.admin.broker_runtime_info(addr).await.ok()?;
+            micros = micros.checked_add(info.get("processCpuMicros")?.parse().ok()?)?;
+        }
+        Some(micros)
+    }
+}
+
+/// Adds `broker_cpu_s` and `broker_cpu_us_per_msg` to `report` for `messages` moved between
+/// the two samples.
+pub(crate) fn fill(report: &mut Report, before: Option<u64>, after: Option<u64>, messages: u64) {
+    let (Some(before), Some(after)) = (before, after) else {
+        return;
+    };
+    let used = after.saturating_sub(before);
+    report
+        .extra
+        .insert("broker_cpu_s".into(), json!(used as f64 / 1e6));
+    if messages > 0 {
+        let per = used as f64 / messages as f64;
+        report.extra.insert(
+            "broker_cpu_us_per_msg".into(),
+            json!((per * 100.0).round() / 100.0),
+        );
+    }
+}
+
+/// Broker CPU over one measured phase: [`Meter::start`] right before it, [`Meter::finish`]
+/// right after.
+pub(crate) struct Meter {
+    probe: Option<CpuProbe>,
+    before: Option<u64>,
+}
+
+impl Meter {
+    pub(crate) async fn start(target: &Target) -> Self {
+        let probe = CpuProbe::start(target).await;
+        let before = match &probe {
+            Some(p) => p.sample().await,
+            None => None,
+        };
+        Self { probe, before }
+    }
+
+    /// Adds the broker's CPU per message to `report` (nothing when a broker did not say).
+    pub(crate) async fn finish(self, report: &mut Report, messages: u64) {
+        let after = match &self.probe {
+            Some(p) => p.sample().await,
+            None => None,
+        };
+        fill(report, self.before, after, messages);
+    }
+}
