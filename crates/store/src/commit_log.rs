@@ -55,6 +55,9 @@ pub struct AppendOutcome {
     pub records: Vec<(i64, i32)>,
 }
 
+/// Most bytes one [`CommitLog::prefetch`] asks for.
+pub const PREFETCH_MAX: usize = 4 << 20;
+
 /// The log itself.
 pub struct CommitLog {
     pub(crate) files: MappedFileQueue,
@@ -193,6 +196,7 @@ impl CommitLog {
         for event in report.recovered {
             tracing::warn!(event, "commit log: leftover file handled at open");
         }
+        files.without_readahead();
         Ok(Self {
             files,
             append: Mutex::new(AppendState::default()),
@@ -457,7 +461,20 @@ impl CommitLog {
         if len == 0 {
             return None;
         }
+        // A slave catching up reads on: ask for this frame and the next few.
+        file.prefetch_range(pos, len.saturating_mul(4).min(PREFETCH_MAX));
         file.read(pos, len)
+    }
+
+    /// Asks the kernel to read `[from, to)` in ahead of a sequential read (the CommitLog's
+    /// mappings have readahead off); at most [`PREFETCH_MAX`] bytes, within one file.
+    pub fn prefetch(&self, from: i64, to: i64) {
+        let Some(file) = self.files.find(from) else {
+            return;
+        };
+        let pos = usize::try_from(from - file.start_offset()).unwrap_or(0);
+        let len = usize::try_from(to.saturating_sub(from)).unwrap_or(0);
+        file.prefetch_range(pos, len.min(PREFETCH_MAX));
     }
 
     /// The raw bytes of `size` bytes at physical `offset` (no copy).

@@ -42,6 +42,9 @@ pub struct Flusher {
     /// The first flush failure; once set, nothing more counts as durable.
     failure: Mutex<Option<String>>,
     failed: AtomicBool,
+    /// Bumped by every [`rewind_to`](Flusher::rewind_to): a flush of derived data that saw
+    /// the log before a rewind must not record positions from before it.
+    rewinds: std::sync::atomic::AtomicU64,
 }
 
 /// How a wait for durability ended.
@@ -77,6 +80,7 @@ impl Flusher {
             clock,
             failure: Mutex::new(None),
             failed: AtomicBool::new(false),
+            rewinds: std::sync::atomic::AtomicU64::new(0),
         }
     }
 
@@ -183,14 +187,15 @@ impl Flusher {
 
     /// Flushes every dispatcher (consume queues, index) and records the durable CommitLog
     /// and dispatch positions in the checkpoint.
-    pub fn flush_derived(&self) {
-        self.flush_derived_with(true);
+    pub fn flush_derived(&self) -> bool {
+        self.flush_derived_with(true)
     }
 
     /// [`flush_derived`](Self::flush_derived), or with `thorough` false the periodic flush,
     /// which may leave consume queues partly unflushed (many queues written to at once); the
     /// checkpoint's dispatch position then stays where the last complete flush left it.
-    fn flush_derived_with(&self, thorough: bool) {
+    fn flush_derived_with(&self, thorough: bool) -> bool {
+        let rewinds = self.rewinds.load(Ordering::Acquire);
         let dispatched = self.reput.settled_offset();
         let flushed = if thorough {
             self.reput.flush_dispatchers().map(|()| true)
@@ -201,7 +206,7 @@ impl Flusher {
             Ok(complete) => complete,
             Err(e) => {
                 tracing::error!(error = %e, "flushing consume queues and index failed");
-                return;
+                return false;
             }
         };
         let mut checkpoint = self
@@ -209,6 +214,10 @@ impl Flusher {
             .lock()
             .unwrap_or_else(PoisonError::into_inner);
         checkpoint.flushed_offset = self.durable_offset();
+        if self.rewinds.load(Ordering::Acquire) != rewinds {
+            // The log was cut while this flush ran: `dispatched` may lie above the cut.
+            return false;
+        }
         if complete {
             checkpoint.dispatched_offset = dispatched.min(checkpoint.flushed_offset);
         }
@@ -226,22 +235,37 @@ impl Flusher {
         checkpoint.logics_msg_timestamp = now;
         if let Err(e) = checkpoint.store(&self.checkpoint_path) {
             tracing::error!(error = %e, "checkpoint write failed");
+            return false;
         }
+        complete
     }
 
-    /// The log was cut back to `end` (a record boundary): a boundary above it no longer is one.
-    pub fn rewind_boundary(&self, end: i64) {
+    /// The log was cut back to `end` (a record boundary): nothing above it is durable,
+    /// dispatched or a record boundary any more, and bytes written there later are new.
+    pub fn rewind_to(&self, end: i64) {
         let mut checkpoint = self
             .checkpoint
             .lock()
             .unwrap_or_else(PoisonError::into_inner);
+        self.rewinds.fetch_add(1, Ordering::AcqRel);
         checkpoint.boundary_offset = checkpoint.boundary_offset.min(end);
+        checkpoint.flushed_offset = checkpoint.flushed_offset.min(end);
+        checkpoint.dispatched_offset = checkpoint.dispatched_offset.min(end);
+        {
+            let (lock, _) = &self.durable;
+            let mut durable = lock.lock().unwrap_or_else(PoisonError::into_inner);
+            *durable = (*durable).min(end);
+            self.durable_tx.send_replace(*durable);
+        }
+        let (lock, _) = &self.requested;
+        let mut requested = lock.lock().unwrap_or_else(PoisonError::into_inner);
+        *requested = (*requested).min(end);
     }
 
-    /// Final flush on shutdown.
-    pub fn flush_all(&self) {
+    /// Final flush on shutdown; whether the derived stores and the checkpoint were written.
+    pub fn flush_all(&self) -> bool {
         self.flush_commit_log();
-        self.flush_derived();
+        self.flush_derived()
     }
 
     pub fn spawn(

@@ -81,6 +81,7 @@ impl Scan {
         (max_count, max_bytes): (usize, usize),
         result: &mut GetMessageResult,
     ) -> bool {
+        prefetch_records(units, commit_log, max_bytes);
         for raw in units.chunks_exact(UNIT_BYTES) {
             let phys = i64::from_be_bytes(raw[0..8].try_into().unwrap_or([0; 8]));
             let size = i32::from_be_bytes(raw[8..12].try_into().unwrap_or([0; 4]));
@@ -188,4 +189,26 @@ pub(crate) fn get_messages(
         S::NoMatchedMessage
     };
     result
+}
+
+/// Asks for the records a run of units points at, from the first to the last (bounded by
+/// `max_bytes` past the first): the CommitLog's mappings have kernel readahead off, so a
+/// consumer reading old data would otherwise fault its pages in one at a time.
+fn prefetch_records(units: &[u8], commit_log: &CommitLog, max_bytes: usize) {
+    let unit = |raw: &[u8]| {
+        let phys = i64::from_be_bytes(raw[0..8].try_into().unwrap_or([0; 8]));
+        let size = i32::from_be_bytes(raw[8..12].try_into().unwrap_or([0; 4]));
+        (size > 0 && size != i32::MAX && phys >= 0).then_some((phys, i64::from(size)))
+    };
+    let mut chunks = units.chunks_exact(UNIT_BYTES);
+    let Some((first, _)) = chunks.by_ref().find_map(unit) else {
+        return;
+    };
+    let last_end = units
+        .chunks_exact(UNIT_BYTES)
+        .rev()
+        .find_map(unit)
+        .map_or(first, |(phys, size)| phys.saturating_add(size));
+    let cap = first.saturating_add(i64::try_from(max_bytes).unwrap_or(i64::MAX));
+    commit_log.prefetch(first, last_end.min(cap));
 }

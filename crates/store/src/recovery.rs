@@ -108,15 +108,28 @@ impl CommitLog {
             }
             let data_end = file.data_end(0);
             let from = usize::try_from(scan_from - start).unwrap_or(0);
-            let scan_end = if clean { usize::MAX } else { data_end };
-            match self.scan_file(&file.read_all(), start, from, scan_end, check_crc) {
+            let trusted_end = trusted_end(clean, durable - start);
+            if !clean {
+                // Readahead is off for the CommitLog's mappings: ask for what the scan reads.
+                file.prefetch_range(from, data_end.saturating_sub(from));
+            }
+            match self.scan_file(
+                &file.read_all(),
+                (start, from),
+                (data_end, trusted_end),
+                check_crc,
+            ) {
                 FileEnd::Complete => {
                     file.mark_full();
                     report.end = start + size;
                 }
                 FileEnd::At { pos, reason } => {
                     report.end = start + i64::try_from(pos).expect("a file position fits in i64");
-                    zero_end = if clean { pos } else { data_end };
+                    zero_end = if clean && reason.is_none() {
+                        pos
+                    } else {
+                        data_end
+                    };
                     if let Some(reason) = reason {
                         let kept = self.keep_tail(file, pos, data_end)?;
                         report.cut = Some(Cut {
@@ -148,14 +161,13 @@ impl CommitLog {
     }
 
     /// Checks records of one file from `pos` (`data_end`: where its stored data ends; beyond
-    /// it the file is known to be zeros; `usize::MAX`: the first position without a record is
-    /// the end, whatever follows).
+    /// it the file is known to be zeros). From `trusted_end` on (after a clean stop: the
+    /// durable offset) the first position without a record is the end, whatever follows.
     fn scan_file(
         &self,
         bytes: &bytes::Bytes,
-        start: i64,
-        mut pos: usize,
-        data_end: usize,
+        (start, mut pos): (i64, usize),
+        (data_end, trusted_end): (usize, usize),
         check_crc: bool,
     ) -> FileEnd {
         loop {
@@ -196,7 +208,7 @@ impl CommitLog {
                     }
                 }
                 Ok((RecordAt::Blank { .. }, _)) => return FileEnd::Complete,
-                Err(_) if data_end == usize::MAX => return FileEnd::At { pos, reason: None },
+                Err(_) if pos >= trusted_end => return FileEnd::At { pos, reason: None },
                 Err(e) => {
                     let zeros = bytes[pos..data_end.max(pos)].iter().all(|b| *b == 0);
                     let reason = (!zeros).then(|| format!("invalid record at {at}: {e}"));
@@ -228,6 +240,16 @@ impl CommitLog {
             .map_err(StoreError::io(
                 "copying a cut commit-log tail to quarantine",
             ))
+    }
+}
+
+/// After a clean stop, a position at or past the durable offset (`durable_in_file`) without a
+/// record is the end, whatever follows it (nothing past it is read); after a crash, never.
+fn trusted_end(clean: bool, durable_in_file: i64) -> usize {
+    if clean {
+        usize::try_from(durable_in_file.max(0)).unwrap_or(usize::MAX)
+    } else {
+        usize::MAX
     }
 }
 

@@ -594,7 +594,7 @@ impl MessageStore {
                     .collect(),
             );
             self.reput.rewind_to(end);
-            self.flusher.rewind_boundary(end);
+            self.flusher.rewind_to(end);
             self.appended.send_replace(end);
             Ok(end)
         })
@@ -615,12 +615,20 @@ impl MessageStore {
         {
             let _ = thread.join();
         }
-        if let Err(e) = self.reput.run_once() {
-            tracing::error!(error = %e, "final dispatch failed; the next start will replay");
-        }
-        self.flusher.flush_all();
+        let dispatched = match self.reput.run_once() {
+            Ok(_) => true,
+            Err(e) => {
+                tracing::error!(error = %e, "final dispatch failed; the next start will replay");
+                false
+            }
+        };
+        let flushed = self.flusher.flush_all();
         if self.flusher.failure().is_some() {
             tracing::error!("a flush failed while running: the next start runs crash recovery");
+        } else if !(dispatched && flushed) {
+            tracing::error!(
+                "the final flush of consume queues or checkpoint failed: the next start runs crash recovery"
+            );
         } else if let Err(e) = std::fs::remove_file(&self.abort_path) {
             tracing::warn!(error = %e, "cannot remove the abort file; the next start will run crash recovery");
         }
@@ -745,11 +753,18 @@ fn recover_commit_log(
         checkpoint.flushed_offset.min(last_start)
     };
     if crashed {
-        commit_log.recover(
+        let report = commit_log.recover(
             scan_from,
             config.check_crc_on_recover,
             checkpoint.flushed_offset,
-        )
+        )?;
+        // What recovery kept may be only in the page cache (a killed process): on disk before
+        // the checkpoint names it durable.
+        for file in commit_log.files().files().iter().rev().take(2) {
+            file.sync_written()
+                .map_err(StoreError::io("syncing the recovered commit log"))?;
+        }
+        Ok(report)
     } else {
         commit_log.recover_clean(
             scan_from,

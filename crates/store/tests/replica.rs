@@ -173,6 +173,8 @@ fn given_a_cut_tail_the_queues_follow_and_appends_continue_from_it() {
     );
     assert_eq!(store.truncate_tail(keep).unwrap(), keep);
     assert_eq!(store.commit_log_max_offset(), keep);
+    // Nothing above the cut counts as durable any more (new bytes written there are not).
+    assert!(store.durable_offset() <= keep);
     let after: Vec<i64> = (0..4).map(|q| store.max_offset_in_queue("R", q)).collect();
     assert_eq!(after, queue_ends);
     let last = store.get_messages("R", 0, queue_ends[0] - 1, (1, 1 << 20), None);
@@ -182,6 +184,9 @@ fn given_a_cut_tail_the_queues_follow_and_appends_continue_from_it() {
     fill(&store, 8);
     assert_eq!(store.max_offset_in_queue("R", 0), queue_ends[0] + 2);
     drop(store);
+    let checkpoint =
+        apogee_store::checkpoint::Checkpoint::load(&dir.path().join("checkpoint")).unwrap();
+    assert!(checkpoint.boundary_offset <= checkpoint.flushed_offset);
     let reopened = open(dir.path());
     assert_eq!(reopened.max_offset_in_queue("R", 0), queue_ends[0] + 2);
 }

@@ -180,6 +180,11 @@ impl TopicConfigs {
         })
     }
 
+    /// A registration of the pending changes failed: the next one sends the whole table.
+    pub fn retry_whole(&self) {
+        self.pending().whole = true;
+    }
+
     /// Forgets pending changes (a whole registration is about to tell everything).
     pub fn clear_changes(&self) {
         *self.pending() = Pending::default();

@@ -42,6 +42,9 @@ pub struct TopicJournal {
 pub struct Appender {
     file: File,
     len: u64,
+    /// A failed append could not be cut back off: nothing more may be appended after it (a
+    /// replay stops at the first bad line, so later lines would be lost).
+    broken: bool,
 }
 
 /// A journal line longer than this is not one the broker wrote.
@@ -73,11 +76,16 @@ impl TopicJournal {
             file.sync_data().map_err(err)?;
         }
         let sync_handle = file.try_clone().map_err(err)?;
+        if let Some(dir) = path.parent().and_then(|d| File::open(d).ok()) {
+            // The journal's directory entry, durable before any line counts as such.
+            let _ = dir.sync_all();
+        }
         let journal = Self {
             path: path.to_path_buf(),
             file: Mutex::new(Appender {
                 file,
                 len: good as u64,
+                broken: false,
             }),
             sync_handle,
         };
@@ -107,10 +115,19 @@ impl TopicJournal {
 impl Appender {
     /// Appends one change (not yet durable: see [`TopicJournal::sync`]).
     pub fn append(&mut self, record: &Record, journal: &TopicJournal) -> Result<(), BrokerError> {
-        let line = encode(record);
-        self.file
-            .write_all(&line)
-            .map_err(|source| journal.error(source))?;
+        if self.broken {
+            return Err(journal.error(std::io::Error::other(
+                "an earlier append failed and could not be undone; restart the broker",
+            )));
+        }
+        let line = encode(record)?;
+        if let Err(source) = self.file.write_all(&line) {
+            // A partly written line would end every replay there: cut it off again.
+            if self.file.set_len(self.len).is_err() {
+                self.broken = true;
+            }
+            return Err(journal.error(source));
+        }
         self.len += line.len() as u64;
         Ok(())
     }
@@ -138,12 +155,19 @@ impl SaveHook for TopicJournal {
     }
 }
 
-fn encode(record: &Record) -> Vec<u8> {
-    let json = serde_json::to_vec(record).unwrap_or_default();
+fn encode(record: &Record) -> Result<Vec<u8>, BrokerError> {
+    let json = serde_json::to_vec(record)
+        .map_err(|e| BrokerError::SystemError(format!("topic journal line: {e}")))?;
+    if json.len() + 10 > LINE_MAX {
+        return Err(BrokerError::InvalidParameter(format!(
+            "a topic configuration of {} bytes is too large (at most {LINE_MAX})",
+            json.len()
+        )));
+    }
     let mut line = format!("{:08x} ", crc32fast::hash(&json)).into_bytes();
     line.extend_from_slice(&json);
     line.push(b'\n');
-    line
+    Ok(line)
 }
 
 /// The records of `bytes` up to the first bad line, and how many bytes they span.
@@ -231,6 +255,25 @@ mod tests {
             TopicJournal::open(&path).unwrap().1,
             [put("A", 8), put("C", 2)]
         );
+    }
+
+    #[test]
+    fn given_a_config_too_large_for_a_line_should_refuse_it_and_keep_the_journal_readable() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("topics.journal");
+        let (journal, _) = TopicJournal::open(&path).unwrap();
+        let Record::Put(mut huge) = put("Huge", 1) else {
+            unreachable!()
+        };
+        huge.attributes.insert("+big".into(), "x".repeat(LINE_MAX));
+        let refused = journal.lock().append(&Record::Put(huge), &journal);
+        assert!(
+            matches!(refused, Err(BrokerError::InvalidParameter(_))),
+            "{refused:?}"
+        );
+        append(&journal, &put("After", 2));
+        drop(journal);
+        assert_eq!(TopicJournal::open(&path).unwrap().1, [put("After", 2)]);
     }
 
     #[test]

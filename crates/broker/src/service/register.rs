@@ -65,17 +65,15 @@ impl Registration {
             return;
         }
         let mut roles = self.replication.role_changes();
-        let mut whole = true;
+        // A fixed period that topic changes do not reset: the whole table goes out every
+        // period however often single topics change (the first tick is at once).
+        let mut whole = tokio::time::interval(self.period);
+        whole.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
         loop {
-            if whole {
-                self.register_all().await;
-            } else {
-                self.register_changes().await;
-            }
             tokio::select! {
-                () = tokio::time::sleep(self.period) => whole = true,
-                () = self.topics.changed() => whole = false,
-                _ = roles.changed() => whole = true,
+                _ = whole.tick() => self.register_all().await,
+                () = self.topics.changed() => self.register_changes().await,
+                _ = roles.changed() => self.register_all().await,
                 () = shutdown.wait() => break,
             }
         }
@@ -101,9 +99,10 @@ impl Registration {
                 self.register(self.topics.snapshot()).await;
             }
             Changes::Topics(changed) => {
-                if !self.register(changed).await {
-                    // A NameServer that has not had a whole registration yet refuses a partial one.
-                    self.register(self.topics.snapshot()).await;
+                // A NameServer that has not had a whole registration yet refuses a partial one.
+                if !self.register(changed).await && !self.register(self.topics.snapshot()).await {
+                    // Not told: the next change (or the period) sends the whole table.
+                    self.topics.retry_whole();
                 }
             }
         }
