@@ -49,7 +49,174 @@ pub(crate) fn encode(cmd: &RemotingCommand, out: &mut Vec<u8>) {
     let _ = serde_json::to_writer(out, &header);
 }
 
+/// Decodes a JSON header straight into its fields: one pass, no intermediate JSON tree (the
+/// `serde_json::Value` path cost an ordered map and a string per key per request).
 pub(crate) fn decode(bytes: &[u8]) -> Result<HeaderFields, DecodeError> {
+    let mut de = serde_json::Deserializer::from_slice(bytes);
+    let fields = serde::Deserializer::deserialize_any(&mut de, HeaderVisitor)
+        .map_err(|e| DecodeError::JsonHeader(e.to_string()))?;
+    de.end()
+        .map_err(|e| DecodeError::JsonHeader(e.to_string()))?;
+    Ok(fields)
+}
+
+struct HeaderVisitor;
+
+impl<'de> serde::de::Visitor<'de> for HeaderVisitor {
+    type Value = HeaderFields;
+
+    fn expecting(&self, f: &mut std::fmt::Formatter) -> std::fmt::Result {
+        f.write_str("header is not a JSON object")
+    }
+
+    fn visit_map<A: serde::de::MapAccess<'de>>(self, mut map: A) -> Result<HeaderFields, A::Error> {
+        let mut fields = HeaderFields {
+            code: 0,
+            language: LanguageCode::JAVA,
+            version: 0,
+            opaque: 0,
+            flag: 0,
+            remark: None,
+            ext_fields: ExtFields::new(),
+        };
+        while let Some(key) = map.next_key::<Field>()? {
+            match key {
+                Field::Code => fields.code = map.next_value::<Int>()?.0,
+                Field::Version => fields.version = map.next_value::<Int>()?.0,
+                Field::Opaque => fields.opaque = map.next_value::<Int>()?.0,
+                Field::Flag => fields.flag = map.next_value::<Int>()?.0,
+                Field::Language => fields.language = language(map.next_value::<Value>()?),
+                Field::Remark => {
+                    fields.remark = match map.next_value::<Value>()? {
+                        Value::String(s) => Some(s),
+                        _ => None,
+                    }
+                }
+                Field::ExtFields => fields.ext_fields = map.next_value::<Ext>()?.0,
+                Field::Other => {
+                    map.next_value::<serde::de::IgnoredAny>()?;
+                }
+            }
+        }
+        Ok(fields)
+    }
+}
+
+/// A header key, read without allocating.
+enum Field {
+    Code,
+    Language,
+    Version,
+    Opaque,
+    Flag,
+    Remark,
+    ExtFields,
+    Other,
+}
+
+impl<'de> serde::Deserialize<'de> for Field {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        d.deserialize_identifier(FieldVisitor)
+    }
+}
+
+struct FieldVisitor;
+
+impl serde::de::Visitor<'_> for FieldVisitor {
+    type Value = Field;
+
+    fn expecting(&self, f: &mut std::fmt::Formatter) -> std::fmt::Result {
+        f.write_str("a header key")
+    }
+
+    fn visit_str<E>(self, key: &str) -> Result<Field, E> {
+        Ok(match key {
+            "code" => Field::Code,
+            "language" => Field::Language,
+            "version" => Field::Version,
+            "opaque" => Field::Opaque,
+            "flag" => Field::Flag,
+            "remark" => Field::Remark,
+            "extFields" => Field::ExtFields,
+            _ => Field::Other,
+        })
+    }
+}
+
+fn language(value: Value) -> LanguageCode {
+    match value {
+        Value::String(name) => LanguageCode::from_name(&name),
+        Value::Number(n) => n
+            .as_u64()
+            .and_then(|v| u8::try_from(v).ok())
+            .map_or(LanguageCode::OTHER, LanguageCode),
+        _ => LanguageCode::JAVA,
+    }
+}
+
+/// An integer header field: absent or null is 0; anything but a 32-bit integer is refused.
+struct Int(i32);
+
+impl<'de> serde::Deserialize<'de> for Int {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        use serde::de::Error;
+        match Value::deserialize(d)? {
+            Value::Null => Ok(Int(0)),
+            Value::Number(n) => n
+                .as_i64()
+                .and_then(|v| i32::try_from(v).ok())
+                .map(Int)
+                .ok_or_else(|| D::Error::custom(format!("`{n}` is not a 32-bit integer"))),
+            other => Err(D::Error::custom(format!("not a number: {other}"))),
+        }
+    }
+}
+
+/// `extFields`: string values as they are, other scalars and structures as their JSON text,
+/// nulls left out; absent or null is empty.
+struct Ext(ExtFields);
+
+impl<'de> serde::Deserialize<'de> for Ext {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        d.deserialize_any(ExtVisitor)
+    }
+}
+
+struct ExtVisitor;
+
+impl<'de> serde::de::Visitor<'de> for ExtVisitor {
+    type Value = Ext;
+
+    fn expecting(&self, f: &mut std::fmt::Formatter) -> std::fmt::Result {
+        f.write_str("`extFields` as an object")
+    }
+
+    fn visit_unit<E>(self) -> Result<Ext, E> {
+        Ok(Ext(ExtFields::new()))
+    }
+
+    fn visit_map<A: serde::de::MapAccess<'de>>(self, mut map: A) -> Result<Ext, A::Error> {
+        let mut fields = ExtFields::new();
+        while let Some(key) = map.next_key::<String>()? {
+            match map.next_value::<Value>()? {
+                Value::String(text) => {
+                    fields.insert(key, text);
+                }
+                Value::Null => {
+                    // The last value of a repeated key counts, as in a JSON object.
+                    fields.remove(&key);
+                }
+                other => {
+                    fields.insert(key, other.to_string());
+                }
+            }
+        }
+        Ok(Ext(fields))
+    }
+}
+
+#[cfg(test)]
+fn decode_via_value(bytes: &[u8]) -> Result<HeaderFields, DecodeError> {
     let value: Value =
         serde_json::from_slice(bytes).map_err(|e| DecodeError::JsonHeader(e.to_string()))?;
     let Value::Object(map) = value else {
@@ -109,4 +276,107 @@ pub(crate) fn decode(bytes: &[u8]) -> Result<HeaderFields, DecodeError> {
         remark,
         ext_fields,
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use proptest::prelude::*;
+
+    fn same(bytes: &[u8]) {
+        let streamed = decode(bytes);
+        let tree = decode_via_value(bytes);
+        match (streamed, tree) {
+            (Ok(a), Ok(b)) => {
+                assert_eq!(
+                    (
+                        a.code,
+                        a.language,
+                        a.version,
+                        a.opaque,
+                        a.flag,
+                        &a.remark,
+                        &a.ext_fields
+                    ),
+                    (
+                        b.code,
+                        b.language,
+                        b.version,
+                        b.opaque,
+                        b.flag,
+                        &b.remark,
+                        &b.ext_fields
+                    ),
+                    "{}",
+                    String::from_utf8_lossy(bytes)
+                );
+            }
+            (Err(_), Err(_)) => {}
+            (a, b) => panic!(
+                "{}: streamed ok={} tree ok={}",
+                String::from_utf8_lossy(bytes),
+                a.is_ok(),
+                b.is_ok()
+            ),
+        }
+    }
+
+    #[test]
+    fn given_odd_headers_should_decode_as_the_json_tree_did() {
+        for text in [
+            r#"{"code":10,"language":"JAVA","version":317,"opaque":5,"flag":0,"remark":"r","extFields":{"a":"1","b":2,"c":null,"d":[1,{"x":true}],"e":1.5}}"#,
+            r#"{"code":null,"language":12,"extFields":null,"remark":7}"#,
+            r#"{"language":300,"version":-4}"#,
+            r#"{"code":2147483648}"#,
+            r#"{"code":1.0}"#,
+            r#"{"code":"1"}"#,
+            r#"{"extFields":[1]}"#,
+            r#"{"extFields":{"k":"v","k":null}}"#,
+            r#"{"code":1,"code":2,"unknown":{"deep":[1,2,{"a":null}]}}"#,
+            r#"{"extFields":{"\u0041":"\u00e9"}}"#,
+            r#"[1,2]"#,
+            r#"{"code":1} trailing"#,
+            r#"{}"#,
+            r#"{"code":1"#,
+        ] {
+            same(text.as_bytes());
+        }
+    }
+
+    fn arb_json() -> impl Strategy<Value = serde_json::Value> {
+        let leaf = prop_oneof![
+            Just(Value::Null),
+            any::<bool>().prop_map(Value::Bool),
+            any::<i64>().prop_map(Value::from),
+            any::<f64>()
+                .prop_filter("finite", |f| f.is_finite())
+                .prop_map(Value::from),
+            "\\PC{0,8}".prop_map(Value::String),
+        ];
+        leaf.prop_recursive(3, 24, 6, |inner| {
+            prop_oneof![
+                proptest::collection::vec(inner.clone(), 0..4).prop_map(Value::Array),
+                proptest::collection::btree_map(
+                    prop_oneof![
+                        Just("code".to_owned()),
+                        Just("language".to_owned()),
+                        Just("remark".to_owned()),
+                        Just("extFields".to_owned()),
+                        Just("flag".to_owned()),
+                        "[a-z]{1,4}",
+                    ],
+                    inner,
+                    0..6
+                )
+                .prop_map(|m| Value::Object(m.into_iter().collect())),
+            ]
+        })
+    }
+
+    proptest! {
+        #[test]
+        fn given_any_json_should_decode_as_the_json_tree_did(value in arb_json()) {
+            same(value.to_string().as_bytes());
+        }
+    }
 }
