@@ -90,12 +90,7 @@ impl FileIo {
                 bytes,
             },
             || {
-                let file = OpenOptions::new()
-                    .read(true)
-                    .write(true)
-                    .create(true)
-                    .truncate(true)
-                    .open(path)?;
+                let file = create_truncated(path)?;
                 file.allocate(u64::try_from(bytes).unwrap_or(u64::MAX))?;
                 file.sync_all()
             },
@@ -112,12 +107,7 @@ impl FileIo {
                 bytes: allocate,
             },
             || {
-                let file = OpenOptions::new()
-                    .read(true)
-                    .write(true)
-                    .create(true)
-                    .truncate(true)
-                    .open(path)?;
+                let file = create_truncated(path)?;
                 file.set_len(u64::try_from(size).unwrap_or(u64::MAX))?;
                 file.allocate(u64::try_from(allocate).unwrap_or(u64::MAX))
             },
@@ -203,4 +193,14 @@ impl FileHooks for RecordingHooks {
         }
         Ok(())
     }
+}
+
+/// Opens `path` for reading and writing, created empty (truncated if it existed).
+fn create_truncated(path: &Path) -> std::io::Result<std::fs::File> {
+    OpenOptions::new()
+        .read(true)
+        .write(true)
+        .create(true)
+        .truncate(true)
+        .open(path)
 }
