@@ -54,6 +54,39 @@ pub(crate) async fn ensure_topic(target: &Target) -> Result<usize> {
     }
 }
 
+/// The masters of `target.cluster`, waiting within [`SETUP_WAIT`] for a just-started broker's
+/// first registration.
+pub(crate) async fn wait_for_masters(admin: &Admin, target: &Target) -> Result<Vec<String>> {
+    let deadline = Instant::now() + SETUP_WAIT;
+    loop {
+        let waiting_for = match registered_masters(admin, &target.cluster).await? {
+            Ok(masters) => return Ok(masters),
+            Err(reason) => reason,
+        };
+        if Instant::now() >= deadline {
+            return Err(BenchError::Failed(format!(
+                "{waiting_for} after {SETUP_WAIT:?}"
+            )));
+        }
+        tokio::time::sleep(POLL).await;
+    }
+}
+
+/// The cluster's masters, or why there are none yet (the cluster is unknown or masterless
+/// until its first broker registers).
+async fn registered_masters(
+    admin: &Admin,
+    cluster: &str,
+) -> Result<std::result::Result<Vec<String>, String>> {
+    match admin.cluster_masters(cluster).await {
+        Ok(masters) if !masters.is_empty() => Ok(Ok(masters)),
+        Ok(_) | Err(ClientError::Config(_)) => Ok(Err(format!(
+            "cluster `{cluster}` has no master registered with the NameServer"
+        ))),
+        Err(e) => Err(BenchError::client(format!("masters of `{cluster}`"), e)),
+    }
+}
+
 enum Step {
     /// The topic has a route with this many readable queues.
     Ready(usize),
@@ -71,16 +104,9 @@ async fn step(admin: &Admin, target: &Target) -> Result<Step> {
         Err(ClientError::NoRoute { .. }) => {}
         Err(e) => return Err(BenchError::client(format!("looking up topic `{topic}`"), e)),
     }
-    let cluster = &target.cluster;
-    let masters = match admin.cluster_masters(cluster).await {
-        Ok(masters) if !masters.is_empty() => masters,
-        // The cluster is unknown or masterless until its first broker registers.
-        Ok(_) | Err(ClientError::Config(_)) => {
-            return Ok(Step::Wait(format!(
-                "cluster `{cluster}` has no master registered with the NameServer"
-            )));
-        }
-        Err(e) => return Err(BenchError::client(format!("masters of `{cluster}`"), e)),
+    let masters = match registered_masters(admin, &target.cluster).await? {
+        Ok(masters) => masters,
+        Err(waiting_for) => return Ok(Step::Wait(waiting_for)),
     };
     let spec = TopicSpec {
         read_queue_nums: target.queues as i32,

@@ -69,16 +69,7 @@ pub async fn topics(config: &TopicsConfig, stop: Shutdown) -> Result<Report> {
     let admin = Admin::start(topic::client_config(target, "admin", 0))
         .await
         .map_err(|e| BenchError::client("starting the admin client", e))?;
-    let masters = admin
-        .cluster_masters(&target.cluster)
-        .await
-        .map_err(|e| BenchError::client(format!("masters of `{}`", target.cluster), e))?;
-    if masters.is_empty() {
-        return Err(BenchError::Failed(format!(
-            "cluster `{}` has no master registered",
-            target.cluster
-        )));
-    }
+    let masters = topic::wait_for_masters(&admin, target).await?;
     let mut report = Report::new("topics", config.settings());
     let created = create_all(&admin, &masters, config, &stop).await?;
     let routes = look_up_all(&admin, &target.topic, created.count, &stop).await?;
