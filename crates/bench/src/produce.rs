@@ -100,10 +100,10 @@ impl ProduceOutcome {
         report.add_errors(&self.errors);
     }
 
-    fn record(&mut self, started: Instant, messages: u64, bytes: u64, result: Result<(), String>) {
+    fn record(&mut self, took: Duration, messages: u64, bytes: u64, result: Result<(), String>) {
         match result {
             Ok(()) => {
-                self.latency.record_n(started.elapsed(), messages);
+                self.latency.record_n(took, messages);
                 self.messages += messages;
                 self.bytes += bytes;
             }
@@ -185,7 +185,9 @@ struct ProducerTask {
 
 /// One send's outcome, from a callback back to its task.
 struct Completion {
-    started: Instant,
+    /// Send → acknowledgement, taken when the answer arrived (the task may read this later,
+    /// after a pacing wait).
+    took: Duration,
     messages: u64,
     bytes: u64,
     result: Result<(), String>,
@@ -264,7 +266,7 @@ impl ProducerTask {
             };
             let result = judge(result);
             self.count(n, bytes, &result);
-            outcome.record(started, n, bytes, result);
+            outcome.record(started.elapsed(), n, bytes, result);
             issued += n;
         }
         outcome
@@ -278,13 +280,13 @@ impl ProducerTask {
         loop {
             while let Ok(done) = rx.try_recv() {
                 outstanding -= 1;
-                outcome.record(done.started, done.messages, done.bytes, done.result);
+                outcome.record(done.took, done.messages, done.bytes, done.result);
             }
             if outstanding >= window {
                 match tokio::time::timeout(COMPLETION_WAIT, rx.recv()).await {
                     Ok(Some(done)) => {
                         outstanding -= 1;
-                        outcome.record(done.started, done.messages, done.bytes, done.result);
+                        outcome.record(done.took, done.messages, done.bytes, done.result);
                         continue;
                     }
                     Ok(None) | Err(_) => {
@@ -308,7 +310,7 @@ impl ProducerTask {
             match tokio::time::timeout(COMPLETION_WAIT, rx.recv()).await {
                 Ok(Some(done)) => {
                     outstanding -= 1;
-                    outcome.record(done.started, done.messages, done.bytes, done.result);
+                    outcome.record(done.took, done.messages, done.bytes, done.result);
                 }
                 Ok(None) | Err(_) => {
                     lost(&mut outcome, outstanding);
@@ -326,11 +328,12 @@ impl ProducerTask {
         let counters = Arc::clone(&self.plan.counters);
         let started = Instant::now();
         let report = move |result: apogee_client::Result<SendResult>| {
+            let took = started.elapsed();
             let result = judge(result);
             count(&counters, n, bytes, &result);
             // Never full: the task keeps at most `in_flight` (the capacity) outstanding.
             let _ = tx.try_send(Completion {
-                started,
+                took,
                 messages: n,
                 bytes,
                 result,

@@ -10,6 +10,14 @@ use apogee_runtime::Shutdown;
 use apogee_runtime::config::{Layers, load_layered};
 use clap::{Args, Parser, Subcommand};
 
+/// mimalloc instead of glibc's malloc: the request path allocates small, short-lived buffers
+/// (header maps, frames, task state) on one thread and frees them on another; glibc's arenas
+/// spent ~12 % of the broker's CPU on them under load (docs/PERFORMANCE.md). Built without
+/// transparent huge pages (`no_thp`): each thread's first heap page would be a 2 MiB one,
+/// ~11 MB more RSS for an idle broker.
+#[global_allocator]
+static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 mod admin;
 mod bench;
 mod broker;

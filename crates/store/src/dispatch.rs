@@ -9,7 +9,7 @@
 
 use std::collections::{HashMap, VecDeque};
 use std::sync::atomic::{AtomicBool, AtomicI64, AtomicU64, Ordering};
-use std::sync::{Arc, Condvar, Mutex, PoisonError};
+use std::sync::{Arc, Mutex, PoisonError};
 use std::time::{Duration, Instant};
 
 use apogee_protocol::record::{
@@ -21,6 +21,7 @@ use crate::StoreError;
 use crate::commit_log::CommitLog;
 use crate::config::TagsCodeRule;
 use crate::consume_queue::{ConsumeQueueStore, CqUnit};
+use crate::doorbell::Doorbell;
 
 /// What a dispatcher learns about one stored record.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -100,6 +101,12 @@ pub trait Dispatcher: Send + Sync {
 
 /// Most records the consume-queue dispatcher keeps for later before the reput waits.
 const DEFERRED_MAX: usize = 100_000;
+/// How long the dispatch thread naps after a pass that found records before it looks again:
+/// under a steady stream of sends it then wakes once per nap, not once per message (a
+/// futex wake-up and two context switches each: ~20 % of the broker's CPU at 45,000 msg/s),
+/// at the price of at most this much more delay before a consumer can see a message.
+/// RocketMQ's reput sleeps 1 ms between passes.
+const DISPATCH_NAP: Duration = Duration::from_micros(100);
 /// Consume-queue files with unflushed units that a periodic flush flushes all of.
 const EAGER_DIRTY_FILES: usize = 256;
 /// Past [`EAGER_DIRTY_FILES`], the unflushed bytes a file needs to be flushed periodically.
@@ -287,7 +294,7 @@ pub struct Reput {
     dispatchers: Vec<Arc<dyn Dispatcher>>,
     listeners: Mutex<Vec<ArrivalListener>>,
     offset: AtomicI64,
-    wake: (Mutex<bool>, Condvar),
+    bell: Doorbell,
     tags_code: TagsCodeRule,
     health: DispatchHealth,
     last_retry: Mutex<Option<Instant>>,
@@ -313,7 +320,7 @@ impl Reput {
             dispatchers,
             listeners: Mutex::new(Vec::new()),
             offset: AtomicI64::new(from),
-            wake: (Mutex::new(false), Condvar::new()),
+            bell: Doorbell::default(),
             health: DispatchHealth::default(),
             last_retry: Mutex::new(None),
             incomplete: AtomicBool::new(false),
@@ -404,9 +411,7 @@ impl Reput {
 
     /// Tells the thread new data was appended.
     pub fn wake(&self) {
-        let (flag, cv) = &self.wake;
-        *flag.lock().unwrap_or_else(PoisonError::into_inner) = true;
-        cv.notify_one();
+        self.bell.ring();
     }
 
     fn file_end(&self, offset: i64) -> i64 {
@@ -559,7 +564,9 @@ impl Reput {
         }
     }
 
-    /// Runs until `stop` is set, sleeping until woken (or 10 ms) when caught up.
+    /// Runs until `stop` is set. After a pass that dispatched something it naps
+    /// [`DISPATCH_NAP`] and looks again (appends meanwhile wake nobody, and the next pass takes
+    /// them together); after a pass that found nothing it parks until woken (or 10 ms).
     pub fn spawn(
         self: Arc<Self>,
         stop: Arc<AtomicBool>,
@@ -568,25 +575,29 @@ impl Reput {
             .name("apogee-reput".into())
             .spawn(move || {
                 while !stop.load(Ordering::Acquire) {
+                    self.bell.take();
                     let outcome =
                         std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| self.run_once()));
-                    if !matches!(outcome, Ok(Ok(_))) {
-                        tracing::error!(offset = self.offset(), "dispatch pass failed; retrying");
-                        std::thread::sleep(Duration::from_millis(100));
-                    }
-                    let (flag, cv) = &self.wake;
-                    let mut woken = flag.lock().unwrap_or_else(PoisonError::into_inner);
+                    let dispatched = match outcome {
+                        Ok(Ok(count)) => count,
+                        _ => {
+                            tracing::error!(
+                                offset = self.offset(),
+                                "dispatch pass failed; retrying"
+                            );
+                            std::thread::sleep(Duration::from_millis(100));
+                            0
+                        }
+                    };
                     let waiting = self.deferred_count() > 0;
                     let caught_up = self.offset() >= self.dispatchable()
                         || self.incomplete.load(Ordering::Acquire);
-                    if !*woken && (caught_up || waiting) {
-                        let pause = Duration::from_millis(if waiting { 100 } else { 10 });
-                        woken = cv
-                            .wait_timeout(woken, pause)
-                            .unwrap_or_else(PoisonError::into_inner)
-                            .0;
+                    if dispatched > 0 && caught_up && !waiting {
+                        self.bell.nap(DISPATCH_NAP);
+                    } else if caught_up || waiting {
+                        self.bell
+                            .wait(Duration::from_millis(if waiting { 100 } else { 10 }));
                     }
-                    *woken = false;
                 }
             })
     }

@@ -16,6 +16,7 @@ pub mod commit_log;
 pub mod config;
 pub mod consume_queue;
 pub mod dispatch;
+mod doorbell;
 mod error;
 pub mod flush;
 pub mod index;
