@@ -176,6 +176,25 @@ impl AppendState {
     }
 }
 
+impl AppendState {
+    /// Takes back the queue offsets [`assign`](Self::assign) gave `records` (their write
+    /// failed).
+    fn unassign(&mut self, records: &[StoredRecord]) {
+        for record in records.iter().rev() {
+            if !consumes_queue_offset(record.sys_flag) {
+                continue;
+            }
+            if let Some(next) = self
+                .queue_offsets
+                .get_mut(record.topic_str())
+                .and_then(|queues| queues.get_mut(&record.queue_id))
+            {
+                *next -= 1;
+            }
+        }
+    }
+}
+
 fn consumes_queue_offset(sys: i32) -> bool {
     let tx = sys & sys_flag::TRANSACTION_MASK;
     tx != sys_flag::TRANSACTION_PREPARED && tx != sys_flag::TRANSACTION_ROLLBACK
@@ -197,6 +216,7 @@ impl CommitLog {
             tracing::warn!(event, "commit log: leftover file handled at open");
         }
         files.without_readahead();
+        files.write_through();
         Ok(Self {
             files,
             append: Mutex::new(AppendState::default()),
@@ -348,8 +368,15 @@ impl CommitLog {
                 start += len;
             }
         });
-        debug_assert!(written.is_some(), "room was checked under the append lock");
         self.locked_since_ms.store(0, AtomicOrdering::Release);
+        match written {
+            Ok(written) => debug_assert!(written.is_some(), "room was checked under the lock"),
+            Err(e) => {
+                // Nothing was published: the queue offsets go back to where they were.
+                state.unassign(&records);
+                return Err(StoreError::io("writing the commit log")(e));
+            }
+        }
         drop(state);
         Ok(AppendOutcome {
             physical_offset: base,
@@ -372,13 +399,14 @@ impl CommitLog {
             return Ok(file);
         }
         let remaining = file.remaining();
-        file.append_with(remaining, |region| {
-            // `remaining` is at least BLANK_BYTES: appends and recovery both keep it so.
-            if let Some(mut marker) = region.get_mut(..BLANK_BYTES) {
-                marker.put_i32(i32::try_from(remaining).unwrap_or(i32::MAX));
-                marker.put_i32(BLANK_MAGIC);
-            }
-        });
+        // `remaining` is at least BLANK_BYTES: appends and recovery both keep it so; the bytes
+        // after the marker stay zero.
+        let mut marker = [0u8; BLANK_BYTES];
+        let mut out = &mut marker[..];
+        out.put_i32(i32::try_from(remaining).unwrap_or(i32::MAX));
+        out.put_i32(BLANK_MAGIC);
+        file.append_head(remaining, &marker)
+            .map_err(StoreError::io("closing a commit-log file"))?;
         self.files
             .last_or_create(0)
             .map_err(StoreError::io("creating a commit-log file"))
@@ -411,6 +439,7 @@ impl CommitLog {
                 .map_err(StoreError::io("creating a commit-log file"))?;
             let n = rest.len().min(file.remaining());
             file.append(&rest[..n])
+                .map_err(StoreError::io("writing a replica's commit log"))?
                 .expect("the bytes were cut to the room left in the file");
             at += i64::try_from(n).expect("a chunk fits in i64");
             rest = &rest[n..];

@@ -346,3 +346,55 @@ fn given_damage_below_the_durable_offset_should_report_it_and_quarantine_later_f
         "the damaged record is kept"
     );
 }
+
+/// Refuses `pwrite`s while `refuse` is set (an I/O error, as a failing disk gives).
+#[derive(Default)]
+struct FailingWrites {
+    refuse: std::sync::atomic::AtomicBool,
+}
+
+impl crate::io::FileHooks for FailingWrites {
+    fn before(&self, op: &crate::io::FileOp) -> std::io::Result<()> {
+        let refused = self.refuse.load(std::sync::atomic::Ordering::SeqCst);
+        match op {
+            crate::io::FileOp::Write { .. } if refused => Err(std::io::Error::from_raw_os_error(5)),
+            _ => Ok(()),
+        }
+    }
+}
+
+#[test]
+fn given_a_failed_write_should_refuse_that_append_and_give_its_queue_offsets_to_the_next() {
+    let dir = tempfile::tempdir().unwrap();
+    let hooks = Arc::new(FailingWrites::default());
+    let io = FileIo::with_hooks(Arc::clone(&hooks) as Arc<dyn crate::io::FileHooks>);
+    let quarantine = Quarantine::new(dir.path(), io.clone());
+    let log = CommitLog::open(
+        dir.path(),
+        4096,
+        4 * 1024 * 1024,
+        Arc::new(ManualClock::new(1_000)),
+        (&io, &quarantine),
+    )
+    .unwrap();
+    let first = log.append(&[message("T", 0, b"one")]).unwrap();
+    hooks
+        .refuse
+        .store(true, std::sync::atomic::Ordering::SeqCst);
+    let batch = [message("T", 0, b"two"), message("T", 0, b"three")];
+    assert!(matches!(log.append(&batch), Err(StoreError::Io { .. })));
+    assert_eq!(log.max_offset(), first.end_offset, "nothing was published");
+    hooks
+        .refuse
+        .store(false, std::sync::atomic::Ordering::SeqCst);
+    let next = log.append(&batch).unwrap();
+    assert_eq!(
+        next.queue_offset, 1,
+        "the failed append's offsets were taken back"
+    );
+    assert_eq!(next.physical_offset, first.end_offset);
+    assert_eq!(
+        &log.read_record(next.records[1].0).unwrap().body[..],
+        b"three"
+    );
+}

@@ -171,6 +171,7 @@ impl ConsumeQueue {
         file.reserve(file.wrote() + UNIT_BYTES)
             .map_err(StoreError::io("allocating a consume-queue file"))?;
         file.append(&unit.encode())
+            .map_err(StoreError::io("writing a consume-queue file"))?
             .ok_or_else(|| StoreError::Corrupt("consume-queue file full".into()))?;
         Ok(())
     }

@@ -31,6 +31,12 @@ pub enum FileOp {
         offset: usize,
         len: usize,
     },
+    /// `len` bytes are written into a file at `offset` with `pwrite` (a write-through append).
+    Write {
+        path: PathBuf,
+        offset: usize,
+        len: usize,
+    },
     /// A whole file is fsynced (a quarantine copy, a freshly allocated file).
     SyncFile { path: PathBuf },
     /// A file is deleted.

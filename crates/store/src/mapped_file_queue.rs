@@ -26,6 +26,8 @@ pub struct MappedFileQueue {
     growing: bool,
     /// Mappings without kernel readahead ([`without_readahead`](Self::without_readahead)).
     no_readahead: std::sync::atomic::AtomicBool,
+    /// Appends through `pwrite` ([`write_through`](Self::write_through)).
+    write_through: std::sync::atomic::AtomicBool,
 }
 
 /// What `open` found besides the log's files.
@@ -102,6 +104,7 @@ impl MappedFileQueue {
             spare: Mutex::new(None),
             growing,
             no_readahead: std::sync::atomic::AtomicBool::new(false),
+            write_through: std::sync::atomic::AtomicBool::new(false),
         };
         Ok((queue, report))
     }
@@ -173,9 +176,7 @@ impl MappedFileQueue {
                 }
             }
         };
-        if self.no_readahead.load(std::sync::atomic::Ordering::Acquire) {
-            file.no_readahead();
-        }
+        self.tune(&file);
         files.push(Arc::clone(&file));
         Ok(file)
     }
@@ -188,7 +189,28 @@ impl MappedFileQueue {
         self.no_readahead
             .store(true, std::sync::atomic::Ordering::Release);
         for file in self.files() {
+            self.tune(&file);
+        }
+    }
+
+    /// Appends to every whole file, now and later, through `pwrite`
+    /// ([`MappedFile::write_through`]).
+    pub fn write_through(&self) {
+        self.write_through
+            .store(true, std::sync::atomic::Ordering::Release);
+        for file in self.files() {
+            self.tune(&file);
+        }
+    }
+
+    /// Applies the queue's modes to one of its files.
+    fn tune(&self, file: &MappedFile) {
+        use std::sync::atomic::Ordering::Acquire;
+        if self.no_readahead.load(Acquire) {
             file.no_readahead();
+        }
+        if self.write_through.load(Acquire) {
+            file.write_through();
         }
     }
 
@@ -411,7 +433,7 @@ mod tests {
         let queue = open(dir.path(), 32);
         for i in 0..5u8 {
             let file = queue.last_or_create(0).unwrap();
-            if file.append(&[i; 20]).is_none() {
+            if file.append(&[i; 20]).unwrap().is_none() {
                 file.mark_full();
                 queue.last_or_create(0).unwrap().append(&[i; 20]).unwrap();
             }
