@@ -408,18 +408,17 @@ impl MappedFile {
         }
     }
 
+    /// One `pwrite`; its error keeps the OS error code (a full disk must stay recognisable).
     fn write_at(&self, file: &File, bytes: &[u8], pos: usize) -> std::io::Result<()> {
         use std::os::unix::fs::FileExt;
-        self.io
-            .run(
-                || FileOp::Write {
-                    path: self.path.clone(),
-                    offset: pos,
-                    len: bytes.len(),
-                },
-                || file.write_all_at(bytes, u64::try_from(pos).unwrap_or(u64::MAX)),
-            )
-            .map_err(|e| with_path(&self.path, &e))
+        self.io.run(
+            || FileOp::Write {
+                path: self.path.clone(),
+                offset: pos,
+                len: bytes.len(),
+            },
+            || file.write_all_at(bytes, u64::try_from(pos).unwrap_or(u64::MAX)),
+        )
     }
 
     /// The bytes at `[pos, pos + len)`, if they have been written. No copy: the result keeps
@@ -703,15 +702,14 @@ mod tests {
     }
 
     #[test]
-    fn given_a_failing_write_through_append_should_leave_the_write_position_and_name_the_file() {
+    fn given_a_failing_write_through_append_should_leave_the_write_position_and_keep_the_code() {
         let dir = tempfile::tempdir().unwrap();
         let path = dir.path().join("f");
         let io = FileIo::with_hooks(Arc::new(RefuseWrites));
         let file = MappedFile::create(&path, 0, 16, &io).unwrap();
         file.write_through();
         let err = file.append_with(4, |r| r.fill(7)).unwrap_err();
-        assert_eq!(err.raw_os_error(), None, "wrapped with the path: {err}");
-        assert!(err.to_string().contains(&*path.to_string_lossy()), "{err}");
+        assert_eq!(err.raw_os_error(), Some(5), "{err}");
         assert_eq!(file.wrote(), 0);
         assert!(file.append_head(8, b"x").is_err());
         assert_eq!(file.wrote(), 0);
