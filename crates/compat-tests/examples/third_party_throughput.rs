@@ -2,7 +2,11 @@
 //! next to a baseline measured in the same run: 1 KiB request/response round trips over raw
 //! loopback TCP with the same concurrency (the ceiling for synchronous sends on this machine).
 //!
-//! `cargo run --release -p apogee-compat-tests --example third_party_throughput [messages] [producers]`
+//! `cargo run --release -p apogee-compat-tests --example third_party_throughput [messages] [producers] [batch]`
+//!
+//! With `APOGEE_NAMESRV=<addr>` it drives that cluster instead (an `apogee standalone` in its own
+//! process) and also prints the broker's CPU per message (its `processCpuMicros` before and
+//! after each phase). `batch` above 1 sends batches of that many messages.
 
 #![recursion_limit = "256"]
 #![allow(clippy::unwrap_used, clippy::expect_used)]
@@ -28,15 +32,26 @@ async fn main() {
     let mut args = std::env::args().skip(1);
     let total: usize = args.next().and_then(|a| a.parse().ok()).unwrap_or(20_000);
     let producers: usize = args.next().and_then(|a| a.parse().ok()).unwrap_or(8);
+    let batch: usize = args.next().and_then(|a| a.parse().ok()).unwrap_or(1).max(1);
     if std::env::var_os("RUST_LOG").is_some() {
         tracing_subscriber::fmt()
             .with_env_filter(tracing_subscriber::EnvFilter::from_default_env())
             .init();
     }
-    let cluster = apogee_testkit::start(|_| {}).await;
-    let namesrv_addr = cluster.namesrv_addr.clone();
-    let broker = &cluster.broker;
-    broker.register_now().await;
+    let external = std::env::var("APOGEE_NAMESRV").ok();
+    let cluster = match external {
+        Some(_) => None,
+        None => Some(apogee_testkit::start(|_| {}).await),
+    };
+    let namesrv_addr = match (&external, &cluster) {
+        (Some(addr), _) => addr.clone(),
+        (None, Some(cluster)) => cluster.namesrv_addr.clone(),
+        (None, None) => unreachable!("one of the two is set"),
+    };
+    if let Some(cluster) = &cluster {
+        cluster.broker.register_now().await;
+    }
+    let cpu = BrokerCpu::start(&namesrv_addr, external.is_some()).await;
 
     // The client's default blocking-lane queue is 16 × cores deep; past it consumption fails
     // with "runtime.capacity.exhausted" and messages are sent back for retry. Deepen it so
@@ -83,6 +98,7 @@ async fn main() {
     warm.shutdown().await;
     tokio::time::sleep(Duration::from_millis(200)).await;
 
+    let cpu_before = cpu.sample().await;
     let started = Instant::now();
     let tasks: Vec<_> = (0..producers)
         .map(|i| {
@@ -94,16 +110,21 @@ async fn main() {
                     .name_server_addr(addr.as_str())
                     .build();
                 p.start().await.unwrap();
-                for _ in 0..total / producers {
-                    p.send(
-                        Message::builder()
-                            .topic("Bench")
-                            .tags("T")
-                            .body_slice(&body)
-                            .build_unchecked(),
-                    )
-                    .await
-                    .unwrap();
+                let message = || {
+                    Message::builder()
+                        .topic("Bench")
+                        .tags("T")
+                        .body_slice(&body)
+                        .build_unchecked()
+                };
+                for _ in 0..total / producers / batch {
+                    if batch > 1 {
+                        p.send_batch((0..batch).map(|_| message()).collect())
+                            .await
+                            .unwrap();
+                    } else {
+                        p.send(message()).await.unwrap();
+                    }
                 }
                 p.shutdown().await;
             })
@@ -112,7 +133,9 @@ async fn main() {
     for t in tasks {
         t.await.unwrap();
     }
-    let produce_rate = (total / producers * producers) as f64 / started.elapsed().as_secs_f64();
+    let produced = total / producers / batch * batch * producers;
+    let produce_rate = produced as f64 / started.elapsed().as_secs_f64();
+    let produce_cpu = cpu.per_message(cpu_before, cpu.sample().await, produced);
 
     let consumed = Arc::new(AtomicUsize::new(0));
     let mut consumer = DefaultMQPushConsumer::builder(runtime("consumer"))
@@ -132,7 +155,8 @@ async fn main() {
             Ok(ConsumeConcurrentlyStatus::ConsumeSuccess)
         },
     );
-    let expected = total / producers * producers + 1;
+    let expected = produced + 1;
+    let cpu_before = cpu.sample().await;
     let started = Instant::now();
     consumer.start().await.unwrap();
     while consumed.load(Ordering::Relaxed) < expected {
@@ -144,13 +168,14 @@ async fn main() {
         tokio::time::sleep(Duration::from_millis(10)).await;
     }
     let consume_rate = expected as f64 / started.elapsed().as_secs_f64();
+    let consume_cpu = cpu.per_message(cpu_before, cpu.sample().await, expected);
     consumer.shutdown().await;
 
     let baseline = apogee_bench::raw::round_trips(total, producers, SIZE)
         .await
         .unwrap();
     println!(
-        "1 KiB messages, {producers} producers, {total} messages (rocketmq-client-rust 1.0.0 → Apogee, same machine)"
+        "1 KiB messages, {producers} producers, batches of {batch}, {produced} messages (rocketmq-client-rust 1.0.0 → Apogee, same machine)"
     );
     println!("raw loopback TCP 1 KiB round trips: {baseline:>10.0} /s  = 1.00");
     println!(
@@ -161,6 +186,46 @@ async fn main() {
         "consume (push, clustering):         {consume_rate:>10.0} msg/s = {:.2} of raw",
         consume_rate / baseline
     );
-    cluster.broker.stop().await;
+    if let (Some(produce), Some(consume)) = (produce_cpu, consume_cpu) {
+        println!("broker CPU per message: produce {produce:.2} µs, consume {consume:.2} µs");
+    }
+    if let Some(cluster) = cluster {
+        cluster.broker.stop().await;
+    }
     owner.shutdown_background();
+}
+
+/// The CPU time of a broker in its own process (`processCpuMicros` of its runtime info); an
+/// in-process broker shares this process's time with the client, so none is reported.
+struct BrokerCpu {
+    probe: Option<(apogee_client::Admin, Vec<String>)>,
+}
+
+impl BrokerCpu {
+    async fn start(namesrv: &str, external: bool) -> Self {
+        if !external {
+            return Self { probe: None };
+        }
+        let admin = apogee_client::Admin::start(apogee_client::ClientConfig::new(namesrv))
+            .await
+            .unwrap();
+        let masters = admin.cluster_masters("DefaultCluster").await.unwrap();
+        Self {
+            probe: Some((admin, masters)),
+        }
+    }
+
+    async fn sample(&self) -> Option<u64> {
+        let (admin, masters) = self.probe.as_ref()?;
+        let mut micros = 0;
+        for addr in masters {
+            let info = admin.broker_runtime_info(addr).await.ok()?;
+            micros += info.get("processCpuMicros")?.parse::<u64>().ok()?;
+        }
+        Some(micros)
+    }
+
+    fn per_message(&self, before: Option<u64>, after: Option<u64>, messages: usize) -> Option<f64> {
+        Some((after? - before?) as f64 / messages.max(1) as f64)
+    }
 }

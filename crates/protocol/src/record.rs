@@ -392,9 +392,38 @@ pub fn encode_properties(props: &BTreeMap<String, String>) -> String {
     out
 }
 
-/// One property's value, found without building a map (the dispatch hot path). Same rules as
-/// [`parse_properties`]: empty keys/values are ignored and the last occurrence wins.
+/// One property's value, found without building a map (the send and dispatch hot paths,
+/// several lookups per message). Same rules as [`parse_properties`]: empty keys/values are
+/// ignored and the last occurrence wins. Walks the pieces from the end as bytes (both
+/// separators are ASCII, so every cut is a char boundary) comparing only pieces that start
+/// with `key` and its separator.
 pub fn find_property<'a>(text: &'a str, key: &str) -> Option<&'a str> {
+    if key.is_empty() || key.contains([NAME_VALUE_SEPARATOR, PROPERTY_SEPARATOR]) {
+        return find_property_by_split(text, key);
+    }
+    let (bytes, key_bytes) = (text.as_bytes(), key.as_bytes());
+    let mut end = bytes.len();
+    loop {
+        let start = bytes[..end]
+            .iter()
+            .rposition(|&b| b == PROPERTY_SEPARATOR as u8)
+            .map_or(0, |at| at + 1);
+        let piece = &bytes[start..end];
+        if piece.len() > key_bytes.len() + 1
+            && piece[key_bytes.len()] == NAME_VALUE_SEPARATOR as u8
+            && piece.starts_with(key_bytes)
+        {
+            return text.get(start + key_bytes.len() + 1..end);
+        }
+        if start == 0 {
+            return None;
+        }
+        end = start - 1;
+    }
+}
+
+/// [`find_property`] for any key (the general rule the fast path must agree with).
+fn find_property_by_split<'a>(text: &'a str, key: &str) -> Option<&'a str> {
     text.rsplit(PROPERTY_SEPARATOR)
         .filter_map(|piece| piece.split_once(NAME_VALUE_SEPARATOR))
         .find(|(k, v)| *k == key && !v.is_empty())

@@ -183,3 +183,36 @@ fn given_properties_text_when_one_key_is_looked_up_should_agree_with_the_parsed_
         );
     }
 }
+
+proptest! {
+    #[test]
+    fn given_any_properties_text_a_lookup_should_agree_with_the_general_rule(
+        pieces in proptest::collection::vec(
+            ("(TAGS|KEYS|K|KE|KEYSX|)", "[a-zé\u{1}]{0,4}", proptest::bool::ANY),
+            0..8,
+        ),
+        trailing in proptest::bool::ANY,
+    ) {
+        let mut text = String::new();
+        for (i, (k, v, with_value_separator)) in pieces.iter().enumerate() {
+            if i > 0 {
+                text.push(PROPERTY_SEPARATOR);
+            }
+            text.push_str(k);
+            if *with_value_separator {
+                text.push(NAME_VALUE_SEPARATOR);
+            }
+            text.push_str(v);
+        }
+        if trailing {
+            text.push(PROPERTY_SEPARATOR);
+        }
+        for key in ["TAGS", "KEYS", "K", "KE", "X", "", "K\u{1}"] {
+            prop_assert_eq!(
+                find_property(&text, key),
+                find_property_by_split(&text, key),
+                "{:?} in {:?}", key, text
+            );
+        }
+    }
+}
