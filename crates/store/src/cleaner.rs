@@ -99,7 +99,7 @@ impl Cleaner {
         .map_err(StoreError::io("deleting commit-log files"))?;
         let min = self.commit_log.min_offset();
         let mut queue_files = 0;
-        for (_, queue) in self.queues.all() {
+        for queue in self.queues.handles() {
             queue_files += queue.delete_before(min)?;
         }
         let index_files = self.index.delete_before(min);

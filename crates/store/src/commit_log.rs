@@ -369,13 +369,19 @@ impl CommitLog {
             }
         });
         self.locked_since_ms.store(0, AtomicOrdering::Release);
-        match written {
-            Ok(written) => debug_assert!(written.is_some(), "room was checked under the lock"),
-            Err(e) => {
-                // Nothing was published: the queue offsets go back to where they were.
-                state.unassign(&records);
-                return Err(StoreError::io("writing the commit log")(e));
-            }
+        let refused = match written {
+            Ok(Some(_)) => None,
+            // Room was checked under the append lock; never expected.
+            Ok(None) => Some(StoreError::Corrupt(format!(
+                "commit-log file {} had no room for {total} bytes",
+                file.start_offset()
+            ))),
+            Err(e) => Some(StoreError::io("writing the commit log")(e)),
+        };
+        if let Some(error) = refused {
+            // Nothing was published: the queue offsets go back to where they were.
+            state.unassign(&records);
+            return Err(error);
         }
         drop(state);
         Ok(AppendOutcome {
@@ -405,7 +411,12 @@ impl CommitLog {
         let mut out = &mut marker[..];
         out.put_i32(i32::try_from(remaining).unwrap_or(i32::MAX));
         out.put_i32(BLANK_MAGIC);
-        file.append_head(remaining, &marker)
+        // Too little room even for the marker (never made by appends or recovery): the file
+        // is closed without one, as a full file.
+        let head = marker
+            .get(..remaining.min(BLANK_BYTES))
+            .filter(|h| h.len() == BLANK_BYTES);
+        file.append_head(remaining, head.unwrap_or_default())
             .map_err(StoreError::io("closing a commit-log file"))?;
         self.files
             .last_or_create(0)

@@ -528,6 +528,17 @@ impl ConsumeQueueStore {
     }
 
     /// Every queue, for recovery and retention.
+    /// Every queue, without its name (the periodic flush and cleaner walk them every second:
+    /// no `String` per queue).
+    pub fn handles(&self) -> Vec<Arc<ConsumeQueue>> {
+        self.queues
+            .read()
+            .unwrap_or_else(PoisonError::into_inner)
+            .values()
+            .flat_map(|of_topic| of_topic.values().map(Arc::clone))
+            .collect()
+    }
+
     pub fn all(&self) -> Vec<((String, i32), Arc<ConsumeQueue>)> {
         self.queues
             .read()

@@ -187,7 +187,7 @@ impl Dispatcher for ConsumeQueueDispatcher {
     }
 
     fn flush(&self) -> std::io::Result<()> {
-        for (_, queue) in self.queues.all() {
+        for queue in self.queues.handles() {
             queue.files().flush()?;
         }
         Ok(())
@@ -199,10 +199,10 @@ impl Dispatcher for ConsumeQueueDispatcher {
     /// `flushConsumeQueueLeastPages` does, and the caller's checkpoint waits for a thorough
     /// flush: an `msync` per queue per second would cost more than the messages.
     fn flush_some(&self) -> std::io::Result<bool> {
-        let queues = self.queues.all();
+        let queues = self.queues.handles();
         let dirty: Vec<_> = queues
             .iter()
-            .filter_map(|(_, queue)| queue.files().last())
+            .filter_map(|queue| queue.files().last())
             .filter(|file| file.wrote() > file.flushed())
             .collect();
         if dirty.len() <= EAGER_DIRTY_FILES {

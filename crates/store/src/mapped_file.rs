@@ -358,7 +358,8 @@ impl MappedFile {
             scratch.resize(len, 0);
             fill(&mut scratch);
             let written = self.write_at(file, &scratch, pos);
-            if scratch.capacity() > SCRATCH_KEEP {
+            if scratch.capacity() > SCRATCH_KEEP || pos + len == self.size {
+                // A full file takes no more appends: its buffer goes with its last one.
                 *scratch = Vec::new();
             }
             written?;
@@ -384,13 +385,16 @@ impl MappedFile {
     /// what the file holds above its write position, zeros (a CommitLog file's closing BLANK
     /// marker says how long the rest is).
     pub fn append_head(&self, len: usize, head: &[u8]) -> std::io::Result<Option<usize>> {
-        let _writer = self.writer.lock().unwrap_or_else(PoisonError::into_inner);
+        let mut scratch = self.writer.lock().unwrap_or_else(PoisonError::into_inner);
         let pos = self.wrote.load(Ordering::Acquire);
         if len > self.size - pos || head.len() > len {
             return Ok(None);
         }
         if let Some(file) = self.write_through_fd() {
             self.write_at(file, head, pos)?;
+            if pos + len == self.size {
+                *scratch = Vec::new();
+            }
         } else {
             // SAFETY: as in `append_with`.
             unsafe { std::slice::from_raw_parts_mut(self.map.as_mut_ptr().add(pos), head.len()) }
@@ -408,17 +412,28 @@ impl MappedFile {
         }
     }
 
-    /// One `pwrite`; its error keeps the OS error code (a full disk must stay recognisable).
+    /// One `pwrite` at the write position (the caller holds the writer lock); its error keeps
+    /// the OS error code (a full disk must stay recognisable). A write that fails part way may
+    /// have left whole records of a refused append in the page cache, which a restart would
+    /// recover as stored: the range is zeroed again through the mapping (the file is allocated,
+    /// so that cannot fault), as everything above the write position must be.
     fn write_at(&self, file: &File, bytes: &[u8], pos: usize) -> std::io::Result<()> {
         use std::os::unix::fs::FileExt;
-        self.io.run(
+        let outcome = self.io.run(
             || FileOp::Write {
                 path: self.path.clone(),
                 offset: pos,
                 len: bytes.len(),
             },
             || file.write_all_at(bytes, u64::try_from(pos).unwrap_or(u64::MAX)),
-        )
+        );
+        if outcome.is_err() {
+            let len = bytes.len().min(self.size - pos);
+            // SAFETY: [pos, pos + len) is inside the mapping and at or above the write
+            // position, which no reader sees; the caller holds the writer lock.
+            unsafe { std::slice::from_raw_parts_mut(self.map.as_mut_ptr().add(pos), len) }.fill(0);
+        }
+        outcome
     }
 
     /// The bytes at `[pos, pos + len)`, if they have been written. No copy: the result keeps
@@ -699,6 +714,40 @@ mod tests {
                 _ => Ok(()),
             }
         }
+    }
+
+    /// Lands the first half of each `pwrite`, then fails it (a short write, then EIO).
+    struct HalfWrites;
+
+    impl crate::io::FileHooks for HalfWrites {
+        fn before(&self, op: &FileOp) -> std::io::Result<()> {
+            use std::os::unix::fs::FileExt;
+            if let FileOp::Write { path, offset, len } = op {
+                let file = OpenOptions::new().write(true).open(path)?;
+                file.write_all_at(&vec![0xAB; len / 2], *offset as u64)?;
+                return Err(std::io::Error::from_raw_os_error(5));
+            }
+            Ok(())
+        }
+    }
+
+    #[test]
+    fn given_a_write_that_fails_part_way_should_leave_no_byte_of_it_behind() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("f");
+        let io = FileIo::with_hooks(Arc::new(HalfWrites));
+        let file = MappedFile::create(&path, 0, 64, &io).unwrap();
+        file.write_through();
+        assert!(file.append_with(40, |r| r.fill(7)).is_err());
+        assert_eq!(file.wrote(), 0);
+        let all = file.read_all();
+        assert_eq!(
+            &all[..],
+            &[0u8; 64][..],
+            "a restart must not find half a batch"
+        );
+        drop(file);
+        assert_eq!(std::fs::read(&path).unwrap(), vec![0u8; 64]);
     }
 
     #[test]

@@ -47,12 +47,11 @@ impl ReplicaLog for MessageStore {
             return Err(StoreError::NotWritable("the store is shutting down".into()));
         }
         self.guard.check(self.clock.now_ms())?;
-        let end = self
-            .commit_log
-            .append_replica(offset, bytes)
-            .map_err(|e| self.on_append_error(e))?;
+        let end = self.commit_log.append_replica(offset, bytes);
+        // Ringing also after an error: the bytes of the files before a failing one are
+        // published and want dispatching.
         self.reput.wake();
-        Ok(end)
+        end.map_err(|e| self.on_append_error(e))
     }
 
     fn read_from(&self, offset: i64, max: usize) -> Option<Bytes> {
