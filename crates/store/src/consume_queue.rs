@@ -243,8 +243,10 @@ impl ConsumeQueue {
         }
         let zeros_after =
             low >= data_units || unit_at(low).is_some_and(|b| b.iter().all(|x| *x == 0));
-        let last_ends_in_log = low == 0
-            || unit_at(low - 1).is_some_and(|b| {
+        // An empty last file after full ones: the unit to check is in the file before, which
+        // the full recovery reads.
+        let last_ends_in_log = (low == 0 && files.len() == 1)
+            || low.checked_sub(1).and_then(unit_at).is_some_and(|b| {
                 let unit = CqUnit::decode(b);
                 unit == CqUnit::BLANK
                     || unit.commit_log_offset.saturating_add(i64::from(unit.size)) <= commit_log_end
@@ -662,6 +664,18 @@ mod tests {
         for offset in 0..6 {
             queue.put(offset, unit(offset)).unwrap();
         }
+        drop(queue);
+        let queue = open_queue(dir.path());
+        assert_eq!(queue.recover_clean(350).unwrap(), 3);
+        // An empty last file after a full one: the unit to check is the full file's last.
+        let dir = tempfile::tempdir().unwrap();
+        let queue = open_queue(dir.path());
+        for offset in 0..4 {
+            queue.put(offset, unit(offset)).unwrap();
+        }
+        let unit_bytes = i64::try_from(UNIT_BYTES).unwrap();
+        queue.files().last_or_create(4 * unit_bytes).unwrap();
+        assert_eq!(queue.files().files().len(), 2);
         drop(queue);
         let queue = open_queue(dir.path());
         assert_eq!(queue.recover_clean(350).unwrap(), 3);

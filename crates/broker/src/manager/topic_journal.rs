@@ -139,18 +139,25 @@ impl SaveHook for TopicJournal {
     }
 
     /// A save that started when the journal was `mark` bytes long holds every change in it:
-    /// when nothing was appended since, the journal is emptied (durably, before new lines).
+    /// when nothing was appended since, the journal is emptied. The lock is held for the cut
+    /// only, not for its `fdatasync` (an admin create waits for no one else's sync): a line
+    /// appended meanwhile goes at the new end and its own `fdatasync` makes the cut durable
+    /// with it; a crash before any sync replays the old lines, which the save covers.
     fn after_save(&self, mark: u64) {
-        let mut end = self.lock();
-        if end.len != mark || mark == 0 {
-            return;
-        }
-        let emptied = end.file.set_len(0).and_then(|()| end.file.sync_data());
-        match emptied {
-            Ok(()) => end.len = 0,
-            Err(e) => {
-                tracing::warn!(path = %self.path.display(), error = %e, "topic journal not emptied; it is replayed harmlessly")
+        let file = {
+            let mut end = self.lock();
+            if end.len != mark || mark == 0 {
+                return;
             }
+            if let Err(e) = end.file.set_len(0) {
+                tracing::warn!(path = %self.path.display(), error = %e, "topic journal not emptied; it is replayed harmlessly");
+                return;
+            }
+            end.len = 0;
+            end.file.try_clone()
+        };
+        if let Err(e) = file.and_then(|file| file.sync_data()) {
+            tracing::warn!(path = %self.path.display(), error = %e, "topic journal emptied but not synced; it may be replayed harmlessly");
         }
     }
 }
