@@ -10,15 +10,15 @@ use crate::config::Target;
 use crate::report::Report;
 use crate::topic;
 
-/// Reads the masters' CPU time.
-pub(crate) struct CpuProbe {
+/// Reads the masters' CPU time (also for runs of other clients: the third-party example).
+pub struct CpuProbe {
     admin: Admin,
     masters: Vec<String>,
 }
 
 impl CpuProbe {
     /// A probe of the target cluster's masters; `None` when they cannot be listed.
-    pub(crate) async fn start(target: &Target) -> Option<Self> {
+    pub async fn start(target: &Target) -> Option<Self> {
         let admin = Admin::start(topic::client_config(target, "cpu", 0))
             .await
             .ok()?;
@@ -27,7 +27,7 @@ impl CpuProbe {
     }
 
     /// The masters' CPU time so far, in µs; `None` when any does not say.
-    pub(crate) async fn sample(&self) -> Option<u64> {
+    pub async fn sample(&self) -> Option<u64> {
         let mut micros = 0u64;
         for addr in &self.masters {
             let info = self.admin.broker_runtime_info(addr).await.ok()?;

@@ -45,6 +45,7 @@ pub use config::{
     StartFrom, Target,
 };
 pub use consume::consume;
+pub use cpu::CpuProbe;
 pub use e2e::e2e;
 pub use error::{BenchError, Result};
 pub use produce::produce;

@@ -51,7 +51,27 @@ async fn main() {
     if let Some(cluster) = &cluster {
         cluster.broker.register_now().await;
     }
-    let cpu = BrokerCpu::start(&namesrv_addr, external.is_some()).await;
+    // A broker in its own process reports its CPU time; an in-process one shares this
+    // process's time with the client, so none is reported.
+    let cpu = match &external {
+        Some(addr) => {
+            let target = apogee_bench::Target {
+                namesrv: addr.clone(),
+                ..apogee_bench::Target::default()
+            };
+            apogee_bench::CpuProbe::start(&target).await
+        }
+        None => None,
+    };
+    let sample = || async {
+        match &cpu {
+            Some(probe) => probe.sample().await,
+            None => None,
+        }
+    };
+    let per_message = |before: Option<u64>, after: Option<u64>, messages: usize| {
+        Some((after? - before?) as f64 / messages.max(1) as f64)
+    };
 
     // The client's default blocking-lane queue is 16 × cores deep; past it consumption fails
     // with "runtime.capacity.exhausted" and messages are sent back for retry. Deepen it so
@@ -98,7 +118,7 @@ async fn main() {
     warm.shutdown().await;
     tokio::time::sleep(Duration::from_millis(200)).await;
 
-    let cpu_before = cpu.sample().await;
+    let cpu_before = sample().await;
     let started = Instant::now();
     let tasks: Vec<_> = (0..producers)
         .map(|i| {
@@ -135,7 +155,7 @@ async fn main() {
     }
     let produced = total / producers / batch * batch * producers;
     let produce_rate = produced as f64 / started.elapsed().as_secs_f64();
-    let produce_cpu = cpu.per_message(cpu_before, cpu.sample().await, produced);
+    let produce_cpu = per_message(cpu_before, sample().await, produced);
 
     let consumed = Arc::new(AtomicUsize::new(0));
     let mut consumer = DefaultMQPushConsumer::builder(runtime("consumer"))
@@ -156,7 +176,7 @@ async fn main() {
         },
     );
     let expected = produced + 1;
-    let cpu_before = cpu.sample().await;
+    let cpu_before = sample().await;
     let started = Instant::now();
     consumer.start().await.unwrap();
     while consumed.load(Ordering::Relaxed) < expected {
@@ -168,7 +188,7 @@ async fn main() {
         tokio::time::sleep(Duration::from_millis(10)).await;
     }
     let consume_rate = expected as f64 / started.elapsed().as_secs_f64();
-    let consume_cpu = cpu.per_message(cpu_before, cpu.sample().await, expected);
+    let consume_cpu = per_message(cpu_before, sample().await, expected);
     consumer.shutdown().await;
 
     let baseline = apogee_bench::raw::round_trips(total, producers, SIZE)
@@ -193,39 +213,4 @@ async fn main() {
         cluster.broker.stop().await;
     }
     owner.shutdown_background();
-}
-
-/// The CPU time of a broker in its own process (`processCpuMicros` of its runtime info); an
-/// in-process broker shares this process's time with the client, so none is reported.
-struct BrokerCpu {
-    probe: Option<(apogee_client::Admin, Vec<String>)>,
-}
-
-impl BrokerCpu {
-    async fn start(namesrv: &str, external: bool) -> Self {
-        if !external {
-            return Self { probe: None };
-        }
-        let admin = apogee_client::Admin::start(apogee_client::ClientConfig::new(namesrv))
-            .await
-            .unwrap();
-        let masters = admin.cluster_masters("DefaultCluster").await.unwrap();
-        Self {
-            probe: Some((admin, masters)),
-        }
-    }
-
-    async fn sample(&self) -> Option<u64> {
-        let (admin, masters) = self.probe.as_ref()?;
-        let mut micros = 0;
-        for addr in masters {
-            let info = admin.broker_runtime_info(addr).await.ok()?;
-            micros += info.get("processCpuMicros")?.parse::<u64>().ok()?;
-        }
-        Some(micros)
-    }
-
-    fn per_message(&self, before: Option<u64>, after: Option<u64>, messages: usize) -> Option<f64> {
-        Some((after? - before?) as f64 / messages.max(1) as f64)
-    }
 }
