@@ -572,4 +572,4 @@ impl CommitLog {
 
 #[cfg(test)]
 #[path = "commit_log_tests.rs"]
-mod tests;
+pub(crate) mod tests;

@@ -1,6 +1,9 @@
-//! Reput: one thread tails the CommitLog and hands every record to a list of dispatchers
-//! (consume queues, index, and whatever later features add: timers, transactions). This is
-//! the only way derived stores are written, so recovery is just a replay.
+//! Reput: the CommitLog is tailed and every record handed to a list of dispatchers
+//! (consume queues, index, and whatever later features add: timers, transactions), in log
+//! order, one pass at a time. An append dispatches on its own thread when no pass is running
+//! ([`Reput::appended`]); the dispatch thread takes whatever that leaves (a pass already
+//! running, a dispatch limit, a replica's bytes, retries). This is the only way derived stores
+//! are written, so recovery is just a replay.
 //!
 //! One bad record never stops dispatch for everyone: bytes that do not decode are skipped
 //! (counted and logged), a dispatcher that refuses or panics on a record skips it for itself
@@ -8,8 +11,8 @@
 //! others go on (see [`ConsumeQueueDispatcher`]).
 
 use std::collections::{HashMap, VecDeque};
-use std::sync::atomic::{AtomicBool, AtomicI64, AtomicU64, Ordering};
-use std::sync::{Arc, Mutex, PoisonError};
+use std::sync::atomic::{AtomicBool, AtomicI64, AtomicU64, AtomicUsize, Ordering};
+use std::sync::{Arc, Mutex, PoisonError, RwLock, TryLockError};
 use std::time::{Duration, Instant};
 
 use apogee_protocol::record::{
@@ -118,6 +121,9 @@ const LAZY_DIRTY_BYTES: usize = 2 * 4096;
 pub struct ConsumeQueueDispatcher {
     queues: Arc<ConsumeQueueStore>,
     deferred: Mutex<Deferred>,
+    /// How many records `deferred` holds, readable without its lock: while none wait (the
+    /// normal case) a record goes straight to its queue, with no lock and no key built.
+    deferred_count: AtomicUsize,
 }
 
 #[derive(Default)]
@@ -131,6 +137,7 @@ impl ConsumeQueueDispatcher {
         Self {
             queues,
             deferred: Mutex::new(Deferred::default()),
+            deferred_count: AtomicUsize::new(0),
         }
     }
 
@@ -156,14 +163,16 @@ impl Dispatcher for ConsumeQueueDispatcher {
         if !request.is_consumable() {
             return Ok(());
         }
-        let key = (request.topic.clone(), request.queue_id);
-        let mut deferred = self.lock();
-        if let Some(waiting) = deferred.queues.get_mut(&key) {
-            waiting.push_back(request.clone());
-            deferred.count += 1;
-            return Ok(());
+        if self.deferred_count.load(Ordering::Acquire) > 0 {
+            let key = (request.topic.clone(), request.queue_id);
+            let mut deferred = self.lock();
+            if let Some(waiting) = deferred.queues.get_mut(&key) {
+                waiting.push_back(request.clone());
+                deferred.count += 1;
+                self.deferred_count.store(deferred.count, Ordering::Release);
+                return Ok(());
+            }
         }
-        drop(deferred);
         match self.put(request) {
             Err(StoreError::Io { what, source }) => {
                 tracing::error!(
@@ -176,10 +185,11 @@ impl Dispatcher for ConsumeQueueDispatcher {
                 let mut deferred = self.lock();
                 deferred
                     .queues
-                    .entry(key)
+                    .entry((request.topic.clone(), request.queue_id))
                     .or_default()
                     .push_back(request.clone());
                 deferred.count += 1;
+                self.deferred_count.store(deferred.count, Ordering::Release);
                 Ok(())
             }
             other => other,
@@ -235,10 +245,14 @@ impl Dispatcher for ConsumeQueueDispatcher {
             }
             false
         });
+        self.deferred_count.store(*count, Ordering::Release);
         landed
     }
 
     fn deferred(&self) -> Option<(i64, usize)> {
+        if self.deferred_count.load(Ordering::Acquire) == 0 {
+            return None;
+        }
         let deferred = self.lock();
         let oldest = deferred
             .queues
@@ -292,7 +306,7 @@ enum Next {
 pub struct Reput {
     commit_log: Arc<CommitLog>,
     dispatchers: Vec<Arc<dyn Dispatcher>>,
-    listeners: Mutex<Vec<ArrivalListener>>,
+    listeners: RwLock<Vec<ArrivalListener>>,
     offset: AtomicI64,
     bell: Doorbell,
     tags_code: TagsCodeRule,
@@ -318,7 +332,7 @@ impl Reput {
             tags_code,
             commit_log,
             dispatchers,
-            listeners: Mutex::new(Vec::new()),
+            listeners: RwLock::new(Vec::new()),
             offset: AtomicI64::new(from),
             bell: Doorbell::default(),
             health: DispatchHealth::default(),
@@ -359,7 +373,7 @@ impl Reput {
 
     pub fn add_listener(&self, listener: ArrivalListener) {
         self.listeners
-            .lock()
+            .write()
             .unwrap_or_else(PoisonError::into_inner)
             .push(listener);
     }
@@ -412,6 +426,27 @@ impl Reput {
     /// Tells the thread new data was appended.
     pub fn wake(&self) {
         self.bell.ring();
+    }
+
+    /// Called after an append: dispatches it on the caller's thread when no pass is running
+    /// (a consume-queue unit and an index entry cost far less than waking the dispatch
+    /// thread: a futex wake-up and two context switches); when a pass is running, or this
+    /// one stops short (a dispatch limit, a failure), it rings the thread as [`wake`] does.
+    /// Never waits for the pass lock.
+    ///
+    /// [`wake`]: Reput::wake
+    pub fn appended(&self) {
+        let pass = match self.pass.try_lock() {
+            Ok(pass) => pass,
+            Err(TryLockError::Poisoned(pass)) => pass.into_inner(),
+            Err(TryLockError::WouldBlock) => return self.bell.ring(),
+        };
+        let outcome = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| self.pass()));
+        let caught_up = matches!(outcome, Ok(Ok(_))) && self.offset() >= self.dispatchable();
+        drop(pass);
+        if !caught_up {
+            self.bell.ring();
+        }
     }
 
     fn file_end(&self, offset: i64) -> i64 {
@@ -516,18 +551,25 @@ impl Reput {
     /// returns how many records.
     pub fn run_once(&self) -> Result<usize, StoreError> {
         let _pass = self.pass.lock().unwrap_or_else(PoisonError::into_inner);
+        self.pass()
+    }
+
+    /// One dispatch pass; the caller holds `pass`.
+    fn pass(&self) -> Result<usize, StoreError> {
         let mut count = 0;
         let listeners = self
             .listeners
-            .lock()
-            .unwrap_or_else(PoisonError::into_inner)
-            .clone();
+            .read()
+            .unwrap_or_else(PoisonError::into_inner);
         self.retry_deferred(&listeners);
+        if self.deferred_count() >= DEFERRED_MAX {
+            return Ok(count);
+        }
         loop {
             let offset = self.offset();
             self.incomplete.store(false, Ordering::Release);
             let written = self.dispatchable();
-            if offset >= written || self.deferred_count() >= DEFERRED_MAX {
+            if offset >= written {
                 return Ok(count);
             }
             let next = match self.next(offset, written) {
@@ -553,10 +595,17 @@ impl Reput {
                 }
                 Next::Record(request, size) => {
                     self.dispatch_all(&request);
-                    for listener in &listeners {
+                    for listener in listeners.iter() {
                         listener(&request);
                     }
                     count += 1;
+                    if count % 1024 == 0 && self.deferred_count() >= DEFERRED_MAX {
+                        self.offset.store(
+                            offset + i64::try_from(size).expect("a record size fits in i64"),
+                            Ordering::Release,
+                        );
+                        return Ok(count);
+                    }
                     offset + i64::try_from(size).expect("a record size fits in i64")
                 }
             };
@@ -606,8 +655,151 @@ impl Reput {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::commit_log::tests::message;
     use crate::io::FileIo;
     use crate::quarantine::Quarantine;
+    use apogee_runtime::ManualClock;
+
+    struct Fixture {
+        _dir: tempfile::TempDir,
+        log: Arc<CommitLog>,
+        queues: Arc<ConsumeQueueStore>,
+        reput: Arc<Reput>,
+        heard: Arc<AtomicU64>,
+    }
+
+    fn fixture() -> Fixture {
+        let dir = tempfile::tempdir().unwrap();
+        let quarantine = Quarantine::new(dir.path(), FileIo::default());
+        let log = Arc::new(
+            CommitLog::open(
+                &dir.path().join("commitlog"),
+                1024 * 1024,
+                4 * 1024 * 1024,
+                Arc::new(ManualClock::new(1_000)),
+                (&FileIo::default(), &quarantine),
+            )
+            .unwrap(),
+        );
+        let queues = Arc::new(
+            ConsumeQueueStore::open(
+                &dir.path().join("cq"),
+                1000,
+                (&FileIo::default(), &quarantine),
+            )
+            .unwrap(),
+        );
+        let cq = Arc::new(ConsumeQueueDispatcher::new(Arc::clone(&queues)));
+        let reput = Arc::new(Reput::new(
+            Arc::clone(&log),
+            vec![cq as Arc<dyn Dispatcher>],
+            0,
+            TagsCodeRule::default(),
+        ));
+        let heard = Arc::new(AtomicU64::new(0));
+        let counter = Arc::clone(&heard);
+        reput.add_listener(Arc::new(move |_| {
+            counter.fetch_add(1, Ordering::Relaxed);
+        }));
+        Fixture {
+            _dir: dir,
+            log,
+            queues,
+            reput,
+            heard,
+        }
+    }
+
+    #[test]
+    fn given_no_pass_running_appended_should_dispatch_on_the_callers_thread() {
+        let f = fixture();
+        f.log.append(&[message("T", 0, b"one")]).unwrap();
+        f.log.append(&[message("T", 1, b"two")]).unwrap();
+        f.reput.appended();
+        assert_eq!(
+            f.reput.offset(),
+            f.log.max_offset(),
+            "dispatched without a thread"
+        );
+        assert_eq!(f.queues.get("T", 0).unwrap().max_offset(), 1);
+        assert_eq!(f.queues.get("T", 1).unwrap().max_offset(), 1);
+        assert_eq!(f.heard.load(Ordering::Relaxed), 2, "listeners told");
+        assert!(!f.reput.bell.take(), "the thread is not rung");
+    }
+
+    #[test]
+    fn given_a_pass_running_appended_should_leave_the_record_to_the_thread_and_ring_it() {
+        let f = fixture();
+        f.reput.bell.take();
+        f.reput.paused(|| {
+            f.log.append(&[message("T", 0, b"one")]).unwrap();
+            f.reput.appended();
+        });
+        assert_eq!(
+            f.reput.offset(),
+            0,
+            "the pass lock was taken: nothing dispatched"
+        );
+        assert!(f.reput.bell.take(), "the thread was rung instead");
+        assert_eq!(f.reput.run_once().unwrap(), 1);
+    }
+
+    #[test]
+    fn given_a_dispatch_limit_appended_should_stop_there_until_the_limit_rises() {
+        let f = fixture();
+        f.reput.set_limit(0);
+        f.log.append(&[message("T", 0, b"one")]).unwrap();
+        f.reput.bell.take();
+        f.reput.appended();
+        assert_eq!(f.reput.offset(), 0, "held at the limit");
+        f.reput.set_limit(i64::MAX);
+        assert!(f.reput.bell.take(), "a raised limit rings the thread");
+        assert_eq!(f.reput.run_once().unwrap(), 1);
+    }
+
+    #[test]
+    fn given_writers_racing_the_thread_every_record_should_be_dispatched_once_in_order() {
+        let f = fixture();
+        let stop = Arc::new(AtomicBool::new(false));
+        let thread = Arc::clone(&f.reput).spawn(Arc::clone(&stop)).unwrap();
+        let writers: Vec<_> = (0..4)
+            .map(|id| {
+                let (log, reput) = (Arc::clone(&f.log), Arc::clone(&f.reput));
+                std::thread::spawn(move || {
+                    for _ in 0..2_000 {
+                        log.append(&[message("T", id, b"x")]).unwrap();
+                        reput.appended();
+                    }
+                })
+            })
+            .collect();
+        for writer in writers {
+            writer.join().unwrap();
+        }
+        let deadline = Instant::now() + Duration::from_secs(30);
+        while f.reput.offset() < f.log.max_offset() && Instant::now() < deadline {
+            std::thread::sleep(Duration::from_millis(1));
+        }
+        stop.store(true, Ordering::Release);
+        f.reput.wake();
+        thread.join().unwrap();
+        assert_eq!(
+            f.reput.offset(),
+            f.log.max_offset(),
+            "all dispatched within 30 s"
+        );
+        assert_eq!(f.heard.load(Ordering::Relaxed), 8_000, "each record once");
+        for id in 0..4 {
+            let queue = f.queues.get("T", id).unwrap();
+            assert_eq!(queue.max_offset(), 2_000);
+            let mut last = -1;
+            for offset in 0..2_000 {
+                let unit = queue.get(offset).unwrap();
+                assert!(unit.commit_log_offset > last, "units in CommitLog order");
+                last = unit.commit_log_offset;
+            }
+        }
+    }
 
     fn unflushed(queues: &ConsumeQueueStore) -> usize {
         queues

@@ -216,7 +216,6 @@ impl MessageStore {
             .commit_log
             .append(messages)
             .map_err(|e| self.on_append_error(e))?;
-        self.reput.wake();
         // Only a wake-up for replication's writers (they read the log itself): skipped when
         // no slave is connected.
         if self.appended.receiver_count() > 0 {
@@ -225,6 +224,8 @@ impl MessageStore {
         if matches!(self.config.flush, FlushMode::Sync { .. }) {
             self.flusher.request(outcome.end_offset);
         }
+        // Last, so the flush and the replicas start meanwhile.
+        self.reput.appended();
         Ok(outcome)
     }
 
