@@ -191,9 +191,10 @@ async fn main() {
     let consume_cpu = per_message(cpu_before, sample().await, expected);
     consumer.shutdown().await;
 
-    let baseline = apogee_bench::raw::round_trips(total, producers, SIZE)
+    let raw = apogee_bench::raw::round_trips(total, producers, SIZE)
         .await
         .unwrap();
+    let baseline = raw.rate;
     println!(
         "1 KiB messages, {producers} producers, batches of {batch}, {produced} messages (rocketmq-client-rust 1.0.0 → Apogee, same machine)"
     );
@@ -208,6 +209,9 @@ async fn main() {
     );
     if let (Some(produce), Some(consume)) = (produce_cpu, consume_cpu) {
         println!("broker CPU per message: produce {produce:.2} µs, consume {consume:.2} µs");
+    }
+    if let Some(floor) = raw.server_cpu_us {
+        println!("raw echo server CPU per round trip (the floor for a sync send): {floor:.2} µs");
     }
     if let Some(cluster) = cluster {
         cluster.broker.stop().await;
