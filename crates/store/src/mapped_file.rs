@@ -611,6 +611,11 @@ impl RandomAccessMap {
             file.allocate(size_u64)?;
         }
         let map = MmapRaw::map_raw(&file)?;
+        // Written at scattered places: a write fault into an unwritten page must not fault
+        // in a readahead window of zeros around it (see `MappedFile::no_readahead`).
+        if let Err(e) = map.advise(memmap2::Advice::Random) {
+            tracing::debug!(path = %path.display(), error = %e, "madvise(RANDOM) refused");
+        }
         let len = map.len();
         Ok(Self {
             path: path.to_owned(),
@@ -623,6 +628,15 @@ impl RandomAccessMap {
 
     pub(crate) fn path(&self) -> &Path {
         &self.path
+    }
+
+    /// Asks the kernel to bring the first `len` bytes into the page cache now (one call
+    /// instead of a page fault per page on first touch); errors are ignored (a hint).
+    pub(crate) fn prefetch(&self, len: usize) {
+        let len = len.min(self.len);
+        if len > 0 {
+            let _ = self.map.advise_range(memmap2::Advice::WillNeed, 0, len);
+        }
     }
 
     /// Runs `f` over the mapped bytes under the shared lock.
