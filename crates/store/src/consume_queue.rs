@@ -445,6 +445,15 @@ impl ConsumeQueueStore {
             .cloned()
     }
 
+    /// Whether the queue exists (no handle taken).
+    pub fn contains(&self, topic: &str, queue_id: i32) -> bool {
+        self.queues
+            .read()
+            .unwrap_or_else(PoisonError::into_inner)
+            .get(topic)
+            .is_some_and(|of_topic| of_topic.contains_key(&queue_id))
+    }
+
     pub fn get_or_create(
         &self,
         topic: &str,

@@ -80,6 +80,13 @@ pub trait Dispatcher: Send + Sync {
     /// can retry later (a full disk) keeps the record itself and answers `Ok`.
     fn dispatch(&self, request: &DispatchRequest) -> Result<(), StoreError>;
 
+    /// Whether `request` can be dispatched without creating a file (directory entries,
+    /// allocation, fsyncs). A pass on an appending thread — a network worker — stops before a
+    /// record that is not and leaves it to the dispatch thread.
+    fn ready(&self, _request: &DispatchRequest) -> bool {
+        true
+    }
+
     /// Makes everything dispatched so far durable.
     fn flush(&self) -> std::io::Result<()> {
         Ok(())
@@ -194,6 +201,10 @@ impl Dispatcher for ConsumeQueueDispatcher {
             }
             other => other,
         }
+    }
+
+    fn ready(&self, request: &DispatchRequest) -> bool {
+        !request.is_consumable() || self.queues.contains(&request.topic, request.queue_id)
     }
 
     fn flush(&self) -> std::io::Result<()> {
@@ -441,7 +452,7 @@ impl Reput {
             Err(TryLockError::Poisoned(pass)) => pass.into_inner(),
             Err(TryLockError::WouldBlock) => return self.bell.ring(),
         };
-        let outcome = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| self.pass()));
+        let outcome = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| self.pass(true)));
         let caught_up = matches!(outcome, Ok(Ok(_))) && self.offset() >= self.dispatchable();
         drop(pass);
         if !caught_up {
@@ -551,11 +562,12 @@ impl Reput {
     /// returns how many records.
     pub fn run_once(&self) -> Result<usize, StoreError> {
         let _pass = self.pass.lock().unwrap_or_else(PoisonError::into_inner);
-        self.pass()
+        self.pass(false)
     }
 
-    /// One dispatch pass; the caller holds `pass`.
-    fn pass(&self) -> Result<usize, StoreError> {
+    /// One dispatch pass; the caller holds `pass`. An `inline` pass (on an appending thread)
+    /// stops before a record some dispatcher is not [`ready`](Dispatcher::ready) for.
+    fn pass(&self, inline: bool) -> Result<usize, StoreError> {
         let mut count = 0;
         let listeners = self
             .listeners
@@ -591,6 +603,11 @@ impl Reput {
                 {
                     // Past the dispatch limit: wait until every in-sync replica has it.
                     self.incomplete.store(true, Ordering::Release);
+                    return Ok(count);
+                }
+                Next::Record(request, _)
+                    if inline && !self.dispatchers.iter().all(|d| d.ready(&request)) =>
+                {
                     return Ok(count);
                 }
                 Next::Record(request, size) => {

@@ -57,6 +57,9 @@ fn fixture() -> Fixture {
 #[test]
 fn given_no_pass_running_appended_should_dispatch_on_the_callers_thread() {
     let f = fixture();
+    for id in [0, 1] {
+        f.queues.get_or_create("T", id).unwrap();
+    }
     f.log.append(&[message("T", 0, b"one")]).unwrap();
     f.log.append(&[message("T", 1, b"two")]).unwrap();
     f.reput.appended();
@@ -69,6 +72,33 @@ fn given_no_pass_running_appended_should_dispatch_on_the_callers_thread() {
     assert_eq!(f.queues.get("T", 1).unwrap().max_offset(), 1);
     assert_eq!(f.heard.load(Ordering::Relaxed), 2, "listeners told");
     assert!(!f.reput.bell.take(), "the thread is not rung");
+}
+
+#[test]
+fn given_a_queue_without_its_file_appended_should_leave_the_record_to_the_thread() {
+    let f = fixture();
+    f.reput.bell.take();
+    f.log.append(&[message("T", 0, b"one")]).unwrap();
+    f.reput.appended();
+    assert_eq!(
+        f.reput.offset(),
+        0,
+        "no file is created on an appending thread"
+    );
+    assert!(f.reput.bell.take(), "the thread is rung to create it");
+    assert_eq!(
+        f.reput.run_once().unwrap(),
+        1,
+        "the thread's pass creates it"
+    );
+    f.log.append(&[message("T", 0, b"two")]).unwrap();
+    f.reput.appended();
+    assert_eq!(
+        f.reput.offset(),
+        f.log.max_offset(),
+        "then appends dispatch inline"
+    );
+    assert!(!f.reput.bell.take());
 }
 
 #[test]

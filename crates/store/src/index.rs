@@ -405,7 +405,32 @@ impl IndexService {
     }
 }
 
+/// Free entries the last index file needs for a record to be indexed without creating the
+/// next file (a record has a unique key and a few keys).
+const READY_ENTRIES: usize = 1024;
+
 impl Dispatcher for IndexService {
+    fn ready(&self, request: &DispatchRequest) -> bool {
+        let rolled_back =
+            request.sys_flag & sys_flag::TRANSACTION_MASK == sys_flag::TRANSACTION_ROLLBACK;
+        let keyed = request.uniq_key.as_deref().is_some_and(|k| !k.is_empty())
+            || request
+                .keys
+                .as_deref()
+                .is_some_and(|k| k.split(' ').any(|k| !k.is_empty()));
+        if rolled_back || !keyed {
+            return true;
+        }
+        self.files
+            .read()
+            .unwrap_or_else(PoisonError::into_inner)
+            .last()
+            .is_some_and(|f| {
+                usize::try_from(f.entry_count()).unwrap_or(usize::MAX) + READY_ENTRIES
+                    <= f.sizing.entries
+            })
+    }
+
     fn dispatch(&self, request: &DispatchRequest) -> Result<(), StoreError> {
         if request.sys_flag & sys_flag::TRANSACTION_MASK == sys_flag::TRANSACTION_ROLLBACK {
             return Ok(());

@@ -164,3 +164,27 @@ fn given_a_clock_behind_the_newest_file_name_should_name_the_next_file_one_ms_la
         assert_eq!(name_ms(&file_name(ms)), Some(ms), "{ms}");
     }
 }
+
+#[test]
+fn given_no_file_or_too_little_room_a_keyed_record_should_not_be_ready_for_an_inline_pass() {
+    let dir = tempfile::tempdir().unwrap();
+    let sizing = IndexSizing {
+        slots: 7,
+        entries: READY_ENTRIES + 3,
+    };
+    let index = service(dir.path(), sizing);
+    let keyed = request("T", "k", "u", 0, 1);
+    let unkeyed = request("T", " ", "", 0, 1);
+    assert!(index.ready(&unkeyed), "nothing to index: no file needed");
+    assert!(!index.ready(&keyed), "no file yet");
+    index.dispatch(&keyed).unwrap();
+    assert!(
+        index.ready(&keyed),
+        "room left for another record (entry 0 is reserved)"
+    );
+    index.dispatch(&keyed).unwrap();
+    assert!(
+        !index.ready(&keyed),
+        "the next one might need the next file"
+    );
+}
