@@ -98,6 +98,8 @@ impl Cleaner {
         }
         .map_err(StoreError::io("deleting commit-log files"))?;
         let min = self.commit_log.min_offset();
+        // Queues not opened since start-up drop their expired files when they are.
+        self.queues.set_commit_log_min(min);
         let mut queue_files = 0;
         for queue in self.queues.handles() {
             queue_files += queue.delete_before(min)?;

@@ -129,12 +129,33 @@ pub fn normalize_properties(props: &str) -> std::borrow::Cow<'_, str> {
 
 #[derive(Default)]
 struct AppendState {
-    /// Next queue offset per (topic, queue id).
-    /// Next queue offset per topic, then queue id (looked up by `&str`: no allocation per append).
+    /// Next queue offset per topic, then queue id (looked up by `&str`: no allocation per
+    /// append). A queue not here yet is seeded from its consume queue before its first append
+    /// (see [`CommitLog::append_seeded`]).
     queue_offsets: HashMap<String, HashMap<i32, i64>>,
 }
 
 impl AppendState {
+    /// The first queue among `records` without a next offset yet.
+    fn unseeded<'a>(&self, records: &'a [StoredRecord]) -> Option<(&'a str, i32)> {
+        let mut last = None;
+        for record in records {
+            let key = (record.topic_str(), record.queue_id);
+            if last == Some(key) {
+                continue;
+            }
+            last = Some(key);
+            let known = self
+                .queue_offsets
+                .get(key.0)
+                .is_some_and(|queues| queues.contains_key(&key.1));
+            if !known {
+                return Some(key);
+            }
+        }
+        None
+    }
+
     /// Gives each record its physical offset, queue offset and store time; returns where
     /// each one goes, the end offset and the first queue offset.
     fn assign(
@@ -239,16 +260,14 @@ impl CommitLog {
         self
     }
 
-    /// Restores the next queue offset of each queue (after recovery).
-    pub fn set_queue_offsets(&self, offsets: HashMap<(String, i32), i64>) {
-        let mut nested: HashMap<String, HashMap<i32, i64>> = HashMap::new();
-        for ((topic, queue_id), next) in offsets {
-            nested.entry(topic).or_default().insert(queue_id, next);
-        }
+    /// Forgets every queue's next offset: each is seeded again from its consume queue before
+    /// its next append (a promoted replica, a cut tail).
+    pub fn clear_queue_offsets(&self) {
         self.append
             .lock()
             .unwrap_or_else(PoisonError::into_inner)
-            .queue_offsets = nested;
+            .queue_offsets
+            .clear();
     }
 
     /// Forgets the queue offsets of `topic` (deleted): a topic created again starts at 0.
@@ -260,15 +279,15 @@ impl CommitLog {
             .remove(topic);
     }
 
-    /// Next queue offset of one queue, as the CommitLog will assign it.
-    pub fn next_queue_offset(&self, topic: &str, queue_id: i32) -> i64 {
+    /// Next queue offset of one queue, as the CommitLog will assign it; `None` before the
+    /// queue's first append since start-up (its consume queue's end will be taken then).
+    pub fn next_queue_offset(&self, topic: &str, queue_id: i32) -> Option<i64> {
         let state = self.append.lock().unwrap_or_else(PoisonError::into_inner);
         state
             .queue_offsets
             .get(topic)
             .and_then(|q| q.get(&queue_id))
             .copied()
-            .unwrap_or(0)
     }
 
     fn build(&self, msg: &MessageToStore) -> Result<StoredRecord, StoreError> {
@@ -329,8 +348,18 @@ impl CommitLog {
     }
 
     /// Appends messages as consecutive records in one file, assigning consecutive queue
-    /// offsets. All or nothing.
+    /// offsets (a queue new to this log starts at 0). All or nothing.
     pub fn append(&self, messages: &[MessageToStore]) -> Result<AppendOutcome, StoreError> {
+        self.append_seeded(messages, &|_, _| Ok(0))
+    }
+
+    /// [`append`](Self::append), where a queue's first append since start-up takes its next
+    /// offset from `seed` (its consume queue's end), asked without the append lock held.
+    pub fn append_seeded(
+        &self,
+        messages: &[MessageToStore],
+        seed: &dyn Fn(&str, i32) -> Result<i64, StoreError>,
+    ) -> Result<AppendOutcome, StoreError> {
         let mut records = messages
             .iter()
             .map(|m| self.build(m))
@@ -343,7 +372,7 @@ impl CommitLog {
                 max: file_size - BLANK_BYTES,
             });
         }
-        let mut state = self.append.lock().unwrap_or_else(PoisonError::into_inner);
+        let mut state = self.lock_seeded(&records, seed)?;
         let now = self.clock.now_ms();
         self.locked_since_ms.store(now, AtomicOrdering::Release);
         let file = match self.file_with_room(total) {
@@ -392,6 +421,30 @@ impl CommitLog {
             store_timestamp: now,
             records: placed,
         })
+    }
+
+    /// The append lock, taken once every queue of `records` has its next offset (each missing
+    /// one asked of `seed` with the lock released).
+    fn lock_seeded(
+        &self,
+        records: &[StoredRecord],
+        seed: &dyn Fn(&str, i32) -> Result<i64, StoreError>,
+    ) -> Result<std::sync::MutexGuard<'_, AppendState>, StoreError> {
+        let mut state = self.append.lock().unwrap_or_else(PoisonError::into_inner);
+        while let Some((topic, queue_id)) = state.unseeded(records) {
+            let topic = topic.to_owned();
+            drop(state);
+            let next = seed(&topic, queue_id)?;
+            state = self.append.lock().unwrap_or_else(PoisonError::into_inner);
+            // Another append may have seeded it meanwhile (from the same consume queue).
+            state
+                .queue_offsets
+                .entry(topic)
+                .or_default()
+                .entry(queue_id)
+                .or_insert(next);
+        }
+        Ok(state)
     }
 
     /// The current file if `total` bytes plus a blank marker fit, else the next one (after

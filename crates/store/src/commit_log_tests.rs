@@ -107,7 +107,7 @@ fn given_prepared_transaction_should_not_consume_a_queue_offset() {
         log.append(&[message("T", 0, b"n")]).unwrap().queue_offset,
         0
     );
-    assert_eq!(log.next_queue_offset("T", 0), 1);
+    assert_eq!(log.next_queue_offset("T", 0), Some(1));
 }
 
 #[test]

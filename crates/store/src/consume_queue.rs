@@ -2,19 +2,18 @@
 //! `commit-log offset i64 · size i32 · tags code i64`; unit *n* describes queue offset *n*.
 //! Derived from the CommitLog by the dispatcher, so it can always be rebuilt.
 
-use std::collections::HashMap;
-use std::path::{Path, PathBuf};
-use std::sync::{Arc, PoisonError, RwLock};
+use std::path::Path;
+use std::sync::Arc;
 
 use bytes::{Buf, BufMut, Bytes};
-
-use apogee_model::TopicName;
 
 use crate::StoreError;
 use crate::io::FileIo;
 use crate::mapped_file::MappedFile;
 use crate::mapped_file_queue::MappedFileQueue;
 use crate::quarantine::Quarantine;
+
+pub use crate::consume_queues::{ConsumeQueueStore, QueueRecovery};
 
 /// Bytes per unit.
 pub const UNIT_BYTES: usize = 20;
@@ -31,7 +30,7 @@ pub struct CqUnit {
 
 impl CqUnit {
     /// Java's filler for the unused front of a queue that starts past offset 0.
-    const BLANK: CqUnit = CqUnit {
+    pub(crate) const BLANK: CqUnit = CqUnit {
         commit_log_offset: 0,
         size: i32::MAX,
         tags_code: 0,
@@ -370,200 +369,6 @@ impl ConsumeQueue {
     }
 }
 
-/// All consume queues of a store, created on first dispatch.
-#[derive(Debug)]
-pub struct ConsumeQueueStore {
-    root: PathBuf,
-    units_per_file: usize,
-    /// Topic, then queue id: looked up by `&str` with no allocation (one lookup per
-    /// dispatched message and per pull).
-    queues: RwLock<HashMap<String, HashMap<i32, Arc<ConsumeQueue>>>>,
-    io: FileIo,
-    quarantine: Quarantine,
-}
-
-/// Why `<topic>/<queue id>` cannot be a consume queue directory: the topic must be a valid
-/// topic name (so it can never be a path such as `..` or `/x`) and the queue id not negative.
-fn check_queue_name(topic: &str, queue_id: i32) -> Result<(), StoreError> {
-    TopicName::check(topic).map_err(|e| StoreError::InvalidTopic(e.to_string()))?;
-    if queue_id < 0 {
-        return Err(StoreError::InvalidTopic(format!(
-            "queue id {queue_id} of topic {topic} is negative"
-        )));
-    }
-    Ok(())
-}
-
-impl ConsumeQueueStore {
-    /// Opens every `<root>/<topic>/<queueId>/` directory (others are ignored, with a warning).
-    pub fn open(
-        root: &Path,
-        units_per_file: usize,
-        (io, quarantine): (&FileIo, &Quarantine),
-    ) -> Result<Self, StoreError> {
-        std::fs::create_dir_all(root).map_err(StoreError::io(root.display().to_string()))?;
-        let mut queues = HashMap::new();
-        for topic_dir in
-            std::fs::read_dir(root).map_err(StoreError::io(root.display().to_string()))?
-        {
-            let topic_dir = topic_dir.map_err(StoreError::io(root.display().to_string()))?;
-            let topic = topic_dir.file_name().to_string_lossy().into_owned();
-            let Ok(entries) = std::fs::read_dir(topic_dir.path()) else {
-                continue;
-            };
-            for queue_dir in entries.flatten() {
-                let Ok(queue_id) = queue_dir.file_name().to_string_lossy().parse::<i32>() else {
-                    continue;
-                };
-                if let Err(e) = check_queue_name(&topic, queue_id) {
-                    tracing::warn!(dir = %queue_dir.path().display(), error = %e, "not a consume queue; ignored");
-                    continue;
-                }
-                let queue =
-                    ConsumeQueue::open(&queue_dir.path(), units_per_file, (io, quarantine))?;
-                queues
-                    .entry(topic.clone())
-                    .or_insert_with(HashMap::new)
-                    .insert(queue_id, Arc::new(queue));
-            }
-        }
-        Ok(Self {
-            root: root.to_owned(),
-            units_per_file,
-            queues: RwLock::new(queues),
-            io: io.clone(),
-            quarantine: quarantine.clone(),
-        })
-    }
-
-    pub fn get(&self, topic: &str, queue_id: i32) -> Option<Arc<ConsumeQueue>> {
-        self.queues
-            .read()
-            .unwrap_or_else(PoisonError::into_inner)
-            .get(topic)?
-            .get(&queue_id)
-            .cloned()
-    }
-
-    /// Whether the queue exists (no handle taken).
-    pub fn contains(&self, topic: &str, queue_id: i32) -> bool {
-        self.queues
-            .read()
-            .unwrap_or_else(PoisonError::into_inner)
-            .get(topic)
-            .is_some_and(|of_topic| of_topic.contains_key(&queue_id))
-    }
-
-    pub fn get_or_create(
-        &self,
-        topic: &str,
-        queue_id: i32,
-    ) -> Result<Arc<ConsumeQueue>, StoreError> {
-        if let Some(queue) = self.get(topic, queue_id) {
-            return Ok(queue);
-        }
-        check_queue_name(topic, queue_id)?;
-        let dir = self.root.join(topic).join(queue_id.to_string());
-        // Opening creates the directory (file I/O): done before taking the map's write lock.
-        let opened = Arc::new(ConsumeQueue::open(
-            &dir,
-            self.units_per_file,
-            (&self.io, &self.quarantine),
-        )?);
-        let mut queues = self.queues.write().unwrap_or_else(PoisonError::into_inner);
-        Ok(Arc::clone(
-            queues
-                .entry(topic.to_owned())
-                .or_default()
-                .entry(queue_id)
-                .or_insert(opened),
-        ))
-    }
-
-    /// Forgets every queue of `topic` and deletes their files (DELETE_TOPIC); returns how many
-    /// queues there were.
-    pub fn delete_topic(&self, topic: &str) -> Result<usize, StoreError> {
-        check_queue_name(topic, 0)?;
-        let removed: Vec<Arc<ConsumeQueue>> = {
-            let mut queues = self.queues.write().unwrap_or_else(PoisonError::into_inner);
-            queues
-                .remove(topic)
-                .map(|of_topic| of_topic.into_values().collect())
-                .unwrap_or_default()
-        };
-        let dir = self.root.join(topic);
-        if dir.exists() {
-            std::fs::remove_dir_all(&dir).map_err(StoreError::io(dir.display().to_string()))?;
-        }
-        Ok(removed.len())
-    }
-
-    /// CLEAN_EXPIRED_CONSUMEQUEUE for one queue: deletes it when its last unit names a message
-    /// wholly before `commit_log_min` (everything it indexes has left the CommitLog) and
-    /// `next_offset` — the CommitLog's next offset for the queue — equals its max offset (no
-    /// message of it is on its way). The check and the deletion happen under the map's write
-    /// lock, so no dispatch can reach the old queue afterwards: a later message of the queue
-    /// creates a fresh one at the offset it was given. Returns whether it was deleted.
-    pub fn remove_if_expired(
-        &self,
-        (topic, queue_id): (&str, i32),
-        commit_log_min: i64,
-        next_offset: i64,
-    ) -> Result<bool, StoreError> {
-        check_queue_name(topic, queue_id)?;
-        let mut queues = self.queues.write().unwrap_or_else(PoisonError::into_inner);
-        let Some(queue) = queues.get(topic).and_then(|q| q.get(&queue_id)) else {
-            return Ok(false);
-        };
-        let max = queue.max_offset();
-        let expired = max > 0
-            && next_offset == max
-            && queue.get(max - 1).is_some_and(|u| {
-                u != CqUnit::BLANK
-                    && u.commit_log_offset.saturating_add(i64::from(u.size)) <= commit_log_min
-            });
-        if !expired {
-            return Ok(false);
-        }
-        if let Some(of_topic) = queues.get_mut(topic) {
-            of_topic.remove(&queue_id);
-            if of_topic.is_empty() {
-                queues.remove(topic);
-            }
-        }
-        let dir = self.root.join(topic).join(queue_id.to_string());
-        std::fs::remove_dir_all(&dir).map_err(StoreError::io(dir.display().to_string()))?;
-        // The topic's directory goes with its last queue (fails harmlessly while others stay).
-        let _ = std::fs::remove_dir(self.root.join(topic));
-        Ok(true)
-    }
-
-    /// Every queue, for recovery and retention.
-    /// Every queue, without its name (the periodic flush and cleaner walk them every second:
-    /// no `String` per queue).
-    pub fn handles(&self) -> Vec<Arc<ConsumeQueue>> {
-        self.queues
-            .read()
-            .unwrap_or_else(PoisonError::into_inner)
-            .values()
-            .flat_map(|of_topic| of_topic.values().map(Arc::clone))
-            .collect()
-    }
-
-    pub fn all(&self) -> Vec<((String, i32), Arc<ConsumeQueue>)> {
-        self.queues
-            .read()
-            .unwrap_or_else(PoisonError::into_inner)
-            .iter()
-            .flat_map(|(topic, of_topic)| {
-                of_topic
-                    .iter()
-                    .map(|(id, queue)| ((topic.clone(), *id), Arc::clone(queue)))
-            })
-            .collect()
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -746,23 +551,5 @@ mod tests {
             4,
             "a gap within one file is still filled"
         );
-    }
-
-    #[test]
-    fn given_path_like_topics_should_refuse_to_create_their_queues() {
-        let dir = tempfile::tempdir().unwrap();
-        let q = Quarantine::new(dir.path(), FileIo::default());
-        let store =
-            ConsumeQueueStore::open(&dir.path().join("cq"), 4, (&FileIo::default(), &q)).unwrap();
-        for topic in ["..", "/var/tmp/x", "../../etc", "a/b", ""] {
-            let err = store.get_or_create(topic, 0).unwrap_err();
-            assert!(matches!(err, StoreError::InvalidTopic(_)), "{topic}: {err}");
-        }
-        assert!(store.get_or_create("T", -1).is_err());
-        assert!(store.get_or_create("%RETRY%g", 1).is_ok());
-        assert_eq!(std::fs::read_dir(dir.path().join("cq")).unwrap().count(), 1);
-        assert_eq!(store.delete_topic("%RETRY%g").unwrap(), 1);
-        assert!(store.get("%RETRY%g", 1).is_none());
-        assert_eq!(std::fs::read_dir(dir.path().join("cq")).unwrap().count(), 0);
     }
 }

@@ -26,7 +26,7 @@ fn fixture() -> Fixture {
         .unwrap(),
     );
     let queues = Arc::new(
-        ConsumeQueueStore::open(
+        ConsumeQueueStore::open_fresh(
             &dir.path().join("cq"),
             1000,
             (&FileIo::default(), &quarantine),
@@ -177,9 +177,9 @@ fn given_writers_racing_the_thread_every_record_should_be_dispatched_once_in_ord
 
 fn unflushed(queues: &ConsumeQueueStore) -> usize {
     queues
-        .all()
+        .handles()
         .iter()
-        .filter_map(|(_, q)| q.files().last())
+        .filter_map(|q| q.files().last())
         .filter(|f| f.wrote() > f.flushed())
         .count()
 }
@@ -189,7 +189,8 @@ fn given_many_queues_written_a_little_should_flush_lazily_and_say_so_but_all_whe
     let dir = tempfile::tempdir().unwrap();
     let q = Quarantine::new(dir.path(), FileIo::default());
     let queues = Arc::new(
-        ConsumeQueueStore::open(&dir.path().join("cq"), 1000, (&FileIo::default(), &q)).unwrap(),
+        ConsumeQueueStore::open_fresh(&dir.path().join("cq"), 1000, (&FileIo::default(), &q))
+            .unwrap(),
     );
     let dispatcher = ConsumeQueueDispatcher::new(Arc::clone(&queues));
     let unit = CqUnit {

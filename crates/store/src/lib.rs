@@ -15,6 +15,7 @@ mod cleaner;
 pub mod commit_log;
 pub mod config;
 pub mod consume_queue;
+mod consume_queues;
 pub mod dispatch;
 mod doorbell;
 mod error;

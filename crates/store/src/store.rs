@@ -22,7 +22,7 @@ use crate::checkpoint::Checkpoint;
 use crate::cleaner::{CleanReport, Cleaner, spawn_allocator};
 use crate::commit_log::{AppendOutcome, CommitLog, MessageToStore};
 use crate::config::{FlushMode, StoreConfig};
-use crate::consume_queue::ConsumeQueueStore;
+use crate::consume_queue::{ConsumeQueueStore, QueueRecovery};
 use crate::dispatch::{ArrivalListener, ConsumeQueueDispatcher, Dispatcher, Reput};
 use crate::flush::{Durability, Flusher};
 use crate::index::IndexService;
@@ -212,9 +212,16 @@ impl MessageStore {
             )));
         }
         self.guard.check(self.clock.now_ms())?;
+        // A queue's first append since start-up continues from its consume queue's end.
+        let seed = |topic: &str, queue_id: i32| {
+            Ok(self
+                .queues
+                .open_queue(topic, queue_id)?
+                .map_or(0, |queue| queue.max_offset()))
+        };
         let outcome = self
             .commit_log
-            .append(messages)
+            .append_seeded(messages, &seed)
             .map_err(|e| self.on_append_error(e))?;
         // Only a wake-up for replication's writers (they read the log itself): skipped when
         // no slave is connected.
@@ -445,7 +452,7 @@ impl MessageStore {
     ) -> Result<usize, StoreError> {
         let min = self.commit_log.min_offset();
         let mut removed = 0;
-        for ((topic, queue_id), _) in self.queues.all() {
+        for (topic, queue_id) in self.queues.names() {
             if !eligible(&topic) {
                 continue;
             }
@@ -468,7 +475,7 @@ impl MessageStore {
     /// with no topic config, the broker decides); returns how many topics went.
     pub fn clean_unused_topics(&self, unused: impl Fn(&str) -> bool) -> Result<usize, StoreError> {
         let topics: std::collections::BTreeSet<String> =
-            self.queues.all().into_iter().map(|((t, _), _)| t).collect();
+            self.queues.names().into_iter().map(|(t, _)| t).collect();
         let mut removed = 0;
         for topic in topics.into_iter().filter(|t| unused(t)) {
             self.delete_topic(&topic)?;
@@ -567,15 +574,7 @@ impl MessageStore {
     /// master's queue offsets and do not move this log's own counters, so a replica promoted to
     /// master calls this (after dispatch caught up) before its first write.
     pub fn restore_queue_offsets(&self) {
-        self.reput.paused(|| {
-            self.commit_log.set_queue_offsets(
-                self.queues
-                    .all()
-                    .iter()
-                    .map(|(key, queue)| (key.clone(), queue.max_offset()))
-                    .collect(),
-            );
-        });
+        self.reput.paused(|| self.commit_log.clear_queue_offsets());
     }
 
     /// Cuts the CommitLog back to `offset` (a record boundary) with the queue units of the
@@ -584,16 +583,12 @@ impl MessageStore {
     pub fn truncate_tail(&self, offset: i64) -> Result<i64, StoreError> {
         self.reput.paused(|| {
             let end = self.commit_log.truncate_tail(offset)?;
-            let queues = self.queues.all();
-            for (_, queue) in &queues {
+            // Every queue, opened or not: a queue opened later would only be cut to the end
+            // recovery found, above this one.
+            for (_, queue) in self.queues.all()? {
                 queue.cut_to(end)?;
             }
-            self.commit_log.set_queue_offsets(
-                queues
-                    .iter()
-                    .map(|(key, queue)| (key.clone(), queue.max_offset()))
-                    .collect(),
-            );
+            self.commit_log.clear_queue_offsets();
             self.reput.rewind_to(end);
             self.flusher.rewind_to(end);
             self.appended.send_replace(end);
@@ -660,8 +655,9 @@ struct Recovered {
     report: RecoveryReport,
 }
 
-/// CommitLog recovery from the checkpoint, consume queues cut back to its end, dispatch
-/// replayed (from the start when the derived stores were deleted), queue offsets restored.
+/// CommitLog recovery from the checkpoint, dispatch replayed (from the start when the
+/// derived stores were deleted). Consume queues are cut back to the recovered end when each
+/// is first opened, and a queue's next offset is taken from it before its first append.
 fn recover(
     config: &StoreConfig,
     clock: &Arc<dyn Clock>,
@@ -686,14 +682,12 @@ fn recover(
         &config.consume_queue_dir(),
         config.consume_queue_units_per_file,
         (io, &quarantine),
+        QueueRecovery {
+            crashed,
+            commit_log_end: end,
+        },
     )?);
-    for (_, queue) in queues.all() {
-        if crashed {
-            queue.recover(end)?;
-        } else {
-            queue.recover_clean(end)?;
-        }
-    }
+    queues.set_commit_log_min(commit_log.min_offset());
     let index = Arc::new(IndexService::open(
         &config.index_dir(),
         config.index,
@@ -705,7 +699,7 @@ fn recover(
         Arc::clone(&index) as Arc<dyn Dispatcher>,
     ];
     all.extend(dispatchers);
-    let derived_missing = queues.all().is_empty() && end > commit_log.min_offset();
+    let derived_missing = queues.is_empty() && end > commit_log.min_offset();
     let reput_from = if derived_missing {
         commit_log.min_offset()
     } else {
@@ -719,13 +713,6 @@ fn recover(
         config.tags_code.clone(),
     ));
     let replayed = reput.run_once()?;
-    commit_log.set_queue_offsets(
-        queues
-            .all()
-            .into_iter()
-            .map(|(key, queue)| (key, queue.max_offset()))
-            .collect(),
-    );
     if crashed || replayed > 0 {
         tracing::warn!(crashed, end, replayed, "store recovered");
     }

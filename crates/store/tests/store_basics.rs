@@ -122,6 +122,38 @@ fn given_messages_when_read_by_queue_should_filter_by_tag_and_survive_restart() 
 }
 
 #[test]
+fn given_a_restart_the_first_append_to_a_queue_nobody_read_should_continue_from_its_end() {
+    let dir = tempfile::tempdir().unwrap();
+    {
+        let store = open(dir.path(), FlushMode::java_async_default());
+        for i in 0..150 {
+            store
+                .append(&[message("T", i % 3, b"before", "TagA")])
+                .unwrap();
+        }
+        wait_dispatched(&store);
+        store.shutdown();
+    }
+    let store = open(dir.path(), FlushMode::java_async_default());
+    // Queues are opened on first use: this append is the first use of queue 1.
+    let batch: Vec<_> = (0..3).map(|_| message("T", 1, b"after", "TagA")).collect();
+    let first = store.append(&batch).unwrap();
+    assert_eq!(first.queue_offset, 50, "continues from the queue's end");
+    let other = store.append(&[message("T", 2, b"after", "TagA")]).unwrap();
+    assert_eq!(other.queue_offset, 50);
+    let fresh = store.append(&[message("T", 7, b"new", "TagA")]).unwrap();
+    assert_eq!(
+        fresh.queue_offset, 0,
+        "a queue new to the store starts at 0"
+    );
+    wait_dispatched(&store);
+    assert_eq!(store.max_offset_in_queue("T", 0), 50, "read without writes");
+    assert_eq!(store.max_offset_in_queue("T", 1), 53);
+    let got = store.get_messages("T", 1, 48, (8, 1 << 20), None);
+    assert_eq!(got.queue_offsets, vec![48, 49, 50, 51, 52]);
+}
+
+#[test]
 fn given_open_store_when_opened_again_should_refuse() {
     let dir = tempfile::tempdir().unwrap();
     let _store = open(dir.path(), FlushMode::java_async_default());
