@@ -369,7 +369,13 @@ pub fn body_crc(body: &[u8]) -> i32 {
 
 /// Java's `String.hashCode` over UTF-16 code units (tag codes, index keys).
 pub fn java_string_hash(text: &str) -> i32 {
-    text.encode_utf16().fold(0i32, |h, unit| {
+    java_string_hash_continue(0, text)
+}
+
+/// [`java_string_hash`] of a string that starts with one whose hash is `hash` and goes on
+/// with `text`: the hash of a concatenation without building it.
+pub fn java_string_hash_continue(hash: i32, text: &str) -> i32 {
+    text.encode_utf16().fold(hash, |h, unit| {
         h.wrapping_mul(31).wrapping_add(i32::from(unit))
     })
 }

@@ -14,7 +14,7 @@ use std::collections::BTreeSet;
 use std::path::{Path, PathBuf};
 use std::sync::{Arc, PoisonError, RwLock};
 
-use apogee_protocol::record::{java_string_hash, sys_flag};
+use apogee_protocol::record::{java_string_hash, java_string_hash_continue, sys_flag};
 
 use crate::StoreError;
 use crate::dispatch::{DispatchRequest, Dispatcher};
@@ -66,6 +66,13 @@ pub fn key_hash(key: &str) -> i32 {
     java_string_hash(key).checked_abs().unwrap_or(0)
 }
 
+/// [`key_hash`] of the index key `<topic>#<key>`, without building it (per indexed key).
+pub fn topic_key_hash(topic: &str, key: &str) -> i32 {
+    let hash =
+        java_string_hash_continue(java_string_hash_continue(java_string_hash(topic), "#"), key);
+    hash.checked_abs().unwrap_or(0)
+}
+
 /// Hash-chain steps a query takes per hold of a file's read lock; between holds the writer
 /// gets its turn (entries never change once written, so the walk can resume).
 const QUERY_STEPS_PER_LOCK: usize = 4096;
@@ -114,9 +121,8 @@ impl IndexFile {
         self.map.read(|map| (get_i64(map, 0), get_i64(map, 8)))
     }
 
-    /// Adds one key; false when the file is full.
-    fn put(&self, key: &str, phy: i64, store_ts: i64) -> bool {
-        let hash = key_hash(key);
+    /// Adds one key by its [`key_hash`]; false when the file is full.
+    fn put(&self, hash: i32, phy: i64, store_ts: i64) -> bool {
         let slots = self.sizing.slots;
         let entries = self.sizing.entries;
         self.map.write(|map| {
@@ -348,10 +354,10 @@ impl IndexService {
         Ok(file)
     }
 
-    fn put(&self, key: &str, phy: i64, store_ts: i64) -> Result<(), StoreError> {
-        if !self.writable()?.put(key, phy, store_ts) {
+    fn put(&self, hash: i32, phy: i64, store_ts: i64) -> Result<(), StoreError> {
+        if !self.writable()?.put(hash, phy, store_ts) {
             let file = self.writable()?;
-            file.put(key, phy, store_ts);
+            file.put(hash, phy, store_ts);
         }
         Ok(())
     }
@@ -437,7 +443,7 @@ impl Dispatcher for IndexService {
         }
         if let Some(uniq) = request.uniq_key.as_deref().filter(|k| !k.is_empty()) {
             self.put(
-                &format!("{}#{uniq}", request.topic),
+                topic_key_hash(&request.topic, uniq),
                 request.commit_log_offset,
                 request.store_timestamp,
             )?;
@@ -450,7 +456,7 @@ impl Dispatcher for IndexService {
             .filter(|k| !k.is_empty())
         {
             self.put(
-                &format!("{}#{key}", request.topic),
+                topic_key_hash(&request.topic, key),
                 request.commit_log_offset,
                 request.store_timestamp,
             )?;

@@ -188,3 +188,10 @@ fn given_no_file_or_too_little_room_a_keyed_record_should_not_be_ready_for_an_in
         "the next one might need the next file"
     );
 }
+
+proptest::proptest! {
+    #[test]
+    fn topic_key_hash_equals_the_hash_of_the_joined_key(topic in "\\PC{0,40}", key in "\\PC{0,40}") {
+        proptest::prop_assert_eq!(topic_key_hash(&topic, &key), key_hash(&format!("{topic}#{key}")));
+    }
+}
