@@ -260,6 +260,19 @@ impl CommitLog {
         self
     }
 
+    /// Sets a queue's next offset unless it has one (a consume queue deleted before its first
+    /// append since start-up: the numbering goes on from where it ended).
+    pub fn seed_queue_offset(&self, topic: &str, queue_id: i32, next: i64) {
+        self.append
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .queue_offsets
+            .entry(topic.to_owned())
+            .or_default()
+            .entry(queue_id)
+            .or_insert(next);
+    }
+
     /// Forgets every queue's next offset: each is seeded again from its consume queue before
     /// its next append (a promoted replica, a cut tail).
     pub fn clear_queue_offsets(&self) {

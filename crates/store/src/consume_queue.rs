@@ -148,6 +148,16 @@ impl ConsumeQueue {
         self.append(queue_offset, unit)
     }
 
+    /// Whether [`put`](Self::put) of `queue_offset` would touch no file system metadata: a
+    /// unit already present, or the next one into room already allocated in the last file.
+    pub fn can_put_in_place(&self, queue_offset: i64) -> bool {
+        let max = self.max_offset();
+        let Some(last) = self.files.last() else {
+            return false;
+        };
+        queue_offset < max || (queue_offset == max && last.has_allocated_room(UNIT_BYTES))
+    }
+
     fn units_per_file(&self) -> i64 {
         i64::try_from(self.files.file_size()).expect("a file size fits in i64")
             / Self::unit_bytes_i64()

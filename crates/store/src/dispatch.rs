@@ -204,7 +204,13 @@ impl Dispatcher for ConsumeQueueDispatcher {
     }
 
     fn ready(&self, request: &DispatchRequest) -> bool {
-        !request.is_consumable() || self.queues.contains(&request.topic, request.queue_id)
+        !request.is_consumable()
+            || self
+                .queues
+                .if_open(&request.topic, request.queue_id, |queue| {
+                    queue.can_put_in_place(request.queue_offset)
+                })
+                .unwrap_or(false)
     }
 
     fn flush(&self) -> std::io::Result<()> {
@@ -573,7 +579,10 @@ impl Reput {
             .listeners
             .read()
             .unwrap_or_else(PoisonError::into_inner);
-        self.retry_deferred(&listeners);
+        if !inline {
+            // Retries write files: the dispatch thread's job, never a network worker's.
+            self.retry_deferred(&listeners);
+        }
         if self.deferred_count() >= DEFERRED_MAX {
             return Ok(count);
         }

@@ -57,9 +57,11 @@ fn fixture() -> Fixture {
 #[test]
 fn given_no_pass_running_appended_should_dispatch_on_the_callers_thread() {
     let f = fixture();
+    // Each queue's first record creates its file: the dispatch thread's job.
     for id in [0, 1] {
-        f.queues.get_or_create("T", id).unwrap();
+        f.log.append(&[message("T", id, b"first")]).unwrap();
     }
+    assert_eq!(f.reput.run_once().unwrap(), 2);
     f.log.append(&[message("T", 0, b"one")]).unwrap();
     f.log.append(&[message("T", 1, b"two")]).unwrap();
     f.reput.appended();
@@ -68,9 +70,9 @@ fn given_no_pass_running_appended_should_dispatch_on_the_callers_thread() {
         f.log.max_offset(),
         "dispatched without a thread"
     );
-    assert_eq!(f.queues.get("T", 0).unwrap().max_offset(), 1);
-    assert_eq!(f.queues.get("T", 1).unwrap().max_offset(), 1);
-    assert_eq!(f.heard.load(Ordering::Relaxed), 2, "listeners told");
+    assert_eq!(f.queues.get("T", 0).unwrap().max_offset(), 2);
+    assert_eq!(f.queues.get("T", 1).unwrap().max_offset(), 2);
+    assert_eq!(f.heard.load(Ordering::Relaxed), 4, "listeners told");
     assert!(!f.reput.bell.take(), "the thread is not rung");
 }
 

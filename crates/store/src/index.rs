@@ -411,28 +411,27 @@ impl IndexService {
     }
 }
 
-/// Free entries the last index file needs for a record to be indexed without creating the
-/// next file (a record has a unique key and a few keys).
-const READY_ENTRIES: usize = 1024;
-
 impl Dispatcher for IndexService {
     fn ready(&self, request: &DispatchRequest) -> bool {
         let rolled_back =
             request.sys_flag & sys_flag::TRANSACTION_MASK == sys_flag::TRANSACTION_ROLLBACK;
-        let keyed = request.uniq_key.as_deref().is_some_and(|k| !k.is_empty())
-            || request
+        let needed = usize::from(request.uniq_key.as_deref().is_some_and(|k| !k.is_empty()))
+            + request
                 .keys
                 .as_deref()
-                .is_some_and(|k| k.split(' ').any(|k| !k.is_empty()));
-        if rolled_back || !keyed {
+                .map_or(0, |k| k.split(' ').filter(|k| !k.is_empty()).count());
+        if rolled_back || needed == 0 {
             return true;
         }
+        // Room in the last file for every key of the record: no new file on the way.
         self.files
             .read()
             .unwrap_or_else(PoisonError::into_inner)
             .last()
             .is_some_and(|f| {
-                usize::try_from(f.entry_count()).unwrap_or(usize::MAX) + READY_ENTRIES
+                usize::try_from(f.entry_count())
+                    .unwrap_or(usize::MAX)
+                    .saturating_add(needed)
                     <= f.sizing.entries
             })
     }

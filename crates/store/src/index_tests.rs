@@ -170,7 +170,7 @@ fn given_no_file_or_too_little_room_a_keyed_record_should_not_be_ready_for_an_in
     let dir = tempfile::tempdir().unwrap();
     let sizing = IndexSizing {
         slots: 7,
-        entries: READY_ENTRIES + 3,
+        entries: 5,
     };
     let index = service(dir.path(), sizing);
     let keyed = request("T", "k", "u", 0, 1);
@@ -178,6 +178,10 @@ fn given_no_file_or_too_little_room_a_keyed_record_should_not_be_ready_for_an_in
     assert!(index.ready(&unkeyed), "nothing to index: no file needed");
     assert!(!index.ready(&keyed), "no file yet");
     index.dispatch(&keyed).unwrap();
+    assert!(
+        !index.ready(&request("T", "a b c d e", "u", 0, 1)),
+        "more keys than the file has room for"
+    );
     assert!(
         index.ready(&keyed),
         "room left for another record (entry 0 is reserved)"

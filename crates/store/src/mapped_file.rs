@@ -215,6 +215,13 @@ impl MappedFile {
         }
     }
 
+    /// Whether `len` more bytes fit in the file and are already allocated on disk (an append
+    /// of them needs no `fallocate`).
+    pub fn has_allocated_room(&self, len: usize) -> bool {
+        let end = self.wrote().saturating_add(len);
+        end <= self.size && end <= self.allocated.load(Ordering::Acquire)
+    }
+
     /// Makes sure the first `end` bytes are allocated on disk before they are written: a
     /// growing file allocates twice what it had (at least `end`); an error (a full disk)
     /// leaves the file as it was.

@@ -457,9 +457,10 @@ impl MessageStore {
                 continue;
             }
             let next = self.commit_log.next_queue_offset(&topic, queue_id);
+            let keep = |max| self.commit_log.seed_queue_offset(&topic, queue_id, max);
             if self
                 .queues
-                .remove_if_expired((&topic, queue_id), min, next)?
+                .remove_if_expired((&topic, queue_id), min, next, keep)?
             {
                 tracing::info!(topic, queue_id, "expired consume queue deleted");
                 removed += 1;
@@ -582,10 +583,11 @@ impl MessageStore {
     /// mode). The caller fences appends first. Returns the new end.
     pub fn truncate_tail(&self, offset: i64) -> Result<i64, StoreError> {
         self.reput.paused(|| {
+            // Every queue, opened or not (a queue opened later would only be cut to the end
+            // recovery found, above this one), opened before the log is cut.
+            let queues = self.queues.all()?;
             let end = self.commit_log.truncate_tail(offset)?;
-            // Every queue, opened or not: a queue opened later would only be cut to the end
-            // recovery found, above this one.
-            for (_, queue) in self.queues.all()? {
+            for (_, queue) in queues {
                 queue.cut_to(end)?;
             }
             self.commit_log.clear_queue_offsets();

@@ -98,6 +98,25 @@ fn given_a_queue_whose_messages_all_expired_should_delete_it_and_keep_the_others
 }
 
 #[test]
+fn given_a_restart_a_queue_deleted_before_its_first_append_should_keep_its_numbering() {
+    let dir = tempfile::tempdir().unwrap();
+    let (store, clock) = store_with_expired_topic(dir.path());
+    assert!(store.clean_now(true).unwrap().commit_log_files >= 2);
+    store.shutdown();
+    drop(store);
+    let store = MessageStore::open(config(dir.path()), Arc::new(clock), Vec::new()).unwrap();
+    // Nothing was appended to "Old" since the restart: its next offset comes from its queue.
+    assert_eq!(store.clean_expired_queues(|t| t == "Old").unwrap(), 1);
+    let next = store
+        .append(&[common::message("Old", 0, vec![7u8; 10], String::new())])
+        .unwrap();
+    assert_eq!(
+        next.queue_offset, 130,
+        "numbering goes on while the store runs"
+    );
+}
+
+#[test]
 fn given_topics_the_broker_no_longer_has_should_delete_only_their_queues() {
     let dir = tempfile::tempdir().unwrap();
     let clock = ManualClock::new(SystemClock.now_ms());
