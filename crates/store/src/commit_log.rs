@@ -136,6 +136,16 @@ struct AppendState {
 }
 
 impl AppendState {
+    /// Sets a queue's next offset unless it has one already.
+    fn seed(&mut self, topic: &str, queue_id: i32, next: i64) {
+        if !self.queue_offsets.contains_key(topic) {
+            self.queue_offsets.insert(topic.to_owned(), HashMap::new());
+        }
+        if let Some(queues) = self.queue_offsets.get_mut(topic) {
+            queues.entry(queue_id).or_insert(next);
+        }
+    }
+
     /// The first queue among `records` without a next offset yet.
     fn unseeded<'a>(&self, records: &'a [StoredRecord]) -> Option<(&'a str, i32)> {
         let mut last = None;
@@ -266,11 +276,7 @@ impl CommitLog {
         self.append
             .lock()
             .unwrap_or_else(PoisonError::into_inner)
-            .queue_offsets
-            .entry(topic.to_owned())
-            .or_default()
-            .entry(queue_id)
-            .or_insert(next);
+            .seed(topic, queue_id, next);
     }
 
     /// Forgets every queue's next offset: each is seeded again from its consume queue before
@@ -450,12 +456,7 @@ impl CommitLog {
             let next = seed(&topic, queue_id)?;
             state = self.append.lock().unwrap_or_else(PoisonError::into_inner);
             // Another append may have seeded it meanwhile (from the same consume queue).
-            state
-                .queue_offsets
-                .entry(topic)
-                .or_default()
-                .entry(queue_id)
-                .or_insert(next);
+            state.seed(&topic, queue_id, next);
         }
         Ok(state)
     }

@@ -222,11 +222,6 @@ impl ConsumeQueueStore {
         Some(f(queue))
     }
 
-    /// Whether the queue exists and is open.
-    pub fn contains(&self, topic: &str, queue_id: i32) -> bool {
-        self.if_open(topic, queue_id, |_| ()).is_some()
-    }
-
     pub fn get_or_create(
         &self,
         topic: &str,

@@ -40,14 +40,17 @@ fn given_queues_on_disk_should_list_them_and_open_each_on_first_use_only() {
     names.sort();
     assert_eq!(names, vec![("T".to_owned(), 0), ("T".to_owned(), 1)]);
     assert!(store.handles().is_empty(), "nothing opened at start");
-    assert!(!store.contains("T", 0));
+    assert!(store.if_open("T", 0, |_| ()).is_none());
     assert_eq!(
         store.get("T", 0).unwrap().max_offset(),
         3,
         "opened and recovered"
     );
-    assert!(store.contains("T", 0));
-    assert!(!store.contains("T", 1), "the other queue stays closed");
+    assert!(store.if_open("T", 0, |_| ()).is_some());
+    assert!(
+        store.if_open("T", 1, |_| ()).is_none(),
+        "the other queue stays closed"
+    );
     assert_eq!(store.handles().len(), 1);
     assert_eq!(store.all().unwrap().len(), 2, "all() opens every queue");
     assert_eq!(store.handles().len(), 2);

@@ -625,14 +625,12 @@ impl Reput {
                         listener(&request);
                     }
                     count += 1;
+                    let end = offset + i64::try_from(size).expect("a record size fits in i64");
                     if count % 1024 == 0 && self.deferred_count() >= DEFERRED_MAX {
-                        self.offset.store(
-                            offset + i64::try_from(size).expect("a record size fits in i64"),
-                            Ordering::Release,
-                        );
+                        self.offset.store(end, Ordering::Release);
                         return Ok(count);
                     }
-                    offset + i64::try_from(size).expect("a record size fits in i64")
+                    end
                 }
             };
             self.offset.store(next, Ordering::Release);

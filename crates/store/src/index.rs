@@ -411,16 +411,19 @@ impl IndexService {
     }
 }
 
+/// The keys a record is indexed under: its unique key, then each of its `KEYS`; none for a
+/// rolled-back transactional record.
+fn index_keys(request: &DispatchRequest) -> impl Iterator<Item = &str> {
+    let indexed = request.sys_flag & sys_flag::TRANSACTION_MASK != sys_flag::TRANSACTION_ROLLBACK;
+    let uniq = request.uniq_key.as_deref().into_iter();
+    let keys = request.keys.as_deref().unwrap_or("").split(' ');
+    uniq.chain(keys).filter(move |k| indexed && !k.is_empty())
+}
+
 impl Dispatcher for IndexService {
     fn ready(&self, request: &DispatchRequest) -> bool {
-        let rolled_back =
-            request.sys_flag & sys_flag::TRANSACTION_MASK == sys_flag::TRANSACTION_ROLLBACK;
-        let needed = usize::from(request.uniq_key.as_deref().is_some_and(|k| !k.is_empty()))
-            + request
-                .keys
-                .as_deref()
-                .map_or(0, |k| k.split(' ').filter(|k| !k.is_empty()).count());
-        if rolled_back || needed == 0 {
+        let needed = index_keys(request).count();
+        if needed == 0 {
             return true;
         }
         // Room in the last file for every key of the record: no new file on the way.
@@ -437,23 +440,7 @@ impl Dispatcher for IndexService {
     }
 
     fn dispatch(&self, request: &DispatchRequest) -> Result<(), StoreError> {
-        if request.sys_flag & sys_flag::TRANSACTION_MASK == sys_flag::TRANSACTION_ROLLBACK {
-            return Ok(());
-        }
-        if let Some(uniq) = request.uniq_key.as_deref().filter(|k| !k.is_empty()) {
-            self.put(
-                topic_key_hash(&request.topic, uniq),
-                request.commit_log_offset,
-                request.store_timestamp,
-            )?;
-        }
-        for key in request
-            .keys
-            .as_deref()
-            .unwrap_or("")
-            .split(' ')
-            .filter(|k| !k.is_empty())
-        {
+        for key in index_keys(request) {
             self.put(
                 topic_key_hash(&request.topic, key),
                 request.commit_log_offset,

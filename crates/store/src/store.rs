@@ -658,8 +658,9 @@ struct Recovered {
 }
 
 /// CommitLog recovery from the checkpoint, dispatch replayed (from the start when the
-/// derived stores were deleted). Consume queues are cut back to the recovered end when each
-/// is first opened, and a queue's next offset is taken from it before its first append.
+/// derived stores were deleted). Consume queues are cut back to the recovered end here after
+/// a crash, each when first opened after a clean stop; a queue's next offset is taken from it
+/// before its first append.
 fn recover(
     config: &StoreConfig,
     clock: &Arc<dyn Clock>,
