@@ -14,9 +14,13 @@ use apogee_bench::{
     SendMode, StartFrom, Target,
 };
 use apogee_runtime::Shutdown;
-use clap::{Args, Subcommand, ValueEnum};
+use clap::{Args, Parser, Subcommand, ValueEnum};
 
-#[derive(Args)]
+#[derive(Parser)]
+#[command(
+    name = "apogee bench",
+    about = "Load generator and the machine's raw limits"
+)]
 pub struct BenchArgs {
     #[command(subcommand)]
     command: BenchCommand,

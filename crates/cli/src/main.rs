@@ -44,9 +44,27 @@ enum Command {
     /// Run the management service (the managed services' HTTP API) for a cluster.
     Console(console::ConsoleArgs),
     /// Administer a cluster with mqadmin's commands and flags, e.g. `apogee admin clusterList -n 127.0.0.1:9876`.
-    Admin(admin::AdminArgs),
+    #[command(disable_help_flag = true)]
+    Admin(Deferred),
     /// Load generator (produce, consume, e2e) and the machine's raw limits (raw-tcp, raw-disk).
-    Bench(bench::BenchArgs),
+    #[command(disable_help_flag = true)]
+    Bench(Deferred),
+}
+
+/// The arguments of `admin` and `bench`, parsed only when one of them runs: their parsers
+/// (over a hundred mqadmin commands) are built then, so starting a server never runs (or
+/// maps into memory) that code.
+#[derive(Args)]
+struct Deferred {
+    #[arg(trailing_var_arg = true, allow_hyphen_values = true, num_args = 0..)]
+    args: Vec<std::ffi::OsString>,
+}
+
+impl Deferred {
+    /// The command line as the subcommand's own parser reads it: `apogee <name> <args…>`.
+    fn argv(self, name: &str) -> impl Iterator<Item = std::ffi::OsString> {
+        std::iter::once(format!("apogee {name}").into()).chain(self.args)
+    }
 }
 
 #[derive(Args)]
@@ -120,8 +138,8 @@ fn main() -> std::process::ExitCode {
         Command::Standalone(args) => broker::standalone(args),
         Command::Controller(args) => controller::controller(args),
         Command::Console(args) => console::console(args),
-        Command::Admin(args) => admin::run(args),
-        Command::Bench(args) => bench::bench(args),
+        Command::Admin(args) => admin::run(admin::AdminArgs::parse_from(args.argv("admin"))),
+        Command::Bench(args) => bench::bench(bench::BenchArgs::parse_from(args.argv("bench"))),
     };
     match outcome {
         Ok(()) => std::process::ExitCode::SUCCESS,
@@ -194,4 +212,56 @@ fn namesrv(args: NamesrvArgs) -> anyhow::Result<()> {
         }
         Ok(())
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use clap::{CommandFactory, Parser};
+
+    use super::*;
+
+    fn deferred(argv: &[&str]) -> Vec<String> {
+        match Cli::try_parse_from(argv).expect("parses").command {
+            Command::Admin(d) => d.argv("admin"),
+            Command::Bench(d) => d.argv("bench"),
+            _ => panic!("not a deferred command"),
+        }
+        .map(|a| a.to_string_lossy().into_owned())
+        .collect()
+    }
+
+    #[test]
+    fn given_admin_or_bench_arguments_should_pass_every_one_to_the_subcommand_parser() {
+        assert_eq!(
+            deferred(&["apogee", "admin", "--help"]),
+            ["apogee admin", "--help"]
+        );
+        assert_eq!(
+            deferred(&["apogee", "admin", "topicList", "-n", "127.0.0.1:9876", "-c"]),
+            ["apogee admin", "topicList", "-n", "127.0.0.1:9876", "-c"]
+        );
+        assert_eq!(
+            deferred(&["apogee", "bench", "produce", "-m", "10", "--sync"]),
+            ["apogee bench", "produce", "-m", "10", "--sync"]
+        );
+        let args = admin::AdminArgs::try_parse_from(deferred(&[
+            "apogee",
+            "admin",
+            "clusterList",
+            "-n",
+            "10.0.0.1:9876",
+        ]));
+        assert!(args.is_ok(), "the admin parser reads what was deferred");
+        assert!(
+            admin::AdminArgs::try_parse_from(deferred(&["apogee", "admin", "noSuchCommand"]))
+                .is_err()
+        );
+    }
+
+    #[test]
+    fn every_parser_should_be_well_formed() {
+        Cli::command().debug_assert();
+        admin::AdminArgs::command().debug_assert();
+        bench::BenchArgs::command().debug_assert();
+    }
 }

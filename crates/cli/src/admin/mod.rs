@@ -18,11 +18,15 @@ mod trace;
 
 use anyhow::Context;
 use apogee_client::{Admin, ClientConfig, StoreCleaning};
-use clap::{Args, Subcommand};
+use clap::{Args, Parser, Subcommand};
 
 use crate::say;
 
-#[derive(Args)]
+#[derive(Parser)]
+#[command(
+    name = "apogee admin",
+    about = "Administer a cluster with mqadmin's commands and flags"
+)]
 pub struct AdminArgs {
     /// NameServer addresses, ';' separated.
     #[arg(
