@@ -7,8 +7,9 @@
 
 use std::collections::HashMap;
 use std::path::{Path, PathBuf};
-use std::sync::atomic::{AtomicI64, Ordering};
+use std::sync::atomic::{AtomicI64, AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, OnceLock, PoisonError, RwLock};
+use std::time::{Duration, Instant};
 
 use apogee_model::TopicName;
 
@@ -29,12 +30,23 @@ pub struct QueueRecovery {
 /// A queue with its topic and queue id.
 pub type NamedQueue = ((String, i32), Arc<ConsumeQueue>);
 
+/// How long a queue that failed to open is left alone before the next attempt: its readers
+/// and writers are refused meanwhile without touching its files or logging again (a pull
+/// loop on a damaged queue would otherwise retry, and log, on every request).
+const OPEN_RETRY_MS: u64 = 10_000;
+
 /// One queue: opened at most once, by whoever needs it first.
 #[derive(Debug, Default)]
 struct Slot {
     queue: OnceLock<Arc<ConsumeQueue>>,
-    /// Held while the queue is opened, so it is recovered once.
-    opening: Mutex<()>,
+    /// Held while the queue is opened, so it is recovered once; remembers the last failure.
+    opening: Mutex<Option<OpenFailure>>,
+}
+
+#[derive(Debug)]
+struct OpenFailure {
+    at: Instant,
+    cause: String,
 }
 
 impl Slot {
@@ -59,6 +71,8 @@ pub struct ConsumeQueueStore {
     /// The CommitLog's first offset as last seen (start-up, then each retention pass): a
     /// queue opened later drops its files and units before it at once.
     commit_log_min: AtomicI64,
+    /// [`OPEN_RETRY_MS`]; shorter in tests.
+    open_retry_ms: AtomicU64,
 }
 
 /// Why `<topic>/<queue id>` cannot be a consume queue directory: the topic must be a valid
@@ -115,6 +129,7 @@ impl ConsumeQueueStore {
             quarantine: quarantine.clone(),
             recovery,
             commit_log_min: AtomicI64::new(0),
+            open_retry_ms: AtomicU64::new(OPEN_RETRY_MS),
         };
         if recovery.crashed {
             store.all()?;
@@ -136,6 +151,13 @@ impl ConsumeQueueStore {
         Self::open(root, units_per_file, files, recovery)
     }
 
+    /// Retries a queue that failed to open after `after` instead of [`OPEN_RETRY_MS`].
+    #[cfg(test)]
+    pub(crate) fn set_open_retry(&self, after: Duration) {
+        let ms = u64::try_from(after.as_millis()).unwrap_or(u64::MAX);
+        self.open_retry_ms.store(ms, Ordering::Relaxed);
+    }
+
     /// Tells queues opened from now on where the CommitLog starts (retention moved it).
     pub fn set_commit_log_min(&self, min: i64) {
         self.commit_log_min.fetch_max(min, Ordering::AcqRel);
@@ -154,10 +176,41 @@ impl ConsumeQueueStore {
         if let Some(queue) = slot.queue.get() {
             return Ok(Arc::clone(queue));
         }
-        let _opening = slot.opening.lock().unwrap_or_else(PoisonError::into_inner);
+        let mut failure = slot.opening.lock().unwrap_or_else(PoisonError::into_inner);
         if let Some(queue) = slot.queue.get() {
             return Ok(Arc::clone(queue));
         }
+        let retry = Duration::from_millis(self.open_retry_ms.load(Ordering::Relaxed));
+        if let Some(last) = failure.as_ref() {
+            let waited = last.at.elapsed();
+            if waited < retry {
+                return Err(StoreError::QueueUnavailable {
+                    queue: format!("{topic}/{queue_id}"),
+                    cause: last.cause.clone(),
+                    retry_in_s: (retry - waited).as_secs().max(1),
+                });
+            }
+        }
+        match self.recovered(topic, queue_id) {
+            Ok(queue) => {
+                *failure = None;
+                let queue = Arc::new(queue);
+                let _ = slot.queue.set(Arc::clone(&queue));
+                Ok(queue)
+            }
+            Err(e) => {
+                tracing::error!(topic, queue_id, error = %e, retry_in_s = retry.as_secs(), "consume queue cannot be opened");
+                *failure = Some(OpenFailure {
+                    at: Instant::now(),
+                    cause: e.to_string(),
+                });
+                Err(e)
+            }
+        }
+    }
+
+    /// A listed queue's files opened, recovered and trimmed to the CommitLog's start.
+    fn recovered(&self, topic: &str, queue_id: i32) -> Result<ConsumeQueue, StoreError> {
         let queue = ConsumeQueue::open(
             &self.dir(topic, queue_id),
             self.units_per_file,
@@ -176,8 +229,6 @@ impl ConsumeQueueStore {
         if min > 0 {
             queue.delete_before(min)?;
         }
-        let queue = Arc::new(queue);
-        let _ = slot.queue.set(Arc::clone(&queue));
         Ok(queue)
     }
 
@@ -200,13 +251,10 @@ impl ConsumeQueueStore {
         self.open_slot((topic, queue_id), &slot).map(Some)
     }
 
-    /// [`open_queue`](Self::open_queue) for readers: a queue that cannot be opened is logged
-    /// and reads as absent.
+    /// [`open_queue`](Self::open_queue) for readers: a queue that cannot be opened (logged
+    /// when an attempt fails) reads as absent.
     pub fn get(&self, topic: &str, queue_id: i32) -> Option<Arc<ConsumeQueue>> {
-        self.open_queue(topic, queue_id).unwrap_or_else(|e| {
-            tracing::error!(topic, queue_id, error = %e, "consume queue cannot be opened");
-            None
-        })
+        self.open_queue(topic, queue_id).ok().flatten()
     }
 
     /// `f` of the queue when it exists and is open (no file is touched, no handle taken);

@@ -142,3 +142,45 @@ fn given_path_like_topics_should_refuse_to_create_their_queues() {
     assert!(store.get("%RETRY%g", 1).is_none());
     assert_eq!(std::fs::read_dir(dir.path().join("cq")).unwrap().count(), 0);
 }
+
+#[test]
+fn given_a_queue_that_cannot_be_opened_should_refuse_it_without_retrying_until_the_retry_time() {
+    let dir = tempfile::tempdir().unwrap();
+    written(dir.path(), 3);
+    let queue_dir = dir.path().join("cq").join("T").join("0");
+    let saved = dir.path().join("saved-T-0");
+    std::fs::rename(&queue_dir, &saved).unwrap();
+    std::fs::write(&queue_dir, b"a file where the queue's directory should be").unwrap();
+
+    let store = open(dir.path(), CLEAN);
+    let first = store.open_queue("T", 0).unwrap_err();
+    assert!(
+        !matches!(first, StoreError::QueueUnavailable { .. }),
+        "the first failure is the real one: {first}"
+    );
+    assert!(store.get("T", 0).is_none(), "a reader sees no queue");
+    // Repaired on disk: still refused (and not looked at) until the retry time.
+    std::fs::remove_file(&queue_dir).unwrap();
+    std::fs::rename(&saved, &queue_dir).unwrap();
+    match store.open_queue("T", 0) {
+        Err(StoreError::QueueUnavailable {
+            queue, retry_in_s, ..
+        }) => {
+            assert_eq!(queue, "T/0");
+            assert!((1..=10).contains(&retry_in_s), "{retry_in_s}");
+        }
+        other => panic!("expected the remembered failure, got {other:?}"),
+    }
+    assert_eq!(
+        store.get("T", 1).unwrap().max_offset(),
+        3,
+        "other queues unaffected"
+    );
+
+    store.set_open_retry(Duration::ZERO);
+    assert_eq!(
+        store.open_queue("T", 0).unwrap().unwrap().max_offset(),
+        3,
+        "retried after the retry time, and opened"
+    );
+}

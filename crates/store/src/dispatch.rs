@@ -181,12 +181,12 @@ impl Dispatcher for ConsumeQueueDispatcher {
             }
         }
         match self.put(request) {
-            Err(StoreError::Io { what, source }) => {
+            Err(e) if waits_for_retry(&e) => {
                 tracing::error!(
                     topic = request.topic,
                     queue = request.queue_id,
                     offset = request.commit_log_offset,
-                    %what, error = %source,
+                    error = %e,
                     "consume queue not writable; its records wait and are retried, other queues go on"
                 );
                 let mut deferred = self.lock();
@@ -252,7 +252,7 @@ impl Dispatcher for ConsumeQueueDispatcher {
             while let Some(request) = waiting.front() {
                 match self.put(request) {
                     Ok(()) => {}
-                    Err(StoreError::Io { .. }) => return true,
+                    Err(e) if waits_for_retry(&e) => return true,
                     Err(e) => tracing::error!(error = %e, "deferred record dropped from its consume queue"),
                 }
                 if let Some(done) = waiting.pop_front() {
@@ -282,6 +282,15 @@ impl Dispatcher for ConsumeQueueDispatcher {
 
 /// Called after each record is dispatched (long polling wakes suspended pulls here).
 pub type ArrivalListener = Arc<dyn Fn(&DispatchRequest) + Send + Sync>;
+
+/// Whether a consume queue's refusal is its files' (I/O, or a queue that could not be opened
+/// and is tried again later): its records wait for it rather than being dropped.
+fn waits_for_retry(e: &StoreError) -> bool {
+    matches!(
+        e,
+        StoreError::Io { .. } | StoreError::QueueUnavailable { .. }
+    )
+}
 
 /// What went wrong while dispatching, for logs and runtime figures.
 #[derive(Debug, Default)]

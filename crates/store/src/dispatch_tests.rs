@@ -1,5 +1,6 @@
 use super::*;
 use crate::commit_log::tests::message;
+use crate::consume_queues::QueueRecovery;
 use crate::io::FileIo;
 use crate::quarantine::Quarantine;
 use apogee_runtime::ManualClock;
@@ -223,4 +224,56 @@ fn given_many_queues_written_a_little_should_flush_lazily_and_say_so_but_all_whe
         "few dirty files: all flushed"
     );
     assert_eq!(unflushed(&queues), 0);
+}
+
+#[test]
+fn given_a_queue_that_cannot_be_opened_its_records_should_wait_for_it_not_be_dropped() {
+    let dir = tempfile::tempdir().unwrap();
+    let quarantine = Quarantine::new(dir.path(), FileIo::default());
+    let files = (&FileIo::default(), &quarantine);
+    let log = Arc::new(
+        CommitLog::open(
+            &dir.path().join("commitlog"),
+            1024 * 1024,
+            4 * 1024 * 1024,
+            Arc::new(ManualClock::new(1_000)),
+            files,
+        )
+        .unwrap(),
+    );
+    // T/0 is listed at start but is a file, not a queue directory: it cannot be opened.
+    let broken = dir.path().join("cq").join("T").join("0");
+    std::fs::create_dir_all(broken.parent().unwrap()).unwrap();
+    std::fs::write(&broken, b"not a queue").unwrap();
+    let clean = QueueRecovery {
+        crashed: false,
+        commit_log_end: i64::MAX,
+    };
+    let queues =
+        Arc::new(ConsumeQueueStore::open(&dir.path().join("cq"), 1000, files, clean).unwrap());
+    let cq = Arc::new(ConsumeQueueDispatcher::new(Arc::clone(&queues)));
+    let reput = Reput::new(
+        Arc::clone(&log),
+        vec![Arc::clone(&cq) as Arc<dyn Dispatcher>],
+        0,
+        TagsCodeRule::default(),
+    );
+    assert!(
+        queues.get("T", 0).is_none(),
+        "a reader met the failure first"
+    );
+    log.append(&[message("T", 0, b"one")]).unwrap();
+    log.append(&[message("T", 0, b"two")]).unwrap();
+    reput.run_once().unwrap();
+    assert_eq!(cq.deferred_count.load(Ordering::Acquire), 2, "both wait");
+
+    std::fs::remove_file(&broken).unwrap();
+    queues.set_open_retry(Duration::ZERO);
+    reput.run_once().unwrap();
+    assert_eq!(cq.deferred_count.load(Ordering::Acquire), 0);
+    assert_eq!(
+        queues.get("T", 0).unwrap().max_offset(),
+        2,
+        "both landed once the queue opened"
+    );
 }

@@ -31,6 +31,12 @@ pub enum StoreError {
     ReplicaOffset { expected: i64, got: i64 },
     #[error("corrupt store data: {0}")]
     Corrupt(String),
+    #[error("consume queue {queue} cannot be opened ({cause}); tried again in {retry_in_s} s")]
+    QueueUnavailable {
+        queue: String,
+        cause: String,
+        retry_in_s: u64,
+    },
 }
 
 impl StoreError {
