@@ -105,6 +105,7 @@ raw_broker_config! {
     timer_pending_max: usize = 10_000_000;
     enable_retry_topic_v2: bool = false, java "enableRetryTopicV2";
     grpc_listen_port: i32 = 8081, java "grpcServerPort";
+    network_worker_threads: usize = 0;
     pop_inflight_max: usize = 1_000_000;
     use_server_side_reset_offset: bool = true, java "useServerSideResetOffset";
     topic_queue_nums_max: i32 = 1024;
@@ -478,6 +479,11 @@ fn check_limits(raw: &RawBrokerConfig) -> Result<(), BrokerError> {
         return Err(BrokerError::Config(
             "topics_max and subscription_groups_max must be >= 16, heartbeat_groups_max and suspended_pulls_max > 0, long_polling_suspend_max_ms >= 1000"
                 .into(),
+        ));
+    }
+    if raw.network_worker_threads > 1024 {
+        return Err(BrokerError::Config(
+            "network_worker_threads must be within 0..=1024 (0: one per core)".into(),
         ));
     }
     Ok(())

@@ -93,6 +93,23 @@ fn given_bad_values_should_refuse_with_the_key_named() {
         let err = BrokerConfig::try_from(raw).unwrap_err().to_string();
         assert!(err.contains(key), "{key}: {err}");
     }
+    let raw = RawBrokerConfig {
+        network_worker_threads: 5000,
+        ..RawBrokerConfig::default()
+    };
+    let err = BrokerConfig::try_from(raw).unwrap_err().to_string();
+    assert!(err.contains("network_worker_threads"), "{err}");
+    let raw = RawBrokerConfig {
+        network_worker_threads: 1,
+        ..RawBrokerConfig::default()
+    };
+    assert_eq!(
+        BrokerConfig::try_from(raw)
+            .unwrap()
+            .raw
+            .network_worker_threads,
+        1
+    );
 }
 
 #[test]

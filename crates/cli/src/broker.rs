@@ -116,7 +116,7 @@ pub fn broker(args: BrokerArgs) -> anyhow::Result<()> {
     }
     let config = load_broker_config(&args, Vec::new())?;
     apogee_runtime::init_tracing();
-    crate::runtime()?.block_on(async move {
+    crate::runtime_with_workers(config.raw.network_worker_threads)?.block_on(async move {
         let shutdown = Shutdown::new();
         shutdown.trigger_on_signals();
         let grpc = grpc_addr(&config)?;
@@ -179,7 +179,8 @@ pub fn standalone(args: StandaloneArgs) -> anyhow::Result<()> {
         .then(|| standalone_console(&args))
         .transpose()?;
     apogee_runtime::init_tracing();
-    crate::runtime()?.block_on(async move {
+    let workers = broker_config.raw.network_worker_threads;
+    crate::runtime_with_workers(workers)?.block_on(async move {
         let shutdown = Shutdown::new();
         shutdown.trigger_on_signals();
         let clock = Arc::new(SystemClock);

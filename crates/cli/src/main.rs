@@ -103,7 +103,17 @@ pub(crate) use say;
 
 /// The multi-threaded runtime every server role runs on.
 pub(crate) fn runtime() -> anyhow::Result<tokio::runtime::Runtime> {
-    tokio::runtime::Builder::new_multi_thread()
+    runtime_with_workers(0)
+}
+
+/// [`runtime`] with `workers` worker threads (0: tokio's default, one per core, or
+/// `TOKIO_WORKER_THREADS`).
+pub(crate) fn runtime_with_workers(workers: usize) -> anyhow::Result<tokio::runtime::Runtime> {
+    let mut builder = tokio::runtime::Builder::new_multi_thread();
+    if workers > 0 {
+        builder.worker_threads(workers);
+    }
+    builder
         .enable_all()
         .build()
         .context("starting the async runtime")

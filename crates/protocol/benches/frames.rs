@@ -1,12 +1,13 @@
 //! The request path's decoding, per message: a SEND_MESSAGE_V2 frame as Java's client writes it
 //! (JSON header with the fields `a` … `n`, 1 KiB body) decoded from the wire, and its
-//! properties string parsed.
+//! properties string parsed; the property lookups a send makes.
 //!
 //! `cargo bench -p apogee-protocol --bench frames`
 
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
 use apogee_protocol::frame::{decode_frame, encode_frame};
+use apogee_protocol::record::find_property;
 use apogee_protocol::{FrameLimits, LanguageCode, RemotingCommand, RequestCode, SerializeType};
 use bytes::BytesMut;
 use criterion::{Criterion, criterion_group, criterion_main};
@@ -56,5 +57,33 @@ fn decode(c: &mut Criterion) {
     }
 }
 
-criterion_group!(benches, decode);
+/// The property lookups one send makes on its way through the broker (stamping, redirects,
+/// the WAIT flag, the response, dispatch), on a Java client's properties after stamping.
+fn property_lookups(c: &mut Criterion) {
+    let text = "KEYS\u{1}order-42\u{2}TAGS\u{1}TagA\u{2}UNIQ_KEY\u{1}7F0000010F2C18B4AAC27A1B2F3D0000\u{2}WAIT\u{1}true\u{2}CLUSTER\u{1}DefaultCluster\u{2}";
+    let keys = [
+        "UNIQ_KEY",
+        "CLUSTER",
+        "DELAY",
+        "TIMER_DELIVER_MS",
+        "TIMER_DELAY_SEC",
+        "TIMER_DELAY_MS",
+        "__STARTDELIVERTIME",
+        "TRAN_MSG",
+        "WAIT",
+        "UNIQ_KEY",
+        "TAGS",
+        "KEYS",
+        "UNIQ_KEY",
+    ];
+    c.bench_function("send_property_lookups", |b| {
+        b.iter(|| {
+            keys.iter()
+                .filter_map(|key| find_property(std::hint::black_box(text), key))
+                .count()
+        });
+    });
+}
+
+criterion_group!(benches, decode, property_lookups);
 criterion_main!(benches);

@@ -399,10 +399,10 @@ pub fn encode_properties(props: &BTreeMap<String, String>) -> String {
 }
 
 /// One property's value, found without building a map (the send and dispatch hot paths,
-/// several lookups per message). Same rules as [`parse_properties`]: empty keys/values are
+/// a dozen lookups per message). Same rules as [`parse_properties`]: empty keys/values are
 /// ignored and the last occurrence wins. Walks the pieces from the end as bytes (both
-/// separators are ASCII, so every cut is a char boundary) comparing only pieces that start
-/// with `key` and its separator.
+/// separators are ASCII, so every cut is a char boundary; each found with `memrchr`)
+/// comparing only pieces that start with `key` and its separator.
 pub fn find_property<'a>(text: &'a str, key: &str) -> Option<&'a str> {
     if key.is_empty() || key.contains([NAME_VALUE_SEPARATOR, PROPERTY_SEPARATOR]) {
         return find_property_by_split(text, key);
@@ -410,10 +410,7 @@ pub fn find_property<'a>(text: &'a str, key: &str) -> Option<&'a str> {
     let (bytes, key_bytes) = (text.as_bytes(), key.as_bytes());
     let mut end = bytes.len();
     loop {
-        let start = bytes[..end]
-            .iter()
-            .rposition(|&b| b == PROPERTY_SEPARATOR as u8)
-            .map_or(0, |at| at + 1);
+        let start = memchr::memrchr(PROPERTY_SEPARATOR as u8, &bytes[..end]).map_or(0, |at| at + 1);
         let piece = &bytes[start..end];
         if piece.len() > key_bytes.len() + 1
             && piece[key_bytes.len()] == NAME_VALUE_SEPARATOR as u8
