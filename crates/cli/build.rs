@@ -4,59 +4,86 @@
 //! all over it; and with its relative relocations packed (DT_RELR). docs/PERFORMANCE.md,
 //! "Code laid out in the order it runs".
 //!
-//! Only where the linker is surely lld: Rust 1.90 and later link x86_64-unknown-linux-gnu with
-//! it unless told otherwise. `APOGEE_CODE_ORDER=off` links without either (another linker, say).
+//! Each option is used only if a trial link of an empty program with this build's rustc,
+//! flags and linker accepts it (lld and mold do; GNU ld does not know symbol ordering).
+//! `APOGEE_CODE_ORDER=off` links without either.
 
 use std::env;
+use std::path::{Path, PathBuf};
 use std::process::Command;
 
 fn main() {
     println!("cargo:rerun-if-changed=code-order.txt");
-    println!("cargo:rerun-if-env-changed=APOGEE_CODE_ORDER");
-    if env::var("APOGEE_CODE_ORDER").is_ok_and(|v| v == "off") || !linker_is_rust_lld() {
+    for var in [
+        "APOGEE_CODE_ORDER",
+        "RUSTFLAGS",
+        "CARGO_ENCODED_RUSTFLAGS",
+        "CARGO_TARGET_X86_64_UNKNOWN_LINUX_GNU_LINKER",
+        "CARGO_TARGET_X86_64_UNKNOWN_LINUX_GNU_RUSTFLAGS",
+    ] {
+        println!("cargo:rerun-if-env-changed={var}");
+    }
+    let target = env::var("TARGET").unwrap_or_default();
+    if env::var("APOGEE_CODE_ORDER").is_ok_and(|v| v == "off")
+        || target != "x86_64-unknown-linux-gnu"
+    {
         return;
     }
-    let dir = env::var("CARGO_MANIFEST_DIR").unwrap_or_default();
-    let order = std::path::Path::new(&dir).join("code-order.txt");
-    if order.exists() {
-        println!(
-            "cargo:rustc-link-arg-bins=-Wl,--symbol-ordering-file={}",
-            order.display()
-        );
-        // A name the code no longer has is skipped, not reported: the file is regenerated now
-        // and then, not on every change.
-        println!("cargo:rustc-link-arg-bins=-Wl,--no-warn-symbol-ordering");
+    let dir = PathBuf::from(env::var("CARGO_MANIFEST_DIR").unwrap_or_default());
+    let order = dir.join("code-order.txt");
+    let ordering = [
+        format!("-Wl,--symbol-ordering-file={}", order.display()),
+        // A name the code no longer has is skipped, not reported: the file is regenerated
+        // now and then, not on every change.
+        "-Wl,--no-warn-symbol-ordering".to_owned(),
+    ];
+    if order.exists() && trial_link(&ordering) {
+        for arg in ordering {
+            println!("cargo:rustc-link-arg-bins={arg}");
+        }
     }
-    if host_glibc_at_least(2, 36) {
-        // 40,000 relative relocations (every pointer in a vtable or a static table, applied at
-        // start) as a bitmap of a few KB instead of 24 bytes each: about 1 MB less to read at
-        // every start. glibc reads them from 2.36 on, so only when the binary is built for the
-        // machine it is built on and that machine's glibc is new enough.
-        println!("cargo:rustc-link-arg-bins=-Wl,-z,pack-relative-relocs");
+    // 40,000 relative relocations (every pointer in a vtable or a static table, applied at
+    // start) as a bitmap of a few KB instead of 24 bytes each: about 1 MB less to read at
+    // every start. glibc reads them from 2.36 on, so only when the binary is built for the
+    // machine it is built on and that machine's glibc is new enough (a binary built so needs
+    // glibc 2.36 wherever it is copied; APOGEE_CODE_ORDER=off for one that must run on older).
+    let relr = ["-Wl,-z,pack-relative-relocs".to_owned()];
+    if host_glibc_at_least(2, 36) && trial_link(&relr) {
+        println!("cargo:rustc-link-arg-bins={}", relr[0]);
     }
 }
 
-/// Whether this build links with the lld Rust ships: the target Rust links with it by default
-/// (1.90 on), no linker configured for the target, no linker flags in RUSTFLAGS.
-fn linker_is_rust_lld() -> bool {
-    if env::var("TARGET").unwrap_or_default() != "x86_64-unknown-linux-gnu"
-        || env::var_os("RUSTC_LINKER").is_some()
-    {
+/// Whether an empty program links with `link_args` added, using this build's rustc, target,
+/// rustflags and configured linker.
+fn trial_link(link_args: &[String]) -> bool {
+    let Ok(out_dir) = env::var("OUT_DIR") else {
         return false;
-    }
-    let flags = env::var("CARGO_ENCODED_RUSTFLAGS").unwrap_or_default();
-    if flags.contains("linker") || flags.contains("fuse-ld") {
+    };
+    let out_dir = Path::new(&out_dir);
+    let source = out_dir.join("trial_link.rs");
+    if std::fs::write(&source, "fn main() {}\n").is_err() {
         return false;
     }
     let rustc = env::var("RUSTC").unwrap_or_else(|_| "rustc".into());
-    let Ok(out) = Command::new(rustc).arg("--version").output() else {
-        return false;
-    };
-    // "rustc 1.95.0 (59807616e 2026-04-14)"
-    let text = String::from_utf8_lossy(&out.stdout);
-    text.split_whitespace()
-        .nth(1)
-        .is_some_and(|v| version_at_least(v, 1, 90))
+    let mut cmd = Command::new(rustc);
+    cmd.arg(&source)
+        .arg("--crate-name")
+        .arg("trial_link")
+        .arg("--target")
+        .arg(env::var("TARGET").unwrap_or_default())
+        .arg("-o")
+        .arg(out_dir.join("trial_link"));
+    let flags = env::var("CARGO_ENCODED_RUSTFLAGS").unwrap_or_default();
+    cmd.args(flags.split('\u{1f}').filter(|f| !f.is_empty()));
+    if let Some(linker) = env::var_os("RUSTC_LINKER") {
+        let mut arg = std::ffi::OsString::from("linker=");
+        arg.push(linker);
+        cmd.arg("-C").arg(arg);
+    }
+    for arg in link_args {
+        cmd.arg("-C").arg(format!("link-arg={arg}"));
+    }
+    cmd.output().is_ok_and(|out| out.status.success())
 }
 
 /// Whether the binary runs where it is built and that machine's glibc is `major.minor` or newer.
@@ -69,15 +96,10 @@ fn host_glibc_at_least(major: u32, minor: u32) -> bool {
     };
     // "glibc 2.36"
     let text = String::from_utf8_lossy(&out.stdout);
-    text.split_whitespace()
-        .nth(1)
-        .is_some_and(|v| version_at_least(v, major, minor))
-}
-
-fn version_at_least(version: &str, major: u32, minor: u32) -> bool {
-    let mut parts = version
-        .split(['.', '-'])
-        .map(|p| p.parse::<u32>().unwrap_or(0));
+    let Some(version) = text.split_whitespace().nth(1) else {
+        return false;
+    };
+    let mut parts = version.split('.').map(|p| p.parse::<u32>().unwrap_or(0));
     let found = (parts.next().unwrap_or(0), parts.next().unwrap_or(0));
     found >= (major, minor)
 }

@@ -140,8 +140,21 @@ fn mqadmin_flag(arg: std::ffi::OsString) -> std::ffi::OsString {
     }
 }
 
+/// `apogee help admin …` as `apogee admin help …` (and bench): the top-level parser knows
+/// those two only as [`Deferred`], their own parsers know their commands.
+fn deferred_help(mut args: Vec<std::ffi::OsString>) -> Vec<std::ffi::OsString> {
+    let deferred = args
+        .get(2)
+        .is_some_and(|name| name == "admin" || name == "bench");
+    if deferred && args.get(1).is_some_and(|a| a == "help") {
+        args.swap(1, 2);
+    }
+    args
+}
+
 fn main() -> std::process::ExitCode {
-    let cli = Cli::parse_from(std::env::args_os().map(mqadmin_flag));
+    let args = deferred_help(std::env::args_os().map(mqadmin_flag).collect());
+    let cli = Cli::parse_from(args);
     let outcome = match cli.command {
         Command::Namesrv(args) => namesrv(args),
         Command::Broker(args) => broker::broker(args),
@@ -265,6 +278,26 @@ mod tests {
         assert!(
             admin::AdminArgs::try_parse_from(deferred(&["apogee", "admin", "noSuchCommand"]))
                 .is_err()
+        );
+    }
+
+    #[test]
+    fn given_help_for_admin_or_bench_should_ask_their_own_parser() {
+        let argv = |words: &[&str]| words.iter().map(Into::into).collect::<Vec<_>>();
+        let asked = deferred_help(argv(&["apogee", "help", "admin", "topicList"]));
+        assert_eq!(asked, argv(&["apogee", "admin", "help", "topicList"]));
+        let parsed = Cli::try_parse_from(asked).expect("parses");
+        let Command::Admin(d) = parsed.command else {
+            panic!("admin expected")
+        };
+        let help = admin::AdminArgs::try_parse_from(d.argv("admin"))
+            .err()
+            .expect("help");
+        assert_eq!(help.kind(), clap::error::ErrorKind::DisplayHelp);
+        assert!(help.to_string().contains("topicList"), "{help}");
+        assert_eq!(
+            deferred_help(argv(&["apogee", "help", "broker"])),
+            argv(&["apogee", "help", "broker"])
         );
     }
 

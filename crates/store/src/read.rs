@@ -19,6 +19,9 @@ pub enum GetMessageStatus {
     OffsetTooSmall,
     NoMatchedLogicQueue,
     NoMessageInQueue,
+    /// Apogee's own: the queue exists but its files cannot be opened now (tried again
+    /// later). Unlike `NoMatchedLogicQueue`, nothing about the reader's offset is implied.
+    QueueUnavailable,
 }
 
 /// What a read returned.
@@ -115,6 +118,11 @@ impl Scan {
         }
         true
     }
+}
+
+/// A read of a queue that exists but cannot be opened now: the reader keeps its offset.
+pub(crate) fn unavailable(offset: i64) -> GetMessageResult {
+    GetMessageResult::empty(GetMessageStatus::QueueUnavailable, offset, 0, 0)
 }
 
 pub(crate) fn get_messages(

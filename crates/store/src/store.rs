@@ -348,13 +348,10 @@ impl MessageStore {
         limits: (usize, usize),
         filter: crate::read::ReadFilter<'_>,
     ) -> GetMessageResult {
-        get_messages(
-            &self.commit_log,
-            self.queues.get(topic, queue_id).as_deref(),
-            offset,
-            limits,
-            filter,
-        )
+        let Ok(queue) = self.queues.open_queue(topic, queue_id) else {
+            return crate::read::unavailable(offset);
+        };
+        get_messages(&self.commit_log, queue.as_deref(), offset, limits, filter)
     }
 
     pub fn min_offset_in_queue(&self, topic: &str, queue_id: i32) -> i64 {

@@ -380,3 +380,28 @@ fn given_sync_flush_should_sync_a_new_files_directory_before_counting_its_bytes_
         );
     }
 }
+
+#[test]
+fn given_a_queue_that_cannot_be_opened_a_read_should_leave_the_readers_offset_alone() {
+    let dir = tempfile::tempdir().unwrap();
+    {
+        let store = open_async(dir.path());
+        for i in 0..5 {
+            store.append(&[msg("Broken", 0, &format!("m{i}"))]).unwrap();
+        }
+        common::caught_up(&store);
+    }
+    // After a clean stop the queue is listed, then fails to open on first use.
+    let queue_dir = dir.path().join("consumequeue/Broken/0");
+    std::fs::rename(&queue_dir, dir.path().join("saved")).unwrap();
+    std::fs::write(&queue_dir, b"not a queue directory").unwrap();
+    let store = open_async(dir.path());
+    for _ in 0..2 {
+        let read = store.get_messages("Broken", 0, 3, (10, 1 << 20), None);
+        assert_eq!(read.status, GetMessageStatus::QueueUnavailable);
+        assert_eq!(read.next_begin_offset, 3, "not moved to 0 (no rewind)");
+        assert!(read.messages.is_empty());
+    }
+    let absent = store.get_messages("NeverWritten", 0, 3, (10, 1 << 20), None);
+    assert_eq!(absent.status, GetMessageStatus::NoMatchedLogicQueue);
+}

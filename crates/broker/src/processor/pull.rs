@@ -276,6 +276,8 @@ fn response_code(result: &GetMessageResult, requested: i64) -> ResponseCode {
         }
         S::OffsetTooSmall | S::OffsetOverflowBadly => ResponseCode::PULL_OFFSET_MOVED,
         S::OffsetOverflowOne | S::OffsetFoundNull => ResponseCode::PULL_NOT_FOUND,
+        // An error, not PULL_OFFSET_MOVED: clients keep their offset and pull again later.
+        S::QueueUnavailable => ResponseCode::SYSTEM_ERROR,
     }
 }
 
@@ -292,5 +294,29 @@ fn status_name(status: GetMessageStatus) -> &'static str {
         S::OffsetTooSmall => "OFFSET_TOO_SMALL",
         S::NoMatchedLogicQueue => "NO_MATCHED_LOGIC_QUEUE",
         S::NoMessageInQueue => "NO_MESSAGE_IN_QUEUE",
+        S::QueueUnavailable => "the consume queue cannot be opened now; pull again later",
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn given_a_queue_that_cannot_be_opened_should_answer_an_error_not_an_offset_move() {
+        let unavailable = GetMessageResult {
+            status: GetMessageStatus::QueueUnavailable,
+            next_begin_offset: 7,
+            min_offset: 0,
+            max_offset: 0,
+            messages: Vec::new(),
+            queue_offsets: Vec::new(),
+        };
+        assert_eq!(response_code(&unavailable, 7), ResponseCode::SYSTEM_ERROR);
+        let absent = GetMessageResult {
+            status: GetMessageStatus::NoMatchedLogicQueue,
+            ..unavailable
+        };
+        assert_eq!(response_code(&absent, 7), ResponseCode::PULL_OFFSET_MOVED);
     }
 }
