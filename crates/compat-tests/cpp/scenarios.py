@@ -286,15 +286,22 @@ def scenario_live(ns, suffix):
     p = producer(ns, suffix)
     send_ok(p.send_sync(message(topic, "create", tags="TagA")), "first send")
     received = Received()
+    printing = threading.Lock()
 
     def listener(msg):
         received.add(msg)
         # Each delivery is reported, so the test sees redeliveries (after an offset reset).
-        print("GOT " + msg.body.decode(), flush=True)
+        # One write per line under a lock: the client calls this from several threads, and
+        # print() writes the text and its newline separately (two lines once ran together).
+        with printing:
+            sys.stdout.write("GOT " + msg.body.decode() + "\n")
+            sys.stdout.flush()
 
     c = push_consumer(ns, group, topic, listener, "TagA || TagB")
     wait_for("the consumer to see the first message", lambda: "create" in received.bodies())
-    print("READY %s %s" % (group, topic), flush=True)
+    with printing:
+        sys.stdout.write("READY %s %s\n" % (group, topic))
+        sys.stdout.flush()
     sys.stdin.read()
     c.shutdown()
     p.shutdown()
