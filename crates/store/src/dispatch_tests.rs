@@ -13,19 +13,24 @@ struct Fixture {
     heard: Arc<AtomicU64>,
 }
 
-fn fixture() -> Fixture {
-    let dir = tempfile::tempdir().unwrap();
-    let quarantine = Quarantine::new(dir.path(), FileIo::default());
-    let log = Arc::new(
+/// A CommitLog of 1 MiB files under `<root>/commitlog`.
+fn commit_log(root: &std::path::Path, quarantine: &Quarantine) -> Arc<CommitLog> {
+    Arc::new(
         CommitLog::open(
-            &dir.path().join("commitlog"),
+            &root.join("commitlog"),
             1024 * 1024,
             4 * 1024 * 1024,
             Arc::new(ManualClock::new(1_000)),
-            (&FileIo::default(), &quarantine),
+            (&FileIo::default(), quarantine),
         )
         .unwrap(),
-    );
+    )
+}
+
+fn fixture() -> Fixture {
+    let dir = tempfile::tempdir().unwrap();
+    let quarantine = Quarantine::new(dir.path(), FileIo::default());
+    let log = commit_log(dir.path(), &quarantine);
     let queues = Arc::new(
         ConsumeQueueStore::open_fresh(
             &dir.path().join("cq"),
@@ -231,16 +236,7 @@ fn given_a_queue_that_cannot_be_opened_its_records_should_wait_for_it_not_be_dro
     let dir = tempfile::tempdir().unwrap();
     let quarantine = Quarantine::new(dir.path(), FileIo::default());
     let files = (&FileIo::default(), &quarantine);
-    let log = Arc::new(
-        CommitLog::open(
-            &dir.path().join("commitlog"),
-            1024 * 1024,
-            4 * 1024 * 1024,
-            Arc::new(ManualClock::new(1_000)),
-            files,
-        )
-        .unwrap(),
-    );
+    let log = commit_log(dir.path(), &quarantine);
     // T/0 is listed at start but is a file, not a queue directory: it cannot be opened.
     let broken = dir.path().join("cq").join("T").join("0");
     std::fs::create_dir_all(broken.parent().unwrap()).unwrap();
