@@ -1,5 +1,5 @@
-//! One TCP connection (plaintext or TLS), used the same way by server and client: a reader task that decodes
-//! frames and routes them (responses to waiting callers, requests to the dispatcher), and a
+//! One TCP connection (plaintext or TLS), used the same way by server and client: a reader task
+//! ([`crate::read`]) that decodes frames, completes waiting callers and serves requests, and a
 //! writer task that drains a bounded queue, batching frames into as few writes as it can.
 
 use std::collections::HashMap;
@@ -8,13 +8,13 @@ use std::sync::atomic::{AtomicI32, AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, PoisonError};
 use std::time::Duration;
 
-use apogee_protocol::frame::{decode_frame, encode_head};
+use apogee_protocol::frame::encode_head;
 use apogee_protocol::{RemotingCommand, ResponseCode};
 use apogee_runtime::Shutdown;
 use bytes::BytesMut;
-use tokio::io::{AsyncRead, AsyncReadExt, AsyncWrite, AsyncWriteExt, BufWriter};
+use tokio::io::{AsyncRead, AsyncWrite, AsyncWriteExt, BufWriter};
 use tokio::net::TcpStream;
-use tokio::sync::{Semaphore, mpsc, oneshot};
+use tokio::sync::{mpsc, oneshot};
 
 use crate::dispatch::OutboundHook;
 use crate::{Dispatcher, RemotingError, TransportConfig};
@@ -136,7 +136,7 @@ impl Connection {
         }
     }
 
-    fn pending(
+    pub(crate) fn pending(
         &self,
     ) -> std::sync::MutexGuard<
         '_,
@@ -148,7 +148,13 @@ impl Connection {
             .unwrap_or_else(PoisonError::into_inner)
     }
 
-    fn complete(&self, response: RemotingCommand) {
+    /// Queues a frame for the writer (waiting while its queue is full); dropped if closed.
+    pub(crate) async fn queue(&self, frame: RemotingCommand) {
+        let _ = self.inner.outbound.send(frame).await;
+    }
+
+    /// Hands a response to the caller waiting for it.
+    pub(crate) fn complete(&self, response: RemotingCommand) {
         let waiter = self.pending().remove(&response.opaque);
         match waiter {
             Some(tx) => {
@@ -159,20 +165,6 @@ impl Connection {
             }
         }
     }
-}
-
-tokio::task_local! {
-    /// The in-flight slot of the request this task serves (see [`release_in_flight_slot`]).
-    static IN_FLIGHT_SLOT: std::cell::RefCell<Option<tokio::sync::OwnedSemaphorePermit>>;
-}
-
-/// Gives back the per-connection in-flight slot held by the request the current task serves.
-/// A handler about to park for a long time (a long-polling pull) calls it, so the requests
-/// the same client sends meanwhile (heartbeats, offset commits, other pulls) are not held up
-/// behind it. The handler's own limits then bound how many may park. Does nothing outside a
-/// request task or when already released.
-pub fn release_in_flight_slot() {
-    let _ = IN_FLIGHT_SLOT.try_with(|slot| slot.borrow_mut().take());
 }
 
 /// Starts the reader and writer tasks for a plaintext `stream`; `parent` closes the
@@ -227,63 +219,13 @@ where
         }),
     };
     tokio::spawn(write_loop(connection.clone(), write_half, rx, config));
-    tokio::spawn(read_loop(connection.clone(), read_half, dispatcher, config));
+    tokio::spawn(crate::read::read_loop(
+        connection.clone(),
+        read_half,
+        dispatcher,
+        config,
+    ));
     connection
-}
-
-async fn read_loop<R: AsyncRead + Unpin>(
-    conn: Connection,
-    mut reader: R,
-    dispatcher: Arc<Dispatcher>,
-    config: TransportConfig,
-) {
-    let in_flight = Arc::new(Semaphore::new(config.in_flight_requests_max.max(1)));
-    let mut buf = BytesMut::with_capacity(64 * 1024);
-    'outer: loop {
-        let read = tokio::select! {
-            () = conn.closed() => break,
-            read = tokio::time::timeout(config.idle_timeout, reader.read_buf(&mut buf)) => read,
-        };
-        match read {
-            Err(_) => {
-                tracing::info!(peer = %conn.peer(), idle = ?config.idle_timeout, "closing idle connection");
-                break;
-            }
-            Ok(Ok(0)) => break,
-            Ok(Err(e)) => {
-                tracing::debug!(peer = %conn.peer(), error = %e, "read failed");
-                break;
-            }
-            Ok(Ok(_)) => {}
-        }
-        loop {
-            match decode_frame(&mut buf, &config.limits) {
-                Ok(Some(cmd)) if cmd.is_response() => conn.complete(cmd),
-                Ok(Some(cmd)) => {
-                    let Ok(permit) = Arc::clone(&in_flight).acquire_owned().await else {
-                        break 'outer;
-                    };
-                    let (conn, dispatcher) = (conn.clone(), Arc::clone(&dispatcher));
-                    let slot = std::cell::RefCell::new(Some(permit));
-                    tokio::spawn(IN_FLIGHT_SLOT.scope(slot, async move {
-                        let oneway = cmd.is_oneway();
-                        let response = dispatcher.dispatch(conn.clone(), cmd).await;
-                        if !oneway {
-                            let _ = conn.inner.outbound.send(response).await;
-                        }
-                    }));
-                }
-                Ok(None) => break,
-                Err(e) => {
-                    tracing::warn!(peer = %conn.peer(), error = %e, "closing connection: malformed frame");
-                    break 'outer;
-                }
-            }
-        }
-    }
-    conn.close();
-    conn.pending().clear();
-    dispatcher.connection_closed(&conn);
 }
 
 async fn write_loop<W: AsyncWrite + Unpin>(

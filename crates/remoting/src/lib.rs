@@ -4,6 +4,7 @@
 //!            ┌──────────── Connection (one per TCP stream, both sides) ───────────┐
 //! socket ──► │ reader task: decode_frame ─┬─ response → pending[opaque] oneshot   │
 //!            │                            └─ request  → Dispatcher (code → proc.) │
+//!            │   (requests are served inside the reader task: no task per request) │
 //! socket ◄── │ writer task ◄── bounded queue ◄── responses / outbound requests     │
 //!            └─────────────────────────────────────────────────────────────────────┘
 //! Server: accept loop → Connection per stream.   Client: address → pooled Connection.
@@ -17,15 +18,17 @@ mod client;
 mod connection;
 mod dispatch;
 mod error;
+mod read;
 mod server;
 mod tls;
 
 pub use client::RemotingClient;
-pub use connection::{Connection, ConnectionId, release_in_flight_slot};
+pub use connection::{Connection, ConnectionId};
 pub use dispatch::{
     BoxFuture, Dispatcher, OutboundHook, RequestGuard, RequestObserver, RequestProcessor,
 };
 pub use error::RemotingError;
+pub use read::release_in_flight_slot;
 pub use server::{RemotingServer, ServerHandle};
 pub use tls::{ClientAuth, ClientTls, ServerTls, ServerTlsFiles, TlsMode};
 

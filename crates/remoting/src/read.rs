@@ -1,0 +1,140 @@
+//! The reading side of a [`Connection`]: one task that decodes frames, completes the callers
+//! waiting for responses, and serves requests.
+//!
+//! Requests are served inside this task, not each in a task of its own: their futures live in
+//! a `FuturesUnordered` the loop polls between reads. A request whose processor answers
+//! without waiting (most sends, offsets, heartbeats) is answered in the same pass that read
+//! it, with no task spawned, scheduled or stolen by another worker (a spawn per request woke
+//! an idle worker for every frame of a pipelined batch). One connection's requests therefore
+//! share a core; different connections still run on every worker, and processors hand disk
+//! reads to blocking threads.
+
+use std::cell::RefCell;
+use std::future::Future;
+use std::panic::AssertUnwindSafe;
+use std::sync::Arc;
+
+use apogee_protocol::RemotingCommand;
+use apogee_protocol::frame::decode_frame;
+use bytes::BytesMut;
+use futures::FutureExt;
+use futures::StreamExt;
+use futures::stream::FuturesUnordered;
+use tokio::io::{AsyncRead, AsyncReadExt};
+use tokio::sync::{OwnedSemaphorePermit, Semaphore};
+use tokio::time::Instant;
+
+use crate::{Connection, Dispatcher, TransportConfig};
+
+/// A request with a body this large (a batch of messages) is served on a task of its own, so
+/// that another worker can take it: its work outweighs the spawn, and one connection's batches
+/// (every producer of a client process shares it) then use more than one core.
+const OWN_TASK_BODY_BYTES: usize = 8 * 1024;
+
+tokio::task_local! {
+    /// The in-flight slot of the request being served (see [`release_in_flight_slot`]).
+    static IN_FLIGHT_SLOT: RefCell<Option<OwnedSemaphorePermit>>;
+}
+
+/// Gives back the per-connection in-flight slot held by the request being served. A handler
+/// about to park for a long time (a long-polling pull) calls it, so the requests the same
+/// client sends meanwhile (heartbeats, offset commits, other pulls) are not held up behind
+/// it. The handler's own limits then bound how many may park. Does nothing outside a request
+/// or when already released.
+pub fn release_in_flight_slot() {
+    let _ = IN_FLIGHT_SLOT.try_with(|slot| slot.borrow_mut().take());
+}
+
+/// Reads `reader` until the connection closes, fails, idles out or sends a malformed frame;
+/// then closes it, fails its pending calls, and leaves the requests still being served to
+/// finish on their own task.
+pub(crate) async fn read_loop<R: AsyncRead + Unpin>(
+    conn: Connection,
+    mut reader: R,
+    dispatcher: Arc<Dispatcher>,
+    config: TransportConfig,
+) {
+    let in_flight = Arc::new(Semaphore::new(config.in_flight_requests_max.max(1)));
+    let mut serving = FuturesUnordered::new();
+    // A request read while every in-flight slot was taken: it waits for one, and reading stops.
+    let mut held: Option<RemotingCommand> = None;
+    let mut buf = BytesMut::with_capacity(64 * 1024);
+    let mut last_read = Instant::now();
+    let idle = tokio::time::sleep_until(last_read + config.idle_timeout);
+    tokio::pin!(idle);
+    'outer: loop {
+        while held.is_none() {
+            match decode_frame(&mut buf, &config.limits) {
+                Ok(Some(cmd)) if cmd.is_response() => conn.complete(cmd),
+                Ok(Some(cmd)) => match Arc::clone(&in_flight).try_acquire_owned() {
+                    Ok(permit) if cmd.body.len() >= OWN_TASK_BODY_BYTES => {
+                        tokio::spawn(serve(&dispatcher, &conn, cmd, permit));
+                    }
+                    Ok(permit) => serving.push(serve(&dispatcher, &conn, cmd, permit)),
+                    Err(_) => held = Some(cmd),
+                },
+                Ok(None) => break,
+                Err(e) => {
+                    tracing::warn!(peer = %conn.peer(), error = %e, "closing connection: malformed frame");
+                    break 'outer;
+                }
+            }
+        }
+        tokio::select! {
+            biased;
+            () = conn.closed() => break,
+            Some(()) = serving.next(), if !serving.is_empty() => {}
+            permit = Arc::clone(&in_flight).acquire_owned(), if held.is_some() => {
+                let (Ok(permit), Some(cmd)) = (permit, held.take()) else { break };
+                serving.push(serve(&dispatcher, &conn, cmd, permit));
+            }
+            read = reader.read_buf(&mut buf), if held.is_none() => match read {
+                Ok(0) => break,
+                Ok(_) => last_read = Instant::now(),
+                Err(e) => {
+                    tracing::debug!(peer = %conn.peer(), error = %e, "read failed");
+                    break;
+                }
+            },
+            () = &mut idle, if held.is_none() => {
+                let deadline = last_read + config.idle_timeout;
+                if Instant::now() >= deadline {
+                    tracing::info!(peer = %conn.peer(), idle = ?config.idle_timeout, "closing idle connection");
+                    break;
+                }
+                idle.as_mut().reset(deadline);
+            }
+        }
+    }
+    conn.close();
+    conn.pending().clear();
+    dispatcher.connection_closed(&conn);
+    if !serving.is_empty() {
+        // As when each request had its own task: what was accepted runs to its end.
+        tokio::spawn(async move { while serving.next().await.is_some() {} });
+    }
+}
+
+/// Serves one request in its in-flight slot and queues its answer (none for a oneway).
+fn serve(
+    dispatcher: &Arc<Dispatcher>,
+    conn: &Connection,
+    cmd: RemotingCommand,
+    permit: OwnedSemaphorePermit,
+) -> impl Future<Output = ()> + Send + 'static {
+    let (dispatcher, conn) = (Arc::clone(dispatcher), conn.clone());
+    let work = IN_FLIGHT_SLOT.scope(RefCell::new(Some(permit)), async move {
+        let oneway = cmd.is_oneway();
+        let response = dispatcher.dispatch(conn.clone(), cmd).await;
+        if !oneway {
+            conn.queue(response).await;
+        }
+    });
+    // The dispatcher turns a processor's panic into SYSTEM_ERROR; this keeps one in a hook
+    // (guard, observer) from taking the connection's other requests with it.
+    AssertUnwindSafe(work).catch_unwind().map(|outcome| {
+        if outcome.is_err() {
+            tracing::error!("request hook panicked; the request is not answered");
+        }
+    })
+}
