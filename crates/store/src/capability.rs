@@ -82,6 +82,9 @@ pub trait QueueReader: Send + Sync {
     }
     fn min_offset_in_queue(&self, topic: &str, queue_id: i32) -> i64;
     fn max_offset_in_queue(&self, topic: &str, queue_id: i32) -> i64;
+    /// Lowest and next offset; an error while the queue cannot be opened (see
+    /// [`MessageStore::queue_offset_range`]). Answers a consumer's start position from it.
+    fn queue_offset_range(&self, topic: &str, queue_id: i32) -> Result<(i64, i64), StoreError>;
     /// Whether reading at `queue_offset` likely goes to disk.
     fn is_cold(&self, topic: &str, queue_id: i32, queue_offset: i64) -> bool;
     fn queue_units(
@@ -171,6 +174,10 @@ impl QueueReader for MessageStore {
 
     fn max_offset_in_queue(&self, topic: &str, queue_id: i32) -> i64 {
         MessageStore::max_offset_in_queue(self, topic, queue_id)
+    }
+
+    fn queue_offset_range(&self, topic: &str, queue_id: i32) -> Result<(i64, i64), StoreError> {
+        MessageStore::queue_offset_range(self, topic, queue_id)
     }
 
     fn is_cold(&self, topic: &str, queue_id: i32, queue_offset: i64) -> bool {

@@ -354,6 +354,16 @@ impl MessageStore {
         get_messages(&self.commit_log, queue.as_deref(), offset, limits, filter)
     }
 
+    /// The queue's lowest and next offsets: `(0, 0)` for a queue that does not exist, and
+    /// `QueueUnavailable` while it cannot be opened (its offsets are unknown then, not 0: a
+    /// consumer starting from them would rewind to the start).
+    pub fn queue_offset_range(&self, topic: &str, queue_id: i32) -> Result<(i64, i64), StoreError> {
+        Ok(self
+            .queues
+            .open_queue(topic, queue_id)?
+            .map_or((0, 0), |q| (q.min_offset(), q.max_offset())))
+    }
+
     pub fn min_offset_in_queue(&self, topic: &str, queue_id: i32) -> i64 {
         self.queues
             .get(topic, queue_id)

@@ -301,11 +301,21 @@ impl Popper {
         read: &QueueRead<'_>,
         outcome: &mut PopOutcome,
     ) -> Result<(), BrokerError> {
+        // A queue that cannot be opened now is skipped: its offsets are unknown, and a group
+        // starting on it would start from 0.
+        let Ok(range) = self.get.store.queue_offset_range(read.topic, read.queue_id) else {
+            tracing::debug!(
+                topic = read.topic,
+                queue_id = read.queue_id,
+                "pop skips a queue that cannot be opened now"
+            );
+            return Ok(());
+        };
         let key = QueueKey::new(&request.group, read.topic, read.queue_id);
         let offsets = &self.get.offsets;
         let reset = || offsets.take_reset(&request.group, read.topic, read.queue_id);
         let Some(claim) = self.states.claim(&key, request.orderly, reset, || {
-            self.initial_offset(read.topic, read.queue_id, request.init_mode)
+            self.initial_offset(read.topic, read.queue_id, range, request.init_mode)
         }) else {
             return Ok(());
         };
@@ -404,16 +414,14 @@ impl Popper {
     /// Where a group with no committed offset starts: the first message for MIN mode and for
     /// retry topics; else the first message if the queue still starts at 0 and it is in
     /// memory, otherwise the last message (RocketMQ's `initPopOffsetByCheckMsgInMem`).
-    fn initial_offset(&self, topic: &str, queue_id: i32, mode: i32) -> i64 {
-        let store = &self.get.store;
-        let min = store.min_offset_in_queue(topic, queue_id);
+    fn initial_offset(&self, topic: &str, queue_id: i32, (min, max): (i64, i64), mode: i32) -> i64 {
         if mode == init_mode::MIN || is_retry_topic(topic) {
             return min;
         }
-        if min <= 0 && !store.is_cold(topic, queue_id, 0) {
+        if min <= 0 && !self.get.store.is_cold(topic, queue_id, 0) {
             return 0;
         }
-        (store.max_offset_in_queue(topic, queue_id) - 1).max(0)
+        (max - 1).max(0)
     }
 
     /// Acks the message a handle names, popped by `group` from `real_topic`.

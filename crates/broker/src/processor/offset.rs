@@ -66,11 +66,15 @@ impl Handler for OffsetProcessor {
             }
             RequestCode::GET_MAX_OFFSET => {
                 let h: GetMaxOffsetRequestHeader = request.header()?;
-                Ok(offset(self.store.max_offset_in_queue(&h.topic, h.queue_id)))
+                Ok(offset(
+                    self.store.queue_offset_range(&h.topic, h.queue_id)?.1,
+                ))
             }
             RequestCode::GET_MIN_OFFSET => {
                 let h: QueueRequestHeader = request.header()?;
-                Ok(offset(self.store.min_offset_in_queue(&h.topic, h.queue_id)))
+                Ok(offset(
+                    self.store.queue_offset_range(&h.topic, h.queue_id)?.0,
+                ))
             }
             // Both read records that may be on disk: a blocking thread does it.
             RequestCode::SEARCH_OFFSET_BY_TIMESTAMP => {
@@ -101,7 +105,8 @@ impl OffsetProcessor {
         if let Some(offset) = self.offsets.query(&h.consumer_group, &h.topic, h.queue_id) {
             return Ok(offset);
         }
-        let min = self.store.min_offset_in_queue(&h.topic, h.queue_id);
+        // A queue that cannot be opened now answers an error, not 0 (a rewind to the start).
+        let (min, _) = self.store.queue_offset_range(&h.topic, h.queue_id)?;
         if h.set_zero_if_not_found != Some(false) && min <= 0 {
             return Ok(0);
         }
