@@ -87,6 +87,8 @@ pub(crate) async fn read_loop<R: AsyncRead + Unpin>(
             permit = Arc::clone(&in_flight).acquire_owned(), if held.is_some() => {
                 let (Ok(permit), Some(cmd)) = (permit, held.take()) else { break };
                 serving.push(serve(&dispatcher, &conn, cmd, permit));
+                // The idle clock stood still while reading waited for a slot.
+                last_read = Instant::now();
             }
             read = reader.read_buf(&mut buf), if held.is_none() => match read {
                 Ok(0) => break,

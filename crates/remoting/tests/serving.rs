@@ -156,3 +156,30 @@ async fn given_requests_in_flight_when_the_peer_goes_away_should_still_run_them_
     .await
     .expect("the accepted request was dropped with its connection");
 }
+
+#[tokio::test]
+async fn given_reading_waited_for_a_slot_longer_than_the_idle_timeout_should_not_close_the_connection()
+ {
+    let gates = Arc::new(Gates::default());
+    let config = TransportConfig {
+        in_flight_requests_max: 1,
+        idle_timeout: Duration::from_millis(200),
+        ..TransportConfig::default()
+    };
+    let server = start(&gates, config, Arc::new(Notify::new())).await;
+    let mut stream = TcpStream::connect(server.local_addr()).await.unwrap();
+    let mut both = frame(GATE, 1);
+    both.extend_from_slice(&frame(ECHO, 2));
+    stream.write_all(&both).await.unwrap();
+    tokio::time::timeout(WAIT, gates.entered.notified())
+        .await
+        .unwrap();
+    // The second request waits for the only slot for more than the idle timeout; reading
+    // waits with it, and that is not the peer being idle.
+    tokio::time::sleep(Duration::from_millis(500)).await;
+    gates.open.notify_one();
+    let mut buf = BytesMut::new();
+    let first = read_response(&mut stream, &mut buf).await;
+    let second = read_response(&mut stream, &mut buf).await;
+    assert_eq!((first.opaque, second.opaque), (1, 2));
+}
