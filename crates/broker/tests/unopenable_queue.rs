@@ -8,7 +8,7 @@ mod common;
 
 use apogee_protocol::header::consumer::{
     GetMaxOffsetRequestHeader, OffsetResponseHeader, QueryConsumerOffsetRequestHeader,
-    QueueRequestHeader,
+    QueueRequestHeader, SearchOffsetRequestHeader,
 };
 use apogee_protocol::{RemotingCommand, RequestCode, ResponseCode};
 use common::*;
@@ -31,6 +31,19 @@ fn min_offset(topic: &str) -> RemotingCommand {
         &QueueRequestHeader {
             topic: topic.into(),
             queue_id: 0,
+            broker_name: None,
+        },
+    )
+}
+
+fn by_time(topic: &str) -> RemotingCommand {
+    RemotingCommand::request(
+        RequestCode::SEARCH_OFFSET_BY_TIMESTAMP,
+        &SearchOffsetRequestHeader {
+            topic: topic.into(),
+            queue_id: 0,
+            timestamp: 0,
+            boundary_type: None,
             broker_name: None,
         },
     )
@@ -70,6 +83,7 @@ async fn given_a_queue_that_cannot_be_opened_should_answer_its_offsets_with_an_e
         max_offset("Broken"),
         min_offset("Broken"),
         new_group_offset("Broken"),
+        by_time("Broken"),
     ] {
         let answer = c.call(request).await;
         assert_eq!(

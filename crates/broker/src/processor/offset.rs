@@ -79,7 +79,7 @@ impl Handler for OffsetProcessor {
             // Both read records that may be on disk: a blocking thread does it.
             RequestCode::SEARCH_OFFSET_BY_TIMESTAMP => {
                 let (store, h) = (Arc::clone(&self.store), request.header()?);
-                Ok(offset(blocking(move || search(&*store, &h)).await?))
+                Ok(offset(blocking(move || search(&*store, &h)).await??))
             }
             _ => {
                 let h: QueueRequestHeader = request.header()?;
@@ -130,16 +130,20 @@ impl OffsetProcessor {
 }
 
 /// LOWER: the first offset stored at or after `timestamp`; UPPER: the last stored at or
-/// before it.
-fn search(store: &dyn QueueReader, h: &SearchOffsetRequestHeader) -> i64 {
+/// before it. An error while the queue cannot be opened (not 0: a rewind to the start).
+fn search(
+    store: &dyn QueueReader,
+    h: &SearchOffsetRequestHeader,
+) -> Result<i64, apogee_store::StoreError> {
+    store.queue_offset_range(&h.topic, h.queue_id)?;
     let upper = h
         .boundary_type
         .as_deref()
         .is_some_and(|b| b.eq_ignore_ascii_case("UPPER"));
     if upper {
         let after = store.offset_by_time(&h.topic, h.queue_id, h.timestamp.saturating_add(1));
-        (after - 1).max(store.min_offset_in_queue(&h.topic, h.queue_id))
+        Ok((after - 1).max(store.min_offset_in_queue(&h.topic, h.queue_id)))
     } else {
-        store.offset_by_time(&h.topic, h.queue_id, h.timestamp)
+        Ok(store.offset_by_time(&h.topic, h.queue_id, h.timestamp))
     }
 }
