@@ -114,6 +114,7 @@ struct Managers {
     waiters: PullWaiters,
     stats: BrokerStats,
     gate: SendGate,
+    combiner: Arc<ops::combine::Combiner>,
     live: LiveSettings,
     replication: ha::Replication,
     timer: config::TimerLimits,
@@ -133,6 +134,7 @@ impl Managers {
             replication: self.replication.clone(),
             stats: self.stats.clone(),
             clock: Arc::clone(clock),
+            combiner: Arc::clone(&self.combiner),
         }
     }
 
@@ -444,6 +446,7 @@ fn load_managers(
             config.limits.wait_in_send_queue,
             config.limits.page_cache_busy_ms,
         ),
+        combiner: Arc::default(),
         replication,
         timer: config.limits.timer,
         filters: filter::SqlFilters::new(config.limits.property_filter),
@@ -535,6 +538,10 @@ fn build_dispatcher(admin: &AdminContext<'_>, m: &Managers) -> (Dispatcher, mess
             processor::notify_ids_changed(&clients, &groups, &group);
         }
     });
+    // The sends a connection read in one pass are appended together once they have all
+    // been served as far as the append.
+    let (combiner, appends) = (Arc::clone(&m.combiner), Arc::clone(store));
+    dispatcher.on_pass_end(Arc::new(move || combiner.write_waiting(&*appends)));
     (dispatcher, messaging)
 }
 

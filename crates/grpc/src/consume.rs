@@ -348,7 +348,7 @@ async fn dead_letter(
     message.prepared_transaction_offset = 0;
     messaging
         .put
-        .put(std::slice::from_ref(&message), &dlq)
+        .put(vec![message], &dlq)
         .await
         .map_err(|e| status::of_broker(&e))?;
     let _ = messaging.pop.ack(&group, &real, &handle);

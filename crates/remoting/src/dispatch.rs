@@ -48,7 +48,12 @@ pub struct Dispatcher {
     guard: Option<RequestGuard>,
     outbound: Option<OutboundHook>,
     observer: Option<RequestObserver>,
+    pass_end: Option<PassEndHook>,
 }
+
+/// Runs after the requests a connection read in one pass have each been served as far as
+/// they go without waiting (see [`crate::more_requests_follow`]).
+pub type PassEndHook = Arc<dyn Fn() + Send + Sync>;
 
 impl Dispatcher {
     pub fn new() -> Self {
@@ -90,6 +95,23 @@ impl Dispatcher {
     /// Every answered request is reported to `observer`.
     pub fn observe(&mut self, observer: RequestObserver) {
         self.observer = Some(observer);
+    }
+
+    /// After every pass of requests a connection reads, `hook` runs (once they have been
+    /// served as far as they go without waiting). A handler that leaves work to it while
+    /// [`crate::more_requests_follow`] is true has it done for the whole pass at once.
+    pub fn on_pass_end(&mut self, hook: PassEndHook) {
+        self.pass_end = Some(hook);
+    }
+
+    pub(crate) fn has_pass_end(&self) -> bool {
+        self.pass_end.is_some()
+    }
+
+    pub(crate) fn pass_end(&self) {
+        if let Some(hook) = &self.pass_end {
+            hook();
+        }
     }
 
     /// Called once when any connection served by this dispatcher closes.

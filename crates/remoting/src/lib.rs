@@ -25,10 +25,11 @@ mod tls;
 pub use client::RemotingClient;
 pub use connection::{Connection, ConnectionId};
 pub use dispatch::{
-    BoxFuture, Dispatcher, OutboundHook, RequestGuard, RequestObserver, RequestProcessor,
+    BoxFuture, Dispatcher, OutboundHook, PassEndHook, RequestGuard, RequestObserver,
+    RequestProcessor,
 };
 pub use error::RemotingError;
-pub use read::release_in_flight_slot;
+pub use read::{more_requests_follow, release_in_flight_slot};
 pub use server::{RemotingServer, ServerHandle};
 pub use tls::{ClientAuth, ClientTls, ServerTls, ServerTlsFiles, TlsMode};
 

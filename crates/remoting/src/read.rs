@@ -11,8 +11,11 @@
 
 use std::cell::RefCell;
 use std::future::Future;
+use std::future::poll_fn;
 use std::panic::AssertUnwindSafe;
 use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::task::Poll;
 
 use apogee_protocol::RemotingCommand;
 use apogee_protocol::frame::decode_frame;
@@ -32,8 +35,18 @@ use crate::{Connection, Dispatcher, TransportConfig};
 const OWN_TASK_BODY_BYTES: usize = 8 * 1024;
 
 tokio::task_local! {
-    /// The in-flight slot of the request being served (see [`release_in_flight_slot`]).
-    static IN_FLIGHT_SLOT: RefCell<Option<OwnedSemaphorePermit>>;
+    /// The request being served: its in-flight slot (see [`release_in_flight_slot`]) and its
+    /// place in the pass that read it (see [`more_requests_follow`]).
+    static SERVING: Serving;
+}
+
+struct Serving {
+    slot: RefCell<Option<OwnedSemaphorePermit>>,
+    /// This request's number on its connection (0: served on a task of its own).
+    seq: u64,
+    /// The number of the last request of the pass whose first serving round is running (0
+    /// outside that round, and when the dispatcher has no pass-end hook).
+    pass_last: Arc<AtomicU64>,
 }
 
 /// Gives back the per-connection in-flight slot held by the request being served. A handler
@@ -42,7 +55,19 @@ tokio::task_local! {
 /// it. The handler's own limits then bound how many may park. Does nothing outside a request
 /// or when already released.
 pub fn release_in_flight_slot() {
-    let _ = IN_FLIGHT_SLOT.try_with(|slot| slot.borrow_mut().take());
+    let _ = SERVING.try_with(|serving| serving.slot.borrow_mut().take());
+}
+
+/// Whether requests read in the same pass as the one being served are still to be served
+/// after it, with the dispatcher's pass-end hook run once they have been (see
+/// [`Dispatcher::on_pass_end`]): a handler may leave work for that hook to do for all of them
+/// at once. False outside a request, and for a request served on a task of its own.
+pub fn more_requests_follow() -> bool {
+    SERVING
+        .try_with(|serving| {
+            serving.seq != 0 && serving.seq < serving.pass_last.load(Ordering::Acquire)
+        })
+        .unwrap_or(false)
 }
 
 /// Reads `reader` until the connection closes, fails, idles out or sends a malformed frame;
@@ -56,6 +81,8 @@ pub(crate) async fn read_loop<R: AsyncRead + Unpin>(
 ) {
     let in_flight = Arc::new(Semaphore::new(config.in_flight_requests_max.max(1)));
     let mut serving = FuturesUnordered::new();
+    let pass_last = Arc::new(AtomicU64::new(0));
+    let mut seq = 0u64;
     // A request read while every in-flight slot was taken: it waits for one, and reading stops.
     let mut held: Option<RemotingCommand> = None;
     let mut buf = BytesMut::with_capacity(64 * 1024);
@@ -63,14 +90,18 @@ pub(crate) async fn read_loop<R: AsyncRead + Unpin>(
     let idle = tokio::time::sleep_until(last_read + config.idle_timeout);
     tokio::pin!(idle);
     'outer: loop {
+        let pass_first = seq + 1;
         while held.is_none() {
             match decode_frame(&mut buf, &config.limits) {
                 Ok(Some(cmd)) if cmd.is_response() => conn.complete(cmd),
                 Ok(Some(cmd)) => match Arc::clone(&in_flight).try_acquire_owned() {
                     Ok(permit) if cmd.body.len() >= OWN_TASK_BODY_BYTES => {
-                        tokio::spawn(serve(&dispatcher, &conn, cmd, permit));
+                        tokio::spawn(serve(&dispatcher, &conn, cmd, (permit, 0, &pass_last)));
                     }
-                    Ok(permit) => serving.push(serve(&dispatcher, &conn, cmd, permit)),
+                    Ok(permit) => {
+                        seq += 1;
+                        serving.push(serve(&dispatcher, &conn, cmd, (permit, seq, &pass_last)));
+                    }
                     Err(_) => held = Some(cmd),
                 },
                 Ok(None) => break,
@@ -80,13 +111,17 @@ pub(crate) async fn read_loop<R: AsyncRead + Unpin>(
                 }
             }
         }
+        if seq >= pass_first && dispatcher.has_pass_end() {
+            end_pass(&mut serving, (&pass_last, seq), &dispatcher).await;
+        }
         tokio::select! {
             biased;
             () = conn.closed() => break,
             Some(()) = serving.next(), if !serving.is_empty() => {}
             permit = Arc::clone(&in_flight).acquire_owned(), if held.is_some() => {
                 let (Ok(permit), Some(cmd)) = (permit, held.take()) else { break };
-                serving.push(serve(&dispatcher, &conn, cmd, permit));
+                // Served alone: it is not part of a pass.
+                serving.push(serve(&dispatcher, &conn, cmd, (permit, 0, &pass_last)));
                 // The idle clock stood still while reading waited for a slot.
                 last_read = Instant::now();
             }
@@ -117,15 +152,38 @@ pub(crate) async fn read_loop<R: AsyncRead + Unpin>(
     }
 }
 
+/// Serves the requests a pass read (up to `last`) as far as they go without waiting, then
+/// runs the pass-end hook for the work they left to it (sends written together).
+async fn end_pass<F: Future<Output = ()>>(
+    serving: &mut FuturesUnordered<F>,
+    (pass_last, last): (&AtomicU64, u64),
+    dispatcher: &Dispatcher,
+) {
+    pass_last.store(last, Ordering::Release);
+    poll_fn(|cx| {
+        while let Poll::Ready(Some(())) = serving.poll_next_unpin(cx) {}
+        Poll::Ready(())
+    })
+    .await;
+    // A request of this pass polled again later is served as if alone.
+    pass_last.store(0, Ordering::Release);
+    dispatcher.pass_end();
+}
+
 /// Serves one request in its in-flight slot and queues its answer (none for a oneway).
 fn serve(
     dispatcher: &Arc<Dispatcher>,
     conn: &Connection,
     cmd: RemotingCommand,
-    permit: OwnedSemaphorePermit,
+    (permit, seq, pass_last): (OwnedSemaphorePermit, u64, &Arc<AtomicU64>),
 ) -> impl Future<Output = ()> + Send + 'static {
     let (dispatcher, conn) = (Arc::clone(dispatcher), conn.clone());
-    let work = IN_FLIGHT_SLOT.scope(RefCell::new(Some(permit)), async move {
+    let serving = Serving {
+        slot: RefCell::new(Some(permit)),
+        seq,
+        pass_last: Arc::clone(pass_last),
+    };
+    let work = SERVING.scope(serving, async move {
         let oneway = cmd.is_oneway();
         let response = dispatcher.dispatch(conn.clone(), cmd).await;
         if !oneway {

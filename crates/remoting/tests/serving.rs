@@ -1,6 +1,7 @@
 //! Requests served inside the connection's reader task, over real sockets: a request beyond the
 //! in-flight limit waits for a slot, a panicking hook loses only its own request, and the
-//! requests accepted before the peer went away still run to their end.
+//! requests accepted before the peer went away still run to their end, and the requests of
+//! one pass know whether more of it follow, with the pass-end hook run after them.
 
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
@@ -178,4 +179,91 @@ async fn given_reading_waited_for_a_slot_longer_than_the_idle_timeout_should_not
     let first = read_response(&mut stream, &mut buf).await;
     let second = read_response(&mut stream, &mut buf).await;
     assert_eq!((first.opaque, second.opaque), (1, 2));
+}
+
+const NOTE: RequestCode = RequestCode(9104);
+
+/// Records, for each NOTE request, whether more requests of its pass were still to be served.
+struct Noting(Arc<std::sync::Mutex<Vec<String>>>);
+
+impl RequestProcessor for Noting {
+    fn process(
+        &self,
+        _connection: Connection,
+        request: RemotingCommand,
+    ) -> BoxFuture<RemotingCommand> {
+        let follow = apogee_remoting::more_requests_follow();
+        self.0
+            .lock()
+            .unwrap()
+            .push(format!("{}:{follow}", request.opaque));
+        Box::pin(async move { RemotingCommand::response_to(&request, ResponseCode::SUCCESS, None) })
+    }
+}
+
+#[tokio::test]
+async fn given_requests_read_in_one_pass_should_say_which_are_followed_and_end_the_pass_after_them()
+{
+    let seen = Arc::new(std::sync::Mutex::new(Vec::new()));
+    let mut dispatcher = Dispatcher::new();
+    dispatcher.register(&[NOTE], Arc::new(Noting(Arc::clone(&seen))));
+    let ended = Arc::clone(&seen);
+    dispatcher.on_pass_end(Arc::new(move || ended.lock().unwrap().push("end".into())));
+    let server = RemotingServer::bind(
+        "127.0.0.1:0",
+        dispatcher,
+        TransportConfig::default(),
+        &Shutdown::new(),
+    )
+    .await
+    .unwrap();
+    let mut stream = TcpStream::connect(server.local_addr()).await.unwrap();
+    let mut three = frame(NOTE, 1);
+    three.extend_from_slice(&frame(NOTE, 2));
+    three.extend_from_slice(&frame(NOTE, 3));
+    stream.write_all(&three).await.unwrap();
+    let mut buf = BytesMut::new();
+    for _ in 0..3 {
+        read_response(&mut stream, &mut buf).await;
+    }
+    // The three frames may arrive in more than one read; each pass ends with its last.
+    let seen = seen.lock().unwrap().clone();
+    let mut expected = Vec::new();
+    let mut pass = Vec::new();
+    for entry in &seen {
+        if entry == "end" {
+            let last = pass.len();
+            for (i, opaque) in pass.drain(..).enumerate() {
+                expected.push(format!("{opaque}:{}", i + 1 < last));
+            }
+            expected.push("end".to_owned());
+        } else {
+            pass.push(entry.split(':').next().unwrap().to_owned());
+        }
+    }
+    assert_eq!(seen, expected);
+}
+
+#[tokio::test]
+async fn given_no_pass_end_hook_should_never_say_requests_follow() {
+    let seen = Arc::new(std::sync::Mutex::new(Vec::new()));
+    let mut dispatcher = Dispatcher::new();
+    dispatcher.register(&[NOTE], Arc::new(Noting(Arc::clone(&seen))));
+    let server = RemotingServer::bind(
+        "127.0.0.1:0",
+        dispatcher,
+        TransportConfig::default(),
+        &Shutdown::new(),
+    )
+    .await
+    .unwrap();
+    let mut stream = TcpStream::connect(server.local_addr()).await.unwrap();
+    let mut two = frame(NOTE, 1);
+    two.extend_from_slice(&frame(NOTE, 2));
+    stream.write_all(&two).await.unwrap();
+    let mut buf = BytesMut::new();
+    for _ in 0..2 {
+        read_response(&mut stream, &mut buf).await;
+    }
+    assert_eq!(*seen.lock().unwrap(), vec!["1:false", "2:false"]);
 }

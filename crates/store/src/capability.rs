@@ -51,6 +51,9 @@ impl Durable {
 pub trait AppendLog: Send + Sync {
     /// Appends without waiting for durability; see [`durability`](Self::durability).
     fn append(&self, messages: &[MessageToStore]) -> Result<AppendOutcome, StoreError>;
+    /// Several appends written as one; see [`MessageStore::append_groups`].
+    fn append_groups(&self, groups: &[&[MessageToStore]])
+    -> Result<Vec<AppendOutcome>, StoreError>;
     /// What `outcome` must wait for to be durable.
     fn durability(&self, outcome: &AppendOutcome) -> Durable;
     /// How long the append in progress has held the CommitLog lock (ms).
@@ -132,12 +135,21 @@ pub trait StoreAdmin: Send + Sync {
     fn durable_offset(&self) -> i64;
     fn dispatched_offset(&self) -> i64;
     fn lock_held_ms(&self) -> i64;
+    /// CommitLog writes since start (see [`MessageStore::commit_log_writes`]).
+    fn commit_log_writes(&self) -> u64;
     fn earliest_message_time(&self) -> Option<i64>;
 }
 
 impl AppendLog for MessageStore {
     fn append(&self, messages: &[MessageToStore]) -> Result<AppendOutcome, StoreError> {
         MessageStore::append(self, messages)
+    }
+
+    fn append_groups(
+        &self,
+        groups: &[&[MessageToStore]],
+    ) -> Result<Vec<AppendOutcome>, StoreError> {
+        MessageStore::append_groups(self, groups)
     }
 
     fn durability(&self, outcome: &AppendOutcome) -> Durable {
@@ -287,6 +299,10 @@ impl StoreAdmin for MessageStore {
 
     fn lock_held_ms(&self) -> i64 {
         MessageStore::append_lock_held_ms(self)
+    }
+
+    fn commit_log_writes(&self) -> u64 {
+        MessageStore::commit_log_writes(self)
     }
 
     fn earliest_message_time(&self) -> Option<i64> {

@@ -55,6 +55,9 @@ pub struct AppendOutcome {
     pub records: Vec<(i64, i32)>,
 }
 
+/// Each written record's (offset, size), the offset past the last, and the store timestamp.
+type Written = (Vec<(i64, i32)>, i64, i64);
+
 /// Most bytes one [`CommitLog::prefetch`] asks for.
 pub const PREFETCH_MAX: usize = 4 << 20;
 
@@ -167,16 +170,15 @@ impl AppendState {
     }
 
     /// Gives each record its physical offset, queue offset and store time; returns where
-    /// each one goes, the end offset and the first queue offset.
+    /// each one goes and the end offset.
     fn assign(
         &mut self,
         records: &mut [StoredRecord],
         base: i64,
         now: i64,
-    ) -> (Vec<(i64, i32)>, i64, i64) {
+    ) -> (Vec<(i64, i32)>, i64) {
         let mut physical = base;
         let mut placed = Vec::with_capacity(records.len());
-        let mut first_queue_offset = None;
         for record in records.iter_mut() {
             record.physical_offset = physical;
             record.store_timestamp = now;
@@ -198,12 +200,11 @@ impl AppendState {
             if consumes_queue_offset(record.sys_flag) {
                 *next += 1;
             }
-            first_queue_offset.get_or_insert(record.queue_offset);
             let size = record.encoded_len();
             placed.push((physical, i32::try_from(size).unwrap_or(i32::MAX)));
             physical += i64::try_from(size).unwrap_or(0);
         }
-        (placed, physical, first_queue_offset.unwrap_or(0))
+        (placed, physical)
     }
 }
 
@@ -379,10 +380,68 @@ impl CommitLog {
         messages: &[MessageToStore],
         seed: &dyn Fn(&str, i32) -> Result<i64, StoreError>,
     ) -> Result<AppendOutcome, StoreError> {
-        let mut records = messages
-            .iter()
+        let mut records = self.build_all(std::iter::once(messages))?;
+        let (placed, end_offset, now) = self.write(&mut records, seed)?;
+        let first = records.first();
+        Ok(AppendOutcome {
+            physical_offset: first.map_or(end_offset, |r| r.physical_offset),
+            end_offset,
+            queue_offset: first.map_or(0, |r| r.queue_offset),
+            count: records.len(),
+            store_timestamp: now,
+            records: placed,
+        })
+    }
+
+    /// Several appends written as one (one lock, one write): each group's records are
+    /// consecutive, in the order given, and each group gets the outcome consecutive appends
+    /// in that order would have had (except that a combined write that does not fit in the
+    /// current file goes whole to the next). All or nothing for the whole call.
+    pub fn append_groups(
+        &self,
+        groups: &[&[MessageToStore]],
+        seed: &dyn Fn(&str, i32) -> Result<i64, StoreError>,
+    ) -> Result<Vec<AppendOutcome>, StoreError> {
+        let mut records = self.build_all(groups.iter().copied())?;
+        let (placed, end_offset, now) = self.write(&mut records, seed)?;
+        let mut outcomes = Vec::with_capacity(groups.len());
+        let mut from = 0;
+        for group in groups {
+            let to = from + group.len();
+            let at = placed.get(from).map_or(end_offset, |(offset, _)| *offset);
+            outcomes.push(AppendOutcome {
+                physical_offset: at,
+                end_offset: placed[from..to]
+                    .last()
+                    .map_or(at, |(offset, size)| offset + i64::from(*size)),
+                queue_offset: records[from..to].first().map_or(0, |r| r.queue_offset),
+                count: group.len(),
+                store_timestamp: now,
+                records: placed[from..to].to_vec(),
+            });
+            from = to;
+        }
+        Ok(outcomes)
+    }
+
+    fn build_all<'m>(
+        &self,
+        groups: impl Iterator<Item = &'m [MessageToStore]>,
+    ) -> Result<Vec<StoredRecord>, StoreError> {
+        groups
+            .flat_map(|group| group.iter())
             .map(|m| self.build(m))
-            .collect::<Result<Vec<_>, _>>()?;
+            .collect()
+    }
+
+    /// Places `records` at the end of the log and writes them: their physical and queue
+    /// offsets are assigned in place. Returns each record's (offset, size), the offset past
+    /// the last, and the store timestamp.
+    fn write(
+        &self,
+        records: &mut [StoredRecord],
+        seed: &dyn Fn(&str, i32) -> Result<i64, StoreError>,
+    ) -> Result<Written, StoreError> {
         let total: usize = records.iter().map(StoredRecord::encoded_len).sum();
         let file_size = self.files.file_size();
         if total > file_size - BLANK_BYTES {
@@ -391,7 +450,7 @@ impl CommitLog {
                 max: file_size - BLANK_BYTES,
             });
         }
-        let mut state = self.lock_seeded(&records, seed)?;
+        let mut state = self.lock_seeded(records, seed)?;
         let now = self.clock.now_ms();
         self.locked_since_ms.store(now, AtomicOrdering::Release);
         let file = match self.file_with_room(total) {
@@ -402,11 +461,11 @@ impl CommitLog {
             }
         };
         let base = file.start_offset() + i64::try_from(file.wrote()).unwrap_or(0);
-        let (placed, physical, first_queue_offset) = state.assign(&mut records, base, now);
+        let (placed, physical) = state.assign(records, base, now);
         let prop_crc = self.append_prop_crc;
         let written = file.append_with(total, |region| {
             let mut start = 0;
-            for record in &records {
+            for record in records.iter() {
                 let len = record.encoded_len();
                 let mut out = &mut region[start..start + len];
                 record.encode(&mut out);
@@ -428,18 +487,11 @@ impl CommitLog {
         };
         if let Some(error) = refused {
             // Nothing was published: the queue offsets go back to where they were.
-            state.unassign(&records);
+            state.unassign(records);
             return Err(error);
         }
         drop(state);
-        Ok(AppendOutcome {
-            physical_offset: base,
-            end_offset: physical,
-            queue_offset: first_queue_offset,
-            count: records.len(),
-            store_timestamp: now,
-            records: placed,
-        })
+        Ok((placed, physical, now))
     }
 
     /// The append lock, taken once every queue of `records` has its next offset (each missing

@@ -398,3 +398,91 @@ fn given_a_failed_write_should_refuse_that_append_and_give_its_queue_offsets_to_
         b"three"
     );
 }
+
+#[test]
+fn given_a_refused_combined_write_should_publish_nothing_and_give_every_groups_offsets_back() {
+    let dir = tempfile::tempdir().unwrap();
+    let hooks = Arc::new(FailingWrites::default());
+    let io = FileIo::with_hooks(Arc::clone(&hooks) as Arc<dyn crate::io::FileHooks>);
+    let quarantine = Quarantine::new(dir.path(), io.clone());
+    let log = CommitLog::open(
+        dir.path(),
+        4096,
+        4 * 1024 * 1024,
+        Arc::new(ManualClock::new(1_000)),
+        (&io, &quarantine),
+    )
+    .unwrap();
+    let (a, b) = (
+        [message("T", 0, b"a")],
+        [message("T", 0, b"b"), message("U", 1, b"c")],
+    );
+    hooks
+        .refuse
+        .store(true, std::sync::atomic::Ordering::SeqCst);
+    assert!(log.append_groups(&[&a, &b], &|_, _| Ok(0)).is_err());
+    assert_eq!(log.max_offset(), 0, "nothing was published");
+    hooks
+        .refuse
+        .store(false, std::sync::atomic::Ordering::SeqCst);
+    let again = log.append_groups(&[&b, &a], &|_, _| Ok(0)).unwrap();
+    assert_eq!(
+        (again[0].queue_offset, again[1].queue_offset),
+        (0, 1),
+        "the refused write's queue offsets were taken back"
+    );
+    assert_eq!(again[0].physical_offset, 0);
+}
+
+fn groups_strategy() -> impl proptest::strategy::Strategy<Value = Vec<Vec<(u8, u8, usize)>>> {
+    // Groups of (topic, queue, body size) messages; an empty group too.
+    proptest::collection::vec(
+        proptest::collection::vec((0u8..3, 0u8..3, 0usize..300), 0..4),
+        1..6,
+    )
+}
+
+proptest::proptest! {
+    /// Groups written together land exactly as if each had been appended alone, in order:
+    /// the same outcome per group and the same bytes in the log.
+    #[test]
+    fn given_groups_written_together_should_match_appending_each_alone(groups in groups_strategy()) {
+        let messages: Vec<Vec<MessageToStore>> = groups
+            .iter()
+            .map(|group| {
+                group
+                    .iter()
+                    .map(|&(topic, queue, size)| {
+                        message(&format!("T{topic}"), i32::from(queue), &vec![topic; size])
+                    })
+                    .collect()
+            })
+            .collect();
+        let (alone_dir, together_dir) = (tempfile::tempdir().unwrap(), tempfile::tempdir().unwrap());
+        let alone_log = open(alone_dir.path(), 64 * 1024);
+        let together_log = open(together_dir.path(), 64 * 1024);
+        // A record already there, so offsets do not start at 0.
+        alone_log.append(&[message("T0", 0, b"first")]).unwrap();
+        together_log.append(&[message("T0", 0, b"first")]).unwrap();
+        let alone: Vec<AppendOutcome> = messages
+            .iter()
+            .map(|group| alone_log.append(group).unwrap())
+            .collect();
+        let slices: Vec<&[MessageToStore]> = messages.iter().map(Vec::as_slice).collect();
+        let together = together_log.append_groups(&slices, &|_, _| Ok(0)).unwrap();
+        proptest::prop_assert_eq!(together.len(), alone.len());
+        for (t, a) in together.iter().zip(&alone) {
+            proptest::prop_assert_eq!(
+                (t.physical_offset, t.end_offset, t.queue_offset, t.count, &t.records),
+                (a.physical_offset, a.end_offset, a.queue_offset, a.count, &a.records)
+            );
+        }
+        proptest::prop_assert_eq!(together_log.max_offset(), alone_log.max_offset());
+        let mut offset = 0;
+        while offset < alone_log.max_offset() {
+            let (x, y) = (alone_log.read_record(offset).unwrap(), together_log.read_record(offset).unwrap());
+            proptest::prop_assert_eq!((&x.body, x.queue_offset, x.queue_id), (&y.body, y.queue_offset, y.queue_id));
+            offset += i64::try_from(x.encoded_len()).unwrap();
+        }
+    }
+}

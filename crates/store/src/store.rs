@@ -20,7 +20,7 @@ use bytes::Bytes;
 use crate::StoreError;
 use crate::checkpoint::Checkpoint;
 use crate::cleaner::{CleanReport, Cleaner, spawn_allocator};
-use crate::commit_log::{AppendOutcome, CommitLog, MessageToStore};
+use crate::commit_log::{AppendOutcome, CommitLog};
 use crate::config::{FlushMode, StoreConfig};
 use crate::consume_queue::{ConsumeQueueStore, QueueRecovery};
 use crate::dispatch::{ArrivalListener, ConsumeQueueDispatcher, Dispatcher, Reput};
@@ -80,6 +80,8 @@ pub struct MessageStore {
     hot_read_bytes: i64,
     /// The CommitLog's end after each append (replication's writers wait on it).
     appended: tokio::sync::watch::Sender<i64>,
+    /// CommitLog writes so far (one per append, one per combined append).
+    writes: std::sync::atomic::AtomicU64,
 }
 
 impl MessageStore {
@@ -167,6 +169,7 @@ impl MessageStore {
             recovery: report,
             hot_read_bytes,
             appended: tokio::sync::watch::Sender::new(0),
+            writes: std::sync::atomic::AtomicU64::new(0),
         })
     }
 
@@ -199,53 +202,6 @@ impl MessageStore {
     /// Registers a callback run after each record is dispatched.
     pub fn add_arrival_listener(&self, listener: ArrivalListener) {
         self.reput.add_listener(listener);
-    }
-
-    /// Appends without waiting for durability; see [`durable`](Self::durable).
-    pub fn append(&self, messages: &[MessageToStore]) -> Result<AppendOutcome, StoreError> {
-        if self.stop.load(Ordering::Acquire) {
-            return Err(StoreError::NotWritable("the store is shutting down".into()));
-        }
-        if let Some(failure) = self.flusher.failure() {
-            return Err(StoreError::NotWritable(format!(
-                "a commit-log flush failed ({failure}); writes stay refused until the broker is restarted"
-            )));
-        }
-        self.guard.check(self.clock.now_ms())?;
-        // A queue's first append since start-up continues from its consume queue's end.
-        let seed = |topic: &str, queue_id: i32| {
-            Ok(self
-                .queues
-                .open_queue(topic, queue_id)?
-                .map_or(0, |queue| queue.max_offset()))
-        };
-        let outcome = self
-            .commit_log
-            .append_seeded(messages, &seed)
-            .map_err(|e| self.on_append_error(e))?;
-        // Only a wake-up for replication's writers (they read the log itself): skipped when
-        // no slave is connected.
-        if self.appended.receiver_count() > 0 {
-            self.appended.send_replace(outcome.end_offset);
-        }
-        if matches!(self.config.flush, FlushMode::Sync { .. }) {
-            self.flusher.request(outcome.end_offset);
-        }
-        // Last, so the flush and the replicas start meanwhile.
-        self.reput.appended();
-        Ok(outcome)
-    }
-
-    fn on_append_error(&self, error: StoreError) -> StoreError {
-        let no_space =
-            matches!(&error, StoreError::Io { source, .. } if source.raw_os_error() == Some(28));
-        if no_space {
-            let now = self.clock.now_ms();
-            self.guard.mark_full(now);
-            self.guard.measure(now);
-            return self.guard.check(now).err().unwrap_or(error);
-        }
-        error
     }
 
     /// The retention settings in force (those of [`config`](Self::config) until
@@ -570,6 +526,13 @@ impl MessageStore {
         self.commit_log.lock_held_ms()
     }
 
+    /// CommitLog writes since start: one per append, one per combined
+    /// [`append_groups`](Self::append_groups) (messages / writes is how much sends were
+    /// combined).
+    pub fn commit_log_writes(&self) -> u64 {
+        self.writes.load(Ordering::Relaxed)
+    }
+
     pub fn commit_log_min_offset(&self) -> i64 {
         self.commit_log.min_offset()
     }
@@ -792,5 +755,7 @@ fn lock_root(root: &std::path::Path) -> Result<File, StoreError> {
     }
 }
 
+#[path = "store_append.rs"]
+mod append;
 #[path = "replica.rs"]
 pub mod replica;

@@ -15,6 +15,7 @@ use tokio::sync::{OwnedSemaphorePermit, Semaphore};
 
 use crate::BrokerError;
 use crate::ha::Replication;
+use crate::ops::combine::Combiner;
 use crate::stats::BrokerStats;
 
 /// Flow control for sends: a bounded number run at once; a send that cannot start within
@@ -45,11 +46,9 @@ impl SendGate {
     /// A permit to append, or SYSTEM_BUSY: at once when the CommitLog append in progress has
     /// held its lock for `held` ms past the page-cache-busy limit, or after waiting too long.
     async fn enter(&self, held: i64) -> Result<OwnedSemaphorePermit, BrokerError> {
-        if held > self.page_cache_busy_ms {
-            return Err(BrokerError::SystemBusy(format!(
-                "[PCBUSY_CLEAN_QUEUE]broker busy, start flow control for a while, period in queue: {held}ms, size of queue: {}",
-                self.queued.load(Ordering::Relaxed)
-            )));
+        self.check_busy(held)?;
+        if let Ok(permit) = Arc::clone(&self.permits).try_acquire_owned() {
+            return Ok(permit);
         }
         let queued = self.queued.fetch_add(1, Ordering::Relaxed) + 1;
         let outcome =
@@ -63,6 +62,18 @@ impl SendGate {
             ))),
         }
     }
+
+    /// SYSTEM_BUSY when the CommitLog append in progress has held its lock for `held` ms
+    /// past the page-cache-busy limit.
+    fn check_busy(&self, held: i64) -> Result<(), BrokerError> {
+        if held > self.page_cache_busy_ms {
+            return Err(BrokerError::SystemBusy(format!(
+                "[PCBUSY_CLEAN_QUEUE]broker busy, start flow control for a while, period in queue: {held}ms, size of queue: {}",
+                self.queued.load(Ordering::Relaxed)
+            )));
+        }
+        Ok(())
+    }
 }
 
 /// What storing messages needs.
@@ -74,10 +85,14 @@ pub struct Putter {
     pub replication: Replication,
     pub stats: BrokerStats,
     pub clock: Arc<dyn Clock>,
+    /// Sends arriving together are appended together.
+    pub combiner: Arc<Combiner>,
 }
 
 /// How a put went: where the messages are, and what the flush and the replicas said.
 pub struct PutOutcome {
+    /// The messages, given back.
+    pub messages: Vec<MessageToStore>,
     pub append: AppendOutcome,
     pub flush: PutStatus,
     pub replica: ReplicaStatus,
@@ -90,12 +105,23 @@ impl Putter {
     /// stored). `WAIT=false` on the first message skips the replica wait, as in Java.
     pub async fn put(
         &self,
-        messages: &[MessageToStore],
+        messages: Vec<MessageToStore>,
         topic: &str,
     ) -> Result<PutOutcome, BrokerError> {
-        let permit = self.gate.enter(self.store.append_lock_held_ms()).await?;
+        let held = self.store.append_lock_held_ms();
+        // A send left for its pass's end takes no turn at the gate: the pass's combined write
+        // takes one (its last send's, or none from the pass-end hook), and waiting for a turn
+        // here would keep the rest of the pass from being combined.
+        let defer = Combiner::defers(&messages);
+        let permit = if defer {
+            self.gate.check_busy(held)?;
+            None
+        } else {
+            Some(self.gate.enter(held).await?)
+        };
         let started_ms = self.clock.now_ms();
-        let append = self.store.append(messages).inspect_err(|_| {
+        let (messages, append) = self.combiner.append(&*self.store, messages, defer).await;
+        let append = append.inspect_err(|_| {
             self.stats.record_put_failed();
         })?;
         drop(permit);
@@ -121,6 +147,7 @@ impl Putter {
             self.clock.now_ms() - started_ms,
         );
         Ok(PutOutcome {
+            messages,
             append,
             flush,
             replica,

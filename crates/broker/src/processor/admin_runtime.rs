@@ -150,6 +150,12 @@ impl RuntimeInfoProcessor {
             store.commit_log_min_offset().to_string(),
         );
         put("commitLogMaxOffset", max.to_string());
+        // Apogee's own: CommitLog writes since start (sends read together are written
+        // together; `apogee bench` reports messages per write).
+        put(
+            "commitLogWritesTotal",
+            store.commit_log_writes().to_string(),
+        );
         put(
             "dispatchBehindBytes",
             (max - store.dispatched_offset()).max(0).to_string(),

@@ -185,11 +185,10 @@ impl EndTransactionProcessor {
             now_ms: self.clock.now_ms(),
         };
         redirect::schedule(&mut props, &mut dest, &policy)?;
+        let topic = dest.topic.clone();
         (message.topic, message.queue_id) = (dest.topic, dest.queue_id);
         message.properties = props.into_string();
-        self.put
-            .put(std::slice::from_ref(&message), &message.topic)
-            .await?;
+        self.put.put(vec![message], &topic).await?;
         Ok(())
     }
 }

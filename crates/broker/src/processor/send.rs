@@ -88,11 +88,11 @@ impl Handler for SendProcessor {
         // Java decides by the header's `batch` flag; C++ clients send batches with code 10 or
         // 310 and `batch=1`.
         let batch = code == RequestCode::SEND_BATCH_MESSAGE || header.batch == Some(true);
-        let (target, messages, put) = self
+        let (target, put) = self
             .store(&header, &request.body, batch, connection.peer())
             .await?;
         self.clients.note_sender(&header.topic, &connection);
-        Ok(self.response(request, &target, &messages, &put))
+        Ok(self.response(request, &target, &put.messages, &put))
     }
 }
 
@@ -121,7 +121,7 @@ impl SendProcessor {
         if self.replication.is_slave() {
             return Err(BrokerError::slave_refuses_writes());
         }
-        let (target, _, put) = self.store(header, body, batch, peer).await?;
+        let (target, put) = self.store(header, body, batch, peer).await?;
         let commit_log_offset = put.append.records.first().map_or(-1, |(o, _)| *o);
         Ok(Sent {
             code: result_code(put.replica, put.flush),
@@ -138,15 +138,15 @@ impl SendProcessor {
         body: &Bytes,
         batch: bool,
         peer: std::net::SocketAddr,
-    ) -> Result<(Target, Vec<MessageToStore>, PutOutcome), BrokerError> {
+    ) -> Result<(Target, PutOutcome), BrokerError> {
         let mut target = self.resolve(header)?;
         let messages = if batch {
             self.batch_messages(header, &target, body, peer)?
         } else {
             self.single_message(header, &mut target, body, peer)?
         };
-        let put = self.put.put(&messages, &header.topic).await?;
-        Ok((target, messages, put))
+        let put = self.put.put(messages, &header.topic).await?;
+        Ok((target, put))
     }
 }
 

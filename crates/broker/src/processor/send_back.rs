@@ -107,10 +107,8 @@ impl Handler for SendBackProcessor {
             .get("RETRY_TOPIC")
             .cloned()
             .unwrap_or_else(|| original.topic_str().to_owned());
-        let put = self
-            .put
-            .put(std::slice::from_ref(&message), &message.topic)
-            .await?;
+        let topic = message.topic.clone();
+        let put = self.put.put(vec![message], &topic).await?;
         match put.flush {
             PutStatus::Ok => {
                 self.stats.record_send_back(&back_topic, &h.group);

@@ -130,9 +130,7 @@ impl PopRevive {
         );
         message.reconsume_times = reconsume;
         message.prepared_transaction_offset = 0;
-        self.put
-            .put(std::slice::from_ref(&message), &destination)
-            .await?;
+        self.put.put(vec![message], &destination).await?;
         Ok(())
     }
 }
