@@ -79,7 +79,7 @@ pub async fn consume(config: &ConsumeConfig, stop: Shutdown) -> Result<Report> {
     progress.finish();
     let mut report = Report::new("consume", config.settings());
     outcome.fill(&mut report, start);
-    meter.finish(&mut report, outcome.messages).await;
+    meter.finish(&mut report, outcome.messages, false).await;
     if let Some(note) = end.note(
         config.limit.messages,
         outcome.messages,

@@ -73,7 +73,7 @@ pub async fn e2e(config: &E2eConfig, stop: Shutdown) -> Result<Report> {
         produced.map_err(|e| BenchError::Failed(format!("the producer tasks failed: {e}")))?;
     produced.fill(&mut report);
     received.fill(&mut report, start);
-    meter.finish(&mut report, produced.messages).await;
+    meter.finish(&mut report, produced.messages, true).await;
     if let Some(note) = end.note(
         Some(produced.messages),
         received.messages,

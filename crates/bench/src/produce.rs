@@ -54,7 +54,7 @@ pub async fn produce(config: &ProduceConfig, stop: Shutdown) -> Result<Report> {
     progress.finish();
     let mut report = Report::new("produce", config.settings());
     outcome.fill(&mut report);
-    meter.finish(&mut report, outcome.messages).await;
+    meter.finish(&mut report, outcome.messages, true).await;
     if stop.is_triggered() {
         report.notes.push("stopped early by a signal".into());
     }
