@@ -120,9 +120,8 @@ pub(crate) async fn read_loop<R: AsyncRead + Unpin>(
             Some(()) = serving.next(), if !serving.is_empty() => {}
             permit = Arc::clone(&in_flight).acquire_owned(), if held.is_some() => {
                 let (Ok(permit), Some(cmd)) = (permit, held.take()) else { break };
-                // Served alone: it is not part of a pass.
+                // Served alone (not part of a pass); the idle clock stood still meanwhile.
                 serving.push(serve(&dispatcher, &conn, cmd, (permit, 0, &pass_last)));
-                // The idle clock stood still while reading waited for a slot.
                 last_read = Instant::now();
             }
             read = reader.read_buf(&mut buf), if held.is_none() => match read {
