@@ -79,12 +79,7 @@ pub fn checks_of<'a>(
     cluster: &'a str,
 ) -> Result<Vec<Check<'a>>, String> {
     let fields = &request.ext_fields;
-    let value = |name: &str| {
-        fields
-            .get(name)
-            .map(String::as_str)
-            .filter(|v| !v.is_empty())
-    };
+    let value = |name: &str| fields.get(name).filter(|v| !v.is_empty());
     let mut out = Vec::with_capacity(2);
     match request.request_code().access() {
         Access::Open => {}
@@ -162,7 +157,7 @@ mod tests {
     fn request(code: RequestCode, fields: &[(&str, &str)], body: &str) -> RemotingCommand {
         let mut r = RemotingCommand::bare_request(code);
         for (k, v) in fields {
-            r.ext_fields.insert((*k).into(), (*v).into());
+            r.ext_fields.insert(*k, *v);
         }
         r.body = Bytes::from(body.to_owned());
         r

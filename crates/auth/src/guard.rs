@@ -103,11 +103,7 @@ impl Guard {
             return Ok(());
         }
         let code = request.code;
-        let access_key = request
-            .ext_fields
-            .get(ACCESS_KEY)
-            .map(String::as_str)
-            .filter(|k| !k.is_empty());
+        let access_key = request.ext_fields.get(ACCESS_KEY).filter(|k| !k.is_empty());
         if self.settings.authentication && !self.settings.authentication_whitelist.contains(&code) {
             authenticate(&registry, peer, request, access_key)?;
         }

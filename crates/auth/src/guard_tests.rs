@@ -44,8 +44,8 @@ fn guard(whitelist: &str) -> Guard {
 
 fn send(topic: &str, who: Option<(&str, &str)>) -> RemotingCommand {
     let mut r = RemotingCommand::bare_request(RequestCode::SEND_MESSAGE_V2);
-    r.ext_fields.insert("a".into(), "pg".into());
-    r.ext_fields.insert("b".into(), topic.into());
+    r.ext_fields.insert("a", "pg");
+    r.ext_fields.insert("b", topic);
     r.body = bytes::Bytes::from_static(b"hello");
     if let Some((ak, sk)) = who {
         sign_request(&mut r, &Credentials::new(ak, sk));
@@ -108,7 +108,7 @@ fn given_a_tampered_body_or_field_should_fail_the_signature() {
     r.body = bytes::Bytes::from_static(b"hellO");
     assert_eq!(remark(&g, &r), "check signature failed.");
     let mut r = send("orders-1", Some(ALICE));
-    r.ext_fields.insert("b".into(), "payments".into());
+    r.ext_fields.insert("b", "payments");
     assert_eq!(remark(&g, &r), "check signature failed.");
     let mut r = send("orders-1", Some(ALICE));
     r.ext_fields.remove(SIGNATURE);
@@ -153,16 +153,14 @@ fn given_plain_acl_white_addresses_should_skip_signatures_or_everything() {
         Registry::build(&Managed::default(), Some(&plain), &[]),
     );
     let mut unsigned = send("orders", None);
-    unsigned
-        .ext_fields
-        .insert(ACCESS_KEY.into(), "RocketMQ".into());
+    unsigned.ext_fields.insert(ACCESS_KEY, "RocketMQ");
     assert_eq!(
         remark(&g, &unsigned),
         "allowed",
         "account white address: no signature"
     );
     let mut elsewhere = unsigned.clone();
-    elsewhere.ext_fields.insert("b".into(), "payments".into());
+    elsewhere.ext_fields.insert("b", "payments");
     assert!(
         remark(&g, &elsewhere).contains("no matched policies"),
         "permissions still apply"

@@ -114,7 +114,7 @@ impl BrokerError {
         if let Self::PullForbidden { forbidden_type, .. } = self {
             response
                 .ext_fields
-                .insert("forbiddenType".into(), forbidden_type.to_string());
+                .insert("forbiddenType", forbidden_type.to_string());
         }
         response
     }

@@ -79,7 +79,7 @@ fn ok(response: &RemotingCommand) {
 
 fn pull_as(topic: &str, group: &str) -> RemotingCommand {
     let mut r = pull(topic, 0, 0, "*", 0);
-    r.ext_fields.insert("consumerGroup".into(), group.into());
+    r.ext_fields.insert("consumerGroup", group);
     r
 }
 
@@ -149,21 +149,21 @@ async fn given_the_matrix_should_refuse_each_case_with_its_remark_and_allow_the_
     // Nothing was stored by any refused send.
     let max = c.call(signed(max_offset("orders-1"), ROOT)).await;
     ok(&max);
-    assert_eq!(max.ext_fields.get("offset").map(String::as_str), Some("1"));
+    assert_eq!(max.ext_fields.get("offset"), Some("1"));
 }
 
 async fn wait_stored(c: &Cluster, topic: &str, offset: &str) {
     apogee_testkit::wait_until(&format!("{topic} at offset {offset}"), WAIT, || async {
         let r = c.call(signed(max_offset(topic), ROOT)).await;
-        r.ext_fields.get("offset").map(String::as_str) == Some(offset)
+        r.ext_fields.get("offset") == Some(offset)
     })
     .await;
 }
 
 fn max_offset(topic: &str) -> RemotingCommand {
     let mut r = RemotingCommand::bare_request(RequestCode::GET_MAX_OFFSET);
-    r.ext_fields.insert("topic".into(), topic.into());
-    r.ext_fields.insert("queueId".into(), "0".into());
+    r.ext_fields.insert("topic", topic);
+    r.ext_fields.insert("queueId", "0");
     r
 }
 
@@ -186,7 +186,7 @@ async fn given_admin_codes_should_need_the_cluster_so_retention_cannot_be_wiped_
     assert_eq!(c.broker().retention(), before);
     // Deleting a topic or a group needs Delete on it.
     let mut delete = RemotingCommand::bare_request(RequestCode::DELETE_TOPIC_IN_BROKER);
-    delete.ext_fields.insert("topic".into(), "orders-1".into());
+    delete.ext_fields.insert("topic", "orders-1");
     assert!(refused(&c.call(signed(delete.clone(), ALICE)).await).contains("Topic:orders-1"));
     // Unknown codes are refused before REQUEST_CODE_NOT_SUPPORTED can say they do not exist.
     let unknown = RemotingCommand::bare_request(RequestCode(4242));

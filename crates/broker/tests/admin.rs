@@ -160,9 +160,7 @@ fn pull_as(
     suspend_ms: i64,
 ) -> RemotingCommand {
     let mut request = pull(topic, queue_id, offset, "*", suspend_ms);
-    request
-        .ext_fields
-        .insert("consumerGroup".into(), group.into());
+    request.ext_fields.insert("consumerGroup", group);
     request
 }
 
@@ -294,9 +292,7 @@ async fn given_created_topic_should_be_routed_at_once_and_updated_in_place() {
         );
     }
     let mut bad_filter = create_topic("New", 1, None);
-    bad_filter
-        .ext_fields
-        .insert("topicFilterType".into(), "REGEX".into());
+    bad_filter.ext_fields.insert("topicFilterType", "REGEX");
     let r = c.call(bad_filter).await;
     assert_eq!(r.response_code(), ResponseCode::SYSTEM_ERROR);
     assert!(

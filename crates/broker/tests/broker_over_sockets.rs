@@ -52,10 +52,7 @@ async fn given_sent_messages_when_pulled_should_return_them_in_order_filtered_by
             h.transaction_id.is_some(),
             "UNIQ_KEY generated and returned"
         );
-        assert_eq!(
-            r.ext_fields.get("MSG_REGION").map(String::as_str),
-            Some("DefaultRegion")
-        );
+        assert_eq!(r.ext_fields.get("MSG_REGION"), Some("DefaultRegion"));
         let (host, _) = decode_offset_msg_id(&h.msg_id).unwrap();
         assert_eq!(host.to_string(), c.broker().advertised_addr().to_string());
     }
@@ -473,10 +470,8 @@ async fn given_two_consumers_should_list_both_notify_on_join_and_leave_and_filte
     }
     c.wait_max_offset("Subs", 0, 2).await;
     let mut registered = pull("Subs", 0, 0, "ignored", 0);
-    registered
-        .ext_fields
-        .insert("consumerGroup".into(), "G".into());
-    registered.ext_fields.insert("sysFlag".into(), "0".into());
+    registered.ext_fields.insert("consumerGroup", "G");
+    registered.ext_fields.insert("sysFlag", "0");
     let got = records(&c.call(registered).await.body);
     assert_eq!(got.len(), 1);
     second.shutdown();
@@ -610,9 +605,7 @@ async fn given_failed_message_sent_back_should_return_on_the_retry_topic_after_i
     assert_eq!(dead.reconsume_times, 2);
     let unknown = send_back(offset, 0, None);
     let mut unknown = unknown;
-    unknown
-        .ext_fields
-        .insert("group".into(), "NoSuchGroup".into());
+    unknown.ext_fields.insert("group", "NoSuchGroup");
     assert_eq!(
         c.call(unknown).await.response_code(),
         ResponseCode::SUBSCRIPTION_GROUP_NOT_EXIST

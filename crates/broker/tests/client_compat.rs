@@ -19,7 +19,7 @@ async fn given_a_cpp_style_batch_should_store_each_of_its_messages() {
     let mut header = send_header("CppBatch", 0, "");
     header.batch = Some(true);
     let mut cpp = RemotingCommand::request(RequestCode::SEND_MESSAGE, &header);
-    cpp.ext_fields.insert("batch".into(), "1".into());
+    cpp.ext_fields.insert("batch", "1");
     cpp.body = std::mem::take(&mut request.body);
     let r = c.call(cpp).await;
     assert_eq!(r.response_code(), ResponseCode::SUCCESS, "{:?}", r.remark);

@@ -53,10 +53,7 @@ async fn given_a_forbidden_pair_should_refuse_its_pulls_with_the_subscription_ty
         r.remark.as_deref(),
         Some("the consumer group[cg] is forbidden for topic[Guarded]")
     );
-    assert_eq!(
-        r.ext_fields.get("forbiddenType").map(String::as_str),
-        Some("5")
-    );
+    assert_eq!(r.ext_fields.get("forbiddenType"), Some("5"));
     let r = c.call(pull("Other", 0, 0, "*", 0)).await;
     assert_eq!(
         r.response_code(),

@@ -45,9 +45,7 @@ fn check_config(sub: &SubscriptionData) -> RemotingCommand {
 
 fn sql_pull(topic: &str, offset: i64, text: &str) -> RemotingCommand {
     let mut request = pull(topic, 0, offset, text, 0);
-    request
-        .ext_fields
-        .insert("expressionType".into(), "SQL92".into());
+    request.ext_fields.insert("expressionType", "SQL92");
     request
 }
 

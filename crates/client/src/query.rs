@@ -176,9 +176,7 @@ impl Admin {
             };
             let mut request = RemotingCommand::request(RequestCode::QUERY_MESSAGE, &header);
             if unique {
-                request
-                    .ext_fields
-                    .insert("_UNIQUE_KEY_QUERY".into(), "true".into());
+                request.ext_fields.insert("_UNIQUE_KEY_QUERY", "true");
             }
             let response = self
                 .instance()

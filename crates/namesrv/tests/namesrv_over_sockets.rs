@@ -268,7 +268,7 @@ async fn given_bad_crc_or_body_when_registering_should_fail_clearly_and_register
     let (_ns, addr, _dir) = start(|_| {}).await;
     let broker = client();
     let mut req = register_request("b1", "127.0.0.1:10911", false, None, &["T", "U"]);
-    req.ext_fields.insert("bodyCrc32".into(), "12345".into());
+    req.ext_fields.insert("bodyCrc32", "12345");
     let resp = call(&broker, &addr, req).await;
     assert_eq!(
         (resp.response_code(), resp.remark.as_deref()),

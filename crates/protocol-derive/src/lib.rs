@@ -55,9 +55,9 @@ fn expand(input: &DeriveInput) -> syn::Result<proc_macro2::TokenStream> {
         let ident = &f.ident;
         let key = &f.key;
         if f.inner.is_some() {
-            quote! { if let Some(v) = &self.#ident { out.insert(#key.to_owned(), crate::HeaderValue::to_header_value(v)); } }
+            quote! { if let Some(v) = &self.#ident { out.insert(#key, crate::HeaderValue::to_header_value(v)); } }
         } else {
-            quote! { out.insert(#key.to_owned(), crate::HeaderValue::to_header_value(&self.#ident)); }
+            quote! { out.insert(#key, crate::HeaderValue::to_header_value(&self.#ident)); }
         }
     });
     let reads = specs.iter().map(|f| {

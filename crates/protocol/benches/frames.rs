@@ -35,7 +35,7 @@ fn send_v2_frame(serialize_type: SerializeType) -> BytesMut {
         ("m", "false"),
         ("n", "broker-a"),
     ] {
-        cmd.ext_fields.insert(key.into(), value.into());
+        cmd.ext_fields.insert(key, value);
     }
     cmd.body = vec![b'x'; 1024].into();
     encode_frame(&cmd, &FrameLimits::default()).unwrap()

@@ -2,15 +2,13 @@
 //! A command is a request or a response (flag bit 0), may be oneway (flag bit 1), carries an
 //! opaque correlation id, an optional remark, the extFields string map and a body.
 
-use std::collections::BTreeMap;
-
 use bytes::Bytes;
 
 use crate::{CommandHeader, HeaderError, RequestCode, ResponseCode};
 
 /// The typed "custom header" travels as this string map. Sorted, so encodings are
 /// deterministic; inserting a key twice keeps the last value, as Java's decoder does.
-pub type ExtFields = BTreeMap<String, String>;
+pub use crate::ext_fields::ExtFields;
 
 /// Well-known `MQVersion` ordinals (REMOTING.md §1.8).
 pub mod version {

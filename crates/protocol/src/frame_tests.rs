@@ -6,7 +6,7 @@ use crate::{ExtFields, LanguageCode, RequestCode};
 
 fn route_request(serialize_type: SerializeType) -> RemotingCommand {
     let mut ext = ExtFields::new();
-    ext.insert("topic".into(), "TopicTest".into());
+    ext.insert("topic", "TopicTest");
     RemotingCommand {
         code: RequestCode::GET_ROUTEINFO_BY_TOPIC.0,
         language: LanguageCode::JAVA,
@@ -137,8 +137,7 @@ fn given_code_above_i16_when_binary_requested_should_fall_back_to_json() {
 #[test]
 fn given_control_chars_in_ext_fields_when_json_encoded_should_escape_them() {
     let mut cmd = RemotingCommand::bare_request(RequestCode::SEND_MESSAGE);
-    cmd.ext_fields
-        .insert("properties".into(), "KEYS\u{1}k1\u{2}".into());
+    cmd.ext_fields.insert("properties", "KEYS\u{1}k1\u{2}");
     let frame = encode_frame(&cmd, &FrameLimits::default()).unwrap();
     let text = std::str::from_utf8(&frame[8..]).unwrap();
     assert!(text.contains(r#""KEYS\u0001k1\u0002""#), "{text}");
@@ -157,8 +156,8 @@ fn given_lenient_json_header_when_decoded_should_accept_go_style_and_unknown_key
     assert_eq!((cmd.code, cmd.opaque, cmd.version), (34, 9, 317));
     assert!(cmd.is_oneway());
     assert_eq!(cmd.language, LanguageCode::GO);
-    assert_eq!(cmd.ext_fields["n"], "5");
-    assert_eq!(cmd.ext_fields["b"], "true");
+    assert_eq!(&cmd.ext_fields["n"], "5");
+    assert_eq!(&cmd.ext_fields["b"], "true");
     assert!(!cmd.ext_fields.contains_key("z"));
 }
 
@@ -182,7 +181,7 @@ fn arb_command() -> impl Strategy<Value = RemotingCommand> {
                 opaque,
                 flag,
                 remark,
-                ext_fields: ext,
+                ext_fields: ext.into_iter().collect(),
                 body: body.into(),
                 serialize_type: if binary {
                     SerializeType::RocketMq

@@ -92,11 +92,9 @@ impl<'a> Reader<'a> {
         Ok(len)
     }
 
-    fn string(&mut self, len: usize) -> Result<String, DecodeError> {
+    fn str(&mut self, len: usize) -> Result<&'a str, DecodeError> {
         let bytes = self.take(len)?;
-        std::str::from_utf8(bytes)
-            .map(str::to_owned)
-            .map_err(|_| DecodeError::NotUtf8)
+        std::str::from_utf8(bytes).map_err(|_| DecodeError::NotUtf8)
     }
 }
 
@@ -112,21 +110,22 @@ pub(crate) fn decode(bytes: &[u8]) -> Result<HeaderFields, DecodeError> {
     let remark = if remark_len == 0 {
         None
     } else {
-        Some(r.string(remark_len)?)
+        Some(r.str(remark_len)?.to_owned())
     };
     let map_raw = r.i32()?;
     let map_len = r.len(i64::from(map_raw))?;
     let map_end = r.at + map_len;
-    let mut ext_fields = ExtFields::new();
+    let mut ext_fields = ExtFields::builder_within(map_len);
     while r.at < map_end {
         let key_raw = r.i16()?;
         let key_len = r.len(i64::from(key_raw))?;
-        let key = r.string(key_len)?;
+        let key = r.str(key_len)?;
         let value_raw = r.i32()?;
         let value_len = r.len(i64::from(value_raw))?;
-        let value = r.string(value_len)?;
-        ext_fields.insert(key, value);
+        let value = r.str(value_len)?;
+        ext_fields.field(key, |out| out.push_str(value));
     }
+    let ext_fields = ext_fields.finish();
     if r.at != map_end {
         return Err(DecodeError::BadFieldLength {
             length: i64::from(map_raw),

@@ -5,6 +5,7 @@
 use serde::Serialize;
 use serde_json::Value;
 
+use crate::ext_fields::{Builder, Key};
 use crate::{DecodeError, ExtFields, LanguageCode, RemotingCommand, SerializeType};
 
 /// The decoded fixed fields of a header; the frame layer adds the body.
@@ -53,14 +54,18 @@ pub(crate) fn encode(cmd: &RemotingCommand, out: &mut Vec<u8>) {
 /// `serde_json::Value` path cost an ordered map and a string per key per request).
 pub(crate) fn decode(bytes: &[u8]) -> Result<HeaderFields, DecodeError> {
     let mut de = serde_json::Deserializer::from_slice(bytes);
-    let fields = serde::Deserializer::deserialize_any(&mut de, HeaderVisitor)
+    let visitor = HeaderVisitor { len: bytes.len() };
+    let fields = serde::Deserializer::deserialize_any(&mut de, visitor)
         .map_err(|e| DecodeError::JsonHeader(e.to_string()))?;
     de.end()
         .map_err(|e| DecodeError::JsonHeader(e.to_string()))?;
     Ok(fields)
 }
 
-struct HeaderVisitor;
+/// `len`: the header's length in bytes, which bounds the text of its `extFields`.
+struct HeaderVisitor {
+    len: usize,
+}
 
 impl<'de> serde::de::Visitor<'de> for HeaderVisitor {
     type Value = HeaderFields;
@@ -92,7 +97,7 @@ impl<'de> serde::de::Visitor<'de> for HeaderVisitor {
                         _ => None,
                     }
                 }
-                Field::ExtFields => fields.ext_fields = map.next_value::<Ext>()?.0,
+                Field::ExtFields => fields.ext_fields = map.next_value_seed(ExtSeed(self.len))?,
                 Field::Other => {
                     map.next_value::<serde::de::IgnoredAny>()?;
                 }
@@ -172,46 +177,132 @@ impl<'de> serde::Deserialize<'de> for Int {
     }
 }
 
-/// `extFields`: string values as they are, other scalars and structures as their JSON text,
-/// nulls left out; absent or null is empty.
-struct Ext(ExtFields);
+/// `extFields` read out of a header of `.0` bytes: string values as they are, other scalars
+/// and structures as their JSON text, nulls left out; absent or null is empty.
+struct ExtSeed(usize);
 
-impl<'de> serde::Deserialize<'de> for Ext {
-    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
-        d.deserialize_any(ExtVisitor)
+impl<'de> serde::de::DeserializeSeed<'de> for ExtSeed {
+    type Value = ExtFields;
+
+    fn deserialize<D: serde::Deserializer<'de>>(self, d: D) -> Result<ExtFields, D::Error> {
+        d.deserialize_any(self)
     }
 }
 
-struct ExtVisitor;
-
-impl<'de> serde::de::Visitor<'de> for ExtVisitor {
-    type Value = Ext;
+impl<'de> serde::de::Visitor<'de> for ExtSeed {
+    type Value = ExtFields;
 
     fn expecting(&self, f: &mut std::fmt::Formatter) -> std::fmt::Result {
         f.write_str("`extFields` as an object")
     }
 
-    fn visit_unit<E>(self) -> Result<Ext, E> {
-        Ok(Ext(ExtFields::new()))
+    fn visit_unit<E>(self) -> Result<ExtFields, E> {
+        Ok(ExtFields::new())
     }
 
-    fn visit_map<A: serde::de::MapAccess<'de>>(self, mut map: A) -> Result<Ext, A::Error> {
-        let mut fields = ExtFields::new();
-        while let Some(key) = map.next_key::<String>()? {
-            match map.next_value::<Value>()? {
-                Value::String(text) => {
-                    fields.insert(key, text);
-                }
-                Value::Null => {
-                    // The last value of a repeated key counts, as in a JSON object.
-                    fields.remove(&key);
-                }
-                other => {
-                    fields.insert(key, other.to_string());
-                }
-            }
+    fn visit_map<A: serde::de::MapAccess<'de>>(self, mut map: A) -> Result<ExtFields, A::Error> {
+        let mut fields = ExtFields::builder_within(self.0);
+        while let Some(key) = map.next_key_seed(KeySeed(&mut fields))? {
+            map.next_value_seed(ValueSeed(&mut fields, key))?;
         }
-        Ok(Ext(fields))
+        Ok(fields.finish())
+    }
+}
+
+/// An `extFields` key, copied straight into the fields' buffer.
+struct KeySeed<'b>(&'b mut Builder);
+
+impl<'de> serde::de::DeserializeSeed<'de> for KeySeed<'_> {
+    type Value = Key;
+
+    fn deserialize<D: serde::Deserializer<'de>>(self, d: D) -> Result<Key, D::Error> {
+        d.deserialize_str(self)
+    }
+}
+
+impl<'de> serde::de::Visitor<'de> for KeySeed<'_> {
+    type Value = Key;
+
+    fn expecting(&self, f: &mut std::fmt::Formatter) -> std::fmt::Result {
+        f.write_str("a key")
+    }
+
+    fn visit_str<E: serde::de::Error>(self, key: &str) -> Result<Key, E> {
+        Ok(self.0.key(key))
+    }
+}
+
+/// An `extFields` value: a string copied straight into the fields' buffer, other scalars and
+/// structures as their JSON text; a null drops the key (the last value of a repeated key
+/// counts, as in a JSON object).
+struct ValueSeed<'b>(&'b mut Builder, Key);
+
+impl<'de> serde::de::DeserializeSeed<'de> for ValueSeed<'_> {
+    type Value = ();
+
+    fn deserialize<D: serde::Deserializer<'de>>(self, d: D) -> Result<(), D::Error> {
+        d.deserialize_any(self)
+    }
+}
+
+impl ValueSeed<'_> {
+    fn text(self, text: impl std::fmt::Display) {
+        self.0.value(self.1, |out| {
+            use std::fmt::Write;
+            let _ = write!(out, "{text}");
+        });
+    }
+}
+
+impl<'de> serde::de::Visitor<'de> for ValueSeed<'_> {
+    type Value = ();
+
+    fn expecting(&self, f: &mut std::fmt::Formatter) -> std::fmt::Result {
+        f.write_str("a value")
+    }
+
+    fn visit_str<E: serde::de::Error>(self, text: &str) -> Result<(), E> {
+        self.0.value(self.1, |out| out.push_str(text));
+        Ok(())
+    }
+
+    fn visit_unit<E: serde::de::Error>(self) -> Result<(), E> {
+        self.0.absent(self.1);
+        Ok(())
+    }
+
+    fn visit_bool<E: serde::de::Error>(self, v: bool) -> Result<(), E> {
+        self.text(if v { "true" } else { "false" });
+        Ok(())
+    }
+
+    fn visit_i64<E: serde::de::Error>(self, v: i64) -> Result<(), E> {
+        self.text(v);
+        Ok(())
+    }
+
+    fn visit_u64<E: serde::de::Error>(self, v: u64) -> Result<(), E> {
+        self.text(v);
+        Ok(())
+    }
+
+    fn visit_f64<E: serde::de::Error>(self, v: f64) -> Result<(), E> {
+        self.text(Value::from(v));
+        Ok(())
+    }
+
+    fn visit_map<A: serde::de::MapAccess<'de>>(self, map: A) -> Result<(), A::Error> {
+        let value: Value =
+            serde::Deserialize::deserialize(serde::de::value::MapAccessDeserializer::new(map))?;
+        self.text(value);
+        Ok(())
+    }
+
+    fn visit_seq<A: serde::de::SeqAccess<'de>>(self, seq: A) -> Result<(), A::Error> {
+        let value: Value =
+            serde::Deserialize::deserialize(serde::de::value::SeqAccessDeserializer::new(seq))?;
+        self.text(value);
+        Ok(())
     }
 }
 
@@ -257,7 +348,7 @@ fn decode_via_value(bytes: &[u8]) -> Result<HeaderFields, DecodeError> {
                     Value::Null => continue,
                     other => other.to_string(),
                 };
-                ext_fields.insert(k.clone(), text);
+                ext_fields.insert(k, text);
             }
         }
         None | Some(Value::Null) => {}

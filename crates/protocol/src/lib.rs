@@ -17,6 +17,7 @@ pub mod body;
 mod code;
 mod command;
 mod error;
+pub mod ext_fields;
 pub mod fastjson;
 pub mod frame;
 pub mod ha;

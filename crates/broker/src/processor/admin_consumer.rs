@@ -114,12 +114,12 @@ impl ConsumerCallProcessor {
         h: &ConsumeMessageDirectlyResultRequestHeader,
     ) {
         let ext = &mut forward.ext_fields;
-        ext.insert("brokerName".into(), self.identity.broker_name.clone());
+        ext.insert("brokerName", self.identity.broker_name.clone());
         if let Some(topic) = h.topic.as_deref().and_then(|t| self.topics.get(t)) {
-            ext.insert("topicSysFlag".into(), topic.topic_sys_flag.to_string());
+            ext.insert("topicSysFlag", topic.topic_sys_flag.to_string());
         }
         if let Some(group) = self.groups.get(&h.consumer_group) {
-            ext.insert("groupSysFlag".into(), group.group_sys_flag.to_string());
+            ext.insert("groupSysFlag", group.group_sys_flag.to_string());
         }
     }
 

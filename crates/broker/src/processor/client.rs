@@ -194,10 +194,8 @@ impl ClientProcessor {
         // This broker does not implement heartbeat V2: clients keep sending full heartbeats.
         response
             .ext_fields
-            .insert("IS_SUPPORT_HEART_BEAT_V2".into(), "false".into());
-        response
-            .ext_fields
-            .insert("IS_SUB_CHANGE".into(), "true".into());
+            .insert("IS_SUPPORT_HEART_BEAT_V2", "false");
+        response.ext_fields.insert("IS_SUB_CHANGE", "true");
         Ok(response)
     }
 }

@@ -410,10 +410,10 @@ impl SendProcessor {
         );
         response
             .ext_fields
-            .insert("MSG_REGION".into(), self.limits.region_id.clone());
+            .insert("MSG_REGION", self.limits.region_id.clone());
         response
             .ext_fields
-            .insert("TRACE_ON".into(), self.limits.trace_on.to_string());
+            .insert("TRACE_ON", self.limits.trace_on.to_string());
         response
     }
 }

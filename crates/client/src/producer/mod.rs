@@ -573,7 +573,7 @@ impl ProducerInner {
         let header: SendMessageResponseHeader = response
             .header()
             .map_err(|e| ClientError::bad_response(&addr, e))?;
-        let region = response.ext_fields.get("MSG_REGION").cloned();
+        let region = response.ext_fields.get("MSG_REGION").map(str::to_owned);
         let result = SendResult {
             status,
             msg_id: msg

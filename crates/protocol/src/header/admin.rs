@@ -291,7 +291,7 @@ mod tests {
         }
         .write_ext_fields(&mut ext);
         assert_eq!(
-            ext.keys().map(String::as_str).collect::<Vec<_>>(),
+            ext.keys().collect::<Vec<_>>(),
             ["destGroup", "offline", "srcGroup"]
         );
         ext.remove("offline");
@@ -305,7 +305,7 @@ mod tests {
         }
         .write_ext_fields(&mut ext);
         assert_eq!(
-            ext.keys().map(String::as_str).collect::<Vec<_>>(),
+            ext.keys().collect::<Vec<_>>(),
             ["clientId", "consumerGroup", "jstackEnable"]
         );
     }
@@ -319,12 +319,12 @@ mod tests {
             ("timestamp", "-1"),
             ("isForce", "false"),
         ] {
-            ext.insert(k.into(), v.into());
+            ext.insert(k, v);
         }
         let h = ResetOffsetRequestHeader::from_ext_fields(&ext).unwrap();
         assert_eq!((h.single_queue(), h.explicit_offset()), (None, None));
-        ext.insert("queueId".into(), "2".into());
-        ext.insert("offset".into(), "-1".into());
+        ext.insert("queueId", "2");
+        ext.insert("offset", "-1");
         let h = ResetOffsetRequestHeader::from_ext_fields(&ext).unwrap();
         assert_eq!((h.single_queue(), h.explicit_offset()), (Some(2), None));
         ext.remove("isForce");

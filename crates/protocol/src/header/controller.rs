@@ -165,10 +165,10 @@ mod tests {
     #[test]
     fn given_java_keys_should_read_the_clean_request() {
         let mut fields = ExtFields::default();
-        fields.insert("brokerName".into(), "broker-a".into());
-        fields.insert("brokerControllerIdsToClean".into(), "1;2".into());
-        fields.insert("isCleanLivingBroker".into(), "true".into());
-        fields.insert("invokeTime".into(), "17".into());
+        fields.insert("brokerName", "broker-a");
+        fields.insert("brokerControllerIdsToClean", "1;2");
+        fields.insert("isCleanLivingBroker", "true");
+        fields.insert("invokeTime", "17");
         let h = CleanControllerBrokerDataRequestHeader::from_ext_fields(&fields).expect("reads");
         assert_eq!(h.broker_controller_ids_to_clean.as_deref(), Some("1;2"));
         assert_eq!(h.is_clean_living_broker, Some(true));
@@ -184,7 +184,7 @@ mod tests {
             ..Default::default()
         }
         .write_ext_fields(&mut out);
-        assert_eq!(out.get("isLeader").map(String::as_str), Some("true"));
+        assert_eq!(out.get("isLeader"), Some("true"));
         assert!(!out.contains_key("controllerLeaderAddress"));
     }
 }

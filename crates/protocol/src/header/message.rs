@@ -181,7 +181,7 @@ mod tests {
         };
         let mut ext = ExtFields::new();
         v2.write_ext_fields(&mut ext);
-        let keys: String = ext.keys().map(String::as_str).collect();
+        let keys: String = ext.keys().collect();
         assert_eq!(keys, "abcdefghikm");
         let v1 = SendMessageRequestHeader::from(v2.clone());
         assert_eq!(v1.topic, "T");

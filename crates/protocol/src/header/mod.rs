@@ -130,7 +130,7 @@ pub fn read_optional<T: HeaderValue>(
             .map(Some)
             .ok_or_else(|| HeaderError::Invalid {
                 key,
-                value: text.clone(),
+                value: text.to_owned(),
             }),
     }
 }

@@ -16,7 +16,7 @@ fn given_register_header_when_written_should_use_java_field_names() {
     };
     let mut ext = ExtFields::new();
     header.write_ext_fields(&mut ext);
-    let keys: Vec<&str> = ext.keys().map(String::as_str).collect();
+    let keys: Vec<&str> = ext.keys().collect();
     assert_eq!(
         keys,
         [
@@ -39,7 +39,7 @@ fn given_register_header_when_written_should_use_java_field_names() {
 #[test]
 fn given_missing_required_field_when_decoded_should_name_it_like_java() {
     let mut ext = ExtFields::new();
-    ext.insert("namespace".into(), "ns".into());
+    ext.insert("namespace", "ns");
     let err = KvConfigKeyHeader::from_ext_fields(&ext).unwrap_err();
     assert_eq!(err, HeaderError::Missing("key"));
     assert_eq!(err.to_string(), "the custom field <key> is null");
@@ -54,7 +54,7 @@ fn given_bad_number_when_decoded_should_report_the_value() {
         ("clusterName", "c"),
         ("brokerId", "zero"),
     ] {
-        ext.insert(k.into(), v.into());
+        ext.insert(k, v);
     }
     let err = UnRegisterBrokerRequestHeader::from_ext_fields(&ext).unwrap_err();
     assert_eq!(
@@ -69,16 +69,16 @@ fn given_bad_number_when_decoded_should_report_the_value() {
 #[test]
 fn given_java_booleans_when_decoded_should_follow_parse_boolean() {
     let mut ext = ExtFields::new();
-    ext.insert("topic".into(), "T".into());
-    ext.insert("acceptStandardJsonOnly".into(), "TRUE".into());
+    ext.insert("topic", "T");
+    ext.insert("acceptStandardJsonOnly", "TRUE");
     let h = GetRouteInfoRequestHeader::from_ext_fields(&ext).unwrap();
     assert_eq!(h.accept_standard_json_only, Some(true));
-    ext.insert("acceptStandardJsonOnly".into(), "yes".into());
+    ext.insert("acceptStandardJsonOnly", "yes");
     let h = GetRouteInfoRequestHeader::from_ext_fields(&ext).unwrap();
     assert_eq!(h.accept_standard_json_only, Some(false));
     // The C++ SDK writes booleans as 1/0.
     for (text, want) in [("1", true), ("0", false), (" 1 ", true)] {
-        ext.insert("acceptStandardJsonOnly".into(), text.into());
+        ext.insert("acceptStandardJsonOnly", text);
         let h = GetRouteInfoRequestHeader::from_ext_fields(&ext).unwrap();
         assert_eq!(h.accept_standard_json_only, Some(want), "{text:?}");
     }
