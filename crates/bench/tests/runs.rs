@@ -214,24 +214,28 @@ async fn given_many_topics_should_create_each_route_each_and_produce_across_them
             .unwrap();
     // Acknowledged means stored; the consume queues (what topic statistics count) are
     // written by dispatch, which may still be on its way.
-    let per_topic = tokio::time::timeout(RUN_WAIT, async {
-        loop {
-            let mut per_topic = Vec::new();
-            for i in 0..40 {
-                let name = apogee_bench::topic_name("Many", i);
-                let stats = admin.topic_stats(&name).await.unwrap();
-                let in_topic: i64 = stats.offset_table.values().map(|o| o.max_offset).sum();
-                per_topic.push((name, in_topic));
-            }
-            if per_topic.iter().map(|(_, n)| n).sum::<i64>() == 400 {
-                return per_topic;
-            }
-            tokio::time::sleep(Duration::from_millis(20)).await;
-        }
+    let all_in =
+        |admin| async move { counts(admin).await.iter().map(|(_, n)| n).sum::<i64>() == 400 };
+    apogee_testkit::wait_until("all 400 messages in the topics' queues", RUN_WAIT, || {
+        all_in(&admin)
     })
-    .await
-    .expect("all 400 messages in the topics' queues in time");
+    .await;
+    let per_topic = counts(&admin).await;
     for (name, in_topic) in per_topic {
         assert!(in_topic > 0, "{name} got none");
     }
+}
+
+/// Messages in each of the 40 "Many" topics' queues, by topic statistics.
+async fn counts(admin: &apogee_client::Admin) -> Vec<(String, i64)> {
+    let mut per_topic = Vec::new();
+    for i in 0..40 {
+        let name = apogee_bench::topic_name("Many", i);
+        let stats = admin.topic_stats(&name).await.unwrap();
+        per_topic.push((
+            name,
+            stats.offset_table.values().map(|o| o.max_offset).sum(),
+        ));
+    }
+    per_topic
 }

@@ -201,33 +201,39 @@ impl RequestProcessor for Noting {
     }
 }
 
-#[tokio::test]
-async fn given_requests_read_in_one_pass_should_say_which_are_followed_and_end_the_pass_after_them()
-{
+/// Sends NOTE requests 1..=`count` in one TCP write to a server with the NOTE processor (and a
+/// pass-end hook noting "end", if `pass_end`); returns what was noted once all are answered.
+async fn note_one_write(count: i32, pass_end: bool) -> Vec<String> {
     let seen = Arc::new(std::sync::Mutex::new(Vec::new()));
     let mut dispatcher = Dispatcher::new();
     dispatcher.register(&[NOTE], Arc::new(Noting(Arc::clone(&seen))));
-    let ended = Arc::clone(&seen);
-    dispatcher.on_pass_end(Arc::new(move || ended.lock().unwrap().push("end".into())));
-    let server = RemotingServer::bind(
-        "127.0.0.1:0",
-        dispatcher,
-        TransportConfig::default(),
-        &Shutdown::new(),
-    )
-    .await
-    .unwrap();
+    if pass_end {
+        let ended = Arc::clone(&seen);
+        dispatcher.on_pass_end(Arc::new(move || ended.lock().unwrap().push("end".into())));
+    }
+    let config = TransportConfig::default();
+    let server = RemotingServer::bind("127.0.0.1:0", dispatcher, config, &Shutdown::new())
+        .await
+        .unwrap();
     let mut stream = TcpStream::connect(server.local_addr()).await.unwrap();
-    let mut three = frame(NOTE, 1);
-    three.extend_from_slice(&frame(NOTE, 2));
-    three.extend_from_slice(&frame(NOTE, 3));
-    stream.write_all(&three).await.unwrap();
+    let mut frames = BytesMut::new();
+    for opaque in 1..=count {
+        frames.extend_from_slice(&frame(NOTE, opaque));
+    }
+    stream.write_all(&frames).await.unwrap();
     let mut buf = BytesMut::new();
-    for _ in 0..3 {
+    for _ in 0..count {
         read_response(&mut stream, &mut buf).await;
     }
+
+    seen.lock().unwrap().clone()
+}
+
+#[tokio::test]
+async fn given_requests_read_in_one_pass_should_say_which_are_followed_and_end_the_pass_after_them()
+{
+    let seen = note_one_write(3, true).await;
     // The three frames may arrive in more than one read; each pass ends with its last.
-    let seen = seen.lock().unwrap().clone();
     let mut expected = Vec::new();
     let mut pass = Vec::new();
     for entry in &seen {
@@ -246,24 +252,5 @@ async fn given_requests_read_in_one_pass_should_say_which_are_followed_and_end_t
 
 #[tokio::test]
 async fn given_no_pass_end_hook_should_never_say_requests_follow() {
-    let seen = Arc::new(std::sync::Mutex::new(Vec::new()));
-    let mut dispatcher = Dispatcher::new();
-    dispatcher.register(&[NOTE], Arc::new(Noting(Arc::clone(&seen))));
-    let server = RemotingServer::bind(
-        "127.0.0.1:0",
-        dispatcher,
-        TransportConfig::default(),
-        &Shutdown::new(),
-    )
-    .await
-    .unwrap();
-    let mut stream = TcpStream::connect(server.local_addr()).await.unwrap();
-    let mut two = frame(NOTE, 1);
-    two.extend_from_slice(&frame(NOTE, 2));
-    stream.write_all(&two).await.unwrap();
-    let mut buf = BytesMut::new();
-    for _ in 0..2 {
-        read_response(&mut stream, &mut buf).await;
-    }
-    assert_eq!(*seen.lock().unwrap(), vec!["1:false", "2:false"]);
+    assert_eq!(note_one_write(2, false).await, vec!["1:false", "2:false"]);
 }

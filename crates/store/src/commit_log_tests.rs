@@ -347,15 +347,15 @@ fn given_damage_below_the_durable_offset_should_report_it_and_quarantine_later_f
     );
 }
 
-/// Refuses `pwrite`s while `refuse` is set (an I/O error, as a failing disk gives).
+/// Refuses `pwrite`s while `refusing` is set (an I/O error, as a failing disk gives).
 #[derive(Default)]
 struct FailingWrites {
-    refuse: std::sync::atomic::AtomicBool,
+    refusing: std::sync::atomic::AtomicBool,
 }
 
 impl crate::io::FileHooks for FailingWrites {
     fn before(&self, op: &crate::io::FileOp) -> std::io::Result<()> {
-        let refused = self.refuse.load(std::sync::atomic::Ordering::SeqCst);
+        let refused = self.refusing.load(std::sync::atomic::Ordering::SeqCst);
         match op {
             crate::io::FileOp::Write { .. } if refused => Err(std::io::Error::from_raw_os_error(5)),
             _ => Ok(()),
@@ -363,30 +363,33 @@ impl crate::io::FileHooks for FailingWrites {
     }
 }
 
+impl FailingWrites {
+    fn refuse(&self, refuse: bool) {
+        self.refusing
+            .store(refuse, std::sync::atomic::Ordering::SeqCst);
+    }
+}
+
+/// A log in `dir` whose writes fail while its hooks are told to refuse them.
+fn failing_log(dir: &Path) -> (CommitLog, Arc<FailingWrites>) {
+    let hooks = Arc::new(FailingWrites::default());
+    let io = FileIo::with_hooks(Arc::clone(&hooks) as Arc<dyn crate::io::FileHooks>);
+    let quarantine = Quarantine::new(dir, io.clone());
+    let clock = Arc::new(ManualClock::new(1_000));
+    let log = CommitLog::open(dir, 4096, 4 * 1024 * 1024, clock, (&io, &quarantine)).unwrap();
+    (log, hooks)
+}
+
 #[test]
 fn given_a_failed_write_should_refuse_that_append_and_give_its_queue_offsets_to_the_next() {
     let dir = tempfile::tempdir().unwrap();
-    let hooks = Arc::new(FailingWrites::default());
-    let io = FileIo::with_hooks(Arc::clone(&hooks) as Arc<dyn crate::io::FileHooks>);
-    let quarantine = Quarantine::new(dir.path(), io.clone());
-    let log = CommitLog::open(
-        dir.path(),
-        4096,
-        4 * 1024 * 1024,
-        Arc::new(ManualClock::new(1_000)),
-        (&io, &quarantine),
-    )
-    .unwrap();
+    let (log, hooks) = failing_log(dir.path());
     let first = log.append(&[message("T", 0, b"one")]).unwrap();
-    hooks
-        .refuse
-        .store(true, std::sync::atomic::Ordering::SeqCst);
+    hooks.refuse(true);
     let batch = [message("T", 0, b"two"), message("T", 0, b"three")];
     assert!(matches!(log.append(&batch), Err(StoreError::Io { .. })));
     assert_eq!(log.max_offset(), first.end_offset, "nothing was published");
-    hooks
-        .refuse
-        .store(false, std::sync::atomic::Ordering::SeqCst);
+    hooks.refuse(false);
     let next = log.append(&batch).unwrap();
     assert_eq!(
         next.queue_offset, 1,
@@ -402,29 +405,15 @@ fn given_a_failed_write_should_refuse_that_append_and_give_its_queue_offsets_to_
 #[test]
 fn given_a_refused_combined_write_should_publish_nothing_and_give_every_groups_offsets_back() {
     let dir = tempfile::tempdir().unwrap();
-    let hooks = Arc::new(FailingWrites::default());
-    let io = FileIo::with_hooks(Arc::clone(&hooks) as Arc<dyn crate::io::FileHooks>);
-    let quarantine = Quarantine::new(dir.path(), io.clone());
-    let log = CommitLog::open(
-        dir.path(),
-        4096,
-        4 * 1024 * 1024,
-        Arc::new(ManualClock::new(1_000)),
-        (&io, &quarantine),
-    )
-    .unwrap();
+    let (log, hooks) = failing_log(dir.path());
     let (a, b) = (
         [message("T", 0, b"a")],
         [message("T", 0, b"b"), message("U", 1, b"c")],
     );
-    hooks
-        .refuse
-        .store(true, std::sync::atomic::Ordering::SeqCst);
+    hooks.refuse(true);
     assert!(log.append_groups(&[&a, &b], &|_, _| Ok(0)).is_err());
     assert_eq!(log.max_offset(), 0, "nothing was published");
-    hooks
-        .refuse
-        .store(false, std::sync::atomic::Ordering::SeqCst);
+    hooks.refuse(false);
     let again = log.append_groups(&[&b, &a], &|_, _| Ok(0)).unwrap();
     assert_eq!(
         (again[0].queue_offset, again[1].queue_offset),
