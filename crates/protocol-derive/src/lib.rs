@@ -60,15 +60,22 @@ fn expand(input: &DeriveInput) -> syn::Result<proc_macro2::TokenStream> {
             quote! { out.insert(#key, crate::HeaderValue::to_header_value(&self.#ident)); }
         }
     });
-    let reads = specs.iter().map(|f| {
+    // One pass over the fields, each key matched against the struct's (a `match` on short
+    // strings), instead of a search of the fields per struct field.
+    let finds = specs.iter().enumerate().map(|(i, f)| {
+        let key = &f.key;
+        quote! { #key => found[#i] = Some(value), }
+    });
+    let reads = specs.iter().enumerate().map(|(i, f)| {
         let ident = &f.ident;
         let key = &f.key;
         if let Some(inner) = &f.inner {
-            quote! { #ident: crate::header::read_optional::<#inner>(fields, #key)? }
+            quote! { #ident: crate::header::parse_optional::<#inner>(found[#i], #key)? }
         } else {
-            quote! { #ident: crate::header::read_required(fields, #key)? }
+            quote! { #ident: crate::header::parse_required(found[#i], #key)? }
         }
     });
+    let count = specs.len();
     let keys = specs.iter().map(|f| &f.key);
     let required = specs.iter().map(|f| f.inner.is_none());
     Ok(quote! {
@@ -81,8 +88,15 @@ fn expand(input: &DeriveInput) -> syn::Result<proc_macro2::TokenStream> {
                 #(#writes)*
             }
 
+            #[allow(unused_mut, unused_variables, clippy::match_single_binding)]
             fn from_ext_fields(fields: &crate::ExtFields) -> Result<Self, crate::HeaderError> {
-                let _ = fields;
+                let mut found: [Option<&str>; #count] = [None; #count];
+                for (key, value) in fields.iter() {
+                    match key {
+                        #(#finds)*
+                        _ => {}
+                    }
+                }
                 Ok(Self { #(#reads,)* })
             }
         }

@@ -116,7 +116,7 @@ pub fn read_required<T: HeaderValue>(
     fields: &ExtFields,
     key: &'static str,
 ) -> Result<T, HeaderError> {
-    read_optional(fields, key)?.ok_or(HeaderError::Missing(key))
+    parse_required(fields.get(key), key)
 }
 
 /// Reads an optional field; present but unparsable is an error that names the value.
@@ -124,7 +124,23 @@ pub fn read_optional<T: HeaderValue>(
     fields: &ExtFields,
     key: &'static str,
 ) -> Result<Option<T>, HeaderError> {
-    match fields.get(key) {
+    parse_optional(fields.get(key), key)
+}
+
+/// [`read_required`] of a value already found.
+pub fn parse_required<T: HeaderValue>(
+    text: Option<&str>,
+    key: &'static str,
+) -> Result<T, HeaderError> {
+    parse_optional(text, key)?.ok_or(HeaderError::Missing(key))
+}
+
+/// [`read_optional`] of a value already found.
+pub fn parse_optional<T: HeaderValue>(
+    text: Option<&str>,
+    key: &'static str,
+) -> Result<Option<T>, HeaderError> {
+    match text {
         None => Ok(None),
         Some(text) => T::from_header_value(text)
             .map(Some)
