@@ -2,7 +2,7 @@
 //! pairs in one string. [`Properties`] edits that string in place, so the send path never
 //! builds a map; [`property`] names the keys the broker reads or writes (`MessageConst`).
 
-use crate::record::{NAME_VALUE_SEPARATOR, PROPERTY_SEPARATOR, find_property};
+use crate::record::{NAME_VALUE_SEPARATOR, PROPERTY_SEPARATOR, any_property, find_property};
 
 /// Property keys (`MessageConst`).
 pub mod property {
@@ -65,6 +65,11 @@ impl Properties {
 
     pub fn contains(&self, key: &str) -> bool {
         self.get(key).is_some()
+    }
+
+    /// Whether any of `keys` has a value (one walk over the properties).
+    pub fn contains_any(&self, keys: &[&str]) -> bool {
+        any_property(&self.0, keys)
     }
 
     /// Sets `key` to `value`, replacing any earlier occurrence.

@@ -425,6 +425,23 @@ pub fn find_property<'a>(text: &'a str, key: &str) -> Option<&'a str> {
     }
 }
 
+/// Whether any of `keys` has a value in `text`: one walk over the pieces, where a
+/// [`find_property`] per key walks them once each (the send path asks about five timer keys
+/// that a message almost never has). Keys holding a separator are looked up one by one.
+pub fn any_property(text: &str, keys: &[&str]) -> bool {
+    if keys
+        .iter()
+        .any(|k| k.is_empty() || k.contains([NAME_VALUE_SEPARATOR, PROPERTY_SEPARATOR]))
+    {
+        return keys.iter().any(|k| find_property(text, k).is_some());
+    }
+    text.split(PROPERTY_SEPARATOR).any(|piece| {
+        piece
+            .split_once(NAME_VALUE_SEPARATOR)
+            .is_some_and(|(k, v)| !v.is_empty() && keys.contains(&k))
+    })
+}
+
 /// [`find_property`] for any key (the general rule the fast path must agree with).
 fn find_property_by_split<'a>(text: &'a str, key: &str) -> Option<&'a str> {
     text.rsplit(PROPERTY_SEPARATOR)

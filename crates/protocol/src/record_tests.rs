@@ -214,5 +214,12 @@ proptest! {
                 "{:?} in {:?}", key, text
             );
         }
+        for keys in [&["TAGS", "KE"][..], &["X", "K"], &["KEYS"], &[], &["X", "K\u{1}"]] {
+            prop_assert_eq!(
+                any_property(&text, keys),
+                keys.iter().any(|k| find_property_by_split(&text, k).is_some()),
+                "{:?} in {:?}", keys, text
+            );
+        }
     }
 }

@@ -102,7 +102,10 @@ pub fn schedule(
         park(props, dest, SCHEDULE_TOPIC, level - 1);
         return Ok(Redirect::Delay { level });
     }
-    if dest.topic == TIMER_TOPIC || props.contains(property::TIMER_OUT_MS) {
+    if !props.contains_any(&TIMER_FACTS)
+        || dest.topic == TIMER_TOPIC
+        || props.contains(property::TIMER_OUT_MS)
+    {
         return Ok(Redirect::None);
     }
     let Some(deliver_ms) = timer_deliver_ms(props, policy.now_ms)? else {
@@ -127,6 +130,15 @@ pub fn schedule(
     park(props, dest, TIMER_TOPIC, 0);
     Ok(Redirect::Timer { deliver_ms })
 }
+
+/// Every property the timer steps below read: without any of them a send is not a timer's.
+const TIMER_FACTS: [&str; 5] = [
+    property::TIMER_OUT_MS,
+    property::TIMER_DELAY_SEC,
+    property::TIMER_DELAY_MS,
+    property::TIMER_DELIVER_MS,
+    property::START_DELIVER_TIME,
+];
 
 const TIMER_KEYS: [&str; 3] = [
     property::TIMER_DELIVER_MS,
