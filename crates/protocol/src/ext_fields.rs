@@ -67,10 +67,11 @@ impl ExtFields {
     }
 
     /// Every (key, value), in key order.
-    pub fn iter(&self) -> impl ExactSizeIterator<Item = (&str, &str)> + '_ {
-        self.entries
-            .iter()
-            .map(|e| (self.slice(e.key), self.slice(e.value)))
+    pub fn iter(&self) -> Iter<'_> {
+        Iter {
+            fields: self,
+            entries: self.entries.iter(),
+        }
     }
 
     /// Every key, in order.
@@ -85,7 +86,9 @@ impl ExtFields {
     }
 
     /// A [`builder`](Self::builder) for fields read out of `bytes` bytes of encoded header: the
-    /// text of its keys and values is never longer, so the buffer is allocated once.
+    /// text of its keys and values is no longer (escapes only shrink; a non-string value
+    /// re-encoded, `1e5` as `100000.0`, may grow it, and then the buffer grows), so the buffer
+    /// is allocated once.
     pub fn builder_within(bytes: usize) -> Builder {
         Builder(Self {
             text: String::with_capacity(bytes),
@@ -213,12 +216,33 @@ impl Index<&str> for ExtFields {
     }
 }
 
+/// [`ExtFields::iter`]: every (key, value), in key order.
+pub struct Iter<'a> {
+    fields: &'a ExtFields,
+    entries: std::slice::Iter<'a, Entry>,
+}
+
+impl<'a> Iterator for Iter<'a> {
+    type Item = (&'a str, &'a str);
+
+    fn next(&mut self) -> Option<Self::Item> {
+        let e = self.entries.next()?;
+        Some((self.fields.slice(e.key), self.fields.slice(e.value)))
+    }
+
+    fn size_hint(&self) -> (usize, Option<usize>) {
+        self.entries.size_hint()
+    }
+}
+
+impl ExactSizeIterator for Iter<'_> {}
+
 impl<'a> IntoIterator for &'a ExtFields {
     type Item = (&'a str, &'a str);
-    type IntoIter = Box<dyn ExactSizeIterator<Item = (&'a str, &'a str)> + 'a>;
+    type IntoIter = Iter<'a>;
 
-    fn into_iter(self) -> Self::IntoIter {
-        Box::new(self.iter())
+    fn into_iter(self) -> Iter<'a> {
+        self.iter()
     }
 }
 
