@@ -111,23 +111,7 @@ name_header_value!(
     apogee_model::ClusterName
 );
 
-/// Reads a required field (`@CFNotNull`).
-pub fn read_required<T: HeaderValue>(
-    fields: &ExtFields,
-    key: &'static str,
-) -> Result<T, HeaderError> {
-    parse_required(fields.get(key), key)
-}
-
-/// Reads an optional field; present but unparsable is an error that names the value.
-pub fn read_optional<T: HeaderValue>(
-    fields: &ExtFields,
-    key: &'static str,
-) -> Result<Option<T>, HeaderError> {
-    parse_optional(fields.get(key), key)
-}
-
-/// [`read_required`] of a value already found.
+/// A required field (`@CFNotNull`), as found in the extFields (`None`: absent).
 pub fn parse_required<T: HeaderValue>(
     text: Option<&str>,
     key: &'static str,
@@ -135,7 +119,8 @@ pub fn parse_required<T: HeaderValue>(
     parse_optional(text, key)?.ok_or(HeaderError::Missing(key))
 }
 
-/// [`read_optional`] of a value already found.
+/// An optional field, as found in the extFields; present but unparsable is an error that
+/// names the value.
 pub fn parse_optional<T: HeaderValue>(
     text: Option<&str>,
     key: &'static str,
