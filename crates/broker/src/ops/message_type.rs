@@ -66,15 +66,12 @@ impl MessageType {
     pub fn of_message(props: &Properties) -> Self {
         if props.get(property::TRANSACTION_PREPARED) == Some("true") {
             Self::Transaction
-        } else if [
+        } else if props.contains_any(&[
             property::DELAY,
             property::TIMER_DELIVER_MS,
             property::TIMER_DELAY_SEC,
             property::TIMER_DELAY_MS,
-        ]
-        .iter()
-        .any(|k| props.contains(k))
-        {
+        ]) {
             Self::Delay
         } else if props.contains(property::SHARDING_KEY) {
             Self::Fifo

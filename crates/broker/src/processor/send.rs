@@ -341,7 +341,7 @@ impl SendProcessor {
                 if let Some(expected) = target.typed {
                     message_type::check(expected, &props)?;
                 }
-                if SCHEDULING_KEYS.iter().any(|k| props.contains(k)) {
+                if props.contains_any(&SCHEDULING_KEYS) {
                     return Err(BrokerError::MessageIllegal(
                         "a batch cannot carry delay or timer messages".into(),
                     ));
