@@ -1,10 +1,15 @@
 //! The messages pulled from one queue and not yet acknowledged (Java's `ProcessQueue`). The
 //! smallest offset still held is what the group may commit: a slow message holds progress
 //! back rather than being skipped.
+//!
+//! A message is never copied into the queue. Orderly consumption keeps it here until a loop
+//! takes it; concurrent consumption hands it to a listener batch, and the queue keeps its
+//! size and, once a listener has it, a weak reference to that batch (only a message stuck in
+//! its listener past the consume timeout is ever read back, and copied, from there).
 
 use std::collections::BTreeMap;
 use std::sync::atomic::{AtomicBool, AtomicI64, AtomicU64, Ordering};
-use std::sync::{Mutex, MutexGuard, PoisonError};
+use std::sync::{Arc, Mutex, MutexGuard, PoisonError, Weak};
 use std::time::Instant;
 
 use apogee_protocol::body::admin::ProcessQueueInfo;
@@ -30,13 +35,43 @@ pub(crate) struct ProcessQueue {
 
 #[derive(Debug, Default)]
 struct State {
-    /// Offset → message and, once a listener has it, when it started.
-    msgs: BTreeMap<i64, (MessageExt, Option<Instant>)>,
+    /// Offset → the held message.
+    msgs: BTreeMap<i64, Held>,
     bytes: usize,
-    /// Orderly: messages taken out for the listener.
-    consuming: BTreeMap<i64, MessageExt>,
+    /// Orderly: the offsets taken out for the listener, with their messages' footprints.
+    consuming: BTreeMap<i64, usize>,
     max_offset: i64,
     flow_controlled: bool,
+}
+
+/// One message the queue holds.
+#[derive(Debug)]
+enum Held {
+    /// Orderly: the message itself (boxed: a map of lent entries stays small), until a
+    /// consume loop takes it.
+    Kept(Box<MessageExt>),
+    /// Concurrent: handed to the consume service; `listener` once a listener has it.
+    Lent {
+        footprint: usize,
+        listener: Option<Listening>,
+    },
+}
+
+/// A lent message under a listener: since when, and where in which batch.
+#[derive(Debug)]
+struct Listening {
+    started: Instant,
+    batch: Weak<Vec<MessageExt>>,
+    index: usize,
+}
+
+impl Held {
+    fn footprint(&self) -> usize {
+        match self {
+            Self::Kept(m) => m.footprint(),
+            Self::Lent { footprint, .. } => *footprint,
+        }
+    }
 }
 
 /// A snapshot for stats and tests.
@@ -50,6 +85,20 @@ pub struct QueueStat {
     /// How many times pulling was paused so far.
     pub flow_control_times: u64,
     pub locked: bool,
+}
+
+impl State {
+    /// Holds a message at `offset` unless one is held there already; true when it was new.
+    fn hold(&mut self, offset: i64, held: impl FnOnce() -> Held) -> bool {
+        if self.msgs.contains_key(&offset) || self.consuming.contains_key(&offset) {
+            return false;
+        }
+        let held = held();
+        self.bytes += held.footprint();
+        self.max_offset = self.max_offset.max(offset);
+        self.msgs.insert(offset, held);
+        true
+    }
 }
 
 impl ProcessQueue {
@@ -95,29 +144,42 @@ impl ProcessQueue {
             && now_ms - self.last_lock_ms.load(Ordering::SeqCst) <= max_live_ms
     }
 
-    /// Adds pulled messages; returns how many were new.
-    pub(crate) fn put(&self, msgs: &[MessageExt]) -> usize {
+    /// Orderly: keeps pulled messages until a consume loop takes them; returns how many were
+    /// new.
+    pub(crate) fn keep(&self, msgs: Vec<MessageExt>) -> usize {
         let mut s = self.state();
         let mut added = 0;
         for m in msgs {
-            if s.msgs.contains_key(&m.queue_offset) || s.consuming.contains_key(&m.queue_offset) {
-                continue;
-            }
-            s.bytes += m.footprint();
-            s.max_offset = s.max_offset.max(m.queue_offset);
-            s.msgs.insert(m.queue_offset, (m.clone(), None));
-            added += 1;
+            added += usize::from(s.hold(m.queue_offset, move || Held::Kept(Box::new(m))));
         }
         added
     }
 
-    /// Concurrent: marks these offsets as handed to a listener now.
-    pub(crate) fn mark_consuming(&self, offsets: &[i64]) {
+    /// Concurrent: notes pulled messages that go to listener batches (no copy is kept);
+    /// returns how many were new.
+    pub(crate) fn lend(&self, msgs: &[MessageExt]) -> usize {
+        let mut s = self.state();
+        msgs.iter()
+            .filter(|m| {
+                s.hold(m.queue_offset, || Held::Lent {
+                    footprint: m.footprint(),
+                    listener: None,
+                })
+            })
+            .count()
+    }
+
+    /// Concurrent: the batch's messages are with a listener from now on.
+    pub(crate) fn mark_consuming(&self, batch: &Arc<Vec<MessageExt>>) {
         let now = Instant::now();
         let mut s = self.state();
-        for o in offsets {
-            if let Some(entry) = s.msgs.get_mut(o) {
-                entry.1 = Some(now);
+        for (index, m) in batch.iter().enumerate() {
+            if let Some(Held::Lent { listener, .. }) = s.msgs.get_mut(&m.queue_offset) {
+                *listener = Some(Listening {
+                    started: now,
+                    batch: Arc::downgrade(batch),
+                    index,
+                });
             }
         }
     }
@@ -128,8 +190,8 @@ impl ProcessQueue {
         let mut s = self.state();
         let mut removed = false;
         for o in offsets {
-            if let Some((m, _)) = s.msgs.remove(o) {
-                s.bytes = s.bytes.saturating_sub(m.footprint());
+            if let Some(held) = s.msgs.remove(o) {
+                s.bytes = s.bytes.saturating_sub(held.footprint());
                 removed = true;
             }
         }
@@ -139,13 +201,18 @@ impl ProcessQueue {
         Some(s.msgs.keys().next().copied().unwrap_or(s.max_offset + 1))
     }
 
-    /// Concurrent: messages whose listener started longer ago than `timeout`.
+    /// Concurrent: copies of the messages whose listener started longer ago than `timeout`
+    /// (a batch its listener has given back is not read).
     pub(crate) fn expired(&self, timeout: std::time::Duration) -> Vec<MessageExt> {
         self.state()
             .msgs
             .values()
-            .filter(|(_, started)| started.is_some_and(|t| t.elapsed() >= timeout))
-            .map(|(m, _)| m.clone())
+            .filter_map(|held| match held {
+                Held::Lent {
+                    listener: Some(l), ..
+                } if l.started.elapsed() >= timeout => l.batch.upgrade()?.get(l.index).cloned(),
+                _ => None,
+            })
             .collect()
     }
 
@@ -154,11 +221,18 @@ impl ProcessQueue {
         let mut s = self.state();
         let mut out = Vec::with_capacity(n);
         while out.len() < n {
-            let Some((offset, (m, _))) = s.msgs.pop_first() else {
-                break;
-            };
-            s.consuming.insert(offset, m.clone());
-            out.push(m);
+            match s.msgs.pop_first() {
+                Some((offset, Held::Kept(m))) => {
+                    s.consuming.insert(offset, m.footprint());
+                    out.push(*m);
+                }
+                Some((offset, lent)) => {
+                    // Not kept here (a concurrent listener has it): nothing to take.
+                    s.msgs.insert(offset, lent);
+                    break;
+                }
+                None => break,
+            }
         }
         out
     }
@@ -167,7 +241,7 @@ impl ProcessQueue {
     pub(crate) fn commit(&self) -> Option<i64> {
         let mut s = self.state();
         let last = s.consuming.keys().next_back().copied()?;
-        let freed: usize = s.consuming.values().map(MessageExt::footprint).sum();
+        let freed: usize = s.consuming.values().sum();
         s.bytes = s.bytes.saturating_sub(freed);
         s.consuming.clear();
         Some(last + 1)
@@ -178,7 +252,7 @@ impl ProcessQueue {
         let mut s = self.state();
         for m in msgs {
             s.consuming.remove(&m.queue_offset);
-            s.msgs.insert(m.queue_offset, (m, None));
+            s.msgs.insert(m.queue_offset, Held::Kept(Box::new(m)));
         }
     }
 
@@ -311,8 +385,8 @@ mod tests {
     #[test]
     fn given_out_of_order_acks_should_commit_only_below_the_oldest_unacked() {
         let q = pq();
-        assert_eq!(q.put(&[msg(10), msg(11), msg(12)]), 3);
-        assert_eq!(q.put(&[msg(12)]), 0, "duplicates are ignored");
+        assert_eq!(q.lend(&[msg(10), msg(11), msg(12)]), 3);
+        assert_eq!(q.lend(&[msg(12)]), 0, "duplicates are ignored");
         assert_eq!(q.remove(&[11]), Some(10), "10 still held");
         assert_eq!(q.remove(&[10]), Some(12));
         assert_eq!(
@@ -326,8 +400,10 @@ mod tests {
     #[test]
     fn given_orderly_take_should_commit_or_put_back_in_order() {
         let q = pq();
-        q.put(&[msg(0), msg(1), msg(2)]);
+        assert_eq!(q.keep(vec![msg(0), msg(1), msg(2)]), 3);
+        assert_eq!(q.keep(vec![msg(1)]), 0, "duplicates are ignored");
         let batch = q.take(2);
+        assert_eq!(q.keep(vec![msg(0)]), 0, "a taken message is still held");
         assert_eq!(
             batch.iter().map(|m| m.queue_offset).collect::<Vec<_>>(),
             [0, 1]
@@ -341,7 +417,7 @@ mod tests {
     #[test]
     fn given_held_and_taken_messages_should_report_them_like_java() {
         let q = pq();
-        q.put(&[msg(4), msg(5), msg(6)]);
+        q.keep(vec![msg(4), msg(5), msg(6)]);
         let taken = q.take(1);
         q.note_pulled(77);
         let info = q.info(4);
@@ -366,11 +442,38 @@ mod tests {
     #[test]
     fn given_thresholds_should_engage_once_and_release() {
         let q = pq();
-        q.put(&[msg(0), msg(1)]);
+        q.lend(&[msg(0), msg(1)]);
+        assert_eq!(q.stat(0).cached_bytes, 2 * msg(0).footprint());
         assert!(q.flow_control(2, usize::MAX));
         assert!(q.flow_control(2, usize::MAX));
         q.remove(&[0]);
         assert!(!q.flow_control(2, usize::MAX));
         assert_eq!(q.stat(0).flow_control_times, 1);
+    }
+
+    #[test]
+    fn given_a_lent_batch_should_expire_only_while_its_listener_holds_it() {
+        let q = pq();
+        let pulled = vec![msg(0), msg(1), msg(2)];
+        q.lend(&pulled);
+        assert!(
+            q.expired(std::time::Duration::ZERO).is_empty(),
+            "not with a listener yet"
+        );
+        let batch = Arc::new(pulled[1..].to_vec());
+        q.mark_consuming(&batch);
+        let expired = q.expired(std::time::Duration::ZERO);
+        assert_eq!(
+            expired.iter().map(|m| m.queue_offset).collect::<Vec<_>>(),
+            [1, 2]
+        );
+        assert!(q.expired(std::time::Duration::from_secs(3600)).is_empty());
+        let back = Arc::try_unwrap(batch).expect("the queue holds no strong reference");
+        assert_eq!(back.len(), 2);
+        assert!(
+            q.expired(std::time::Duration::ZERO).is_empty(),
+            "a batch given back is not read"
+        );
+        assert_eq!(q.remove(&[1, 2]), Some(0), "0 is still held");
     }
 }

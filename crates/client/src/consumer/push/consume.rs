@@ -16,21 +16,29 @@ use crate::instance::now_ms;
 use crate::message::{MessageExt, property};
 
 impl Core {
-    /// Hands newly pulled messages to the consume service.
+    /// Holds newly pulled messages in their process queue and hands them to the consume
+    /// service: in listener batches (moved, not copied), or to the queue's orderly loop.
     pub(super) fn dispatch(self: &Arc<Self>, pq: &Arc<ProcessQueue>, msgs: Vec<MessageExt>) {
         match &self.listener {
             Listener::Concurrent(listener) => {
-                for batch in msgs.chunks(self.config.consume_batch_size) {
+                pq.lend(&msgs);
+                let size = self.config.consume_batch_size.max(1);
+                let mut msgs = msgs.into_iter();
+                loop {
+                    let batch: Vec<MessageExt> = msgs.by_ref().take(size).collect();
+                    if batch.is_empty() {
+                        break;
+                    }
                     let core = Arc::clone(self);
                     let listener = Arc::clone(listener);
                     let pq = Arc::clone(pq);
-                    let batch = batch.to_vec();
                     tokio::spawn(
                         async move { core.consume_concurrently(listener, pq, batch).await },
                     );
                 }
             }
             Listener::Orderly(listener) => {
+                pq.keep(msgs);
                 let core = Arc::clone(self);
                 let listener = Arc::clone(listener);
                 let pq = Arc::clone(pq);
@@ -52,8 +60,6 @@ impl Core {
             if pq.is_dropped() {
                 return;
             }
-            let offsets: Vec<i64> = batch.iter().map(|m| m.queue_offset).collect();
-            pq.mark_consuming(&offsets);
             let began_ms = now_ms();
             pq.note_consumed(began_ms);
             let started = began_ms.to_string();
@@ -63,6 +69,7 @@ impl Core {
             }
             let listener = Arc::clone(&listener);
             let input = Arc::new(std::mem::take(&mut batch));
+            pq.mark_consuming(&input);
             let shared = Arc::clone(&input);
             let result = tokio::task::spawn_blocking(move || listener.consume(&shared))
                 .await

@@ -680,7 +680,6 @@ impl Core {
                         }
                         continue;
                     }
-                    pq.put(&msgs);
                     self.dispatch(&pq, msgs);
                 }
                 PullStatus::NoNewMsg | PullStatus::NoMatchedMsg => {
