@@ -1,6 +1,7 @@
 //! One TCP connection (plaintext or TLS), used the same way by server and client: a reader task
 //! ([`crate::read`]) that decodes frames, completes waiting callers and serves requests, and a
-//! writer task that drains a bounded queue, batching frames into as few writes as it can.
+//! writer task ([`crate::write`]) that drains a bounded queue, batching frames into as few
+//! writes as it can.
 
 use std::collections::HashMap;
 use std::net::SocketAddr;
@@ -8,11 +9,9 @@ use std::sync::atomic::{AtomicI32, AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, PoisonError};
 use std::time::Duration;
 
-use apogee_protocol::frame::encode_head;
-use apogee_protocol::{RemotingCommand, ResponseCode};
+use apogee_protocol::RemotingCommand;
 use apogee_runtime::Shutdown;
-use bytes::BytesMut;
-use tokio::io::{AsyncRead, AsyncWrite, AsyncWriteExt, BufWriter};
+use tokio::io::{AsyncRead, AsyncWrite};
 use tokio::net::TcpStream;
 use tokio::sync::{mpsc, oneshot};
 
@@ -218,7 +217,12 @@ where
             sign: dispatcher.outbound_hook(),
         }),
     };
-    tokio::spawn(write_loop(connection.clone(), write_half, rx, config));
+    tokio::spawn(crate::write::write_loop(
+        connection.clone(),
+        write_half,
+        rx,
+        config,
+    ));
     tokio::spawn(crate::read::read_loop(
         connection.clone(),
         read_half,
@@ -226,68 +230,4 @@ where
         config,
     ));
     connection
-}
-
-async fn write_loop<W: AsyncWrite + Unpin>(
-    conn: Connection,
-    write_half: W,
-    mut rx: mpsc::Receiver<RemotingCommand>,
-    config: TransportConfig,
-) {
-    let mut writer = BufWriter::with_capacity(64 * 1024, write_half);
-    let mut head = BytesMut::with_capacity(1024);
-    loop {
-        let first = tokio::select! {
-            () = conn.closed() => break,
-            cmd = rx.recv() => cmd,
-        };
-        let Some(first) = first else { break };
-        let mut next = Some(first);
-        while let Some(cmd) = next {
-            if let Err(e) = write_one(&conn, &mut writer, &mut head, cmd, &config).await {
-                tracing::debug!(peer = %conn.peer(), error = %e, "write failed");
-                conn.close();
-                return;
-            }
-            next = rx.try_recv().ok();
-        }
-        if writer.flush().await.is_err() {
-            conn.close();
-            return;
-        }
-    }
-    let _ = writer.shutdown().await;
-}
-
-async fn write_one<W: AsyncWrite + Unpin>(
-    conn: &Connection,
-    writer: &mut BufWriter<W>,
-    head: &mut BytesMut,
-    cmd: RemotingCommand,
-    config: &TransportConfig,
-) -> std::io::Result<()> {
-    head.clear();
-    match encode_head(&cmd, &config.limits, head) {
-        Ok(()) => {
-            writer.write_all(head).await?;
-            // Large bodies bypass the buffer, so a body is never copied on its way out.
-            writer.write_all(&cmd.body).await
-        }
-        Err(e) if cmd.is_response() => {
-            tracing::error!(peer = %conn.peer(), error = %e, "response cannot be encoded; answering SYSTEM_ERROR");
-            let fallback =
-                RemotingCommand::response_to(&cmd, ResponseCode::SYSTEM_ERROR, Some(e.to_string()));
-            head.clear();
-            if encode_head(&fallback, &config.limits, head).is_ok() {
-                writer.write_all(head).await?;
-            }
-            Ok(())
-        }
-        Err(e) => {
-            if let Some(tx) = conn.pending().remove(&cmd.opaque) {
-                let _ = tx.send(Err(RemotingError::Encode(e)));
-            }
-            Ok(())
-        }
-    }
 }

@@ -21,6 +21,7 @@ mod error;
 mod read;
 mod server;
 mod tls;
+mod write;
 
 pub use client::RemotingClient;
 pub use connection::{Connection, ConnectionId};
