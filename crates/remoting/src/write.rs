@@ -95,6 +95,7 @@ pub(crate) async fn write_all_vectored<W: AsyncWrite + Unpin>(
     writer: &mut W,
     mut parts: &mut [IoSlice<'_>],
 ) -> std::io::Result<()> {
+    // Drops leading empty parts: nothing to write is then an empty list, not a zero write.
     IoSlice::advance_slices(&mut parts, 0);
     while !parts.is_empty() {
         match writer.write_vectored(parts).await? {
